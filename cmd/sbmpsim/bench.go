@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sbmpsim/sbmpsim/internal/queueing"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure simulator throughput and print JSON",
+	}
+	cmd.AddCommand(newBenchEngineCmd())
+	return cmd
+}
+
+// EngineBench is the JSON `sbmpsim bench engine` prints.
+type EngineBench struct {
+	// HoldNsPerOp maps a pending-event count to the wall nanoseconds of one
+	// hold (run the earliest event, which schedules one more).
+	HoldNsPerOp map[string]float64 `json:"hold_ns_per_op"`
+	// M/M/1 at rho = 0.9 on the engine: customers served per wall second,
+	// events per wall second, and the measured mean wait in queue in units
+	// of the mean service time (analytic: 9).
+	MM1Customers          int     `json:"mm1_customers"`
+	MM1CustomersPerS      float64 `json:"mm1_customers_per_s"`
+	MM1EventsPerS         float64 `json:"mm1_events_per_s"`
+	MM1WqMean             float64 `json:"mm1_wq_mean"`
+	MM1TightCustomersPerS float64 `json:"mm1_tight_customers_per_s"`
+	MM1TightWqMean        float64 `json:"mm1_tight_wq_mean"`
+	// EngineVsTight is mm1_customers_per_s / mm1_tight_customers_per_s.
+	EngineVsTight float64 `json:"mm1_engine_vs_tight"`
+	GoVersion     string  `json:"go_version"`
+	GOMAXPROCS    int     `json:"gomaxprocs"`
+}
+
+func newBenchEngineCmd() *cobra.Command {
+	var (
+		sizes     []int
+		customers int
+		holds     int
+		seed      uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "engine",
+		Short: "Time the event engine: the hold model per queue size, and an M/M/1 queue (rho 0.9) against a tight single-purpose loop",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if customers < 1 || holds < 1 {
+				return usageError{fmt.Errorf("--mm1-customers and --holds must be at least 1")}
+			}
+			// One core: the engine is single-threaded, and this keeps the
+			// garbage collector off the other core too.
+			prev := runtime.GOMAXPROCS(1)
+			defer runtime.GOMAXPROCS(prev)
+			res := EngineBench{HoldNsPerOp: map[string]float64{}, GoVersion: runtime.Version(), GOMAXPROCS: 1}
+			for _, n := range sizes {
+				if n <= 0 {
+					continue
+				}
+				ns, err := benchHold(n, holds, seed)
+				if err != nil {
+					return err
+				}
+				res.HoldNsPerOp[strconv.Itoa(n)] = ns
+			}
+			if err := benchMM1(&res, customers, seed); err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntSliceVar(&sizes, "hold-sizes", []int{1_000, 100_000, 1_000_000}, "pending-event counts for the hold model (0 skips it)")
+	fl.IntVar(&holds, "holds", 3_000_000, "timed holds per size, after a warm-up of 4 holds per pending event")
+	fl.IntVar(&customers, "mm1-customers", 1_000_000, "customers served in the M/M/1 runs")
+	fl.Uint64Var(&seed, "seed", 1, "seed")
+	return cmd
+}
+
+func benchHold(pending, holds int, seed uint64) (float64, error) {
+	h := queueing.NewHold(pending, 1e6, seed)
+	if err := h.Run(4 * pending); err != nil {
+		return 0, err
+	}
+	runtime.GC()
+	start := time.Now()
+	if err := h.Run(holds); err != nil {
+		return 0, err
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(holds), nil
+}
+
+func benchMM1(res *EngineBench, customers int, seed uint64) error {
+	const meanServiceNs = 1000.0
+	runtime.GC()
+	start := time.Now()
+	r, err := queueing.RunMMc(queueing.MMcConfig{
+		Servers: 1, MeanArrivalNs: meanServiceNs / 0.9, MeanServiceNs: meanServiceNs,
+		Customers: customers, Seed: seed,
+	})
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start).Seconds()
+	res.MM1Customers = customers
+	res.MM1CustomersPerS = float64(customers) / wall
+	res.MM1EventsPerS = float64(r.Events) / wall
+	res.MM1WqMean = r.WqMeanNs / meanServiceNs
+
+	runtime.GC()
+	start = time.Now()
+	res.MM1TightWqMean = queueing.TightMM1(customers, 1/0.9, seed)
+	res.MM1TightCustomersPerS = float64(customers) / time.Since(start).Seconds()
+	res.EngineVsTight = res.MM1CustomersPerS / res.MM1TightCustomersPerS
+	return nil
+}

@@ -1,0 +1,58 @@
+// Command sbmpsim runs the SBMP simulator: scenarios, benchmarks and, as
+// they land, A/B experiments, sweeps and reports. It is thin: it parses
+// flags, loads scenarios, calls package experiments and prints.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError marks errors in how the command was called (exit code 2), as
+// opposed to errors in what it was asked to do (exit code 1).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// run executes the command line args and returns the exit code. Tests call
+// it directly.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "sbmpsim: %v\n", err)
+	if errors.As(err, &usageError{}) {
+		return 2
+	}
+	return 1
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sbmpsim",
+		Short: "Deterministic simulator of the SBMP tiered per-CPU allocator on a modelled machine",
+		Long: `sbmpsim runs the SBMP allocator against a modelled multi-socket machine in
+deterministic virtual time: same scenario and seed, same bytes out.
+
+Run the default scenario (the OOM crisis of SPEC 1.3):  sbmpsim run --out out/`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newRunCmd(), newBenchCmd(), newScenariosCmd())
+	return root
+}

@@ -1,0 +1,69 @@
+package experiments
+
+// SummarySchema names the version of summary.json's layout.
+const SummarySchema = "sbmpsim.summary/v1"
+
+// Summary is what one run reports, written as summary.json. Field names and
+// meanings are a contract (ARCHITECTURE.md): scripts and checks read them.
+// Only WallNs (and any field named wall_*) may differ between two runs with
+// the same inputs. Counters of models not built yet stay zero; Models says
+// which models took part, so a zero can be read correctly.
+type Summary struct {
+	Schema   string   `json:"schema"`
+	Scenario string   `json:"scenario"`
+	Source   string   `json:"source"`
+	Seed     uint64   `json:"seed"`
+	Models   []string `json:"models"`
+
+	SimTimeNs int64  `json:"sim_time_ns"`
+	Events    int64  `json:"events"`
+	TraceHash string `json:"trace_hash"`
+
+	Allocs                uint64     `json:"allocs"`
+	Frees                 uint64     `json:"frees"`
+	AllocFailures         uint64     `json:"alloc_failures"`
+	BytesRequestedLiveEnd int64      `json:"bytes_requested_live_end"`
+	BytesRequestedPeak    int64      `json:"bytes_requested_peak"`
+	ObjectsLiveEnd        int64      `json:"objects_live_end"`
+	ObjectsLivePeak       int64      `json:"objects_live_peak"`
+	ObjectsLiveTimeAvg    float64    `json:"objects_live_time_avg"`
+	TierAllocs            TierCounts `json:"tier_allocs"`
+	FallbackCount         uint64     `json:"fallback_count"`
+	AllocStallNs          int64      `json:"alloc_stall_ns"`
+
+	OOMKills  int        `json:"oom_kills"`
+	OOMEvents []OOMEvent `json:"oom_events"`
+
+	FSMTransitions  map[string]uint64 `json:"fsm_transitions"`
+	InvariantChecks uint64            `json:"invariant_checks"`
+
+	Workloads []WorkloadSummary `json:"workloads"`
+
+	WallNs int64 `json:"wall_ns"`
+}
+
+// TierCounts counts allocations served by each SBMP tier.
+type TierCounts struct {
+	Tier0 uint64 `json:"tier0"`
+	Tier1 uint64 `json:"tier1"`
+	Tier2 uint64 `json:"tier2"`
+}
+
+// OOMEvent is one OOM kill: when, in which scope (global or a cgroup), and
+// the victim with the badness points that chose it.
+type OOMEvent struct {
+	TimeNs       int64  `json:"time_ns"`
+	Scope        string `json:"scope"`
+	VictimPID    int    `json:"victim_pid"`
+	VictimComm   string `json:"victim_comm"`
+	VictimPoints int64  `json:"victim_points"`
+}
+
+// WorkloadSummary is one workload's share of the run.
+type WorkloadSummary struct {
+	Name           string `json:"name"`
+	Allocs         uint64 `json:"allocs"`
+	Frees          uint64 `json:"frees"`
+	BytesLiveEnd   int64  `json:"bytes_live_end"`
+	ObjectsLiveEnd int64  `json:"objects_live_end"`
+}

@@ -1,0 +1,135 @@
+package queueing
+
+import (
+	"math"
+	"testing"
+)
+
+// t99 holds two-sided 99 % Student t quantiles t(0.995, df).
+var t99 = map[int]float64{19: 2.861, 29: 2.756, 39: 2.708}
+
+func TestErlangCKnownValues(t *testing.T) {
+	// Check values from REFERENCE.md (mu = 1), and M/M/1 where C = rho.
+	tests := []struct {
+		c        int
+		a        float64
+		wantC    float64
+		wantWq   float64
+		tolerate float64
+	}{
+		{1, 0.5, 0.5, 1, 1e-12},
+		{1, 0.9, 0.9, 9, 1e-9},
+		{2, 1, 1.0 / 3, 1.0 / 3, 1e-4},
+		{3, 2, 0.4444, 0.4444, 1e-4},
+		{4, 3, 0.5094, 0.5094, 1e-4},
+		{10, 8, 0.4092, 0.2046, 1e-4},
+	}
+	for _, tt := range tests {
+		c, wq := ErlangC(tt.c, tt.a)
+		if math.Abs(c-tt.wantC) > tt.tolerate || math.Abs(wq-tt.wantWq) > tt.tolerate {
+			t.Errorf("ErlangC(%d, %g) = (%.5f, %.5f), want (%.4f, %.4f)", tt.c, tt.a, c, wq, tt.wantC, tt.wantWq)
+		}
+	}
+}
+
+// TestMMcMatchesAnalytic is how we know the engine is right: independent
+// replications of M/M/1 and M/M/c queues built on sim must bracket the
+// analytic mean wait in queue (Erlang C) with a 99 % confidence interval.
+func TestMMcMatchesAnalytic(t *testing.T) {
+	const (
+		meanServiceNs = 1e6 // 1 ms, so rounding to whole ns is negligible
+		reps          = 30
+	)
+	tests := []struct {
+		name      string
+		c         int
+		rho       float64
+		customers int
+	}{
+		{"M/M/1 rho=0.5", 1, 0.5, 50_000},
+		{"M/M/1 rho=0.8", 1, 0.8, 100_000},
+		{"M/M/1 rho=0.9", 1, 0.9, 200_000},
+		{"M/M/2 a=1", 2, 0.5, 50_000},
+		{"M/M/3 a=2", 3, 2.0 / 3, 50_000},
+		{"M/M/4 a=3", 4, 0.75, 80_000},
+		{"M/M/10 a=8", 10, 0.8, 80_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			customers := tt.customers
+			if testing.Short() {
+				customers /= 5
+			}
+			a := tt.rho * float64(tt.c)
+			_, wqUnits := ErlangC(tt.c, a)
+			want := wqUnits * meanServiceNs
+			var sum, sumSq float64
+			for r := range reps {
+				res, err := RunMMc(MMcConfig{
+					Servers:       tt.c,
+					MeanArrivalNs: meanServiceNs / a,
+					MeanServiceNs: meanServiceNs,
+					Customers:     customers,
+					WarmUp:        customers / 10,
+					Seed:          uint64(1000*tt.c + r + 1),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += res.WqMeanNs
+				sumSq += res.WqMeanNs * res.WqMeanNs
+			}
+			mean := sum / reps
+			sd := math.Sqrt((sumSq - reps*mean*mean) / (reps - 1))
+			half := t99[reps-1] * sd / math.Sqrt(reps)
+			t.Logf("Wq = %.4f ms ± %.4f (99%%), analytic %.4f ms", mean/1e6, half/1e6, want/1e6)
+			if math.Abs(mean-want) > half {
+				t.Errorf("analytic Wq %.4f ms outside 99%% CI %.4f ± %.4f ms", want/1e6, mean/1e6, half/1e6)
+			}
+			// The interval must be tight enough to mean something.
+			if half > 0.05*want {
+				t.Errorf("CI half-width %.4f ms is over 5%% of Wq %.4f ms: runs too short", half/1e6, want/1e6)
+			}
+		})
+	}
+}
+
+// TestLittlesLaw checks L = lambda * W on the measured span of one long run.
+func TestLittlesLaw(t *testing.T) {
+	res, err := RunMMc(MMcConfig{Servers: 2, MeanArrivalNs: 1e6 / 1.5, MeanServiceNs: 1e6, Customers: 200_000, WarmUp: 10_000, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw := res.ArrivalRate * res.WMeanNs
+	if math.Abs(res.LTimeAvg-lw)/lw > 0.01 {
+		t.Errorf("L = %.4f, lambda*W = %.4f: Little's law off by more than 1%%", res.LTimeAvg, lw)
+	}
+}
+
+func TestRunMMcDeterministic(t *testing.T) {
+	cfg := MMcConfig{Servers: 3, MeanArrivalNs: 500, MeanServiceNs: 1000, Customers: 10_000, WarmUp: 100, Seed: 42}
+	a, err := RunMMc(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := RunMMc(cfg)
+	if a != b {
+		t.Fatalf("same config, different results:\n%+v\n%+v", a, b)
+	}
+	cfg.Seed++
+	c, _ := RunMMc(cfg)
+	if c.TraceHash == a.TraceHash {
+		t.Fatal("different seeds gave the same trace hash")
+	}
+	if a.Events != 2*int64(cfg.Customers+cfg.WarmUp) {
+		t.Fatalf("events = %d, want 2 per customer = %d", a.Events, 2*(cfg.Customers+cfg.WarmUp))
+	}
+}
+
+func TestTightMM1(t *testing.T) {
+	wq := TightMM1(500_000, 1/0.8, 3)
+	if math.Abs(wq-4) > 0.3 {
+		t.Errorf("tight M/M/1 rho=0.8 Wq = %.3f, want about 4", wq)
+	}
+}
