@@ -161,8 +161,8 @@ func TestTraceHash(t *testing.T) {
 		}
 		return e.TraceHash()
 	}
-	if run(3) != run(3) {
-		t.Fatal("same events, different hashes")
+	if a, b := run(3), run(3); a != b {
+		t.Fatalf("same events, different hashes %s and %s", a, b)
 	}
 	if run(3) == run(4) {
 		t.Fatal("different payloads, same hash")

@@ -163,17 +163,6 @@ func (h *quadHeap) push(e entry) {
 	h.up(len(*h) - 1)
 }
 
-// popMin removes the head. The heap must not be empty.
-func (h *quadHeap) popMin() {
-	q := *h
-	n := len(q) - 1
-	q[0] = q[n]
-	*h = q[:n]
-	if n > 1 {
-		h.down(0)
-	}
-}
-
 // replaceMin overwrites the head with e and restores the order, doing one
 // sift-down where popMin followed by push would do two sifts.
 func (h *quadHeap) replaceMin(e entry) {
