@@ -1,0 +1,422 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+)
+
+// MaxFileBytes bounds the size of a scenario file; larger input is refused
+// before it is parsed.
+const MaxFileBytes = 1 << 20
+
+// embeddedPrefix marks the Source of a scenario read from the binary.
+const embeddedPrefix = "embedded:"
+
+// Load reads and parses the scenario at path. When no file exists at path
+// and path names an embedded scenario ("oom-crisis", "oom-crisis.toml" or
+// "embedded:oom-crisis"), that one is parsed instead, with Source
+// "embedded:NAME". Load does not validate: apply --set overrides, then call
+// Validate.
+func Load(path string) (*Scenario, error) {
+	if name, ok := strings.CutPrefix(path, embeddedPrefix); ok {
+		return loadEmbedded(name)
+	}
+	data, err := readFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, `/\`) && scenarios.Has(path) {
+		return loadEmbedded(path)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load scenario %s: no such file, and no embedded scenario of that name (embedded: %s)",
+			path, strings.Join(scenarios.Names(), ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load scenario %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// loadEmbedded parses the embedded scenario called name.
+func loadEmbedded(name string) (*Scenario, error) {
+	data, err := scenarios.Read(name)
+	if err != nil {
+		return nil, fmt.Errorf("load scenario: %w", err)
+	}
+	return Parse(embeddedPrefix+strings.TrimSuffix(name, ".toml"), data)
+}
+
+// readFile reads at most MaxFileBytes of path, failing if there is more.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("file is larger than %d bytes", MaxFileBytes)
+	}
+	return data, nil
+}
+
+// Parse decodes the scenario TOML in data on top of Default. source names
+// the input in errors and becomes Scenario.Source; its base name without
+// ".toml" is the default Run.Name. Parse is strict: syntax errors, unknown
+// keys and type mismatches are reported as *Error values naming the file,
+// line, column and key (several are joined with errors.Join). Ranges, names
+// and cpulists are checked by Validate, not here.
+func Parse(source string, data []byte) (*Scenario, error) {
+	s := Default()
+	s.Source = source
+	s.Run.Name = nameFromSource(source)
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: source, Msg: fmt.Sprintf("scenario is larger than %d bytes", MaxFileBytes)}
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return nil, syntaxError(source, data, err)
+	}
+	d := &decoder{file: source, origins: keyPositions(string(data))}
+	d.table(nil, raw, reflect.ValueOf(&s).Elem())
+	if err := d.errs.err(); err != nil {
+		return nil, err
+	}
+	s.origins = d.origins
+	return &s, nil
+}
+
+// syntaxError converts an error of the TOML parser into an *Error. The
+// line and column are recomputed from the byte offset of the error, because
+// the parser's line is one too far for errors at a line's end.
+func syntaxError(source string, data []byte, err error) error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{File: source, Msg: "invalid TOML: " + err.Error()}
+	}
+	line, col, key := pe.Position.Line, pe.Position.Col, pe.LastKey
+	text := strings.TrimPrefix(string(data), "\xef\xbb\xbf") // the parser skips a BOM too
+	if start := pe.Position.Start; start > 0 && start <= len(text) {
+		line = 1 + strings.Count(text[:start], "\n")
+		col = start - (strings.LastIndexByte(text[:start], '\n') + 1) + 1
+		if k, ok := lastKeyOnLine(text[:start], line); ok {
+			key = k
+		}
+	}
+	return &Error{File: source, Line: line, Col: col, Key: key, Msg: "invalid TOML: " + pe.Message}
+}
+
+// lastKeyOnLine returns the last key that starts on line of text, with
+// workload indices, which the parser's LastKey lacks.
+func lastKeyOnLine(text string, line int) (string, bool) {
+	best, bestOffset := "", -1
+	for k, o := range keyPositions(text) {
+		if o.line == line && (o.offset > bestOffset || o.offset == bestOffset && k > best) {
+			best, bestOffset = k, o.offset
+		}
+	}
+	return best, bestOffset >= 0
+}
+
+// decoder maps decoded TOML values onto the scenario structs by toml tag,
+// collecting errors.
+type decoder struct {
+	file    string            // Error.File
+	origins map[string]origin // key positions; nil for --set
+	errs    errorList
+}
+
+// origin returns where key came from: its own position or, for an array
+// element, which has no key of its own, the nearest enclosing key's. It is
+// the zero origin (no position) for --set.
+func (d *decoder) origin(key string) origin {
+	for k := key; ; {
+		if o, ok := d.origins[k]; ok {
+			return o
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			return origin{}
+		}
+		k = k[:i]
+	}
+}
+
+func (d *decoder) errorf(path []string, format string, args ...any) {
+	k := toml.Key(path).String()
+	d.errs.add(d.file, d.origin(k), k, format, args...)
+}
+
+// table decodes the TOML table m into the struct rv, key by key in
+// document order.
+func (d *decoder) table(path []string, m map[string]any, rv reflect.Value) {
+	for _, k := range d.orderedKeys(path, m) {
+		kp := appendPath(path, k)
+		f, ok := fieldByTag(rv.Type(), k)
+		if !ok {
+			d.errorf(kp, "unknown key%s", suggest(rv.Type(), path, k))
+			continue
+		}
+		d.value(kp, m[k], rv.Field(f))
+	}
+}
+
+// orderedKeys returns the keys of m in the order they appear in the file;
+// keys without a known position (none, in a document that parsed) follow,
+// sorted by name.
+func (d *decoder) orderedKeys(path []string, m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		oa, okA := d.origins[toml.Key(appendPath(path, a)).String()]
+		ob, okB := d.origins[toml.Key(appendPath(path, b)).String()]
+		switch {
+		case okA && okB && oa.offset != ob.offset:
+			return oa.offset - ob.offset
+		case okA != okB:
+			if okA {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+// value decodes v into the field fv.
+func (d *decoder) value(path []string, v any, fv reflect.Value) {
+	switch fv.Kind() {
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			d.errorf(path, "expected a table, found %s", describe(v))
+			return
+		}
+		d.table(path, m, fv)
+	case reflect.Slice:
+		d.slice(path, v, fv)
+	case reflect.String:
+		s, ok := v.(string)
+		if !ok {
+			d.errorf(path, "expected a string, found %s", describe(v))
+			return
+		}
+		fv.SetString(s)
+	case reflect.Bool:
+		b, ok := v.(bool)
+		if !ok {
+			d.errorf(path, "expected a boolean, found %s", describe(v))
+			return
+		}
+		fv.SetBool(b)
+	case reflect.Float64:
+		switch n := v.(type) {
+		case float64:
+			fv.SetFloat(n)
+		case int64:
+			fv.SetFloat(float64(n))
+		default:
+			d.errorf(path, "expected a number, found %s", describe(v))
+		}
+	case reflect.Int, reflect.Int64:
+		n, ok := v.(int64)
+		if !ok {
+			d.errorf(path, "expected an integer, found %s", describe(v))
+			return
+		}
+		if fv.OverflowInt(n) {
+			d.errorf(path, "integer %d is out of range", n)
+			return
+		}
+		fv.SetInt(n)
+	case reflect.Uint64:
+		n, ok := v.(int64)
+		if !ok {
+			d.errorf(path, "expected an integer, found %s", describe(v))
+			return
+		}
+		if n < 0 {
+			d.errorf(path, "expected a non-negative integer, found %d", n)
+			return
+		}
+		fv.SetUint(uint64(n))
+	default:
+		// Only reachable if a field of an unsupported type is added.
+		d.errorf(path, "cannot decode into a field of type %s", fv.Type())
+	}
+}
+
+// slice decodes a TOML array (or array of tables) into the slice fv,
+// replacing its contents. Struct elements start from their defaults.
+func (d *decoder) slice(path []string, v any, fv reflect.Value) {
+	var elems []any
+	switch a := v.(type) {
+	case []any:
+		elems = a
+	case []map[string]any:
+		for _, m := range a {
+			elems = append(elems, m)
+		}
+	default:
+		d.errorf(path, "expected an array, found %s", describe(v))
+		return
+	}
+	out := reflect.MakeSlice(fv.Type(), len(elems), len(elems))
+	for i, e := range elems {
+		ev := out.Index(i)
+		if def, ok := elementDefault(fv.Type().Elem(), i); ok {
+			ev.Set(def)
+		}
+		d.value(appendPath(path, strconv.Itoa(i)), e, ev)
+	}
+	if len(elems) == 0 && fv.Type().Elem().Kind() == reflect.Struct {
+		out = reflect.Zero(fv.Type()) // no tables: nil, as when the key is absent
+	}
+	fv.Set(out)
+}
+
+// elementDefault returns the default of the element at index i of a slice
+// of element type t, when t has defaults.
+func elementDefault(t reflect.Type, i int) (reflect.Value, bool) {
+	if t == reflect.TypeFor[Workload]() {
+		return reflect.ValueOf(DefaultWorkload(i)), true
+	}
+	return reflect.Value{}, false
+}
+
+// fieldByTag finds the field of struct type t whose toml tag name is
+// exactly key. Matching is case-sensitive, unlike toml.Decode's.
+func fieldByTag(t reflect.Type, key string) (int, bool) {
+	if key == "" {
+		return 0, false
+	}
+	for i := range t.NumField() {
+		if tagName(t.Field(i)) == key {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// tagName returns the toml key of a struct field, or "" for fields that are
+// not part of the file (unexported, or tagged "-").
+func tagName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "-" {
+		return ""
+	}
+	return name
+}
+
+// suggest returns " (did you mean X?)" for an unknown key k of the table
+// at path, whose struct type is t: a key of the same table within two
+// edits, or a top-level section holding a key of that name. It returns ""
+// when nothing is close.
+func suggest(t reflect.Type, path []string, k string) string {
+	best, bestDist := "", 3
+	for i := range t.NumField() {
+		name := tagName(t.Field(i))
+		if name == "" {
+			continue
+		}
+		if dist := editDistance(strings.ToLower(k), strings.ToLower(name)); dist < bestDist {
+			best, bestDist = toml.Key(appendPath(path, name)).String(), dist
+		}
+	}
+	if best == "" && len(path) == 0 {
+		// A section key written at the top level ("seed = 1" before [run]).
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if tagName(f) == "" || f.Type.Kind() != reflect.Struct {
+				continue
+			}
+			if _, ok := fieldByTag(f.Type, k); ok {
+				best = tagName(f) + "." + k
+				break
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return math.MaxInt // not worth suggesting; also bounds the work
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// describe names the TOML type of v, with the value when it is short, for
+// type-mismatch messages: `string "zero"`, `float 1.5`, `table`.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		if len(x) > 40 {
+			return "a string"
+		}
+		return "string " + strconv.Quote(x)
+	case int64:
+		return "integer " + strconv.FormatInt(x, 10)
+	case float64:
+		return "float " + strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return "boolean " + strconv.FormatBool(x)
+	case map[string]any:
+		return "a table"
+	case []any, []map[string]any:
+		return "an array"
+	case time.Time:
+		return "a datetime"
+	case nil:
+		return "nothing"
+	}
+	return fmt.Sprintf("a value of type %T", v)
+}
+
+// appendPath returns path+k in a new slice, so that callers' paths are
+// never aliased.
+func appendPath(path []string, k string) []string {
+	out := make([]string, len(path), len(path)+1)
+	copy(out, path)
+	return append(out, k)
+}

@@ -1,0 +1,99 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// SetSource is the Error.File of errors about --set overrides, and the
+// origin Validate reports for values an override supplied.
+const SetSource = "--set"
+
+// maxErrors bounds how many errors Parse and Validate report at once; the
+// rest are summarised in one line, so a garbage file cannot flood stderr.
+const maxErrors = 20
+
+// Error is one problem with a scenario, located as precisely as is known.
+// Parse, Set and Validate return it (or several of them, joined with
+// errors.Join and retrievable with errors.As).
+type Error struct {
+	// File is the scenario's Source, or SetSource for --set overrides.
+	File string
+	// Line and Col are 1-based; 0 when unknown, for example for a value
+	// that kept its default. Col counts bytes.
+	Line, Col int
+	// Key is the dotted key at fault, with workload indices
+	// ("workload.1.rate_per_s"); empty for errors not about one key.
+	Key string
+	// Msg says what is wrong and, where it can, what to write instead.
+	Msg string
+}
+
+// Error formats e as "FILE:LINE:COL: KEY: MSG", leaving out the parts that
+// are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+	}
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+		if e.Col > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Col))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// errorList collects errors in the order they are found.
+type errorList struct {
+	errs []*Error
+}
+
+// add appends a new error.
+func (l *errorList) add(file string, o origin, key, format string, args ...any) {
+	l.errs = append(l.errs, &Error{File: file, Line: o.line, Col: o.col, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// err returns nil, the only error, or all of them joined, sorted by
+// position (errors without a line last, in the order they were found) and
+// capped at maxErrors.
+func (l *errorList) err() error {
+	switch len(l.errs) {
+	case 0:
+		return nil
+	case 1:
+		return l.errs[0]
+	}
+	sorted := make([]*Error, len(l.errs))
+	copy(sorted, l.errs)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if (a.Line == 0) != (b.Line == 0) {
+			return a.Line != 0
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	var joined []error
+	for i, e := range sorted {
+		if i == maxErrors {
+			joined = append(joined, fmt.Errorf("... and %d more errors", len(sorted)-maxErrors))
+			break
+		}
+		joined = append(joined, e)
+	}
+	return errors.Join(joined...)
+}

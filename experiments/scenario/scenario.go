@@ -1,0 +1,253 @@
+// Package scenario loads, overrides, validates and re-encodes sbmpsim scenario
+// files: the TOML documents that say which machine to model, how the kernel
+// and SBMP are configured, which policies run and which workloads drive them.
+//
+// The pipeline is Load (or Parse) → Set for each --set override → Validate →
+// hand the Scenario to the wiring in experiments. Parse starts from Default,
+// so every key has a documented default (see
+// experiments/scenarios/README.md), and is strict: unknown keys, wrong types
+// and malformed TOML are errors of type *Error that name the file, the line,
+// the column and the dotted key at fault ("workload.1.rate_per_s"). Validate
+// does the range and name checks and keeps pointing at the line a value came
+// from, or at "--set" when an override supplied it.
+//
+// BurntSushi/toml does the TOML syntax; the mapping onto the structs is done
+// here, by toml tags, in document order. We do not let toml.Decode fill the
+// structs because it matches keys case-insensitively, reports type errors in
+// map iteration order (not deterministic) and exposes no key positions, and
+// its MetaData.Undecoded cannot tell which [[workload]] an unknown key sits
+// in.
+//
+// Nothing here is a hot path: reflection is used freely.
+package scenario
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Scenario is one fully resolved simulation set-up. The zero value is not
+// useful: start from Default, Parse or Load. A Scenario may be copied with
+// Clone; plain struct copies share the Workloads backing array.
+type Scenario struct {
+	// Source names where the scenario came from: a file path, or
+	// "embedded:NAME" for a scenario shipped in the binary. It prefixes
+	// error messages and is reported in the run summary.
+	Source string `toml:"-"`
+	// Run holds the run-level settings: name, seed and limits.
+	Run Run `toml:"run"`
+	// Machine selects the modelled machine topology.
+	Machine Machine `toml:"machine"`
+	// Kernel holds the Linux vm.* knobs and swap of the kernel model.
+	Kernel Kernel `toml:"kernel"`
+	// SBMP configures the allocator's tiers.
+	SBMP SBMP `toml:"sbmp"`
+	// Policy names the merge, refill and degrade policies.
+	Policy Policy `toml:"policy"`
+	// Workloads are the allocation streams driving the run, one per
+	// [[workload]] table, in file order.
+	Workloads []Workload `toml:"workload"`
+	// Output configures what the run records.
+	Output Output `toml:"output"`
+
+	// origins maps a dotted key with workload indices ("kernel.swappiness",
+	// "workload.1.rate_per_s", also table headers such as "workload.1") to
+	// where its value came from, so that Validate can point at it. Keys
+	// that kept their default are absent. Set replaces the map rather than
+	// writing into it, so struct copies never see each other's overrides.
+	origins map[string]origin
+}
+
+// Run holds the run-level settings of a scenario ([run]).
+type Run struct {
+	// Name labels the run in outputs. Default: the file's base name
+	// without ".toml" (the embedded name for embedded scenarios).
+	Name string `toml:"name"`
+	// Seed is the master seed every random stream derives from. Default 1;
+	// at most 2^63-1 so that it can be written back as a TOML integer.
+	Seed uint64 `toml:"seed"`
+	// DurationMs is the simulated time to run, in milliseconds. Default
+	// 30000.
+	DurationMs int64 `toml:"duration_ms"`
+	// MaxEvents is a hard limit on processed events; reaching it ends the
+	// run with a typed error rather than letting it run away. Default 1e9.
+	MaxEvents int64 `toml:"max_events"`
+}
+
+// Machine selects the modelled machine ([machine]). Inline topologies
+// (nodes, CPUs, memory, distances) come with a later issue.
+type Machine struct {
+	// Preset names a topology preset of model/numa. Default "intel-2s".
+	Preset string `toml:"preset"`
+}
+
+// Kernel holds the Linux memory-management knobs of the kernel model
+// ([kernel]), named after their /proc/sys/vm counterparts.
+type Kernel struct {
+	// Swappiness is vm.swappiness, 0..200. Default 60.
+	Swappiness int `toml:"swappiness"`
+	// OOMKillAllocatingTask is vm.oom_kill_allocating_task, 0 or 1.
+	// Default 0 (the OOM killer picks the task with the highest badness).
+	OOMKillAllocatingTask int `toml:"oom_kill_allocating_task"`
+	// SwapMB is the size of the swap device in MiB; 0 means no swap.
+	// Default 0.
+	SwapMB int64 `toml:"swap_mb"`
+	// MinFreeKbytes is vm.min_free_kbytes. 0 (the default) lets the kernel
+	// model compute it the way Linux does at boot; otherwise at least 128.
+	MinFreeKbytes int64 `toml:"min_free_kbytes"`
+	// WatermarkScaleFactor is vm.watermark_scale_factor, 1..3000. Default
+	// 10.
+	WatermarkScaleFactor int `toml:"watermark_scale_factor"`
+}
+
+// SBMP configures the allocator's tiers ([sbmp]).
+type SBMP struct {
+	// SlotSizes are the Tier-0 size classes in bytes: strictly increasing
+	// powers of two in 8..65536. Default [64, 256, 1024] (SPEC 1.2).
+	SlotSizes []int64 `toml:"slot_sizes"`
+	// Tier0CapacitySlots is the number of Tier-0 slots per size class per
+	// CPU, at least 1. Default 512.
+	Tier0CapacitySlots int `toml:"tier0_capacity_slots"`
+	// Tier1BlockKiB is the size of a Tier-1 buddy block in KiB: 2048 or
+	// 4096 (SPEC 1.2). Default 2048.
+	Tier1BlockKiB int `toml:"tier1_block_kib"`
+}
+
+// Policy names the allocator's swappable policies ([policy]).
+type Policy struct {
+	// Merge is the Tier-1 merge policy. Default "lazy-threshold".
+	Merge string `toml:"merge"`
+	// Refill is the Tier-0 refill policy. Default "fixed-batch".
+	Refill string `toml:"refill"`
+	// Degrade is what happens when Tier-0 and Tier-1 cannot serve.
+	// Default "immediate-tier2".
+	Degrade string `toml:"degrade"`
+}
+
+// Workload is one allocation stream ([[workload]]).
+type Workload struct {
+	// Name labels the workload in outputs; unique within a scenario.
+	// Default "w<index>" (index from 0, in file order).
+	Name string `toml:"name"`
+	// Kind is "synthetic" (default) or "heaptrack" (a recorded trace; the
+	// parser accepts it, Validate reports that it is not supported yet).
+	Kind string `toml:"kind"`
+	// CPUs is a Linux cpulist ("0-7,16,18-19") of the CPUs the workload
+	// allocates on. Default "0".
+	CPUs string `toml:"cpus"`
+	// Arrival is the arrival process: "poisson" (default; the only one so
+	// far).
+	Arrival string `toml:"arrival"`
+	// RatePerS is the mean allocation rate in allocations per second over
+	// the whole workload (not per CPU); > 0. Default 100000.
+	RatePerS float64 `toml:"rate_per_s"`
+	// SizeBytes is the requested size of every allocation; > 0. Default 64.
+	SizeBytes int64 `toml:"size_bytes"`
+	// Lifetime is the object lifetime distribution: "exponential"
+	// (default) or "forever" (never freed).
+	Lifetime string `toml:"lifetime"`
+	// LifetimeMeanMs is the mean lifetime in milliseconds, > 0 when
+	// Lifetime is "exponential". Default 10.
+	LifetimeMeanMs float64 `toml:"lifetime_mean_ms"`
+	// File is the trace file of a "heaptrack" workload; it must be empty
+	// for "synthetic" ones. Default "".
+	File string `toml:"file"`
+}
+
+// Output configures what a run records ([output]).
+type Output struct {
+	// SampleIntervalMs is the simulated-time interval between time-series
+	// samples, in milliseconds, at least 1. Default 100.
+	SampleIntervalMs int64 `toml:"sample_interval_ms"`
+}
+
+// DefaultName is the Run.Name of Default, and of a parsed scenario whose
+// source gives no usable base name.
+const DefaultName = "scenario"
+
+// Default returns a scenario with every default filled in and no
+// workloads. Its Run.Name is DefaultName; Parse replaces it with the name
+// of the source.
+func Default() Scenario {
+	return Scenario{
+		Run: Run{
+			Name:       DefaultName,
+			Seed:       1,
+			DurationMs: 30000,
+			MaxEvents:  1_000_000_000,
+		},
+		Machine: Machine{Preset: "intel-2s"},
+		Kernel: Kernel{
+			Swappiness:            60,
+			OOMKillAllocatingTask: 0,
+			SwapMB:                0,
+			MinFreeKbytes:         0,
+			WatermarkScaleFactor:  10,
+		},
+		SBMP: SBMP{
+			SlotSizes:          []int64{64, 256, 1024},
+			Tier0CapacitySlots: 512,
+			Tier1BlockKiB:      2048,
+		},
+		Policy: Policy{
+			Merge:   "lazy-threshold",
+			Refill:  "fixed-batch",
+			Degrade: "immediate-tier2",
+		},
+		Output: Output{SampleIntervalMs: 100},
+	}
+}
+
+// DefaultWorkload returns the defaults of the workload at position index
+// (0-based), which are what a [[workload]] table is decoded on top of.
+func DefaultWorkload(index int) Workload {
+	return Workload{
+		Name:           "w" + strconv.Itoa(index),
+		Kind:           KindSynthetic,
+		CPUs:           "0",
+		Arrival:        ArrivalPoisson,
+		RatePerS:       100000,
+		SizeBytes:      64,
+		Lifetime:       LifetimeExponential,
+		LifetimeMeanMs: 10,
+	}
+}
+
+// Workload kinds, arrival processes and lifetime distributions.
+const (
+	// KindSynthetic is a workload generated from the distributions below.
+	KindSynthetic = "synthetic"
+	// KindHeaptrack replays a heaptrack trace (not supported yet).
+	KindHeaptrack = "heaptrack"
+	// ArrivalPoisson draws exponential inter-arrival times.
+	ArrivalPoisson = "poisson"
+	// LifetimeExponential frees each object after an exponential lifetime.
+	LifetimeExponential = "exponential"
+	// LifetimeForever never frees the objects.
+	LifetimeForever = "forever"
+)
+
+// Clone returns a deep copy of s that shares no memory with it, so that
+// the copy can be overridden with Set independently (A/B arms, sweeps).
+func (s *Scenario) Clone() *Scenario {
+	c := *s
+	c.SBMP.SlotSizes = slices.Clone(s.SBMP.SlotSizes)
+	c.Workloads = slices.Clone(s.Workloads)
+	c.origins = maps.Clone(s.origins)
+	return &c
+}
+
+// nameFromSource derives the default Run.Name from a Source: the base name
+// without ".toml" of a path, or NAME of "embedded:NAME".
+func nameFromSource(source string) string {
+	name := strings.TrimPrefix(source, embeddedPrefix)
+	name = filepath.Base(filepath.ToSlash(name))
+	name = strings.TrimSuffix(name, ".toml")
+	if name == "" || name == "." || name == "/" {
+		return DefaultName
+	}
+	return name
+}
