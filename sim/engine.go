@@ -18,9 +18,12 @@ type Event struct {
 	A, B int64 // payload, meaning defined by the handler's model
 }
 
-// EventID is a handle to a scheduled event, valid for Cancel until the event
-// has run or been cancelled. The zero EventID is never issued.
-type EventID uint64
+// EventID is a handle to a scheduled event, for Cancel. The zero EventID
+// is never issued.
+type EventID struct {
+	at  int64
+	key uint64
+}
 
 // Handler runs one event. It may schedule and cancel events; it must not
 // call Step or any Run method.
@@ -52,14 +55,6 @@ func (e *LimitError) Error() string {
 // Is makes errors.Is(err, ErrLimit) true.
 func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
-// record is the part of a pending event the queue does not need to order it.
-type record struct {
-	a, b int64
-	gen  uint32 // bumped each time the slot is reused; 0 is never live
-	kind Kind
-	live bool // false once cancelled or run
-}
-
 type kindInfo struct {
 	name    string
 	handler Handler
@@ -76,8 +71,17 @@ type Engine struct {
 	limits  Limits
 
 	queue ladder
-	recs  []record
-	free  []uint32 // free record slots
+	// ran is the last event run. Every event runs after all events before
+	// it in (at, key) order, and nothing can be scheduled before it, so
+	// every pending event is after ran.
+	ran entry
+
+	// cancelled maps the keys of cancelled events to their times. Cancel
+	// is rare, so the map costs nothing while it is empty. An entry stays
+	// after its event is dropped from the queue, so a second Cancel says
+	// false, until ran passes it and prune removes it.
+	cancelled  map[uint64]int64
+	pruneAtLen int
 
 	kinds  []kindInfo
 	probes int // number of registered probes, 0 makes probing free
@@ -139,14 +143,14 @@ func (e *Engine) Schedule(at int64, k Kind, a, b int64) EventID {
 	if e.seq >= maxSeq {
 		panic("sim: sequence space exhausted")
 	}
-	slot := e.allocSlot()
-	r := &e.recs[slot]
-	r.a, r.b, r.kind, r.live = a, b, k, true
-	ent := entry{at: at, key: e.seq<<slotBits | uint64(slot)}
+	if e.pending >= MaxPending {
+		panic(fmt.Sprintf("sim: more than %d pending events", MaxPending))
+	}
 	e.seq++
+	key := e.seq<<kindBits | uint64(k)
+	e.queue.push(entry{at: at, key: key, a: a, b: b})
 	e.pending++
-	e.queue.push(ent)
-	return EventID(uint64(r.gen)<<32 | uint64(slot))
+	return EventID{at: at, key: key}
 }
 
 // After schedules an event delay nanoseconds from now.
@@ -154,34 +158,37 @@ func (e *Engine) After(delay int64, k Kind, a, b int64) EventID {
 	return e.Schedule(e.now+delay, k, a, b)
 }
 
-// Cancel removes a pending event and reports whether it was pending. It is
-// O(1): the queue entry is dropped when it reaches the head.
+// Cancel removes a pending event and reports whether it was pending. id
+// must come from this engine's Schedule. It is O(1): the queue entry is
+// dropped when it reaches the head.
 func (e *Engine) Cancel(id EventID) bool {
-	slot := uint32(id) & slotMask
-	if int(slot) >= len(e.recs) {
+	if id.key == 0 || id.key>>kindBits > e.seq {
 		return false
 	}
-	r := &e.recs[slot]
-	if !r.live || r.gen != uint32(id>>32) {
+	if !less(e.ran, entry{at: id.at, key: id.key}) {
+		return false // it has run
+	}
+	if _, ok := e.cancelled[id.key]; ok {
 		return false
 	}
-	r.live = false
+	if e.cancelled == nil {
+		e.cancelled, e.pruneAtLen = map[uint64]int64{}, 64
+	}
+	e.cancelled[id.key] = id.at
 	e.pending--
 	return true
 }
 
-func (e *Engine) allocSlot() uint32 {
-	if n := len(e.free); n > 0 {
-		s := e.free[n-1]
-		e.free = e.free[:n-1]
-		e.recs[s].gen++
-		return s
+// prune forgets cancelled events that ran has passed: they have left the
+// queue. It runs when the map has doubled since the last prune, so it
+// costs O(1) per Cancel.
+func (e *Engine) prune() {
+	for key, at := range e.cancelled {
+		if !less(e.ran, entry{at: at, key: key}) {
+			delete(e.cancelled, key)
+		}
 	}
-	if len(e.recs) >= MaxPending {
-		panic(fmt.Sprintf("sim: more than %d pending events", MaxPending))
-	}
-	e.recs = append(e.recs, record{gen: 1})
-	return uint32(len(e.recs) - 1)
+	e.pruneAtLen = max(64, 2*len(e.cancelled))
 }
 
 // head returns the earliest live entry, dropping cancelled entries on the
@@ -189,10 +196,12 @@ func (e *Engine) allocSlot() uint32 {
 func (e *Engine) head() (entry, bool) {
 	for {
 		top, ok := e.queue.min()
-		if !ok || e.recs[top.slot()].live {
+		if !ok || len(e.cancelled) == 0 {
 			return top, ok
 		}
-		e.free = append(e.free, top.slot())
+		if _, dead := e.cancelled[top.key]; !dead {
+			return top, true
+		}
 		e.queue.popMin()
 	}
 }
@@ -211,13 +220,13 @@ func (e *Engine) Step() (bool, error) {
 	if e.events >= e.limits.MaxEvents {
 		return false, &LimitError{Limit: "events", Value: e.limits.MaxEvents, NowNs: e.now}
 	}
-	slot := top.slot()
-	r := &e.recs[slot]
-	ev := Event{At: top.at, ID: EventID(uint64(r.gen)<<32 | uint64(slot)), Kind: r.kind, A: r.a, B: r.b}
-	r.live = false
+	ev := Event{At: top.at, ID: EventID{at: top.at, key: top.key}, Kind: top.kind(), A: top.a, B: top.b}
 	e.queue.popMin()
-	e.free = append(e.free, slot)
 	e.pending--
+	e.ran = top
+	if len(e.cancelled) >= e.pruneAtLen && e.cancelled != nil {
+		e.prune()
+	}
 	e.now = top.at
 	e.events++
 	e.hash.add(ev)

@@ -65,8 +65,8 @@ func TestCancel(t *testing.T) {
 	if !e.Cancel(c) {
 		t.Fatal("Cancel(c) = false")
 	}
-	if e.Cancel(0) {
-		t.Fatal("Cancel(0) = true")
+	if e.Cancel(EventID{}) {
+		t.Fatal("Cancel of the zero EventID = true")
 	}
 }
 
@@ -184,6 +184,7 @@ func TestEngineMatchesReference(t *testing.T) {
 		}
 		e := New(Limits{})
 		var pending []ref
+		var gone []EventID // run or cancelled: Cancel must say false
 		var seq int64
 		var k Kind
 		var children []int64 // delays the next handler call schedules
@@ -203,6 +204,7 @@ func TestEngineMatchesReference(t *testing.T) {
 			if pending[best].seq != ev.A || pending[best].at != ev.At {
 				t.Fatalf("ran (t=%d seq=%d), reference says (t=%d seq=%d)", ev.At, ev.A, pending[best].at, pending[best].seq)
 			}
+			gone = append(gone, pending[best].id)
 			pending = slices.Delete(pending, best, best+1)
 			for _, d := range children {
 				schedule(ev.At + d)
@@ -221,7 +223,24 @@ func TestEngineMatchesReference(t *testing.T) {
 				if !e.Cancel(pending[i].id) {
 					t.Fatalf("Cancel of pending seq %d failed", pending[i].seq)
 				}
+				gone = append(gone, pending[i].id)
 				pending = slices.Delete(pending, i, i+1)
+			},
+			"cancel gone": func(t *rapid.T) {
+				if len(gone) == 0 {
+					t.Skip("nothing gone")
+				}
+				id := gone[rapid.IntRange(0, len(gone)-1).Draw(t, "i")]
+				if e.Cancel(id) {
+					t.Fatalf("Cancel of an event that ran or was cancelled returned true")
+				}
+			},
+			"run until": func(t *rapid.T) {
+				children = children[:0]
+				until := e.Now() + rapid.Int64Range(0, 10).Draw(t, "ahead")
+				if err := e.RunUntil(until); err != nil {
+					t.Fatal(err)
+				}
 			},
 			"step": func(t *rapid.T) {
 				children = rapid.SliceOfN(rapid.Int64Range(0, 20), 0, 3).Draw(t, "children")

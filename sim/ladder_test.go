@@ -31,7 +31,7 @@ func TestLadderMatchesSortedReference(t *testing.T) {
 			if at < now { // overflowed: clamp to the largest time
 				at = math.MaxInt64
 			}
-			e := entry{at: at, key: seq << slotBits}
+			e := entry{at: at, key: seq << kindBits}
 			seq++
 			l.push(e)
 			i, _ := slices.BinarySearchFunc(ref, e, cmpEntry)
@@ -86,5 +86,37 @@ func TestLadderHoldAllocatesNothing(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100_000, hold); a != 0 {
 		t.Fatalf("%v allocations per hold", a)
+	}
+}
+
+// TestLadderBoundNearMaxInt64 is the case rapid found: a rung whose bucket
+// boundaries pass MaxInt64 must saturate, not wrap to negative and swallow
+// earlier events into a consumed bucket.
+func TestLadderBoundNearMaxInt64(t *testing.T) {
+	const x = math.MaxInt64 / 2
+	var l ladder
+	seq := uint64(0)
+	push := func(at int64) {
+		seq++
+		l.push(entry{at: at, key: seq << kindBits})
+	}
+	pop := func() int64 {
+		e, ok := l.min()
+		if !ok {
+			t.Fatal("empty")
+		}
+		l.popMin()
+		return e.at
+	}
+	push(x)
+	pop()
+	push(x)
+	push(2 * x)
+	if got := pop(); got != x {
+		t.Fatalf("popped %d, want %d", got, int64(x))
+	}
+	push(x)
+	if got := pop(); got != x {
+		t.Fatalf("popped %d, want %d", got, int64(x))
 	}
 }

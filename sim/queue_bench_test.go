@@ -136,7 +136,7 @@ func holdGen() func(at int64) entry {
 	seq := uint64(0)
 	return func(at int64) entry {
 		seq++
-		return entry{at: at + int64(s.Exp(1e6)), key: seq << slotBits}
+		return entry{at: at + int64(s.Exp(1e6)), key: seq << kindBits}
 	}
 }
 
