@@ -264,6 +264,16 @@ func (l *ladder) refill() bool {
 			if len(l.top) == 0 {
 				return false
 			}
+			if len(l.top) <= ladderThres {
+				// Few events: sort them straight into bottom. Small
+				// queues (an M/M/1 holds two events) skip the rungs.
+				l.bottom = append(l.bottom[:0], l.top...)
+				l.bhead = 0
+				sortEntries(l.bottom)
+				l.topStart = satAdd(l.topMax, 1)
+				l.top = l.top[:0]
+				return true
+			}
 			r := l.spawn(l.topMin, satAdd(l.topMax, 1), len(l.top))
 			for _, e := range l.top {
 				l.add(r, e)
