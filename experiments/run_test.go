@@ -1,0 +1,98 @@
+package experiments
+
+import (
+	"math"
+	"testing"
+
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+)
+
+func mustParse(t *testing.T, src string) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Parse("test.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+const oneWorkload = `
+[run]
+duration_ms = 20000
+[[workload]]
+name = "a"
+cpus = "0-3"
+rate_per_s = 100000
+lifetime_mean_ms = 10
+`
+
+// TestLittlesLaw: Poisson arrivals at rate lambda with exponential
+// lifetimes of mean L keep lambda*L objects live on average.
+func TestLittlesLaw(t *testing.T) {
+	res, err := Run(mustParse(t, oneWorkload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 100000 * 0.010
+	got := res.Summary.ObjectsLiveTimeAvg
+	t.Logf("objects_live_time_avg = %.2f, lambda*L = %.0f", got, want)
+	if math.Abs(got-want)/want > 0.02 {
+		t.Fatalf("objects_live_time_avg = %.1f, lambda*L = %.0f", got, want)
+	}
+	s := res.Summary
+	if s.Allocs-s.Frees != uint64(s.ObjectsLiveEnd) || s.BytesRequestedLiveEnd != 64*s.ObjectsLiveEnd {
+		t.Fatalf("allocs %d - frees %d != live %d, or bytes %d != 64 * live", s.Allocs, s.Frees, s.ObjectsLiveEnd, s.BytesRequestedLiveEnd)
+	}
+}
+
+// TestWorkloadsDrawIndependently: adding a workload must not change the
+// draws, and so the counts, of another.
+func TestWorkloadsDrawIndependently(t *testing.T) {
+	alone, err := Run(mustParse(t, oneWorkload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withB, err := Run(mustParse(t, oneWorkload+`
+[[workload]]
+name = "b"
+rate_per_s = 5000
+size_bytes = 1024
+lifetime = "forever"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone.Summary.Workloads[0] != withB.Summary.Workloads[0] {
+		t.Fatalf("workload a changed when b was added:\n%+v\n%+v", alone.Summary.Workloads[0], withB.Summary.Workloads[0])
+	}
+	b := withB.Summary.Workloads[1]
+	if b.Frees != 0 || b.ObjectsLiveEnd != int64(b.Allocs) {
+		t.Fatalf("a never-freed workload freed: %+v", b)
+	}
+	if alone.Summary.TraceHash == withB.Summary.TraceHash {
+		t.Fatal("adding a workload left the trace hash unchanged")
+	}
+}
+
+func TestRunEventLimitIsAnError(t *testing.T) {
+	sc := mustParse(t, oneWorkload)
+	if err := sc.Set("run.max_events=1000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(sc); err == nil {
+		t.Fatal("a run past its event limit succeeded")
+	}
+}
+
+func TestTimeseriesCSV(t *testing.T) {
+	ts := Timeseries{Columns: []string{"time_ns", "x"}}
+	ts.add(0, 0.5)
+	ts.add(1e8, 3)
+	want := "time_ns,x\n0,0.5\n100000000,3\n"
+	if got := string(ts.CSV()); got != want {
+		t.Fatalf("CSV = %q, want %q", got, want)
+	}
+}
