@@ -8,7 +8,8 @@ import (
 )
 
 // WriteRun writes a run's files into dir, creating it if needed:
-// scenario.toml (the resolved scenario), timeseries.csv and, last,
+// scenario.toml (the resolved scenario), timeseries.csv, metrics.om
+// (OpenMetrics), the figure live.svg and live.png, and, last,
 // summary.json. Each file is written to a temporary name and renamed into
 // place, so a reader never sees a half-written file, and a directory with a
 // summary.json holds a complete run.
@@ -20,12 +21,23 @@ func WriteRun(dir string, res *Result) error {
 	if err != nil {
 		return err
 	}
+	svg, png, err := figureLive(res.Summary.Scenario, res.Summary.Seed, &res.Timeseries)
+	if err != nil {
+		return err
+	}
+	metrics, err := MetricsOpenMetrics(&res.Summary)
+	if err != nil {
+		return err
+	}
 	files := []struct {
 		name string
 		data []byte
 	}{
 		{"scenario.toml", res.Scenario},
 		{"timeseries.csv", res.Timeseries.CSV()},
+		{"metrics.om", metrics},
+		{"live.svg", svg},
+		{"live.png", png},
 		{"summary.json", summary},
 	}
 	for _, f := range files {
