@@ -6,24 +6,32 @@ import (
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
-// TightMM1 is the yardstick for the engine's overhead: an M/M/1 queue
-// written as a single-purpose loop over a concrete binary heap of float64
-// event times, with none of the engine's generality (no kinds, handlers,
-// cancellation, limits or trace hash). It serves customers and returns the
-// mean wait in queue in units of the mean service time (rho = 1/meanArrival
-// with mu = 1).
-func TightMM1(customers int, meanArrival float64, seed uint64) float64 {
+// TightMMc is the yardstick for the engine's overhead: the same M/M/c model
+// as RunMMc, with the same random streams drawn in the same order, the same
+// integer-nanosecond times, the same (time, scheduling order) tie rule and
+// the same statistics, written as a single-purpose loop over a concrete
+// binary heap with none of the engine's generality (kinds, handlers,
+// cancellation, limits, trace hash). Its result equals RunMMc's field for
+// field, except Events and TraceHash, which it does not compute; the
+// queueing tests check that, so the two also check each other.
+func TightMMc(cfg MMcConfig) MMcResult {
 	type ev struct {
-		t      float64
-		arrive bool
+		at, seq  int64
+		arrive   bool
+		arrivedA int64 // departure: the customer's arrival time
+		startB   int64 // departure: when its service started
 	}
 	var heap []ev
+	var seq int64
+	lessEv := func(x, y ev) bool { return x.at < y.at || (x.at == y.at && x.seq < y.seq) }
 	push := func(e ev) {
+		seq++
+		e.seq = seq
 		heap = append(heap, e)
 		i := len(heap) - 1
 		for i > 0 {
 			p := (i - 1) / 2
-			if heap[p].t <= e.t {
+			if !lessEv(e, heap[p]) {
 				break
 			}
 			heap[i] = heap[p]
@@ -42,10 +50,10 @@ func TightMM1(customers int, meanArrival float64, seed uint64) float64 {
 			if c >= n {
 				break
 			}
-			if c+1 < n && heap[c+1].t < heap[c].t {
+			if c+1 < n && lessEv(heap[c+1], heap[c]) {
 				c++
 			}
-			if last.t <= heap[c].t {
+			if !lessEv(heap[c], last) {
 				break
 			}
 			heap[i] = heap[c]
@@ -56,37 +64,72 @@ func TightMM1(customers int, meanArrival float64, seed uint64) float64 {
 		}
 		return top
 	}
-	arr := sim.NewStream(seed, "tight/arrivals")
-	svc := sim.NewStream(seed, "tight/services")
-	var waiting ring = newRing(64)
-	busy := false
-	arrived, served := 0, 0
-	sumWq := 0.0
-	push(ev{t: arr.Exp(meanArrival), arrive: true})
-	for served < customers {
-		e := pop()
-		if e.arrive {
-			arrived++
-			if arrived < customers {
-				push(ev{t: e.t + arr.Exp(meanArrival), arrive: true})
-			}
-			if !busy {
-				busy = true
-				push(ev{t: e.t + svc.Exp(1)})
-			} else {
-				// Times are float here; the ring stores their bits.
-				waiting.push(int64(math.Float64bits(e.t)))
-			}
-			continue
+	seeds := sim.Seeds{Master: cfg.Seed}
+	arrivals, services := seeds.Stream("mmc/arrivals"), seeds.Stream("mmc/services")
+	draw := func(s *sim.Stream, mean float64) int64 { return int64(math.Round(s.Exp(mean))) }
+	total := cfg.WarmUp + cfg.Customers
+	waiting := newRing(64)
+	var (
+		busy, arrived, served, inSystem, arrivedM int
+		measuring                                 = cfg.WarmUp == 0
+		startNs, lastNs                           int64
+		sumWq, sumW, area                         float64
+	)
+	account := func(now int64) {
+		if measuring {
+			area += float64(inSystem) * float64(now-lastNs)
 		}
-		served++
-		if waiting.len() == 0 {
-			busy = false
-			continue
-		}
-		at := math.Float64frombits(uint64(waiting.pop()))
-		sumWq += e.t - at
-		push(ev{t: e.t + svc.Exp(1)})
+		lastNs = now
 	}
-	return sumWq / float64(customers)
+	push(ev{at: draw(&arrivals, cfg.MeanArrivalNs), arrive: true})
+	for len(heap) > 0 {
+		e := pop()
+		account(e.at)
+		if e.arrive {
+			inSystem++
+			arrived++
+			if measuring {
+				arrivedM++
+			}
+			if busy < cfg.Servers {
+				busy++
+				push(ev{at: e.at + draw(&services, cfg.MeanServiceNs), arrivedA: e.at, startB: e.at})
+			} else {
+				waiting.push(e.at)
+			}
+			if arrived < total {
+				push(ev{at: e.at + draw(&arrivals, cfg.MeanArrivalNs), arrive: true})
+			}
+			continue
+		}
+		inSystem--
+		served++
+		if served > cfg.WarmUp {
+			sumWq += float64(e.startB - e.arrivedA)
+			sumW += float64(e.at - e.arrivedA)
+		}
+		if served == cfg.WarmUp {
+			measuring = true
+			startNs = e.at
+		}
+		if served == total {
+			measuring = false
+		}
+		if waiting.len() == 0 {
+			busy--
+			continue
+		}
+		a := waiting.pop()
+		push(ev{at: e.at + draw(&services, cfg.MeanServiceNs), arrivedA: a, startB: e.at})
+	}
+	res := MMcResult{Customers: served - cfg.WarmUp, SpanNs: lastNs - startNs}
+	if res.Customers > 0 {
+		res.WqMeanNs = sumWq / float64(res.Customers)
+		res.WMeanNs = sumW / float64(res.Customers)
+	}
+	if res.SpanNs > 0 {
+		res.LTimeAvg = area / float64(res.SpanNs)
+		res.ArrivalRate = float64(arrivedM) / float64(res.SpanNs)
+	}
+	return res
 }
