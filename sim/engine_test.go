@@ -262,3 +262,28 @@ func TestEngineMatchesReference(t *testing.T) {
 		})
 	})
 }
+
+// TestHoldAllocatesNothing: once the queue has reached its working size,
+// running events and scheduling new ones allocates no memory.
+func TestHoldAllocatesNothing(t *testing.T) {
+	e := New(Limits{})
+	s := NewStream(1, "hold")
+	var k Kind
+	k = e.Register("hold", func(ev Event) {
+		e.Schedule(ev.At+int64(s.Exp(1000)), k, ev.A, ev.B)
+	})
+	for range 10_000 {
+		e.Schedule(int64(s.Exp(1000)), k, 0, 0)
+	}
+	step := func() {
+		if _, err := e.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 200_000 {
+		step()
+	}
+	if a := testing.AllocsPerRun(100_000, step); a != 0 {
+		t.Fatalf("%v allocations per event", a)
+	}
+}

@@ -28,6 +28,7 @@ func BenchmarkHold(b *testing.B) {
 			for range 4 * n {
 				e.Step()
 			}
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := e.Step(); err != nil {
 					b.Fatal(err)
