@@ -97,7 +97,7 @@ ratios = {
 }
 targets = {"sbmpsim/simpy": 50.0, "sbmpsim/ns3": 3.0}
 print()
-print("%-10s %16.0f customers/s (tight single-purpose Go loop)" % ("tight", tight))
+print("%-10s %16.0f customers/s (the same model as a tight single-purpose Go loop)" % ("tight", tight))
 for k, v in ratios.items():
     t = targets.get(k)
     note = "" if t is None else "  (target >= %gx: %s)" % (t, "met" if v >= t else "NOT met")
