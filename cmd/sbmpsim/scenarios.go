@@ -28,7 +28,7 @@ func newScenariosCmd() *cobra.Command {
 	var sets []string
 	show := &cobra.Command{
 		Use:   "show [SCENARIO.toml | NAME]",
-		Short: "Print a scenario fully resolved: every key, defaults and --set overrides applied",
+		Short: "Print a scenario fully resolved (every key, defaults and --set overrides applied); with no argument, the defaults",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sc *scenario.Scenario
@@ -46,8 +46,12 @@ func newScenariosCmd() *cobra.Command {
 					return usageError{err}
 				}
 			}
-			if err := sc.Validate(); err != nil {
-				return err
+			// With no scenario named, show the bare defaults: they have
+			// no [[workload]] yet, so they are not a runnable scenario.
+			if len(args) > 0 {
+				if err := sc.Validate(); err != nil {
+					return err
+				}
 			}
 			b, err := sc.Encode()
 			if err != nil {

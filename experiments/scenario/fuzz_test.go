@@ -21,6 +21,9 @@ var fuzzSeeds = []string{
 	"\"run\".'seed' = 2\n",
 	"[[workload]]\nrate_per_s = nan\n",
 	"[[workload]]\nname = \"\\u00e9\\t\"\n",
+	"[machine]\npreset = \"\"\nnodes = 2\nnode_ids = [0, 8]\ncpus = [\"0-1\", \"\"]\nmemory_mb = [64, 32]\n" +
+		"distances = [[10, 40], [40, 10]]\nmedia_latency_ns = [0, 100]\n[[workload]]\n",
+	"[machine]\npreset = \"tiered\"\nremote_latency_ns = 150\nsockets = []\n[[workload]]\n",
 }
 
 // FuzzParse checks that Parse never panics, that its errors are *Error

@@ -77,11 +77,50 @@ type Run struct {
 	MaxEvents int64 `toml:"max_events"`
 }
 
-// Machine selects the modelled machine ([machine]). Inline topologies
-// (nodes, CPUs, memory, distances) come with a later issue.
+// Machine selects the modelled machine ([machine]): a preset of
+// model/numa, or a machine given inline with preset = "" and the keys
+// below, in the shape `sbmpsim import` prints. Per-node arrays have one
+// entry per node, in increasing node id order. The cost-model overrides
+// apply to presets and inline machines alike. machine.go checks the keys
+// (Validate) and builds the model/numa topology (Topology).
 type Machine struct {
-	// Preset names a topology preset of model/numa. Default "intel-2s".
-	Preset string `toml:"preset"`
+	// Preset names a topology preset of model/numa; "" when the machine
+	// is given inline. Default "intel-2s".
+	Preset string `toml:"preset" json:"preset"`
+	// Nodes is the number of NUMA nodes of an inline machine.
+	Nodes int `toml:"nodes" json:"nodes"`
+	// NodeIDs are the Linux node ids when they are not 0..nodes-1 (IBM
+	// POWER machines number nodes 0, 8, 252...). Optional.
+	NodeIDs []int `toml:"node_ids" json:"node_ids,omitempty"`
+	// Sockets is the socket of each node. Optional: inferred from the
+	// distances when empty (numa.InferSockets).
+	Sockets []int `toml:"sockets" json:"sockets"`
+	// CPUs is a cpulist per node ("0-15,32-47"; "" for a node without
+	// CPUs, such as persistent memory, CXL or HBM).
+	CPUs []string `toml:"cpus" json:"cpus"`
+	// MemoryMB is each node's memory in MiB (numactl's "size").
+	MemoryMB []int64 `toml:"memory_mb" json:"memory_mb"`
+	// Distances is the SLIT, one row per node (numactl's "node
+	// distances").
+	Distances [][]int `toml:"distances" json:"distances"`
+	// MediaLatencyNs is the idle latency each node's memory device adds
+	// beyond its distances (0 for DRAM). Optional.
+	MediaLatencyNs []int64 `toml:"media_latency_ns" json:"media_latency_ns,omitempty"`
+	// MediaBandwidthMBps caps each node's memory bandwidth in MB/s (0 for
+	// no cap). Optional.
+	MediaBandwidthMBps []int64 `toml:"media_bandwidth_mbps" json:"media_bandwidth_mbps,omitempty"`
+	// LocalLatencyNs overrides the local idle latency; 0 keeps the
+	// default (78 ns).
+	LocalLatencyNs int64 `toml:"local_latency_ns" json:"local_latency_ns"`
+	// RemoteLatencyNs overrides the idle latency at SLIT distance 21; 0
+	// keeps the default (143 ns).
+	RemoteLatencyNs int64 `toml:"remote_latency_ns" json:"remote_latency_ns"`
+	// LocalBandwidthMBps overrides the local bandwidth; 0 keeps the
+	// default (79800 MB/s).
+	LocalBandwidthMBps int64 `toml:"local_bandwidth_mbps" json:"local_bandwidth_mbps"`
+	// RemoteBandwidthMBps overrides the bandwidth at SLIT distance 21; 0
+	// keeps the default (60100 MB/s).
+	RemoteBandwidthMBps int64 `toml:"remote_bandwidth_mbps" json:"remote_bandwidth_mbps"`
 }
 
 // Kernel holds the Linux memory-management knobs of the kernel model
@@ -234,6 +273,7 @@ const (
 // the copy can be overridden with Set independently (A/B arms, sweeps).
 func (s *Scenario) Clone() *Scenario {
 	c := *s
+	c.Machine = s.Machine.clone()
 	c.SBMP.SlotSizes = slices.Clone(s.SBMP.SlotSizes)
 	c.Workloads = slices.Clone(s.Workloads)
 	c.origins = maps.Clone(s.origins)

@@ -50,9 +50,9 @@ func DegradePolicies() []string {
 // the consistency between keys. It reports all problems at once, each as an
 // *Error naming the key and, when the value came from the file, its line
 // and column; values from Set are reported against SetSource and values
-// left at their default without a position. Validate does not know the
-// machine: that the CPUs and the preset exist is checked when the machine
-// is built.
+// left at their default without a position. Validate checks the machine
+// (preset or inline topology, machine.go) but not that the workloads' CPUs
+// exist on it: that is checked when the run is wired.
 func (s *Scenario) Validate() error {
 	v := &validator{s: s}
 	v.run()
@@ -145,13 +145,6 @@ func (v *validator) run() {
 	}
 	v.intRange("run.duration_ms", r.DurationMs, 1, MaxDurationMs)
 	v.intRange("run.max_events", r.MaxEvents, 1, math.MaxInt64)
-}
-
-func (v *validator) machine() {
-	p := v.s.Machine.Preset
-	if p == "" || strings.TrimLeft(p, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" || len(p) > maxNameBytes {
-		v.failf("machine.preset", "must be a preset name of lower-case letters, digits, '-', '_' and '.', such as \"intel-2s\"; got %q", p)
-	}
 }
 
 func (v *validator) kernel() {

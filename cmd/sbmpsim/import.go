@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/model/numa"
+)
+
+// importSchema names the JSON document `sbmpsim import --format json`
+// prints.
+const importSchema = "sbmpsim.import/v1"
+
+// importFlags are the flags shared by the import subcommands.
+type importFlags struct {
+	format string // "toml" or "json"
+	root   string // file system root for `import host`
+}
+
+func newImportCmd() *cobra.Command {
+	var f importFlags
+	cmd := &cobra.Command{
+		Use:   "import numactl FILE | host",
+		Short: "Print a scenario [machine] fragment for a real machine",
+		Long: `Print the [machine] section of a scenario that models a real machine, in
+TOML (default) or JSON (--format json).
+
+  sbmpsim import numactl FILE   reads the output of 'numactl --hardware'
+                                (FILE - reads standard input)
+  sbmpsim import host           reads this machine's /sys/devices/system/node
+
+Paste the TOML over the [machine] section of a scenario. numactl does not
+print sockets, so 'import numactl' infers them from the distances (nodes
+closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown import source %q: use 'import numactl FILE' or 'import host'", args[0])}
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{fmt.Errorf("import needs a source: 'import numactl FILE' or 'import host'")}
+		},
+	}
+	cmd.PersistentFlags().StringVar(&f.format, "format", "toml", "output format: toml or json")
+
+	numactl := &cobra.Command{
+		Use:   "numactl FILE",
+		Short: "Import the output of 'numactl --hardware' (FILE - for standard input)",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("import numactl needs exactly one FILE (the output of 'numactl --hardware', or - for standard input), got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			topo, err := readNumactl(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			return printImport(cmd.OutOrStdout(), f.format, topo.Name, topo, []string{
+				fmt.Sprintf("Machine imported by 'sbmpsim import numactl' from %s.", topo.Name),
+				"numactl prints no sockets: they are inferred from the distances (nodes",
+				"closer than 20 share a socket; a node without CPUs joins its nearest",
+				"CPU node). Edit sockets if the machine says otherwise.",
+			})
+		},
+	}
+
+	host := &cobra.Command{
+		Use:   "host",
+		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError{fmt.Errorf("import host takes no arguments, got %q", args)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			topo, err := numa.ReadSysfs(f.root)
+			if err != nil {
+				return fmt.Errorf("import host: %w", err)
+			}
+			source := filepath.Join(f.root, "sys", "devices", "system", "node")
+			return printImport(cmd.OutOrStdout(), f.format, source, topo, []string{
+				"Machine imported by 'sbmpsim import host' from " + source + ";",
+				"sockets are the CPUs' physical package ids.",
+			})
+		},
+	}
+	host.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
+
+	cmd.AddCommand(numactl, host)
+	return cmd
+}
+
+// check validates the shared flags.
+func (f *importFlags) check() error {
+	if f.format != "toml" && f.format != "json" {
+		return usageError{fmt.Errorf("--format %q: use toml or json", f.format)}
+	}
+	return nil
+}
+
+// readNumactl parses numactl output from the file name, or standard input
+// for "-".
+func readNumactl(cmd *cobra.Command, name string) (numa.Topology, error) {
+	var r io.Reader = cmd.InOrStdin()
+	if name == "-" {
+		name = "<stdin>"
+	} else {
+		file, err := os.Open(name)
+		if err != nil {
+			return numa.Topology{}, fmt.Errorf("import numactl: %w", err)
+		}
+		defer file.Close()
+		r = file
+	}
+	return numa.ParseNumactl(name, r)
+}
+
+// importDocument is the JSON form of an import.
+type importDocument struct {
+	Schema  string           `json:"schema"`  // importSchema
+	Source  string           `json:"source"`  // the file or sysfs directory read
+	Machine scenario.Machine `json:"machine"` // the [machine] section, keys as in TOML
+	Derived importDerived    `json:"derived"` // what the model makes of it
+}
+
+// importDerived is what the model makes of the imported machine, for
+// people checking an import.
+type importDerived struct {
+	Sockets       int       `json:"sockets"`         // number of sockets
+	CPUs          int       `json:"cpus"`            // number of CPUs
+	MemoryMB      int64     `json:"memory_mb"`       // memory of all nodes, MiB
+	NodeIDs       []int     `json:"node_ids"`        // row and column order of the matrices
+	IdleLatencyNs [][]int64 `json:"idle_latency_ns"` // [from][to], numa.Topology.IdleLatencyNs
+	BandwidthMBps [][]int64 `json:"bandwidth_mbps"`  // [from][to], numa.Topology.BandwidthMBps
+	Zonelists     [][]int   `json:"zonelists"`       // fallback order per node, as Linux builds it
+}
+
+// printImport writes topo as a [machine] fragment or a JSON document.
+func printImport(w io.Writer, format, source string, topo numa.Topology, header []string) error {
+	m := scenario.MachineOf(&topo)
+	if format == "toml" {
+		header = append(header, fmt.Sprintf("%d nodes, %d sockets, %d CPUs, %d MiB.", len(topo.Nodes), topo.NumSockets(), len(topo.CPUs()), topo.TotalMemoryMB()))
+		_, err := w.Write(scenario.EncodeMachine(m, header...))
+		return err
+	}
+	d := importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo)}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// derive computes the derived section of the JSON document.
+func derive(t *numa.Topology) importDerived {
+	ids := t.NodeIDs()
+	d := importDerived{Sockets: t.NumSockets(), CPUs: len(t.CPUs()), MemoryMB: t.TotalMemoryMB(), NodeIDs: ids, Zonelists: t.Zonelists()}
+	for _, from := range ids {
+		var lat, bw []int64
+		for _, to := range ids {
+			lat = append(lat, t.IdleLatencyNs(from, to))
+			bw = append(bw, t.BandwidthMBps(from, to))
+		}
+		d.IdleLatencyNs = append(d.IdleLatencyNs, lat)
+		d.BandwidthMBps = append(d.BandwidthMBps, bw)
+	}
+	return d
+}
