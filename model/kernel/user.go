@@ -1,0 +1,113 @@
+package kernel
+
+import (
+	"fmt"
+	"slices"
+)
+
+// AllocAnon faults in n anonymous pages for task pid on its preferred
+// node, one order-0 allocation each, as page faults do. It stops at the
+// first page it cannot get and returns how many it got, the total stall,
+// and the OOM kill that stopped it, if any.
+func (m *Machine) AllocAnon(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
+	return m.allocUser(pid, prefNode, n, pageAnon)
+}
+
+// AllocMlocked faults in n pages and locks them (mlock): anonymous pages
+// that reclaim cannot take (the unevictable list).
+func (m *Machine) AllocMlocked(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
+	return m.allocUser(pid, prefNode, n, pageMlocked)
+}
+
+// AllocFile reads n pages into the page cache on behalf of task pid. Page
+// cache belongs to no task's RSS (the model's file pages are unmapped),
+// and reclaim drops it first.
+func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
+	return m.allocUser(pid, prefNode, n, pageFile)
+}
+
+func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind) (got, stallNs int64, oom *OOMEvent, err error) {
+	s, ok := m.slot[pid]
+	if !ok {
+		return 0, 0, nil, fmt.Errorf("%w: %d", ErrNoTask, pid)
+	}
+	if m.tasks[s].killed {
+		return 0, 0, nil, fmt.Errorf("kernel: task %d was OOM-killed", pid)
+	}
+	for got < count {
+		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser})
+		if err != nil {
+			return got, stallNs, nil, err
+		}
+		stallNs += r.StallNs
+		if !r.OK {
+			return got, stallNs, r.OOM, nil
+		}
+		m.adopt(s, r.PFN, kind)
+		got++
+	}
+	return got, stallNs, nil, nil
+}
+
+// adopt turns a freshly allocated kernel page into a user page of kind.
+func (m *Machine) adopt(slot int, pfn int64, kind pageKind) {
+	_, n := m.nodeOf(pfn)
+	t := &m.tasks[slot]
+	switch kind {
+	case pageAnon:
+		e := n.claim(pfn, pageAnon, int32(slot+1))
+		n.anon.push(e)
+		t.anon = append(t.anon, e)
+		n.anonPages++
+		t.RSSAnonPages++
+	case pageMlocked:
+		n.claim(pfn, pageMlocked, int32(slot+1))
+		t.mlocked = append(t.mlocked, pfn)
+		t.RSSAnonPages++
+	case pageFile:
+		n.file.push(n.claim(pfn, pageFile, 0))
+		n.filePages++
+	}
+	n.anon.compact(n.anonPages, func(e lruEntry) bool { return n.live(e, pageAnon) })
+	if int64(len(t.anon)) > 2*t.RSSAnonPages+64 {
+		t.anon = slices.DeleteFunc(t.anon, func(e lruEntry) bool {
+			_, nd := m.nodeOf(e.pfn)
+			return !nd.live(e, pageAnon)
+		})
+	}
+	n.file.compact(n.filePages, func(e lruEntry) bool { return n.live(e, pageFile) })
+}
+
+// FreeAnon frees n of the task's anonymous memory, newest pages first:
+// resident pages, then swap entries.
+func (m *Machine) FreeAnon(pid int64, n int64) error {
+	s, ok := m.slot[pid]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNoTask, pid)
+	}
+	t := &m.tasks[s]
+	left := n - m.freeAnon(t, n)
+	fromSwap := min(left, t.SwapEntries)
+	t.SwapEntries -= fromSwap
+	m.swapUsed -= fromSwap
+	return nil
+}
+
+// freeAnon frees up to n of t's resident evictable anonymous pages, newest
+// first, and returns how many it freed.
+func (m *Machine) freeAnon(t *taskState, n int64) int64 {
+	freed := int64(0)
+	for freed < n && len(t.anon) > 0 {
+		e := t.anon[len(t.anon)-1]
+		t.anon = t.anon[:len(t.anon)-1]
+		_, nd := m.nodeOf(e.pfn)
+		if !nd.live(e, pageAnon) {
+			continue // swapped out since
+		}
+		nd.release(e.pfn)
+		nd.anonPages--
+		t.RSSAnonPages--
+		freed++
+	}
+	return freed
+}
