@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
@@ -94,10 +95,27 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 				return fmt.Errorf("import host: %w", err)
 			}
 			source := filepath.Join(f.root, "sys", "devices", "system", "node")
-			return printImport(cmd.OutOrStdout(), f.format, source, topo, []string{
+			// A --root tree with no proc/ (a copied sysfs) gives the
+			// topology alone; a live host always has /proc.
+			var report *kernel.HostReport
+			if _, err := os.Stat(filepath.Join(f.root, "proc")); err == nil {
+				r, err := kernel.SnapshotHost(f.root)
+				if err != nil {
+					return fmt.Errorf("import host: kernel settings: %w", err)
+				}
+				report = &r
+			}
+			if f.format == "json" {
+				return printImportJSON(cmd.OutOrStdout(), source, topo, report)
+			}
+			err = printImport(cmd.OutOrStdout(), f.format, source, topo, []string{
 				"Machine imported by 'sbmpsim import host' from " + source + ";",
 				"sockets are the CPUs' physical package ids.",
 			})
+			if err != nil || report == nil {
+				return err
+			}
+			return printKernelTOML(cmd.OutOrStdout(), report)
 		},
 	}
 	host.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
@@ -137,6 +155,10 @@ type importDocument struct {
 	Source  string           `json:"source"`  // the file or sysfs directory read
 	Machine scenario.Machine `json:"machine"` // the [machine] section, keys as in TOML
 	Derived importDerived    `json:"derived"` // what the model makes of it
+	// Kernel is the host's vm settings, zones with the kernel's and the
+	// model's watermarks, and tasks with the kernel's and the model's
+	// oom_score (import host only).
+	Kernel *kernel.HostReport `json:"kernel,omitempty"`
 }
 
 // importDerived is what the model makes of the imported machine, for
@@ -159,7 +181,35 @@ func printImport(w io.Writer, format, source string, topo numa.Topology, header 
 		_, err := w.Write(scenario.EncodeMachine(m, header...))
 		return err
 	}
-	d := importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo)}
+	return writeImportJSON(w, importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo)})
+}
+
+// printImportJSON writes the JSON document of `import host`, with the
+// kernel snapshot.
+func printImportJSON(w io.Writer, source string, topo numa.Topology, k *kernel.HostReport) error {
+	m := scenario.MachineOf(&topo)
+	return writeImportJSON(w, importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo), Kernel: k})
+}
+
+// printKernelTOML writes the host's kernel settings as a [kernel]
+// fragment, the keys a scenario takes.
+func printKernelTOML(w io.Writer, k *kernel.HostReport) error {
+	_, err := fmt.Fprintf(w, `
+# Kernel settings read from /proc/sys/vm and /proc/meminfo (%s).
+# Model vs kernel: %d of %d zones' watermarks and %d of %d tasks' oom_score match exactly.
+[kernel]
+swappiness = %d
+oom_kill_allocating_task = %d
+min_free_kbytes = %d
+watermark_scale_factor = %d
+swap_mb = %d
+`, k.KernelRelease, k.ZonesMatched, len(k.Zones), k.TasksMatched, len(k.Tasks),
+		k.Settings.Swappiness, k.Settings.OOMKillAllocatingTask, k.Settings.MinFreeKbytes,
+		k.Settings.WatermarkScaleFactor, k.Meminfo.SwapTotalKB/1024)
+	return err
+}
+
+func writeImportJSON(w io.Writer, d importDocument) error {
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err

@@ -202,3 +202,35 @@ func TestImportErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestImportHostLive reads this machine: the model's watermarks and
+// oom_score must equal the kernel's for every zone and every task that
+// held still while it was read.
+func TestImportHostLive(t *testing.T) {
+	if _, err := os.Stat("/proc/zoneinfo"); err != nil {
+		t.Skip("no /proc/zoneinfo on this host")
+	}
+	code, out, stderr := sbmpsim(t, "import", "host", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var d struct {
+		Kernel struct {
+			Zones        []json.RawMessage `json:"zones"`
+			Tasks        []json.RawMessage `json:"tasks"`
+			ZonesMatched int               `json:"zones_matched"`
+			TasksMatched int               `json:"tasks_matched"`
+			Slack        int               `json:"tasks_within_slack"`
+		} `json:"kernel"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	k := d.Kernel
+	if len(k.Zones) == 0 || k.ZonesMatched != len(k.Zones) {
+		t.Errorf("zones matched %d of %d", k.ZonesMatched, len(k.Zones))
+	}
+	if len(k.Tasks) == 0 || k.TasksMatched+k.Slack != len(k.Tasks) {
+		t.Errorf("tasks matched %d (+%d within RSS counter slack) of %d", k.TasksMatched, k.Slack, len(k.Tasks))
+	}
+}
