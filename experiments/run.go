@@ -25,7 +25,8 @@ type Result struct {
 // accounting that feeds the summary and the time series.
 type run struct {
 	eng       *sim.Engine
-	workloads []*synthetic
+	kernel    *kernelSide  // nil when no workload needs the kernel model
+	workloads []*synthetic // nil entries for workloads of other kinds
 	kArrive   sim.Kind
 	kFree     sim.Kind
 	kSample   sim.Kind
@@ -52,7 +53,18 @@ func Run(sc *scenario.Scenario) (*Result, error) {
 	r.kArrive = r.eng.Register("workload.arrive", r.onArrive)
 	r.kFree = r.eng.Register("workload.free", r.onFree)
 	r.kSample = r.eng.Register("sample", r.onSample)
+	var err error
+	if r.kernel, err = newKernelSide(sc, r.eng); err != nil {
+		return nil, err
+	}
+	if r.kernel != nil {
+		r.ts.Columns = append(r.ts.Columns, kernelColumns...)
+	}
 	for i, w := range sc.Workloads {
+		if w.Kind == scenario.KindTask {
+			r.workloads = append(r.workloads, nil)
+			continue
+		}
 		s, err := newSynthetic(i, w, seeds)
 		if err != nil {
 			return nil, err
@@ -117,8 +129,22 @@ func (r *run) onSample(ev sim.Event) {
 	r.eng.Schedule(ev.At+r.sampleNs, r.kSample, 0, 0)
 }
 
+// kernelColumns are the time series columns the kernel model adds: pages
+// summed over nodes.
+var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_used_pages"}
+
 func (r *run) sample(now int64) {
-	r.ts.add(float64(now), float64(r.liveObjects), float64(r.liveBytes), float64(r.allocs), float64(r.frees))
+	row := []float64{float64(now), float64(r.liveObjects), float64(r.liveBytes), float64(r.allocs), float64(r.frees)}
+	if k := r.kernel; k != nil {
+		var free, file, anon int64
+		for n := range k.kswapdActive {
+			free += k.m.NodeFreePages(n)
+			file += k.m.NodeFilePages(n)
+			anon += k.m.NodeAnonPages(n)
+		}
+		row = append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
+	}
+	r.ts.add(row...)
 }
 
 func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
@@ -143,7 +169,16 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 	if durationNs > 0 {
 		s.ObjectsLiveTimeAvg = r.liveArea / float64(durationNs)
 	}
+	if k := r.kernel; k != nil {
+		s.Models = append(s.Models, "kernel")
+		s.OOMEvents = append(s.OOMEvents, k.oomEvents...)
+		s.OOMKills = len(k.oomEvents)
+		s.Kernel = k.summary()
+	}
 	for _, w := range r.workloads {
+		if w == nil {
+			continue
+		}
 		s.Workloads = append(s.Workloads, WorkloadSummary{
 			Name: w.name, Allocs: w.allocs, Frees: w.frees,
 			BytesLiveEnd: w.liveBytes, ObjectsLiveEnd: w.liveObjects,

@@ -96,3 +96,51 @@ func TestTimeseriesCSV(t *testing.T) {
 		t.Fatalf("CSV = %q, want %q", got, want)
 	}
 }
+
+// TestAnonFill is issue 3's acceptance: anonymous memory filling the
+// machine at swappiness 0 with no swap ends in an OOM kill of the task
+// with the highest badness; with swap and swappiness 60 it swaps and
+// survives.
+func TestAnonFill(t *testing.T) {
+	load := func(sets ...string) *Summary {
+		sc, err := scenario.Load("anon-fill")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sets {
+			if err := sc.Set(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &res.Summary
+	}
+	oom := load()
+	if oom.OOMKills != 1 || oom.OOMEvents[0].VictimComm != "db" || oom.OOMEvents[0].Scope != "global" {
+		t.Fatalf("no swap: oom_kills %d, events %+v; want db killed once", oom.OOMKills, oom.OOMEvents)
+	}
+	// The victim had the highest badness among the killable tasks.
+	for _, task := range oom.Kernel.Tasks {
+		if task.Comm != "db" && task.Killed {
+			t.Errorf("%s was killed too", task.Comm)
+		}
+	}
+	if oom.Kernel.PagesReclaimedFile == 0 || oom.Kernel.PagesSwappedOut != 0 {
+		t.Errorf("no swap: file reclaimed %d, swapped %d; want page cache dropped and nothing swapped", oom.Kernel.PagesReclaimedFile, oom.Kernel.PagesSwappedOut)
+	}
+	swap := load("kernel.swap_mb=2048", "kernel.swappiness=60")
+	if swap.OOMKills != 0 || swap.Kernel.PagesSwappedOut == 0 {
+		t.Fatalf("swap: oom_kills %d, swapped %d; want no kill and swapping", swap.OOMKills, swap.Kernel.PagesSwappedOut)
+	}
+	for _, task := range swap.Kernel.Tasks {
+		if task.Comm == "db" && task.RSSAnonPages+task.SwapEntries != 2560<<8 {
+			t.Errorf("db holds %d resident + %d swapped pages, want %d", task.RSSAnonPages, task.SwapEntries, 2560<<8)
+		}
+	}
+}

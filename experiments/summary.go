@@ -38,6 +38,8 @@ type Summary struct {
 	InvariantChecks uint64            `json:"invariant_checks"`
 
 	Workloads []WorkloadSummary `json:"workloads"`
+	// Kernel is the kernel model's counters, when it took part.
+	Kernel *KernelSummary `json:"kernel,omitempty"`
 
 	WallNs int64 `json:"wall_ns"`
 }

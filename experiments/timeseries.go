@@ -3,6 +3,7 @@ package experiments
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -17,7 +18,7 @@ type Timeseries struct {
 // timeseriesColumns are the columns of today's run, time first.
 var timeseriesColumns = []string{"time_ns", "objects_live", "bytes_live", "allocs", "frees"}
 
-func newTimeseries() Timeseries { return Timeseries{Columns: timeseriesColumns} }
+func newTimeseries() Timeseries { return Timeseries{Columns: slices.Clone(timeseriesColumns)} }
 
 func (t *Timeseries) add(row ...float64) {
 	if len(row) != len(t.Columns) {

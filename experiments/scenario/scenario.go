@@ -171,8 +171,10 @@ type Workload struct {
 	// Name labels the workload in outputs; unique within a scenario.
 	// Default "w<index>" (index from 0, in file order).
 	Name string `toml:"name"`
-	// Kind is "synthetic" (default) or "heaptrack" (a recorded trace; the
-	// parser accepts it, Validate reports that it is not supported yet).
+	// Kind is "synthetic" (default), "task" (a process faulting in
+	// anonymous memory through the kernel model) or "heaptrack" (a
+	// recorded trace; the parser accepts it, Validate reports that it is
+	// not supported yet).
 	Kind string `toml:"kind"`
 	// CPUs is a Linux cpulist ("0-7,16,18-19") of the CPUs the workload
 	// allocates on. Default "0".
@@ -194,6 +196,23 @@ type Workload struct {
 	// File is the trace file of a "heaptrack" workload; it must be empty
 	// for "synthetic" ones. Default "".
 	File string `toml:"file"`
+
+	// The keys below belong to kind "task": a process outside SBMP that
+	// faults in anonymous memory through the kernel model (SPEC 1.6's
+	// other tasks), with its own oom_score_adj, so that the OOM killer
+	// can see and choose it.
+
+	// GrowMBPerS is how fast a task faults in anonymous memory, MiB per
+	// second; > 0. Default 100.
+	GrowMBPerS float64 `toml:"grow_mb_per_s"`
+	// RSSMB is the anonymous memory a task stops growing at, MiB; 0 means
+	// it never stops. Default 0.
+	RSSMB int64 `toml:"rss_mb"`
+	// PageCacheMB is file data the task reads into the page cache at
+	// start, MiB; reclaim can drop it. Default 0.
+	PageCacheMB int64 `toml:"page_cache_mb"`
+	// OOMScoreAdj is the task's oom_score_adj, -1000..1000. Default 0.
+	OOMScoreAdj int64 `toml:"oom_score_adj"`
 }
 
 // Output configures what a run records ([output]).
@@ -252,6 +271,7 @@ func DefaultWorkload(index int) Workload {
 		SizeBytes:      64,
 		Lifetime:       LifetimeExponential,
 		LifetimeMeanMs: 10,
+		GrowMBPerS:     100,
 	}
 }
 
@@ -261,6 +281,9 @@ const (
 	KindSynthetic = "synthetic"
 	// KindHeaptrack replays a heaptrack trace (not supported yet).
 	KindHeaptrack = "heaptrack"
+	// KindTask is a process that faults in anonymous memory through the
+	// kernel model.
+	KindTask = "task"
 	// ArrivalPoisson draws exponential inter-arrival times.
 	ArrivalPoisson = "poisson"
 	// LifetimeExponential frees each object after an exponential lifetime.

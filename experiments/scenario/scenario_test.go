@@ -63,7 +63,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 	w := DefaultWorkload(3)
-	if w != (Workload{Name: "w3", Kind: "synthetic", CPUs: "0", Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10}) {
+	if w != (Workload{Name: "w3", Kind: "synthetic", CPUs: "0", Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100}) {
 		t.Errorf("DefaultWorkload(3) = %+v", w)
 	}
 }
@@ -359,7 +359,7 @@ func TestValidateErrors(t *testing.T) {
 			"x.toml:2:1: workload.0.lifetime_mean_ms: must be > 0 and at most 1e+09 for an exponential lifetime, got 0"},
 		{"lifetime mean negative forever", w + "lifetime = \"forever\"\nlifetime_mean_ms = -1\n",
 			"x.toml:3:1: workload.0.lifetime_mean_ms: must not be negative, got -1"},
-		{"kind", w + "kind = \"replay\"\n", "x.toml:2:1: workload.0.kind: must be one of synthetic, heaptrack; got \"replay\""},
+		{"kind", w + "kind = \"replay\"\n", "x.toml:2:1: workload.0.kind: must be one of synthetic, task, heaptrack; got \"replay\""},
 		{"heaptrack unsupported", w + "kind = \"heaptrack\"\nfile = \"t.zst\"\n",
 			"x.toml:2:1: workload.0.kind: heaptrack workloads are not supported yet"},
 		{"heaptrack without file", "\n" + w + "kind = \"heaptrack\"\n",
@@ -425,7 +425,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	_, err = Load(filepath.Join(dir, "missing.toml"))
-	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: oom-crisis, steady") {
+	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, oom-crisis, steady") {
 		t.Errorf("Load(missing) = %v", err)
 	}
 	if _, err := Load("embedded:nope"); err == nil || !strings.Contains(err.Error(), "nope") {

@@ -228,6 +228,14 @@ func (v *validator) workload(key string, w Workload) {
 		if w.File != "" {
 			v.failf(key+"file", "only heaptrack workloads read a file; remove it or set kind = \"heaptrack\"")
 		}
+	case KindTask:
+		if finite("grow_mb_per_s", w.GrowMBPerS) && (w.GrowMBPerS <= 0 || w.GrowMBPerS > 1<<20) {
+			v.failf(key+"grow_mb_per_s", "must be > 0 and at most %d, got %v", 1<<20, w.GrowMBPerS)
+		}
+		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
+		v.intRange(key+"page_cache_mb", w.PageCacheMB, 0, 1<<30)
+		v.intRange(key+"oom_score_adj", w.OOMScoreAdj, -1000, 1000)
+		return
 	case KindHeaptrack:
 		if w.File == "" {
 			v.failNearf(key+"file", "a heaptrack workload needs the trace file to replay")
@@ -235,7 +243,7 @@ func (v *validator) workload(key string, w Workload) {
 		v.failf(key+"kind", "heaptrack workloads are not supported yet; use kind = \"synthetic\"")
 		return
 	default:
-		v.failf(key+"kind", "must be one of %s, %s; got %q", KindSynthetic, KindHeaptrack, w.Kind)
+		v.failf(key+"kind", "must be one of %s, %s, %s; got %q", KindSynthetic, KindTask, KindHeaptrack, w.Kind)
 		return
 	}
 	v.oneOf(key+"arrival", w.Arrival, []string{ArrivalPoisson})
