@@ -78,7 +78,7 @@ func (m *Machine) Alloc(req AllocRequest) (AllocResult, error) {
 		m.stats.AllocsOK++
 		_, n := m.nodeOf(res.PFN)
 		for i := int64(0); i < 1<<req.Order; i++ {
-			n.claim(res.PFN+i, pageKernel, 0)
+			n.claim(res.PFN+i, pageKernel, 0, 0)
 		}
 	} else {
 		m.stats.AllocsFailed++
@@ -180,7 +180,7 @@ func (m *Machine) directReclaim(zl []int, order int) reclaimResult {
 	var total reclaimResult
 	target := max(int64(swapClusterMaxPages), int64(1)<<order)
 	for _, ni := range zl {
-		r := m.shrinkNode(ni, target-total.reclaimed)
+		r := m.shrinkNode(ni, target-total.reclaimed, -1)
 		total.reclaimed += r.reclaimed
 		total.scanned += r.scanned
 		total.costNs += r.costNs
@@ -238,6 +238,11 @@ func (m *Machine) outOfMemory(pid int64) *OOMEvent {
 	t.OOMVictim, t.Exiting, t.killed = true, true, true
 	k.VictimPID, k.VictimComm = t.PID, t.Comm
 	m.stats.OOMKills++
+	// The victim's cgroup counts the kill in memory.events
+	// (count_memcg_event_mm in __oom_kill_process).
+	if err := m.cgroups.RecordOOMKill(t.Cgroup); err != nil {
+		panic("kernel: " + err.Error())
+	}
 	return k
 }
 
@@ -255,8 +260,12 @@ func (m *Machine) Reap(pid int64) error {
 		_, n := m.nodeOf(pfn)
 		n.release(pfn)
 	}
+	if len(t.mlocked) > 0 {
+		m.uncharge(t.cg, int64(len(t.mlocked)))
+	}
 	t.mlocked = t.mlocked[:0]
 	m.swapUsed -= t.SwapEntries
+	m.unchargeSwap(t.cg, t.SwapEntries)
 	t.SwapEntries, t.RSSAnonPages = 0, 0
 	t.NoMM, t.OOMSkip = true, true
 	return nil

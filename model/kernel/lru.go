@@ -54,12 +54,12 @@ func (n *node) live(e lruEntry, kind pageKind) bool {
 	return p.kind == kind && p.gen == e.gen
 }
 
-// claim records pfn's new life as kind for owner (a task slot + 1, or 0)
-// and returns its entry.
-func (n *node) claim(pfn int64, kind pageKind, owner int32) lruEntry {
+// claim records pfn's new life as kind for owner (a task slot + 1, or 0),
+// charged to cgroup cg, and returns its entry.
+func (n *node) claim(pfn int64, kind pageKind, owner, cg int32) lruEntry {
 	p := n.page(pfn)
 	p.gen++
-	p.kind, p.owner = kind, owner
+	p.kind, p.owner, p.cg = kind, owner, cg
 	return lruEntry{pfn: pfn, gen: p.gen}
 }
 
@@ -67,7 +67,7 @@ func (n *node) claim(pfn int64, kind pageKind, owner int32) lruEntry {
 func (n *node) release(pfn int64) {
 	p := n.page(pfn)
 	p.gen++
-	p.kind, p.owner = pageFree, 0
+	p.kind, p.owner, p.cg = pageFree, 0, 0
 	if err := n.buddy.Free(pfn, 0); err != nil {
 		panic("kernel: " + err.Error()) // a model bug: the page state said it was ours
 	}

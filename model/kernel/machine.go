@@ -39,15 +39,17 @@ type MachineConfig struct {
 // ReclaimCost prices reclaim work. Direct reclaim charges it to the
 // allocating task as stall time; kswapd spends it in the background.
 type ReclaimCost struct {
-	ScanNsPerPage    int64 // isolating and checking one LRU page
-	DropFileNsPerPag int64 // freeing one clean page-cache page
-	SwapOutNsPerPage int64 // writing one anonymous page to swap
+	ScanNsPerPage     int64 // isolating and checking one LRU page
+	DropFileNsPerPage int64 // freeing one clean page-cache page
+	SwapOutNsPerPage  int64 // writing one anonymous page to swap
 }
 
 // DefaultReclaimCost is a modest SSD-backed machine: scanning about 0.1
 // us a page, dropping clean cache 0.5 us, swap-out 10 us a page (a 4 KiB
 // write at about 400 MB/s of effective random-write bandwidth).
-var DefaultReclaimCost = ReclaimCost{ScanNsPerPage: 100, DropFileNsPerPag: 500, SwapOutNsPerPage: 10_000}
+func DefaultReclaimCost() ReclaimCost {
+	return ReclaimCost{ScanNsPerPage: 100, DropFileNsPerPage: 500, SwapOutNsPerPage: 10_000}
+}
 
 // Machine is the memory of a modelled machine: per node a zone with its
 // buddy allocator and watermarks, LRU lists of anonymous and page-cache
@@ -59,6 +61,11 @@ type Machine struct {
 	nodes []*node
 	tasks []taskState // index is the task slot; pids map to slots
 	slot  map[int64]int
+	// cgPaths are the cgroups pages can be charged to, "/" first, in
+	// creation order (a parent before its children); cgIndex inverts it.
+	cgPaths []string
+	cgIndex map[string]int
+	cgroups *Cgroups
 
 	swapUsed int64
 	stats    Stats
@@ -68,18 +75,26 @@ type Machine struct {
 type node struct {
 	zone  Zone
 	buddy *Buddy
-	// anon and file are the node's LRU lists, oldest first. An entry is
-	// stale once its page has been freed or reused (see lruEntry).
-	anon, file lruList
-	// filePages counts page-cache pages on this node.
+	// lru holds the node's LRU lists per cgroup (the kernel's lruvec per
+	// memcg and node), indexed like Machine.cgPaths.
+	lru []lruvec
+	// filePages counts page-cache pages on this node, all cgroups.
 	filePages int64
-	// anonPages counts anonymous, evictable pages on this node.
+	// anonPages counts anonymous, evictable pages on this node, all
+	// cgroups.
 	anonPages int64
 	// pages holds per-page ownership for LRU pages, by pfn - start.
 	pages []pageState
 	// kswapdWanted is set when an allocation found the node below its
 	// low watermark and cleared when kswapd brought it above high.
 	kswapdWanted bool
+}
+
+// lruvec is one cgroup's LRU lists on one node, oldest first. An entry is
+// stale once its page has been freed or reused (see lruEntry).
+type lruvec struct {
+	anon, file           lruList
+	anonPages, filePages int64
 	// anonCost and fileCost are the recent reclaim costs (lru_note_cost).
 	anonCost, fileCost uint64
 }
@@ -87,7 +102,8 @@ type node struct {
 // pageState records who owns an order-0 LRU page, and a generation that
 // tells a queued LRU entry from the page's later lives.
 type pageState struct {
-	owner int32 // task slot + 1; 0 for page cache
+	owner int32 // task slot + 1 for anonymous and mlocked pages, else 0
+	cg    int32 // the cgroup the page is charged to (index into cgPaths)
 	kind  pageKind
 	gen   uint32
 }
@@ -105,9 +121,13 @@ const (
 // taskState is a task and the pages it owns.
 type taskState struct {
 	Task
-	anon    []lruEntry // evictable anonymous pages, any node, oldest first; stale entries skipped
-	mlocked []int64
-	killed  bool
+	anon []lruEntry // evictable anonymous pages, any node, oldest first; stale entries skipped
+	cg   int        // the task's cgroup, index into cgPaths
+	// overHighPages is memcg_nr_pages_over_high: charges made while the
+	// cgroup was above memory.high, not yet throttled for.
+	overHighPages int64
+	mlocked       []int64
+	killed        bool
 }
 
 // Stats counts what the machine did.
@@ -119,6 +139,7 @@ type Stats struct {
 	PagesReclaimedFile       int64
 	PagesSwappedOut          int64
 	OOMKills                 int64
+	MemcgHighStallNs         int64 // memory.high throttling
 	AtomicReserveAllocations int64 // succeeded only thanks to the GFP_ATOMIC discount
 }
 
@@ -137,9 +158,13 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		cfg.WatermarkScaleFactor = 10
 	}
 	if cfg.Cost == (ReclaimCost{}) {
-		cfg.Cost = DefaultReclaimCost
+		cfg.Cost = DefaultReclaimCost()
 	}
-	m := &Machine{cfg: cfg, slot: map[int64]int{}}
+	cgroups, err := NewCgroups(1)
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{cfg: cfg, slot: map[int64]int{}, cgPaths: []string{"/"}, cgIndex: map[string]int{"/": 0}, cgroups: cgroups}
 	zones := make([]Zone, len(cfg.NodePages))
 	start := int64(0)
 	for n, pages := range cfg.NodePages {
@@ -156,7 +181,7 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 			return nil, fmt.Errorf("kernel: node %d: %w", n, err)
 		}
 		zones[n] = Zone{Node: n, Type: ZoneNormal, StartPFN: start, SpannedPages: pages, PresentPages: pages, ManagedPages: b.Managed()}
-		m.nodes = append(m.nodes, &node{buddy: b, pages: make([]pageState, pages)})
+		m.nodes = append(m.nodes, &node{buddy: b, pages: make([]pageState, pages), lru: make([]lruvec, 1)})
 		start += pages
 	}
 	minFree := cfg.MinFreeKbytes
@@ -181,8 +206,29 @@ func (m *Machine) AddTask(t Task) error {
 		return fmt.Errorf("kernel: task %d added twice", t.PID)
 	}
 	t.RSSAnonPages, t.RSSFilePages, t.RSSShmemPages, t.SwapEntries = 0, 0, 0, 0
+	if t.Cgroup == "" {
+		t.Cgroup = "/"
+	}
+	cg, ok := m.cgIndex[t.Cgroup]
+	if !ok {
+		return fmt.Errorf("kernel: task %d is in cgroup %q, which does not exist", t.PID, t.Cgroup)
+	}
 	m.slot[t.PID] = len(m.tasks)
-	m.tasks = append(m.tasks, taskState{Task: t})
+	m.tasks = append(m.tasks, taskState{Task: t, cg: cg})
+	return nil
+}
+
+// addCgroupIndex registers path for LRU bookkeeping. Its parent must
+// exist.
+func (m *Machine) addCgroupIndex(path string) error {
+	if _, dup := m.cgIndex[path]; dup {
+		return fmt.Errorf("kernel: cgroup %q exists", path)
+	}
+	m.cgIndex[path] = len(m.cgPaths)
+	m.cgPaths = append(m.cgPaths, path)
+	for _, n := range m.nodes {
+		n.lru = append(n.lru, lruvec{})
+	}
 	return nil
 }
 

@@ -35,12 +35,18 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind)
 		return 0, 0, nil, fmt.Errorf("kernel: task %d was OOM-killed", pid)
 	}
 	for got < count {
+		charged, stall, oom := m.chargeUser(s)
+		stallNs += stall
+		if !charged {
+			return got, stallNs, oom, nil
+		}
 		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser})
 		if err != nil {
 			return got, stallNs, nil, err
 		}
 		stallNs += r.StallNs
 		if !r.OK {
+			m.uncharge(m.tasks[s].cg, 1)
 			return got, stallNs, r.OOM, nil
 		}
 		m.adopt(s, r.PFN, kind)
@@ -53,29 +59,32 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind)
 func (m *Machine) adopt(slot int, pfn int64, kind pageKind) {
 	_, n := m.nodeOf(pfn)
 	t := &m.tasks[slot]
+	v := &n.lru[t.cg]
 	switch kind {
 	case pageAnon:
-		e := n.claim(pfn, pageAnon, int32(slot+1))
-		n.anon.push(e)
+		e := n.claim(pfn, pageAnon, int32(slot+1), int32(t.cg))
+		v.anon.push(e)
 		t.anon = append(t.anon, e)
+		v.anonPages++
 		n.anonPages++
 		t.RSSAnonPages++
 	case pageMlocked:
-		n.claim(pfn, pageMlocked, int32(slot+1))
+		n.claim(pfn, pageMlocked, int32(slot+1), int32(t.cg))
 		t.mlocked = append(t.mlocked, pfn)
 		t.RSSAnonPages++
 	case pageFile:
-		n.file.push(n.claim(pfn, pageFile, 0))
+		v.file.push(n.claim(pfn, pageFile, 0, int32(t.cg)))
+		v.filePages++
 		n.filePages++
 	}
-	n.anon.compact(n.anonPages, func(e lruEntry) bool { return n.live(e, pageAnon) })
+	v.anon.compact(v.anonPages, func(e lruEntry) bool { return n.live(e, pageAnon) })
 	if int64(len(t.anon)) > 2*t.RSSAnonPages+64 {
 		t.anon = slices.DeleteFunc(t.anon, func(e lruEntry) bool {
 			_, nd := m.nodeOf(e.pfn)
 			return !nd.live(e, pageAnon)
 		})
 	}
-	n.file.compact(n.filePages, func(e lruEntry) bool { return n.live(e, pageFile) })
+	v.file.compact(v.filePages, func(e lruEntry) bool { return n.live(e, pageFile) })
 }
 
 // FreeAnon frees n of the task's anonymous memory, newest pages first:
@@ -90,6 +99,7 @@ func (m *Machine) FreeAnon(pid int64, n int64) error {
 	fromSwap := min(left, t.SwapEntries)
 	t.SwapEntries -= fromSwap
 	m.swapUsed -= fromSwap
+	m.unchargeSwap(t.cg, fromSwap)
 	return nil
 }
 
@@ -105,9 +115,13 @@ func (m *Machine) freeAnon(t *taskState, n int64) int64 {
 			continue // swapped out since
 		}
 		nd.release(e.pfn)
+		nd.lru[t.cg].anonPages--
 		nd.anonPages--
 		t.RSSAnonPages--
 		freed++
+	}
+	if freed > 0 {
+		m.uncharge(t.cg, freed)
 	}
 	return freed
 }

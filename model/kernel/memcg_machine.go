@@ -1,0 +1,128 @@
+package kernel
+
+import "fmt"
+
+// This file joins the machine's pages to the cgroup v2 memory controller
+// (memcg.go): every user page is charged to its task's cgroup before it
+// is allocated (mem_cgroup_charge -> try_charge_memcg), reclaim uncharges
+// what it frees and charges swap for what it swaps, and a charge that
+// reclaim cannot make room for ends in the memcg OOM killer, scoped to the
+// cgroup whose memory.max was hit.
+
+// AddCgroup creates a cgroup (its parent must exist) with its limits.
+func (m *Machine) AddCgroup(path string, limits CgroupLimits) error {
+	if err := m.cgroups.Create(path, limits); err != nil {
+		return err
+	}
+	return m.addCgroupIndex(path)
+}
+
+// Cgroup returns a snapshot of a cgroup's counters and events.
+func (m *Machine) Cgroup(path string) (Cgroup, bool) { return m.cgroups.Get(path) }
+
+// uncharge returns pages of cgroup cg's charge; a failure is a model bug.
+func (m *Machine) uncharge(cg int, pages int64) {
+	if err := m.cgroups.Uncharge(m.cgPaths[cg], pages); err != nil {
+		panic("kernel: " + err.Error())
+	}
+}
+
+// canSwap reports whether a page of cgroup cg may go to swap: free slots
+// on the device and room under memory.swap.max of cg and its ancestors.
+func (m *Machine) canSwap(cg int) bool {
+	free := m.cfg.SwapPages - m.swapUsed
+	if free <= 0 {
+		return false
+	}
+	avail, err := m.cgroups.SwapAvailable(m.cgPaths[cg], free)
+	return err == nil && avail > 0
+}
+
+// chargeSwap charges one swap slot to cgroup cg; canSwap said it fits.
+func (m *Machine) chargeSwap(cg int) {
+	if ok, _, err := m.cgroups.TryChargeSwap(m.cgPaths[cg], 1); !ok || err != nil {
+		panic(fmt.Sprintf("kernel: swap charge refused after canSwap: %v", err))
+	}
+}
+
+// unchargeSwap returns swap slots of cgroup cg.
+func (m *Machine) unchargeSwap(cg int, pages int64) {
+	if pages == 0 {
+		return
+	}
+	if err := m.cgroups.UnchargeSwap(m.cgPaths[cg], pages); err != nil {
+		panic("kernel: " + err.Error())
+	}
+}
+
+// memcgReclaimer is try_to_free_mem_cgroup_pages over every node, for the
+// charge path; its cost accumulates in *stallNs.
+func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
+	return func(r MemcgReclaim) int64 {
+		root := m.cgIndex[r.Cgroup]
+		var got int64
+		for ni := range m.nodes {
+			res := m.shrinkNode(ni, r.NrToReclaimPages-got, root)
+			got += res.reclaimed
+			*stallNs += res.costNs
+			if got >= r.NrToReclaimPages {
+				break
+			}
+		}
+		return got
+	}
+}
+
+// chargeUser charges one page to task slot's cgroup. On success it also
+// handles memory.high throttling (mem_cgroup_handle_over_high) once the
+// task has gathered a charge batch over high. On failure the OOM event,
+// if the memcg OOM killer ran, says whom it killed.
+func (m *Machine) chargeUser(slot int) (ok bool, stallNs int64, oom *OOMEvent) {
+	t := &m.tasks[slot]
+	path := m.cgPaths[t.cg]
+	reclaim := m.memcgReclaimer(&stallNs)
+	res, err := m.cgroups.Charge(path, 1, ChargeOptions{Dying: t.killed}, reclaim)
+	if err != nil {
+		panic("kernel: " + err.Error())
+	}
+	if !res.Charged {
+		if res.InvokeOOM {
+			oom = m.memcgOOM(res.Over, slot)
+		}
+		return false, stallNs, oom
+	}
+	t.overHighPages += res.OverHighPages
+	if t.overHighPages > MemcgChargeBatch {
+		h, err := m.cgroups.HandleOverHigh(path, t.overHighPages, HighOptions{Dying: t.killed}, reclaim)
+		if err != nil {
+			panic("kernel: " + err.Error())
+		}
+		t.overHighPages = 0
+		stallNs += h.StallNs
+		m.stats.MemcgHighStallNs += h.StallNs
+	}
+	return true, stallNs, nil
+}
+
+// memcgOOM is mem_cgroup_out_of_memory: the victim is chosen among the
+// tasks in over's subtree, with totalpages from the cgroup's limit.
+func (m *Machine) memcgOOM(over string, allocating int) *OOMEvent {
+	ctrl, err := m.cgroups.OOMControl(over, m.cfg.SwapPages, m.cfg.Swappiness)
+	if err != nil {
+		panic("kernel: " + err.Error())
+	}
+	ctrl.Allocating = allocating
+	d := SelectVictim(m.Tasks(), ctrl)
+	ev := &OOMEvent{Scope: "memcg:" + over, Action: d.Action, Points: d.Points, Reason: d.Reason}
+	if d.Action != OOMKill {
+		return ev
+	}
+	v := &m.tasks[d.Victim]
+	v.OOMVictim, v.Exiting, v.killed = true, true, true
+	ev.VictimPID, ev.VictimComm = v.PID, v.Comm
+	if err := m.cgroups.RecordOOMKill(v.Cgroup); err != nil {
+		panic("kernel: " + err.Error())
+	}
+	m.stats.OOMKills++
+	return ev
+}
