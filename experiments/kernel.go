@@ -72,6 +72,12 @@ func newKernelSide(sc *scenario.Scenario, eng *sim.Engine) (*kernelSide, error) 
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range sc.Kernel.Cgroups {
+		lim := kernel.CgroupLimits{MaxPages: c.MaxMB << 8, HighPages: c.HighMB << 8, SwapMaxPages: c.SwapMaxMB << 8}
+		if err := m.AddCgroup(c.Path, lim); err != nil {
+			return nil, fmt.Errorf("kernel.cgroup %s: %w", c.Path, err)
+		}
+	}
 	k := &kernelSide{m: m, eng: eng, prefNode: prefNode, kswapdActive: make([]bool, len(cfg.NodePages))}
 	k.kFault = eng.Register("task.fault", k.onFault)
 	k.kReap = eng.Register("kernel.oom_reap", k.onReap)
@@ -141,7 +147,7 @@ func (k *kernelSide) addTask(i int, w scenario.Workload, topo *numa.Topology) er
 		pagesPerTic: max(1, int64(math.Round(w.GrowMBPerS*256*faultTickNs/1e9))),
 		targetPages: w.RSSMB << 8,
 	}
-	if err := k.m.AddTask(kernel.Task{PID: t.pid, Comm: w.Name, OOMScoreAdj: w.OOMScoreAdj, Cgroup: "/"}); err != nil {
+	if err := k.m.AddTask(kernel.Task{PID: t.pid, Comm: w.Name, OOMScoreAdj: w.OOMScoreAdj, Cgroup: w.Cgroup}); err != nil {
 		return err
 	}
 	k.tasks = append(k.tasks, t)
@@ -226,16 +232,31 @@ func (k *kernelSide) onKswapd(ev sim.Event) {
 
 // KernelSummary is the kernel model's part of summary.json.
 type KernelSummary struct {
-	SwapUsedPagesEnd     int64         `json:"swap_used_pages_end"`
-	PagesSwappedOut      int64         `json:"pages_swapped_out"`
-	PagesReclaimedFile   int64         `json:"pages_reclaimed_file"`
-	DirectReclaims       int64         `json:"direct_reclaims"`
-	DirectReclaimStallNs int64         `json:"direct_reclaim_stall_ns"`
-	KswapdRuns           int64         `json:"kswapd_runs"`
-	FreePagesEnd         int64         `json:"free_pages_end"`
-	FilePagesEnd         int64         `json:"file_pages_end"`
-	AnonPagesEnd         int64         `json:"anon_pages_end"`
-	Tasks                []TaskSummary `json:"tasks"`
+	SwapUsedPagesEnd     int64           `json:"swap_used_pages_end"`
+	PagesSwappedOut      int64           `json:"pages_swapped_out"`
+	PagesReclaimedFile   int64           `json:"pages_reclaimed_file"`
+	DirectReclaims       int64           `json:"direct_reclaims"`
+	DirectReclaimStallNs int64           `json:"direct_reclaim_stall_ns"`
+	KswapdRuns           int64           `json:"kswapd_runs"`
+	FreePagesEnd         int64           `json:"free_pages_end"`
+	FilePagesEnd         int64           `json:"file_pages_end"`
+	AnonPagesEnd         int64           `json:"anon_pages_end"`
+	Tasks                []TaskSummary   `json:"tasks"`
+	Cgroups              []CgroupSummary `json:"cgroups"`
+	MemcgHighStallNs     int64           `json:"memcg_high_stall_ns"`
+}
+
+// CgroupSummary is one cgroup at the end of the run: memory.current,
+// memory.peak, memory.swap.current and memory.events.
+type CgroupSummary struct {
+	Path             string `json:"path"`
+	CurrentPages     int64  `json:"current_pages"`
+	PeakPages        int64  `json:"peak_pages"`
+	SwapCurrentPages int64  `json:"swap_current_pages"`
+	EventsMax        int64  `json:"events_max"`
+	EventsHigh       int64  `json:"events_high"`
+	EventsOOM        int64  `json:"events_oom"`
+	EventsOOMKill    int64  `json:"events_oom_kill"`
 }
 
 // TaskSummary is one task at the end of the run, with its oom_score as
@@ -261,6 +282,15 @@ func (k *kernelSide) summary() *KernelSummary {
 		s.FreePagesEnd += k.m.NodeFreePages(n)
 		s.FilePagesEnd += k.m.NodeFilePages(n)
 		s.AnonPagesEnd += k.m.NodeAnonPages(n)
+	}
+	s.MemcgHighStallNs = st.MemcgHighStallNs
+	for _, path := range k.m.CgroupPaths() {
+		c, _ := k.m.Cgroup(path)
+		s.Cgroups = append(s.Cgroups, CgroupSummary{
+			Path: path, CurrentPages: c.CurrentPages, PeakPages: c.PeakPages, SwapCurrentPages: c.SwapCurrentPages,
+			EventsMax: c.Events[kernel.MemcgMax], EventsHigh: c.Events[kernel.MemcgHigh],
+			EventsOOM: c.Events[kernel.MemcgOOM], EventsOOMKill: c.Events[kernel.MemcgOOMKill],
+		})
 	}
 	total := k.m.TotalPages()
 	for _, t := range k.m.Tasks() {

@@ -144,3 +144,33 @@ func TestAnonFill(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerOOM: memory.max OOM stays inside its cgroup: the victim is
+// the biggest task in /container, although a bigger task runs outside.
+func TestContainerOOM(t *testing.T) {
+	sc, err := scenario.Load("container-oom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.OOMKills != 1 || s.OOMEvents[0].Scope != "memcg:/container" || s.OOMEvents[0].VictimComm != "app" {
+		t.Fatalf("oom events %+v; want one memcg:/container kill of app", s.OOMEvents)
+	}
+	for _, task := range s.Kernel.Tasks {
+		if task.Comm == "database" && (task.Killed || task.RSSAnonPages != 1800<<8) {
+			t.Errorf("the database outside the container was touched: %+v", task)
+		}
+	}
+	for _, c := range s.Kernel.Cgroups {
+		if c.Path == "/container" && (c.EventsOOMKill != 1 || c.PeakPages > 1024<<8) {
+			t.Errorf("/container: %+v; want one oom_kill and a peak within memory.max", c)
+		}
+	}
+}

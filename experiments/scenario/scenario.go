@@ -140,6 +140,24 @@ type Kernel struct {
 	// WatermarkScaleFactor is vm.watermark_scale_factor, 1..3000. Default
 	// 10.
 	WatermarkScaleFactor int `toml:"watermark_scale_factor"`
+	// Cgroups are the cgroup v2 groups tasks can run in ([[kernel.cgroup]]),
+	// parents before children; "/" always exists. Default none.
+	Cgroups []Cgroup `toml:"cgroup"`
+}
+
+// Cgroup is one cgroup v2 group of the kernel model ([[kernel.cgroup]]).
+type Cgroup struct {
+	// Path is the cgroup's path, "/name" or "/parent/name"; its parent
+	// must come earlier in the list (or be "/").
+	Path string `toml:"path"`
+	// MaxMB is memory.max in MiB: a charge past it reclaims within the
+	// group and then OOM-kills inside it. 0 means "max" (no limit).
+	MaxMB int64 `toml:"max_mb"`
+	// HighMB is memory.high in MiB: usage past it is throttled and
+	// reclaimed. 0 means "max".
+	HighMB int64 `toml:"high_mb"`
+	// SwapMaxMB is memory.swap.max in MiB. 0 means "max".
+	SwapMaxMB int64 `toml:"swap_max_mb"`
 }
 
 // SBMP configures the allocator's tiers ([sbmp]).
@@ -213,6 +231,9 @@ type Workload struct {
 	PageCacheMB int64 `toml:"page_cache_mb"`
 	// OOMScoreAdj is the task's oom_score_adj, -1000..1000. Default 0.
 	OOMScoreAdj int64 `toml:"oom_score_adj"`
+	// Cgroup is the cgroup v2 path the task runs in: "/" or a path from
+	// [[kernel.cgroup]]. Default "/".
+	Cgroup string `toml:"cgroup"`
 }
 
 // Output configures what a run records ([output]).
@@ -272,6 +293,7 @@ func DefaultWorkload(index int) Workload {
 		Lifetime:       LifetimeExponential,
 		LifetimeMeanMs: 10,
 		GrowMBPerS:     100,
+		Cgroup:         "/",
 	}
 }
 
@@ -299,6 +321,7 @@ func (s *Scenario) Clone() *Scenario {
 	c.Machine = s.Machine.clone()
 	c.SBMP.SlotSizes = slices.Clone(s.SBMP.SlotSizes)
 	c.Workloads = slices.Clone(s.Workloads)
+	c.Kernel.Cgroups = slices.Clone(s.Kernel.Cgroups)
 	c.origins = maps.Clone(s.origins)
 	return &c
 }

@@ -63,7 +63,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 	w := DefaultWorkload(3)
-	if w != (Workload{Name: "w3", Kind: "synthetic", CPUs: "0", Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100}) {
+	if w != (Workload{Name: "w3", Kind: "synthetic", CPUs: "0", Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100, Cgroup: "/"}) {
 		t.Errorf("DefaultWorkload(3) = %+v", w)
 	}
 }
@@ -425,7 +425,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	_, err = Load(filepath.Join(dir, "missing.toml"))
-	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, oom-crisis, steady") {
+	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, container-oom, oom-crisis, steady") {
 		t.Errorf("Load(missing) = %v", err)
 	}
 	if _, err := Load("embedded:nope"); err == nil || !strings.Contains(err.Error(), "nope") {

@@ -41,7 +41,7 @@ func TestSet(t *testing.T) {
 		}},
 		{`workload=[{cpus="4"}]`, func(s *Scenario) bool {
 			return len(s.Workloads) == 1 && s.Workloads[0] == Workload{Name: "w0", Kind: "synthetic", CPUs: "4",
-				Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100}
+				Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100, Cgroup: "/"}
 		}},
 	}
 	for _, tt := range tests {

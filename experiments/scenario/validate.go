@@ -69,6 +69,8 @@ func (s *Scenario) Validate() error {
 type validator struct {
 	s    *Scenario
 	errs errorList
+	// cgroups are the valid [[kernel.cgroup]] paths, filled by kernel().
+	cgroups map[string]bool
 }
 
 // failf records a problem with key. The position is the key's own; when the
@@ -158,6 +160,37 @@ func (v *validator) kernel() {
 		v.failf("kernel.min_free_kbytes", "must be 0 (computed by the kernel model) or in 128..%d, got %d", math.MaxInt32, k.MinFreeKbytes)
 	}
 	v.intRange("kernel.watermark_scale_factor", int64(k.WatermarkScaleFactor), 1, 3000)
+	v.cgroups = map[string]bool{"/": true}
+	for i, c := range k.Cgroups {
+		key := "kernel.cgroup." + strconv.Itoa(i) + "."
+		parent, ok := cgroupParent(c.Path)
+		switch {
+		case !ok:
+			v.failf(key+"path", "must look like \"/name\" or \"/parent/name\" (no trailing slash, no empty part), got %q", c.Path)
+		case v.cgroups[c.Path]:
+			v.failf(key+"path", "%q is declared twice", c.Path)
+		case !v.cgroups[parent]:
+			v.failf(key+"path", "parent %q of %q must be declared earlier", parent, c.Path)
+		default:
+			v.cgroups[c.Path] = true
+		}
+		v.intRange(key+"max_mb", c.MaxMB, 0, MaxSwapMB)
+		v.intRange(key+"high_mb", c.HighMB, 0, MaxSwapMB)
+		v.intRange(key+"swap_max_mb", c.SwapMaxMB, 0, MaxSwapMB)
+	}
+}
+
+// cgroupParent returns the parent of a cgroup path like "/a/b" and whether
+// the path is well formed.
+func cgroupParent(p string) (string, bool) {
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' || strings.Contains(p, "//") {
+		return "", false
+	}
+	i := strings.LastIndexByte(p, '/')
+	if i == 0 {
+		return "/", true
+	}
+	return p[:i], true
 }
 
 func (v *validator) sbmp() {
@@ -235,6 +268,9 @@ func (v *validator) workload(key string, w Workload) {
 		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
 		v.intRange(key+"page_cache_mb", w.PageCacheMB, 0, 1<<30)
 		v.intRange(key+"oom_score_adj", w.OOMScoreAdj, -1000, 1000)
+		if w.Cgroup != "/" && !v.cgroups[w.Cgroup] {
+			v.failf(key+"cgroup", "no cgroup %q; declare it in [[kernel.cgroup]]", w.Cgroup)
+		}
 		return
 	case KindHeaptrack:
 		if w.File == "" {

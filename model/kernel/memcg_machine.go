@@ -1,6 +1,9 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // This file joins the machine's pages to the cgroup v2 memory controller
 // (memcg.go): every user page is charged to its task's cgroup before it
@@ -16,6 +19,9 @@ func (m *Machine) AddCgroup(path string, limits CgroupLimits) error {
 	}
 	return m.addCgroupIndex(path)
 }
+
+// CgroupPaths returns the cgroups, "/" first, parents before children.
+func (m *Machine) CgroupPaths() []string { return slices.Clone(m.cgPaths) }
 
 // Cgroup returns a snapshot of a cgroup's counters and events.
 func (m *Machine) Cgroup(path string) (Cgroup, bool) { return m.cgroups.Get(path) }
