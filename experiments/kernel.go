@@ -3,6 +3,7 @@ package experiments
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
@@ -95,9 +96,9 @@ func newKernelSide(sc *scenario.Scenario, eng *sim.Engine) (*kernelSide, error) 
 
 // kernelConfig maps the topology onto the kernel model: one kernel node per
 // topology node with memory, zonelists translated to kernel node indices.
-func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (kernel.MachineConfig, []int) {
+func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.MachineConfig, prefNode []int) {
 	kIndex := map[int]int{} // node id -> kernel node
-	cfg := kernel.MachineConfig{
+	cfg = kernel.MachineConfig{
 		MinFreeKbytes:         sc.Kernel.MinFreeKbytes,
 		WatermarkScaleFactor:  int64(sc.Kernel.WatermarkScaleFactor),
 		Swappiness:            sc.Kernel.Swappiness,
@@ -112,7 +113,7 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (kernel.MachineCon
 		}
 	}
 	lists := topo.Zonelists()
-	prefNode := make([]int, len(topo.Nodes))
+	prefNode = make([]int, len(topo.Nodes))
 	cfg.Zonelists = make([][]int, len(cfg.NodePages))
 	for pos, n := range topo.Nodes {
 		var zl []int
@@ -122,6 +123,16 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (kernel.MachineCon
 		prefNode[pos] = zl[0]
 		if k, ok := kIndex[n.ID]; ok {
 			cfg.Zonelists[k] = zl
+		}
+	}
+	// Each CPU's page lists live on the kernel nodes; a CPU allocates
+	// from its node's list (a CPU-only node's nearest memory node).
+	if cpus := topo.CPUs(); len(cpus) > 0 {
+		cfg.CPUNodes = make([]int, slices.Max(cpus)+1)
+		for pos, n := range topo.Nodes {
+			for _, c := range n.CPUs {
+				cfg.CPUNodes[c] = prefNode[pos]
+			}
 		}
 	}
 	return cfg, prefNode
@@ -148,6 +159,9 @@ func (k *kernelSide) addTask(i int, w scenario.Workload, topo *numa.Topology) er
 		targetPages: w.RSSMB << 8,
 	}
 	if err := k.m.AddTask(kernel.Task{PID: t.pid, Comm: w.Name, OOMScoreAdj: w.OOMScoreAdj, Cgroup: w.Cgroup}); err != nil {
+		return err
+	}
+	if err := k.m.PlaceTask(t.pid, cpus[0]); err != nil {
 		return err
 	}
 	k.tasks = append(k.tasks, t)

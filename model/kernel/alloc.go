@@ -37,6 +37,9 @@ type AllocRequest struct {
 	Node  int   // the preferred node (the CPU's node)
 	Order int
 	GFP   GFP
+	// CPU is the allocating CPU whose per-CPU page list serves order-0
+	// pages, or -1 to take them from the buddy allocator directly.
+	CPU int
 }
 
 // AllocResult is what an allocation got.
@@ -101,7 +104,7 @@ func (m *Machine) FreeKernel(pfn int64, order int) error {
 
 func (m *Machine) alloc(req AllocRequest) AllocResult {
 	zl := m.cfg.Zonelists[req.Node]
-	if r, ok := m.tryZonelist(zl, req.Order, AllocWmarkLow); ok {
+	if r, ok := m.tryZonelist(zl, req, AllocWmarkLow); ok {
 		return r
 	}
 	for _, ni := range zl {
@@ -112,7 +115,7 @@ func (m *Machine) alloc(req AllocRequest) AllocResult {
 		flags |= AllocMinReserve | AllocNonBlock
 	}
 	_, plainFit := m.wouldFitAt(zl, req.Order, AllocWmarkMin)
-	if r, ok := m.tryZonelist(zl, req.Order, flags); ok {
+	if r, ok := m.tryZonelist(zl, req, flags); ok {
 		if !plainFit {
 			m.stats.AtomicReserveAllocations++ // only the reserve discount let it in
 		}
@@ -122,10 +125,19 @@ func (m *Machine) alloc(req AllocRequest) AllocResult {
 		return AllocResult{}
 	}
 	var stall int64
+	drained := false
 	for noProgress := 0; ; {
 		rec := m.directReclaim(zl, req.Order)
 		stall += rec.costNs
-		if r, ok := m.tryZonelist(zl, req.Order, flags); ok {
+		r, ok := m.tryZonelist(zl, req, flags)
+		if !ok && !drained {
+			// __alloc_pages_direct_reclaim: pages may be pinned on
+			// per-CPU lists; drain them once and retry.
+			m.drainAllPages()
+			drained = true
+			r, ok = m.tryZonelist(zl, req, flags)
+		}
+		if ok {
 			r.StallNs = stall
 			return r
 		}
@@ -139,7 +151,7 @@ func (m *Machine) alloc(req AllocRequest) AllocResult {
 		}
 	}
 	// __alloc_pages_may_oom: one last try at the high watermark.
-	if r, ok := m.tryZonelist(zl, req.Order, AllocWmarkHigh); ok {
+	if r, ok := m.tryZonelist(zl, req, AllocWmarkHigh); ok {
 		r.StallNs = stall
 		return r
 	}
@@ -147,13 +159,19 @@ func (m *Machine) alloc(req AllocRequest) AllocResult {
 }
 
 // tryZonelist is get_page_from_freelist: the first node along zl whose
-// zone passes the watermark check gives the pages.
-func (m *Machine) tryZonelist(zl []int, order int, flags AllocFlags) (AllocResult, bool) {
-	ni, ok := m.wouldFitAt(zl, order, flags)
+// zone passes the watermark check gives the pages, order-0 ones through
+// the CPU's per-CPU list when there is one (rmqueue_pcplist).
+func (m *Machine) tryZonelist(zl []int, req AllocRequest, flags AllocFlags) (AllocResult, bool) {
+	ni, ok := m.wouldFitAt(zl, req.Order, flags)
 	if !ok {
 		return AllocResult{}, false
 	}
-	pfn, ok := m.nodes[ni].buddy.Alloc(order)
+	var pfn int64
+	if req.Order == 0 && req.CPU >= 0 && req.CPU < len(m.pcps) {
+		pfn, ok = m.pcps[req.CPU][ni].Alloc()
+	} else {
+		pfn, ok = m.nodes[ni].buddy.Alloc(req.Order)
+	}
 	if !ok {
 		return AllocResult{}, false
 	}

@@ -63,11 +63,16 @@ func (n *node) claim(pfn int64, kind pageKind, owner, cg int32) lruEntry {
 	return lruEntry{pfn: pfn, gen: p.gen}
 }
 
-// release ends pfn's life and returns it to the buddy allocator.
-func (n *node) release(pfn int64) {
+// forget ends pfn's life in the page state.
+func (n *node) forget(pfn int64) {
 	p := n.page(pfn)
 	p.gen++
 	p.kind, p.owner, p.cg = pageFree, 0, 0
+}
+
+// release ends pfn's life and returns it to the buddy allocator.
+func (n *node) release(pfn int64) {
+	n.forget(pfn)
 	if err := n.buddy.Free(pfn, 0); err != nil {
 		panic("kernel: " + err.Error()) // a model bug: the page state said it was ours
 	}

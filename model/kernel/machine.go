@@ -34,6 +34,11 @@ type MachineConfig struct {
 	ReaperDelayNs int64
 	// Cost is what reclaim work costs in simulated time.
 	Cost ReclaimCost
+	// CPUNodes gives each CPU's node (a node index here). When set, every
+	// CPU has a per-CPU page list per zone (per_cpu_pages) sized as the
+	// kernel sizes them, order-0 allocations of a placed task go through
+	// its CPU's list, and its frees go back onto it. Empty: no lists.
+	CPUNodes []int
 }
 
 // ReclaimCost prices reclaim work. Direct reclaim charges it to the
@@ -69,6 +74,8 @@ type Machine struct {
 
 	swapUsed int64
 	stats    Stats
+	// pcps[cpu][node] are the per-CPU page lists (nil without CPUNodes).
+	pcps [][]*PCP
 }
 
 // node is one NUMA node's memory.
@@ -128,6 +135,9 @@ type taskState struct {
 	overHighPages int64
 	mlocked       []int64
 	killed        bool
+	// cpu is where the task runs (PlaceTask), -1 when unplaced: its
+	// order-0 pages then bypass the per-CPU lists.
+	cpu int
 }
 
 // Stats counts what the machine did.
@@ -195,12 +205,17 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		m.nodes[n].zone = zones[n]
 	}
 	m.cfg.MinFreeKbytes = minFree
+	if len(cfg.CPUNodes) > 0 {
+		if err := m.newPCPs(); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
 // AddTask registers a task (its pid, comm, oom_score_adj, cgroup) so that
 // it can own pages and be chosen by the OOM killer. Its page counters
-// start at zero whatever t says, except PgtablesBytes.
+// start at zero whatever t says, and its page-table bytes follow them.
 func (m *Machine) AddTask(t Task) error {
 	if _, dup := m.slot[t.PID]; dup {
 		return fmt.Errorf("kernel: task %d added twice", t.PID)
@@ -214,8 +229,65 @@ func (m *Machine) AddTask(t Task) error {
 		return fmt.Errorf("kernel: task %d is in cgroup %q, which does not exist", t.PID, t.Cgroup)
 	}
 	m.slot[t.PID] = len(m.tasks)
-	m.tasks = append(m.tasks, taskState{Task: t, cg: cg})
+	m.tasks = append(m.tasks, taskState{Task: t, cg: cg, cpu: -1})
 	return nil
+}
+
+// PlaceTask says which CPU task pid runs on, so that its order-0 pages
+// go through that CPU's per-CPU page lists.
+func (m *Machine) PlaceTask(pid int64, cpu int) error {
+	s, ok := m.slot[pid]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNoTask, pid)
+	}
+	if cpu < 0 || cpu >= len(m.pcps) {
+		return fmt.Errorf("kernel: task %d placed on cpu %d, machine has %d CPUs with page lists", pid, cpu, len(m.pcps))
+	}
+	m.tasks[s].cpu = cpu
+	return nil
+}
+
+// newPCPs builds the per-CPU page lists: batch and high from
+// zone_batchsize and zone_highsize, high split among the node's CPUs.
+func (m *Machine) newPCPs() error {
+	perNode := make([]int, len(m.nodes))
+	for cpu, n := range m.cfg.CPUNodes {
+		if n < 0 || n >= len(m.nodes) {
+			return fmt.Errorf("kernel: cpu %d on node %d of %d", cpu, n, len(m.nodes))
+		}
+		perNode[n]++
+	}
+	for range m.cfg.CPUNodes {
+		lists := make([]*PCP, len(m.nodes))
+		for ni, n := range m.nodes {
+			p, err := NewPCP(n.buddy, PagesetConfig(&n.zone, perNode[ni], len(m.cfg.CPUNodes), 0))
+			if err != nil {
+				return fmt.Errorf("kernel: node %d: %w", ni, err)
+			}
+			lists[ni] = p
+		}
+		m.pcps = append(m.pcps, lists)
+	}
+	return nil
+}
+
+// drainAllPages is drain_all_pages: every per-CPU list back to the buddy
+// allocators. It reports how many pages it returned.
+func (m *Machine) drainAllPages() int64 {
+	var total int64
+	for _, lists := range m.pcps {
+		total += DrainAllPages(lists)
+	}
+	return total
+}
+
+// PCPPages returns the pages sitting on per-CPU lists of node ni.
+func (m *Machine) PCPPages(ni int) int64 {
+	var total int64
+	for _, lists := range m.pcps {
+		total += lists[ni].Count()
+	}
+	return total
 }
 
 // addCgroupIndex registers path for LRU bookkeeping. Its parent must
@@ -238,7 +310,18 @@ func (m *Machine) Task(pid int64) (Task, bool) {
 	if !ok {
 		return Task{}, false
 	}
-	return m.tasks[s].Task, true
+	return m.tasks[s].view(), true
+}
+
+// view is the task as the OOM killer sees it. Page tables are modelled as
+// one 4 KiB PTE page per 512 pages the task maps, resident or swapped
+// (mm_pgtables_bytes; the upper levels, 1/512 of that, are left out).
+func (t *taskState) view() Task {
+	v := t.Task
+	if !v.NoMM {
+		v.PgtablesBytes = (v.RSSAnonPages + v.SwapEntries + 511) / 512 * PageSize
+	}
+	return v
 }
 
 // Tasks returns every task in registration order (the order of the OOM
@@ -246,7 +329,7 @@ func (m *Machine) Task(pid int64) (Task, bool) {
 func (m *Machine) Tasks() []Task {
 	out := make([]Task, len(m.tasks))
 	for i := range m.tasks {
-		out[i] = m.tasks[i].Task
+		out[i] = m.tasks[i].view()
 	}
 	return out
 }

@@ -40,7 +40,7 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind)
 		if !charged {
 			return got, stallNs, oom, nil
 		}
-		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser})
+		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser, CPU: m.tasks[s].cpu})
 		if err != nil {
 			return got, stallNs, nil, err
 		}
@@ -114,7 +114,7 @@ func (m *Machine) freeAnon(t *taskState, n int64) int64 {
 		if !nd.live(e, pageAnon) {
 			continue // swapped out since
 		}
-		nd.release(e.pfn)
+		m.freeUserPage(nd, e.pfn, t.cpu)
 		nd.lru[t.cg].anonPages--
 		nd.anonPages--
 		t.RSSAnonPages--
@@ -124,4 +124,18 @@ func (m *Machine) freeAnon(t *taskState, n int64) int64 {
 		m.uncharge(t.cg, freed)
 	}
 	return freed
+}
+
+// freeUserPage frees a page a task gave up: onto its CPU's per-CPU list
+// when it is placed (free_unref_page), else to the buddy allocator.
+func (m *Machine) freeUserPage(n *node, pfn int64, cpu int) {
+	if cpu < 0 || cpu >= len(m.pcps) {
+		n.release(pfn)
+		return
+	}
+	ni, _ := m.nodeOf(pfn)
+	n.forget(pfn)
+	if err := m.pcps[cpu][ni].Free(pfn); err != nil {
+		panic("kernel: " + err.Error())
+	}
 }
