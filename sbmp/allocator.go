@@ -1,0 +1,541 @@
+package sbmp
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+)
+
+// Config sets the allocator's shape. Zero fields take the defaults of
+// DefaultConfig.
+type Config struct {
+	// SlotSizes are the Tier-0 size classes in bytes, increasing powers of
+	// two from 8 to 64 KiB (SPEC 1.2's 64 B / 256 B / 1 KiB by default).
+	SlotSizes []int64
+	// Tier0CapacitySlots is the most slots one CPU caches per class.
+	Tier0CapacitySlots int
+	// BlockOrder is the Tier-1 block size as a page order: 9 for 2 MiB,
+	// 10 for 4 MiB.
+	BlockOrder int
+	// RetainBlocks is how many wholly free blocks a node's Tier-1 keeps
+	// after a merge before returning the rest to Tier-2.
+	RetainBlocks int
+	// Merge, Refill and Degrade are the swappable policies; nil takes the
+	// built-in defaults (lazy threshold of 32, fixed batch of 64 local
+	// first, immediate Tier-2).
+	Merge   MergePolicy
+	Refill  RefillPolicy
+	Degrade DegradePolicy
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, BlockOrder: 9, RetainBlocks: 1}
+}
+
+func (c *Config) fill() error {
+	d := DefaultConfig()
+	if len(c.SlotSizes) == 0 {
+		c.SlotSizes = d.SlotSizes
+	}
+	if c.Tier0CapacitySlots == 0 {
+		c.Tier0CapacitySlots = d.Tier0CapacitySlots
+	}
+	if c.BlockOrder == 0 {
+		c.BlockOrder = d.BlockOrder
+	}
+	if c.RetainBlocks == 0 {
+		c.RetainBlocks = d.RetainBlocks
+	}
+	for i, s := range c.SlotSizes {
+		if s < 8 || s > 1<<slabShift || s&(s-1) != 0 || (i > 0 && s <= c.SlotSizes[i-1]) {
+			return &ConfigError{Field: "Config.SlotSizes", Msg: fmt.Sprintf("must be increasing powers of two in 8..65536, got %v", c.SlotSizes)}
+		}
+	}
+	if c.BlockOrder != 9 && c.BlockOrder != 10 {
+		return &ConfigError{Field: "Config.BlockOrder", Msg: fmt.Sprintf("must be 9 (2 MiB) or 10 (4 MiB), got %d", c.BlockOrder)}
+	}
+	if c.Tier0CapacitySlots < 2 {
+		return &ConfigError{Field: "Config.Tier0CapacitySlots", Msg: "must be at least 2"}
+	}
+	if c.Merge == nil {
+		c.Merge = LazyThresholdMerge{Threshold: 32}
+	}
+	if c.Refill == nil {
+		c.Refill = FixedBatchRefill{Slots: 64}
+	}
+	if c.Degrade == nil {
+		c.Degrade = ImmediateTier2{}
+	}
+	return nil
+}
+
+// cpuState is one CPU's Tier-0: a stack of free slots per class.
+type cpuState struct {
+	caches [][]uint64
+}
+
+// slabState is a slab carved into slots of one class. A slab keeps no
+// per-object metadata: only how far it is carved and the offsets drained
+// back into it.
+type slabState struct {
+	class     int // -1: not carved
+	carved    int32
+	inUse     int32    // slots out of the slab (cached or live)
+	free      []uint32 // offsets of drained slots
+	inPartial bool
+}
+
+// Allocator is SBMP. It is not safe for concurrent use: the simulator
+// drives it from one goroutine, and the real backend shards it.
+type Allocator struct {
+	env      Env
+	cfg      Config
+	cpus     []cpuState
+	t1       *tier1
+	slabs    map[uint64]*slabState // by slab address
+	partial  [][][]uint64          // [node][class] slabs with free slots (lazy)
+	degraded bool
+	stats    Stats
+	// tier2Live maps a Tier-2 allocation's address to its page order, so
+	// a free finds its size without metadata in the block.
+	tier2Live map[uint64]int
+}
+
+// New returns an allocator over env.
+func New(env Env, cfg Config) (*Allocator, error) {
+	if err := env.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	nodes, ncpu := env.Topology.NumNodes(), env.Topology.NumCPUs()
+	a := &Allocator{env: env, cfg: cfg, slabs: map[uint64]*slabState{}, tier2Live: map[uint64]int{}}
+	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
+	a.cpus = make([]cpuState, ncpu)
+	for i := range a.cpus {
+		a.cpus[i].caches = make([][]uint64, len(cfg.SlotSizes))
+		for c := range a.cpus[i].caches {
+			a.cpus[i].caches[c] = make([]uint64, 0, cfg.Tier0CapacitySlots)
+		}
+	}
+	a.partial = make([][][]uint64, nodes)
+	for n := range a.partial {
+		a.partial[n] = make([][]uint64, len(cfg.SlotSizes))
+	}
+	return a, nil
+}
+
+// classOf returns the smallest class holding size, or -1 when size is
+// larger than every class.
+func (a *Allocator) classOf(size int64) int {
+	for i, s := range a.cfg.SlotSizes {
+		if size <= s {
+			return i
+		}
+	}
+	return -1
+}
+
+// AllocResult is what one allocation got and cost.
+type AllocResult struct {
+	Addr   uint64
+	OK     bool
+	Tier   int   // 0, 1 or 2
+	CostNs int64 // the allocation's latency, stalls included
+}
+
+// Alloc allocates size bytes on cpu. The fast path pops a slot from the
+// CPU's Tier-0 cache; an empty cache refills a batch from Tier-1 (the
+// slow path); when Tier-1 cannot serve, the degrade policy decides.
+func (a *Allocator) Alloc(cpu int, size int64) AllocResult {
+	if size <= 0 {
+		a.stats.AllocFailures++
+		return AllocResult{}
+	}
+	cls := a.classOf(size)
+	if cls < 0 {
+		return a.allocTier2(cpu, size, false)
+	}
+	c := &a.cpus[cpu].caches[cls]
+	if n := len(*c); n > 0 {
+		addr := (*c)[n-1]
+		*c = (*c)[:n-1]
+		a.stats.Tier0Allocs++
+		node := a.env.Topology.NodeOfCPU(cpu)
+		return AllocResult{Addr: addr, OK: true, Tier: 0, CostNs: a.env.Cost.CostNs(CostTier0Hit, node, node, a.cfg.SlotSizes[cls])}
+	}
+	a.stats.FallbackCount++
+	cost, got := a.refill(cpu, cls)
+	if got == 0 {
+		return a.degrade(cpu, cls, size, cost)
+	}
+	n := len(*c)
+	addr := (*c)[n-1]
+	*c = (*c)[:n-1]
+	a.stats.Tier1Allocs++
+	a.stats.AllocStallNs += cost
+	a.degraded = false
+	return AllocResult{Addr: addr, OK: true, Tier: 1, CostNs: cost}
+}
+
+// Free frees an allocation of size bytes at addr on cpu. SBMP keeps no
+// per-object header, so the caller passes the size it allocated (as
+// sized delete does). A slot goes onto the CPU's cache; a full cache
+// drains half of itself back to the slabs.
+func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err error) {
+	cls := a.classOf(size)
+	if cls < 0 || a.t1.blockOf(addr) == nil {
+		return a.freeTier2(cpu, addr)
+	}
+	a.stats.Frees++
+	c := &a.cpus[cpu].caches[cls]
+	node := a.env.Topology.NodeOfCPU(cpu)
+	cost := a.env.Cost.CostNs(CostTier0Hit, node, node, a.cfg.SlotSizes[cls])
+	if len(*c) == cap(*c) {
+		dc, err := a.drain(cpu, cls, len(*c)/2)
+		if err != nil {
+			return cost, err
+		}
+		cost += dc
+	}
+	*c = append(*c, addr)
+	return cost, nil
+}
+
+// refill moves a batch of slots of class cls into cpu's cache from the
+// slabs of the nodes the refill policy names, taking new slabs from
+// Tier-1, and new blocks from Tier-2 into Tier-1, as needed. It returns
+// the cost and the number of slots moved.
+func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
+	a.stats.Refills++
+	home := a.env.Topology.NodeOfCPU(cpu)
+	c := &a.cpus[cpu].caches[cls]
+	want := min(a.cfg.Refill.Batch(RefillState{CPU: cpu, Class: cls, Cached: len(*c)}), cap(*c)-len(*c))
+	size := a.cfg.SlotSizes[cls]
+	for _, node := range a.cfg.Refill.Nodes(cpu, home, a.env.Topology) {
+		before := len(*c)
+		stall := a.takeSlots(cpu, node, cls, want-got)
+		moved := len(*c) - before
+		if moved == 0 {
+			costNs += stall
+			continue
+		}
+		got += moved
+		op := CostRefillLocal
+		if node != home {
+			op = CostRefillRemote
+			a.stats.RefillsRemote++
+		}
+		costNs += stall + a.env.Cost.CostNs(op, node, home, int64(moved)*size)
+		if got >= want {
+			break
+		}
+	}
+	return costNs, got
+}
+
+// takeSlots moves up to n slots of class cls from node's slabs into cpu's
+// cache and returns the page source's stall, if it had to grow Tier-1.
+func (a *Allocator) takeSlots(cpu, node, cls, n int) (stallNs int64) {
+	c := &a.cpus[cpu].caches[cls]
+	size := a.cfg.SlotSizes[cls]
+	perSlab := int32(1 << slabShift / size)
+	for n > 0 {
+		addr, ok := a.partialSlab(node, cls)
+		if !ok {
+			slab, ok := a.t1.allocSlab(node)
+			if !ok {
+				s, grown := a.growTier1(cpu, node)
+				stallNs += s
+				if !grown {
+					return stallNs
+				}
+				continue
+			}
+			a.slabs[slab] = &slabState{class: cls}
+			a.pushPartial(node, cls, slab)
+			continue
+		}
+		s := a.slabs[addr]
+		for n > 0 && len(s.free) > 0 {
+			off := s.free[len(s.free)-1]
+			s.free = s.free[:len(s.free)-1]
+			*c = append(*c, addr+uint64(off))
+			s.inUse++
+			n--
+		}
+		for n > 0 && s.carved < perSlab {
+			*c = append(*c, addr+uint64(s.carved)*uint64(size))
+			s.carved++
+			s.inUse++
+			n--
+		}
+		if len(s.free) == 0 && s.carved == perSlab {
+			s.inPartial = false
+			a.popPartial(node, cls)
+		}
+	}
+	return stallNs
+}
+
+// partialSlab returns the newest slab of class cls on node with a slot
+// to give, dropping stale entries on the way.
+func (a *Allocator) partialSlab(node, cls int) (uint64, bool) {
+	l := &a.partial[node][cls]
+	for len(*l) > 0 {
+		addr := (*l)[len(*l)-1]
+		if s := a.slabs[addr]; s != nil && s.inPartial && s.class == cls {
+			return addr, true
+		}
+		*l = (*l)[:len(*l)-1]
+	}
+	return 0, false
+}
+
+func (a *Allocator) pushPartial(node, cls int, slab uint64) {
+	a.slabs[slab].inPartial = true
+	a.partial[node][cls] = append(a.partial[node][cls], slab)
+}
+
+func (a *Allocator) popPartial(node, cls int) {
+	l := &a.partial[node][cls]
+	*l = (*l)[:len(*l)-1]
+}
+
+// growTier1 asks Tier-2 for a block for node's Tier-1. Costly orders fail
+// rather than invoke the OOM killer (REFERENCE: PAGE_ALLOC_COSTLY_ORDER),
+// so the request carries PageNoRetry.
+func (a *Allocator) growTier1(cpu, node int) (stallNs int64, ok bool) {
+	addr, served, stall, ok := a.env.Pages.AllocPages(cpu, node, a.cfg.BlockOrder, PageNoRetry)
+	if !ok {
+		return stall, false
+	}
+	if served != node {
+		// The block belongs to the node that served it; the caller's
+		// loop finds it through that node on a later refill.
+		a.t1.addBlock(served, addr)
+		a.stats.BlocksFromTier2++
+		return stall, false
+	}
+	a.t1.addBlock(node, addr)
+	a.stats.BlocksFromTier2++
+	return stall, true
+}
+
+// drain returns n slots of class cls from cpu's cache to their slabs; a
+// slab with nothing out goes back to Tier-1, queued for a lazy merge.
+func (a *Allocator) drain(cpu, cls, n int) (costNs int64, err error) {
+	a.stats.Drains++
+	c := &a.cpus[cpu].caches[cls]
+	home := a.env.Topology.NodeOfCPU(cpu)
+	size := a.cfg.SlotSizes[cls]
+	now := a.env.Clock.Now()
+	// The oldest slots (the bottom of the stack) go back first.
+	for _, addr := range (*c)[:n] {
+		if err := a.returnSlot(addr, cls, size, now); err != nil {
+			return costNs, err
+		}
+	}
+	*c = (*c)[:copy(*c, (*c)[n:])]
+	costNs += a.env.Cost.CostNs(CostDrain, home, home, int64(n)*size)
+	return costNs, a.maybeMerge(now)
+}
+
+// returnSlot puts one slot back into its slab.
+func (a *Allocator) returnSlot(addr uint64, cls int, size int64, now int64) error {
+	slab := addr &^ (1<<slabShift - 1)
+	s := a.slabs[slab]
+	if s == nil || s.class != cls || s.inUse == 0 {
+		return fmt.Errorf("sbmp: slot %#x returned to slab %#x, which does not hold class %d slots out", addr, slab, cls)
+	}
+	s.free = append(s.free, uint32(addr-slab))
+	s.inUse--
+	if s.inUse == 0 {
+		delete(a.slabs, slab)
+		return a.t1.freeSlab(slab, now)
+	}
+	if !s.inPartial {
+		b := a.t1.blockOf(slab)
+		a.pushPartial(b.node, cls, slab)
+	}
+	return nil
+}
+
+// maybeMerge asks the merge policy, node by node, whether to coalesce the
+// pending slabs now; merged wholly free blocks beyond RetainBlocks go back
+// to Tier-2.
+func (a *Allocator) maybeMerge(now int64) error {
+	for node := range a.t1.nodes {
+		tn := &a.t1.nodes[node]
+		if len(tn.pending) == 0 {
+			continue
+		}
+		first := a.t1.blockOf(tn.pending[0])
+		st := MergeState{Node: node, Pending: len(tn.pending), OldestPendingNs: first.pendingAt[a.t1.slabIndex(first, tn.pending[0])], NowNs: now}
+		if !a.cfg.Merge.ShouldMerge(st) {
+			continue
+		}
+		_, whole := a.t1.mergeNode(node, now)
+		a.returnBlocks(node, whole)
+	}
+	return nil
+}
+
+// returnBlocks gives wholly free blocks beyond RetainBlocks back to Tier-2.
+func (a *Allocator) returnBlocks(node int, whole []*block) {
+	keep := a.cfg.RetainBlocks
+	total := a.t1.freeSlabCount(node) >> a.t1.topOrder
+	for _, b := range whole {
+		if total <= int64(keep) {
+			return
+		}
+		a.t1.removeBlock(b)
+		a.env.Pages.FreePages(-1, b.base, a.cfg.BlockOrder)
+		a.stats.BlocksToTier2++
+		total--
+	}
+}
+
+// Tick lets time-based merge policies act without a free to trigger them;
+// the simulator calls it periodically.
+func (a *Allocator) Tick() error { return a.maybeMerge(a.env.Clock.Now()) }
+
+// degrade handles an allocation Tier-0 and Tier-1 could not serve.
+func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64) AllocResult {
+	if !a.degraded {
+		// SPEC 2.6: on entering degrade, flush every per-CPU cache back
+		// to the shared pool, so that no block is cached on one CPU while
+		// another starves, and merge what that frees.
+		a.degraded = true
+		a.stats.DegradeEntries++
+		costNs += a.flushAll()
+		if c, got := a.refill(cpu, cls); got > 0 {
+			costNs += c
+			r := a.Alloc(cpu, size)
+			r.CostNs += costNs
+			return r
+		}
+	}
+	switch a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls}) {
+	case DegradeTier2:
+		a.stats.Tier2Fallbacks++
+		r := a.allocTier2(cpu, size, true)
+		r.CostNs += costNs
+		return r
+	default:
+		a.stats.AllocFailures++
+		a.stats.AllocStallNs += costNs
+		return AllocResult{CostNs: costNs}
+	}
+}
+
+// Flush returns every CPU's cached slots to their slabs and merges what
+// that frees, as entering degrade does (SPEC 2.6); reclaim-first policies
+// and hot swaps call it too. It returns the modelled cost.
+func (a *Allocator) Flush() int64 { return a.flushAll() }
+
+// flushAll returns every CPU's cached slots to their slabs (SPEC 2.6).
+func (a *Allocator) flushAll() (costNs int64) {
+	a.stats.Flushes++
+	now := a.env.Clock.Now()
+	for cpu := range a.cpus {
+		node := a.env.Topology.NodeOfCPU(cpu)
+		for cls, c := range a.cpus[cpu].caches {
+			for _, addr := range c {
+				if err := a.returnSlot(addr, cls, a.cfg.SlotSizes[cls], now); err != nil {
+					panic(err) // the cache held a slot its slab does not know: an allocator bug
+				}
+			}
+			costNs += a.env.Cost.CostNs(CostFlush, node, node, int64(len(c))*a.cfg.SlotSizes[cls])
+			a.cpus[cpu].caches[cls] = c[:0]
+		}
+	}
+	if err := a.maybeMerge(now); err != nil {
+		panic(err)
+	}
+	return costNs
+}
+
+// allocTier2 serves size bytes straight from the page source: large
+// requests always, small ones when degraded (each then takes whole pages:
+// the footprint cost of degrading that SPEC 1.3 describes).
+func (a *Allocator) allocTier2(cpu int, size int64, degraded bool) AllocResult {
+	pages := (size + 4095) / 4096
+	order := 0
+	if pages > 1 {
+		order = bits.Len64(uint64(pages - 1))
+	}
+	node := a.env.Topology.NodeOfCPU(cpu)
+	addr, served, stall, ok := a.env.Pages.AllocPages(cpu, node, order, 0)
+	cost := stall + a.env.Cost.CostNs(CostTier2, served, node, 4096<<order)
+	a.stats.AllocStallNs += stall
+	if !ok {
+		a.stats.AllocFailures++
+		return AllocResult{CostNs: cost}
+	}
+	if !degraded {
+		a.stats.FallbackCount++
+	}
+	a.stats.Tier2Allocs++
+	a.tier2Live[addr] = order
+	return AllocResult{Addr: addr, OK: true, Tier: 2, CostNs: cost}
+}
+
+func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
+	order, ok := a.tier2Live[addr]
+	if !ok {
+		return 0, fmt.Errorf("sbmp: free of %#x, which SBMP did not allocate (or freed twice)", addr)
+	}
+	delete(a.tier2Live, addr)
+	a.stats.Frees++
+	a.env.Pages.FreePages(cpu, addr, order)
+	node := a.env.Topology.NodeOfCPU(cpu)
+	return a.env.Cost.CostNs(CostTier2, node, node, 4096<<order), nil
+}
+
+// Stats returns the counters.
+func (a *Allocator) Stats() Stats { return a.stats }
+
+// Tier0Free is the number of free slots of class cls in cpu's cache
+// (cpuN_tier0_free of SPEC 1.4 for class 0).
+func (a *Allocator) Tier0Free(cpu, cls int) int { return len(a.cpus[cpu].caches[cls]) }
+
+// Tier1Blocks is the number of blocks Tier-1 holds from Tier-2.
+func (a *Allocator) Tier1Blocks() int64 {
+	var n int64
+	for i := range a.t1.nodes {
+		n += int64(a.t1.nodes[i].blocks)
+	}
+	return n
+}
+
+// TotalFreeBytes is total_free of SPEC 1.4: free bytes in the Tier-0
+// caches and in Tier-1 slabs (free or pending), not counting free slots
+// inside partly used slabs.
+func (a *Allocator) TotalFreeBytes() int64 {
+	var n int64
+	for cpu := range a.cpus {
+		for cls, c := range a.cpus[cpu].caches {
+			n += int64(len(c)) * a.cfg.SlotSizes[cls]
+		}
+	}
+	for node := range a.t1.nodes {
+		n += a.t1.freeSlabCount(node) << slabShift
+	}
+	return n
+}
+
+// Degraded reports whether the allocator is in degrade mode.
+func (a *Allocator) Degraded() bool { return a.degraded }
+
+// sortedSlabs lists the carved slabs in address order, for checks.
+func (a *Allocator) sortedSlabs() []uint64 {
+	out := make([]uint64, 0, len(a.slabs))
+	for addr := range a.slabs {
+		out = append(out, addr)
+	}
+	slices.Sort(out)
+	return out
+}

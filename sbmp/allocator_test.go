@@ -1,0 +1,277 @@
+package sbmp
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func newTestAllocator(t testing.TB, f *fakeEnv, cfg Config) *Allocator {
+	t.Helper()
+	a, err := New(f.env(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestTiersServeInOrder(t *testing.T) {
+	f := newFakeEnv(4, 2, 1<<16)
+	a := newTestAllocator(t, f, Config{})
+	r := a.Alloc(0, 64)
+	if !r.OK || r.Tier != 1 {
+		t.Fatalf("first alloc: %+v, want tier 1 (a refill)", r)
+	}
+	r2 := a.Alloc(0, 60)
+	if !r2.OK || r2.Tier != 0 || r2.Addr == r.Addr {
+		t.Fatalf("second alloc: %+v, want tier 0 and a new address", r2)
+	}
+	if _, err := a.Free(0, r2.Addr, 60); err != nil {
+		t.Fatal(err)
+	}
+	if r3 := a.Alloc(0, 64); r3.Addr != r2.Addr || r3.Tier != 0 {
+		t.Fatalf("alloc after free: %+v, want the freed slot back from tier 0", r3)
+	}
+	big := a.Alloc(1, 100_000)
+	if !big.OK || big.Tier != 2 {
+		t.Fatalf("large alloc: %+v, want tier 2", big)
+	}
+	if _, err := a.Free(1, big.Addr, 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Free(1, big.Addr, 100_000); err == nil {
+		t.Fatal("double free of a tier-2 block was accepted")
+	}
+	s := a.Stats()
+	if s.Tier0Allocs != 2 || s.Tier1Allocs != 1 || s.Tier2Allocs != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if f.used != 1<<9 {
+		t.Fatalf("page source holds %d pages, want one 2 MiB block (512)", f.used)
+	}
+}
+
+func TestRemoteRefillWhenLocalNodeHasNoMemory(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<9) // room for exactly one block
+	a := newTestAllocator(t, f, Config{})
+	if r := a.Alloc(0, 64); !r.OK { // node 0 takes the only block
+		t.Fatalf("%+v", r)
+	}
+	r := a.Alloc(1, 64) // cpu 1 is on node 1: no block there, Tier-2 full
+	if !r.OK || a.Stats().RefillsRemote != 1 {
+		t.Fatalf("cpu 1: %+v, remote refills %d; want a remote refill from node 0", r, a.Stats().RefillsRemote)
+	}
+	if r.CostNs < 100 {
+		t.Fatalf("remote refill cost %d ns, want the remote price", r.CostNs)
+	}
+}
+
+func TestDegradeFlushesAndFallsBackToTier2(t *testing.T) {
+	f := newFakeEnv(2, 1, 1<<9+8) // one block and a few pages
+	a := newTestAllocator(t, f, Config{Tier0CapacitySlots: 64})
+	// Fill the block with long-lived 64 KiB... no: 1 KiB objects.
+	var live []uint64
+	for {
+		r := a.Alloc(0, 1024)
+		if !r.OK || r.Tier == 2 {
+			if r.OK {
+				live = append(live, r.Addr)
+			}
+			break
+		}
+		live = append(live, r.Addr)
+	}
+	s := a.Stats()
+	if s.DegradeEntries != 1 || s.Flushes != 1 || s.Tier2Fallbacks != 1 {
+		t.Fatalf("after exhausting Tier-1: %+v; want one degrade entry with a flush and a tier-2 fallback", s)
+	}
+	if !a.Degraded() {
+		t.Fatal("not degraded")
+	}
+	for _, addr := range live {
+		if _, err := a.Free(0, addr, 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkAllocator proves that every byte of every Tier-1 block is in exactly
+// one place: a live object, a slot in some CPU's cache, a drained slot or
+// an uncarved tail of a carved slab, or a free or pending slab; that live
+// objects never overlap; and that the page source's outstanding blocks are
+// exactly Tier-1's blocks plus live Tier-2 allocations.
+func checkAllocator(a *Allocator, f *fakeEnv, live map[uint64]int64) error {
+	owner := map[uint64]string{} // slot address -> where
+	claim := func(addr uint64, where string) error {
+		if w, dup := owner[addr]; dup {
+			return fmt.Errorf("%#x is both %s and %s", addr, w, where)
+		}
+		owner[addr] = where
+		return nil
+	}
+	var liveTier1 int
+	for addr, size := range live {
+		if a.t1.blockOf(addr) == nil {
+			if _, ok := a.tier2Live[addr]; !ok {
+				return fmt.Errorf("live %#x (%d B) is in no block and not a tier-2 allocation", addr, size)
+			}
+			continue
+		}
+		liveTier1++
+		if err := claim(addr, "live"); err != nil {
+			return err
+		}
+	}
+	for cpu := range a.cpus {
+		for cls, c := range a.cpus[cpu].caches {
+			for _, addr := range c {
+				if err := claim(addr, fmt.Sprintf("cached on cpu %d class %d", cpu, cls)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, slab := range a.sortedSlabs() {
+		s := a.slabs[slab]
+		size := a.cfg.SlotSizes[s.class]
+		for _, off := range s.free {
+			if err := claim(slab+uint64(off), "drained"); err != nil {
+				return err
+			}
+		}
+		// Every carved slot is live, cached or drained.
+		for i := range s.carved {
+			addr := slab + uint64(i)*uint64(size)
+			if _, ok := owner[addr]; !ok {
+				return fmt.Errorf("slot %#x of slab %#x (class %d) is lost", addr, slab, s.class)
+			}
+		}
+		if int(s.carved)-len(s.free) != int(s.inUse) {
+			return fmt.Errorf("slab %#x: carved %d - drained %d != in use %d", slab, s.carved, len(s.free), s.inUse)
+		}
+	}
+	// Slots claimed must all sit in carved slabs.
+	for addr, where := range owner {
+		slab := addr &^ (1<<slabShift - 1)
+		s := a.slabs[slab]
+		if s == nil {
+			return fmt.Errorf("%#x (%s) is in slab %#x, which is not carved", addr, where, slab)
+		}
+	}
+	if err := a.t1.check(); err != nil {
+		return err
+	}
+	// Tier-1 blocks: carved slabs + free/pending slabs = all slabs.
+	var blocks int64
+	for _, b := range a.t1.blocks {
+		if b == nil {
+			continue
+		}
+		blocks++
+		carved := 0
+		for i := range a.t1.slabsPerBlock() {
+			if a.slabs[b.base+uint64(i)<<slabShift] != nil {
+				carved++
+			}
+		}
+		if carved+b.freeSlabs != a.t1.slabsPerBlock() {
+			return fmt.Errorf("block %#x: %d carved + %d free slabs != %d", b.base, carved, b.freeSlabs, a.t1.slabsPerBlock())
+		}
+		if _, ok := f.out[b.base]; !ok {
+			return fmt.Errorf("block %#x is not outstanding at the page source", b.base)
+		}
+	}
+	if want := blocks + int64(len(a.tier2Live)); int64(len(f.out)) != want {
+		return fmt.Errorf("page source has %d blocks out, allocator holds %d blocks + %d tier-2 allocations", len(f.out), blocks, len(a.tier2Live))
+	}
+	return nil
+}
+
+// TestAllocatorStateMachine drives random allocations and frees of random
+// sizes on random CPUs, clock advances and merge ticks, with a page source
+// small enough to run dry, and checks checkAllocator after every step.
+func TestAllocatorStateMachine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		f := newFakeEnv(rapid.IntRange(1, 4).Draw(t, "cpus"), rapid.IntRange(1, 2).Draw(t, "nodes"), rapid.Int64Range(1<<9, 3<<9).Draw(t, "limit_pages"))
+		if f.nodes > f.cpus {
+			f.nodes = f.cpus
+		}
+		cfg := Config{
+			Tier0CapacitySlots: rapid.IntRange(2, 64).Draw(t, "capacity"),
+			Merge:              LazyThresholdMerge{Threshold: rapid.IntRange(1, 8).Draw(t, "merge_threshold")},
+			Refill:             FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
+		}
+		a, err := New(f.env(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := map[uint64]int64{}
+		var order []uint64
+		t.Repeat(map[string]func(*rapid.T){
+			"alloc": func(t *rapid.T) {
+				size := rapid.SampledFrom([]int64{1, 64, 100, 256, 1024, 5000, 70_000, 400_000}).Draw(t, "size")
+				cpu := rapid.IntRange(0, f.cpus-1).Draw(t, "cpu")
+				// A burst, so that Tier-1 and Tier-2 run dry within a test.
+				for range rapid.IntRange(1, 400).Draw(t, "burst") {
+					r := a.Alloc(cpu, size)
+					if !r.OK {
+						return
+					}
+					if _, dup := live[r.Addr]; dup {
+						t.Fatalf("%#x handed out twice", r.Addr)
+					}
+					live[r.Addr] = size
+					order = append(order, r.Addr)
+				}
+			},
+			"free": func(t *rapid.T) {
+				if len(order) == 0 {
+					t.Skip("nothing live")
+				}
+				i := rapid.IntRange(0, len(order)-1).Draw(t, "i")
+				addr := order[i]
+				order = slices.Delete(order, i, i+1)
+				size := live[addr]
+				delete(live, addr)
+				if _, err := a.Free(rapid.IntRange(0, f.cpus-1).Draw(t, "cpu"), addr, size); err != nil {
+					t.Fatal(err)
+				}
+			},
+			"free burst": func(t *rapid.T) {
+				cpu := rapid.IntRange(0, f.cpus-1).Draw(t, "cpu")
+				for range rapid.IntRange(1, 400).Draw(t, "burst") {
+					if len(order) == 0 {
+						return
+					}
+					i := len(order) - 1
+					if rapid.Bool().Draw(t, "oldest") {
+						i = 0
+					}
+					addr := order[i]
+					order = slices.Delete(order, i, i+1)
+					size := live[addr]
+					delete(live, addr)
+					if _, err := a.Free(cpu, addr, size); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			"flush": func(t *rapid.T) {
+				a.Flush()
+			},
+			"tick": func(t *rapid.T) {
+				f.now += rapid.Int64Range(0, 1e9).Draw(t, "dt")
+				if err := a.Tick(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			"": func(t *rapid.T) {
+				if err := checkAllocator(a, f, live); err != nil {
+					t.Fatal(err)
+				}
+			},
+		})
+	})
+}
