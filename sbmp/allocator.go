@@ -62,7 +62,7 @@ func (c *Config) fill() error {
 		c.Merge = LazyThresholdMerge{Threshold: 32}
 	}
 	if c.Refill == nil {
-		c.Refill = FixedBatchRefill{Slots: 64}
+		c.Refill = &FixedBatchRefill{Slots: 64}
 	}
 	if c.Degrade == nil {
 		c.Degrade = ImmediateTier2{}
@@ -144,12 +144,20 @@ type AllocResult struct {
 	OK     bool
 	Tier   int   // 0, 1 or 2
 	CostNs int64 // the allocation's latency, stalls included
+	// RetryAfterNs, when set on a failed result, asks the caller to retry
+	// the allocation (AllocAttempt with the next attempt number) after
+	// this long: the degrade policy chose to wait for a refill.
+	RetryAfterNs int64
 }
 
 // Alloc allocates size bytes on cpu. The fast path pops a slot from the
 // CPU's Tier-0 cache; an empty cache refills a batch from Tier-1 (the
 // slow path); when Tier-1 cannot serve, the degrade policy decides.
-func (a *Allocator) Alloc(cpu int, size int64) AllocResult {
+func (a *Allocator) Alloc(cpu int, size int64) AllocResult { return a.AllocAttempt(cpu, size, 0) }
+
+// AllocAttempt is Alloc for the attempt-th retry of an allocation that was
+// told to wait (AllocResult.RetryAfterNs).
+func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	if size <= 0 {
 		a.stats.AllocFailures++
 		return AllocResult{}
@@ -169,15 +177,10 @@ func (a *Allocator) Alloc(cpu int, size int64) AllocResult {
 	a.stats.FallbackCount++
 	cost, got := a.refill(cpu, cls)
 	if got == 0 {
-		return a.degrade(cpu, cls, size, cost)
+		return a.degrade(cpu, cls, size, cost, attempt)
 	}
-	n := len(*c)
-	addr := (*c)[n-1]
-	*c = (*c)[:n-1]
-	a.stats.Tier1Allocs++
-	a.stats.AllocStallNs += cost
 	a.degraded = false
-	return AllocResult{Addr: addr, OK: true, Tier: 1, CostNs: cost}
+	return a.popRefilled(cpu, cls, cost)
 }
 
 // Free frees an allocation of size bytes at addr on cpu. SBMP keeps no
@@ -204,41 +207,71 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 	return cost, nil
 }
 
-// refill moves a batch of slots of class cls into cpu's cache from the
-// slabs of the nodes the refill policy names, taking new slabs from
-// Tier-1, and new blocks from Tier-2 into Tier-1, as needed. It returns
-// the cost and the number of slots moved.
+// refill moves a batch of slots of class cls into cpu's cache as the
+// refill policy plans it: from peers' caches, from nodes' slabs, taking
+// new slabs from Tier-1 and new blocks from Tier-2 into Tier-1 where the
+// plan allows. It returns the cost and the number of slots moved.
 func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 	a.stats.Refills++
 	home := a.env.Topology.NodeOfCPU(cpu)
 	c := &a.cpus[cpu].caches[cls]
-	want := min(a.cfg.Refill.Batch(RefillState{CPU: cpu, Class: cls, Cached: len(*c)}), cap(*c)-len(*c))
+	plan := a.cfg.Refill.Plan(RefillState{CPU: cpu, Class: cls, Home: home, Cached: len(*c), Capacity: cap(*c), NowNs: a.env.Clock.Now()}, a.env.Topology)
+	want := min(max(plan.Batch, 1), cap(*c)-len(*c))
 	size := a.cfg.SlotSizes[cls]
-	for _, node := range a.cfg.Refill.Nodes(cpu, home, a.env.Topology) {
+	if plan.StealPeers {
+		moved := a.stealPeers(cpu, home, cls, want)
+		got += moved
+		if moved > 0 {
+			costNs += a.env.Cost.CostNs(CostRefillLocal, home, home, int64(moved)*size)
+		}
+	}
+	for _, step := range plan.Steps {
+		if got >= want {
+			break
+		}
 		before := len(*c)
-		stall := a.takeSlots(cpu, node, cls, want-got)
+		stall := a.takeSlots(cpu, step.Node, cls, want-got, step.Grow)
 		moved := len(*c) - before
+		costNs += stall
 		if moved == 0 {
-			costNs += stall
 			continue
 		}
 		got += moved
 		op := CostRefillLocal
-		if node != home {
+		if step.Node != home {
 			op = CostRefillRemote
 			a.stats.RefillsRemote++
 		}
-		costNs += stall + a.env.Cost.CostNs(op, node, home, int64(moved)*size)
-		if got >= want {
-			break
-		}
+		costNs += a.env.Cost.CostNs(op, step.Node, home, int64(moved)*size)
 	}
 	return costNs, got
 }
 
+// stealPeers moves up to n slots of class cls from the caches of other
+// CPUs on node into cpu's cache, taking half of each peer's slots at most.
+func (a *Allocator) stealPeers(cpu, node, cls, n int) int {
+	c := &a.cpus[cpu].caches[cls]
+	moved := 0
+	for peer := range a.cpus {
+		if moved >= n {
+			break
+		}
+		if peer == cpu || a.env.Topology.NodeOfCPU(peer) != node {
+			continue
+		}
+		pc := &a.cpus[peer].caches[cls]
+		k := min(len(*pc)/2, n-moved)
+		*c = append(*c, (*pc)[len(*pc)-k:]...)
+		*pc = (*pc)[:len(*pc)-k]
+		moved += k
+	}
+	return moved
+}
+
 // takeSlots moves up to n slots of class cls from node's slabs into cpu's
-// cache and returns the page source's stall, if it had to grow Tier-1.
-func (a *Allocator) takeSlots(cpu, node, cls, n int) (stallNs int64) {
+// cache, growing node's Tier-1 from Tier-2 when grow is set, and returns
+// the page source's stall.
+func (a *Allocator) takeSlots(cpu, node, cls, n int, grow bool) (stallNs int64) {
 	c := &a.cpus[cpu].caches[cls]
 	size := a.cfg.SlotSizes[cls]
 	perSlab := int32(1 << slabShift / size)
@@ -247,6 +280,9 @@ func (a *Allocator) takeSlots(cpu, node, cls, n int) (stallNs int64) {
 		if !ok {
 			slab, ok := a.t1.allocSlab(node)
 			if !ok {
+				if !grow {
+					return stallNs
+				}
 				s, grown := a.growTier1(cpu, node)
 				stallNs += s
 				if !grown {
@@ -373,7 +409,10 @@ func (a *Allocator) maybeMerge(now int64) error {
 			continue
 		}
 		first := a.t1.blockOf(tn.pending[0])
-		st := MergeState{Node: node, Pending: len(tn.pending), OldestPendingNs: first.pendingAt[a.t1.slabIndex(first, tn.pending[0])], NowNs: now}
+		st := MergeState{Node: node, Pending: len(tn.pending), OldestPendingNs: first.pendingAt[a.t1.slabIndex(first, tn.pending[0])], NowNs: now, FreeFraction: -1}
+		if mp, ok := a.env.Pages.(MemoryPressure); ok {
+			st.FreeFraction = mp.FreeFraction(node)
+		}
 		if !a.cfg.Merge.ShouldMerge(st) {
 			continue
 		}
@@ -403,7 +442,7 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 func (a *Allocator) Tick() error { return a.maybeMerge(a.env.Clock.Now()) }
 
 // degrade handles an allocation Tier-0 and Tier-1 could not serve.
-func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64) AllocResult {
+func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int) AllocResult {
 	if !a.degraded {
 		// SPEC 2.6: on entering degrade, flush every per-CPU cache back
 		// to the shared pool, so that no block is cached on one CPU while
@@ -411,24 +450,59 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64) AllocResult 
 		a.degraded = true
 		a.stats.DegradeEntries++
 		costNs += a.flushAll()
-		if c, got := a.refill(cpu, cls); got > 0 {
-			costNs += c
-			r := a.Alloc(cpu, size)
-			r.CostNs += costNs
+		if r, ok := a.retryRefill(cpu, cls, costNs); ok {
 			return r
 		}
 	}
-	switch a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls}) {
-	case DegradeTier2:
-		a.stats.Tier2Fallbacks++
-		r := a.allocTier2(cpu, size, true)
-		r.CostNs += costNs
-		return r
-	default:
+	d := a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls, NowNs: a.env.Clock.Now(), Attempt: attempt})
+	switch d.Action {
+	case DegradeWait:
+		a.stats.AllocStallNs += costNs
+		return AllocResult{CostNs: costNs, RetryAfterNs: max(d.WaitNs, 1)}
+	case DegradeStealRemote:
+		home := a.env.Topology.NodeOfCPU(cpu)
+		c := &a.cpus[cpu].caches[cls]
+		for _, node := range a.env.Topology.NodesByDistance(home) {
+			before := len(*c)
+			a.takeSlots(cpu, node, cls, a.cfg.Tier0CapacitySlots/2, false)
+			if moved := len(*c) - before; moved > 0 {
+				a.stats.RefillsRemote++
+				return a.popRefilled(cpu, cls, costNs+a.env.Cost.CostNs(CostRefillRemote, node, home, int64(moved)*a.cfg.SlotSizes[cls]))
+			}
+		}
+	case DegradeReclaimFirst:
+		costNs += a.flushAll()
+		if r, ok := a.retryRefill(cpu, cls, costNs); ok {
+			return r
+		}
+	case DegradeFail:
 		a.stats.AllocFailures++
 		a.stats.AllocStallNs += costNs
 		return AllocResult{CostNs: costNs}
 	}
+	a.stats.Tier2Fallbacks++
+	r := a.allocTier2(cpu, size, true)
+	r.CostNs += costNs
+	return r
+}
+
+// retryRefill refills once more after a flush and serves from the cache.
+func (a *Allocator) retryRefill(cpu, cls int, costNs int64) (AllocResult, bool) {
+	c, got := a.refill(cpu, cls)
+	if got == 0 {
+		return AllocResult{}, false
+	}
+	return a.popRefilled(cpu, cls, costNs+c), true
+}
+
+// popRefilled serves an allocation from a cache just refilled.
+func (a *Allocator) popRefilled(cpu, cls int, costNs int64) AllocResult {
+	c := &a.cpus[cpu].caches[cls]
+	addr := (*c)[len(*c)-1]
+	*c = (*c)[:len(*c)-1]
+	a.stats.Tier1Allocs++
+	a.stats.AllocStallNs += costNs
+	return AllocResult{Addr: addr, OK: true, Tier: 1, CostNs: costNs}
 }
 
 // Flush returns every CPU's cached slots to their slabs and merges what

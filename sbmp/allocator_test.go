@@ -201,7 +201,7 @@ func TestAllocatorStateMachine(t *testing.T) {
 		cfg := Config{
 			Tier0CapacitySlots: rapid.IntRange(2, 64).Draw(t, "capacity"),
 			Merge:              LazyThresholdMerge{Threshold: rapid.IntRange(1, 8).Draw(t, "merge_threshold")},
-			Refill:             FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
+			Refill:             &FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
 		}
 		a, err := New(f.env(), cfg)
 		if err != nil {

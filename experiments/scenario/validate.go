@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"github.com/sbmpsim/sbmpsim/policies"
 	"math"
 	"slices"
 	"strconv"
@@ -32,19 +33,13 @@ const (
 )
 
 // MergePolicies returns the names accepted for policy.merge.
-func MergePolicies() []string {
-	return []string{"eager", "lazy-threshold", "delayed", "watermark"}
-}
+func MergePolicies() []string { return policies.Names(policies.KindMerge) }
 
 // RefillPolicies returns the names accepted for policy.refill.
-func RefillPolicies() []string {
-	return []string{"fixed-batch", "adaptive-batch", "local-first", "nearest-node", "interleave", "steal-peer"}
-}
+func RefillPolicies() []string { return policies.Names(policies.KindRefill) }
 
 // DegradePolicies returns the names accepted for policy.degrade.
-func DegradePolicies() []string {
-	return []string{"immediate-tier2", "wait-refill", "steal-remote", "reclaim-first", "fail-fast"}
-}
+func DegradePolicies() []string { return policies.Names(policies.KindDegrade) }
 
 // Validate checks every value of the scenario: ranges, names, cpulists and
 // the consistency between keys. It reports all problems at once, each as an

@@ -1,0 +1,47 @@
+package policies
+
+import "github.com/sbmpsim/sbmpsim/sbmp"
+
+func degradeSpecs() []Spec {
+	return []Spec{
+		{Kind: KindDegrade, Name: "immediate-tier2", Doc: "Serve the allocation from Tier-2 (the page source) at once: each small object then takes whole pages (SPEC 1.3's chain).",
+			build: func(Values) any { return sbmp.ImmediateTier2{} }},
+		{Kind: KindDegrade, Name: "wait-refill", Doc: "Ask the caller to retry every `wait_ms` (a free or a merge may make a refill possible), up to `max_wait_ms` in all, then Tier-2.",
+			Params: []Param{
+				{Name: "wait_ms", Unit: "ms", Default: 1, Min: 0.001, Max: 60000, Doc: "time between retries"},
+				{Name: "max_wait_ms", Unit: "ms", Default: 10, Min: 0, Max: 3.6e6, Doc: "stall bound before falling back to Tier-2"},
+			},
+			build: func(v Values) any {
+				return waitRefill{waitNs: int64(v["wait_ms"] * 1e6), maxNs: int64(v["max_wait_ms"] * 1e6)}
+			}},
+		{Kind: KindDegrade, Name: "steal-remote", Doc: "Take slots from any node's existing Tier-1 slabs, nearest first, without growing Tier-1; then Tier-2.",
+			build: func(Values) any { return simpleDegrade{name: "steal-remote", action: sbmp.DegradeStealRemote} }},
+		{Kind: KindDegrade, Name: "reclaim-first", Doc: "Flush every CPU cache back to the slabs and merge, retry the refill, then Tier-2.",
+			build: func(Values) any { return simpleDegrade{name: "reclaim-first", action: sbmp.DegradeReclaimFirst} }},
+		{Kind: KindDegrade, Name: "fail-fast", Doc: "Fail the allocation: the caller sees the exhaustion at once.",
+			build: func(Values) any { return simpleDegrade{name: "fail-fast", action: sbmp.DegradeFail} }},
+	}
+}
+
+type simpleDegrade struct {
+	name   string
+	action sbmp.DegradeAction
+}
+
+func (p simpleDegrade) Name() string { return p.name }
+func (p simpleDegrade) OnExhausted(sbmp.DegradeState) sbmp.DegradeDecision {
+	return sbmp.DegradeDecision{Action: p.action}
+}
+
+type waitRefill struct{ waitNs, maxNs int64 }
+
+func (waitRefill) Name() string { return "wait-refill" }
+
+// OnExhausted waits while the stall so far (attempts x wait) stays within
+// the bound.
+func (p waitRefill) OnExhausted(s sbmp.DegradeState) sbmp.DegradeDecision {
+	if int64(s.Attempt+1)*p.waitNs <= p.maxNs {
+		return sbmp.DegradeDecision{Action: sbmp.DegradeWait, WaitNs: p.waitNs}
+	}
+	return sbmp.DegradeDecision{Action: sbmp.DegradeTier2}
+}

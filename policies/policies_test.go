@@ -1,0 +1,219 @@
+package policies
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sbmpsim/sbmpsim/sbmp"
+)
+
+// The registry names are a contract (issue 4): scenarios and scripts use them.
+func TestRegistryNames(t *testing.T) {
+	want := map[Kind][]string{
+		KindMerge:   {"delayed", "eager", "lazy-threshold", "watermark"},
+		KindRefill:  {"adaptive-batch", "fixed-batch", "interleave", "local-first", "nearest-node", "steal-peer"},
+		KindDegrade: {"fail-fast", "immediate-tier2", "reclaim-first", "steal-remote", "wait-refill"},
+	}
+	for k, names := range want {
+		if got := Names(k); !slices.Equal(got, names) {
+			t.Errorf("%s policies = %v, want %v", k, got, names)
+		}
+	}
+	for _, s := range List() {
+		if s.Doc == "" {
+			t.Errorf("%s/%s has no doc", s.Kind, s.Name)
+		}
+	}
+}
+
+func TestResolveParams(t *testing.T) {
+	if _, err := Merge("delayed", map[string]float64{"delay_ms": 50}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind   Kind
+		name   string
+		params map[string]float64
+		want   string
+	}{
+		{KindMerge, "lazy", nil, `no merge policy "lazy"; known: delayed, eager, lazy-threshold, watermark`},
+		{KindMerge, "delayed", map[string]float64{"delay": 5}, `merge policy "delayed" has no parameter "delay" (it has: delay_ms)`},
+		{KindRefill, "fixed-batch", map[string]float64{"batch": 1.5}, `refill policy "fixed-batch": batch must be an integer in 1..65536, got 1.5`},
+		{KindMerge, "watermark", map[string]float64{"free_fraction": 2}, `merge policy "watermark": free_fraction must be a number in 0..1, got 2`},
+	}
+	for _, tt := range tests {
+		_, err := build(tt.kind, tt.name, tt.params)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s %s %v: err %v, want %q", tt.kind, tt.name, tt.params, err, tt.want)
+		}
+	}
+}
+
+// env is a two-node, four-CPU environment for driving real allocators.
+type env struct {
+	now          int64
+	limit, used  int64
+	next         uint64
+	freeFraction float64
+}
+
+func (e *env) Now() int64 { return e.now }
+func (e *env) AllocPages(cpu, node, order int, _ sbmp.PageFlags) (uint64, int, int64, bool) {
+	if e.used+1<<order > e.limit {
+		return 0, node, 0, false
+	}
+	size := uint64(4096) << order
+	e.next = (e.next + size - 1) &^ (size - 1)
+	addr := e.next
+	e.next += size
+	e.used += 1 << order
+	return addr, node, 0, true
+}
+func (e *env) FreePages(int, uint64, int)  {}
+func (e *env) FreeFraction(int) float64    { return e.freeFraction }
+func (e *env) NumCPUs() int                { return 4 }
+func (e *env) NumNodes() int               { return 2 }
+func (e *env) NodeOfCPU(cpu int) int       { return cpu / 2 }
+func (e *env) NodesByDistance(n int) []int { return []int{n, 1 - n} }
+func (e *env) CostNs(_ sbmp.CostOp, from, to int, _ int64) int64 {
+	if from != to {
+		return 100
+	}
+	return 10
+}
+
+func newAlloc(t *testing.T, e *env, merge, refill, degrade string) *sbmp.Allocator {
+	t.Helper()
+	m, err := Merge(merge, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Refill(refill, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Degrade(degrade, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sbmp.New(sbmp.Env{Clock: e, Pages: e, Topology: e, Cost: e}, sbmp.Config{Merge: m, Refill: r, Degrade: d, Tier0CapacitySlots: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestEveryPolicyRuns drives every combination through a churn that runs
+// Tier-1 dry, and checks allocations keep succeeding (or fail only as
+// fail-fast says) and frees are accepted.
+func TestEveryPolicyRuns(t *testing.T) {
+	for _, merge := range Names(KindMerge) {
+		for _, refill := range Names(KindRefill) {
+			for _, degrade := range Names(KindDegrade) {
+				e := &env{limit: 1<<9 + 256, next: 1 << 22, freeFraction: 0.05}
+				a := newAlloc(t, e, merge, refill, degrade)
+				var live []uint64
+				fails := 0
+				for i := range 6000 {
+					e.now += 1000
+					r := a.Alloc(i%4, 1024)
+					if r.OK {
+						live = append(live, r.Addr)
+					} else {
+						fails++
+						// Only fail-fast and wait-refill fail while the page
+						// source still has a page to give.
+						if e.used < e.limit && degrade != "fail-fast" && degrade != "wait-refill" {
+							t.Fatalf("%s/%s/%s: allocation %d failed with %d of %d pages used", merge, refill, degrade, i, e.used, e.limit)
+						}
+					}
+					if i%3 == 0 && len(live) > 0 {
+						if _, err := a.Free((i+1)%4, live[0], 1024); err != nil {
+							t.Fatalf("%s/%s/%s: %v", merge, refill, degrade, err)
+						}
+						live = live[1:]
+					}
+				}
+				if degrade == "fail-fast" && fails == 0 {
+					t.Errorf("%s/%s/%s: Tier-1 never ran dry: the test exercises nothing", merge, refill, degrade)
+				}
+			}
+		}
+	}
+}
+
+func TestRefillPoliciesDifferInWhereTheyTake(t *testing.T) {
+	stats := map[string]sbmp.Stats{}
+	for _, refill := range []string{"local-first", "nearest-node", "steal-peer"} {
+		e := &env{limit: 8 << 9, next: 1 << 22}
+		a := newAlloc(t, e, "eager", refill, "immediate-tier2")
+		// CPU 2 (node 1) frees what CPU 0 (node 0) allocated: node 0's
+		// slabs free up while node 1's CPU 3 allocates.
+		var live []uint64
+		for range 3000 {
+			live = append(live, a.Alloc(0, 256).Addr)
+		}
+		for _, addr := range live {
+			if _, err := a.Free(0, addr, 256); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Flush()
+		for range 3000 {
+			a.Alloc(2, 256)
+		}
+		stats[refill] = a.Stats()
+	}
+	if stats["nearest-node"].RefillsRemote == 0 || stats["local-first"].RefillsRemote != 0 {
+		t.Errorf("remote refills: nearest-node %d (want > 0), local-first %d (want 0)", stats["nearest-node"].RefillsRemote, stats["local-first"].RefillsRemote)
+	}
+	if stats["local-first"].BlocksFromTier2 <= stats["nearest-node"].BlocksFromTier2 {
+		t.Errorf("blocks from Tier-2: local-first %d, nearest-node %d; local-first should grow node 1", stats["local-first"].BlocksFromTier2, stats["nearest-node"].BlocksFromTier2)
+	}
+}
+
+func TestWaitRefillWaitsThenFallsBack(t *testing.T) {
+	e := &env{limit: 1<<9 + 16, next: 1 << 22} // one block, a few pages for Tier-2
+	a := newAlloc(t, e, "eager", "fixed-batch", "wait-refill")
+	for {
+		r := a.Alloc(0, 1024)
+		if !r.OK {
+			if r.RetryAfterNs != 1e6 {
+				t.Fatalf("exhausted: %+v, want a 1 ms retry", r)
+			}
+			break
+		}
+	}
+	attempt := 1
+	for ; attempt < 100; attempt++ {
+		r := a.AllocAttempt(0, 1024, attempt)
+		if r.OK {
+			if r.Tier != 2 {
+				t.Fatalf("attempt %d served by tier %d", attempt, r.Tier)
+			}
+			break
+		}
+	}
+	if attempt != 10 {
+		t.Fatalf("fell back to Tier-2 on attempt %d, want 10 (10 ms bound / 1 ms)", attempt)
+	}
+}
+
+func TestDelayedMergeWaits(t *testing.T) {
+	p, _ := Merge("delayed", map[string]float64{"delay_ms": 50})
+	s := sbmp.MergeState{Pending: 5, OldestPendingNs: 0}
+	if s.NowNs = 49e6; p.ShouldMerge(s) {
+		t.Error("merged before 50 ms")
+	}
+	if s.NowNs = 50e6; !p.ShouldMerge(s) {
+		t.Error("did not merge at 50 ms")
+	}
+	w, _ := Merge("watermark", nil)
+	if w.ShouldMerge(sbmp.MergeState{Pending: 5, FreeFraction: 0.5}) || !w.ShouldMerge(sbmp.MergeState{Pending: 5, FreeFraction: 0.05}) {
+		t.Error("watermark merge ignores the free fraction")
+	}
+	if !strings.Contains(List()[0].Doc, "") {
+		t.Fatal()
+	}
+}
