@@ -40,6 +40,9 @@ type AllocRequest struct {
 	// CPU is the allocating CPU whose per-CPU page list serves order-0
 	// pages, or -1 to take them from the buddy allocator directly.
 	CPU int
+	// NoOOM is __GFP_RETRY_MAYFAIL: fail instead of invoking the OOM
+	// killer.
+	NoOOM bool
 }
 
 // AllocResult is what an allocation got.
@@ -154,6 +157,9 @@ func (m *Machine) alloc(req AllocRequest) AllocResult {
 	if r, ok := m.tryZonelist(zl, req, AllocWmarkHigh); ok {
 		r.StallNs = stall
 		return r
+	}
+	if req.NoOOM {
+		return AllocResult{StallNs: stall}
 	}
 	return AllocResult{StallNs: stall, OOM: m.outOfMemory(req.PID)}
 }

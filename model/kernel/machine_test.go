@@ -196,3 +196,19 @@ func TestFreeAnonReturnsPages(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAllocAnonMayFailNeverKills: __GFP_RETRY_MAYFAIL requests fail
+// instead of invoking the OOM killer.
+func TestAllocAnonMayFailNeverKills(t *testing.T) {
+	m := oneNode(t, 0, 0, false)
+	got, _, err := m.AllocAnonMayFail(100, 0, testNodePages)
+	if err != nil || got == 0 || got >= testNodePages {
+		t.Fatalf("got %d, %v", got, err)
+	}
+	if m.Stats().OOMKills != 0 {
+		t.Fatalf("%d OOM kills", m.Stats().OOMKills)
+	}
+	if eater, _ := m.Task(100); eater.OOMVictim {
+		t.Fatal("the task was killed")
+	}
+}

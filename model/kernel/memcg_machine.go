@@ -83,11 +83,11 @@ func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 // handles memory.high throttling (mem_cgroup_handle_over_high) once the
 // task has gathered a charge batch over high. On failure the OOM event,
 // if the memcg OOM killer ran, says whom it killed.
-func (m *Machine) chargeUser(slot int) (ok bool, stallNs int64, oom *OOMEvent) {
+func (m *Machine) chargeUser(slot int, noOOM bool) (ok bool, stallNs int64, oom *OOMEvent) {
 	t := &m.tasks[slot]
 	path := m.cgPaths[t.cg]
 	reclaim := m.memcgReclaimer(&stallNs)
-	res, err := m.cgroups.Charge(path, 1, ChargeOptions{Dying: t.killed}, reclaim)
+	res, err := m.cgroups.Charge(path, 1, ChargeOptions{Dying: t.killed, RetryMayFail: noOOM}, reclaim)
 	if err != nil {
 		panic("kernel: " + err.Error())
 	}

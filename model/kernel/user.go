@@ -10,23 +10,32 @@ import (
 // first page it cannot get and returns how many it got, the total stall,
 // and the OOM kill that stopped it, if any.
 func (m *Machine) AllocAnon(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageAnon)
+	return m.allocUser(pid, prefNode, n, pageAnon, false)
+}
+
+// AllocAnonMayFail is AllocAnon for a request that fails rather than
+// invoke the OOM killer (__GFP_RETRY_MAYFAIL), globally or in its cgroup.
+// An allocator growing its heap by a large block uses it, and falls back
+// to smaller requests on failure.
+func (m *Machine) AllocAnonMayFail(pid int64, prefNode int, n int64) (got int64, stallNs int64, err error) {
+	got, stallNs, _, err = m.allocUser(pid, prefNode, n, pageAnon, true)
+	return got, stallNs, err
 }
 
 // AllocMlocked faults in n pages and locks them (mlock): anonymous pages
 // that reclaim cannot take (the unevictable list).
 func (m *Machine) AllocMlocked(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageMlocked)
+	return m.allocUser(pid, prefNode, n, pageMlocked, false)
 }
 
 // AllocFile reads n pages into the page cache on behalf of task pid. Page
 // cache belongs to no task's RSS (the model's file pages are unmapped),
 // and reclaim drops it first.
 func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageFile)
+	return m.allocUser(pid, prefNode, n, pageFile, false)
 }
 
-func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind) (got, stallNs int64, oom *OOMEvent, err error) {
+func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind, noOOM bool) (got, stallNs int64, oom *OOMEvent, err error) {
 	s, ok := m.slot[pid]
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("%w: %d", ErrNoTask, pid)
@@ -35,12 +44,12 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind)
 		return 0, 0, nil, fmt.Errorf("kernel: task %d was OOM-killed", pid)
 	}
 	for got < count {
-		charged, stall, oom := m.chargeUser(s)
+		charged, stall, oom := m.chargeUser(s, noOOM)
 		stallNs += stall
 		if !charged {
 			return got, stallNs, oom, nil
 		}
-		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser, CPU: m.tasks[s].cpu})
+		r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, GFP: GFPUser, CPU: m.tasks[s].cpu, NoOOM: noOOM})
 		if err != nil {
 			return got, stallNs, nil, err
 		}
