@@ -36,6 +36,10 @@ type kernelSide struct {
 	kswapdActive []bool
 	oomEvents    []OOMEvent
 	stallNs      int64
+	// topo is the machine; memNodeIDs[k] is the topology node id of
+	// kernel node k.
+	topo       numa.Topology
+	memNodeIDs []int
 }
 
 // taskWorkload is one [[workload]] of kind "task".
@@ -50,17 +54,8 @@ type taskWorkload struct {
 	dead        bool
 }
 
-// newKernelSide builds the kernel model when the scenario has task
-// workloads, and returns nil when it has none (the model then takes no
-// part, and its summary fields stay zero).
+// newKernelSide builds the kernel model of the scenario's machine.
 func newKernelSide(sc *scenario.Scenario, eng *sim.Engine) (*kernelSide, error) {
-	hasTask := false
-	for _, w := range sc.Workloads {
-		hasTask = hasTask || w.Kind == scenario.KindTask
-	}
-	if !hasTask {
-		return nil, nil
-	}
 	topo, err := sc.Machine.Topology()
 	if err != nil {
 		return nil, fmt.Errorf("machine: %w", err)
@@ -79,7 +74,12 @@ func newKernelSide(sc *scenario.Scenario, eng *sim.Engine) (*kernelSide, error) 
 			return nil, fmt.Errorf("kernel.cgroup %s: %w", c.Path, err)
 		}
 	}
-	k := &kernelSide{m: m, eng: eng, prefNode: prefNode, kswapdActive: make([]bool, len(cfg.NodePages))}
+	k := &kernelSide{m: m, eng: eng, prefNode: prefNode, kswapdActive: make([]bool, len(cfg.NodePages)), topo: topo}
+	for _, n := range topo.Nodes {
+		if n.MemoryMB > 0 {
+			k.memNodeIDs = append(k.memNodeIDs, n.ID)
+		}
+	}
 	k.kFault = eng.Register("task.fault", k.onFault)
 	k.kReap = eng.Register("kernel.oom_reap", k.onReap)
 	k.kKswapd = eng.Register("kernel.kswapd", k.onKswapd)

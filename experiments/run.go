@@ -25,19 +25,20 @@ type Result struct {
 // accounting that feeds the summary and the time series.
 type run struct {
 	eng       *sim.Engine
-	kernel    *kernelSide  // nil when no workload needs the kernel model
+	kernel    *kernelSide
+	sbmp      *sbmpSide    // nil when no workload allocates through SBMP
 	workloads []*synthetic // nil entries for workloads of other kinds
 	kArrive   sim.Kind
 	kFree     sim.Kind
 	kSample   sim.Kind
 	sampleNs  int64
 
-	allocs, frees          uint64
-	liveObjects, liveBytes int64
-	peakObjects, peakBytes int64
-	liveArea               float64 // integral of live objects over time
-	lastNs                 int64
-	ts                     Timeseries
+	allocs, frees, failures uint64
+	liveObjects, liveBytes  int64
+	peakObjects, peakBytes  int64
+	liveArea                float64 // integral of live objects over time
+	lastNs                  int64
+	ts                      Timeseries
 }
 
 // Run simulates sc (already validated) from its seed and returns the
@@ -57,8 +58,12 @@ func Run(sc *scenario.Scenario) (*Result, error) {
 	if r.kernel, err = newKernelSide(sc, r.eng); err != nil {
 		return nil, err
 	}
-	if r.kernel != nil {
-		r.ts.Columns = append(r.ts.Columns, kernelColumns...)
+	r.ts.Columns = append(r.ts.Columns, kernelColumns...)
+	if hasSynthetic(sc) {
+		if r.sbmp, err = newSBMPSide(sc, r.eng, r.kernel, &r.kernel.topo); err != nil {
+			return nil, err
+		}
+		r.ts.Columns = append(r.ts.Columns, sbmpColumns...)
 	}
 	for i, w := range sc.Workloads {
 		if w.Kind == scenario.KindTask {
@@ -97,7 +102,13 @@ func (r *run) account(now int64) {
 func (r *run) onArrive(ev sim.Event) {
 	w := r.workloads[ev.A]
 	r.account(ev.At)
-	_ = w.cpu() // placement: which CPU's allocator serves it, once SBMP is wired
+	r.eng.Schedule(ev.At+w.nextGap(), r.kArrive, ev.A, 0)
+	res := r.sbmp.a.Alloc(w.cpu(), w.sizeBytes)
+	if !res.OK {
+		w.failures++
+		r.failures++
+		return
+	}
 	w.allocs++
 	w.liveObjects++
 	w.liveBytes += w.sizeBytes
@@ -107,21 +118,35 @@ func (r *run) onArrive(ev sim.Event) {
 	r.peakObjects = max(r.peakObjects, r.liveObjects)
 	r.peakBytes = max(r.peakBytes, r.liveBytes)
 	if w.meanLifeNs > 0 {
-		r.eng.Schedule(ev.At+w.lifetime(), r.kFree, ev.A, w.sizeBytes)
+		r.eng.Schedule(ev.At+w.lifetime(), r.kFree, int64(res.Addr), ev.A<<32|w.sizeBytes)
 	}
-	r.eng.Schedule(ev.At+w.nextGap(), r.kArrive, ev.A, 0)
 }
 
-// onFree frees one object; payload A is the workload, B the size.
+// onFree frees one object; payload A is its address, B the workload
+// index << 32 | its size. The free runs on one of the workload's CPUs,
+// not necessarily the one that allocated (SBMP routes it).
 func (r *run) onFree(ev sim.Event) {
-	w := r.workloads[ev.A]
+	w := r.workloads[ev.B>>32]
+	size := ev.B & (1<<32 - 1)
 	r.account(ev.At)
+	if _, err := r.sbmp.a.Free(w.cpu(), uint64(ev.A), size); err != nil {
+		panic(err) // the workload frees only what SBMP gave it: a bug, loudly
+	}
 	w.frees++
 	w.liveObjects--
-	w.liveBytes -= ev.B
+	w.liveBytes -= size
 	r.frees++
 	r.liveObjects--
-	r.liveBytes -= ev.B
+	r.liveBytes -= size
+}
+
+func hasSynthetic(sc *scenario.Scenario) bool {
+	for _, w := range sc.Workloads {
+		if w.Kind == scenario.KindSynthetic {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) onSample(ev sim.Event) {
@@ -135,7 +160,8 @@ var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_use
 
 func (r *run) sample(now int64) {
 	row := []float64{float64(now), float64(r.liveObjects), float64(r.liveBytes), float64(r.allocs), float64(r.frees)}
-	if k := r.kernel; k != nil {
+	{
+		k := r.kernel
 		var free, file, anon int64
 		for n := range k.kswapdActive {
 			free += k.m.NodeFreePages(n)
@@ -143,6 +169,11 @@ func (r *run) sample(now int64) {
 			anon += k.m.NodeAnonPages(n)
 		}
 		row = append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
+	}
+	if r.sbmp != nil {
+		st := r.sbmp.a.Stats()
+		row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
+			float64(r.sbmp.a.TotalFreeBytes()), float64(r.sbmp.a.Tier1Blocks()), float64(r.sbmp.a.Tier0Free(0, 0)))
 	}
 	r.ts.add(row...)
 }
@@ -169,6 +200,15 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 	if durationNs > 0 {
 		s.ObjectsLiveTimeAvg = r.liveArea / float64(durationNs)
 	}
+	if a := r.sbmp; a != nil {
+		st := a.a.Stats()
+		s.Models = append(s.Models, "sbmp")
+		s.TierAllocs = TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)}
+		s.FallbackCount = uint64(st.FallbackCount)
+		s.AllocStallNs = st.AllocStallNs
+		s.SBMP = sbmpSummary(a.a)
+	}
+	s.AllocFailures = r.failures
 	if k := r.kernel; k != nil {
 		s.Models = append(s.Models, "kernel")
 		s.OOMEvents = append(s.OOMEvents, k.oomEvents...)
@@ -180,7 +220,7 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 			continue
 		}
 		s.Workloads = append(s.Workloads, WorkloadSummary{
-			Name: w.name, Allocs: w.allocs, Frees: w.frees,
+			Name: w.name, Allocs: w.allocs, AllocFailures: w.failures, Frees: w.frees,
 			BytesLiveEnd: w.liveBytes, ObjectsLiveEnd: w.liveObjects,
 		})
 	}

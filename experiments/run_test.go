@@ -174,3 +174,42 @@ func TestContainerOOM(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultScenarioUsesAllTiers: the default scenario runs through SBMP,
+// with traffic in all three tiers, and the refill policy changes what the
+// tiers see (issue 4's acceptance, on a shortened run).
+func TestDefaultScenarioUsesAllTiers(t *testing.T) {
+	run := func(sets ...string) Summary {
+		sc, err := scenario.Load("oom-crisis")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range append([]string{"run.duration_ms=1000"}, sets...) {
+			if err := sc.Set(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Summary
+	}
+	base := run()
+	ta := base.TierAllocs
+	if ta.Tier0 == 0 || ta.Tier1 == 0 || ta.Tier2 == 0 {
+		t.Fatalf("tier_allocs %+v: want traffic in every tier", ta)
+	}
+	if base.Allocs != ta.Tier0+ta.Tier1+ta.Tier2 {
+		t.Errorf("allocs %d != tier sum %d", base.Allocs, ta.Tier0+ta.Tier1+ta.Tier2)
+	}
+	other := run("policy.refill=adaptive-batch")
+	if other.TierAllocs == base.TierAllocs || other.FallbackCount == base.FallbackCount {
+		t.Errorf("refill policy made no difference: fixed-batch %+v/%d, adaptive-batch %+v/%d",
+			base.TierAllocs, base.FallbackCount, other.TierAllocs, other.FallbackCount)
+	}
+	t.Logf("fixed-batch: %+v fallback %d; adaptive-batch: %+v fallback %d", base.TierAllocs, base.FallbackCount, other.TierAllocs, other.FallbackCount)
+}

@@ -38,6 +38,8 @@ type Summary struct {
 	InvariantChecks uint64            `json:"invariant_checks"`
 
 	Workloads []WorkloadSummary `json:"workloads"`
+	// SBMP is the allocator's own counters, when it took part.
+	SBMP *SBMPSummary `json:"sbmp,omitempty"`
 	// Kernel is the kernel model's counters, when it took part.
 	Kernel *KernelSummary `json:"kernel,omitempty"`
 
@@ -65,7 +67,28 @@ type OOMEvent struct {
 type WorkloadSummary struct {
 	Name           string `json:"name"`
 	Allocs         uint64 `json:"allocs"`
+	AllocFailures  uint64 `json:"alloc_failures"`
 	Frees          uint64 `json:"frees"`
 	BytesLiveEnd   int64  `json:"bytes_live_end"`
 	ObjectsLiveEnd int64  `json:"objects_live_end"`
+}
+
+// SBMPSummary is SBMP's part of summary.json: its counters (SPEC 1.4, 1.5,
+// 4.1) at the end of the run, and the debugfs text of SPEC 1.4.
+type SBMPSummary struct {
+	Refills           int64  `json:"refills"`
+	RefillsRemote     int64  `json:"refills_remote"`
+	Drains            int64  `json:"drains"`
+	Tier1Splits       int64  `json:"tier1_splits"`
+	Tier1Merges       int64  `json:"tier1_merges"`
+	MergeDelayMeanNs  int64  `json:"tier1_merge_delay_ns_mean"`
+	MergeDelayMaxNs   int64  `json:"tier1_merge_delay_ns_max"`
+	BlocksFromTier2   int64  `json:"blocks_from_tier2"`
+	BlocksToTier2     int64  `json:"blocks_to_tier2"`
+	Tier1BlocksEnd    int64  `json:"tier1_blocks_end"`
+	Tier2Fallbacks    int64  `json:"fallback_to_tier2"`
+	DegradeEntries    int64  `json:"degrade_entries"`
+	Flushes           int64  `json:"flushes"`
+	TotalFreeBytesEnd int64  `json:"total_free_bytes_end"`
+	Debugfs           string `json:"debugfs"`
 }

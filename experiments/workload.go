@@ -29,6 +29,7 @@ type synthetic struct {
 	placement   sim.Stream
 	allocs      uint64
 	frees       uint64
+	failures    uint64
 	liveBytes   int64
 	liveObjects int64
 }

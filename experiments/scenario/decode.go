@@ -97,6 +97,11 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	s.origins = d.origins
+	if _, set := s.origins["machine.node_memory_mb"]; !set && s.Machine.Preset == "" {
+		// The default scales presets only; an inline machine gives its
+		// memory per node.
+		s.Machine.NodeMemoryMB = 0
+	}
 	return &s, nil
 }
 

@@ -70,6 +70,13 @@ func (m *Machine) Topology() (numa.Topology, error) {
 		return numa.Topology{}, &numa.FieldError{Key: "preset", Msg: err.Error()}
 	}
 	t.Cost = t.Cost.WithOverrides(m.LocalLatencyNs, m.RemoteLatencyNs, m.LocalBandwidthMBps, m.RemoteBandwidthMBps)
+	if m.NodeMemoryMB > 0 {
+		for i := range t.Nodes {
+			if t.Nodes[i].MemoryMB > 0 {
+				t.Nodes[i].MemoryMB = m.NodeMemoryMB
+			}
+		}
+	}
 	if err := t.Validate(); err != nil {
 		return numa.Topology{}, err
 	}
@@ -120,6 +127,9 @@ func (m Machine) clone() Machine {
 // machine validates [machine].
 func (v *validator) machine() {
 	m := &v.s.Machine
+	if _, set := v.s.origins["machine.node_memory_mb"]; set && m.Preset == "" && m.NodeMemoryMB != 0 {
+		v.failf("machine.node_memory_mb", "scales a preset's memory; for an inline machine give memory_mb per node")
+	}
 	if m.Preset != "" {
 		p := m.Preset
 		if strings.TrimLeft(p, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" || len(p) > maxNameBytes {
@@ -131,6 +141,7 @@ func (v *validator) machine() {
 				p, strings.Join(numa.PresetNames(), ", "))
 			return
 		}
+		v.intRange("machine.node_memory_mb", m.NodeMemoryMB, 0, numa.MaxMemoryMB)
 		for _, k := range m.inlineKeys() {
 			if k.set {
 				v.failNearf("machine."+k.key, "describes an inline machine, but machine.preset = %q is used: remove this key, or set preset = \"\" to give the whole machine inline", p)

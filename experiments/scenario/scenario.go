@@ -87,6 +87,13 @@ type Machine struct {
 	// Preset names a topology preset of model/numa; "" when the machine
 	// is given inline. Default "intel-2s".
 	Preset string `toml:"preset" json:"preset"`
+	// NodeMemoryMB replaces the memory of every preset node that has
+	// memory, in MiB; 0 keeps the preset's own (96 GiB a node for
+	// intel-2s). The kernel model keeps per-page state and holds at most
+	// 64 GiB, so the default is 4096: the preset's topology with
+	// container-sized memory. Setting it for an inline machine is an
+	// error (it is ignored there). Default 4096.
+	NodeMemoryMB int64 `toml:"node_memory_mb" json:"node_memory_mb,omitempty"`
 	// Nodes is the number of NUMA nodes of an inline machine.
 	Nodes int `toml:"nodes" json:"nodes"`
 	// NodeIDs are the Linux node ids when they are not 0..nodes-1 (IBM
@@ -258,7 +265,7 @@ func Default() Scenario {
 			DurationMs: 30000,
 			MaxEvents:  1_000_000_000,
 		},
-		Machine: Machine{Preset: "intel-2s"},
+		Machine: Machine{Preset: "intel-2s", NodeMemoryMB: 4096},
 		Kernel: Kernel{
 			Swappiness:            60,
 			OOMKillAllocatingTask: 0,

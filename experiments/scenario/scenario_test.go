@@ -25,7 +25,7 @@ func TestDefault(t *testing.T) {
 	d := Default()
 	want := Scenario{
 		Run:     Run{Name: "scenario", Seed: 1, DurationMs: 30000, MaxEvents: 1e9},
-		Machine: Machine{Preset: "intel-2s"},
+		Machine: Machine{Preset: "intel-2s", NodeMemoryMB: 4096},
 		Kernel:  Kernel{Swappiness: 60, WatermarkScaleFactor: 10},
 		SBMP:    SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048},
 		Policy:  Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
@@ -122,10 +122,10 @@ func TestOOMCrisisContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := s.Kernel
-	if s.Machine.Preset != "intel-2s" || k.Swappiness != 0 || k.OOMKillAllocatingTask != 0 || k.SwapMB != 0 {
+	if s.Machine.Preset != "intel-2s" || s.Machine.NodeMemoryMB != 4096 || k.Swappiness != 0 || k.OOMKillAllocatingTask != 0 || k.SwapMB != 0 {
 		t.Errorf("machine/kernel: %+v %+v", s.Machine, k)
 	}
-	if s.Run.DurationMs != 10000 || len(s.Workloads) != 2 {
+	if s.Run.DurationMs != 10000 || len(s.Workloads) != 3 {
 		t.Fatalf("run %+v, %d workloads", s.Run, len(s.Workloads))
 	}
 	a, b := s.Workloads[0], s.Workloads[1]

@@ -68,7 +68,7 @@ func TestSetErrors(t *testing.T) {
 		{"kernel.swappiness=zero", `--set: kernel.swappiness: expected an integer, found string "zero"`},
 		{"kernel.swappiness=1.5", "--set: kernel.swappiness: expected an integer, found float 1.5"},
 		{"workload.0.rate_per_s=fast", `--set: workload.0.rate_per_s: expected a number, found string "fast"`},
-		{"workload.2.rate_per_s=1", "--set: workload.2: index 2 is out of range: the scenario has 2 workload tables"},
+		{"workload.3.rate_per_s=1", "--set: workload.3: index 3 is out of range: the scenario has 3 workload tables"},
 		{"workload.x.rate_per_s=1", "--set: workload.x: expected an index after workload, such as workload.0"},
 		{"workload.-1.rate_per_s=1", "--set: workload.-1: expected an index after workload"},
 		{"workload.0.nope=1", "--set: workload.0.nope: unknown key"},

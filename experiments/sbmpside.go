@@ -1,0 +1,233 @@
+package experiments
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/model/kernel"
+	"github.com/sbmpsim/sbmpsim/model/numa"
+	"github.com/sbmpsim/sbmpsim/policies"
+	"github.com/sbmpsim/sbmpsim/sbmp"
+	"github.com/sbmpsim/sbmpsim/sim"
+)
+
+// sbmpAppPID is the modelled process SBMP serves: the synthetic workloads'
+// objects live in its heap, so its RSS is what SBMP holds and the OOM
+// killer weighs it like any task.
+const sbmpAppPID = 100
+
+// sbmpSide is the real SBMP allocator running in the simulation: its Env
+// is the engine's clock, the kernel model as page source (through a
+// virtual address space, so that addresses stay unique while the kernel
+// reuses page frames), the machine's topology and a cost model from the
+// NUMA latencies and bandwidths.
+type sbmpSide struct {
+	a     *sbmp.Allocator
+	k     *kernelSide
+	eng   *sim.Engine
+	va    vaSpace
+	dead  bool // the app was OOM-killed
+	kTick sim.Kind
+}
+
+func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology) (*sbmpSide, error) {
+	s := &sbmpSide{k: k, eng: eng, va: newVASpace()}
+	if err := k.m.AddTask(kernel.Task{PID: sbmpAppPID, Comm: "sbmp-app", Cgroup: "/"}); err != nil {
+		return nil, err
+	}
+	if err := k.m.PlaceTask(sbmpAppPID, 0); err != nil {
+		return nil, err
+	}
+	merge, err := policies.Merge(sc.Policy.Merge, nil)
+	if err != nil {
+		return nil, fmt.Errorf("policy.merge: %w", err)
+	}
+	refill, err := policies.Refill(sc.Policy.Refill, nil)
+	if err != nil {
+		return nil, fmt.Errorf("policy.refill: %w", err)
+	}
+	degrade, err := policies.Degrade(sc.Policy.Degrade, nil)
+	if err != nil {
+		return nil, fmt.Errorf("policy.degrade: %w", err)
+	}
+	cfg := k.m.Config()
+	env := sbmp.Env{
+		Clock:    engineClock{eng},
+		Pages:    (*sbmpPages)(s),
+		Topology: sbmpTopology{cpuNodes: cfg.CPUNodes, zonelists: cfg.Zonelists},
+		Cost:     newNUMACost(topo, k.memNodeIDs),
+	}
+	s.a, err = sbmp.New(env, sbmp.Config{
+		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
+		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
+		Merge:      merge, Refill: refill, Degrade: degrade,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.kTick = eng.Register("sbmp.tick", s.onTick)
+	eng.Schedule(sbmpTickNs, s.kTick, 0, 0)
+	return s, nil
+}
+
+// sbmpTickNs is how often time-based merge policies are consulted.
+const sbmpTickNs = 1_000_000
+
+func (s *sbmpSide) onTick(ev sim.Event) {
+	if err := s.a.Tick(); err != nil {
+		panic(err) // an allocator invariant broke: a bug, loudly
+	}
+	s.eng.Schedule(ev.At+sbmpTickNs, s.kTick, 0, 0)
+}
+
+type engineClock struct{ eng *sim.Engine }
+
+func (c engineClock) Now() int64 { return c.eng.Now() }
+
+// sbmpPages is SBMP's Tier-2: the app's anonymous memory in the kernel
+// model, at virtual addresses of its own.
+type sbmpPages sbmpSide
+
+// AllocPages faults in 2^order pages for the app. A no-retry request (a
+// Tier-1 block) fails rather than invoke the OOM killer, as a transparent
+// huge page fault does; others may end in an OOM kill, recorded in the
+// run.
+func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint64, int, int64, bool) {
+	s := (*sbmpSide)(p)
+	if s.dead {
+		return 0, node, 0, false
+	}
+	want := int64(1) << order
+	var got, stall int64
+	var oom *kernel.OOMEvent
+	var err error
+	if flags&sbmp.PageNoRetry != 0 {
+		got, stall, err = s.k.m.AllocAnonMayFail(sbmpAppPID, node, want)
+	} else {
+		got, stall, oom, err = s.k.m.AllocAnon(sbmpAppPID, node, want)
+	}
+	if oom != nil {
+		s.k.recordOOM(s.eng.Now(), oom)
+		if oom.VictimPID == sbmpAppPID {
+			s.dead = true
+		}
+	}
+	if err != nil || got < want {
+		if got > 0 && !s.dead {
+			if err := s.k.m.FreeAnon(sbmpAppPID, got); err != nil {
+				panic(err)
+			}
+		}
+		return 0, node, stall, false
+	}
+	s.k.stallNs += stall
+	return s.va.alloc(order), node, stall, true
+}
+
+// FreePages returns 2^order of the app's pages to the kernel model.
+func (p *sbmpPages) FreePages(cpu int, addr uint64, order int) {
+	s := (*sbmpSide)(p)
+	s.va.free(addr, order)
+	if !s.dead {
+		if err := s.k.m.FreeAnon(sbmpAppPID, int64(1)<<order); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// FreeFraction implements sbmp.MemoryPressure.
+func (p *sbmpPages) FreeFraction(node int) float64 {
+	s := (*sbmpSide)(p)
+	z := s.k.m.Zone(node)
+	return float64(s.k.m.NodeFreePages(node)) / float64(z.ManagedPages)
+}
+
+// vaSpace hands out aligned virtual address ranges, reusing freed ones of
+// the same order, so that SBMP's addresses never collide.
+type vaSpace struct {
+	next     uint64
+	released map[int][]uint64 // freed ranges by order
+}
+
+func newVASpace() vaSpace { return vaSpace{next: 1 << 32, released: map[int][]uint64{}} }
+
+func (v *vaSpace) alloc(order int) uint64 {
+	if l := v.released[order]; len(l) > 0 {
+		a := l[len(l)-1]
+		v.released[order] = l[:len(l)-1]
+		return a
+	}
+	size := uint64(4096) << order
+	v.next = (v.next + size - 1) &^ (size - 1)
+	a := v.next
+	v.next += size
+	return a
+}
+
+func (v *vaSpace) free(addr uint64, order int) { v.released[order] = append(v.released[order], addr) }
+
+// sbmpTopology is the kernel model's view: CPUs to nodes and zonelists.
+type sbmpTopology struct {
+	cpuNodes  []int
+	zonelists [][]int
+}
+
+func (t sbmpTopology) NumCPUs() int                   { return len(t.cpuNodes) }
+func (t sbmpTopology) NumNodes() int                  { return len(t.zonelists) }
+func (t sbmpTopology) NodeOfCPU(cpu int) int          { return t.cpuNodes[cpu] }
+func (t sbmpTopology) NodesByDistance(node int) []int { return t.zonelists[node] }
+
+// numaCost prices SBMP's operations from the NUMA model: moving bytes
+// costs the idle load latency between the nodes plus the bytes at the
+// link's bandwidth; a Tier-0 hit touches no other node's memory; a Tier-2
+// allocation pays a page-fault cost per page (about 250 ns for a 4 KiB
+// anonymous fault, on top of the kernel model's reclaim stalls).
+type numaCost struct {
+	latNs [][]int64 // [from][to], kernel node indices
+	bwMBs [][]int64
+}
+
+func newNUMACost(topo *numa.Topology, memNodeIDs []int) numaCost {
+	n := len(memNodeIDs)
+	c := numaCost{latNs: make([][]int64, n), bwMBs: make([][]int64, n)}
+	for i, a := range memNodeIDs {
+		c.latNs[i] = make([]int64, n)
+		c.bwMBs[i] = make([]int64, n)
+		for j, b := range memNodeIDs {
+			c.latNs[i][j] = topo.IdleLatencyNs(a, b)
+			c.bwMBs[i][j] = topo.BandwidthMBps(a, b)
+		}
+	}
+	return c
+}
+
+func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
+	move := c.latNs[from][to] + bytes*1000/max(c.bwMBs[from][to], 1)
+	switch op {
+	case sbmp.CostTier0Hit:
+		return 5
+	case sbmp.CostSplit, sbmp.CostMerge:
+		return 50
+	case sbmp.CostCASRetry:
+		return 20
+	case sbmp.CostTier2:
+		return 500 + (bytes+4095)/4096*250
+	}
+	return move
+}
+
+// sbmpColumns are the time series columns SBMP adds.
+var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp_total_free_bytes", "tier1_blocks", "cpu0_tier0_free"}
+
+func sbmpSummary(a *sbmp.Allocator) *SBMPSummary {
+	st := a.Stats()
+	return &SBMPSummary{
+		Refills: st.Refills, RefillsRemote: st.RefillsRemote, Drains: st.Drains,
+		Tier1Splits: st.Tier1Splits, Tier1Merges: st.Tier1Merges,
+		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
+		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: a.Tier1Blocks(),
+		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
+		TotalFreeBytesEnd: a.TotalFreeBytes(), Debugfs: a.DebugfsText(),
+	}
+}
