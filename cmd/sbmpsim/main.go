@@ -8,11 +8,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	// sbmpsim is a batch simulator whose heap (queues, page state) is
+	// small next to the machine: trading memory for less GC work measured
+	// 1.5x -> 2.0x speed-up of replications on two workers. GOGC in the
+	// environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
