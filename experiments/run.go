@@ -44,7 +44,12 @@ type run struct {
 // Run simulates sc (already validated) from its seed and returns the
 // result. It is a pure function of sc: the wall time is the caller's to
 // measure. A run that reaches its event limit fails with a *sim.LimitError.
-func Run(sc *scenario.Scenario) (*Result, error) {
+func Run(sc *scenario.Scenario) (*Result, error) { return RunKeep(sc, nil) }
+
+// RunKeep is Run with a hook called at the end of the simulated time,
+// while the whole simulation state is still alive: benchmarks measure
+// memory there.
+func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	seeds := sim.Seeds{Master: sc.Run.Seed}
 	r := &run{
 		eng:      sim.New(sim.Limits{MaxEvents: sc.Run.MaxEvents}),
@@ -83,6 +88,9 @@ func Run(sc *scenario.Scenario) (*Result, error) {
 		return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
 	}
 	r.account(durationNs)
+	if atEnd != nil {
+		atEnd()
+	}
 	if r.ts.lastTimeNs() != durationNs {
 		r.sample(durationNs)
 	}

@@ -55,7 +55,7 @@ type ladder struct {
 
 const (
 	nilChunk = -1
-	chunkCap = 8
+	chunkCap = 4
 	// ladderPerBucket is the mean number of events per bucket a new rung
 	// is sized for.
 	ladderPerBucket = 4

@@ -9,6 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
 	"github.com/sbmpsim/sbmpsim/internal/queueing"
 )
 
@@ -17,8 +20,113 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure simulator throughput and print JSON",
 	}
-	cmd.AddCommand(newBenchEngineCmd())
+	cmd.AddCommand(newBenchEngineCmd(), newBenchE2ECmd())
 	return cmd
+}
+
+// E2EBench is the JSON `sbmpsim bench e2e` prints.
+type E2EBench struct {
+	Scenario string `json:"scenario"`
+	// SimAllocsPerS is simulated allocations plus frees per wall second on
+	// the default scenario, one core.
+	SimAllocsPerS float64 `json:"sim_allocs_per_s"`
+	SimEventsPerS float64 `json:"sim_events_per_s"`
+	AllocsFrees   uint64  `json:"allocs_plus_frees"`
+	WallS         float64 `json:"wall_s"`
+	// BytesPerLiveObject is the Go heap in use per live simulated object,
+	// with LiveObjects objects live at the end of a run that only
+	// allocates (the engine's pending frees, SBMP's slabs and the kernel
+	// model's page state all count).
+	BytesPerLiveObject float64 `json:"bytes_per_live_object"`
+	LiveObjects        int64   `json:"live_objects"`
+}
+
+func newBenchE2ECmd() *cobra.Command {
+	var live int64
+	cmd := &cobra.Command{
+		Use:   "e2e",
+		Short: "Time the whole simulator on the default scenario, and its memory per live object",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prev := runtime.GOMAXPROCS(1)
+			defer runtime.GOMAXPROCS(prev)
+			sc, err := scenario.Load(scenarios.Default)
+			if err != nil {
+				return err
+			}
+			if err := sc.Validate(); err != nil {
+				return err
+			}
+			runtime.GC()
+			start := time.Now()
+			res, err := experiments.Run(sc)
+			if err != nil {
+				return err
+			}
+			wall := time.Since(start).Seconds()
+			out := E2EBench{Scenario: sc.Run.Name, AllocsFrees: res.Summary.Allocs + res.Summary.Frees, WallS: wall}
+			out.SimAllocsPerS = float64(out.AllocsFrees) / wall
+			out.SimEventsPerS = float64(res.Summary.Events) / wall
+			res = nil
+			if out.BytesPerLiveObject, out.LiveObjects, err = bytesPerLiveObject(live); err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(out, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+			return err
+		},
+	}
+	cmd.Flags().Int64Var(&live, "live-objects", 1_000_000, "live objects for the memory measurement")
+	return cmd
+}
+
+// bytesPerLiveObject measures the memory each additional live object
+// costs: it runs the default scenario's machine with one workload that
+// allocates n/2 and then n 64-byte objects over one simulated second, each
+// living far longer than the run (so it holds its pending free, as any
+// long-lived object does), and divides the difference in Go heap in use
+// at the end of the two runs by the difference in live objects. The fixed
+// cost of the machine model (per-page state) cancels out.
+func bytesPerLiveObject(n int64) (float64, int64, error) {
+	heapAt := func(objects int64) (uint64, int64, error) {
+		sc, err := scenario.Load(scenarios.Default)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, s := range []string{
+			"run.duration_ms=1000",
+			fmt.Sprintf(`workload=[{name="live", cpus="0-31", rate_per_s=%d, size_bytes=64, lifetime_mean_ms=1e6}]`, objects),
+		} {
+			if err := sc.Set(s); err != nil {
+				return 0, 0, err
+			}
+		}
+		if err := sc.Validate(); err != nil {
+			return 0, 0, err
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		res, err := experiments.RunKeep(sc, func() {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		return ms.HeapInuse, res.Summary.ObjectsLiveEnd, nil
+	}
+	h1, l1, err := heapAt(n / 2)
+	if err != nil {
+		return 0, 0, err
+	}
+	h2, l2, err := heapAt(n)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(int64(h2)-int64(h1)) / float64(l2-l1), l2, nil
 }
 
 // EngineBench is the JSON `sbmpsim bench engine` prints.
