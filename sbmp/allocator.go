@@ -2,7 +2,6 @@ package sbmp
 
 import (
 	"fmt"
-	"math/bits"
 	"slices"
 )
 
@@ -26,6 +25,9 @@ type Config struct {
 	Merge   MergePolicy
 	Refill  RefillPolicy
 	Degrade DegradePolicy
+	// PageCache configures Tier-2's fallback page cache; nil takes
+	// DefaultPageCacheConfig.
+	PageCache *PageCacheConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -67,6 +69,10 @@ func (c *Config) fill() error {
 	if c.Degrade == nil {
 		c.Degrade = ImmediateTier2{}
 	}
+	if c.PageCache == nil {
+		d := DefaultPageCacheConfig()
+		c.PageCache = &d
+	}
 	return nil
 }
 
@@ -97,9 +103,11 @@ type Allocator struct {
 	partial  [][][]uint64          // [node][class] slabs with free slots (lazy)
 	degraded bool
 	stats    Stats
-	// tier2Live maps a Tier-2 allocation's address to its page order, so
-	// a free finds its size without metadata in the block.
-	tier2Live map[uint64]int
+	// tier2Live maps a Tier-2 allocation's address to its size, so a
+	// free finds its block without metadata in it.
+	tier2Live map[uint64]int64
+	// pc is Tier-2's fallback page cache (SPEC 2.5).
+	pc *PageCache
 }
 
 // New returns an allocator over env.
@@ -111,7 +119,12 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		return nil, err
 	}
 	nodes, ncpu := env.Topology.NumNodes(), env.Topology.NumCPUs()
-	a := &Allocator{env: env, cfg: cfg, slabs: map[uint64]*slabState{}, tier2Live: map[uint64]int{}}
+	a := &Allocator{env: env, cfg: cfg, slabs: map[uint64]*slabState{}, tier2Live: map[uint64]int64{}}
+	pc, err := NewPageCache(*cfg.PageCache, env.Pages, env.Clock)
+	if err != nil {
+		return nil, err
+	}
+	a.pc = pc
 	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
@@ -437,9 +450,13 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 	}
 }
 
-// Tick lets time-based merge policies act without a free to trigger them;
-// the simulator calls it periodically.
-func (a *Allocator) Tick() error { return a.maybeMerge(a.env.Clock.Now()) }
+// Tick lets time-based merge policies act without a free to trigger them,
+// and evicts idle page-cache entries; the simulator calls it periodically.
+func (a *Allocator) Tick() error {
+	now := a.env.Clock.Now()
+	a.pc.EvictIdle(0, now)
+	return a.maybeMerge(now)
+}
 
 // degrade handles an allocation Tier-0 and Tier-1 could not serve.
 func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int) AllocResult {
@@ -532,19 +549,23 @@ func (a *Allocator) flushAll() (costNs int64) {
 	return costNs
 }
 
-// allocTier2 serves size bytes straight from the page source: large
-// requests always, small ones when degraded (each then takes whole pages:
-// the footprint cost of degrading that SPEC 1.3 describes).
+// allocTier2 serves size bytes from Tier-2: the fallback page cache for
+// requests up to 32 KiB, the page source for larger ones (SPEC 2.5). Large
+// requests always come here; small ones only when degraded, and each then
+// takes at least 8 KiB: the footprint cost of degrading that SPEC 1.3
+// describes.
 func (a *Allocator) allocTier2(cpu int, size int64, degraded bool) AllocResult {
-	pages := (size + 4095) / 4096
-	order := 0
-	if pages > 1 {
-		order = bits.Len64(uint64(pages - 1))
-	}
 	node := a.env.Topology.NodeOfCPU(cpu)
-	addr, served, stall, ok := a.env.Pages.AllocPages(cpu, node, order, 0)
-	cost := stall + a.env.Cost.CostNs(CostTier2, served, node, 4096<<order)
-	a.stats.AllocStallNs += stall
+	g, ok := a.pc.Alloc(cpu, node, size, 0)
+	cost := g.StallNs
+	if !g.Hit {
+		served := g.ServedNode
+		if served < 0 {
+			served = node
+		}
+		cost += a.env.Cost.CostNs(CostTier2, served, node, g.SizeBytes())
+	}
+	a.stats.AllocStallNs += g.StallNs
 	if !ok {
 		a.stats.AllocFailures++
 		return AllocResult{CostNs: cost}
@@ -553,21 +574,26 @@ func (a *Allocator) allocTier2(cpu int, size int64, degraded bool) AllocResult {
 		a.stats.FallbackCount++
 	}
 	a.stats.Tier2Allocs++
-	a.tier2Live[addr] = order
-	return AllocResult{Addr: addr, OK: true, Tier: 2, CostNs: cost}
+	a.tier2Live[g.Addr] = size
+	return AllocResult{Addr: g.Addr, OK: true, Tier: 2, CostNs: cost}
 }
 
 func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
-	order, ok := a.tier2Live[addr]
+	size, ok := a.tier2Live[addr]
 	if !ok {
 		return 0, fmt.Errorf("sbmp: free of %#x, which SBMP did not allocate (or freed twice)", addr)
 	}
+	if err := a.pc.Free(cpu, addr, size); err != nil {
+		return 0, err
+	}
 	delete(a.tier2Live, addr)
 	a.stats.Frees++
-	a.env.Pages.FreePages(cpu, addr, order)
 	node := a.env.Topology.NodeOfCPU(cpu)
-	return a.env.Cost.CostNs(CostTier2, node, node, 4096<<order), nil
+	return a.env.Cost.CostNs(CostTier2, node, node, size), nil
 }
+
+// PageCacheStats returns Tier-2's page cache counters.
+func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 
 // Stats returns the counters.
 func (a *Allocator) Stats() Stats { return a.stats }

@@ -183,8 +183,16 @@ func checkAllocator(a *Allocator, f *fakeEnv, live map[uint64]int64) error {
 			return fmt.Errorf("block %#x is not outstanding at the page source", b.base)
 		}
 	}
-	if want := blocks + int64(len(a.tier2Live)); int64(len(f.out)) != want {
-		return fmt.Errorf("page source has %d blocks out, allocator holds %d blocks + %d tier-2 allocations", len(f.out), blocks, len(a.tier2Live))
+	var outBytes int64
+	for _, order := range f.out {
+		outBytes += 4096 << order
+	}
+	pcs := a.pc.Stats()
+	if want := blocks<<a.t1.blockShift + pcs.OutstandingBytes + pcs.HeldBytes; outBytes != want {
+		return fmt.Errorf("page source has %d bytes out; Tier-1 blocks %d + page cache outstanding %d + held %d = %d", outBytes, blocks<<a.t1.blockShift, pcs.OutstandingBytes, pcs.HeldBytes, want)
+	}
+	if err := a.pc.CheckInvariants(); err != nil {
+		return err
 	}
 	return nil
 }
