@@ -214,6 +214,7 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 		s.TierAllocs = TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)}
 		s.FallbackCount = uint64(st.FallbackCount)
 		s.AllocStallNs = st.AllocStallNs
+		a.a.FSMTransitions(s.FSMTransitions)
 		s.SBMP = sbmpSummary(a.a)
 	}
 	s.AllocFailures = r.failures

@@ -228,6 +228,6 @@ func sbmpSummary(a *sbmp.Allocator) *SBMPSummary {
 		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: a.Tier1Blocks(),
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
-		TotalFreeBytesEnd: a.TotalFreeBytes(), Debugfs: a.DebugfsText(),
+		TotalFreeBytesEnd: a.TotalFreeBytes(), FSMRefused: st.FSMRefused, Debugfs: a.DebugfsText(),
 	}
 }

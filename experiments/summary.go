@@ -90,5 +90,6 @@ type SBMPSummary struct {
 	DegradeEntries    int64  `json:"degrade_entries"`
 	Flushes           int64  `json:"flushes"`
 	TotalFreeBytesEnd int64  `json:"total_free_bytes_end"`
+	FSMRefused        int64  `json:"fsm_refused"`
 	Debugfs           string `json:"debugfs"`
 }

@@ -76,9 +76,12 @@ func (c *Config) fill() error {
 	return nil
 }
 
-// cpuState is one CPU's Tier-0: a stack of free slots per class.
+// cpuState is one CPU's Tier-0: a stack of free slots per class, and the
+// FSM and SyncBuffer that follow its refills (SPEC 2.1, 2.2).
 type cpuState struct {
 	caches [][]uint64
+	fsm    FSM
+	sync   SyncBuffer
 }
 
 // slabState is a slab carved into slots of one class. A slab keeps no
@@ -227,6 +230,11 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 	a.stats.Refills++
 	home := a.env.Topology.NodeOfCPU(cpu)
+	// SPEC 2.1: an allocation request with local free blocks moves the
+	// CPU's FSM from IDLE to ALLOCATING; without local free blocks the
+	// contract does not hold, the FSM stays IDLE, and the refill goes on
+	// (from Tier-2 or remote nodes) outside the FSM.
+	tracked := a.fsmStep(cpu, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: int(a.t1.freeSlabCount(home)) + len(a.partial[home][cls])}) == nil
 	c := &a.cpus[cpu].caches[cls]
 	plan := a.cfg.Refill.Plan(RefillState{CPU: cpu, Class: cls, Home: home, Cached: len(*c), Capacity: cap(*c), NowNs: a.env.Clock.Now()}, a.env.Topology)
 	want := min(max(plan.Batch, 1), cap(*c)-len(*c))
@@ -238,6 +246,7 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 			costNs += a.env.Cost.CostNs(CostRefillLocal, home, home, int64(moved)*size)
 		}
 	}
+	var remoteSlot uint64
 	for _, step := range plan.Steps {
 		if got >= want {
 			break
@@ -254,10 +263,79 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 		if step.Node != home {
 			op = CostRefillRemote
 			a.stats.RefillsRemote++
+			remoteSlot = (*c)[len(*c)-1]
 		}
 		costNs += a.env.Cost.CostNs(op, step.Node, home, int64(moved)*size)
 	}
+	if tracked {
+		costNs += a.finishRefill(cpu, home, remoteSlot)
+	}
 	return costNs, got
+}
+
+// finishRefill completes the FSM cycle of a refill: ALLOCATING -> IDLE when
+// it was served locally; when slots came from a remote node, through
+// SYNCING (the remote slab becomes the SyncBuffer's shadow), ACTIVE (every
+// node's Tier-1 view acknowledges) and the CAS switch back to IDLE. It
+// returns the modelled cost of the sync.
+func (a *Allocator) finishRefill(cpu, home int, remoteSlot uint64) (costNs int64) {
+	st := &a.cpus[cpu]
+	if remoteSlot == 0 {
+		a.fsmStep(cpu, StateIdle, TriggerServedLocal, Facts{})
+		return 0
+	}
+	if a.fsmStep(cpu, StateSyncing, TriggerNeedsRemote, Facts{}) != nil {
+		return 0
+	}
+	shadow := remoteSlot &^ (1<<slabShift - 1)
+	_, version := st.sync.Load()
+	version, err := st.sync.BeginSync(StateSyncing, version, shadow)
+	if err != nil {
+		// The remote slab is already the serving block: nothing to switch.
+		a.fsmStep(cpu, StateIdle, TriggerSyncFailed, Facts{})
+		return 0
+	}
+	// Persisting the shadow and collecting acknowledgements cost a round
+	// trip to the remote node.
+	costNs += a.env.Cost.CostNs(CostRefillRemote, home, home, 0)
+	replicas := a.env.Topology.NumNodes()
+	a.fsmStep(cpu, StateActive, TriggerQuorumAck, Facts{PendingSync: true, ShadowPersisted: true, ReplicasAcked: replicas, Replicas: replicas})
+	// A stale version means another writer switched first: retry at the
+	// current version, a bounded number of times. The allocator is driven
+	// by one goroutine per CPU, so a retry is the exception and running out
+	// of them a bug.
+	for try := 0; ; try++ {
+		_, _, err := st.sync.Commit(version)
+		if err == nil {
+			break
+		}
+		if try == 8 {
+			panic(fmt.Sprintf("sbmp: cpu %d: SyncBuffer commit failed 8 times: %v", cpu, err))
+		}
+		costNs += a.env.Cost.CostNs(CostCASRetry, home, home, 0)
+		_, version = st.sync.Load()
+	}
+	a.fsmStep(cpu, StateIdle, TriggerSyncDone, Facts{})
+	return costNs
+}
+
+// fsmStep moves cpu's FSM and counts a refused transition.
+func (a *Allocator) fsmStep(cpu int, to State, trig Trigger, f Facts) error {
+	st := &a.cpus[cpu]
+	f.PendingSync = f.PendingSync || st.sync.Pending()
+	err := st.fsm.Transition(to, trig, f)
+	if err != nil {
+		a.stats.FSMRefused++
+	}
+	return err
+}
+
+// FSMTransitions adds every CPU's FSM transition counts to dst, keyed
+// "FROM->TO" (summary.json's fsm_transitions).
+func (a *Allocator) FSMTransitions(dst map[string]uint64) {
+	for i := range a.cpus {
+		a.cpus[i].fsm.AddCounts(dst)
+	}
 }
 
 // stealPeers moves up to n slots of class cls from the caches of other

@@ -163,6 +163,19 @@ func checkAllocator(a *Allocator, f *fakeEnv, live map[uint64]int64) error {
 	if err := a.t1.check(); err != nil {
 		return err
 	}
+	// Between operations every CPU's FSM is back in IDLE with no sync in
+	// flight, and its cycles balance: every IDLE->ALLOCATING ended.
+	for cpu := range a.cpus {
+		st := &a.cpus[cpu]
+		if st.fsm.State() != StateIdle || st.sync.Pending() {
+			return fmt.Errorf("cpu %d: FSM in %v, sync pending %v between operations", cpu, st.fsm.State(), st.sync.Pending())
+		}
+		in := st.fsm.Count(StateIdle, StateAllocating)
+		out := st.fsm.Count(StateAllocating, StateIdle) + st.fsm.Count(StateSyncing, StateIdle) + st.fsm.Count(StateActive, StateIdle)
+		if in != out {
+			return fmt.Errorf("cpu %d: %d refill cycles began, %d ended", cpu, in, out)
+		}
+	}
 	// Tier-1 blocks: carved slabs + free/pending slabs = all slabs.
 	var blocks int64
 	for _, b := range a.t1.blocks {
@@ -282,4 +295,43 @@ func TestAllocatorStateMachine(t *testing.T) {
 			},
 		})
 	})
+}
+
+// TestRemoteRefillSyncCycle walks the FSM and SyncBuffer through a refill
+// that needed a remote node: IDLE -> ALLOCATING -> SYNCING -> ACTIVE ->
+// IDLE, with the remote slab installed as the CPU's serving block.
+func TestRemoteRefillSyncCycle(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<12)
+	a := newTestAllocator(t, f, Config{})
+	a.Alloc(0, 64) // node 0 gets a block, so it has local free slabs
+	if err := a.fsmStep(0, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}); err != nil {
+		t.Fatal(err)
+	}
+	remote := uint64(0x40000000) + 5<<slabShift + 128
+	cost := a.finishRefill(0, 0, remote)
+	st := &a.cpus[0]
+	local, version := st.sync.Load()
+	if local != remote&^(1<<slabShift-1) || version == 0 || st.sync.Pending() {
+		t.Fatalf("sync buffer local %#x version %d pending %v", local, version, st.sync.Pending())
+	}
+	if st.fsm.State() != StateIdle || cost <= 0 {
+		t.Fatalf("FSM in %v, cost %d", st.fsm.State(), cost)
+	}
+	counts := map[string]uint64{}
+	a.FSMTransitions(counts)
+	for _, k := range []string{"IDLE->ALLOCATING", "ALLOCATING->SYNCING", "SYNCING->ACTIVE", "ACTIVE->IDLE"} {
+		if counts[k] == 0 {
+			t.Errorf("%s not counted: %v", k, counts)
+		}
+	}
+	// The same slab again cannot be a shadow: the sync is abandoned.
+	if err := a.fsmStep(0, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a.finishRefill(0, 0, remote)
+	counts = map[string]uint64{}
+	a.FSMTransitions(counts)
+	if counts["SYNCING->IDLE"] != 1 || st.fsm.State() != StateIdle {
+		t.Fatalf("after a failed sync: %v, state %v", counts, st.fsm.State())
+	}
 }

@@ -32,6 +32,9 @@ type Stats struct {
 	BlocksFromTier2, BlocksToTier2                    int64
 	Flushes                                           int64
 	DegradeEntries                                    int64
+	// FSMRefused counts FSM transitions refused by legality or contract
+	// (an allocation request with no local free block stays IDLE).
+	FSMRefused int64
 }
 
 func (s *Stats) noteMergeDelay(ns int64) {
