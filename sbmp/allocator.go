@@ -673,6 +673,20 @@ func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
 // PageCacheStats returns Tier-2's page cache counters.
 func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 
+// SetPolicies swaps the allocator's policies between operations (SPEC
+// 2.4 for policies); nil keeps a policy as it is.
+func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
+	if m != nil {
+		a.cfg.Merge = m
+	}
+	if r != nil {
+		a.cfg.Refill = r
+	}
+	if d != nil {
+		a.cfg.Degrade = d
+	}
+}
+
 // Stats returns the counters.
 func (a *Allocator) Stats() Stats { return a.stats }
 
