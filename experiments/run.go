@@ -215,7 +215,7 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 		s.FallbackCount = uint64(st.FallbackCount)
 		s.AllocStallNs = st.AllocStallNs
 		a.a.FSMTransitions(s.FSMTransitions)
-		s.SBMP = sbmpSummary(a.a)
+		s.SBMP = sbmpSummary(a)
 	}
 	s.AllocFailures = r.failures
 	if k := r.kernel; k != nil {

@@ -29,6 +29,40 @@ type sbmpSide struct {
 	va    vaSpace
 	dead  bool // the app was OOM-killed
 	kTick sim.Kind
+	// alert sampling (SPEC 1.5 thresholds, SPEC 3.1's 500 ms interval)
+	kAlert    sim.Kind
+	lastStats sbmp.Stats
+	alerts    [3]AlertSummary
+}
+
+// alertIntervalNs is SPEC 3.1's sampling interval.
+const alertIntervalNs = 500_000_000
+
+// AlertSummary is one SPEC 1.5 signal over a run: when it first reached
+// danger (-1: never), how many 500 ms samples were in danger, and its
+// largest value.
+type AlertSummary struct {
+	Metric        string  `json:"metric"`
+	FirstDangerNs int64   `json:"first_danger_ns"`
+	DangerSamples int     `json:"danger_samples"`
+	Max           float64 `json:"max"`
+}
+
+func (s *sbmpSide) onAlert(ev sim.Event) {
+	cur := s.a.Stats()
+	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
+		sum := &s.alerts[i]
+		sum.Metric = al.Metric
+		sum.Max = max(sum.Max, al.Value)
+		if al.Level == sbmp.AlertDanger {
+			sum.DangerSamples++
+			if sum.FirstDangerNs < 0 {
+				sum.FirstDangerNs = ev.At
+			}
+		}
+	}
+	s.lastStats = cur
+	s.eng.Schedule(ev.At+alertIntervalNs, s.kAlert, 0, 0)
 }
 
 func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology) (*sbmpSide, error) {
@@ -68,6 +102,11 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 	}
 	s.kTick = eng.Register("sbmp.tick", s.onTick)
 	eng.Schedule(sbmpTickNs, s.kTick, 0, 0)
+	for i := range s.alerts {
+		s.alerts[i].FirstDangerNs = -1
+	}
+	s.kAlert = eng.Register("sbmp.alerts", s.onAlert)
+	eng.Schedule(alertIntervalNs, s.kAlert, 0, 0)
 	return s, nil
 }
 
@@ -220,7 +259,8 @@ func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
 // sbmpColumns are the time series columns SBMP adds.
 var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp_total_free_bytes", "tier1_blocks", "cpu0_tier0_free"}
 
-func sbmpSummary(a *sbmp.Allocator) *SBMPSummary {
+func sbmpSummary(side *sbmpSide) *SBMPSummary {
+	a := side.a
 	st := a.Stats()
 	return &SBMPSummary{
 		Refills: st.Refills, RefillsRemote: st.RefillsRemote, Drains: st.Drains,
@@ -229,5 +269,6 @@ func sbmpSummary(a *sbmp.Allocator) *SBMPSummary {
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: a.Tier1Blocks(),
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
 		TotalFreeBytesEnd: a.TotalFreeBytes(), FSMRefused: st.FSMRefused, Debugfs: a.DebugfsText(),
+		Alerts: side.alerts[:],
 	}
 }

@@ -76,20 +76,22 @@ type WorkloadSummary struct {
 // SBMPSummary is SBMP's part of summary.json: its counters (SPEC 1.4, 1.5,
 // 4.1) at the end of the run, and the debugfs text of SPEC 1.4.
 type SBMPSummary struct {
-	Refills           int64  `json:"refills"`
-	RefillsRemote     int64  `json:"refills_remote"`
-	Drains            int64  `json:"drains"`
-	Tier1Splits       int64  `json:"tier1_splits"`
-	Tier1Merges       int64  `json:"tier1_merges"`
-	MergeDelayMeanNs  int64  `json:"tier1_merge_delay_ns_mean"`
-	MergeDelayMaxNs   int64  `json:"tier1_merge_delay_ns_max"`
-	BlocksFromTier2   int64  `json:"blocks_from_tier2"`
-	BlocksToTier2     int64  `json:"blocks_to_tier2"`
-	Tier1BlocksEnd    int64  `json:"tier1_blocks_end"`
-	Tier2Fallbacks    int64  `json:"fallback_to_tier2"`
-	DegradeEntries    int64  `json:"degrade_entries"`
-	Flushes           int64  `json:"flushes"`
-	TotalFreeBytesEnd int64  `json:"total_free_bytes_end"`
-	FSMRefused        int64  `json:"fsm_refused"`
-	Debugfs           string `json:"debugfs"`
+	Refills           int64 `json:"refills"`
+	RefillsRemote     int64 `json:"refills_remote"`
+	Drains            int64 `json:"drains"`
+	Tier1Splits       int64 `json:"tier1_splits"`
+	Tier1Merges       int64 `json:"tier1_merges"`
+	MergeDelayMeanNs  int64 `json:"tier1_merge_delay_ns_mean"`
+	MergeDelayMaxNs   int64 `json:"tier1_merge_delay_ns_max"`
+	BlocksFromTier2   int64 `json:"blocks_from_tier2"`
+	BlocksToTier2     int64 `json:"blocks_to_tier2"`
+	Tier1BlocksEnd    int64 `json:"tier1_blocks_end"`
+	Tier2Fallbacks    int64 `json:"fallback_to_tier2"`
+	DegradeEntries    int64 `json:"degrade_entries"`
+	Flushes           int64 `json:"flushes"`
+	TotalFreeBytesEnd int64 `json:"total_free_bytes_end"`
+	FSMRefused        int64 `json:"fsm_refused"`
+	// Alerts are the SPEC 1.5 signals sampled every 500 ms.
+	Alerts  []AlertSummary `json:"alerts"`
+	Debugfs string         `json:"debugfs"`
 }
