@@ -176,3 +176,15 @@ func TestScenariosCommand(t *testing.T) {
 		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
 	}
 }
+
+func TestStatsCommandPrintsDebugfs(t *testing.T) {
+	code, out, stderr := sbmpsim(t, append([]string{"stats"}, short...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"cpu0_tier0_free: ", "cpu31_tier0_free: ", "total_free: ", "sbmp_fallback_count: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats output lacks %q:\n%s", want, out)
+		}
+	}
+}
