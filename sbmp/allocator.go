@@ -235,6 +235,7 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 	// contract does not hold, the FSM stays IDLE, and the refill goes on
 	// (from Tier-2 or remote nodes) outside the FSM.
 	tracked := a.fsmStep(cpu, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: int(a.t1.freeSlabCount(home)) + len(a.partial[home][cls])}) == nil
+	splitsBefore := a.stats.Tier1Splits
 	c := &a.cpus[cpu].caches[cls]
 	plan := a.cfg.Refill.Plan(RefillState{CPU: cpu, Class: cls, Home: home, Cached: len(*c), Capacity: cap(*c), NowNs: a.env.Clock.Now()}, a.env.Topology)
 	want := min(max(plan.Batch, 1), cap(*c)-len(*c))
@@ -247,6 +248,7 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 		}
 	}
 	var remoteSlot uint64
+	remoteNode := home
 	for _, step := range plan.Steps {
 		if got >= want {
 			break
@@ -264,11 +266,15 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 			op = CostRefillRemote
 			a.stats.RefillsRemote++
 			remoteSlot = (*c)[len(*c)-1]
+			remoteNode = step.Node
 		}
 		costNs += a.env.Cost.CostNs(op, step.Node, home, int64(moved)*size)
 	}
 	if tracked {
-		costNs += a.finishRefill(cpu, home, remoteSlot)
+		costNs += a.finishRefill(cpu, home, remoteNode, remoteSlot)
+	}
+	if splits := a.stats.Tier1Splits - splitsBefore; splits > 0 {
+		costNs += splits * a.env.Cost.CostNs(CostSplit, home, home, 0)
 	}
 	return costNs, got
 }
@@ -278,7 +284,7 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 // SYNCING (the remote slab becomes the SyncBuffer's shadow), ACTIVE (every
 // node's Tier-1 view acknowledges) and the CAS switch back to IDLE. It
 // returns the modelled cost of the sync.
-func (a *Allocator) finishRefill(cpu, home int, remoteSlot uint64) (costNs int64) {
+func (a *Allocator) finishRefill(cpu, home, remoteNode int, remoteSlot uint64) (costNs int64) {
 	st := &a.cpus[cpu]
 	if remoteSlot == 0 {
 		a.fsmStep(cpu, StateIdle, TriggerServedLocal, Facts{})
@@ -297,7 +303,7 @@ func (a *Allocator) finishRefill(cpu, home int, remoteSlot uint64) (costNs int64
 	}
 	// Persisting the shadow and collecting acknowledgements cost a round
 	// trip to the remote node.
-	costNs += a.env.Cost.CostNs(CostRefillRemote, home, home, 0)
+	costNs += a.env.Cost.CostNs(CostRefillRemote, remoteNode, home, 0)
 	replicas := a.env.Topology.NumNodes()
 	a.fsmStep(cpu, StateActive, TriggerQuorumAck, Facts{PendingSync: true, ShadowPersisted: true, ReplicasAcked: replicas, Replicas: replicas})
 	// A stale version means another writer switched first: retry at the
@@ -439,6 +445,7 @@ func (a *Allocator) growTier1(cpu, node int) (stallNs int64, ok bool) {
 	if !ok {
 		return stall, false
 	}
+	stall += a.env.Cost.CostNs(CostTier2, served, node, 4096<<a.cfg.BlockOrder)
 	if served != node {
 		// The block belongs to the node that served it; the caller's
 		// loop finds it through that node on a later refill.
@@ -467,7 +474,8 @@ func (a *Allocator) drain(cpu, cls, n int) (costNs int64, err error) {
 	}
 	*c = (*c)[:copy(*c, (*c)[n:])]
 	costNs += a.env.Cost.CostNs(CostDrain, home, home, int64(n)*size)
-	return costNs, a.maybeMerge(now)
+	mc, err := a.maybeMerge(now)
+	return costNs + mc, err
 }
 
 // returnSlot puts one slot back into its slab.
@@ -493,7 +501,7 @@ func (a *Allocator) returnSlot(addr uint64, cls int, size int64, now int64) erro
 // maybeMerge asks the merge policy, node by node, whether to coalesce the
 // pending slabs now; merged wholly free blocks beyond RetainBlocks go back
 // to Tier-2.
-func (a *Allocator) maybeMerge(now int64) error {
+func (a *Allocator) maybeMerge(now int64) (costNs int64, err error) {
 	for node := range a.t1.nodes {
 		tn := &a.t1.nodes[node]
 		if len(tn.pending) == 0 {
@@ -507,16 +515,18 @@ func (a *Allocator) maybeMerge(now int64) error {
 		if !a.cfg.Merge.ShouldMerge(st) {
 			continue
 		}
-		_, whole := a.t1.mergeNode(node, now)
+		merges, whole := a.t1.mergeNode(node, now)
+		costNs += int64(merges) * a.env.Cost.CostNs(CostMerge, node, node, 0)
 		a.returnBlocks(node, whole)
 	}
-	return nil
+	return costNs, nil
 }
 
 // returnBlocks gives wholly free blocks beyond RetainBlocks back to Tier-2.
 func (a *Allocator) returnBlocks(node int, whole []*block) {
 	keep := a.cfg.RetainBlocks
-	total := a.t1.freeSlabCount(node) >> a.t1.topOrder
+	// Wholly free blocks are the free heads of the top order.
+	total := int64(len(a.t1.nodes[node].free[a.t1.topOrder]))
 	for _, b := range whole {
 		if total <= int64(keep) {
 			return
@@ -533,7 +543,8 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 func (a *Allocator) Tick() error {
 	now := a.env.Clock.Now()
 	a.pc.EvictIdle(0, now)
-	return a.maybeMerge(now)
+	_, err := a.maybeMerge(now) // background work: nobody waits for it
+	return err
 }
 
 // degrade handles an allocation Tier-0 and Tier-1 could not serve.
@@ -545,7 +556,8 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 		a.degraded = true
 		a.stats.DegradeEntries++
 		costNs += a.flushAll()
-		if r, ok := a.retryRefill(cpu, cls, costNs); ok {
+		r, ok := a.retryRefill(cpu, cls, &costNs)
+		if ok {
 			return r
 		}
 	}
@@ -567,7 +579,7 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 		}
 	case DegradeReclaimFirst:
 		costNs += a.flushAll()
-		if r, ok := a.retryRefill(cpu, cls, costNs); ok {
+		if r, ok := a.retryRefill(cpu, cls, &costNs); ok {
 			return r
 		}
 	case DegradeFail:
@@ -575,19 +587,26 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 		a.stats.AllocStallNs += costNs
 		return AllocResult{CostNs: costNs}
 	}
-	a.stats.Tier2Fallbacks++
+	// The slow path so far (failed refills, flushes) is stall time of this
+	// allocation whatever Tier-2 answers.
+	a.stats.AllocStallNs += costNs
 	r := a.allocTier2(cpu, size, true)
+	if r.OK {
+		a.stats.Tier2Fallbacks++
+	}
 	r.CostNs += costNs
 	return r
 }
 
 // retryRefill refills once more after a flush and serves from the cache.
-func (a *Allocator) retryRefill(cpu, cls int, costNs int64) (AllocResult, bool) {
+// The refill's cost is added to *costNs whether or not it found slots.
+func (a *Allocator) retryRefill(cpu, cls int, costNs *int64) (AllocResult, bool) {
 	c, got := a.refill(cpu, cls)
+	*costNs += c
 	if got == 0 {
 		return AllocResult{}, false
 	}
-	return a.popRefilled(cpu, cls, costNs+c), true
+	return a.popRefilled(cpu, cls, *costNs), true
 }
 
 // popRefilled serves an allocation from a cache just refilled.
@@ -621,9 +640,11 @@ func (a *Allocator) flushAll() (costNs int64) {
 			a.cpus[cpu].caches[cls] = c[:0]
 		}
 	}
-	if err := a.maybeMerge(now); err != nil {
+	mc, err := a.maybeMerge(now)
+	if err != nil {
 		panic(err)
 	}
+	costNs += mc
 	return costNs
 }
 

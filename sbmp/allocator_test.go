@@ -322,7 +322,7 @@ func TestRemoteRefillSyncCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	remote := uint64(0x40000000) + 5<<slabShift + 128
-	cost := a.finishRefill(0, 0, remote)
+	cost := a.finishRefill(0, 0, 1, remote)
 	st := &a.cpus[0]
 	local, version := st.sync.Load()
 	if local != remote&^(1<<slabShift-1) || version == 0 || st.sync.Pending() {
@@ -342,7 +342,7 @@ func TestRemoteRefillSyncCycle(t *testing.T) {
 	if err := a.fsmStep(0, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}); err != nil {
 		t.Fatal(err)
 	}
-	a.finishRefill(0, 0, remote)
+	a.finishRefill(0, 0, 1, remote)
 	counts = map[string]uint64{}
 	a.FSMTransitions(counts)
 	if counts["SYNCING->IDLE"] != 1 || st.fsm.State() != StateIdle {
