@@ -51,7 +51,7 @@ func TestParseCPUListErrors(t *testing.T) {
 		{"8192", "CPU 8192 is out of range 0..8191"},
 		{"99999999999999999999999", "out of range"},
 		{"1:1/2", "needs a range"},
-		{"0-7:2", "is not USED/GROUP"},
+		{"0-7:2", "must be USED/GROUP"},
 		{"0-7:3/2", "1 <= USED <= GROUP"},
 		{"0-7:0/2", "1 <= USED <= GROUP"},
 		{strings.Repeat("1,", MaxCPU+1) + "1", "more than the 8192 CPUs"},
