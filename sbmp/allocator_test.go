@@ -349,3 +349,29 @@ func TestRemoteRefillSyncCycle(t *testing.T) {
 		t.Fatalf("after a failed sync: %v, state %v", counts, st.fsm.State())
 	}
 }
+
+// TestTier1IndexRebases: blocks at real-pointer addresses, arriving high
+// then low, are found without a table reaching from address 0.
+func TestTier1IndexRebases(t *testing.T) {
+	var s Stats
+	t1 := newTier1(1, 21, &s)
+	high, low := uint64(0x7f12_3440_0000), uint64(0x7f12_3400_0000)
+	t1.addBlock(0, high)
+	t1.addBlock(0, low)
+	if len(t1.index) > 64 {
+		t.Fatalf("index has %d entries", len(t1.index))
+	}
+	for _, a := range []uint64{high, high + 5<<slabShift, low, low + 1<<20} {
+		if b := t1.blockOf(a); b == nil || (a-b.base)>>21 != 0 {
+			t.Fatalf("blockOf(%#x) = %v", a, b)
+		}
+	}
+	for _, a := range []uint64{0, low - 1, high + 2<<20, 1 << 63} {
+		if t1.blockOf(a) != nil {
+			t.Fatalf("blockOf(%#x) found a block", a)
+		}
+	}
+	if err := t1.check(); err != nil {
+		t.Fatal(err)
+	}
+}

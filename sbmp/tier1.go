@@ -46,8 +46,11 @@ type tier1 struct {
 	topOrder   int  // slab-buddy order of a whole block
 	nodes      []tier1Node
 	blocks     []*block
-	// index maps addr >> blockShift to a block number, noBlock for none.
+	// index maps (addr >> blockShift) - indexBase to a block number,
+	// noBlock for none. It starts at the lowest block seen, so real
+	// pointers (0x7f...) cost no more than small addresses.
 	index      []int32
+	indexBase  uint64
 	freeBlocks []int32 // block numbers free for reuse of the slot
 	stats      *Stats
 }
@@ -64,11 +67,31 @@ func (t *tier1) slabsPerBlock() int { return 1 << t.topOrder }
 
 // blockOf returns the block covering addr, or nil.
 func (t *tier1) blockOf(addr uint64) *block {
-	i := addr >> t.blockShift
+	i := addr>>t.blockShift - t.indexBase // wraps to huge below the base
 	if i >= uint64(len(t.index)) || t.index[i] == noBlock {
 		return nil
 	}
 	return t.blocks[t.index[i]]
+}
+
+// indexSlot returns the index position of block number n = addr >>
+// blockShift, growing the index (at either end) to cover it.
+func (t *tier1) indexSlot(n uint64) uint64 {
+	if len(t.index) == 0 {
+		t.indexBase = n
+	}
+	if n < t.indexBase {
+		grow := t.indexBase - n
+		t.index = append(make([]int32, grow, grow+uint64(len(t.index))), t.index...)
+		for i := range grow {
+			t.index[i] = noBlock
+		}
+		t.indexBase = n
+	}
+	for uint64(len(t.index)) <= n-t.indexBase {
+		t.index = append(t.index, noBlock)
+	}
+	return n - t.indexBase
 }
 
 func (t *tier1) slabIndex(b *block, addr uint64) int { return int((addr - b.base) >> slabShift) }
@@ -89,11 +112,7 @@ func (t *tier1) addBlock(node int, base uint64) {
 		num = int32(len(t.blocks))
 		t.blocks = append(t.blocks, b)
 	}
-	i := base >> t.blockShift
-	for uint64(len(t.index)) <= i {
-		t.index = append(t.index, noBlock)
-	}
-	t.index[i] = num
+	t.index[t.indexSlot(base>>t.blockShift)] = num
 	t.nodes[node].blocks++
 	t.pushFree(b, 0, t.topOrder)
 }
@@ -203,7 +222,7 @@ func (t *tier1) mergeNode(node int, now int64) (merges int, wholeFree []*block) 
 // Tier-2.
 func (t *tier1) removeBlock(b *block) {
 	t.removeFree(b, 0)
-	i := b.base >> t.blockShift
+	i := b.base>>t.blockShift - t.indexBase
 	num := t.index[i]
 	t.index[i] = noBlock
 	t.blocks[num] = nil
