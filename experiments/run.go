@@ -29,6 +29,7 @@ type run struct {
 	sbmp      *sbmpSide    // nil when no workload allocates through SBMP
 	workloads []*synthetic // nil entries for workloads of other kinds
 	kArrive   sim.Kind
+	kRetry    sim.Kind
 	kFree     sim.Kind
 	kSample   sim.Kind
 	sampleNs  int64
@@ -57,6 +58,7 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 		ts:       newTimeseries(),
 	}
 	r.kArrive = r.eng.Register("workload.arrive", r.onArrive)
+	r.kRetry = r.eng.Register("workload.retry", r.onRetry)
 	r.kFree = r.eng.Register("workload.free", r.onFree)
 	r.kSample = r.eng.Register("sample", r.onSample)
 	var err error
@@ -109,10 +111,28 @@ func (r *run) account(now int64) {
 
 func (r *run) onArrive(ev sim.Event) {
 	w := r.workloads[ev.A]
-	r.account(ev.At)
 	r.eng.Schedule(ev.At+w.nextGap(), r.kArrive, ev.A, 0)
-	res := r.sbmp.a.Alloc(w.cpu(), w.sizeBytes)
+	r.allocate(ev.At, ev.A, w.cpu(), 0)
+}
+
+// onRetry retries an allocation the degrade policy told to wait (payload
+// A: the workload, B: cpu << 32 | attempt). The object is born late, and
+// its wait shows in the allocation stall.
+func (r *run) onRetry(ev sim.Event) {
+	r.allocate(ev.At, ev.A, int(ev.B>>32), int(ev.B&(1<<32-1)))
+}
+
+// allocate asks SBMP for one object of workload wi on cpu.
+func (r *run) allocate(now, wi int64, cpu, attempt int) {
+	w := r.workloads[wi]
+	r.account(now)
+	res := r.sbmp.a.AllocAttempt(cpu, w.sizeBytes, attempt)
 	if !res.OK {
+		if res.RetryAfterNs > 0 {
+			w.retries++
+			r.eng.Schedule(now+res.RetryAfterNs, r.kRetry, wi, int64(cpu)<<32|int64(attempt+1))
+			return
+		}
 		w.failures++
 		r.failures++
 		return
@@ -126,7 +146,7 @@ func (r *run) onArrive(ev sim.Event) {
 	r.peakObjects = max(r.peakObjects, r.liveObjects)
 	r.peakBytes = max(r.peakBytes, r.liveBytes)
 	if w.meanLifeNs > 0 {
-		r.eng.Schedule(ev.At+w.lifetime(), r.kFree, int64(res.Addr), ev.A<<32|w.sizeBytes)
+		r.eng.Schedule(now+w.lifetime(), r.kFree, int64(res.Addr), wi<<32|w.sizeBytes)
 	}
 }
 
@@ -229,7 +249,7 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 			continue
 		}
 		s.Workloads = append(s.Workloads, WorkloadSummary{
-			Name: w.name, Allocs: w.allocs, AllocFailures: w.failures, Frees: w.frees,
+			Name: w.name, Allocs: w.allocs, AllocFailures: w.failures, AllocRetries: w.retries, Frees: w.frees,
 			BytesLiveEnd: w.liveBytes, ObjectsLiveEnd: w.liveObjects,
 		})
 	}

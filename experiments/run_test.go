@@ -213,3 +213,39 @@ func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 	}
 	t.Logf("fixed-batch: %+v fallback %d; adaptive-batch: %+v fallback %d", base.TierAllocs, base.FallbackCount, other.TierAllocs, other.FallbackCount)
 }
+
+// TestExhaustionChain: a machine too small for the workload runs Tier-0
+// and Tier-1 dry; wait-refill makes allocations wait and retry, then
+// degrade to Tier-2, whose pages end in the OOM killer choosing the SBMP
+// process (the seed's chain in miniature).
+func TestExhaustionChain(t *testing.T) {
+	sc, err := scenario.Load("oom-crisis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"machine.node_memory_mb=32", "run.duration_ms=1000", "policy.degrade=wait-refill",
+		`workload=[{name="fill", cpus="0-31", rate_per_s=100000, size_bytes=1024, lifetime="forever"}]`,
+	} {
+		if err := sc.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Workloads[0].AllocRetries == 0 || s.SBMP.DegradeEntries == 0 || s.TierAllocs.Tier2 == 0 {
+		t.Fatalf("retries %d, degrade entries %d, tier2 %d: want all > 0", s.Workloads[0].AllocRetries, s.SBMP.DegradeEntries, s.TierAllocs.Tier2)
+	}
+	if s.OOMKills != 1 || s.OOMEvents[0].VictimComm != "sbmp-app" {
+		t.Fatalf("oom events %+v; want the SBMP process killed", s.OOMEvents)
+	}
+	if s.AllocFailures == 0 {
+		t.Fatal("no allocation failed after the app was killed")
+	}
+}

@@ -68,6 +68,7 @@ type WorkloadSummary struct {
 	Name           string `json:"name"`
 	Allocs         uint64 `json:"allocs"`
 	AllocFailures  uint64 `json:"alloc_failures"`
+	AllocRetries   uint64 `json:"alloc_retries"`
 	Frees          uint64 `json:"frees"`
 	BytesLiveEnd   int64  `json:"bytes_live_end"`
 	ObjectsLiveEnd int64  `json:"objects_live_end"`

@@ -30,6 +30,7 @@ type synthetic struct {
 	allocs      uint64
 	frees       uint64
 	failures    uint64
+	retries     uint64 // allocations the degrade policy told to wait
 	liveBytes   int64
 	liveObjects int64
 }
