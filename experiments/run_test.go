@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
@@ -247,5 +248,39 @@ func TestExhaustionChain(t *testing.T) {
 	}
 	if s.AllocFailures == 0 {
 		t.Fatal("no allocation failed after the app was killed")
+	}
+}
+
+// TestPolicyParamsReachThePolicies: a smaller refill batch means more
+// refills; a parameter of another policy is a validation error.
+func TestPolicyParamsReachThePolicies(t *testing.T) {
+	refills := func(sets ...string) int64 {
+		sc, err := scenario.Load("oom-crisis")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range append([]string{"run.duration_ms=500"}, sets...) {
+			if err := sc.Set(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Summary.SBMP.Refills
+	}
+	if small, dflt := refills("policy.refill_batch=8"), refills(); small <= 2*dflt {
+		t.Fatalf("refills with batch 8: %d, with the default 64: %d", small, dflt)
+	}
+	sc, _ := scenario.Load("oom-crisis")
+	if err := sc.Set("policy.merge_delay_ms=50"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Validate(); err == nil || !strings.Contains(err.Error(), `merge policy "lazy-threshold" has no parameter "delay_ms"`) {
+		t.Fatalf("Validate = %v", err)
 	}
 }

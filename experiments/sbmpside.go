@@ -73,15 +73,15 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 	if err := k.m.PlaceTask(sbmpAppPID, 0); err != nil {
 		return nil, err
 	}
-	merge, err := policies.Merge(sc.Policy.Merge, nil)
+	merge, err := policies.Merge(sc.Policy.Merge, sc.Policy.Params("merge"))
 	if err != nil {
 		return nil, fmt.Errorf("policy.merge: %w", err)
 	}
-	refill, err := policies.Refill(sc.Policy.Refill, nil)
+	refill, err := policies.Refill(sc.Policy.Refill, sc.Policy.Params("refill"))
 	if err != nil {
 		return nil, fmt.Errorf("policy.refill: %w", err)
 	}
-	degrade, err := policies.Degrade(sc.Policy.Degrade, nil)
+	degrade, err := policies.Degrade(sc.Policy.Degrade, sc.Policy.Params("degrade"))
 	if err != nil {
 		return nil, fmt.Errorf("policy.degrade: %w", err)
 	}

@@ -189,6 +189,42 @@ type Policy struct {
 	// Degrade is what happens when Tier-0 and Tier-1 cannot serve.
 	// Default "immediate-tier2".
 	Degrade string `toml:"degrade"`
+
+	// Policy parameters, named KIND_PARAM after the policies registry
+	// (`sbmpsim policies` lists them): 0 keeps the policy's default; a
+	// parameter the chosen policy does not have is an error.
+	MergeThreshold    float64 `toml:"merge_threshold"`     // lazy-threshold
+	MergeDelayMs      float64 `toml:"merge_delay_ms"`      // delayed
+	MergeFreeFraction float64 `toml:"merge_free_fraction"` // watermark
+	MergeMaxPending   float64 `toml:"merge_max_pending"`   // watermark
+	RefillBatch       float64 `toml:"refill_batch"`        // fixed-batch, local-first, nearest-node, interleave, steal-peer
+	RefillMinBatch    float64 `toml:"refill_min_batch"`    // adaptive-batch
+	RefillMaxBatch    float64 `toml:"refill_max_batch"`    // adaptive-batch
+	RefillWindowMs    float64 `toml:"refill_window_ms"`    // adaptive-batch
+	DegradeWaitMs     float64 `toml:"degrade_wait_ms"`     // wait-refill
+	DegradeMaxWaitMs  float64 `toml:"degrade_max_wait_ms"` // wait-refill
+}
+
+// Params returns the parameters set for the chosen policy of kind
+// ("merge", "refill" or "degrade"), by the registry's parameter names.
+func (p *Policy) Params(kind string) map[string]float64 {
+	all := []struct {
+		kind, name string
+		v          float64
+	}{
+		{"merge", "threshold", p.MergeThreshold}, {"merge", "delay_ms", p.MergeDelayMs},
+		{"merge", "free_fraction", p.MergeFreeFraction}, {"merge", "max_pending", p.MergeMaxPending},
+		{"refill", "batch", p.RefillBatch}, {"refill", "min_batch", p.RefillMinBatch},
+		{"refill", "max_batch", p.RefillMaxBatch}, {"refill", "window_ms", p.RefillWindowMs},
+		{"degrade", "wait_ms", p.DegradeWaitMs}, {"degrade", "max_wait_ms", p.DegradeMaxWaitMs},
+	}
+	out := map[string]float64{}
+	for _, a := range all {
+		if a.kind == kind && a.v != 0 {
+			out[a.name] = a.v
+		}
+	}
+	return out
 }
 
 // Workload is one allocation stream ([[workload]]).

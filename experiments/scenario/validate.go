@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"github.com/sbmpsim/sbmpsim/policies"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -212,6 +213,22 @@ func (v *validator) policy() {
 	v.oneOf("policy.merge", p.Merge, MergePolicies())
 	v.oneOf("policy.refill", p.Refill, RefillPolicies())
 	v.oneOf("policy.degrade", p.Degrade, DegradePolicies())
+	for _, k := range []struct {
+		kind policies.Kind
+		name string
+	}{{policies.KindMerge, p.Merge}, {policies.KindRefill, p.Refill}, {policies.KindDegrade, p.Degrade}} {
+		spec, err := policies.Lookup(k.kind, k.name)
+		if err != nil {
+			continue // reported above
+		}
+		params := p.Params(string(k.kind))
+		for _, name := range slices.Sorted(maps.Keys(params)) {
+			key := "policy." + string(k.kind) + "_" + name
+			if _, err := spec.Resolve(map[string]float64{name: params[name]}); err != nil {
+				v.failf(key, "%v", err)
+			}
+		}
+	}
 }
 
 func (v *validator) workloads() {
