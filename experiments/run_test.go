@@ -104,23 +104,8 @@ func TestTimeseriesCSV(t *testing.T) {
 // survives.
 func TestAnonFill(t *testing.T) {
 	load := func(sets ...string) *Summary {
-		sc, err := scenario.Load("anon-fill")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range sets {
-			if err := sc.Set(s); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := sc.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &res.Summary
+		s := runEmbedded(t, "anon-fill", sets...)
+		return &s
 	}
 	oom := load()
 	if oom.OOMKills != 1 || oom.OOMEvents[0].VictimComm != "db" || oom.OOMEvents[0].Scope != "global" {
@@ -149,18 +134,7 @@ func TestAnonFill(t *testing.T) {
 // TestContainerOOM: memory.max OOM stays inside its cgroup: the victim is
 // the biggest task in /container, although a bigger task runs outside.
 func TestContainerOOM(t *testing.T) {
-	sc, err := scenario.Load("container-oom")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := res.Summary
+	s := runEmbedded(t, "container-oom")
 	if s.OOMKills != 1 || s.OOMEvents[0].Scope != "memcg:/container" || s.OOMEvents[0].VictimComm != "app" {
 		t.Fatalf("oom events %+v; want one memcg:/container kill of app", s.OOMEvents)
 	}
@@ -181,23 +155,7 @@ func TestContainerOOM(t *testing.T) {
 // tiers see (issue 4's acceptance, on a shortened run).
 func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 	run := func(sets ...string) Summary {
-		sc, err := scenario.Load("oom-crisis")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range append([]string{"run.duration_ms=1000"}, sets...) {
-			if err := sc.Set(s); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := sc.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Summary
+		return runEmbedded(t, "oom-crisis", append([]string{"run.duration_ms=1000"}, sets...)...)
 	}
 	base := run()
 	ta := base.TierAllocs
@@ -220,26 +178,9 @@ func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 // degrade to Tier-2, whose pages end in the OOM killer choosing the SBMP
 // process (the seed's chain in miniature).
 func TestExhaustionChain(t *testing.T) {
-	sc, err := scenario.Load("oom-crisis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
+	s := runEmbedded(t, "oom-crisis",
 		"machine.node_memory_mb=32", "run.duration_ms=1000", "policy.degrade=wait-refill",
-		`workload=[{name="fill", cpus="0-31", rate_per_s=100000, size_bytes=1024, lifetime="forever"}]`,
-	} {
-		if err := sc.Set(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := res.Summary
+		`workload=[{name="fill", cpus="0-31", rate_per_s=100000, size_bytes=1024, lifetime="forever"}]`)
 	if s.Workloads[0].AllocRetries == 0 || s.SBMP.DegradeEntries == 0 || s.TierAllocs.Tier2 == 0 {
 		t.Fatalf("retries %d, degrade entries %d, tier2 %d: want all > 0", s.Workloads[0].AllocRetries, s.SBMP.DegradeEntries, s.TierAllocs.Tier2)
 	}
@@ -255,23 +196,7 @@ func TestExhaustionChain(t *testing.T) {
 // refills; a parameter of another policy is a validation error.
 func TestPolicyParamsReachThePolicies(t *testing.T) {
 	refills := func(sets ...string) int64 {
-		sc, err := scenario.Load("oom-crisis")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range append([]string{"run.duration_ms=500"}, sets...) {
-			if err := sc.Set(s); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := sc.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Summary.SBMP.Refills
+		return runEmbedded(t, "oom-crisis", append([]string{"run.duration_ms=500"}, sets...)...).SBMP.Refills
 	}
 	if small, dflt := refills("policy.refill_batch=8"), refills(); small <= 2*dflt {
 		t.Fatalf("refills with batch 8: %d, with the default 64: %d", small, dflt)
@@ -283,4 +208,27 @@ func TestPolicyParamsReachThePolicies(t *testing.T) {
 	if err := sc.Validate(); err == nil || !strings.Contains(err.Error(), `merge policy "lazy-threshold" has no parameter "delay_ms"`) {
 		t.Fatalf("Validate = %v", err)
 	}
+}
+
+// runEmbedded runs an embedded scenario with --set style overrides and
+// returns its summary.
+func runEmbedded(t *testing.T, name string, sets ...string) Summary {
+	t.Helper()
+	sc, err := scenario.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
+		if err := sc.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Summary
 }
