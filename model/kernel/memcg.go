@@ -46,11 +46,6 @@ const (
 	// squared overage down to jiffies.
 	MemcgDelayScalingShift = 14
 
-	// memcgReclaimRetries is MAX_RECLAIM_RETRIES (mm/internal.h).
-	memcgReclaimRetries = 16
-	// memcgCostlyOrder is PAGE_ALLOC_COSTLY_ORDER: larger charges never
-	// invoke the memcg OOM killer (mem_cgroup_oom).
-	memcgCostlyOrder = 3
 	// memcgIDMax is MEM_CGROUP_ID_MAX: at most this many memory cgroups.
 	memcgIDMax = math.MaxUint16
 	// memcgMaxRounds bounds the retry loops of one call. The kernel's
@@ -867,7 +862,7 @@ func (c *Cgroups) Charge(path string, pages int64, opts ChargeOptions, reclaim M
 		c.cgs[i].localPages += pages
 		return ChargeResult{Charged: true}, nil
 	}
-	s := chargeState{batch: max(MemcgChargeBatch, pages), retries: memcgReclaimRetries}
+	s := chargeState{batch: max(MemcgChargeBatch, pages), retries: maxReclaimRetries}
 	if opts.PassedOOM {
 		// Back from the OOM killer the kernel is still inside the same
 		// call: the batch was already cut to size, the stocks drained and
@@ -938,14 +933,14 @@ func (c *Cgroups) chargeFailed(over int32, pages int64, opts ChargeOptions, recl
 		return stepRetry, nil
 	case opts.NoRetry:
 		return stepNomem, nil
-	case got > 0 && pages <= 1<<memcgCostlyOrder:
+	case got > 0 && pages <= 1<<costlyOrder:
 		return stepRetry, nil
 	case s.retries > 0:
 		s.retries--
 		return stepRetry, nil
 	case opts.RetryMayFail, opts.PassedOOM && opts.Dying:
 		return stepNomem, nil
-	case pagesOrder(pages) > memcgCostlyOrder:
+	case pagesOrder(pages) > costlyOrder:
 		return stepNomem, nil // mem_cgroup_oom refuses costly orders
 	}
 	c.event(over, MemcgOOM)
@@ -1100,7 +1095,7 @@ func (c *Cgroups) HandleOverHigh(path string, nrPages int64, opts HighOptions, r
 	if err != nil || nrPages <= 0 {
 		return res, err
 	}
-	retries := memcgReclaimRetries
+	retries := maxReclaimRetries
 	want := nrPages
 	for round := 0; round < memcgMaxRounds; round++ {
 		if opts.Dying {
@@ -1190,7 +1185,7 @@ func (c *Cgroups) SetMax(path string, pages int64, reclaim MemcgReclaimer) (Limi
 		return res, err
 	}
 	c.cgs[i].memory.max = limit
-	drained, reclaims := false, memcgReclaimRetries
+	drained, reclaims := false, maxReclaimRetries
 	for round := 0; round < memcgMaxRounds; round++ {
 		usage := c.cgs[i].memory.usage
 		switch {
@@ -1230,7 +1225,7 @@ func (c *Cgroups) SetHigh(path string, pages int64, reclaim MemcgReclaimer) (Lim
 		return res, err
 	}
 	c.cgs[i].memory.high = limit
-	drained, retries := false, memcgReclaimRetries
+	drained, retries := false, maxReclaimRetries
 	for round := 0; round < memcgMaxRounds; round++ {
 		usage := c.cgs[i].memory.usage
 		if usage <= limit {
