@@ -242,7 +242,6 @@ func newNUMACost(topo *numa.Topology, memNodeIDs []int) numaCost {
 }
 
 func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
-	move := c.latNs[from][to] + bytes*1000/max(c.bwMBs[from][to], 1)
 	switch op {
 	case sbmp.CostTier0Hit:
 		return 5
@@ -253,7 +252,7 @@ func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
 	case sbmp.CostTier2:
 		return 500 + (bytes+4095)/4096*250
 	}
-	return move
+	return c.latNs[from][to] + bytes*1000/max(c.bwMBs[from][to], 1)
 }
 
 // sbmpColumns are the time series columns SBMP adds.

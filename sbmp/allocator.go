@@ -80,8 +80,13 @@ func (c *Config) fill() error {
 // FSM and SyncBuffer that follow its refills (SPEC 2.1, 2.2).
 type cpuState struct {
 	caches [][]uint64
-	fsm    FSM
-	sync   SyncBuffer
+	// hitNs[cls] is the cost of a Tier-0 hit of class cls on this CPU,
+	// asked of the cost model once at New: the fast path touches only the
+	// CPU's own cache, so its price does not change, and the fast path
+	// then makes no interface call.
+	hitNs []int64
+	fsm   FSM
+	sync  SyncBuffer
 }
 
 // slabState is a slab carved into slots of one class. A slab keeps no
@@ -132,8 +137,11 @@ func New(env Env, cfg Config) (*Allocator, error) {
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
 		a.cpus[i].caches = make([][]uint64, len(cfg.SlotSizes))
+		a.cpus[i].hitNs = make([]int64, len(cfg.SlotSizes))
+		node := env.Topology.NodeOfCPU(i)
 		for c := range a.cpus[i].caches {
 			a.cpus[i].caches[c] = make([]uint64, 0, cfg.Tier0CapacitySlots)
+			a.cpus[i].hitNs[c] = env.Cost.CostNs(CostTier0Hit, node, node, cfg.SlotSizes[c])
 		}
 	}
 	a.partial = make([][][]uint64, nodes)
@@ -187,8 +195,7 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 		addr := (*c)[n-1]
 		*c = (*c)[:n-1]
 		a.stats.Tier0Allocs++
-		node := a.env.Topology.NodeOfCPU(cpu)
-		return AllocResult{Addr: addr, OK: true, Tier: 0, CostNs: a.env.Cost.CostNs(CostTier0Hit, node, node, a.cfg.SlotSizes[cls])}
+		return AllocResult{Addr: addr, OK: true, Tier: 0, CostNs: a.cpus[cpu].hitNs[cls]}
 	}
 	a.stats.FallbackCount++
 	cost, got := a.refill(cpu, cls)
@@ -210,8 +217,7 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 	}
 	a.stats.Frees++
 	c := &a.cpus[cpu].caches[cls]
-	node := a.env.Topology.NodeOfCPU(cpu)
-	cost := a.env.Cost.CostNs(CostTier0Hit, node, node, a.cfg.SlotSizes[cls])
+	cost := a.cpus[cpu].hitNs[cls]
 	if len(*c) == cap(*c) {
 		dc, err := a.drain(cpu, cls, len(*c)/2)
 		if err != nil {
