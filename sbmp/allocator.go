@@ -544,6 +544,39 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 	}
 }
 
+// Scavenge returns free memory to the page source, as a Go runtime's
+// scavenger or a madvise(MADV_DONTNEED) pass over free heap would: it
+// coalesces every pending Tier-1 slab now, whatever the merge policy
+// says, returns wholly free Tier-1 blocks (RetainBlocks does not hold them
+// back), then drains the page cache, stopping once at least maxBytes went
+// back (maxBytes <= 0: all it can). Slots in the per-CPU caches stay: they
+// are the fast path's, and a slab with a cached slot is not free. It
+// returns the bytes released and the cost of the merges.
+func (a *Allocator) Scavenge(maxBytes int64) (released, costNs int64) {
+	now := a.env.Clock.Now()
+	blockBytes := int64(1) << (a.cfg.BlockOrder + pageShift)
+	enough := func() bool { return maxBytes > 0 && released >= maxBytes }
+	for node := range a.t1.nodes {
+		if enough() {
+			break
+		}
+		merges, _ := a.t1.mergeNode(node, now)
+		costNs += int64(merges) * a.env.Cost.CostNs(CostMerge, node, node, 0)
+		top := &a.t1.nodes[node].free[a.t1.topOrder]
+		for len(*top) > 0 && !enough() {
+			b := a.t1.blockOf((*top)[len(*top)-1])
+			a.t1.removeBlock(b)
+			a.env.Pages.FreePages(-1, b.base, a.cfg.BlockOrder)
+			a.stats.BlocksToTier2++
+			released += blockBytes
+		}
+	}
+	if !enough() {
+		released += a.pc.Drain(0)
+	}
+	return released, costNs
+}
+
 // Tick lets time-based merge policies act without a free to trigger them,
 // and evicts idle page-cache entries; the simulator calls it periodically.
 func (a *Allocator) Tick() error {

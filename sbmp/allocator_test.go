@@ -296,6 +296,14 @@ func TestAllocatorStateMachine(t *testing.T) {
 			"flush": func(t *rapid.T) {
 				a.Flush()
 			},
+			"scavenge": func(t *rapid.T) {
+				before := f.used
+				want := rapid.Int64Range(0, 8<<20).Draw(t, "bytes")
+				released, _ := a.Scavenge(want)
+				if got := (before - f.used) * 4096; got != released {
+					t.Fatalf("Scavenge(%d) reported %d bytes released, the page source got %d back", want, released, got)
+				}
+			},
 			"tick": func(t *rapid.T) {
 				f.now += rapid.Int64Range(0, 1e9).Draw(t, "dt")
 				if err := a.Tick(); err != nil {
@@ -372,6 +380,46 @@ func TestTier1IndexRebases(t *testing.T) {
 		}
 	}
 	if err := t1.check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScavengeReturnsWhollyFreeBlocks: after everything is freed and
+// flushed, pending slabs wait for the lazy merge; Scavenge merges them
+// and gives every block back, which RetainBlocks would otherwise keep.
+func TestScavengeReturnsWhollyFreeBlocks(t *testing.T) {
+	f := newFakeEnv(2, 1, 1<<14)
+	a := newTestAllocator(t, f, Config{Merge: LazyThresholdMerge{Threshold: 1 << 30}})
+	var addrs []uint64
+	for range 40000 { // 40000 × 1 KiB: about 20 blocks of 2 MiB
+		r := a.Alloc(0, 1024)
+		if !r.OK {
+			t.Fatal("alloc failed")
+		}
+		addrs = append(addrs, r.Addr)
+	}
+	for _, p := range addrs {
+		if _, err := a.Free(1, p, 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Flush()
+	held := f.used
+	if held < 10<<9 {
+		t.Fatalf("page source holds %d pages before scavenging, want at least 10 blocks", held)
+	}
+	released, cost := a.Scavenge(2 << 20)
+	if released != 2<<20 || f.used != held-512 {
+		t.Fatalf("Scavenge(2 MiB) released %d bytes, page source %d -> %d pages; want one block", released, held, f.used)
+	}
+	released, cost2 := a.Scavenge(0)
+	if f.used != 0 || released != (held-512)*4096 {
+		t.Fatalf("Scavenge(0) released %d, page source still holds %d pages", released, f.used)
+	}
+	if cost == 0 || cost2 != 0 {
+		t.Fatalf("merge cost %d then %d: want the first pass to pay for every merge", cost, cost2)
+	}
+	if err := checkAllocator(a, f, map[uint64]int64{}); err != nil {
 		t.Fatal(err)
 	}
 }

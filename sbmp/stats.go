@@ -75,3 +75,29 @@ func (a *Allocator) DebugfsText() string {
 	}
 	return b.String()
 }
+
+// Add adds o's counters to s, as for the allocators of several processes
+// reported together; MergeDelayMaxNs takes the larger of the two.
+func (s *Stats) Add(o Stats) {
+	s.Tier0Allocs += o.Tier0Allocs
+	s.Tier1Allocs += o.Tier1Allocs
+	s.Tier2Allocs += o.Tier2Allocs
+	s.Frees += o.Frees
+	s.AllocFailures += o.AllocFailures
+	s.FallbackCount += o.FallbackCount
+	s.Tier2Fallbacks += o.Tier2Fallbacks
+	s.AllocStallNs += o.AllocStallNs
+	s.Refills += o.Refills
+	s.RefillsRemote += o.RefillsRemote
+	s.Drains += o.Drains
+	s.Tier1Splits += o.Tier1Splits
+	s.Tier1Merges += o.Tier1Merges
+	s.MergeDelayCount += o.MergeDelayCount
+	s.MergeDelaySumNs += o.MergeDelaySumNs
+	s.MergeDelayMaxNs = max(s.MergeDelayMaxNs, o.MergeDelayMaxNs)
+	s.BlocksFromTier2 += o.BlocksFromTier2
+	s.BlocksToTier2 += o.BlocksToTier2
+	s.Flushes += o.Flushes
+	s.DegradeEntries += o.DegradeEntries
+	s.FSMRefused += o.FSMRefused
+}
