@@ -106,12 +106,20 @@ func (m *Machine) FreeKernel(pfn int64, order int) error {
 }
 
 func (m *Machine) alloc(req AllocRequest) AllocResult {
-	zl := m.cfg.Zonelists[req.Node]
+	return m.allocFrom(m.cfg.Zonelists[req.Node], req)
+}
+
+// allocFrom is alloc along the zonelist zl.
+func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
 	if r, ok := m.tryZonelist(zl, req, AllocWmarkLow); ok {
 		return r
 	}
 	for _, ni := range zl {
-		m.nodes[ni].kswapdWanted = true // wake_all_kswapds
+		// wake_all_kswapds; wakeup_kswapd skips a zone without
+		// managed pages (an offline node).
+		if !m.nodes[ni].offline {
+			m.nodes[ni].kswapdWanted = true
+		}
 	}
 	flags := AllocWmarkMin
 	if req.GFP == GFPAtomic {
@@ -189,6 +197,11 @@ func (m *Machine) tryZonelist(zl []int, req AllocRequest, flags AllocFlags) (All
 func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) {
 	for _, ni := range zl {
 		n := m.nodes[ni]
+		if n.offline {
+			// build_all_zonelists left the unpopulated zone out; its
+			// zero watermarks and free pages would fail the check too.
+			continue
+		}
 		c := WatermarkCheck{Order: order, Mark: n.zone.WmarkPages(flags.Wmark()), HighestZoneIdx: ZoneNormal, Flags: flags, FreePages: n.buddy.FreePages()}
 		if WatermarkOK(&n.zone, n.buddy, c) {
 			return ni, true

@@ -2,8 +2,9 @@
 // the rest of the machine run on: zones and their watermarks, the buddy
 // page allocator with per-CPU page lists and NUMA zonelist fallback,
 // kswapd and direct reclaim balanced by vm.swappiness, swap, mlock, GFP
-// flags and their reserves, cgroup v2 memory.max and memory.high, and the
-// OOM killer.
+// flags and their reserves, cgroup v2 memory.max and memory.high, the
+// OOM killer, and memory hotplug (a node's memory going offline, its pages
+// migrating away, and coming back: hotplug.go).
 //
 // The model follows the kernel where the kernel is documented or its source
 // is clear, and says so: each function names the Linux function it models

@@ -103,15 +103,49 @@ type PCP struct {
 
 // NewPCP returns an empty per-CPU list over the zone's buddy allocator.
 func NewPCP(b *Buddy, cfg PCPConfig) (*PCP, error) {
-	// zone_highsize keeps high >= 4 * batch; only a disabled (boot)
-	// pageset has high below batch. Between the two, nr_pcp_free could
-	// return 0 and the list would grow without bound.
+	if err := checkPCPConfig(cfg); err != nil {
+		return nil, fmt.Errorf("new pcp: %w", err)
+	}
+	return &PCP{buddy: b, cfg: cfg, high: cfg.HighMin, ring: make([]int64, pcpCapacity(cfg))}, nil
+}
+
+// checkPCPConfig validates batch and high limits. zone_highsize keeps
+// high >= 4 * batch; only a disabled (boot) pageset has high below batch.
+// Between the two, nr_pcp_free could return 0 and the list would grow
+// without bound.
+func checkPCPConfig(cfg PCPConfig) error {
 	if cfg.Batch < 1 || cfg.HighMax < cfg.HighMin || cfg.HighMin < 0 ||
 		(cfg.HighMin >= cfg.Batch && cfg.HighMin < cfg.Batch<<2) {
-		return nil, fmt.Errorf("new pcp: want batch >= 1, high_min < batch or >= 4 * batch, high_min <= high_max; got %+v", cfg)
+		return fmt.Errorf("want batch >= 1, high_min < batch or >= 4 * batch, high_min <= high_max; got %+v", cfg)
 	}
-	capacity := max(cfg.HighMin, cfg.Batch<<pcpBatchScaleMax) + 1
-	return &PCP{buddy: b, cfg: cfg, high: cfg.HighMin, ring: make([]int64, capacity)}, nil
+	return nil
+}
+
+// pcpCapacity is the most pages a list with cfg can hold: high, or the
+// largest scaled refill, plus the page a free adds before trimming.
+func pcpCapacity(cfg PCPConfig) int {
+	return int(max(cfg.HighMin, cfg.Batch<<pcpBatchScaleMax) + 1)
+}
+
+// setConfig changes the list's batch and high limits in place, as
+// pageset_update does when zone_pcp_update follows a watermark change
+// (memory hotplug) or zone_pcp_disable and zone_pcp_reset take a zone's
+// lists down. Pages already listed stay; a list above its new high is
+// trimmed by its next free, as in the kernel. The ring grows when the new
+// limits need more room; it never shrinks.
+func (p *PCP) setConfig(cfg PCPConfig) error {
+	if err := checkPCPConfig(cfg); err != nil {
+		return fmt.Errorf("pcp set config: %w", err)
+	}
+	if need := max(pcpCapacity(cfg), int(p.count)+1); need > len(p.ring) {
+		ring := make([]int64, need)
+		for i := range int(p.count) {
+			ring[i] = p.ring[(p.first+i)%len(p.ring)]
+		}
+		p.ring, p.first = ring, 0
+	}
+	p.cfg, p.high = cfg, cfg.HighMin
+	return nil
 }
 
 // Count is pcp->count, the pages on the list.

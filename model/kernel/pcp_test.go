@@ -198,3 +198,51 @@ func pcpOrDie(v *PCP, err error) *PCP {
 	}
 	return v
 }
+
+// TestPCPSetConfigKeepsPages: new limits keep the listed pages in their
+// order, growing the ring when needed, and refuse invalid limits.
+func TestPCPSetConfigKeepsPages(t *testing.T) {
+	b, p := newTestPCP(t, 4*MaxBlockPages, PCPConfig{Batch: 2, HighMin: 8, HighMax: 8})
+	for range 3 { // wrap the ring's start around
+		pfn, ok := p.Alloc()
+		if !ok {
+			t.Fatal("alloc")
+		}
+		if err := p.Free(pfn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		pfn, _ := b.Alloc(0)
+		if err := p.Free(pfn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]int64, 0, p.Count())
+	for range p.Count() {
+		pfn, _ := p.Alloc()
+		want = append(want, pfn)
+	}
+	for i := len(want) - 1; i >= 0; i-- {
+		if err := p.Free(want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.setConfig(PCPConfig{Batch: 63, HighMin: 4000, HighMax: 4000}); err != nil {
+		t.Fatal(err)
+	}
+	if p.High() != 4000 || len(p.ring) < 4001 || len(want) != 7 {
+		t.Fatalf("high %d, ring %d, %d pages listed", p.High(), len(p.ring), len(want))
+	}
+	for i, w := range want {
+		if pfn, ok := p.Alloc(); !ok || pfn != w {
+			t.Fatalf("page %d after set config: %d, want %d", i, pfn, w)
+		}
+	}
+	if err := p.setConfig(PCPConfig{Batch: 8, HighMin: 16, HighMax: 16}); err == nil {
+		t.Fatal("high between batch and 4 * batch accepted")
+	}
+	if err := b.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -176,8 +176,8 @@ func (m *Machine) KswapdWanted(ni int) bool { return m.nodes[ni].kswapdWanted }
 // node is above high or nothing more can be reclaimed.
 func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 	n := m.nodes[ni]
-	if !n.kswapdWanted {
-		return 0, false
+	if !n.kswapdWanted || n.offline {
+		return 0, false // asleep, or stopped with its node's memory (kswapd_stop)
 	}
 	m.stats.KswapdRuns++
 	deficit := n.zone.Wmark.High - n.buddy.FreePages()
