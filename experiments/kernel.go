@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
@@ -33,18 +34,36 @@ type kernelSide struct {
 	kFault       sim.Kind
 	kReap        sim.Kind
 	kKswapd      sim.Kind
+	kKmalloc     sim.Kind
 	kswapdActive []bool
-	oomEvents    []OOMEvent
-	stallNs      int64
+	leaks        []*kmallocLeak
+	// fileSeen is the page cache's size after the last page-cache
+	// reader's tick: a drop since then is reclaim.
+	fileSeen  int64
+	oomEvents []OOMEvent
+	stallNs   int64
 	// topo is the machine; memNodeIDs[k] is the topology node id of
 	// kernel node k.
 	topo       numa.Topology
 	memNodeIDs []int
+	// cost is the NUMA cost model every SBMP process prices its work
+	// with; numa-latency faults change it in place.
+	cost *numaCost
+	// sbmpPages is what the SBMP processes hold from the kernel now, in
+	// pages; sbmpPeakPages its largest value.
+	sbmpPages, sbmpPeakPages int64
+	// killHooks are told when the OOM killer kills their pid.
+	killHooks map[int64]func(now int64)
 }
 
-// taskWorkload is one [[workload]] of kind "task".
+// onKill registers f to run when pid is OOM-killed.
+func (k *kernelSide) onKill(pid int64, f func(now int64)) { k.killHooks[pid] = f }
+
+// taskWorkload is one process of a [[workload]] of kind "task", "mlock"
+// or "page-cache" (count > 1 makes several).
 type taskWorkload struct {
 	index       int
+	kind        string
 	pid         int64
 	name        string
 	node        int // preferred kernel node
@@ -52,6 +71,42 @@ type taskWorkload struct {
 	targetPages int64 // 0: no limit
 	got         int64
 	dead        bool
+	stallNs     int64
+	failedTicks int64 // ticks that got fewer pages than asked
+	// A page-cache reader keeps reading a file set of fileSetPages;
+	// cached is how many of them it believes are in the page cache
+	// (reclaim takes its share, see attributeFileReclaim). reads and
+	// misses count pages read and pages that had to be read from disk.
+	fileSetPages  int64
+	cached        float64
+	missDue       float64
+	reads, misses int64
+}
+
+// kmallocLeak is a [[workload]] of kind "kmalloc-leak": kmalloc(size,
+// GFP_ATOMIC) calls whose objects are never freed (SPEC 1.6). Objects are
+// packed into slabs of the kmalloc cache for their size (the next power of
+// two, at least 8 bytes; a slab is one page, or 2^order pages for objects
+// past 4 KiB), so the page allocator sees one atomic page request per
+// slab. The pages are kernel memory: no task owns them, reclaim cannot
+// take them and the OOM killer cannot free them.
+type kmallocLeak struct {
+	index        int
+	name         string
+	node, cpu    int
+	objBytes     int64 // the cache's object size
+	reqBytes     int64 // the requested size
+	slabOrder    int
+	perSlab      int64
+	bytesPerTick float64
+	due          float64 // bytes of objects owed to the leak so far
+	limitBytes   int64   // 0: no limit
+	startNs      int64
+	stopNs       int64 // 0: none
+	objects      int64 // leaked objects
+	slabs        int64 // pages held = slabs << slabOrder
+	freeInSlab   int64
+	failures     int64
 }
 
 // newKernelSide builds the kernel model of the scenario's machine.
@@ -74,24 +129,78 @@ func newKernelSide(sc *scenario.Scenario, eng *sim.Engine) (*kernelSide, error) 
 			return nil, fmt.Errorf("kernel.cgroup %s: %w", c.Path, err)
 		}
 	}
-	k := &kernelSide{m: m, eng: eng, prefNode: prefNode, kswapdActive: make([]bool, len(cfg.NodePages)), topo: topo}
+	k := &kernelSide{m: m, eng: eng, prefNode: prefNode, kswapdActive: make([]bool, len(cfg.NodePages)), topo: topo, killHooks: map[int64]func(int64){}}
 	for _, n := range topo.Nodes {
 		if n.MemoryMB > 0 {
 			k.memNodeIDs = append(k.memNodeIDs, n.ID)
 		}
 	}
+	c := newNUMACost(&topo, k.memNodeIDs)
+	k.cost = &c
 	k.kFault = eng.Register("task.fault", k.onFault)
 	k.kReap = eng.Register("kernel.oom_reap", k.onReap)
 	k.kKswapd = eng.Register("kernel.kswapd", k.onKswapd)
+	k.kKmalloc = eng.Register("kernel.kmalloc_leak", k.onKmalloc)
 	for i, w := range sc.Workloads {
-		if w.Kind != scenario.KindTask {
-			continue
+		var err error
+		switch w.Kind {
+		case scenario.KindTask, scenario.KindMlock, scenario.KindPageCache:
+			for c := range w.Count {
+				name := w.Name
+				if w.Count > 1 {
+					name = fmt.Sprintf("%s-%d", w.Name, c)
+				}
+				if err = k.addTask(i, c, name, w); err != nil {
+					break
+				}
+			}
+		case scenario.KindKmallocLeak:
+			err = k.addKmallocLeak(i, w)
 		}
-		if err := k.addTask(i, w, &topo); err != nil {
+		if err != nil {
 			return nil, err
 		}
 	}
+	k.fileSeen = k.totalFilePages()
 	return k, nil
+}
+
+// checkCPU reports whether cpu is on the machine.
+func (k *kernelSide) checkCPU(cpu int) error {
+	if k.topo.NodeOfCPU(cpu) == numa.NoNode {
+		return fmt.Errorf("cpu %d is not on the machine", cpu)
+	}
+	return nil
+}
+
+// kernelNodeOfID is the kernel node of topology node id, or -1 when that
+// node has no memory (or does not exist).
+func (k *kernelSide) kernelNodeOfID(id int) int {
+	for i, m := range k.memNodeIDs {
+		if m == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// kernelNodeOfCPU is the kernel node cpu's allocations prefer.
+func (k *kernelSide) kernelNodeOfCPU(cpu int) int {
+	id := k.topo.NodeOfCPU(cpu)
+	for p, n := range k.topo.Nodes {
+		if n.ID == id {
+			return k.prefNode[p]
+		}
+	}
+	return 0
+}
+
+func (k *kernelSide) totalFilePages() int64 {
+	var f int64
+	for n := range k.kswapdActive {
+		f += k.m.NodeFilePages(n)
+	}
+	return f
 }
 
 // kernelConfig maps the topology onto the kernel model: one kernel node per
@@ -138,64 +247,86 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 	return cfg, prefNode
 }
 
-func (k *kernelSide) addTask(i int, w scenario.Workload, topo *numa.Topology) error {
+// addTask starts copy c of workload i. Pids are 1000+i for a single task
+// and 10000+1024i+c for the members of a fleet.
+func (k *kernelSide) addTask(i, c int, name string, w scenario.Workload) error {
 	cpus, err := scenario.ParseCPUList(w.CPUs)
 	if err != nil {
 		return fmt.Errorf("workload %d (%s): %w", i, w.Name, err)
 	}
-	nodeID := topo.NodeOfCPU(cpus[0])
-	if nodeID == numa.NoNode {
-		return fmt.Errorf("workload %d (%s): cpu %d is not on the machine", i, w.Name, cpus[0])
-	}
-	pos := 0
-	for p, n := range topo.Nodes {
-		if n.ID == nodeID {
-			pos = p
-		}
+	if err := k.checkCPU(cpus[0]); err != nil {
+		return fmt.Errorf("workload %d (%s): %w", i, w.Name, err)
 	}
 	t := &taskWorkload{
-		index: i, pid: int64(1000 + i), name: w.Name, node: k.prefNode[pos],
+		index: i, kind: w.Kind, pid: int64(1000 + i), name: name, node: k.kernelNodeOfCPU(cpus[0]),
 		pagesPerTic: max(1, int64(math.Round(w.GrowMBPerS*256*faultTickNs/1e9))),
 		targetPages: w.RSSMB << 8,
 	}
-	if err := k.m.AddTask(kernel.Task{PID: t.pid, Comm: w.Name, OOMScoreAdj: w.OOMScoreAdj, Cgroup: w.Cgroup}); err != nil {
+	if w.Count > 1 {
+		t.pid = int64(10000 + 1024*i + c)
+	}
+	if len(name) > 15 {
+		name = name[:15] // a Linux comm holds 15 bytes
+	}
+	if err := k.m.AddTask(kernel.Task{PID: t.pid, Comm: name, OOMScoreAdj: w.OOMScoreAdj, Cgroup: w.Cgroup}); err != nil {
 		return err
 	}
 	if err := k.m.PlaceTask(t.pid, cpus[0]); err != nil {
 		return err
 	}
 	k.tasks = append(k.tasks, t)
-	if w.PageCacheMB > 0 {
+	k.onKill(t.pid, func(int64) { t.dead = true })
+	switch {
+	case w.Kind == scenario.KindPageCache:
+		t.fileSetPages = w.PageCacheMB << 8
+	case w.PageCacheMB > 0:
 		if _, _, _, err := k.m.AllocFile(t.pid, t.node, w.PageCacheMB<<8); err != nil {
 			return err
 		}
 	}
-	k.eng.Schedule(0, k.kFault, int64(len(k.tasks)-1), 0)
+	k.eng.Schedule(w.StartMs*1e6, k.kFault, int64(len(k.tasks)-1), 0)
 	return nil
 }
 
-// onFault faults in one tick's pages for task A. Direct-reclaim stalls
-// delay the task's next tick; an OOM kill is recorded and its reap
+// onFault runs one tick of task A: an anonymous or mlocked task faults in
+// its next pages; a page-cache reader reads its next pages. Direct-reclaim
+// stalls delay the task's next tick; an OOM kill is recorded and its reap
 // scheduled.
 func (k *kernelSide) onFault(ev sim.Event) {
 	t := k.tasks[ev.A]
 	if t.dead {
 		return
 	}
-	want := t.pagesPerTic
-	if t.targetPages > 0 {
-		want = min(want, t.targetPages-t.got)
+	var got, stall int64
+	var oom *kernel.OOMEvent
+	var err error
+	switch t.kind {
+	case scenario.KindPageCache:
+		got, stall, oom, err = k.readFiles(t)
+	default:
+		want := t.pagesPerTic
+		if t.targetPages > 0 {
+			want = min(want, t.targetPages-t.got)
+		}
+		if want <= 0 {
+			return
+		}
+		if t.kind == scenario.KindMlock {
+			got, stall, oom, err = k.m.AllocMlocked(t.pid, t.node, want)
+		} else {
+			got, stall, oom, err = k.m.AllocAnon(t.pid, t.node, want)
+		}
+		if got < want {
+			t.failedTicks++
+		}
 	}
-	if want <= 0 {
-		return
-	}
-	got, stall, oom, err := k.m.AllocAnon(t.pid, t.node, want)
 	if err != nil {
 		// The task was killed by an earlier OOM: it stops.
 		t.dead = true
 		return
 	}
 	t.got += got
+	t.stallNs += stall
 	k.stallNs += stall
 	k.wakeKswapd(ev.At)
 	if oom != nil {
@@ -204,6 +335,114 @@ func (k *kernelSide) onFault(ev sim.Event) {
 	if !t.dead {
 		k.eng.Schedule(ev.At+faultTickNs+stall, k.kFault, ev.A, 0)
 	}
+}
+
+// readFiles is one tick of a page-cache reader: it reads pagesPerTic pages
+// of its file set at uniformly random places, so the share that hits the
+// page cache is cached/fileSetPages; the misses (their expected number,
+// carried over in fractions) are read into the page cache (AllocFile).
+// Which of its pages reclaim took is not tracked page by page:
+// attributeFileReclaim charges each reader its share of the page cache's
+// shrinkage.
+func (k *kernelSide) readFiles(t *taskWorkload) (got, stall int64, oom *kernel.OOMEvent, err error) {
+	k.attributeFileReclaim()
+	hit := min(1, t.cached/float64(t.fileSetPages))
+	t.missDue += float64(t.pagesPerTic) * (1 - hit)
+	miss := int64(t.missDue)
+	t.missDue -= float64(miss)
+	t.reads += t.pagesPerTic
+	if miss > 0 {
+		got, stall, oom, err = k.m.AllocFile(t.pid, t.node, miss)
+		t.misses += got
+		t.cached += float64(got)
+		if got < miss {
+			t.failedTicks++
+		}
+	}
+	k.fileSeen = k.totalFilePages()
+	return 0, stall, oom, err // page cache is not the task's RSS
+}
+
+// attributeFileReclaim charges the page cache's shrinkage since the last
+// reader tick to the readers in proportion to their cached pages (the
+// rest of the page cache, such as files tasks read at start, takes its
+// own share).
+func (k *kernelSide) attributeFileReclaim() {
+	now := k.totalFilePages()
+	dropped := k.fileSeen - now
+	if dropped <= 0 || k.fileSeen == 0 {
+		k.fileSeen = now
+		return
+	}
+	keep := float64(now) / float64(k.fileSeen)
+	for _, t := range k.tasks {
+		if t.kind == scenario.KindPageCache {
+			t.cached *= keep
+		}
+	}
+	k.fileSeen = now
+}
+
+func (k *kernelSide) addKmallocLeak(i int, w scenario.Workload) error {
+	cpus, err := scenario.ParseCPUList(w.CPUs)
+	if err != nil {
+		return fmt.Errorf("workload %d (%s): %w", i, w.Name, err)
+	}
+	if err := k.checkCPU(cpus[0]); err != nil {
+		return fmt.Errorf("workload %d (%s): %w", i, w.Name, err)
+	}
+	obj := int64(8)
+	for obj < w.SizeBytes {
+		obj <<= 1
+	}
+	order := 0
+	for int64(kernel.PageSize)<<order < obj {
+		order++
+	}
+	l := &kmallocLeak{
+		index: i, name: w.Name, node: k.kernelNodeOfCPU(cpus[0]), cpu: cpus[0],
+		objBytes: obj, reqBytes: w.SizeBytes, slabOrder: order, perSlab: (int64(kernel.PageSize) << order) / obj,
+		bytesPerTick: w.GrowMBPerS * (1 << 20) * faultTickNs / 1e9, limitBytes: w.RSSMB << 20,
+		startNs: w.StartMs * 1e6, stopNs: w.StopMs * 1e6,
+	}
+	k.leaks = append(k.leaks, l)
+	k.eng.Schedule(l.startNs, k.kKmalloc, int64(len(k.leaks)-1), 0)
+	return nil
+}
+
+// onKmalloc runs one tick of a kmalloc leak: the objects due by now are
+// allocated, a new slab (GFP_ATOMIC: no reclaim, may dip into the
+// reserves, never the OOM killer) whenever the current one is full. A
+// failed slab allocation fails the kmalloc calls it was for, as
+// kmalloc(GFP_ATOMIC) returns NULL.
+func (k *kernelSide) onKmalloc(ev sim.Event) {
+	l := k.leaks[ev.A]
+	if l.stopNs > 0 && ev.At >= l.stopNs {
+		return
+	}
+	l.due += l.bytesPerTick
+	for l.due >= float64(l.reqBytes) {
+		if l.limitBytes > 0 && l.objects*l.reqBytes >= l.limitBytes {
+			return
+		}
+		l.due -= float64(l.reqBytes)
+		if l.freeInSlab == 0 {
+			res, err := k.m.Alloc(kernel.AllocRequest{Node: l.node, Order: l.slabOrder, GFP: kernel.GFPAtomic, CPU: l.cpu})
+			if err != nil {
+				panic(err) // a malformed request: a bug, loudly
+			}
+			if !res.OK {
+				l.failures++
+				continue
+			}
+			l.slabs++
+			l.freeInSlab = l.perSlab
+		}
+		l.freeInSlab--
+		l.objects++
+	}
+	k.wakeKswapd(ev.At)
+	k.eng.Schedule(ev.At+faultTickNs, k.kKmalloc, ev.A, 0)
 }
 
 func (k *kernelSide) recordOOM(now int64, oom *kernel.OOMEvent) {
@@ -215,6 +454,9 @@ func (k *kernelSide) recordOOM(now int64, oom *kernel.OOMEvent) {
 		if t.pid == oom.VictimPID {
 			t.dead = true
 		}
+	}
+	if f := k.killHooks[oom.VictimPID]; f != nil {
+		f(now)
 	}
 	k.eng.Schedule(now+k.m.Config().ReaperDelayNs, k.kReap, oom.VictimPID, 0)
 }
@@ -314,4 +556,60 @@ func (k *kernelSide) summary() *KernelSummary {
 		})
 	}
 	return s
+}
+
+// KernelWorkloadSummary is one workload outside SBMP at the end of the
+// run; a fleet (count > 1) is summed over its tasks.
+type KernelWorkloadSummary struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Tasks int    `json:"tasks,omitempty"`
+	// PagesGot are the anonymous or mlocked pages faulted in.
+	PagesGot    int64 `json:"pages_got,omitempty"`
+	StallNs     int64 `json:"stall_ns,omitempty"`
+	FailedTicks int64 `json:"failed_ticks,omitempty"`
+	Killed      int   `json:"oom_killed,omitempty"`
+	// PagesRead and PagesMissed are a page-cache reader's reads and the
+	// reads that went to disk (page-cache misses).
+	PagesRead   int64 `json:"pages_read,omitempty"`
+	PagesMissed int64 `json:"pages_missed,omitempty"`
+	// ObjectsLeaked, SlabPages and Failures are a kmalloc leak's objects,
+	// the kernel pages they pin and the kmalloc calls that returned NULL.
+	ObjectsLeaked int64 `json:"objects_leaked,omitempty"`
+	SlabPages     int64 `json:"slab_pages,omitempty"`
+	Failures      int64 `json:"kmalloc_failures,omitempty"`
+}
+
+func (k *kernelSide) workloadSummaries() []KernelWorkloadSummary {
+	var out []KernelWorkloadSummary
+	at := map[int]int{} // workload index -> position in out
+	for _, t := range k.tasks {
+		p, ok := at[t.index]
+		if !ok {
+			name := t.name
+			if i := strings.LastIndexByte(name, '-'); i > 0 && t.pid >= 10000 {
+				name = name[:i]
+			}
+			out = append(out, KernelWorkloadSummary{Name: name, Kind: t.kind})
+			p = len(out) - 1
+			at[t.index] = p
+		}
+		s := &out[p]
+		s.Tasks++
+		s.PagesGot += t.got
+		s.StallNs += t.stallNs
+		s.FailedTicks += t.failedTicks
+		s.PagesRead += t.reads
+		s.PagesMissed += t.misses
+		if t.dead {
+			s.Killed++
+		}
+	}
+	for _, l := range k.leaks {
+		out = append(out, KernelWorkloadSummary{
+			Name: l.name, Kind: scenario.KindKmallocLeak, ObjectsLeaked: l.objects,
+			SlabPages: l.slabs << l.slabOrder, Failures: l.failures,
+		})
+	}
+	return out
 }

@@ -3,14 +3,16 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // WriteRun writes a run's files into dir, creating it if needed:
 // scenario.toml (the resolved scenario), timeseries.csv, metrics.om
-// (OpenMetrics), the figure live.svg and live.png, and, last,
-// summary.json. Each file is written to a temporary name and renamed into
+// (OpenMetrics), the figure live.svg and live.png, the run's further
+// files (Result.Files, such as gctrace-NAME.txt) and, last, summary.json. Each file is written to a temporary name and renamed into
 // place, so a reader never sees a half-written file, and a directory with a
 // summary.json holds a complete run.
 func WriteRun(dir string, res *Result) error {
@@ -29,17 +31,21 @@ func WriteRun(dir string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	files := []struct {
+	type file struct {
 		name string
 		data []byte
-	}{
+	}
+	files := []file{
 		{"scenario.toml", res.Scenario},
 		{"timeseries.csv", res.Timeseries.CSV()},
 		{"metrics.om", metrics},
 		{"live.svg", svg},
 		{"live.png", png},
-		{"summary.json", summary},
 	}
+	for _, name := range slices.Sorted(maps.Keys(res.Files)) {
+		files = append(files, file{name, res.Files[name]})
+	}
+	files = append(files, file{"summary.json", summary})
 	for _, f := range files {
 		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err

@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/sbmp"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -19,20 +21,34 @@ type Result struct {
 	// Scenario is the resolved scenario (defaults and overrides applied)
 	// as canonical TOML: run it again to get the same result.
 	Scenario []byte
+	// Files are further outputs by file name, such as a go-runtime
+	// workload's gctrace-NAME.txt.
+	Files map[string][]byte
 }
 
-// run is the state of one simulation: the engine, the workloads and the
-// accounting that feeds the summary and the time series.
+// run is the state of one simulation: the engine, the processes SBMP
+// serves, the workloads and the accounting that feeds the summary and the
+// time series.
 type run struct {
-	eng       *sim.Engine
-	kernel    *kernelSide
-	sbmp      *sbmpSide    // nil when no workload allocates through SBMP
-	workloads []*synthetic // nil entries for workloads of other kinds
-	kArrive   sim.Kind
-	kRetry    sim.Kind
-	kFree     sim.Kind
-	kSample   sim.Kind
-	sampleNs  int64
+	eng    *sim.Engine
+	kernel *kernelSide
+	// procs are the processes whose heaps SBMP manages, in the order of
+	// [[process]] with the implicit sbmp-app first when a workload uses
+	// it; empty when no workload allocates through SBMP.
+	procs []*sbmpSide
+	// synth, goProgs and traces hold each workload of their kind at its
+	// workload index; nil elsewhere.
+	synth    []*synthetic
+	goProgs  []*goWorkload
+	traces   []*traceWorkload
+	stats    []*wstats // every workload's accounting, by index (nil for kernel-side kinds)
+	faults   *faultSide
+	kArrive  sim.Kind
+	kRetry   sim.Kind
+	kFree    sim.Kind
+	kMigrate sim.Kind
+	kSample  sim.Kind
+	sampleNs int64
 
 	allocs, frees, failures uint64
 	liveObjects, liveBytes  int64
@@ -40,6 +56,62 @@ type run struct {
 	liveArea                float64 // integral of live objects over time
 	lastNs                  int64
 	ts                      Timeseries
+	// lat is the latency of every successful allocation, waits included.
+	lat stats.LatencyHist
+	// files are extra outputs (gctrace-NAME.txt), by file name.
+	files map[string][]byte
+}
+
+// wstats is one workload's share of the accounting.
+type wstats struct {
+	name                             string
+	allocs, frees, failures, retries uint64
+	liveBytes, liveObjects           int64
+	bytesAllocated                   int64
+	// lostObjects and lostBytes were live when the process died: gone
+	// with it, never freed.
+	lostObjects, lostBytes int64
+}
+
+// noteAlloc counts one allocation of size bytes for w at now.
+func (r *run) noteAlloc(now int64, w *wstats, size int64) {
+	r.account(now)
+	w.allocs++
+	w.liveObjects++
+	w.liveBytes += size
+	w.bytesAllocated += size
+	r.allocs++
+	r.liveObjects++
+	r.liveBytes += size
+	r.peakObjects = max(r.peakObjects, r.liveObjects)
+	r.peakBytes = max(r.peakBytes, r.liveBytes)
+}
+
+// noteFree counts one free of size bytes for w at now.
+func (r *run) noteFree(now int64, w *wstats, size int64) {
+	r.account(now)
+	w.frees++
+	w.liveObjects--
+	w.liveBytes -= size
+	r.frees++
+	r.liveObjects--
+	r.liveBytes -= size
+}
+
+// noteFailure counts an allocation that failed for good.
+func (r *run) noteFailure(w *wstats) {
+	w.failures++
+	r.failures++
+}
+
+// noteDeath drops w's live objects: its process died with them.
+func (r *run) noteDeath(now int64, w *wstats) {
+	r.account(now)
+	r.liveObjects -= w.liveObjects
+	r.liveBytes -= w.liveBytes
+	w.lostObjects += w.liveObjects
+	w.lostBytes += w.liveBytes
+	w.liveObjects, w.liveBytes = 0, 0
 }
 
 // Run simulates sc (already validated) from its seed and returns the
@@ -52,39 +124,59 @@ func Run(sc *scenario.Scenario) (*Result, error) { return RunKeep(sc, nil) }
 // memory there.
 func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	seeds := sim.Seeds{Master: sc.Run.Seed}
+	n := len(sc.Workloads)
 	r := &run{
 		eng:      sim.New(sim.Limits{MaxEvents: sc.Run.MaxEvents}),
 		sampleNs: sc.Output.SampleIntervalMs * 1e6,
 		ts:       newTimeseries(),
+		synth:    make([]*synthetic, n),
+		goProgs:  make([]*goWorkload, n),
+		traces:   make([]*traceWorkload, n),
+		stats:    make([]*wstats, n),
+		files:    map[string][]byte{},
 	}
+	defer func() {
+		for _, t := range r.traces {
+			if t != nil {
+				t.stop()
+			}
+		}
+	}()
 	r.kArrive = r.eng.Register("workload.arrive", r.onArrive)
 	r.kRetry = r.eng.Register("workload.retry", r.onRetry)
 	r.kFree = r.eng.Register("workload.free", r.onFree)
+	r.kMigrate = r.eng.Register("workload.migrate", r.onMigrate)
 	r.kSample = r.eng.Register("sample", r.onSample)
+	durationNs := sc.Run.DurationMs * 1e6
 	var err error
 	if r.kernel, err = newKernelSide(sc, r.eng); err != nil {
 		return nil, err
 	}
 	r.ts.Columns = append(r.ts.Columns, kernelColumns...)
-	if hasSynthetic(sc) {
-		if r.sbmp, err = newSBMPSide(sc, r.eng, r.kernel, &r.kernel.topo); err != nil {
-			return nil, err
-		}
+	procOf, err := r.startProcesses(sc)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.procs) > 0 {
 		r.ts.Columns = append(r.ts.Columns, sbmpColumns...)
 	}
 	for i, w := range sc.Workloads {
-		if w.Kind == scenario.KindTask {
-			r.workloads = append(r.workloads, nil)
-			continue
+		var err error
+		switch w.Kind {
+		case scenario.KindSynthetic:
+			err = r.addSynthetic(sc, i, w, seeds, procOf[w.Process], durationNs)
+		case scenario.KindGoRuntime:
+			err = r.addGoRuntime(sc, i, w, seeds, procOf[w.Process])
+		case scenario.KindHeaptrack:
+			err = r.addTrace(sc, i, w, seeds, procOf[w.Process])
 		}
-		s, err := newSynthetic(i, w, seeds)
 		if err != nil {
 			return nil, err
 		}
-		r.workloads = append(r.workloads, s)
-		r.eng.Schedule(s.nextGap(), r.kArrive, int64(i), 0)
 	}
-	durationNs := sc.Run.DurationMs * 1e6
+	if r.faults, err = newFaultSide(sc, r); err != nil {
+		return nil, err
+	}
 	r.onSample(sim.Event{At: 0})
 	if err := r.eng.RunUntil(durationNs); err != nil {
 		return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
@@ -96,11 +188,59 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	if r.ts.lastTimeNs() != durationNs {
 		r.sample(durationNs)
 	}
+	for _, g := range r.goProgs {
+		if g != nil {
+			g.finish(r)
+		}
+	}
 	enc, err := sc.Encode()
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Summary: r.summary(sc, durationNs), Timeseries: r.ts, Scenario: enc}, nil
+	return &Result{Summary: r.summary(sc, durationNs), Timeseries: r.ts, Scenario: enc, Files: r.files}, nil
+}
+
+// startProcesses starts one SBMP process per process some workload
+// allocates in: the implicit sbmp-app first if used, then the declared
+// [[process]] tables in order. Pids count up from firstProcessPID. Each
+// process is placed on the first CPU of its first workload.
+func (r *run) startProcesses(sc *scenario.Scenario) (map[string]*sbmpSide, error) {
+	firstCPU := map[string]int{}
+	for _, w := range sc.Workloads {
+		if !scenario.UsesSBMP(w.Kind) {
+			continue
+		}
+		if _, seen := firstCPU[w.Process]; seen {
+			continue
+		}
+		cpus, err := scenario.ParseCPUList(w.CPUs)
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: cpus: %w", w.Name, err)
+		}
+		firstCPU[w.Process] = cpus[0]
+	}
+	list := []scenario.Process{}
+	if _, ok := firstCPU[scenario.DefaultProcess]; ok {
+		list = append(list, scenario.Process{Name: scenario.DefaultProcess, Cgroup: "/"})
+	}
+	for _, p := range sc.Processes {
+		if _, ok := firstCPU[p.Name]; ok && p.Name != scenario.DefaultProcess {
+			list = append(list, p)
+		}
+	}
+	procOf := map[string]*sbmpSide{}
+	for i, p := range list {
+		if err := r.kernel.checkCPU(firstCPU[p.Name]); err != nil {
+			return nil, fmt.Errorf("process %s: %w", p.Name, err)
+		}
+		s, err := newSBMPSide(sc, r.eng, r.kernel, &r.kernel.topo, p, int64(firstProcessPID+i), firstCPU[p.Name])
+		if err != nil {
+			return nil, err
+		}
+		r.procs = append(r.procs, s)
+		procOf[p.Name] = s
+	}
+	return procOf, nil
 }
 
 // account advances the time integral of live objects to now.
@@ -109,72 +249,97 @@ func (r *run) account(now int64) {
 	r.lastNs = now
 }
 
+// Payload layout of a synthetic object's free event: A is its address, B
+// packs the workload index, the owning thread and the size.
+const (
+	freeWorkloadShift = 48
+	freeThreadShift   = 32
+	freeSizeMask      = 1<<32 - 1
+	freeThreadMask    = 1<<16 - 1
+)
+
 func (r *run) onArrive(ev sim.Event) {
-	w := r.workloads[ev.A]
-	r.eng.Schedule(ev.At+w.nextGap(), r.kArrive, ev.A, 0)
-	r.allocate(ev.At, ev.A, w.cpu(), 0)
+	w := r.synth[ev.A]
+	if w.proc.dead {
+		return
+	}
+	if next, ok := w.nextArrival(ev.At); ok {
+		r.eng.Schedule(next, r.kArrive, ev.A, 0)
+	}
+	r.allocate(ev.At, ev.A, w.thread(), w.size(), 0, ev.At)
 }
 
 // onRetry retries an allocation the degrade policy told to wait (payload
-// A: the workload, B: cpu << 32 | attempt). The object is born late, and
-// its wait shows in the allocation stall.
+// A: requested at << 8 | the workload, B: size << 32 | thread << 16 |
+// attempt, with retryLeakBit set for a leaked object). The object is born
+// late, and its wait shows in the allocation stall and its latency.
 func (r *run) onRetry(ev sim.Event) {
-	r.allocate(ev.At, ev.A, int(ev.B>>32), int(ev.B&(1<<32-1)))
-}
-
-// allocate asks SBMP for one object of workload wi on cpu.
-func (r *run) allocate(now, wi int64, cpu, attempt int) {
-	w := r.workloads[wi]
-	r.account(now)
-	res := r.sbmp.a.AllocAttempt(cpu, w.sizeBytes, attempt)
-	if !res.OK {
-		if res.RetryAfterNs > 0 {
-			w.retries++
-			r.eng.Schedule(now+res.RetryAfterNs, r.kRetry, wi, int64(cpu)<<32|int64(attempt+1))
-			return
-		}
-		w.failures++
-		r.failures++
+	wi := ev.A & 0xff
+	w := r.synth[wi]
+	if w.proc.dead {
 		return
 	}
-	w.allocs++
-	w.liveObjects++
-	w.liveBytes += w.sizeBytes
-	r.allocs++
-	r.liveObjects++
-	r.liveBytes += w.sizeBytes
-	r.peakObjects = max(r.peakObjects, r.liveObjects)
-	r.peakBytes = max(r.peakBytes, r.liveBytes)
-	if w.meanLifeNs > 0 {
-		r.eng.Schedule(now+w.lifetime(), r.kFree, int64(res.Addr), wi<<32|w.sizeBytes)
+	r.allocate(ev.At, wi, int(ev.B>>16&freeThreadMask), ev.B>>32, int(ev.B&retryLeakBit|ev.B&retryAttemptMask), ev.A>>8)
+}
+
+// The low 16 bits of a retry's payload: the attempt, and whether the
+// object is leaked.
+const (
+	retryLeakBit     = 1 << 15
+	retryAttemptMask = retryLeakBit - 1
+)
+
+// allocate asks SBMP for one object of size bytes for workload wi on
+// thread th, first requested at reqNs; attempt carries retryLeakBit for an
+// object a leak fault allocates, which is never freed.
+func (r *run) allocate(now, wi int64, th int, size int64, attempt int, reqNs int64) {
+	w := r.synth[wi]
+	leak := attempt&retryLeakBit != 0
+	n := attempt & retryAttemptMask
+	res := w.proc.a.AllocAttempt(w.threads[th], size, n)
+	if !res.OK {
+		if res.RetryAfterNs > 0 && !w.proc.dead && n < retryAttemptMask {
+			w.retries++
+			r.eng.Schedule(now+res.RetryAfterNs, r.kRetry, reqNs<<8|wi, size<<32|int64(th)<<16|int64(attempt+1))
+			return
+		}
+		r.noteFailure(&w.wstats)
+		return
+	}
+	r.noteAlloc(now, &w.wstats, size)
+	r.lat.Record(now - reqNs + res.CostNs)
+	if leak {
+		w.leakedBytes += size
+		return
+	}
+	if life, ok := w.lifetime(); ok {
+		r.eng.Schedule(now+life, r.kFree, int64(res.Addr), wi<<freeWorkloadShift|int64(th)<<freeThreadShift|size)
 	}
 }
 
-// onFree frees one object; payload A is its address, B the workload
-// index << 32 | its size. The free runs on one of the workload's CPUs,
-// not necessarily the one that allocated (SBMP routes it).
+// onFree frees one object on the CPU its thread is on now, which need not
+// be where it was allocated (SBMP routes it home).
 func (r *run) onFree(ev sim.Event) {
-	w := r.workloads[ev.B>>32]
-	size := ev.B & (1<<32 - 1)
-	r.account(ev.At)
-	if _, err := r.sbmp.a.Free(w.cpu(), uint64(ev.A), size); err != nil {
+	w := r.synth[ev.B>>freeWorkloadShift]
+	if w.proc.dead {
+		return // the process died with its objects
+	}
+	size := ev.B & freeSizeMask
+	th := int(ev.B >> freeThreadShift & freeThreadMask)
+	if _, err := w.proc.a.Free(w.threads[th], uint64(ev.A), size); err != nil {
 		panic(err) // the workload frees only what SBMP gave it: a bug, loudly
 	}
-	w.frees++
-	w.liveObjects--
-	w.liveBytes -= size
-	r.frees++
-	r.liveObjects--
-	r.liveBytes -= size
+	r.noteFree(ev.At, &w.wstats, size)
 }
 
-func hasSynthetic(sc *scenario.Scenario) bool {
-	for _, w := range sc.Workloads {
-		if w.Kind == scenario.KindSynthetic {
-			return true
-		}
+// onMigrate moves one thread of workload A to another CPU.
+func (r *run) onMigrate(ev sim.Event) {
+	w := r.synth[ev.A]
+	if w.proc.dead {
+		return
 	}
-	return false
+	w.migrate()
+	r.eng.Schedule(ev.At+w.nextMigration(), r.kMigrate, ev.A, 0)
 }
 
 func (r *run) onSample(ev sim.Event) {
@@ -198,10 +363,21 @@ func (r *run) sample(now int64) {
 		}
 		row = append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
 	}
-	if r.sbmp != nil {
-		st := r.sbmp.a.Stats()
+	if len(r.procs) > 0 {
+		var st sbmp.Stats
+		var free, blocks int64
+		for _, p := range r.procs {
+			st.Add(p.a.Stats())
+			free += p.a.TotalFreeBytes()
+			blocks += p.a.Tier1Blocks()
+		}
 		row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
-			float64(r.sbmp.a.TotalFreeBytes()), float64(r.sbmp.a.Tier1Blocks()), float64(r.sbmp.a.Tier0Free(0, 0)))
+			float64(free), float64(blocks), float64(r.procs[0].a.Tier0Free(0, 0)))
+	}
+	for _, g := range r.goProgs {
+		if g != nil {
+			row = g.sample(row)
+		}
 	}
 	r.ts.add(row...)
 }
@@ -228,15 +404,21 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 	if durationNs > 0 {
 		s.ObjectsLiveTimeAvg = r.liveArea / float64(durationNs)
 	}
-	if a := r.sbmp; a != nil {
-		st := a.a.Stats()
+	if len(r.procs) > 0 {
+		var st sbmp.Stats
+		for _, p := range r.procs {
+			st.Add(p.a.Stats())
+			p.a.FSMTransitions(s.FSMTransitions)
+			s.Processes = append(s.Processes, p.summary(r))
+		}
 		s.Models = append(s.Models, "sbmp")
 		s.TierAllocs = TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)}
 		s.FallbackCount = uint64(st.FallbackCount)
 		s.AllocStallNs = st.AllocStallNs
-		a.a.FSMTransitions(s.FSMTransitions)
-		s.SBMP = sbmpSummary(a)
+		s.SBMP = sbmpSummary(r.procs, st)
+		s.FootprintPeakBytes = r.kernel.sbmpPeakPages * 4096
 	}
+	s.AllocLatencyNs = latencySummary(&r.lat)
 	s.AllocFailures = r.failures
 	if k := r.kernel; k != nil {
 		s.Models = append(s.Models, "kernel")
@@ -244,16 +426,45 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 		s.OOMKills = len(k.oomEvents)
 		s.Kernel = k.summary()
 	}
-	for _, w := range r.workloads {
+	for i, w := range r.stats {
 		if w == nil {
 			continue
 		}
-		s.Workloads = append(s.Workloads, WorkloadSummary{
-			Name: w.name, Allocs: w.allocs, AllocFailures: w.failures, AllocRetries: w.retries, Frees: w.frees,
-			BytesLiveEnd: w.liveBytes, ObjectsLiveEnd: w.liveObjects,
-		})
+		ws := WorkloadSummary{
+			Name: w.name, Kind: sc.Workloads[i].Kind, Allocs: w.allocs, AllocFailures: w.failures, AllocRetries: w.retries, Frees: w.frees,
+			BytesAllocated: w.bytesAllocated, BytesLiveEnd: w.liveBytes, ObjectsLiveEnd: w.liveObjects, ObjectsLost: w.lostObjects, BytesLost: w.lostBytes,
+		}
+		if sy := r.synth[i]; sy != nil {
+			ws.BytesLeaked = sy.leakedBytes
+			ws.Migrations = sy.migrations
+		}
+		if g := r.goProgs[i]; g != nil {
+			ws.GoRuntime = g.summary()
+		}
+		if t := r.traces[i]; t != nil {
+			ws.Trace = t.summary()
+		}
+		s.Workloads = append(s.Workloads, ws)
+	}
+	if k := r.kernel; k != nil {
+		s.KernelWorkloads = k.workloadSummaries()
+	}
+	if r.faults != nil {
+		s.Faults = r.faults.summary()
 	}
 	return s
+}
+
+// latencySummary reports the recorded allocation latencies.
+func latencySummary(h *stats.LatencyHist) LatencySummary {
+	q := func(p float64) int64 {
+		v, err := h.Quantile(p)
+		if err != nil {
+			return 0 // no allocation succeeded
+		}
+		return v
+	}
+	return LatencySummary{Count: h.Count(), MeanNs: h.MeanNs(), P50: q(0.5), P99: q(0.99), P999: q(0.999), Max: h.MaxNs()}
 }
 
 // RunSeeds runs sc once per seed on up to workers goroutines and returns

@@ -12,10 +12,11 @@ import (
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
-// sbmpAppPID is the modelled process SBMP serves: the synthetic workloads'
-// objects live in its heap, so its RSS is what SBMP holds and the OOM
-// killer weighs it like any task.
-const sbmpAppPID = 100
+// firstProcessPID is the pid of the first process SBMP serves; the next
+// ones count up from it. A process's workloads' objects live in its heap,
+// so its RSS is what its SBMP instance holds and the OOM killer weighs it
+// like any task.
+const firstProcessPID = 100
 
 // sbmpSide is the real SBMP allocator running in the simulation: its Env
 // is the engine's clock, the kernel model as page source (through a
@@ -23,12 +24,20 @@ const sbmpAppPID = 100
 // reuses page frames), the machine's topology and a cost model from the
 // NUMA latencies and bandwidths.
 type sbmpSide struct {
-	a     *sbmp.Allocator
-	k     *kernelSide
-	eng   *sim.Engine
-	va    vaSpace
-	dead  bool // the app was OOM-killed
-	kTick sim.Kind
+	a      *sbmp.Allocator
+	k      *kernelSide
+	eng    *sim.Engine
+	va     vaSpace
+	pid    int64
+	name   string
+	cgroup string
+	dead   bool   // the process was OOM-killed, or died of a fatal error
+	diedNs int64  // when it died; -1 while alive
+	diedOf string // why: "oom-kill" or the fatal error
+	held   int64  // pages held from the kernel
+	// onDeath runs once when the process dies, so that its workloads stop.
+	onDeath []func(now int64)
+	kTick   sim.Kind
 	// alert sampling (SPEC 1.5 thresholds, SPEC 3.1's 500 ms interval)
 	kAlert    sim.Kind
 	lastStats sbmp.Stats
@@ -49,6 +58,9 @@ type AlertSummary struct {
 }
 
 func (s *sbmpSide) onAlert(ev sim.Event) {
+	if s.dead {
+		return
+	}
 	cur := s.a.Stats()
 	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
 		sum := &s.alerts[i]
@@ -65,14 +77,17 @@ func (s *sbmpSide) onAlert(ev sim.Event) {
 	s.eng.Schedule(ev.At+alertIntervalNs, s.kAlert, 0, 0)
 }
 
-func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology) (*sbmpSide, error) {
-	s := &sbmpSide{k: k, eng: eng, va: newVASpace()}
-	if err := k.m.AddTask(kernel.Task{PID: sbmpAppPID, Comm: "sbmp-app", Cgroup: "/"}); err != nil {
-		return nil, err
+// newSBMPSide starts process p (pid) with its own SBMP allocator, placed
+// on cpu.
+func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology, p scenario.Process, pid int64, cpu int) (*sbmpSide, error) {
+	s := &sbmpSide{k: k, eng: eng, va: newVASpace(), pid: pid, name: p.Name, cgroup: p.Cgroup, diedNs: -1}
+	if err := k.m.AddTask(kernel.Task{PID: pid, Comm: p.Name, Cgroup: p.Cgroup, OOMScoreAdj: p.OOMScoreAdj}); err != nil {
+		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
-	if err := k.m.PlaceTask(sbmpAppPID, 0); err != nil {
-		return nil, err
+	if err := k.m.PlaceTask(pid, cpu); err != nil {
+		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
+	k.onKill(pid, func(now int64) { s.die(now, "oom-kill") })
 	merge, err := policies.Merge(sc.Policy.Merge, sc.Policy.Params("merge"))
 	if err != nil {
 		return nil, fmt.Errorf("policy.merge: %w", err)
@@ -90,7 +105,7 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 		Clock:    engineClock{eng},
 		Pages:    (*sbmpPages)(s),
 		Topology: sbmpTopology{cpuNodes: cfg.CPUNodes, zonelists: cfg.Zonelists},
-		Cost:     newNUMACost(topo, k.memNodeIDs),
+		Cost:     k.cost,
 	}
 	s.a, err = sbmp.New(env, sbmp.Config{
 		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
@@ -100,20 +115,53 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 	if err != nil {
 		return nil, err
 	}
-	s.kTick = eng.Register("sbmp.tick", s.onTick)
+	s.kTick = eng.Register("sbmp.tick."+p.Name, s.onTick)
 	eng.Schedule(sbmpTickNs, s.kTick, 0, 0)
 	for i := range s.alerts {
 		s.alerts[i].FirstDangerNs = -1
 	}
-	s.kAlert = eng.Register("sbmp.alerts", s.onAlert)
+	s.kAlert = eng.Register("sbmp.alerts."+p.Name, s.onAlert)
 	eng.Schedule(alertIntervalNs, s.kAlert, 0, 0)
 	return s, nil
+}
+
+// exit ends the process on its own (a fatal error): its memory goes back
+// to the kernel, as exit_mmap frees it, and it dies.
+func (s *sbmpSide) exit(now int64, why string) {
+	if s.dead {
+		return
+	}
+	if s.held > 0 {
+		if err := s.k.m.FreeAnon(s.pid, s.held); err != nil {
+			panic(err) // the pages are the process's own: a bug, loudly
+		}
+	}
+	s.die(now, why)
+}
+
+// die marks the process dead (OOM-killed, or a fatal error of its own):
+// its allocator is never used again, and its workloads stop.
+func (s *sbmpSide) die(now int64, why string) {
+	if s.dead {
+		return
+	}
+	s.dead = true
+	s.diedNs = now
+	s.diedOf = why
+	s.k.sbmpPages -= s.held // the kernel reaps them
+	s.held = 0
+	for _, f := range s.onDeath {
+		f(now)
+	}
 }
 
 // sbmpTickNs is how often time-based merge policies are consulted.
 const sbmpTickNs = 1_000_000
 
 func (s *sbmpSide) onTick(ev sim.Event) {
+	if s.dead {
+		return
+	}
 	if err := s.a.Tick(); err != nil {
 		panic(err) // an allocator invariant broke: a bug, loudly
 	}
@@ -142,25 +190,25 @@ func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint
 	var oom *kernel.OOMEvent
 	var err error
 	if flags&sbmp.PageNoRetry != 0 {
-		got, stall, err = s.k.m.AllocAnonMayFail(sbmpAppPID, node, want)
+		got, stall, err = s.k.m.AllocAnonMayFail(s.pid, node, want)
 	} else {
-		got, stall, oom, err = s.k.m.AllocAnon(sbmpAppPID, node, want)
+		got, stall, oom, err = s.k.m.AllocAnon(s.pid, node, want)
 	}
 	if oom != nil {
-		s.k.recordOOM(s.eng.Now(), oom)
-		if oom.VictimPID == sbmpAppPID {
-			s.dead = true
-		}
+		s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
 	}
 	if err != nil || got < want {
 		if got > 0 && !s.dead {
-			if err := s.k.m.FreeAnon(sbmpAppPID, got); err != nil {
+			if err := s.k.m.FreeAnon(s.pid, got); err != nil {
 				panic(err)
 			}
 		}
 		return 0, node, stall, false
 	}
 	s.k.stallNs += stall
+	s.held += want
+	s.k.sbmpPages += want
+	s.k.sbmpPeakPages = max(s.k.sbmpPeakPages, s.k.sbmpPages)
 	return s.va.alloc(order), node, stall, true
 }
 
@@ -169,7 +217,9 @@ func (p *sbmpPages) FreePages(cpu int, addr uint64, order int) {
 	s := (*sbmpSide)(p)
 	s.va.free(addr, order)
 	if !s.dead {
-		if err := s.k.m.FreeAnon(sbmpAppPID, int64(1)<<order); err != nil {
+		s.held -= int64(1) << order
+		s.k.sbmpPages -= int64(1) << order
+		if err := s.k.m.FreeAnon(s.pid, int64(1)<<order); err != nil {
 			panic(err)
 		}
 	}
@@ -258,16 +308,38 @@ func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
 // sbmpColumns are the time series columns SBMP adds.
 var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp_total_free_bytes", "tier1_blocks", "cpu0_tier0_free"}
 
-func sbmpSummary(side *sbmpSide) *SBMPSummary {
-	a := side.a
-	st := a.Stats()
+// sbmpSummary reports SBMP's counters summed over the processes (st);
+// the alerts and the debugfs text are the first process's, as a kernel
+// would show its one allocator (each process's are in its own summary
+// when there are several).
+func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
+	var blocks, free int64
+	for _, p := range procs {
+		blocks += p.a.Tier1Blocks()
+		free += p.a.TotalFreeBytes()
+	}
 	return &SBMPSummary{
 		Refills: st.Refills, RefillsRemote: st.RefillsRemote, Drains: st.Drains,
 		Tier1Splits: st.Tier1Splits, Tier1Merges: st.Tier1Merges,
 		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
-		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: a.Tier1Blocks(),
+		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: blocks,
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
-		TotalFreeBytesEnd: a.TotalFreeBytes(), FSMRefused: st.FSMRefused, Debugfs: a.DebugfsText(),
-		Alerts: side.alerts[:],
+		TotalFreeBytesEnd: free, FSMRefused: st.FSMRefused, Debugfs: procs[0].a.DebugfsText(),
+		Alerts: procs[0].alerts[:],
 	}
+}
+
+// summary is the process's line in summary.json.
+func (s *sbmpSide) summary(r *run) ProcessSummary {
+	st := s.a.Stats()
+	p := ProcessSummary{
+		Name: s.name, PID: s.pid, Cgroup: s.cgroup,
+		TierAllocs:    TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)},
+		FallbackCount: uint64(st.FallbackCount), AllocStallNs: st.AllocStallNs,
+		DiedNs: s.diedNs, DiedOf: s.diedOf,
+	}
+	if t, ok := r.kernel.m.Task(s.pid); ok {
+		p.RSSAnonPagesEnd = t.RSSAnonPages
+	}
+	return p
 }

@@ -30,6 +30,12 @@ type Summary struct {
 	TierAllocs            TierCounts `json:"tier_allocs"`
 	FallbackCount         uint64     `json:"fallback_count"`
 	AllocStallNs          int64      `json:"alloc_stall_ns"`
+	// AllocLatencyNs summarises the latency of every successful
+	// allocation: its cost plus any time it waited to be retried.
+	AllocLatencyNs LatencySummary `json:"alloc_latency_ns"`
+	// FootprintPeakBytes is the most memory the SBMP processes held from
+	// the kernel at once.
+	FootprintPeakBytes int64 `json:"footprint_peak_bytes"`
 
 	OOMKills  int        `json:"oom_kills"`
 	OOMEvents []OOMEvent `json:"oom_events"`
@@ -38,12 +44,30 @@ type Summary struct {
 	InvariantChecks uint64            `json:"invariant_checks"`
 
 	Workloads []WorkloadSummary `json:"workloads"`
+	// KernelWorkloads are the workloads outside SBMP (task, mlock,
+	// page-cache, kmalloc-leak).
+	KernelWorkloads []KernelWorkloadSummary `json:"kernel_workloads,omitempty"`
+	// Processes are the processes SBMP served, one allocator each.
+	Processes []ProcessSummary `json:"processes,omitempty"`
+	// Faults are the injected faults and what they did.
+	Faults []FaultSummary `json:"faults,omitempty"`
 	// SBMP is the allocator's own counters, when it took part.
 	SBMP *SBMPSummary `json:"sbmp,omitempty"`
 	// Kernel is the kernel model's counters, when it took part.
 	Kernel *KernelSummary `json:"kernel,omitempty"`
 
 	WallNs int64 `json:"wall_ns"`
+}
+
+// LatencySummary is a latency distribution: count, mean and quantiles
+// (nearest rank, within 1/256 relative error; exact below 128 ns).
+type LatencySummary struct {
+	Count  uint64  `json:"count"`
+	MeanNs float64 `json:"mean"`
+	P50    int64   `json:"p50"`
+	P99    int64   `json:"p99"`
+	P999   int64   `json:"p999"`
+	Max    int64   `json:"max"`
 }
 
 // TierCounts counts allocations served by each SBMP tier.
@@ -66,12 +90,44 @@ type OOMEvent struct {
 // WorkloadSummary is one workload's share of the run.
 type WorkloadSummary struct {
 	Name           string `json:"name"`
+	Kind           string `json:"kind"`
 	Allocs         uint64 `json:"allocs"`
 	AllocFailures  uint64 `json:"alloc_failures"`
 	AllocRetries   uint64 `json:"alloc_retries"`
 	Frees          uint64 `json:"frees"`
+	BytesAllocated int64  `json:"bytes_allocated"`
 	BytesLiveEnd   int64  `json:"bytes_live_end"`
 	ObjectsLiveEnd int64  `json:"objects_live_end"`
+	// ObjectsLost and BytesLost were live when the workload's process
+	// died: gone with it.
+	ObjectsLost int64 `json:"objects_lost"`
+	BytesLost   int64 `json:"bytes_lost"`
+	// BytesLeaked were allocated by a leak fault and never freed.
+	BytesLeaked int64 `json:"bytes_leaked"`
+	// Migrations counts thread migrations.
+	Migrations uint64 `json:"migrations"`
+	// GoRuntime is a go-runtime workload's runtime.MemStats-like end
+	// state and GC record.
+	GoRuntime *GoRuntimeSummary `json:"go_runtime,omitempty"`
+	// Trace is a heaptrack workload's replay record.
+	Trace *TraceSummary `json:"trace,omitempty"`
+}
+
+// ProcessSummary is one process SBMP served: its own allocator's
+// counters and its end as the kernel saw it.
+type ProcessSummary struct {
+	Name          string     `json:"name"`
+	PID           int64      `json:"pid"`
+	Cgroup        string     `json:"cgroup"`
+	TierAllocs    TierCounts `json:"tier_allocs"`
+	FallbackCount uint64     `json:"fallback_count"`
+	AllocStallNs  int64      `json:"alloc_stall_ns"`
+	// RSSAnonPagesEnd is its resident anonymous memory at the end.
+	RSSAnonPagesEnd int64 `json:"rss_anon_pages_end"`
+	// DiedNs is when the process died (-1: it lived to the end);
+	// DiedOf says why: "oom-kill" or the fatal error of a Go program.
+	DiedNs int64  `json:"died_ns"`
+	DiedOf string `json:"died_of,omitempty"`
 }
 
 // SBMPSummary is SBMP's part of summary.json: its counters (SPEC 1.4, 1.5,

@@ -77,7 +77,7 @@ type v0Key struct {
 type Reader struct {
 	name    string
 	br      *bufio.Reader // decompressed text
-	file    *os.File      // owned, when made by Open
+	file    io.Closer     // owned, when made by Open or NewReadCloser
 	zdec    *zstd.Decoder
 	gz      *gzip.Reader
 	lineNo  int
@@ -127,6 +127,18 @@ func Open(path string) (*Reader, error) {
 		return nil, err
 	}
 	r.file = f
+	return r, nil
+}
+
+// NewReadCloser is NewReader for a source the Reader then owns: Close
+// closes it, also when NewReadCloser fails.
+func NewReadCloser(src io.ReadCloser, name string) (*Reader, error) {
+	r, err := NewReader(src, name)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	r.file = src
 	return r, nil
 }
 

@@ -300,8 +300,13 @@ func (d *decoder) slice(path []string, v any, fv reflect.Value) {
 // elementDefault returns the default of the element at index i of a slice
 // of element type t, when t has defaults.
 func elementDefault(t reflect.Type, i int) (reflect.Value, bool) {
-	if t == reflect.TypeFor[Workload]() {
+	switch t {
+	case reflect.TypeFor[Workload]():
 		return reflect.ValueOf(DefaultWorkload(i)), true
+	case reflect.TypeFor[Process]():
+		return reflect.ValueOf(DefaultProcessEntry(i)), true
+	case reflect.TypeFor[Fault]():
+		return reflect.ValueOf(DefaultFault(i)), true
 	}
 	return reflect.Value{}, false
 }

@@ -50,6 +50,11 @@ type Scenario struct {
 	// Workloads are the allocation streams driving the run, one per
 	// [[workload]] table, in file order.
 	Workloads []Workload `toml:"workload"`
+	// Processes are the processes whose heaps SBMP manages, one per
+	// [[process]] table.
+	Processes []Process `toml:"process"`
+	// Faults are the injected faults, one per [[fault]] table.
+	Faults []Fault `toml:"fault"`
 	// Output configures what the run records.
 	Output Output `toml:"output"`
 
@@ -227,56 +232,209 @@ func (p *Policy) Params(kind string) map[string]float64 {
 	return out
 }
 
-// Workload is one allocation stream ([[workload]]).
+// Workload is one allocation stream ([[workload]]). Which keys apply
+// depends on Kind; experiments/scenarios/README.md has the table.
 type Workload struct {
 	// Name labels the workload in outputs; unique within a scenario.
 	// Default "w<index>" (index from 0, in file order).
 	Name string `toml:"name"`
-	// Kind is "synthetic" (default), "task" (a process faulting in
-	// anonymous memory through the kernel model) or "heaptrack" (a
-	// recorded trace; the parser accepts it, Validate reports that it is
-	// not supported yet).
+	// Kind is "synthetic" (default: objects from the distributions
+	// below, allocated through SBMP), "go-runtime" (a Go program's heap on
+	// SBMP, with a GC pacer), "heaptrack" (a recorded trace replayed
+	// through SBMP), "task" (a process faulting in anonymous memory
+	// through the kernel model), "mlock" (a task pinning memory with
+	// mlock), "page-cache" (a task reading files into the page cache) or
+	// "kmalloc-leak" (kernel allocations with GFP_ATOMIC that are never
+	// freed, bypassing SBMP; SPEC 1.6).
 	Kind string `toml:"kind"`
 	// CPUs is a Linux cpulist ("0-7,16,18-19") of the CPUs the workload
-	// allocates on. Default "0".
+	// runs on. Default "0".
 	CPUs string `toml:"cpus"`
-	// Arrival is the arrival process: "poisson" (default; the only one so
-	// far).
+	// Process names the [[process]] whose SBMP heap serves the workload
+	// (synthetic, go-runtime, heaptrack). Default "sbmp-app", a process
+	// that exists without being declared.
+	Process string `toml:"process"`
+	// StartMs and StopMs bound the time the workload allocates in: from
+	// start_ms, until stop_ms (0: the end of the run). Objects already
+	// allocated keep their lifetimes. Defaults 0 and 0.
+	StartMs int64 `toml:"start_ms"`
+	StopMs  int64 `toml:"stop_ms"`
+
+	// Arrival is the arrival process of a synthetic workload: "poisson"
+	// (default), "mmpp" (two-state Markov-modulated Poisson: bursts),
+	// "diurnal" (sinusoidal rate) or "phases" (piecewise-constant rates).
 	Arrival string `toml:"arrival"`
 	// RatePerS is the mean allocation rate in allocations per second over
-	// the whole workload (not per CPU); > 0. Default 100000.
+	// the whole workload (not per CPU) of poisson and diurnal arrivals;
+	// > 0. Default 100000.
 	RatePerS float64 `toml:"rate_per_s"`
-	// SizeBytes is the requested size of every allocation; > 0. Default 64.
-	SizeBytes int64 `toml:"size_bytes"`
-	// Lifetime is the object lifetime distribution: "exponential"
-	// (default) or "forever" (never freed).
+	// RateLowPerS, RateHighPerS, LowMeanMs and HighMeanMs are an mmpp
+	// workload's two rates and the mean time it stays in each state.
+	// Defaults 10000, 200000, 900, 100.
+	RateLowPerS  float64 `toml:"rate_low_per_s"`
+	RateHighPerS float64 `toml:"rate_high_per_s"`
+	LowMeanMs    float64 `toml:"low_mean_ms"`
+	HighMeanMs   float64 `toml:"high_mean_ms"`
+	// DiurnalAmplitude (0..1), DiurnalPeriodMs and DiurnalPhase (radians)
+	// shape a diurnal workload's rate: rate_per_s · (1 + amplitude ·
+	// sin(2π·t/period + phase)). Defaults 0.5, 86400000, 0.
+	DiurnalAmplitude float64 `toml:"diurnal_amplitude"`
+	DiurnalPeriodMs  float64 `toml:"diurnal_period_ms"`
+	DiurnalPhase     float64 `toml:"diurnal_phase"`
+	// PhaseStartMs and PhaseRatePerS are a phases workload's schedule:
+	// from phase_start_ms[i] the rate is phase_rate_per_s[i] (0 is
+	// silence); the first start must be 0, starts increase, and the last
+	// rate holds to the end. Default none.
+	PhaseStartMs  []float64 `toml:"phase_start_ms"`
+	PhaseRatePerS []float64 `toml:"phase_rate_per_s"`
+	// LoadFactor multiplies every rate of the workload (load sweeps).
+	// Default 1.
+	LoadFactor float64 `toml:"load_factor"`
+
+	// Size is the size distribution: "fixed" (default, size_bytes),
+	// "discrete" (sizes_bytes with size_weights), "lognormal"
+	// (size_median_bytes, size_sigma, clamped to size_min_bytes ..
+	// size_max_bytes) or "histogram" (an empirical histogram read from
+	// size_file; see the README for its format).
+	Size string `toml:"size"`
+	// SizeBytes is the size of every allocation of a fixed-size
+	// workload, and of a kmalloc-leak workload's objects; > 0. Default 64.
+	SizeBytes       int64     `toml:"size_bytes"`
+	SizesBytes      []int64   `toml:"sizes_bytes"`
+	SizeWeights     []float64 `toml:"size_weights"`
+	SizeMedianBytes float64   `toml:"size_median_bytes"`
+	SizeSigma       float64   `toml:"size_sigma"`
+	SizeMinBytes    int64     `toml:"size_min_bytes"`
+	SizeMaxBytes    int64     `toml:"size_max_bytes"`
+	// SizeFile is the histogram file, relative to the scenario file's
+	// directory (to the working directory for embedded scenarios).
+	SizeFile string `toml:"size_file"`
+
+	// Lifetime is the lifetime distribution: "exponential" (default,
+	// lifetime_mean_ms), "lognormal" (lifetime_median_ms, lifetime_sigma),
+	// "pareto" (heavy tail: lifetime_alpha, lifetime_min_ms) or "forever"
+	// (never freed).
 	Lifetime string `toml:"lifetime"`
-	// LifetimeMeanMs is the mean lifetime in milliseconds, > 0 when
-	// Lifetime is "exponential". Default 10.
-	LifetimeMeanMs float64 `toml:"lifetime_mean_ms"`
-	// File is the trace file of a "heaptrack" workload; it must be empty
-	// for "synthetic" ones. Default "".
+	// LifetimeMeanMs is the mean of an exponential lifetime, > 0.
+	// Default 10.
+	LifetimeMeanMs   float64 `toml:"lifetime_mean_ms"`
+	LifetimeMedianMs float64 `toml:"lifetime_median_ms"`
+	LifetimeSigma    float64 `toml:"lifetime_sigma"`
+	LifetimeAlpha    float64 `toml:"lifetime_alpha"`
+	LifetimeMinMs    float64 `toml:"lifetime_min_ms"`
+	// LeakFraction is the fraction of objects never freed whatever the
+	// lifetime distribution says, 0..1 (a leak). Default 0.
+	LeakFraction float64 `toml:"leak_fraction"`
+
+	// Threads is the number of threads the workload runs; each starts on
+	// the workload's CPUs in turn, allocates there, and frees its objects
+	// on the CPU it is on when they die. Default 0: one per CPU.
+	Threads int `toml:"threads"`
+	// MigratePerS is the rate at which the workload's threads migrate
+	// (all threads together, per second): each migration moves one thread
+	// to a CPU of migrate_cpus, which may be on another node. Default 0.
+	MigratePerS float64 `toml:"migrate_per_s"`
+	// MigrateCPUs is the cpulist migrating threads may land on. Default
+	// "": every CPU of the machine.
+	MigrateCPUs string `toml:"migrate_cpus"`
+
+	// File is the trace of a "heaptrack" workload (plain or .zst),
+	// relative to the scenario file's directory. Default "".
 	File string `toml:"file"`
+	// TimeScale stretches a heaptrack trace's time stamps (2 = half as
+	// fast). Default 1.
+	TimeScale float64 `toml:"time_scale"`
 
-	// The keys below belong to kind "task": a process outside SBMP that
-	// faults in anonymous memory through the kernel model (SPEC 1.6's
-	// other tasks), with its own oom_score_adj, so that the OOM killer
-	// can see and choose it.
+	// The keys below belong to kind "go-runtime": a Go program on SBMP
+	// (SPEC 2.3, 5.2, 5.3).
 
-	// GrowMBPerS is how fast a task faults in anonymous memory, MiB per
-	// second; > 0. Default 100.
+	// AllocMBPerS is the Go program's allocation rate, MiB/s. Default 100.
+	AllocMBPerS float64 `toml:"alloc_mb_per_s"`
+	// LiveMB is the live heap the program keeps, MiB. Default 256.
+	LiveMB float64 `toml:"live_mb"`
+	// GOGC is the GC percent; -1 is "off". Default 100.
+	GOGC int64 `toml:"gogc"`
+	// GOMEMLIMITMB is the soft memory limit (GOMEMLIMIT), MiB; 0 is none.
+	// Default 0.
+	GOMEMLIMITMB int64 `toml:"gomemlimit_mb"`
+	// GOMAXPROCS is the program's Ps. Default 0: the number of its CPUs.
+	GOMAXPROCS int `toml:"gomaxprocs"`
+	// LeakMBPerS is a leak inside the Go heap from leak_from_ms on: live
+	// memory that grows and is never freed (SPEC 5.3: 10 MB/s).
+	// Defaults 0 and 0.
+	LeakMBPerS float64 `toml:"leak_mb_per_s"`
+	LeakFromMs int64   `toml:"leak_from_ms"`
+	// GCTrace writes GODEBUG=gctrace=1 lines to gctrace-NAME.txt in the
+	// output directory. Default false.
+	GCTrace bool `toml:"gctrace"`
+
+	// The keys below belong to the kernel-side kinds: "task", "mlock",
+	// "page-cache" and "kmalloc-leak" (SPEC 1.6's other tasks).
+
+	// GrowMBPerS is how fast the workload takes memory, MiB per second;
+	// > 0. Default 100.
 	GrowMBPerS float64 `toml:"grow_mb_per_s"`
-	// RSSMB is the anonymous memory a task stops growing at, MiB; 0 means
-	// it never stops. Default 0.
+	// RSSMB is the memory a task, mlock or kmalloc-leak workload stops
+	// growing at, MiB; 0 means it never stops. Default 0.
 	RSSMB int64 `toml:"rss_mb"`
-	// PageCacheMB is file data the task reads into the page cache at
-	// start, MiB; reclaim can drop it. Default 0.
+	// PageCacheMB is file data a task reads into the page cache at start,
+	// or the file set a page-cache workload keeps reading, MiB; reclaim
+	// can drop it. Default 0.
 	PageCacheMB int64 `toml:"page_cache_mb"`
 	// OOMScoreAdj is the task's oom_score_adj, -1000..1000. Default 0.
 	OOMScoreAdj int64 `toml:"oom_score_adj"`
 	// Cgroup is the cgroup v2 path the task runs in: "/" or a path from
 	// [[kernel.cgroup]]. Default "/".
 	Cgroup string `toml:"cgroup"`
+	// Count runs that many copies of a task, mlock or page-cache
+	// workload (a fleet), named NAME-0, NAME-1, ... Default 1.
+	Count int `toml:"count"`
+}
+
+// Process is one process whose heap SBMP manages ([[process]]): the
+// synthetic, go-runtime and heaptrack workloads naming it allocate from
+// its own SBMP instance, and the kernel model sees its RSS, cgroup and
+// oom_score_adj. A process "sbmp-app" in "/" exists without being
+// declared.
+type Process struct {
+	// Name is the process's comm; unique. Required.
+	Name string `toml:"name"`
+	// Cgroup is the cgroup v2 path it runs in. Default "/".
+	Cgroup string `toml:"cgroup"`
+	// OOMScoreAdj is its oom_score_adj, -1000..1000. Default 0.
+	OOMScoreAdj int64 `toml:"oom_score_adj"`
+}
+
+// Fault is one injected fault ([[fault]]): active from at_ms for
+// duration_ms (0: to the end of the run).
+type Fault struct {
+	// Kind is "numa-latency" (cross-node latency multiplied and bandwidth
+	// divided: slow cross-node refills, SPEC 1.3), "node-offline" (a
+	// node's memory goes offline, its pages migrated elsewhere) or "leak"
+	// (a workload starts leaking memory at rate_mb_per_s, SPEC 5.3).
+	// Required.
+	Kind string `toml:"kind"`
+	// AtMs is when the fault starts. Default 0.
+	AtMs int64 `toml:"at_ms"`
+	// DurationMs is how long it lasts; 0 is to the end. Default 0.
+	DurationMs int64 `toml:"duration_ms"`
+	// LatencyFactor multiplies the idle latency of cross-node accesses
+	// (numa-latency), >= 1. Default 10.
+	LatencyFactor float64 `toml:"latency_factor"`
+	// BandwidthFactor divides cross-node bandwidth (numa-latency), >= 1.
+	// Default 1.
+	BandwidthFactor float64 `toml:"bandwidth_factor"`
+	// Nodes is the list of node ids ("0-1") whose links between each
+	// other are affected (numa-latency). Default "": all nodes.
+	Nodes string `toml:"nodes"`
+	// Node is the node going offline (node-offline). Default 0.
+	Node int `toml:"node"`
+	// Workload names the workload that leaks (leak): a go-runtime
+	// workload's live heap grows; any other SBMP workload allocates
+	// extra objects of its size that are never freed. Required for leak.
+	Workload string `toml:"workload"`
+	// RateMBPerS is the leak rate in MiB/s (leak). Default 10.
+	RateMBPerS float64 `toml:"rate_mb_per_s"`
 }
 
 // Output configures what a run records ([output]).
@@ -327,35 +485,101 @@ func Default() Scenario {
 // (0-based), which are what a [[workload]] table is decoded on top of.
 func DefaultWorkload(index int) Workload {
 	return Workload{
-		Name:           "w" + strconv.Itoa(index),
-		Kind:           KindSynthetic,
-		CPUs:           "0",
-		Arrival:        ArrivalPoisson,
-		RatePerS:       100000,
-		SizeBytes:      64,
-		Lifetime:       LifetimeExponential,
-		LifetimeMeanMs: 10,
-		GrowMBPerS:     100,
-		Cgroup:         "/",
+		Name:             "w" + strconv.Itoa(index),
+		Kind:             KindSynthetic,
+		CPUs:             "0",
+		Process:          DefaultProcess,
+		Arrival:          ArrivalPoisson,
+		RatePerS:         100000,
+		RateLowPerS:      10000,
+		RateHighPerS:     200000,
+		LowMeanMs:        900,
+		HighMeanMs:       100,
+		DiurnalAmplitude: 0.5,
+		DiurnalPeriodMs:  86_400_000,
+		LoadFactor:       1,
+		Size:             SizeFixed,
+		SizeBytes:        64,
+		SizeSigma:        1,
+		Lifetime:         LifetimeExponential,
+		LifetimeMeanMs:   10,
+		LifetimeSigma:    1,
+		LifetimeAlpha:    1.5,
+		LifetimeMinMs:    1,
+		TimeScale:        1,
+		AllocMBPerS:      100,
+		LiveMB:           256,
+		GOGC:             100,
+		GrowMBPerS:       100,
+		Cgroup:           "/",
+		Count:            1,
 	}
+}
+
+// DefaultProcess is the process SBMP workloads allocate in unless they
+// name another.
+const DefaultProcess = "sbmp-app"
+
+// DefaultProcessEntry returns the defaults a [[process]] table is
+// decoded on top of.
+func DefaultProcessEntry(index int) Process {
+	return Process{Cgroup: "/"}
+}
+
+// DefaultFault returns the defaults a [[fault]] table is decoded on top
+// of.
+func DefaultFault(index int) Fault {
+	return Fault{LatencyFactor: 10, BandwidthFactor: 1, RateMBPerS: 10}
 }
 
 // Workload kinds, arrival processes and lifetime distributions.
 const (
 	// KindSynthetic is a workload generated from the distributions below.
 	KindSynthetic = "synthetic"
-	// KindHeaptrack replays a heaptrack trace (not supported yet).
+	// KindHeaptrack replays a heaptrack trace.
 	KindHeaptrack = "heaptrack"
+	// KindGoRuntime is a Go program's heap with a GC pacer.
+	KindGoRuntime = "go-runtime"
 	// KindTask is a process that faults in anonymous memory through the
 	// kernel model.
 	KindTask = "task"
-	// ArrivalPoisson draws exponential inter-arrival times.
+	// KindMlock is a task that pins its memory with mlock.
+	KindMlock = "mlock"
+	// KindPageCache is a task that keeps reading a file set.
+	KindPageCache = "page-cache"
+	// KindKmallocLeak is leaked kmalloc(GFP_ATOMIC) memory.
+	KindKmallocLeak = "kmalloc-leak"
+
 	ArrivalPoisson = "poisson"
-	// LifetimeExponential frees each object after an exponential lifetime.
+	ArrivalMMPP    = "mmpp"
+	ArrivalDiurnal = "diurnal"
+	ArrivalPhases  = "phases"
+
+	SizeFixed     = "fixed"
+	SizeDiscrete  = "discrete"
+	SizeLognormal = "lognormal"
+	SizeHistogram = "histogram"
+
 	LifetimeExponential = "exponential"
-	// LifetimeForever never frees the objects.
-	LifetimeForever = "forever"
+	LifetimeLognormal   = "lognormal"
+	LifetimePareto      = "pareto"
+	LifetimeForever     = "forever"
+
+	FaultNUMALatency = "numa-latency"
+	FaultNodeOffline = "node-offline"
+	FaultLeak        = "leak"
 )
+
+// UsesSBMP reports whether a workload kind allocates through SBMP.
+func UsesSBMP(kind string) bool {
+	return kind == KindSynthetic || kind == KindGoRuntime || kind == KindHeaptrack
+}
+
+// KernelTaskKind reports whether a workload kind is a task of the kernel
+// model outside SBMP.
+func KernelTaskKind(kind string) bool {
+	return kind == KindTask || kind == KindMlock || kind == KindPageCache
+}
 
 // Clone returns a deep copy of s that shares no memory with it, so that
 // the copy can be overridden with Set independently (A/B arms, sweeps).
@@ -364,6 +588,15 @@ func (s *Scenario) Clone() *Scenario {
 	c.Machine = s.Machine.clone()
 	c.SBMP.SlotSizes = slices.Clone(s.SBMP.SlotSizes)
 	c.Workloads = slices.Clone(s.Workloads)
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		w.PhaseStartMs = slices.Clone(w.PhaseStartMs)
+		w.PhaseRatePerS = slices.Clone(w.PhaseRatePerS)
+		w.SizesBytes = slices.Clone(w.SizesBytes)
+		w.SizeWeights = slices.Clone(w.SizeWeights)
+	}
+	c.Processes = slices.Clone(s.Processes)
+	c.Faults = slices.Clone(s.Faults)
 	c.Kernel.Cgroups = slices.Clone(s.Kernel.Cgroups)
 	c.origins = maps.Clone(s.origins)
 	return &c

@@ -63,7 +63,9 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 	w := DefaultWorkload(3)
-	if w != (Workload{Name: "w3", Kind: "synthetic", CPUs: "0", Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100, Cgroup: "/"}) {
+	if w.Name != "w3" || w.Kind != "synthetic" || w.CPUs != "0" || w.Arrival != "poisson" || w.RatePerS != 100000 ||
+		w.Size != "fixed" || w.SizeBytes != 64 || w.Lifetime != "exponential" || w.LifetimeMeanMs != 10 ||
+		w.Process != DefaultProcess || w.LoadFactor != 1 || w.Count != 1 || w.Cgroup != "/" {
 		t.Errorf("DefaultWorkload(3) = %+v", w)
 	}
 }
@@ -353,15 +355,40 @@ func TestValidateErrors(t *testing.T) {
 		{"cpus syntax", w + "cpus = \"3-1\"\n", "x.toml:2:1: workload.0.cpus: cpulist \"3-1\": range \"3-1\" ends before it starts"},
 		{"cpus empty", w + "cpus = \"\"\n", "x.toml:2:1: workload.0.cpus: empty cpulist"},
 		{"cpus letters", w + "cpus = \"a\"\n", "x.toml:2:1: workload.0.cpus: cpulist \"a\": \"a\" is not a CPU number"},
-		{"arrival", w + "arrival = \"uniform\"\n", "x.toml:2:1: workload.0.arrival: must be one of poisson; got \"uniform\""},
-		{"lifetime", w + "lifetime = \"weibull\"\n", "x.toml:2:1: workload.0.lifetime: must be one of exponential, forever; got \"weibull\""},
+		{"arrival", w + "arrival = \"uniform\"\n", "x.toml:2:1: workload.0.arrival: must be one of poisson, mmpp, diurnal, phases; got \"uniform\""},
+		{"lifetime", w + "lifetime = \"weibull\"\n", "x.toml:2:1: workload.0.lifetime: must be one of exponential, lognormal, pareto, forever; got \"weibull\""},
 		{"lifetime mean", w + "lifetime_mean_ms = 0\n",
-			"x.toml:2:1: workload.0.lifetime_mean_ms: must be > 0 and at most 1e+09 for an exponential lifetime, got 0"},
-		{"lifetime mean negative forever", w + "lifetime = \"forever\"\nlifetime_mean_ms = -1\n",
-			"x.toml:3:1: workload.0.lifetime_mean_ms: must not be negative, got -1"},
-		{"kind", w + "kind = \"replay\"\n", "x.toml:2:1: workload.0.kind: must be one of synthetic, task, heaptrack; got \"replay\""},
-		{"heaptrack unsupported", w + "kind = \"heaptrack\"\nfile = \"t.zst\"\n",
-			"x.toml:2:1: workload.0.kind: heaptrack workloads are not supported yet"},
+			"x.toml:2:1: workload.0.lifetime_mean_ms: must be > 0 and at most 1e+09, got 0"},
+		{"kind", w + "kind = \"replay\"\n", "x.toml:2:1: workload.0.kind: must be one of synthetic, go-runtime, heaptrack, task, mlock, page-cache, kmalloc-leak; got \"replay\""},
+		{"mmpp rate", w + "arrival = \"mmpp\"\nrate_high_per_s = -3\n", "x.toml:3:1: workload.0.rate_high_per_s: must be > 0 and at most 1e+09, got -3"},
+		{"diurnal amplitude", w + "arrival = \"diurnal\"\ndiurnal_amplitude = 1.5\n", "x.toml:3:1: workload.0.diurnal_amplitude: must be in 0..1, got 1.5"},
+		{"phases lengths", w + "arrival = \"phases\"\nphase_start_ms = [0, 10]\nphase_rate_per_s = [5]\n",
+			"x.toml:4:1: workload.0.phase_rate_per_s: must have one rate per phase start (2), got 1"},
+		{"phases first", w + "arrival = \"phases\"\nphase_start_ms = [5]\nphase_rate_per_s = [5]\n",
+			"x.toml:3:1: workload.0.phase_start_ms: the first phase must start at 0, got 5"},
+		{"phases order", w + "arrival = \"phases\"\nphase_start_ms = [0, 9, 9]\nphase_rate_per_s = [5, 1, 2]\n",
+			"x.toml:3:1: workload.0.phase_start_ms: element 2: must be after the one before (9), got 9"},
+		{"phases silent", w + "arrival = \"phases\"\nphase_start_ms = [0]\nphase_rate_per_s = [0]\n",
+			"x.toml:4:1: workload.0.phase_rate_per_s: every phase has rate 0"},
+		{"discrete weights", w + "size = \"discrete\"\nsizes_bytes = [64, 128]\nsize_weights = [1]\n",
+			"x.toml:4:1: workload.0.size_weights: discrete sizes need sizes_bytes and size_weights of the same, non-zero length (got 2 and 1)"},
+		{"lognormal clamp", w + "size = \"lognormal\"\nsize_median_bytes = 100\nsize_min_bytes = 50\nsize_max_bytes = 10\n",
+			"x.toml:5:1: workload.0.size_max_bytes: must be 0 (no clamp) or at least size_min_bytes (50), got 10"},
+		{"histogram file", "\n" + w + "size = \"histogram\"\n", "x.toml:2:1: workload.0.size_file: a histogram size distribution needs size_file"},
+		{"pareto alpha", w + "lifetime = \"pareto\"\nlifetime_alpha = 0\n", "x.toml:3:1: workload.0.lifetime_alpha: must be > 0 and at most 100, got 0"},
+		{"leak fraction", w + "leak_fraction = 2\n", "x.toml:2:1: workload.0.leak_fraction: must be in 0..1, got 2"},
+		{"stop before start", w + "start_ms = 10\nstop_ms = 5\n", "x.toml:3:1: workload.0.stop_ms: must be 0 (the end of the run) or after start_ms (10), got 5"},
+		{"unknown process", w + "process = \"db\"\n", "x.toml:2:1: workload.0.process: no process \"db\"; declare it in [[process]]"},
+		{"gogc off without limit", w + "kind = \"go-runtime\"\ngogc = -1\n", "x.toml:3:1: workload.0.gogc: gogc = -1 (off) needs a gomemlimit_mb"},
+		{"page-cache size", "\n" + w + "kind = \"page-cache\"\n", "x.toml:2:1: workload.0.page_cache_mb: a page-cache workload needs the size of the file set"},
+		{"kmalloc size", w + "kind = \"kmalloc-leak\"\nsize_bytes = 4\n", "x.toml:3:1: workload.0.size_bytes: must be in 8..4194304, got 4"},
+		{"process cgroup", w + "[[process]]\nname = \"db\"\ncgroup = \"/x\"\n", "x.toml:4:1: process.0.cgroup: no cgroup \"/x\""},
+		{"process twice", w + "[[process]]\nname = \"db\"\n[[process]]\nname = \"db\"\n", "x.toml:5:1: process.1.name: \"db\" is declared twice"},
+		{"fault kind", w + "[[fault]]\nkind = \"meteor\"\n", "x.toml:3:1: fault.0.kind: must be one of numa-latency, node-offline, leak; got \"meteor\""},
+		{"fault factor", w + "[[fault]]\nkind = \"numa-latency\"\nlatency_factor = 0.5\n", "x.toml:4:1: fault.0.latency_factor: must be in 1..1e6, got 0.5"},
+		{"leak target", w + "[[fault]]\nkind = \"leak\"\nworkload = \"nope\"\n", "x.toml:4:1: fault.0.workload: no workload named \"nope\""},
+		{"leak into task", w + "kind = \"task\"\n[[fault]]\nkind = \"leak\"\nworkload = \"w0\"\n",
+			"x.toml:5:1: fault.0.workload: workload \"w0\" is task; a leak goes into a synthetic or go-runtime workload"},
 		{"heaptrack without file", "\n" + w + "kind = \"heaptrack\"\n",
 			"x.toml:2:1: workload.0.file: a heaptrack workload needs the trace file to replay"},
 		{"file on synthetic", w + "file = \"t.zst\"\n", "x.toml:2:1: workload.0.file: only heaptrack workloads read a file"},
@@ -425,7 +452,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	_, err = Load(filepath.Join(dir, "missing.toml"))
-	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, container-oom, oom-crisis, steady") {
+	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, container-oom, kernel-bypass, leak-chaos, numa-faults, oom-crisis, steady, trace-replay)") {
 		t.Errorf("Load(missing) = %v", err)
 	}
 	if _, err := Load("embedded:nope"); err == nil || !strings.Contains(err.Error(), "nope") {

@@ -40,8 +40,9 @@ func TestSet(t *testing.T) {
 			return s.Workloads[1].SizeBytes == 1024 && s.Workloads[1].Name == "long-lived-small"
 		}},
 		{`workload=[{cpus="4"}]`, func(s *Scenario) bool {
-			return len(s.Workloads) == 1 && s.Workloads[0] == Workload{Name: "w0", Kind: "synthetic", CPUs: "4",
-				Arrival: "poisson", RatePerS: 100000, SizeBytes: 64, Lifetime: "exponential", LifetimeMeanMs: 10, GrowMBPerS: 100, Cgroup: "/"}
+			want := DefaultWorkload(0)
+			want.CPUs = "4"
+			return len(s.Workloads) == 1 && reflect.DeepEqual(s.Workloads[0], want)
 		}},
 	}
 	for _, tt := range tests {

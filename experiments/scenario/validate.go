@@ -56,7 +56,9 @@ func (s *Scenario) Validate() error {
 	v.kernel()
 	v.sbmp()
 	v.policy()
+	v.processList()
 	v.workloads()
+	v.faults()
 	v.intRange("output.sample_interval_ms", s.Output.SampleIntervalMs, 1, MaxDurationMs)
 	return v.errs.err()
 }
@@ -67,6 +69,9 @@ type validator struct {
 	errs errorList
 	// cgroups are the valid [[kernel.cgroup]] paths, filled by kernel().
 	cgroups map[string]bool
+	// processes are the declared [[process]] names, filled by
+	// processes().
+	processes map[string]bool
 }
 
 // failf records a problem with key. The position is the key's own; when the
@@ -266,44 +271,256 @@ func (v *validator) workload(key string, w Workload) {
 		}
 		return true
 	}
-	rateOK := finite("rate_per_s", w.RatePerS)
-	meanOK := finite("lifetime_mean_ms", w.LifetimeMeanMs)
+	// positive checks a float that must be > 0 and at most hi.
+	positive := func(k string, x, hi float64) {
+		if finite(k, x) && (x <= 0 || x > hi) {
+			v.failf(key+k, "must be > 0 and at most %g, got %v", hi, x)
+		}
+	}
+	// between checks a float in lo..hi.
+	between := func(k string, x, lo, hi float64) {
+		if finite(k, x) && (x < lo || x > hi) {
+			v.failf(key+k, "must be in %g..%g, got %v", lo, hi, x)
+		}
+	}
+	v.intRange(key+"start_ms", w.StartMs, 0, MaxDurationMs)
+	v.intRange(key+"stop_ms", w.StopMs, 0, MaxDurationMs)
+	if w.StopMs != 0 && w.StopMs <= w.StartMs {
+		v.failf(key+"stop_ms", "must be 0 (the end of the run) or after start_ms (%d), got %d", w.StartMs, w.StopMs)
+	}
+	if UsesSBMP(w.Kind) && w.Process != DefaultProcess && !v.processes[w.Process] {
+		v.failf(key+"process", "no process %q; declare it in [[process]] (or leave the default %q)", w.Process, DefaultProcess)
+	}
+	if w.File != "" && w.Kind != KindHeaptrack {
+		v.failf(key+"file", "only heaptrack workloads read a file; remove it or set kind = \"heaptrack\"")
+	}
 	switch w.Kind {
 	case KindSynthetic:
-		if w.File != "" {
-			v.failf(key+"file", "only heaptrack workloads read a file; remove it or set kind = \"heaptrack\"")
+		v.arrival(key, w, positive, between)
+		v.size(key, w, positive)
+		v.lifetime(key, w, positive, between)
+		v.placement(key, w, positive)
+	case KindGoRuntime:
+		v.size(key, w, positive)
+		positive("alloc_mb_per_s", w.AllocMBPerS, 1<<20)
+		positive("live_mb", w.LiveMB, 1<<20)
+		if w.GOGC != -1 {
+			v.intRange(key+"gogc", w.GOGC, 1, 1_000_000)
 		}
-	case KindTask:
-		if finite("grow_mb_per_s", w.GrowMBPerS) && (w.GrowMBPerS <= 0 || w.GrowMBPerS > 1<<20) {
-			v.failf(key+"grow_mb_per_s", "must be > 0 and at most %d, got %v", 1<<20, w.GrowMBPerS)
+		v.intRange(key+"gomemlimit_mb", w.GOMEMLIMITMB, 0, 1<<30)
+		v.intRange(key+"gomaxprocs", int64(w.GOMAXPROCS), 0, 4096)
+		between("leak_mb_per_s", w.LeakMBPerS, 0, 1<<20)
+		v.intRange(key+"leak_from_ms", w.LeakFromMs, 0, MaxDurationMs)
+		if w.GOGC == -1 && w.GOMEMLIMITMB == 0 {
+			v.failf(key+"gogc", "gogc = -1 (off) needs a gomemlimit_mb, or the heap grows without bound")
 		}
-		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
-		v.intRange(key+"page_cache_mb", w.PageCacheMB, 0, 1<<30)
-		v.intRange(key+"oom_score_adj", w.OOMScoreAdj, -1000, 1000)
-		if w.Cgroup != "/" && !v.cgroups[w.Cgroup] {
-			v.failf(key+"cgroup", "no cgroup %q; declare it in [[kernel.cgroup]]", w.Cgroup)
-		}
-		return
 	case KindHeaptrack:
 		if w.File == "" {
 			v.failNearf(key+"file", "a heaptrack workload needs the trace file to replay")
 		}
-		v.failf(key+"kind", "heaptrack workloads are not supported yet; use kind = \"synthetic\"")
-		return
+		positive("time_scale", w.TimeScale, 1e9)
+	case KindTask, KindMlock, KindPageCache:
+		positive("grow_mb_per_s", w.GrowMBPerS, 1<<20)
+		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
+		v.intRange(key+"page_cache_mb", w.PageCacheMB, 0, 1<<30)
+		v.intRange(key+"oom_score_adj", w.OOMScoreAdj, -1000, 1000)
+		v.intRange(key+"count", int64(w.Count), 1, 1024)
+		if w.Cgroup != "/" && !v.cgroups[w.Cgroup] {
+			v.failf(key+"cgroup", "no cgroup %q; declare it in [[kernel.cgroup]]", w.Cgroup)
+		}
+		if w.Kind == KindPageCache && w.PageCacheMB == 0 {
+			v.failNearf(key+"page_cache_mb", "a page-cache workload needs the size of the file set it reads (page_cache_mb > 0)")
+		}
+	case KindKmallocLeak:
+		positive("grow_mb_per_s", w.GrowMBPerS, 1<<20)
+		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
+		v.intRange(key+"size_bytes", w.SizeBytes, 8, 1<<22)
 	default:
-		v.failf(key+"kind", "must be one of %s, %s, %s; got %q", KindSynthetic, KindTask, KindHeaptrack, w.Kind)
-		return
+		v.failf(key+"kind", "must be one of %s; got %q", strings.Join(WorkloadKinds(), ", "), w.Kind)
 	}
-	v.oneOf(key+"arrival", w.Arrival, []string{ArrivalPoisson})
-	if rateOK && (w.RatePerS <= 0 || w.RatePerS > MaxRatePerS) {
-		v.failf(key+"rate_per_s", "must be > 0 and at most %g, got %v", float64(MaxRatePerS), w.RatePerS)
+}
+
+// WorkloadKinds lists the accepted workload.N.kind values.
+func WorkloadKinds() []string {
+	return []string{KindSynthetic, KindGoRuntime, KindHeaptrack, KindTask, KindMlock, KindPageCache, KindKmallocLeak}
+}
+
+func (v *validator) arrival(key string, w Workload, positive func(string, float64, float64), between func(string, float64, float64, float64)) {
+	v.oneOf(key+"arrival", w.Arrival, []string{ArrivalPoisson, ArrivalMMPP, ArrivalDiurnal, ArrivalPhases})
+	positive("load_factor", w.LoadFactor, 1e6)
+	switch w.Arrival {
+	case ArrivalPoisson:
+		positive("rate_per_s", w.RatePerS, MaxRatePerS)
+	case ArrivalMMPP:
+		between("rate_low_per_s", w.RateLowPerS, 0, MaxRatePerS)
+		positive("rate_high_per_s", w.RateHighPerS, MaxRatePerS)
+		positive("low_mean_ms", w.LowMeanMs, MaxDurationMs)
+		positive("high_mean_ms", w.HighMeanMs, MaxDurationMs)
+	case ArrivalDiurnal:
+		positive("rate_per_s", w.RatePerS, MaxRatePerS)
+		between("diurnal_amplitude", w.DiurnalAmplitude, 0, 1)
+		positive("diurnal_period_ms", w.DiurnalPeriodMs, MaxDurationMs)
+		between("diurnal_phase", w.DiurnalPhase, -2*math.Pi, 2*math.Pi)
+	case ArrivalPhases:
+		switch {
+		case len(w.PhaseStartMs) == 0:
+			v.failNearf(key+"phase_start_ms", "phases arrivals need phase_start_ms and phase_rate_per_s")
+		case len(w.PhaseStartMs) != len(w.PhaseRatePerS):
+			v.failNearf(key+"phase_rate_per_s", "must have one rate per phase start (%d), got %d", len(w.PhaseStartMs), len(w.PhaseRatePerS))
+		}
+		for i, at := range w.PhaseStartMs {
+			switch {
+			case i == 0 && at != 0:
+				v.failf(key+"phase_start_ms", "the first phase must start at 0, got %v", at)
+			case i > 0 && !(at > w.PhaseStartMs[i-1]):
+				v.failf(key+"phase_start_ms", "element %d: must be after the one before (%v), got %v", i, w.PhaseStartMs[i-1], at)
+			case at > MaxDurationMs:
+				v.failf(key+"phase_start_ms", "element %d: must be at most %d, got %v", i, MaxDurationMs, at)
+			}
+		}
+		anyRate := false
+		for i, r := range w.PhaseRatePerS {
+			if math.IsNaN(r) || r < 0 || r > MaxRatePerS {
+				v.failf(key+"phase_rate_per_s", "element %d: must be in 0..%g, got %v", i, float64(MaxRatePerS), r)
+			}
+			anyRate = anyRate || r > 0
+		}
+		if len(w.PhaseRatePerS) > 0 && !anyRate {
+			v.failf(key+"phase_rate_per_s", "every phase has rate 0: the workload would never allocate")
+		}
 	}
-	v.intRange(key+"size_bytes", w.SizeBytes, 1, MaxSizeBytes)
-	v.oneOf(key+"lifetime", w.Lifetime, []string{LifetimeExponential, LifetimeForever})
-	if meanOK && w.Lifetime == LifetimeExponential && (w.LifetimeMeanMs <= 0 || w.LifetimeMeanMs > MaxLifetimeMeanMs) {
-		v.failf(key+"lifetime_mean_ms", "must be > 0 and at most %g for an exponential lifetime, got %v", float64(MaxLifetimeMeanMs), w.LifetimeMeanMs)
+}
+
+func (v *validator) size(key string, w Workload, positive func(string, float64, float64)) {
+	v.oneOf(key+"size", w.Size, []string{SizeFixed, SizeDiscrete, SizeLognormal, SizeHistogram})
+	switch w.Size {
+	case SizeFixed:
+		v.intRange(key+"size_bytes", w.SizeBytes, 1, MaxSizeBytes)
+	case SizeDiscrete:
+		if len(w.SizesBytes) == 0 || len(w.SizesBytes) != len(w.SizeWeights) {
+			v.failNearf(key+"size_weights", "discrete sizes need sizes_bytes and size_weights of the same, non-zero length (got %d and %d)", len(w.SizesBytes), len(w.SizeWeights))
+		}
+		for i, b := range w.SizesBytes {
+			if b < 1 || b > MaxSizeBytes {
+				v.failf(key+"sizes_bytes", "element %d: must be in 1..%d, got %d", i, MaxSizeBytes, b)
+			}
+		}
+		sum := 0.0
+		for i, x := range w.SizeWeights {
+			if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+				v.failf(key+"size_weights", "element %d: must be a finite number >= 0, got %v", i, x)
+				continue
+			}
+			sum += x
+		}
+		if len(w.SizeWeights) > 0 && sum <= 0 {
+			v.failf(key+"size_weights", "must not all be zero")
+		}
+	case SizeLognormal:
+		positive("size_median_bytes", w.SizeMedianBytes, MaxSizeBytes)
+		positive("size_sigma", w.SizeSigma, 10)
+		v.intRange(key+"size_min_bytes", w.SizeMinBytes, 0, MaxSizeBytes)
+		v.intRange(key+"size_max_bytes", w.SizeMaxBytes, 0, MaxSizeBytes)
+		if w.SizeMaxBytes != 0 && w.SizeMaxBytes < w.SizeMinBytes {
+			v.failf(key+"size_max_bytes", "must be 0 (no clamp) or at least size_min_bytes (%d), got %d", w.SizeMinBytes, w.SizeMaxBytes)
+		}
+	case SizeHistogram:
+		if w.SizeFile == "" {
+			v.failNearf(key+"size_file", "a histogram size distribution needs size_file")
+		}
 	}
-	if meanOK && w.LifetimeMeanMs < 0 {
-		v.failf(key+"lifetime_mean_ms", "must not be negative, got %v", w.LifetimeMeanMs)
+}
+
+func (v *validator) lifetime(key string, w Workload, positive func(string, float64, float64), between func(string, float64, float64, float64)) {
+	v.oneOf(key+"lifetime", w.Lifetime, []string{LifetimeExponential, LifetimeLognormal, LifetimePareto, LifetimeForever})
+	switch w.Lifetime {
+	case LifetimeExponential:
+		positive("lifetime_mean_ms", w.LifetimeMeanMs, MaxLifetimeMeanMs)
+	case LifetimeLognormal:
+		positive("lifetime_median_ms", w.LifetimeMedianMs, MaxLifetimeMeanMs)
+		positive("lifetime_sigma", w.LifetimeSigma, 10)
+	case LifetimePareto:
+		positive("lifetime_alpha", w.LifetimeAlpha, 100)
+		positive("lifetime_min_ms", w.LifetimeMinMs, MaxLifetimeMeanMs)
+	}
+	between("leak_fraction", w.LeakFraction, 0, 1)
+}
+
+func (v *validator) placement(key string, w Workload, positive func(string, float64, float64)) {
+	v.intRange(key+"threads", int64(w.Threads), 0, 1<<16)
+	if w.MigratePerS != 0 {
+		positive("migrate_per_s", w.MigratePerS, 1e7)
+	}
+	if w.MigrateCPUs != "" {
+		if _, err := ParseCPUList(w.MigrateCPUs); err != nil {
+			v.failf(key+"migrate_cpus", "%v", err)
+		}
+	}
+}
+
+// processes checks [[process]]: names unique, not the implicit default's,
+// cgroups declared.
+func (v *validator) processList() {
+	v.processes = map[string]bool{}
+	for i, p := range v.s.Processes {
+		key := "process." + strconv.Itoa(i) + "."
+		v.name(key+"name", p.Name)
+		switch {
+		case v.processes[p.Name]:
+			v.failf(key+"name", "%q is declared twice", p.Name)
+		case len(p.Name) > 15:
+			v.failf(key+"name", "must be at most 15 bytes, as a Linux comm is; got %q", p.Name)
+		}
+		v.processes[p.Name] = true
+		if p.Cgroup != "/" && !v.cgroups[p.Cgroup] {
+			v.failf(key+"cgroup", "no cgroup %q; declare it in [[kernel.cgroup]]", p.Cgroup)
+		}
+		v.intRange(key+"oom_score_adj", p.OOMScoreAdj, -1000, 1000)
+	}
+}
+
+// faults checks [[fault]].
+func (v *validator) faults() {
+	names := map[string]string{}
+	for _, w := range v.s.Workloads {
+		names[w.Name] = w.Kind
+	}
+	for i, f := range v.s.Faults {
+		key := "fault." + strconv.Itoa(i) + "."
+		v.intRange(key+"at_ms", f.AtMs, 0, MaxDurationMs)
+		v.intRange(key+"duration_ms", f.DurationMs, 0, MaxDurationMs)
+		switch f.Kind {
+		case FaultNUMALatency:
+			for _, k := range []struct {
+				name string
+				x    float64
+			}{{"latency_factor", f.LatencyFactor}, {"bandwidth_factor", f.BandwidthFactor}} {
+				if math.IsNaN(k.x) || k.x < 1 || k.x > 1e6 {
+					v.failf(key+k.name, "must be in 1..1e6, got %v", k.x)
+				}
+			}
+			if f.Nodes != "" {
+				if _, err := ParseCPUList(f.Nodes); err != nil {
+					v.failf(key+"nodes", "%v", err)
+				}
+			}
+		case FaultNodeOffline:
+			v.intRange(key+"node", int64(f.Node), 0, 1<<16)
+		case FaultLeak:
+			kind, ok := names[f.Workload]
+			switch {
+			case f.Workload == "":
+				v.failNearf(key+"workload", "a leak fault names the workload that leaks")
+			case !ok:
+				v.failf(key+"workload", "no workload named %q", f.Workload)
+			case !UsesSBMP(kind) || kind == KindHeaptrack:
+				v.failf(key+"workload", "workload %q is %s; a leak goes into a synthetic or go-runtime workload", f.Workload, kind)
+			}
+			if math.IsNaN(f.RateMBPerS) || f.RateMBPerS <= 0 || f.RateMBPerS > 1<<20 {
+				v.failf(key+"rate_mb_per_s", "must be > 0 and at most %d, got %v", 1<<20, f.RateMBPerS)
+			}
+		default:
+			v.failf(key+"kind", "must be one of %s, %s, %s; got %q", FaultNUMALatency, FaultNodeOffline, FaultLeak, f.Kind)
+		}
 	}
 }

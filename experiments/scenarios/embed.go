@@ -20,8 +20,17 @@ const Default = "oom-crisis"
 // files holds every *.toml file of this directory. It is read-only, so it is
 // not package-level mutable state.
 //
-//go:embed *.toml
+//go:embed *.toml data
 var files embed.FS
+
+// OpenData opens a data file shipped with the scenarios (a trace, a size
+// histogram), named as the scenarios name it: "data/NAME".
+func OpenData(name string) (fs.File, error) {
+	if !strings.HasPrefix(name, "data/") || !fs.ValidPath(name) {
+		return nil, fmt.Errorf("embedded data %q: embedded scenarios name their files data/NAME", name)
+	}
+	return files.Open(name)
+}
 
 // Names returns the names of the embedded scenarios (file names without the
 // .toml extension), sorted. The slice is freshly allocated on every call.
