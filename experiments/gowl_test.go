@@ -10,6 +10,7 @@ import (
 // near twice the live heap, and in steady state a GC runs every
 // live·GOGC/100 bytes allocated (the issue's 5 %).
 func TestGoRuntimePacer(t *testing.T) {
+	long(t)
 	for _, gogc := range []int{100, 50} {
 		t.Run("gogc="+itoa(gogc), func(t *testing.T) {
 			res := runSrc(t, `
@@ -61,6 +62,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // the target (collecting ever more often) until the live heap itself
 // approaches the container's limit, so the kill comes much later.
 func TestLeakChaos(t *testing.T) {
+	long(t)
 	const src = `
 [run]
 duration_ms = 400000

@@ -6,6 +6,15 @@ import (
 	"testing"
 )
 
+// long skips a test whose worth is its statistics or its length under
+// -short (the race pass of .ci/run); the plain `go test ./...` runs it.
+func long(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("long statistical test; runs without -short")
+	}
+}
+
 // runSrc parses, validates and runs a scenario given as TOML text.
 func runSrc(t *testing.T, src string) *Result {
 	t.Helper()
@@ -30,6 +39,7 @@ func within(t *testing.T, what string, got, want, tol float64) {
 // lifetime (Little's law holds for any lifetime distribution). Sizes and
 // arrivals vary too, which must not matter.
 func TestLittlesLawAcrossLifetimes(t *testing.T) {
+	long(t)
 	const lambda = 50000.0
 	tests := []struct {
 		name, keys string
@@ -60,6 +70,7 @@ rate_per_s = 50000
 // TestSizeDistributionsReachTheAllocator: the bytes allocated per
 // allocation match each size distribution's mean.
 func TestSizeDistributionsReachTheAllocator(t *testing.T) {
+	long(t)
 	tests := []struct {
 		name, keys string
 		mean       float64
@@ -91,6 +102,7 @@ lifetime_mean_ms = 1
 // TestArrivalProcesses: each arrival process delivers the expected count
 // (the integral of its rate), within four standard deviations.
 func TestArrivalProcesses(t *testing.T) {
+	long(t)
 	tests := []struct {
 		name, keys string
 		want, sd   float64
@@ -348,6 +360,7 @@ oom_score_adj = 500
 // TestFaults: a NUMA latency spike makes cross-node refills slower, a
 // leak fault leaks at its rate, and a node going offline moves its pages.
 func TestFaults(t *testing.T) {
+	long(t)
 	// Interleaved refills take slots from both nodes, so half of them
 	// cross the link.
 	const base = `
