@@ -35,6 +35,10 @@ type sbmpSide struct {
 	diedNs int64  // when it died; -1 while alive
 	diedOf string // why: "oom-kill" or the fatal error
 	held   int64  // pages held from the kernel
+	// perNode is AllocPages' scratch: pages served by each kernel node.
+	perNode []int64
+	// servedRemote counts page requests another node served.
+	servedRemote int64
 	// onDeath runs once when the process dies, so that its workloads stop.
 	onDeath []func(now int64)
 	kTick   sim.Kind
@@ -80,7 +84,7 @@ func (s *sbmpSide) onAlert(ev sim.Event) {
 // newSBMPSide starts process p (pid) with its own SBMP allocator, placed
 // on cpu.
 func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology, p scenario.Process, pid int64, cpu int) (*sbmpSide, error) {
-	s := &sbmpSide{k: k, eng: eng, va: newVASpace(), pid: pid, name: p.Name, cgroup: p.Cgroup, diedNs: -1}
+	s := &sbmpSide{k: k, eng: eng, va: newVASpace(), pid: pid, name: p.Name, cgroup: p.Cgroup, diedNs: -1, perNode: make([]int64, len(k.memNodeIDs))}
 	if err := k.m.AddTask(kernel.Task{PID: pid, Comm: p.Name, Cgroup: p.Cgroup, OOMScoreAdj: p.OOMScoreAdj}); err != nil {
 		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
@@ -179,21 +183,21 @@ type sbmpPages sbmpSide
 // AllocPages faults in 2^order pages for the app. A no-retry request (a
 // Tier-1 block) fails rather than invoke the OOM killer, as a transparent
 // huge page fault does; others may end in an OOM kill, recorded in the
-// run.
+// run. The pages come from the preferred node's zonelist, so a full node's
+// request is served by another: the node that served most of the pages is
+// reported, and SBMP files the block under it (a block whose pages came
+// from both nodes is filed under the majority; the kernel model does not
+// map SBMP's addresses to page frames, so freeing returns the process's
+// newest pages, wherever they are).
 func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint64, int, int64, bool) {
 	s := (*sbmpSide)(p)
 	if s.dead {
 		return 0, node, 0, false
 	}
 	want := int64(1) << order
-	var got, stall int64
-	var oom *kernel.OOMEvent
-	var err error
-	if flags&sbmp.PageNoRetry != 0 {
-		got, stall, err = s.k.m.AllocAnonMayFail(s.pid, node, want)
-	} else {
-		got, stall, oom, err = s.k.m.AllocAnon(s.pid, node, want)
-	}
+	per := s.perNode
+	clear(per)
+	got, stall, oom, err := s.k.m.AllocAnonOnNodes(s.pid, node, want, flags&sbmp.PageNoRetry != 0, per)
 	if oom != nil {
 		s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
 	}
@@ -209,7 +213,16 @@ func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint
 	s.held += want
 	s.k.sbmpPages += want
 	s.k.sbmpPeakPages = max(s.k.sbmpPeakPages, s.k.sbmpPages)
-	return s.va.alloc(order), node, stall, true
+	served := node
+	for n, c := range per {
+		if c > per[served] {
+			served = n
+		}
+	}
+	if served != node {
+		s.servedRemote++
+	}
+	return s.va.alloc(order), served, stall, true
 }
 
 // FreePages returns 2^order of the app's pages to the kernel model.
@@ -336,7 +349,7 @@ func (s *sbmpSide) summary(r *run) ProcessSummary {
 		Name: s.name, PID: s.pid, Cgroup: s.cgroup,
 		TierAllocs:    TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)},
 		FallbackCount: uint64(st.FallbackCount), AllocStallNs: st.AllocStallNs,
-		DiedNs: s.diedNs, DiedOf: s.diedOf,
+		DiedNs: s.diedNs, DiedOf: s.diedOf, ServedRemote: s.servedRemote,
 	}
 	if t, ok := r.kernel.m.Task(s.pid); ok {
 		p.RSSAnonPagesEnd = t.RSSAnonPages

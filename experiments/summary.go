@@ -122,6 +122,9 @@ type ProcessSummary struct {
 	TierAllocs    TierCounts `json:"tier_allocs"`
 	FallbackCount uint64     `json:"fallback_count"`
 	AllocStallNs  int64      `json:"alloc_stall_ns"`
+	// ServedRemote counts its page requests (Tier-1 blocks, Tier-2 pages)
+	// that a node other than the preferred one served.
+	ServedRemote int64 `json:"page_requests_served_remote"`
 	// RSSAnonPagesEnd is its resident anonymous memory at the end.
 	RSSAnonPagesEnd int64 `json:"rss_anon_pages_end"`
 	// DiedNs is when the process died (-1: it lived to the end);

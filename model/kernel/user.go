@@ -10,7 +10,19 @@ import (
 // first page it cannot get and returns how many it got, the total stall,
 // and the OOM kill that stopped it, if any.
 func (m *Machine) AllocAnon(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageAnon, false)
+	return m.allocUser(pid, prefNode, n, pageAnon, false, nil)
+}
+
+// AllocAnonOnNodes is AllocAnon (noOOM false) or AllocAnonMayFail (noOOM
+// true) that also counts where the pages came from: perNode[k] grows by
+// the pages node k served (perNode has one entry per node). An allocator
+// that maps a large block uses it to learn which node the block's memory
+// is on, since the zonelist may have served it from another node.
+func (m *Machine) AllocAnonOnNodes(pid int64, prefNode int, n int64, noOOM bool, perNode []int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
+	if len(perNode) != len(m.nodes) {
+		return 0, 0, nil, fmt.Errorf("kernel: AllocAnonOnNodes: perNode has %d entries for %d nodes", len(perNode), len(m.nodes))
+	}
+	return m.allocUser(pid, prefNode, n, pageAnon, noOOM, perNode)
 }
 
 // AllocAnonMayFail is AllocAnon for a request that fails rather than
@@ -18,24 +30,24 @@ func (m *Machine) AllocAnon(pid int64, prefNode int, n int64) (got int64, stallN
 // An allocator growing its heap by a large block uses it, and falls back
 // to smaller requests on failure.
 func (m *Machine) AllocAnonMayFail(pid int64, prefNode int, n int64) (got int64, stallNs int64, err error) {
-	got, stallNs, _, err = m.allocUser(pid, prefNode, n, pageAnon, true)
+	got, stallNs, _, err = m.allocUser(pid, prefNode, n, pageAnon, true, nil)
 	return got, stallNs, err
 }
 
 // AllocMlocked faults in n pages and locks them (mlock): anonymous pages
 // that reclaim cannot take (the unevictable list).
 func (m *Machine) AllocMlocked(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageMlocked, false)
+	return m.allocUser(pid, prefNode, n, pageMlocked, false, nil)
 }
 
 // AllocFile reads n pages into the page cache on behalf of task pid. Page
 // cache belongs to no task's RSS (the model's file pages are unmapped),
 // and reclaim drops it first.
 func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageFile, false)
+	return m.allocUser(pid, prefNode, n, pageFile, false, nil)
 }
 
-func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind, noOOM bool) (got, stallNs int64, oom *OOMEvent, err error) {
+func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind, noOOM bool, perNode []int64) (got, stallNs int64, oom *OOMEvent, err error) {
 	s, ok := m.slot[pid]
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("%w: %d", ErrNoTask, pid)
@@ -59,6 +71,9 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind,
 			return got, stallNs, r.OOM, nil
 		}
 		m.adopt(s, r.PFN, kind)
+		if perNode != nil {
+			perNode[r.Node]++
+		}
 		got++
 	}
 	return got, stallNs, nil, nil
