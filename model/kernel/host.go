@@ -340,9 +340,12 @@ const (
 )
 
 // InferVfork sets h.VforkChild when the task is, as far as /proc shows, a
-// vfork child that has not exec'd yet: PF_FORKNOEXEC is set and every Vm*
+// vfork child that has not exec'd yet: PF_FORKNOEXEC is set, every Vm*
 // and Rss* line of its status equals its parent's, which is what sharing
-// the parent's mm looks like. The kernel excludes such a task from the
+// the parent's mm looks like, and the parent is in uninterruptible ("D")
+// sleep, as it is in wait_for_vfork_done (a killable wait, which /proc
+// shows as D). A plain fork() child also starts with its parent's
+// counters, but its parent runs on, or sleeps interruptibly in wait4. The kernel excludes such a task from the
 // OOM killer (in_vfork in oom_badness), so its oom_score is 0. /proc has
 // no direct view of in_vfork; a child forked without CLONE_VM gets its own
 // mm whose page-table and file RSS lines differ from the parent's, so the
@@ -353,7 +356,7 @@ func InferVfork(root string, h *HostTask) {
 	}
 	var parent HostTask
 	dir := filepath.Join(root, "proc", strconv.FormatInt(h.PPID, 10))
-	if readStatus(dir, &parent) == nil && parent.HasMM && parent.mmStatus == h.mmStatus {
+	if readStatus(dir, &parent) == nil && parent.HasMM && parent.mmStatus == h.mmStatus && parent.state == 'D' {
 		h.VforkChild = true
 	}
 }
@@ -382,6 +385,8 @@ type HostTask struct {
 	// mmStatus is every Vm* and Rss* line of the status file, to tell
 	// whether two tasks show the same mm.
 	mmStatus string
+	// state is the first letter of the status file's State line.
+	state byte
 }
 
 // ModelTask converts the /proc view to the OOM killer's Task. PID 1 and
@@ -450,6 +455,11 @@ func readStatus(dir string, h *HostTask) error {
 	kv := parseKeyValues(string(b))
 	var mm strings.Builder
 	for _, line := range strings.Split(string(b), "\n") {
+		if st, ok := strings.CutPrefix(line, "State:"); ok {
+			if st = strings.TrimSpace(st); st != "" {
+				h.state = st[0]
+			}
+		}
 		if strings.HasPrefix(line, "Vm") || strings.HasPrefix(line, "Rss") {
 			mm.WriteString(line)
 			mm.WriteByte('\n')
