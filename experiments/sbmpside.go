@@ -3,6 +3,7 @@ package experiments
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/sbmpsim/sbmpsim/experiments/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
@@ -180,48 +181,63 @@ func (c engineClock) Now() int64 { return c.eng.Now() }
 // model, at virtual addresses of its own.
 type sbmpPages sbmpSide
 
-// AllocPages faults in 2^order pages for the app. A no-retry request (a
-// Tier-1 block) fails rather than invoke the OOM killer, as a transparent
-// huge page fault does; others may end in an OOM kill, recorded in the
-// run. The pages come from the preferred node's zonelist, so a full node's
-// request is served by another: the node that served most of the pages is
-// reported, and SBMP files the block under it (a block whose pages came
-// from both nodes is filed under the majority; the kernel model does not
+// AllocPages faults in 2^order pages for the app. A no-retry request is
+// a Tier-1 block: it is faulted in as a transparent huge page (one
+// naturally aligned block, no reclaim, no compaction, never the OOM
+// killer), so it fails when memory is free but fragmented, and Tier-1
+// cannot grow. Other requests (Tier-2 pages for large or degraded
+// allocations) fault order-0 pages one by one and may end in an OOM kill,
+// recorded in the run. Either may be served by another node along the
+// zonelist: the node that served the block, or most of the pages, is
+// reported, and SBMP files the memory under it. (The kernel model does not
 // map SBMP's addresses to page frames, so freeing returns the process's
-// newest pages, wherever they are).
+// newest pages, wherever they are.)
 func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint64, int, int64, bool) {
 	s := (*sbmpSide)(p)
 	if s.dead {
 		return 0, node, 0, false
 	}
 	want := int64(1) << order
-	per := s.perNode
-	clear(per)
-	got, stall, oom, err := s.k.m.AllocAnonOnNodes(s.pid, node, want, flags&sbmp.PageNoRetry != 0, per)
-	if oom != nil {
-		s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
-	}
-	if err != nil || got < want {
-		if got > 0 && !s.dead {
-			if err := s.k.m.FreeAnon(s.pid, got); err != nil {
-				panic(err)
+	served := node
+	var stall int64
+	if flags&sbmp.PageNoRetry != 0 {
+		var ok bool
+		var err error
+		served, stall, ok, err = s.k.m.AllocAnonHuge(s.pid, node, order)
+		if err != nil || !ok {
+			s.k.wakeKswapd(s.eng.Now())
+			return 0, node, stall, false
+		}
+	} else {
+		per := s.perNode
+		clear(per)
+		got, st, oom, err := s.k.m.AllocAnonOnNodes(s.pid, node, want, false, per)
+		stall = st
+		if oom != nil {
+			s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
+		}
+		if err != nil || got < want {
+			if got > 0 && !s.dead {
+				if err := s.k.m.FreeAnon(s.pid, got); err != nil {
+					panic(err)
+				}
+			}
+			return 0, node, stall, false
+		}
+		for n, c := range per {
+			if c > per[served] {
+				served = n
 			}
 		}
-		return 0, node, stall, false
 	}
 	s.k.stallNs += stall
 	s.held += want
 	s.k.sbmpPages += want
 	s.k.sbmpPeakPages = max(s.k.sbmpPeakPages, s.k.sbmpPages)
-	served := node
-	for n, c := range per {
-		if c > per[served] {
-			served = n
-		}
-	}
 	if served != node {
 		s.servedRemote++
 	}
+	s.k.wakeKswapd(s.eng.Now())
 	return s.va.alloc(order), served, stall, true
 }
 
@@ -338,7 +354,9 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: blocks,
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
 		TotalFreeBytesEnd: free, FSMRefused: st.FSMRefused, Debugfs: procs[0].a.DebugfsText(),
-		Alerts: procs[0].alerts[:],
+		// A copy: a slice of the array would keep the whole simulation
+		// alive for as long as the summary is.
+		Alerts: slices.Clone(procs[0].alerts[:]),
 	}
 }
 

@@ -124,17 +124,19 @@ func TestOOMCrisisContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := s.Kernel
-	if s.Machine.Preset != "intel-2s" || s.Machine.NodeMemoryMB != 4096 || k.Swappiness != 0 || k.OOMKillAllocatingTask != 0 || k.SwapMB != 0 {
+	// SPEC 1.3's settings: swappiness 0, oom_kill_allocating_task 0, no
+	// swap, on the two-socket preset.
+	if s.Machine.Preset != "intel-2s" || s.Machine.NodeMemoryMB != 512 || k.Swappiness != 0 || k.OOMKillAllocatingTask != 0 || k.SwapMB != 0 {
 		t.Errorf("machine/kernel: %+v %+v", s.Machine, k)
 	}
-	if s.Run.DurationMs != 10000 || len(s.Workloads) != 3 {
+	if s.Run.DurationMs != 10000 || len(s.Workloads) != 7 {
 		t.Fatalf("run %+v, %d workloads", s.Run, len(s.Workloads))
 	}
 	a, b := s.Workloads[0], s.Workloads[1]
-	if a.CPUs != "0-15" || a.RatePerS != 200000 || a.SizeBytes != 64 || a.LifetimeMeanMs != 5 {
+	if a.CPUs != "0-15" || a.RatePerS != 50000 || a.SizeBytes != 64 || a.LifetimeMeanMs != 5 {
 		t.Errorf("churn workload: %+v", a)
 	}
-	if b.CPUs != "16-31" || b.RatePerS != 50000 || b.SizeBytes != 256 || b.LifetimeMeanMs != 20000 {
+	if b.CPUs != "16-31" || b.Arrival != ArrivalMMPP || b.SizeBytes != 256 || b.Lifetime != LifetimeForever {
 		t.Errorf("long-lived workload: %+v", b)
 	}
 }

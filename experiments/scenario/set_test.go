@@ -69,7 +69,7 @@ func TestSetErrors(t *testing.T) {
 		{"kernel.swappiness=zero", `--set: kernel.swappiness: expected an integer, found string "zero"`},
 		{"kernel.swappiness=1.5", "--set: kernel.swappiness: expected an integer, found float 1.5"},
 		{"workload.0.rate_per_s=fast", `--set: workload.0.rate_per_s: expected a number, found string "fast"`},
-		{"workload.3.rate_per_s=1", "--set: workload.3: index 3 is out of range: the scenario has 3 workload tables"},
+		{"workload.7.rate_per_s=1", "--set: workload.7: index 7 is out of range: the scenario has 7 workload tables"},
 		{"workload.x.rate_per_s=1", "--set: workload.x: expected an index after workload, such as workload.0"},
 		{"workload.-1.rate_per_s=1", "--set: workload.-1: expected an index after workload"},
 		{"workload.0.nope=1", "--set: workload.0.nope: unknown key"},
@@ -144,13 +144,13 @@ func TestSetDoesNotLeakIntoCopies(t *testing.T) {
 	if err := b.Set("workload.0.rate_per_s=1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := plain.Set("workload.1.rate_per_s=2"); err != nil {
+	if err := plain.Set("workload.2.rate_per_s=2"); err != nil {
 		t.Fatal(err)
 	}
-	if a.Workloads[0].RatePerS != 200000 || a.Workloads[1].RatePerS != 50000 {
+	if a.Workloads[0].RatePerS != 50000 || a.Workloads[2].RatePerS != 500 {
 		t.Fatalf("Set on a copy changed the original: %+v", a.Workloads)
 	}
-	if _, o := a.originOf("workload.1.rate_per_s", false); o.line == 0 {
+	if _, o := a.originOf("workload.2.rate_per_s", false); o.line == 0 {
 		t.Fatalf("Set on a struct copy changed the original's origins")
 	}
 }

@@ -43,6 +43,10 @@ type AllocRequest struct {
 	// NoOOM is __GFP_RETRY_MAYFAIL: fail instead of invoking the OOM
 	// killer.
 	NoOOM bool
+	// NoReclaim clears __GFP_DIRECT_RECLAIM, as GFP_TRANSHUGE_LIGHT does
+	// for a transparent huge page fault: after the watermark checks the
+	// allocation fails rather than reclaim (kswapd is still woken).
+	NoReclaim bool
 }
 
 // AllocResult is what an allocation got.
@@ -132,7 +136,7 @@ func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
 		}
 		return r
 	}
-	if req.GFP == GFPAtomic {
+	if req.GFP == GFPAtomic || req.NoReclaim {
 		return AllocResult{}
 	}
 	var stall int64

@@ -84,10 +84,16 @@ func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 // task has gathered a charge batch over high. On failure the OOM event,
 // if the memcg OOM killer ran, says whom it killed.
 func (m *Machine) chargeUser(slot int, noOOM bool) (ok bool, stallNs int64, oom *OOMEvent) {
+	return m.chargeUserPages(slot, 1, noOOM)
+}
+
+// chargeUserPages is chargeUser for n pages at once, as mem_cgroup_charge
+// charges a large folio.
+func (m *Machine) chargeUserPages(slot int, n int64, noOOM bool) (ok bool, stallNs int64, oom *OOMEvent) {
 	t := &m.tasks[slot]
 	path := m.cgPaths[t.cg]
 	reclaim := m.memcgReclaimer(&stallNs)
-	res, err := m.cgroups.Charge(path, 1, ChargeOptions{Dying: t.killed, RetryMayFail: noOOM}, reclaim)
+	res, err := m.cgroups.Charge(path, n, ChargeOptions{Dying: t.killed, RetryMayFail: noOOM}, reclaim)
 	if err != nil {
 		panic("kernel: " + err.Error())
 	}

@@ -25,6 +25,59 @@ func (m *Machine) AllocAnonOnNodes(pid int64, prefNode int, n int64, noOOM bool,
 	return m.allocUser(pid, prefNode, n, pageAnon, noOOM, perNode)
 }
 
+// AllocAnonHuge faults in one naturally aligned block of 2^order
+// anonymous pages for task pid, as a transparent huge page fault does
+// (do_huge_pmd_anonymous_page with THP defrag "madvise", the default, for
+// a region that was not madvised): the cgroup is charged for the whole
+// block (reclaiming inside it if needed, never OOM-killing), then one
+// order-`order` request goes along the preferred node's zonelist with
+// GFP_TRANSHUGE_LIGHT: no direct reclaim, no compaction, no OOM killer;
+// kswapd is woken. It fails when no free block of that order sits above
+// the watermarks: free memory fragmented into smaller pieces does not
+// help (the model has no compaction). The block is then split
+// (split_page) into ordinary anonymous pages that reclaim, swap and
+// FreeAnon treat one by one. It returns the node that served the block.
+func (m *Machine) AllocAnonHuge(pid int64, prefNode, order int) (servedNode int, stallNs int64, ok bool, err error) {
+	s, found := m.slot[pid]
+	if !found {
+		return 0, 0, false, fmt.Errorf("%w: %d", ErrNoTask, pid)
+	}
+	if m.tasks[s].killed {
+		return 0, 0, false, fmt.Errorf("kernel: task %d was OOM-killed", pid)
+	}
+	if order < 0 || order > MaxOrder {
+		return 0, 0, false, fmt.Errorf("kernel: AllocAnonHuge: order %d is outside 0..%d", order, MaxOrder)
+	}
+	n := int64(1) << order
+	// As do_huge_pmd_anonymous_page: allocate the folio, then charge it
+	// (mem_cgroup_charge may reclaim inside the cgroup, never OOM-kill);
+	// a failed charge frees the folio and the fault falls back.
+	r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, Order: order, GFP: GFPUser, CPU: -1, NoOOM: true, NoReclaim: true})
+	if err != nil {
+		return prefNode, stallNs, false, err
+	}
+	stallNs += r.StallNs
+	if !r.OK {
+		return prefNode, stallNs, false, nil
+	}
+	charged, stall, _ := m.chargeUserPages(s, n, true)
+	stallNs += stall
+	if !charged {
+		if err := m.FreeKernel(r.PFN, order); err != nil {
+			panic("kernel: " + err.Error()) // the block was just allocated
+		}
+		return prefNode, stallNs, false, nil
+	}
+	_, nd := m.nodeOf(r.PFN)
+	if err := nd.buddy.Split(r.PFN, order); err != nil {
+		panic("kernel: " + err.Error()) // the block was just allocated
+	}
+	for i := range n {
+		m.adopt(s, r.PFN+i, pageAnon)
+	}
+	return r.Node, stallNs, true, nil
+}
+
 // AllocAnonMayFail is AllocAnon for a request that fails rather than
 // invoke the OOM killer (__GFP_RETRY_MAYFAIL), globally or in its cgroup.
 // An allocator growing its heap by a large block uses it, and falls back

@@ -33,3 +33,50 @@ func TestAllocAnonOnNodesCountsTheServingNode(t *testing.T) {
 		t.Fatal("a perNode of the wrong length was accepted")
 	}
 }
+
+// TestAllocAnonHugeNeedsAContiguousBlock: with half of memory free but
+// every other page taken, no order-9 block exists: the huge fault fails
+// (no reclaim, no compaction, no OOM kill) while order-0 faults succeed.
+// On an unfragmented machine it takes one block and splits it into
+// ordinary pages that FreeAnon returns one by one.
+func TestAllocAnonHugeNeedsAContiguousBlock(t *testing.T) {
+	m, err := NewMachine(MachineConfig{NodePages: []int64{16384}, Zonelists: [][]int{{0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []int64{1, 2} {
+		if err := m.AddTask(Task{PID: pid, Comm: "t", Cgroup: "/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node, _, ok, err := m.AllocAnonHuge(1, 0, 9)
+	if err != nil || !ok || node != 0 {
+		t.Fatalf("huge fault on an empty machine: node %d ok %v err %v", node, ok, err)
+	}
+	if tk, _ := m.Task(1); tk.RSSAnonPages != 512 {
+		t.Fatalf("RSS %d after one huge fault, want 512", tk.RSSAnonPages)
+	}
+	if err := m.FreeAnon(1, 512); err != nil {
+		t.Fatal(err)
+	}
+	// Interleave two tasks' pages over the whole node, then free one
+	// task's: every free page has a taken neighbour.
+	free := m.NodeFreePages(0) - m.Zone(0).Wmark.High - 64
+	for i := int64(0); i < free; i++ {
+		if _, _, _, err := m.AllocAnon(1+i%2, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.FreeAnon(2, free/2); err != nil {
+		t.Fatal(err)
+	}
+	freeNow := m.NodeFreePages(0)
+	_, _, ok, err = m.AllocAnonHuge(1, 0, 9)
+	if err != nil || ok {
+		t.Fatalf("huge fault with %d pages free but fragmented: ok %v err %v; want a failure", freeNow, ok, err)
+	}
+	if got, _, oom, err := m.AllocAnon(1, 0, 512); err != nil || got != 512 || oom != nil {
+		t.Fatalf("order-0 faults after the failed huge fault: got %d, oom %v, err %v", got, oom, err)
+	}
+	t.Logf("%d pages free (%.0f%%), no order-9 block", freeNow, 100*float64(freeNow)/16384)
+}
