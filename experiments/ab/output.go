@@ -1,0 +1,92 @@
+package ab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/sbmpsim/sbmpsim/experiments"
+)
+
+// JSON encodes the report as ab.json: indented, with a final newline.
+// The encoding of a report is deterministic.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode ab.json: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// runsHeader is runs.csv's header line.
+const runsHeader = "arm,seed,oom,oom_kills,first_oom_ns,sim_time_ns,allocs,fallback_count,fallback_rate," +
+	"alloc_stall_ns,alloc_latency_p50_ns,alloc_latency_p99_ns,alloc_latency_p999_ns,footprint_peak_bytes,trace_hash\n"
+
+// RunsCSV is runs.csv: one row per seed and arm (seed-major, arm a
+// first), with the per-run values the report is built from. first_oom_ns
+// is empty for a run without an OOM kill.
+func RunsCSV(runs *Runs) []byte {
+	var b bytes.Buffer
+	b.WriteString(runsHeader)
+	row := func(arm string, s *experiments.Summary) {
+		oom, first := "0", ""
+		if t := firstOOMNs(s); t >= 0 {
+			oom, first = "1", strconv.FormatInt(t, 10)
+		}
+		fmt.Fprintf(&b, "%s,%d,%s,%d,%s,%d,%d,%d,%s,%d,%d,%d,%d,%d,%s\n",
+			arm, s.Seed, oom, s.OOMKills, first, s.SimTimeNs, s.Allocs, s.FallbackCount,
+			strconv.FormatFloat(fallbackRate(s), 'g', -1, 64), s.AllocStallNs,
+			s.AllocLatencyNs.P50, s.AllocLatencyNs.P99, s.AllocLatencyNs.P999, s.FootprintPeakBytes, s.TraceHash)
+	}
+	for i := range runs.Seeds {
+		row("a", &runs.A[i])
+		row("b", &runs.B[i])
+	}
+	return b.Bytes()
+}
+
+// Write writes an experiment's files into dir, creating it if needed:
+// a.toml and b.toml (each arm's resolved scenario, seeded with the first
+// seed), runs.csv and, last, ab.json. Any ab.json already there is
+// removed first and every file is written to a temporary name and
+// renamed into place, so a directory holding an ab.json holds one
+// complete experiment.
+func Write(dir string, exp Experiment, runs *Runs, report *Report) error {
+	abJSON, err := report.JSON()
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"a.toml", nil},
+		{"b.toml", nil},
+		{"runs.csv", RunsCSV(runs)},
+		{"ab.json", abJSON},
+	}
+	for i, arm := range []Arm{exp.A, exp.B} {
+		sc := arm.Scenario.Clone()
+		sc.Run.Seed = runs.Seeds[0]
+		if files[i].data, err = sc.Encode(); err != nil {
+			return fmt.Errorf("encode arm %s scenario: %w", arm.Key, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "ab.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale ab.json: %w", err)
+	}
+	for _, f := range files {
+		if err := experiments.WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,425 @@
+package ab
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/stats"
+)
+
+// Schema names the version of ab.json's layout.
+const Schema = "sbmpsim.ab/v1"
+
+// Fixed statistical settings. They are constants, not options, so that
+// two ab.json files are always comparable; they are written into the file.
+const (
+	// Level is the confidence level of every interval (the "ci95" fields).
+	Level = 0.95
+	// BootstrapResamples is the number of bootstrap replicates of each
+	// paired difference.
+	BootstrapResamples = 10_000
+	// Difference says which way every paired difference is taken: arm B
+	// minus arm A, so a negative value means B lowered the metric.
+	Difference = "b - a"
+)
+
+// Experiment describes what was compared, for the report's header.
+type Experiment struct {
+	Scenario string   // run.name of the base scenario
+	Source   string   // where the base scenario came from
+	Common   []string // overrides applied to both arms (--set)
+	A, B     Arm      // the arms; Analyze reads Key, Name and Overrides only
+}
+
+// Report is ab.json. Field names are a contract (ARCHITECTURE.md): arms.a
+// and arms.b carry runs, oom_runs, oom_probability and oom_ci95_wilson;
+// paired differences sit under paired.
+type Report struct {
+	Schema   string   `json:"schema"`
+	Scenario string   `json:"scenario"`
+	Source   string   `json:"source"`
+	Common   []string `json:"overrides_both"`
+	// SeedFirst and Seeds give the seeds both arms ran on: SeedFirst,
+	// SeedFirst+1, ..., SeedFirst+Seeds-1.
+	SeedFirst uint64  `json:"seed_first"`
+	Seeds     int     `json:"seeds"`
+	Level     float64 `json:"level"`
+	Arms      struct {
+		A ArmReport `json:"a"`
+		B ArmReport `json:"b"`
+	} `json:"arms"`
+	Paired Paired `json:"paired"`
+}
+
+// ArmReport is one arm's outcome over all seeds.
+type ArmReport struct {
+	Name      string   `json:"name"`
+	Overrides []string `json:"overrides"`
+	// ScenarioFile is the resolved scenario written next to ab.json;
+	// `sbmpsim run a.toml --seed S` replays seed S of the arm.
+	ScenarioFile string `json:"scenario_file"`
+	Runs         int    `json:"runs"`
+	// OOMRuns counts runs with at least one OOM kill.
+	OOMRuns               int        `json:"oom_runs"`
+	OOMProbability        float64    `json:"oom_probability"`
+	OOMCI95Wilson         [2]float64 `json:"oom_ci95_wilson"`
+	OOMCI95ClopperPearson [2]float64 `json:"oom_ci95_clopper_pearson"`
+	OOMKillsTotal         int        `json:"oom_kills_total"`
+	TimeToFirstOOM        TimeToOOM  `json:"time_to_first_oom"`
+	// Metrics summarise the per-run values across seeds.
+	Metrics Metrics[Dist] `json:"metrics"`
+	// RunsDigest is the first 16 hex digits of the SHA-256 of the runs'
+	// trace hashes in seed order: equal digests, equal runs.
+	RunsDigest string `json:"runs_digest"`
+}
+
+// TimeToOOM is the Kaplan–Meier estimate of the time to a run's first
+// OOM kill. A run without one is censored at its sim_time_ns: it was
+// watched that long and survived. A time with Reached false is not a
+// time but a bound: the curve never got there, so the quantity is later
+// than the value (the longest follow-up), "> value" or "not reached".
+type TimeToOOM struct {
+	Method        string  `json:"method"`
+	OOMRuns       int     `json:"oom_runs"`
+	CensoredRuns  int     `json:"censored_runs"`
+	FollowUpMaxNs int64   `json:"follow_up_max_ns"`
+	MedianNs      int64   `json:"median_ns"`
+	MedianReached bool    `json:"median_reached"`
+	CI95LoNs      int64   `json:"ci95_lo_ns"`
+	CI95LoReached bool    `json:"ci95_lo_reached"`
+	CI95HiNs      int64   `json:"ci95_hi_ns"`
+	CI95HiReached bool    `json:"ci95_hi_reached"`
+	SurvivalAtEnd float64 `json:"survival_at_follow_up_max"`
+}
+
+// Dist describes one metric's per-run values across seeds; quantiles
+// interpolate linearly between order statistics (Hyndman–Fan 7).
+type Dist struct {
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	P10    float64 `json:"p10"`
+	P90    float64 `json:"p90"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// Metrics holds one T per continuous per-run metric, in a fixed order.
+// fallback_rate is fallback_count / allocs (0 for a run with no
+// allocation); the latency metrics are each run's own quantile of its
+// allocation latency (summary.json alloc_latency_ns).
+type Metrics[T any] struct {
+	FallbackRate       T `json:"fallback_rate"`
+	AllocStallNs       T `json:"alloc_stall_ns"`
+	AllocLatencyP50Ns  T `json:"alloc_latency_p50_ns"`
+	AllocLatencyP99Ns  T `json:"alloc_latency_p99_ns"`
+	AllocLatencyP999Ns T `json:"alloc_latency_p999_ns"`
+	FootprintPeakBytes T `json:"footprint_peak_bytes"`
+}
+
+// all returns the fields of m in metricDefs order.
+func (m *Metrics[T]) all() []*T {
+	return []*T{&m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes}
+}
+
+// unit says how a metric's values read.
+type unit int
+
+const (
+	unitRatio unit = iota
+	unitNs
+	unitBytes
+)
+
+// metricDef is one continuous metric: its name (the JSON key) and how to
+// read it from a summary. The order matches Metrics.all.
+type metricDef struct {
+	name  string
+	unit  unit
+	value func(s *experiments.Summary) float64
+}
+
+var metricDefs = [...]metricDef{
+	{"fallback_rate", unitRatio, fallbackRate},
+	{"alloc_stall_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocStallNs) }},
+	{"alloc_latency_p50_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P50) }},
+	{"alloc_latency_p99_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P99) }},
+	{"alloc_latency_p999_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P999) }},
+	{"footprint_peak_bytes", unitBytes, func(s *experiments.Summary) float64 { return float64(s.FootprintPeakBytes) }},
+}
+
+// fallbackRate is the fraction of a run's allocations that fell back to
+// Tier-2; 0 for a run with no allocation.
+func fallbackRate(s *experiments.Summary) float64 {
+	if s.Allocs == 0 {
+		return 0
+	}
+	return float64(s.FallbackCount) / float64(s.Allocs)
+}
+
+// firstOOMNs is the time of a run's first OOM kill, or -1 if it had none.
+func firstOOMNs(s *experiments.Summary) int64 {
+	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
+		return -1
+	}
+	t := s.OOMEvents[0].TimeNs
+	for _, e := range s.OOMEvents[1:] {
+		t = min(t, e.TimeNs)
+	}
+	return t
+}
+
+// Paired holds the per-seed comparisons of the arms, each difference
+// taken as Difference says (B minus A).
+type Paired struct {
+	Difference string                `json:"difference"`
+	Bootstrap  BootstrapInfo         `json:"bootstrap"`
+	OOM        PairedOOM             `json:"oom"`
+	Metrics    Metrics[PairedMetric] `json:"metrics"`
+}
+
+// BootstrapInfo records how the bootstrap intervals were drawn, so they
+// can be reproduced.
+type BootstrapInfo struct {
+	Method    string  `json:"method"`
+	Resamples int     `json:"resamples"`
+	Seed      uint64  `json:"seed"`
+	Level     float64 `json:"level"`
+}
+
+// PairedOOM compares whether each seed OOMed under A and under B.
+type PairedOOM struct {
+	Table        OOMTable `json:"table"`
+	ProbabilityA float64  `json:"probability_a"`
+	ProbabilityB float64  `json:"probability_b"`
+	Difference   float64  `json:"difference"`
+	// CI95Newcombe is Newcombe's (1998, method 10) interval for the
+	// difference of paired proportions.
+	CI95Newcombe [2]float64 `json:"ci95_newcombe"`
+	// McNemarExactP is the exact two-sided McNemar p-value of H0: the
+	// arms OOM equally often.
+	McNemarExactP float64 `json:"mcnemar_exact_p"`
+	Verdict       string  `json:"verdict"`
+}
+
+// OOMTable is the 2×2 table of paired OOM outcomes, counted in seeds.
+type OOMTable struct {
+	Both    int `json:"both"`
+	OnlyA   int `json:"only_a"`
+	OnlyB   int `json:"only_b"`
+	Neither int `json:"neither"`
+}
+
+// PairedMetric compares one continuous metric seed by seed.
+type PairedMetric struct {
+	MeanA          float64 `json:"mean_a"`
+	MeanB          float64 `json:"mean_b"`
+	MeanDifference float64 `json:"mean_difference"`
+	// RelativeDifference is MeanDifference / MeanA; absent when MeanA is 0.
+	RelativeDifference *float64   `json:"relative_difference,omitempty"`
+	CI95Bootstrap      [2]float64 `json:"ci95_bootstrap"`
+	SignTest           SignTest   `json:"sign_test"`
+	Wilcoxon           Wilcoxon   `json:"wilcoxon"`
+	Verdict            string     `json:"verdict"`
+}
+
+// SignTest is the exact sign test of the per-seed differences.
+type SignTest struct {
+	BHigher int     `json:"b_higher"`
+	BLower  int     `json:"b_lower"`
+	Ties    int     `json:"ties"`
+	P       float64 `json:"p"`
+}
+
+// Wilcoxon is the Wilcoxon signed-rank test of the per-seed differences
+// (B - A); WPlus sums the ranks of seeds where B is higher.
+type Wilcoxon struct {
+	N     int     `json:"n"`
+	Zeros int     `json:"zeros"`
+	WPlus float64 `json:"w_plus"`
+	Z     float64 `json:"z"`
+	P     float64 `json:"p"`
+	Exact bool    `json:"exact"`
+}
+
+// Analyze turns the runs of both arms into the report. It is a pure
+// function of its arguments. It checks the pairing (both arms have one
+// summary per seed, in seed order) and each summary's OOM record.
+func Analyze(exp Experiment, runs *Runs) (*Report, error) {
+	n := len(runs.Seeds)
+	if n < MinSeeds {
+		return nil, fmt.Errorf("analyze: %d seeds: need at least %d", n, MinSeeds)
+	}
+	if len(runs.A) != n || len(runs.B) != n {
+		return nil, fmt.Errorf("analyze: %d seeds but %d runs of arm a and %d of arm b", n, len(runs.A), len(runs.B))
+	}
+	recsA, err := records(exp.A, runs.Seeds, runs.A)
+	if err != nil {
+		return nil, err
+	}
+	recsB, err := records(exp.B, runs.Seeds, runs.B)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Schema: Schema, Scenario: exp.Scenario, Source: exp.Source, Common: nonNil(exp.Common),
+		SeedFirst: runs.Seeds[0], Seeds: n, Level: Level,
+	}
+	if r.Arms.A, err = armReport(exp.A, recsA); err != nil {
+		return nil, err
+	}
+	if r.Arms.B, err = armReport(exp.B, recsB); err != nil {
+		return nil, err
+	}
+	if r.Paired, err = paired(exp, recsA, recsB, BootstrapSeed(runs.Seeds[0])); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// record is what the report needs of one run.
+type record struct {
+	seed       uint64
+	oomKills   int
+	firstOOMNs int64 // -1 when the run had no OOM kill
+	simTimeNs  int64
+	traceHash  string
+	metrics    [len(metricDefs)]float64
+}
+
+func (r *record) oom() bool { return r.oomKills > 0 }
+
+// records extracts the records of one arm, checking that run i is from
+// seeds[i].
+func records(arm Arm, seeds []uint64, runs []experiments.Summary) ([]record, error) {
+	out := make([]record, len(runs))
+	for i := range runs {
+		s := &runs[i]
+		if s.Seed != seeds[i] {
+			return nil, fmt.Errorf("analyze: arm %s run %d is from seed %d, want seed %d", arm.Key, i, s.Seed, seeds[i])
+		}
+		if s.OOMKills > 0 && len(s.OOMEvents) == 0 {
+			return nil, fmt.Errorf("analyze: arm %s seed %d: %d OOM kills but no oom_events", arm.Key, s.Seed, s.OOMKills)
+		}
+		rec := record{seed: s.Seed, oomKills: s.OOMKills, firstOOMNs: firstOOMNs(s), simTimeNs: s.SimTimeNs, traceHash: s.TraceHash}
+		for m, def := range metricDefs {
+			rec.metrics[m] = def.value(s)
+		}
+		out[i] = rec
+	}
+	return out, nil
+}
+
+// armReport summarises one arm's records.
+func armReport(arm Arm, recs []record) (ArmReport, error) {
+	n := len(recs)
+	ar := ArmReport{Name: arm.Name, Overrides: nonNil(arm.Overrides), ScenarioFile: arm.Key + ".toml", Runs: n}
+	h := sha256.New()
+	for i := range recs {
+		if recs[i].oom() {
+			ar.OOMRuns++
+		}
+		ar.OOMKillsTotal += recs[i].oomKills
+		h.Write([]byte(recs[i].traceHash + "\n"))
+	}
+	ar.RunsDigest = hex.EncodeToString(h.Sum(nil))[:16]
+	ar.OOMProbability = float64(ar.OOMRuns) / float64(n)
+	w, err := stats.WilsonInterval(ar.OOMRuns, n, Level)
+	if err != nil {
+		return ar, fmt.Errorf("arm %s: %w", arm.Key, err)
+	}
+	cp, err := stats.ClopperPearsonInterval(ar.OOMRuns, n, Level)
+	if err != nil {
+		return ar, fmt.Errorf("arm %s: %w", arm.Key, err)
+	}
+	ar.OOMCI95Wilson = [2]float64{w.Lo, w.Hi}
+	ar.OOMCI95ClopperPearson = [2]float64{cp.Lo, cp.Hi}
+	if ar.TimeToFirstOOM, err = timeToOOM(recs); err != nil {
+		return ar, fmt.Errorf("arm %s: %w", arm.Key, err)
+	}
+	dists := ar.Metrics.all()
+	for m := range metricDefs {
+		if *dists[m], err = dist(column(recs, m)); err != nil {
+			return ar, fmt.Errorf("arm %s: %s: %w", arm.Key, metricDefs[m].name, err)
+		}
+	}
+	return ar, nil
+}
+
+// timeToOOM estimates the time to first OOM, censoring runs that never
+// OOMed at the end of their simulated time.
+func timeToOOM(recs []record) (TimeToOOM, error) {
+	obs := make([]stats.Observation, len(recs))
+	t := TimeToOOM{Method: "kaplan-meier, runs without an OOM censored at sim_time_ns, brookmeyer-crowley ci"}
+	for i := range recs {
+		if recs[i].oom() {
+			obs[i] = stats.Observation{Time: float64(recs[i].firstOOMNs), Event: true}
+			t.OOMRuns++
+		} else {
+			obs[i] = stats.Observation{Time: float64(recs[i].simTimeNs), Event: false}
+			t.CensoredRuns++
+		}
+	}
+	curve, err := stats.KaplanMeier(obs)
+	if err != nil {
+		return t, fmt.Errorf("time to first oom: %w", err)
+	}
+	med, err := curve.Median(Level)
+	if err != nil {
+		return t, fmt.Errorf("time to first oom: %w", err)
+	}
+	t.FollowUpMaxNs = int64(curve.MaxTime)
+	t.MedianNs, t.MedianReached = int64(med.Median.Value), med.Median.Reached
+	t.CI95LoNs, t.CI95LoReached = int64(med.Lo.Value), med.Lo.Reached
+	t.CI95HiNs, t.CI95HiReached = int64(med.Hi.Value), med.Hi.Reached
+	t.SurvivalAtEnd = curve.SurvivalAt(curve.MaxTime)
+	return t, nil
+}
+
+// column returns metric m of every record, in seed order.
+func column(recs []record, m int) []float64 {
+	xs := make([]float64, len(recs))
+	for i := range recs {
+		xs[i] = recs[i].metrics[m]
+	}
+	return xs
+}
+
+// dist describes xs.
+func dist(xs []float64) (Dist, error) {
+	q, err := stats.Quantiles(xs, []float64{0, 0.1, 0.5, 0.9, 1})
+	if err != nil {
+		return Dist{}, err
+	}
+	return Dist{Mean: meanOf(xs), Min: q[0], P10: q[1], Median: q[2], P90: q[3], Max: q[4]}, nil
+}
+
+// meanOf sums in slice (seed) order, so the result does not depend on
+// how the runs were scheduled.
+func meanOf(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
+// nonNil returns s, or an empty slice for nil, so JSON shows [] not null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// BootstrapSeed derives the bootstrap's seed from the experiment's first
+// seed (a SplitMix64 step on a tagged copy of it), so that ab.json is a
+// function of its inputs and differs in its draws from any simulator
+// stream of the same seed.
+func BootstrapSeed(firstSeed uint64) uint64 {
+	z := (firstSeed ^ 0xab_ab_ab_ab) + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
