@@ -153,7 +153,7 @@ func (h *goHeap) Free(now int64, cpu int, addr uint64, size int64) int64 {
 	if g.proc.dead {
 		return 0
 	}
-	cost, err := g.proc.a.Free(cpu, addr, size)
+	cost, err := g.proc.free(cpu, addr, size)
 	if err != nil {
 		panic(err) // the program frees only what SBMP gave it: a bug, loudly
 	}
@@ -171,7 +171,7 @@ func (h *goHeap) Scavenge(now int64, bytes int64) (int64, int64) {
 	if g.proc.dead {
 		return 0, 0
 	}
-	return g.proc.a.Scavenge(bytes)
+	return g.proc.scavenge(bytes)
 }
 
 // sample appends the program's time series columns.

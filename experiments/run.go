@@ -326,7 +326,7 @@ func (r *run) onFree(ev sim.Event) {
 	}
 	size := ev.B & freeSizeMask
 	th := int(ev.B >> freeThreadShift & freeThreadMask)
-	if _, err := w.proc.a.Free(w.threads[th], uint64(ev.A), size); err != nil {
+	if _, err := w.proc.free(w.threads[th], uint64(ev.A), size); err != nil {
 		panic(err) // the workload frees only what SBMP gave it: a bug, loudly
 	}
 	r.noteFree(ev.At, &w.wstats, size)
@@ -367,9 +367,9 @@ func (r *run) sample(now int64) {
 		var st sbmp.Stats
 		var free, blocks int64
 		for _, p := range r.procs {
-			st.Add(p.a.Stats())
-			free += p.a.TotalFreeBytes()
-			blocks += p.a.Tier1Blocks()
+			st.Add(p.stats())
+			free += p.totalFreeBytes()
+			blocks += p.tier1Blocks()
 		}
 		row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
 			float64(free), float64(blocks), float64(r.procs[0].a.Tier0Free(0, 0)))
@@ -407,8 +407,10 @@ func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
 	if len(r.procs) > 0 {
 		var st sbmp.Stats
 		for _, p := range r.procs {
-			st.Add(p.a.Stats())
-			p.a.FSMTransitions(s.FSMTransitions)
+			st.Add(p.stats())
+			for _, a := range p.sw.Allocators() {
+				a.FSMTransitions(s.FSMTransitions)
+			}
 			s.Processes = append(s.Processes, p.summary(r))
 		}
 		s.Models = append(s.Models, "sbmp")

@@ -25,7 +25,10 @@ const firstProcessPID = 100
 // reuses page frames), the machine's topology and a cost model from the
 // NUMA latencies and bandwidths.
 type sbmpSide struct {
-	a      *sbmp.Allocator
+	a      *sbmp.Allocator // the current allocator (the Switcher's)
+	sw     *sbmp.Switcher
+	env    sbmp.Env
+	cfg    sbmp.Config // without policies
 	k      *kernelSide
 	eng    *sim.Engine
 	va     vaSpace
@@ -66,7 +69,7 @@ func (s *sbmpSide) onAlert(ev sim.Event) {
 	if s.dead {
 		return
 	}
-	cur := s.a.Stats()
+	cur := s.stats()
 	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
 		sum := &s.alerts[i]
 		sum.Metric = al.Metric
@@ -93,33 +96,22 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
 	k.onKill(pid, func(now int64) { s.die(now, "oom-kill") })
-	merge, err := policies.Merge(sc.Policy.Merge, sc.Policy.Params("merge"))
-	if err != nil {
-		return nil, fmt.Errorf("policy.merge: %w", err)
-	}
-	refill, err := policies.Refill(sc.Policy.Refill, sc.Policy.Params("refill"))
-	if err != nil {
-		return nil, fmt.Errorf("policy.refill: %w", err)
-	}
-	degrade, err := policies.Degrade(sc.Policy.Degrade, sc.Policy.Params("degrade"))
-	if err != nil {
-		return nil, fmt.Errorf("policy.degrade: %w", err)
-	}
 	cfg := k.m.Config()
-	env := sbmp.Env{
+	s.env = sbmp.Env{
 		Clock:    engineClock{eng},
 		Pages:    (*sbmpPages)(s),
 		Topology: sbmpTopology{cpuNodes: cfg.CPUNodes, zonelists: cfg.Zonelists},
 		Cost:     k.cost,
 	}
-	s.a, err = sbmp.New(env, sbmp.Config{
+	s.cfg = sbmp.Config{
 		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
 		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
-		Merge:      merge, Refill: refill, Degrade: degrade,
-	})
+	}
+	a, err := s.newAllocator(sc.Policy)
 	if err != nil {
 		return nil, err
 	}
+	s.a, s.sw = a, sbmp.NewSwitcher(a)
 	s.kTick = eng.Register("sbmp.tick."+p.Name, s.onTick)
 	eng.Schedule(sbmpTickNs, s.kTick, 0, 0)
 	for i := range s.alerts {
@@ -128,6 +120,92 @@ func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *nu
 	s.kAlert = eng.Register("sbmp.alerts."+p.Name, s.onAlert)
 	eng.Schedule(alertIntervalNs, s.kAlert, 0, 0)
 	return s, nil
+}
+
+// newAllocator builds an allocator of the process's configuration with
+// the policies of p.
+func (s *sbmpSide) newAllocator(p scenario.Policy) (*sbmp.Allocator, error) {
+	merge, err := policies.Merge(p.Merge, p.Params("merge"))
+	if err != nil {
+		return nil, fmt.Errorf("policy.merge: %w", err)
+	}
+	refill, err := policies.Refill(p.Refill, p.Params("refill"))
+	if err != nil {
+		return nil, fmt.Errorf("policy.refill: %w", err)
+	}
+	degrade, err := policies.Degrade(p.Degrade, p.Params("degrade"))
+	if err != nil {
+		return nil, fmt.Errorf("policy.degrade: %w", err)
+	}
+	cfg := s.cfg
+	cfg.Merge, cfg.Refill, cfg.Degrade = merge, refill, degrade
+	return sbmp.New(s.env, cfg)
+}
+
+// swap replaces the process's allocator with one running the policies of
+// p (SPEC 2.4's SwapAllocator): new requests go to it at once; the old
+// allocators keep serving the frees of what they handed out. It returns
+// the flush cost of the old allocator's per-CPU caches.
+func (s *sbmpSide) swap(p scenario.Policy) (int64, error) {
+	next, err := s.newAllocator(p)
+	if err != nil {
+		return 0, err
+	}
+	_, flushNs := s.sw.Swap(next)
+	s.a = next
+	return flushNs, nil
+}
+
+// free frees addr in the allocator that owns it: the only one, or, after
+// a swap, the one the Switcher finds.
+func (s *sbmpSide) free(cpu int, addr uint64, size int64) (int64, error) {
+	if all := s.sw.Allocators(); len(all) == 1 {
+		return s.a.Free(cpu, addr, size)
+	}
+	return s.sw.Free(cpu, addr, size)
+}
+
+// stats sums the counters of every allocator the process has had.
+func (s *sbmpSide) stats() sbmp.Stats {
+	all := s.sw.Allocators()
+	if len(all) == 1 {
+		return s.a.Stats()
+	}
+	var st sbmp.Stats
+	for _, a := range all {
+		st.Add(a.Stats())
+	}
+	return st
+}
+
+// totalFreeBytes and tier1Blocks sum over every allocator.
+func (s *sbmpSide) totalFreeBytes() (n int64) {
+	for _, a := range s.sw.Allocators() {
+		n += a.TotalFreeBytes()
+	}
+	return n
+}
+
+func (s *sbmpSide) tier1Blocks() (n int64) {
+	for _, a := range s.sw.Allocators() {
+		n += a.Tier1Blocks()
+	}
+	return n
+}
+
+// scavenge returns free memory of every allocator, newest first.
+func (s *sbmpSide) scavenge(bytes int64) (released, costNs int64) {
+	all := s.sw.Allocators()
+	for i := len(all) - 1; i >= 0 && (bytes <= 0 || released < bytes); i-- {
+		want := bytes - released
+		if bytes <= 0 {
+			want = 0
+		}
+		r, c := all[i].Scavenge(want)
+		released += r
+		costNs += c
+	}
+	return released, costNs
 }
 
 // exit ends the process on its own (a fatal error): its memory goes back
@@ -167,8 +245,10 @@ func (s *sbmpSide) onTick(ev sim.Event) {
 	if s.dead {
 		return
 	}
-	if err := s.a.Tick(); err != nil {
-		panic(err) // an allocator invariant broke: a bug, loudly
+	for _, a := range s.sw.Allocators() {
+		if err := a.Tick(); err != nil {
+			panic(err) // an allocator invariant broke: a bug, loudly
+		}
 	}
 	s.eng.Schedule(ev.At+sbmpTickNs, s.kTick, 0, 0)
 }
@@ -344,8 +424,8 @@ var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp
 func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 	var blocks, free int64
 	for _, p := range procs {
-		blocks += p.a.Tier1Blocks()
-		free += p.a.TotalFreeBytes()
+		blocks += p.tier1Blocks()
+		free += p.totalFreeBytes()
 	}
 	return &SBMPSummary{
 		Refills: st.Refills, RefillsRemote: st.RefillsRemote, Drains: st.Drains,
@@ -362,7 +442,7 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 
 // summary is the process's line in summary.json.
 func (s *sbmpSide) summary(r *run) ProcessSummary {
-	st := s.a.Stats()
+	st := s.stats()
 	p := ProcessSummary{
 		Name: s.name, PID: s.pid, Cgroup: s.cgroup,
 		TierAllocs:    TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)},

@@ -214,7 +214,7 @@ func (r *run) stepTrace(t *traceWorkload, now int64) {
 			t.live[op.Info] = l[:len(l)-1]
 			if addr != 0 {
 				size := int64(op.SizeBytes)
-				if _, err := t.proc.a.Free(t.cpu(), addr, max(size, 1)); err != nil {
+				if _, err := t.proc.free(t.cpu(), addr, max(size, 1)); err != nil {
 					panic(err) // the replay frees only what SBMP gave it
 				}
 				r.noteFree(now, &t.wstats, size)

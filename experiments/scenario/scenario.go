@@ -410,9 +410,10 @@ type Process struct {
 type Fault struct {
 	// Kind is "numa-latency" (cross-node latency multiplied and bandwidth
 	// divided: slow cross-node refills, SPEC 1.3), "node-offline" (a
-	// node's memory goes offline, its pages migrated elsewhere) or "leak"
-	// (a workload starts leaking memory at rate_mb_per_s, SPEC 5.3).
-	// Required.
+	// node's memory goes offline, its pages migrated elsewhere), "leak"
+	// (a workload starts leaking memory at rate_mb_per_s, SPEC 5.3) or
+	// "policy-swap" (the SBMP allocator is replaced at at_ms by one with
+	// other policies, SPEC 2.4; duration_ms must be 0). Required.
 	Kind string `toml:"kind"`
 	// AtMs is when the fault starts. Default 0.
 	AtMs int64 `toml:"at_ms"`
@@ -435,6 +436,15 @@ type Fault struct {
 	Workload string `toml:"workload"`
 	// RateMBPerS is the leak rate in MiB/s (leak). Default 10.
 	RateMBPerS float64 `toml:"rate_mb_per_s"`
+	// Merge, Refill and Degrade name the policies the new allocator runs
+	// (policy-swap); "" keeps the current one. A policy that stays keeps
+	// its [policy] parameters; a new one runs with its defaults.
+	Merge   string `toml:"merge"`
+	Refill  string `toml:"refill"`
+	Degrade string `toml:"degrade"`
+	// Process is the process whose allocator is swapped (policy-swap);
+	// "" swaps every process's.
+	Process string `toml:"process"`
 }
 
 // Output configures what a run records ([output]).
@@ -568,6 +578,7 @@ const (
 	FaultNUMALatency = "numa-latency"
 	FaultNodeOffline = "node-offline"
 	FaultLeak        = "leak"
+	FaultPolicySwap  = "policy-swap"
 )
 
 // UsesSBMP reports whether a workload kind allocates through SBMP.

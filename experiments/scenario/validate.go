@@ -519,8 +519,28 @@ func (v *validator) faults() {
 			if math.IsNaN(f.RateMBPerS) || f.RateMBPerS <= 0 || f.RateMBPerS > 1<<20 {
 				v.failf(key+"rate_mb_per_s", "must be > 0 and at most %d, got %v", 1<<20, f.RateMBPerS)
 			}
+		case FaultPolicySwap:
+			if f.DurationMs != 0 {
+				v.failf(key+"duration_ms", "a policy swap happens at at_ms and stays; duration_ms must be 0, got %d", f.DurationMs)
+			}
+			for _, k := range []struct {
+				key, name string
+				all       []string
+			}{
+				{"merge", f.Merge, MergePolicies()}, {"refill", f.Refill, RefillPolicies()}, {"degrade", f.Degrade, DegradePolicies()},
+			} {
+				if k.name != "" {
+					v.oneOf(key+k.key, k.name, k.all)
+				}
+			}
+			if f.Merge == "" && f.Refill == "" && f.Degrade == "" {
+				v.failNearf(key+"merge", "a policy swap names at least one of merge, refill, degrade")
+			}
+			if f.Process != "" && f.Process != DefaultProcess && !v.processes[f.Process] {
+				v.failf(key+"process", "no process %q", f.Process)
+			}
 		default:
-			v.failf(key+"kind", "must be one of %s, %s, %s; got %q", FaultNUMALatency, FaultNodeOffline, FaultLeak, f.Kind)
+			v.failf(key+"kind", "must be one of %s, %s, %s, %s; got %q", FaultNUMALatency, FaultNodeOffline, FaultLeak, FaultPolicySwap, f.Kind)
 		}
 	}
 }
