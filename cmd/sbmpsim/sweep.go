@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
+	"github.com/sbmpsim/sbmpsim/experiments/sweeps"
+)
+
+type sweepFlags struct {
+	out     string
+	shard   string
+	workers int
+	dryRun  bool
+}
+
+func newSweepCmd() *cobra.Command {
+	var f sweepFlags
+	cmd := &cobra.Command{
+		Use:   "sweep EXPERIMENT --out DIR [--shard I/N] [--workers W]",
+		Short: "Run a scenario over a grid of parameters and seeds (resumable, shardable)",
+		Long: `Run a sweep file (or an embedded sweep: ` + strings.Join(sweeps.Names(), ", ") + `): a base
+scenario over the cross product of the file's axes, each point on the same
+seeds. Every point is validated before anything runs. Each run's summary is
+written to DIR/runs/ID.json as soon as it finishes; when all runs are there,
+DIR/sweep.json and DIR/sweep.csv hold the aggregate per point.
+
+Stopped half-way (Ctrl-C, SIGTERM, a crash, a node lost), the same command
+resumes: finished runs are kept, only the others are run.
+
+--shard I/N runs only the runs whose index i has i % N == I and writes
+DIR/shard-I-of-N.json when done; 'sbmpsim merge DIR... --out OUT' combines
+the shards into what one unsharded sweep writes, byte for byte.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("sweep takes one sweep file or embedded sweep name, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			shard, err := sweep.ParseShard(f.shard)
+			if err != nil {
+				return usageError{fmt.Errorf("--shard: %w", err)}
+			}
+			if f.workers < 1 {
+				return usageError{fmt.Errorf("--workers %d: need at least 1", f.workers)}
+			}
+			if f.out == "" && !f.dryRun {
+				return usageError{errors.New("--out DIR is required: the directory the runs and the aggregate go to")}
+			}
+			sf, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			plan, err := sweep.NewPlan(sf)
+			if err != nil {
+				return err
+			}
+			if f.dryRun {
+				return printSweepPlan(cmd.OutOrStdout(), plan, shard)
+			}
+			return runSweep(cmd, plan, shard, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "", "directory for plan.json, runs/ and the aggregate (resumes if it holds this sweep)")
+	fl.StringVar(&f.shard, "shard", "0/1", "run only shard I of N (0 <= I < N): the runs with index % N == I")
+	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running simulations")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the sweep and list its points and runs; run and write nothing")
+	return cmd
+}
+
+// printSweepPlan lists the points of a validated plan.
+func printSweepPlan(w io.Writer, p *sweep.Plan, shard sweep.Shard) error {
+	mine := 0
+	for i := range p.Runs {
+		if shard.Has(i) {
+			mine++
+		}
+	}
+	fmt.Fprintf(w, "sweep %s (hash %.12s): %s, %d points x %d seeds (%d..%d) = %d runs; shard %s has %d\n",
+		p.Sweep, p.Hash, p.Source, len(p.Points), p.Seeds, p.SeedFirst, p.SeedFirst+uint64(p.Seeds-1), p.Runs, shard, mine)
+	for _, o := range p.Overrides {
+		fmt.Fprintf(w, "  every point: %s\n", o)
+	}
+	for _, pt := range p.Points {
+		fmt.Fprintf(w, "%s  %s\n", pt.ID, strings.Join(pt.Overrides, " "))
+	}
+	return nil
+}
+
+// runSweep executes the plan, showing progress on a terminal, and reports
+// what it did in one line.
+func runSweep(cmd *cobra.Command, plan *sweep.Plan, shard sweep.Shard, f sweepFlags) error {
+	stderr := cmd.ErrOrStderr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopSignals := cancelOnSignal(cancel, stderr)
+	defer stopSignals()
+
+	start := time.Now()
+	bar := newSweepBar(stderr, "sweep "+plan.Sweep)
+	out, err := sweep.Execute(ctx, plan, sweep.Options{Dir: f.out, Shard: shard, Workers: f.workers, Progress: bar.update})
+	bar.finish()
+	wall := time.Since(start)
+	if out.TempsRemoved > 0 || out.Replaced > 0 {
+		fmt.Fprintf(stderr, "sbmpsim sweep: removed %d temporary files of an earlier, killed sweep and reran %d unreadable run files\n", out.TempsRemoved, out.Replaced)
+	}
+	var dirErr *sweep.DirError
+	var failed *sweep.FailedError
+	switch {
+	case errors.As(err, &dirErr):
+		return usageError{err}
+	case errors.Is(err, sweep.ErrInterrupted):
+		return fmt.Errorf("%w in %s; run the same command again to resume (finished runs are kept)", err, f.out)
+	case errors.As(err, &failed):
+		r := failed.Failed[0].Run
+		return fmt.Errorf("%w\nreplay the first: %s\nthe other runs are in %s; once the cause is fixed, the same command runs only the failed ones", err, sweepReplay(plan, r), f.out)
+	case err != nil:
+		return err
+	}
+	label := plan.Sweep
+	if !shard.Whole() {
+		label += " shard " + shard.String()
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d runs (%d resumed, %d run) on %d workers in %.2fs (%.2f runs/s)",
+		label, out.Total, out.Resumed, out.Ran, f.workers, wall.Seconds(), float64(out.Ran)/max(wall.Seconds(), 1e-9))
+	if out.Aggregated {
+		fmt.Fprintf(cmd.OutOrStdout(), "; wrote %s\n", filepath.Join(f.out, sweep.ReportName))
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "; wrote %s; combine the shards with 'sbmpsim merge DIR... --out OUT'\n", filepath.Join(f.out, sweep.ManifestName(shard)))
+	}
+	return nil
+}
+
+// cancelOnSignal calls cancel on the first SIGINT or SIGTERM and then
+// restores the default handling, so that a second one ends the process
+// at once (the runs under way are then lost, never half-written). The
+// returned function stops watching.
+func cancelOnSignal(cancel context.CancelFunc, stderr io.Writer) func() {
+	sigs := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			fmt.Fprintf(stderr, "\nsbmpsim sweep: %v: starting no new runs, finishing those under way (interrupt again to abandon them)\n", s)
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+// sweepReplay is the `sbmpsim run` command line that replays one run.
+func sweepReplay(p *sweep.Plan, r sweep.Run) string {
+	words := []string{"sbmpsim", "run", sweepShellWord(p.BasePath)}
+	for _, o := range append(append([]string{}, p.Overrides...), p.Points[r.Point].Overrides...) {
+		words = append(words, "--set", sweepShellWord(o))
+	}
+	return strings.Join(append(words, "--seed", strconv.FormatUint(r.Seed, 10)), " ")
+}
+
+// sweepShellWord quotes s for a POSIX shell when it holds anything but
+// safe characters.
+func sweepShellWord(s string) string {
+	safe := func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.=,/:+@%", r)
+	}
+	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !safe(r) }) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// sweepBar is a progress bar (runs done of those to do, runs/s, ETA) on
+// standard error when it is a terminal, and nothing otherwise: CI logs and
+// scripts get only the final line. Its clock is for display only.
+type sweepBar struct {
+	w    io.Writer
+	desc string
+	bar  *progressbar.ProgressBar
+}
+
+// newSweepBar returns nil, a bar that shows nothing, unless w is a
+// terminal.
+func newSweepBar(w io.Writer, desc string) *sweepBar {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return &sweepBar{w: w, desc: desc}
+}
+
+// update is sweep.Options.Progress; calls are serialised by Execute.
+func (b *sweepBar) update(done, pending int) {
+	if b == nil || pending == 0 {
+		return
+	}
+	if b.bar == nil {
+		b.bar = progressbar.NewOptions(pending,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(b.desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("runs"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+		)
+	}
+	_ = b.bar.Set(done) // drawing errors (a closed terminal) do not stop a sweep
+}
+
+// finish ends the bar's line, if one was drawn.
+func (b *sweepBar) finish() {
+	if b == nil || b.bar == nil {
+		return
+	}
+	_ = b.bar.Exit()
+	fmt.Fprintln(b.w)
+}
