@@ -24,6 +24,9 @@ type Result struct {
 	// Files are further outputs by file name, such as a go-runtime
 	// workload's gctrace-NAME.txt.
 	Files map[string][]byte
+	// Latency is the histogram of every successful allocation's latency
+	// (alloc_latency_ns summarises it), for CDF figures.
+	Latency *stats.LatencyHist
 }
 
 // run is the state of one simulation: the engine, the processes SBMP
@@ -56,6 +59,8 @@ type run struct {
 	liveArea                float64 // integral of live objects over time
 	lastNs                  int64
 	ts                      Timeseries
+	// perCPU is the number of per-CPU columns ([output] per_cpu).
+	perCPU int
 	// lat is the latency of every successful allocation, waits included.
 	lat stats.LatencyHist
 	// files are extra outputs (gctrace-NAME.txt), by file name.
@@ -159,6 +164,12 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	}
 	if len(r.procs) > 0 {
 		r.ts.Columns = append(r.ts.Columns, sbmpColumns...)
+		if sc.Output.PerCPU {
+			r.perCPU = len(r.kernel.m.Config().CPUNodes)
+			for c := range r.perCPU {
+				r.ts.Columns = append(r.ts.Columns, fmt.Sprintf("cpu%d_tier0_free", c))
+			}
+		}
 	}
 	for i, w := range sc.Workloads {
 		var err error
@@ -197,7 +208,8 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Summary: r.summary(sc, durationNs), Timeseries: r.ts, Scenario: enc, Files: r.files}, nil
+	lat := r.lat
+	return &Result{Summary: r.summary(sc, durationNs), Timeseries: r.ts, Scenario: enc, Files: r.files, Latency: &lat}, nil
 }
 
 // startProcesses starts one SBMP process per process some workload
@@ -373,6 +385,9 @@ func (r *run) sample(now int64) {
 		}
 		row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
 			float64(free), float64(blocks), float64(r.procs[0].a.Tier0Free(0, 0)))
+		for c := range r.perCPU {
+			row = append(row, float64(r.procs[0].a.Tier0Free(c, 0)))
+		}
 	}
 	for _, g := range r.goProgs {
 		if g != nil {

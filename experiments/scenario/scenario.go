@@ -452,6 +452,10 @@ type Output struct {
 	// SampleIntervalMs is the simulated-time interval between time-series
 	// samples, in milliseconds, at least 1. Default 100.
 	SampleIntervalMs int64 `toml:"sample_interval_ms"`
+	// PerCPU adds a column per CPU to the time series: the free slots of
+	// the smallest Tier-0 class in its cache (debugfs's cpuN_tier0_free),
+	// for heatmaps. Default false.
+	PerCPU bool `toml:"per_cpu"`
 }
 
 // DefaultName is the Run.Name of Default, and of a parsed scenario whose

@@ -1,0 +1,195 @@
+package canon
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+)
+
+func oomCrisis() Experiment {
+	return Experiment{
+		Name:  "oom-crisis",
+		Title: "1. The OOM crisis, and which policy breaks the chain",
+		Spec:  "SPEC 1.3, 1.5, 2.6",
+		Run:   runOOMCrisis,
+	}
+}
+
+// oomCrisisVariants are the arms: the seed's settings first, then one
+// change each.
+var oomCrisisVariants = []variant{
+	{"seed settings", nil},
+	{"degrade=wait-refill", []string{"policy.degrade=wait-refill"}},
+	{"degrade=steal-remote", []string{"policy.degrade=steal-remote"}},
+	{"degrade=reclaim-first", []string{"policy.degrade=reclaim-first"}},
+	{"degrade=fail-fast", []string{"policy.degrade=fail-fast"}},
+	{"merge=eager", []string{"policy.merge=eager"}},
+	{"refill=adaptive-batch", []string{"policy.refill=adaptive-batch"}},
+	{"swappiness=60, 1 GiB swap", []string{"kernel.swappiness=60", "kernel.swap_mb=1024"}},
+	{"oom_kill_allocating_task=1", []string{"kernel.oom_kill_allocating_task=1"}},
+}
+
+func runOOMCrisis(env *Env, out *Out) error {
+	seeds := env.Seeds(8, 100)
+	arms, err := env.runVariants("oom-crisis", nil, oomCrisisVariants, seeds)
+	if err != nil {
+		return err
+	}
+	base := arms[0]
+
+	// The chain, on seed 1 of the seed's settings.
+	sc, err := Load("oom-crisis")
+	if err != nil {
+		return err
+	}
+	res, err := experiments.Run(sc)
+	if err != nil {
+		return err
+	}
+	s := res.Summary
+	out.P("The default scenario (`sbmpsim run`) stages SPEC 1.3's chain from the models: page cache and anonymous memory allocated interleaved fragment physical memory; socket 1's long-lived 256-byte sessions need new Tier-1 slabs; Tier-1 grows by 2 MiB blocks faulted in as transparent huge pages, which fail once no node has a free 2 MiB block; refills cross to the other node, then the allocator degrades to Tier-2 and each session costs a 4 KiB page; with `vm.swappiness=0`, no swap and `oom_kill_allocating_task=0`, reclaim takes the page cache and the OOM killer follows.")
+	if err := oomTimeline(out, res); err != nil {
+		return err
+	}
+	var oomAt string
+	if len(s.OOMEvents) > 0 {
+		e := s.OOMEvents[0]
+		oomAt = fmt.Sprintf("the OOM killer chose `%s` (pid %d, badness %d, scope %s) at %.2f s", e.VictimComm, e.VictimPID, e.VictimPoints, e.Scope, float64(e.TimeNs)/1e9)
+	} else {
+		oomAt = "no OOM kill happened"
+	}
+	var alerts []string
+	for _, a := range s.SBMP.Alerts {
+		if a.FirstDangerNs >= 0 {
+			alerts = append(alerts, fmt.Sprintf("`%s` at %.1f s", a.Metric, float64(a.FirstDangerNs)/1e9))
+		}
+	}
+	out.P("Seed 1: %d Tier-0, %d Tier-1 and %d Tier-2 allocations; %d small allocations fell back to Tier-2 (`fallback_to_tier2`), %d remote refills; %s. SPEC 1.5 alerts in danger: %s.",
+		s.TierAllocs.Tier0, s.TierAllocs.Tier1, s.TierAllocs.Tier2, s.SBMP.Tier2Fallbacks, s.SBMP.RefillsRemote, oomAt, strings.Join(alerts, ", "))
+
+	// Every arm over the seeds.
+	labels := make([]string, len(arms))
+	v, lo, hi := make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
+	var rows, csvRows [][]string
+	var lower []string
+	for i, a := range arms {
+		labels[i] = a.Name
+		v[i], lo[i], hi[i] = a.P, a.CI.Lo, a.CI.Hi
+		var times []stats.Observation
+		for _, r := range a.Runs {
+			t := firstOOMSeconds(r)
+			times = append(times, stats.Observation{Time: t, Event: !math.IsNaN(t)})
+			if math.IsNaN(t) {
+				times[len(times)-1].Time = float64(r.SimTimeNs) / 1e9
+			}
+		}
+		median := ""
+		if km, err := stats.KaplanMeier(times); err == nil {
+			if m, err := km.Median(0.95); err == nil {
+				if m.Median.Reached {
+					median = f(m.Median.Value, 2)
+				} else {
+					median = "> " + f(m.Median.Value, 0)
+				}
+			}
+		}
+		diff, ci, p := "", "", ""
+		if i > 0 {
+			rep, err := paired("oom-crisis", base, a, seeds)
+			if err != nil {
+				return err
+			}
+			o := rep.Paired.OOM
+			diff = fmt.Sprintf("%+.0f", 100*o.Difference)
+			ci = fmt.Sprintf("[%+.0f, %+.0f]", 100*o.CI95Newcombe[0], 100*o.CI95Newcombe[1])
+			p = f(o.McNemarExactP, 4)
+			if o.CI95Newcombe[1] < 0 {
+				lower = append(lower, fmt.Sprintf("`%s` lowers it by %.0f points (95 %% CI %.0f to %.0f)", a.Name, -100*o.Difference, -100*o.CI95Newcombe[1], -100*o.CI95Newcombe[0]))
+			}
+		}
+		fails := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.AllocFailures) })
+		fb := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
+		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), f(a.P, 2), fmt.Sprintf("[%s, %s]", f(a.CI.Lo, 2), f(a.CI.Hi, 2)), median, diff, ci, p, f(fb, 0), f(fails, 0)})
+		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), itoa(a.OOM), itoa(len(a.Runs)), f(a.P, 4), f(a.CI.Lo, 4), f(a.CI.Hi, 4), median, diff, ci, p, f(fb, 1), f(fails, 1)})
+	}
+	bars, err := barsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", sc.Run.DurationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
+	if err != nil {
+		return err
+	}
+	bars.Y.Min, bars.Y.Max = 0, 1.05
+	if err := out.Figure("oom-probability-by-policy", "OOM probability per variant of the default scenario, with 95 % Wilson intervals; each variant changes one setting from the seed's.", 8*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{bars}}); err != nil {
+		return err
+	}
+	out.CSV("oom-probability-by-policy", []string{"variant", "overrides", "oom_runs", "runs", "p_oom", "wilson_lo", "wilson_hi", "median_first_oom_s", "diff_vs_seed_points", "newcombe_ci_points", "mcnemar_p", "mean_fallback_to_tier2", "mean_alloc_failures"}, csvRows)
+	out.Table("oom-crisis-arms", fmt.Sprintf("Seeds 1-%d; differences are this variant minus the seed's settings, on the same seeds (Newcombe interval, McNemar exact p)", len(seeds)),
+		[]string{"variant", "OOM runs", "P(OOM)", "95 % Wilson", "median first OOM (s)", "diff (points)", "95 % CI", "McNemar p", "fallback_to_tier2", "alloc failures"}, rows)
+	out.P("Under the seed's settings %d of %d runs end in an OOM kill (P = %.2f, 95 %% CI %.2f to %.2f).", base.OOM, len(base.Runs), base.P, base.CI.Lo, base.CI.Hi)
+	if len(lower) > 0 {
+		out.P("Which change breaks the chain, with its interval: %s. Any variant not named here did not lower the OOM probability by an interval that excludes zero.", strings.Join(lower, "; "))
+	} else {
+		out.P("No variant lowered the OOM probability by an interval that excludes zero at %d seeds.", len(seeds))
+	}
+	out.Cmd("sbmpsim experiment run oom-crisis" + env.QuickFlag() + "   # seeds 1-" + itoa(len(seeds)) + "; one run: sbmpsim run --seed 1 --out out/")
+	return nil
+}
+
+// oomTimeline draws seed 1's run: memory by kind, and SBMP's allocations
+// per tier per second, with the OOM kill marked.
+func oomTimeline(out *Out, res *experiments.Result) error {
+	ts := &res.Timeseries
+	cols := map[string]int{}
+	for _, c := range []string{"free_pages", "file_pages", "anon_pages", "tier0_allocs", "tier1_allocs", "tier2_allocs"} {
+		i, err := column(ts, c)
+		if err != nil {
+			return err
+		}
+		cols[c] = i
+	}
+	n := len(ts.Rows)
+	x := make([]float64, n)
+	mem := map[string][]float64{}
+	rate := map[string][]float64{}
+	for i, r := range ts.Rows {
+		x[i] = r[0] / 1e9
+		for _, c := range []string{"free_pages", "file_pages", "anon_pages"} {
+			mem[c] = append(mem[c], r[cols[c]]*4096/(1<<20))
+		}
+		for _, c := range []string{"tier0_allocs", "tier1_allocs", "tier2_allocs"} {
+			v := 0.0
+			if i > 0 && x[i] > x[i-1] {
+				v = (r[cols[c]] - ts.Rows[i-1][cols[c]]) / (x[i] - x[i-1])
+			}
+			rate[c] = append(rate[c], v)
+		}
+	}
+	memPlot, err := linePlot("seed 1: memory (MiB)", "simulated time (s)", "MiB", []Series{
+		{Name: "free", X: x, Y: mem["free_pages"]}, {Name: "page cache", X: x, Y: mem["file_pages"]}, {Name: "anonymous", X: x, Y: mem["anon_pages"]},
+	})
+	if err != nil {
+		return err
+	}
+	tierPlot, err := linePlot("SBMP allocations per second by tier", "simulated time (s)", "allocations/s", []Series{
+		{Name: "tier 0", X: x, Y: rate["tier0_allocs"]}, {Name: "tier 1 (refills)", X: x, Y: rate["tier1_allocs"]}, {Name: "tier 2", X: x, Y: rate["tier2_allocs"]},
+	})
+	if err != nil {
+		return err
+	}
+	if len(res.Summary.OOMEvents) > 0 {
+		t := float64(res.Summary.OOMEvents[0].TimeNs) / 1e9
+		for _, p := range []*plot.Plot{memPlot, tierPlot} {
+			p.Add(vline(t))
+		}
+	}
+	var rows [][]string
+	for i := range x {
+		rows = append(rows, []string{f(x[i], 3), f(mem["free_pages"][i], 2), f(mem["file_pages"][i], 2), f(mem["anon_pages"][i], 2),
+			f(rate["tier0_allocs"][i], 0), f(rate["tier1_allocs"][i], 0), f(rate["tier2_allocs"][i], 0)})
+	}
+	out.CSV("oom-crisis-seed1-timeline", []string{"time_s", "free_mib", "page_cache_mib", "anon_mib", "tier0_per_s", "tier1_per_s", "tier2_per_s"}, rows)
+	return out.Figure("oom-crisis-seed1-timeline", "Seed 1 of the default scenario: free memory and page cache fall as the databases and readers grow; Tier-2 allocations take over from Tier-0/1 when Tier-1 cannot grow; the dashed line is the OOM kill.", 8*vg.Inch, 6*vg.Inch, [][]*plot.Plot{{memPlot}, {tierPlot}})
+}
