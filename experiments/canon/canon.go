@@ -351,6 +351,16 @@ code{background:#f4f4f4;padding:0 .2rem}
 	}
 	b.WriteString("</ul>\n")
 	b.WriteString(strings.Join(sections, "\n"))
+	// For headless checks: once loaded, the body says how many of its
+	// images decoded (TestReportLoadsInChromium reads it).
+	b.WriteString(`<script>
+window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; } }
+  document.body.setAttribute("data-images", ok + "/" + imgs.length);
+});
+</script>
+`)
 	b.WriteString("</body></html>\n")
 	if len(sections) == 0 {
 		return missing, fmt.Errorf("report: no experiment outputs under %s; run `sbmpsim experiment run all` first", root)

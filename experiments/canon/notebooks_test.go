@@ -1,0 +1,114 @@
+package canon
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// notebooks is the committed output of `sbmpsim experiment run all --quick`.
+const notebooks = "../../notebooks-out"
+
+// TestQuickOutputsRegenerate reruns every experiment in quick mode and
+// compares each file with the committed notebooks-out, byte for byte, and
+// the report built from them with the committed index.html. A change to
+// the models shows up here: regenerate with
+// `go run ./cmd/sbmpsim experiment run all --quick` and commit the diff.
+func TestQuickOutputsRegenerate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reruns every experiment (minutes); runs without -short")
+	}
+	root := t.TempDir()
+	env := &Env{Ctx: context.Background(), Quick: true, Workers: 2}
+	for _, e := range All() {
+		start := time.Now()
+		o := NewOut(e)
+		if err := e.Run(env, o); err != nil {
+			t.Fatalf("%s: %v", e.Name, err)
+		}
+		if err := o.Write(root); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %.1f s", e.Name, time.Since(start).Seconds())
+		for name, data := range o.Files() {
+			want, err := os.ReadFile(filepath.Join(notebooks, e.Name, name))
+			if err != nil {
+				t.Errorf("%s/%s: not committed: %v", e.Name, name, err)
+				continue
+			}
+			if !bytes.Equal(data, want) {
+				t.Errorf("%s/%s differs from the committed file", e.Name, name)
+			}
+		}
+		committed, err := os.ReadDir(filepath.Join(notebooks, e.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range committed {
+			if _, ok := o.Files()[c.Name()]; !ok {
+				t.Errorf("%s/%s is committed but no longer written", e.Name, c.Name())
+			}
+		}
+	}
+	if _, err := Report(root); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "index.html"))
+	want, err := os.ReadFile(filepath.Join(notebooks, "index.html"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("index.html differs from the committed one (%v)", err)
+	}
+}
+
+// TestReportLoadsInChromium opens the committed index.html in headless
+// Chromium and checks that every image decoded (the page's load handler
+// writes the count into the body). .ci/run installs Chromium; without it
+// the test is skipped.
+func TestReportLoadsInChromium(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("no chromium on PATH (.ci/run installs it)")
+	}
+	page, err := filepath.Abs(filepath.Join(notebooks, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := strings.Count(string(src), "<img ")
+	if imgs == 0 {
+		t.Fatal("index.html has no images")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=20000", "--dump-dom", "file://"+page)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`data-images="(\d+)/(\d+)"`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("the page's load handler did not run; dumped %d bytes", len(out))
+	}
+	if string(m[1]) != string(m[2]) || string(m[2]) != strings.TrimSpace(itoa(imgs)) {
+		t.Fatalf("images decoded %s of %s; index.html has %d", m[1], m[2], imgs)
+	}
+	t.Logf("chromium decoded all %s images of index.html", m[1])
+}
