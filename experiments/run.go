@@ -128,10 +128,25 @@ func Run(sc *scenario.Scenario) (*Result, error) { return RunKeep(sc, nil) }
 // while the whole simulation state is still alive: benchmarks measure
 // memory there.
 func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
+	r, err := newRun(sc, sim.Limits{MaxEvents: sc.Run.MaxEvents})
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if err := r.eng.RunUntil(sc.Run.DurationMs * 1e6); err != nil {
+		return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
+	}
+	return r.finish(sc, atEnd)
+}
+
+// newRun sets a run of sc up on an engine with the given limits: the
+// kernel model, the SBMP processes, the workloads, the faults and the
+// first sample. Run and RunChecked share it. Close the run when done.
+func newRun(sc *scenario.Scenario, limits sim.Limits) (*run, error) {
 	seeds := sim.Seeds{Master: sc.Run.Seed}
 	n := len(sc.Workloads)
 	r := &run{
-		eng:      sim.New(sim.Limits{MaxEvents: sc.Run.MaxEvents}),
+		eng:      sim.New(limits),
 		sampleNs: sc.Output.SampleIntervalMs * 1e6,
 		ts:       newTimeseries(),
 		synth:    make([]*synthetic, n),
@@ -140,11 +155,10 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 		stats:    make([]*wstats, n),
 		files:    map[string][]byte{},
 	}
+	ok := false
 	defer func() {
-		for _, t := range r.traces {
-			if t != nil {
-				t.stop()
-			}
+		if !ok {
+			r.close()
 		}
 	}()
 	r.kArrive = r.eng.Register("workload.arrive", r.onArrive)
@@ -165,8 +179,9 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 	if len(r.procs) > 0 {
 		r.ts.Columns = append(r.ts.Columns, sbmpColumns...)
 		if sc.Output.PerCPU {
+			// cpu0_tier0_free is among sbmpColumns already.
 			r.perCPU = len(r.kernel.m.Config().CPUNodes)
-			for c := range r.perCPU {
+			for c := 1; c < r.perCPU; c++ {
 				r.ts.Columns = append(r.ts.Columns, fmt.Sprintf("cpu%d_tier0_free", c))
 			}
 		}
@@ -189,9 +204,24 @@ func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
 		return nil, err
 	}
 	r.onSample(sim.Event{At: 0})
-	if err := r.eng.RunUntil(durationNs); err != nil {
-		return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
+	ok = true
+	return r, nil
+}
+
+// close releases what a run holds open (trace files).
+func (r *run) close() {
+	for _, t := range r.traces {
+		if t != nil {
+			t.stop()
+		}
 	}
+}
+
+// finish ends a run whose engine reached the end of sc's duration: the
+// last sample, the Go programs' files, and the Result. atEnd, if set, is
+// called first, while the whole simulation is still alive.
+func (r *run) finish(sc *scenario.Scenario, atEnd func()) (*Result, error) {
+	durationNs := sc.Run.DurationMs * 1e6
 	r.account(durationNs)
 	if atEnd != nil {
 		atEnd()
@@ -385,7 +415,7 @@ func (r *run) sample(now int64) {
 		}
 		row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
 			float64(free), float64(blocks), float64(r.procs[0].a.Tier0Free(0, 0)))
-		for c := range r.perCPU {
+		for c := 1; c < r.perCPU; c++ {
 			row = append(row, float64(r.procs[0].a.Tier0Free(c, 0)))
 		}
 	}

@@ -116,6 +116,8 @@ type Allocator struct {
 	tier2Live map[uint64]int64
 	// pc is Tier-2's fallback page cache (SPEC 2.5).
 	pc *PageCache
+	// scratch is CheckInvariants' reusable buffers.
+	scratch checkScratch
 }
 
 // New returns an allocator over env.
@@ -537,10 +539,24 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 		if total <= int64(keep) {
 			return
 		}
-		a.t1.removeBlock(b)
+		a.retireBlock(b)
 		a.env.Pages.FreePages(-1, b.base, a.cfg.BlockOrder)
 		a.stats.BlocksToTier2++
 		total--
+	}
+}
+
+// retireBlock takes a wholly free block out of Tier-1, to return it to
+// Tier-2, and drops its slabs' entries from the node's partial lists. The
+// entries are stale already (the slabs went back to Tier-1), but the page
+// source may hand the same addresses out again as a block of another
+// node; a stale entry would then offer that node's slab to this node's
+// refills, charged as local (found by `sbmpsim check`).
+func (a *Allocator) retireBlock(b *block) {
+	a.t1.removeBlock(b)
+	end := b.base + 1<<a.t1.blockShift
+	for cls, l := range a.partial[b.node] {
+		a.partial[b.node][cls] = slices.DeleteFunc(l, func(addr uint64) bool { return addr >= b.base && addr < end })
 	}
 }
 
@@ -565,7 +581,7 @@ func (a *Allocator) Scavenge(maxBytes int64) (released, costNs int64) {
 		top := &a.t1.nodes[node].free[a.t1.topOrder]
 		for len(*top) > 0 && !enough() {
 			b := a.t1.blockOf((*top)[len(*top)-1])
-			a.t1.removeBlock(b)
+			a.retireBlock(b)
 			a.env.Pages.FreePages(-1, b.base, a.cfg.BlockOrder)
 			a.stats.BlocksToTier2++
 			released += blockBytes

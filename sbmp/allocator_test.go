@@ -97,12 +97,16 @@ func TestDegradeFlushesAndFallsBackToTier2(t *testing.T) {
 	}
 }
 
-// checkAllocator proves that every byte of every Tier-1 block is in exactly
-// one place: a live object, a slot in some CPU's cache, a drained slot or
-// an uncarved tail of a carved slab, or a free or pending slab; that live
-// objects never overlap; and that the page source's outstanding blocks are
-// exactly Tier-1's blocks plus live Tier-2 allocations.
+// checkAllocatorOwned is Allocator.CheckInvariants (the allocator's own
+// books) plus what only the test knows, the live objects: every byte of
+// every Tier-1 block is in exactly one place (a live object, a slot in
+// some CPU's cache, a drained slot, an uncarved tail of a carved slab, or
+// a free or pending slab), live objects never overlap, and every live
+// object outside Tier-1 is a live Tier-2 allocation.
 func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
+	if err := a.CheckInvariants(); err != nil {
+		return err
+	}
 	owner := map[uint64]string{} // slot address -> where
 	claim := func(addr uint64, where string) error {
 		if w, dup := owner[addr]; dup {
@@ -111,18 +115,22 @@ func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
 		owner[addr] = where
 		return nil
 	}
-	var liveTier1 int
+	var liveTier1, liveTier2 int
 	for addr, size := range live {
 		if a.t1.blockOf(addr) == nil {
 			if _, ok := a.tier2Live[addr]; !ok {
 				return fmt.Errorf("live %#x (%d B) is in no block and not a tier-2 allocation", addr, size)
 			}
+			liveTier2++
 			continue
 		}
 		liveTier1++
 		if err := claim(addr, "live"); err != nil {
 			return err
 		}
+	}
+	if liveTier2 != len(a.tier2Live) {
+		return fmt.Errorf("%d live tier-2 objects, allocator tracks %d", liveTier2, len(a.tier2Live))
 	}
 	for cpu := range a.cpus {
 		for cls, c := range a.cpus[cpu].caches {
@@ -148,9 +156,6 @@ func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
 				return fmt.Errorf("slot %#x of slab %#x (class %d) is lost", addr, slab, s.class)
 			}
 		}
-		if int(s.carved)-len(s.free) != int(s.inUse) {
-			return fmt.Errorf("slab %#x: carved %d - drained %d != in use %d", slab, s.carved, len(s.free), s.inUse)
-		}
 	}
 	// Slots claimed must all sit in carved slabs.
 	for addr, where := range owner {
@@ -160,40 +165,7 @@ func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
 			return fmt.Errorf("%#x (%s) is in slab %#x, which is not carved", addr, where, slab)
 		}
 	}
-	if err := a.t1.check(); err != nil {
-		return err
-	}
-	// Between operations every CPU's FSM is back in IDLE with no sync in
-	// flight, and its cycles balance: every IDLE->ALLOCATING ended.
-	for cpu := range a.cpus {
-		st := &a.cpus[cpu]
-		if st.fsm.State() != StateIdle || st.sync.Pending() {
-			return fmt.Errorf("cpu %d: FSM in %v, sync pending %v between operations", cpu, st.fsm.State(), st.sync.Pending())
-		}
-		in := st.fsm.Count(StateIdle, StateAllocating)
-		out := st.fsm.Count(StateAllocating, StateIdle) + st.fsm.Count(StateSyncing, StateIdle) + st.fsm.Count(StateActive, StateIdle)
-		if in != out {
-			return fmt.Errorf("cpu %d: %d refill cycles began, %d ended", cpu, in, out)
-		}
-	}
-	// Tier-1 blocks: carved slabs + free/pending slabs = all slabs.
-	var blocks int64
-	for _, b := range a.t1.blocks {
-		if b == nil {
-			continue
-		}
-		blocks++
-		carved := 0
-		for i := range a.t1.slabsPerBlock() {
-			if a.slabs[b.base+uint64(i)<<slabShift] != nil {
-				carved++
-			}
-		}
-		if carved+b.freeSlabs != a.t1.slabsPerBlock() {
-			return fmt.Errorf("block %#x: %d carved + %d free slabs != %d", b.base, carved, b.freeSlabs, a.t1.slabsPerBlock())
-		}
-	}
-	return a.pc.CheckInvariants()
+	return nil
 }
 
 // checkAllocator is checkAllocatorOwned plus the page source's books: its
@@ -421,5 +393,52 @@ func TestScavengeReturnsWhollyFreeBlocks(t *testing.T) {
 	}
 	if err := checkAllocator(a, f, map[uint64]int64{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReusedBlockAddressIsNotOfferedToItsOldNode: a block returned to the
+// page source leaves stale entries on its node's partial lists; when the
+// page source hands the same addresses to another node, those entries
+// must not offer that node's slab to the first node as a local one (found
+// by `sbmpsim check`: "node 0's partial list of class 0 offers slab ... of
+// node 1").
+func TestReusedBlockAddressIsNotOfferedToItsOldNode(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<9) // room for one block
+	a := newTestAllocator(t, f, Config{})
+	check := func(step string) {
+		t.Helper()
+		if err := a.CheckInvariants(); err != nil {
+			t.Fatalf("after %s: %v", step, err)
+		}
+	}
+	var addrs []uint64
+	for range 10 {
+		r := a.Alloc(0, 64)
+		if !r.OK {
+			t.Fatal("cpu 0 alloc failed")
+		}
+		addrs = append(addrs, r.Addr)
+	}
+	block := a.t1.blockOf(addrs[0]).base
+	for _, p := range addrs {
+		if _, err := a.Free(0, p, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Flush()
+	if released, _ := a.Scavenge(0); released == 0 || f.used != 0 {
+		t.Fatalf("scavenge released %d bytes, page source still holds %d pages", released, f.used)
+	}
+	check("node 0's block went back to the page source")
+	r := a.Alloc(1, 64) // cpu 1 is on node 1: it gets the same addresses
+	if !r.OK || a.t1.blockOf(r.Addr).base != block || a.t1.blockOf(r.Addr).node != 1 {
+		t.Fatalf("cpu 1: %+v; want a slab of block %#x, now node 1's", r, block)
+	}
+	check("node 1 got the block")
+	before := a.Stats().RefillsRemote
+	r = a.Alloc(0, 64)
+	check("cpu 0 allocated again")
+	if r.OK && r.Tier == 1 && a.t1.blockOf(r.Addr) != nil && a.t1.blockOf(r.Addr).node == 1 && a.Stats().RefillsRemote == before {
+		t.Fatalf("cpu 0 got %#x from node 1's slab as a local refill", r.Addr)
 	}
 }

@@ -1,6 +1,9 @@
 package sbmp
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Tier-1 (SPEC 1.2): per NUMA node, a buddy pool of 2 or 4 MiB aligned
 // blocks obtained from Tier-2, split on demand into slabs (the unit a
@@ -53,6 +56,8 @@ type tier1 struct {
 	indexBase  uint64
 	freeBlocks []int32 // block numbers free for reuse of the slot
 	stats      *Stats
+	// covered is check's scratch: which slabs are free or pending.
+	covered []bool
 }
 
 func newTier1(nodes int, blockShift uint, stats *Stats) *tier1 {
@@ -241,17 +246,29 @@ func (t *tier1) freeSlabCount(node int) int64 {
 	return n
 }
 
-// check verifies Tier-1's books: every free-list entry heads a free block
-// of its list's order at the recorded position, no slab is covered twice
-// by free blocks and pending slabs, and each block's free count matches.
+// numOf returns the block number and block covering addr, or nil.
+func (t *tier1) numOf(addr uint64) (int32, *block) {
+	i := addr>>t.blockShift - t.indexBase
+	if i >= uint64(len(t.index)) || t.index[i] == noBlock {
+		return noBlock, nil
+	}
+	return t.index[i], t.blocks[t.index[i]]
+}
+
+// check verifies Tier-1's books: the address index maps every block and
+// only blocks, every free-list entry heads a free block of its list's
+// order at the recorded position, no slab is covered twice by free blocks
+// and pending slabs, each block's free count and each node's block count
+// match. It leaves in t.covered, by block number times slabs per block
+// plus slab index, which slabs are free or pending. It allocates only to
+// grow t.covered.
 func (t *tier1) check() error {
-	covered := map[*block][]bool{}
-	cover := func(b *block, from, n int, what string) error {
-		c := covered[b]
-		if c == nil {
-			c = make([]bool, t.slabsPerBlock())
-			covered[b] = c
-		}
+	spb := t.slabsPerBlock()
+	n := len(t.blocks) * spb
+	t.covered = slices.Grow(t.covered[:0], n)[:n]
+	clear(t.covered)
+	cover := func(num int32, b *block, from, n int, what string) error {
+		c := t.covered[int(num)*spb : int(num+1)*spb]
 		for i := from; i < from+n; i++ {
 			if c[i] {
 				return fmt.Errorf("sbmp: tier-1 slab %d of block %#x is free twice (%s)", i, b.base, what)
@@ -264,41 +281,68 @@ func (t *tier1) check() error {
 		tn := &t.nodes[node]
 		for o, l := range tn.free {
 			for i, addr := range l {
-				b := t.blockOf(addr)
+				num, b := t.numOf(addr)
 				if b == nil || b.node != node {
 					return fmt.Errorf("sbmp: tier-1 node %d free list %d holds %#x of no block of that node", node, o, addr)
 				}
 				s := t.slabIndex(b, addr)
-				if int(b.order[s]) != o || int(b.pos[s]) != i || s&(1<<o-1) != 0 {
+				if int(b.order[s]) != o || int(b.pos[s]) != i || s&(1<<o-1) != 0 || addr&(1<<slabShift-1) != 0 {
 					return fmt.Errorf("sbmp: tier-1 free head %#x: order %d pos %d, list says order %d pos %d", addr, b.order[s], b.pos[s], o, i)
 				}
-				if err := cover(b, s, 1<<o, "free"); err != nil {
+				if err := cover(num, b, s, 1<<o, "free"); err != nil {
 					return err
 				}
 			}
 		}
 		for _, addr := range tn.pending {
-			b := t.blockOf(addr)
-			if b == nil || b.pendingAt[t.slabIndex(b, addr)] < 0 {
-				return fmt.Errorf("sbmp: tier-1 pending %#x is not marked pending", addr)
+			num, b := t.numOf(addr)
+			if b == nil || b.node != node || addr&(1<<slabShift-1) != 0 || b.pendingAt[t.slabIndex(b, addr)] < 0 {
+				return fmt.Errorf("sbmp: tier-1 pending %#x is not a slab of node %d marked pending", addr, node)
 			}
-			if err := cover(b, t.slabIndex(b, addr), 1, "pending"); err != nil {
+			if err := cover(num, b, t.slabIndex(b, addr), 1, "pending"); err != nil {
 				return err
 			}
 		}
 	}
-	for _, b := range t.blocks {
+	return t.checkBlocks()
+}
+
+// checkBlocks checks each block against the index, its free count
+// against t.covered and its marks, and each node's block count.
+func (t *tier1) checkBlocks() error {
+	spb := t.slabsPerBlock()
+	perNode := make([]int, len(t.nodes))
+	marks, pending := 0, 0
+	for node := range t.nodes {
+		pending += len(t.nodes[node].pending)
+	}
+	for num, b := range t.blocks {
 		if b == nil {
 			continue
 		}
-		n := 0
-		for _, c := range covered[b] {
+		if got, _ := t.numOf(b.base); got != int32(num) || b.retired || b.base&(1<<t.blockShift-1) != 0 || b.node < 0 || b.node >= len(t.nodes) {
+			return fmt.Errorf("sbmp: tier-1 block %d at %#x: index says %d, retired %v, node %d", num, b.base, got, b.retired, b.node)
+		}
+		perNode[b.node]++
+		free := 0
+		for i, c := range t.covered[num*spb : (num+1)*spb] {
 			if c {
-				n++
+				free++
+			}
+			if b.pendingAt[i] >= 0 {
+				marks++
 			}
 		}
-		if n != b.freeSlabs {
-			return fmt.Errorf("sbmp: tier-1 block %#x: %d slabs free on the lists, counter says %d", b.base, n, b.freeSlabs)
+		if free != b.freeSlabs {
+			return fmt.Errorf("sbmp: tier-1 block %#x: %d slabs free on the lists, counter says %d", b.base, free, b.freeSlabs)
+		}
+	}
+	if marks != pending {
+		return fmt.Errorf("sbmp: tier-1: %d slabs marked pending, %d queued", marks, pending)
+	}
+	for node := range t.nodes {
+		if perNode[node] != t.nodes[node].blocks {
+			return fmt.Errorf("sbmp: tier-1 node %d holds %d blocks, counter says %d", node, perNode[node], t.nodes[node].blocks)
 		}
 	}
 	return nil

@@ -109,6 +109,10 @@ func (e *Engine) Register(name string, h Handler) Kind {
 	return Kind(len(e.kinds) - 1)
 }
 
+// NumKinds returns the number of kinds registered so far: the kinds are
+// 0 .. NumKinds()-1. A checker uses it to probe every kind.
+func (e *Engine) NumKinds() int { return len(e.kinds) }
+
 // KindName returns the name k was registered under.
 func (e *Engine) KindName(k Kind) string { return e.kinds[k].name }
 

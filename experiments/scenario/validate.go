@@ -207,7 +207,8 @@ func (v *validator) sbmp() {
 			v.failf("sbmp.slot_sizes", "element %d: must be larger than the one before (%d), got %d", i, b.SlotSizes[i-1], size)
 		}
 	}
-	v.intRange("sbmp.tier0_capacity_slots", int64(b.Tier0CapacitySlots), 1, MaxTier0CapacitySlots)
+	// SBMP drains half a full cache back to its slabs: it needs two slots.
+	v.intRange("sbmp.tier0_capacity_slots", int64(b.Tier0CapacitySlots), 2, MaxTier0CapacitySlots)
 	if b.Tier1BlockKiB != 2048 && b.Tier1BlockKiB != 4096 {
 		v.failf("sbmp.tier1_block_kib", "must be 2048 or 4096 (2 MiB or 4 MiB blocks), got %d", b.Tier1BlockKiB)
 	}
@@ -354,6 +355,9 @@ func (v *validator) arrival(key string, w Workload, positive func(string, float6
 	case ArrivalMMPP:
 		between("rate_low_per_s", w.RateLowPerS, 0, MaxRatePerS)
 		positive("rate_high_per_s", w.RateHighPerS, MaxRatePerS)
+		if w.RateHighPerS < w.RateLowPerS {
+			v.failf(key+"rate_high_per_s", "must be at least rate_low_per_s (%v), got %v: the high state is the burst", w.RateLowPerS, w.RateHighPerS)
+		}
 		positive("low_mean_ms", w.LowMeanMs, MaxDurationMs)
 		positive("high_mean_ms", w.HighMeanMs, MaxDurationMs)
 	case ArrivalDiurnal:

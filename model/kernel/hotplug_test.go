@@ -53,7 +53,7 @@ func mustFault(t *testing.T, m *Machine, pid int64, node int, n int64, kind page
 // min_free_kbytes and compares.
 func wantWatermarks(t *testing.T, m *Machine) {
 	t.Helper()
-	if err := checkZones(m); err != nil {
+	if err := m.checkZones(); err != nil {
 		t.Fatal(err)
 	}
 }

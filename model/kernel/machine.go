@@ -86,6 +86,8 @@ type Machine struct {
 	// vm.min_free_kbytes, or -1 when the machine computed it. Memory
 	// hotplug recomputes min_free_kbytes but keeps a larger user value.
 	userMinFreeKbytes int64
+	// checkSeen is CheckInvariants' scratch: a flag per pfn.
+	checkSeen []bool
 }
 
 // node is one NUMA node's memory.

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/vopr"
+)
+
+type checkFlags struct {
+	seed      uint64
+	seeds     int
+	workers   int
+	scenario  string
+	every     int64
+	out       string
+	noShrink  bool
+	maxShrink int
+}
+
+func newCheckCmd() *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check [--seeds N] [--seed S] [--workers W] [--scenario FILE]",
+		Short: "Randomized whole-system verification: random scenarios, every invariant after every event",
+		Long: `check generates a random scenario from each seed S, S+1, ..., S+N-1 (machine,
+kernel settings, SBMP shape, policies, workloads of every kind, processes,
+cgroups, faults) and runs it with every invariant checked after every event:
+each SBMP allocator, the kernel model, each Go program and the run's own books.
+A failing seed prints the command that replays it; its scenario is shrunk while
+it still fails the same way and written to --out as SEED.toml, with the data
+files it names, to replay with 'sbmpsim check --scenario FILE' or
+'sbmpsim run FILE'. --scenario checks one scenario file instead. The output
+does not depend on --workers; the exit status is 1 when any seed fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCheck(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.Uint64Var(&f.seed, "seed", 1, "first seed")
+	fl.IntVar(&f.seeds, "seeds", 1, "number of seeds")
+	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines checking seeds")
+	fl.StringVar(&f.scenario, "scenario", "", "check this scenario file (or embedded name) instead of generated ones")
+	fl.Int64Var(&f.every, "every", 1, "check after every N-th event")
+	fl.StringVar(&f.out, "out", "check-out", "directory for the shrunk scenarios of failing seeds")
+	fl.BoolVar(&f.noShrink, "no-shrink", false, "do not shrink failing scenarios")
+	fl.IntVar(&f.maxShrink, "max-shrink-runs", vopr.DefaultMaxShrinkRuns, "bound on the runs one shrink makes")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, f checkFlags) error {
+	if f.seeds < 1 || f.workers < 1 || f.every < 1 {
+		return usageError{errors.New("--seeds, --workers and --every must be at least 1")}
+	}
+	if f.seed > 1<<63-1 || uint64(f.seeds-1) > 1<<63-1-f.seed {
+		return usageError{errors.New("seeds must stay within 0..2^63-1")}
+	}
+	opt := vopr.Options{Every: f.every, Shrink: !f.noShrink, MaxShrinkRuns: f.maxShrink}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	var outcomes []vopr.Outcome
+	if f.scenario != "" {
+		sc, err := scenario.Load(f.scenario)
+		if err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("seed") {
+			if err := sc.Set("run.seed=" + strconv.FormatUint(f.seed, 10)); err != nil {
+				return usageError{err}
+			}
+		}
+		if err := sc.Validate(); err != nil {
+			return err
+		}
+		outcomes = []vopr.Outcome{vopr.CheckScenario(sc, opt)}
+	} else {
+		seeds := make([]uint64, f.seeds)
+		for i := range seeds {
+			seeds[i] = f.seed + uint64(i)
+		}
+		var err error
+		if outcomes, err = vopr.CheckSeeds(ctx, seeds, f.workers, opt); err != nil {
+			return err
+		}
+	}
+	return reportCheck(cmd.OutOrStdout(), f, outcomes, time.Since(start))
+}
+
+// reportCheck prints one line (and its replay commands) per failing seed,
+// then the summary, and writes the shrunk scenarios.
+func reportCheck(w io.Writer, f checkFlags, outcomes []vopr.Outcome, wall time.Duration) error {
+	var events int64
+	var checks uint64
+	failed := 0
+	for _, o := range outcomes {
+		events += o.Events
+		checks += o.Checks
+		if o.Err == nil {
+			continue
+		}
+		failed++
+		fmt.Fprintf(w, "FAIL seed %d: %v\n", o.Seed, o.Err)
+		if f.scenario != "" {
+			fmt.Fprintf(w, "  replay: sbmpsim check --scenario %s --seed %d\n", f.scenario, o.Seed)
+		} else {
+			fmt.Fprintf(w, "  replay: sbmpsim check --seed %d\n", o.Seed)
+		}
+		if o.Shrunk != nil {
+			path, err := writeShrunk(f.out, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "  shrunk in %d runs to %s: %v\n", o.Shrunk.Runs, path, o.Shrunk.Err)
+			fmt.Fprintf(w, "  replay shrunk: sbmpsim check --scenario %s   (or: sbmpsim run %s)\n", path, path)
+		}
+	}
+	secs := wall.Seconds()
+	fmt.Fprintf(w, "checked %d seeds, %d failed: %d events, %d invariant checks, wall %.2fs (%.1f seeds/s, %.0f events/s)\n",
+		len(outcomes), failed, events, checks, secs, float64(len(outcomes))/secs, float64(events)/secs)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d seeds failed", failed, len(outcomes))
+	}
+	return nil
+}
+
+// writeShrunk writes o's shrunk scenario as DIR/SEED.toml, with the data
+// files generated scenarios name, and returns its path.
+func writeShrunk(dir string, o vopr.Outcome) (string, error) {
+	if err := vopr.WriteData(dir); err != nil {
+		return "", err
+	}
+	enc, err := o.Shrunk.Scenario.Encode()
+	if err != nil {
+		return "", err
+	}
+	var ie *experiments.InvariantError
+	msg := strings.ReplaceAll(o.Shrunk.Err.Error(), "\n", "\n#   ")
+	head := fmt.Sprintf("# sbmpsim check: seed %d shrunk; it fails with:\n#   %s\n", o.Seed, msg)
+	if errors.As(o.Shrunk.Err, &ie) && ie.Stack != "" {
+		head += "# (a panic; replay to see its stack)\n"
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%d.toml", o.Seed))
+	return path, os.WriteFile(path, append([]byte(head), enc...), 0o644)
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestCheckCommand: two cheap seeds pass, with the summary line, and the
+// output is the same for one worker and two (but for the wall time).
+func TestCheckCommand(t *testing.T) {
+	var lines []string
+	for _, workers := range []string{"1", "2"} {
+		var out, errb bytes.Buffer
+		code := run([]string{"check", "--seed", "5", "--seeds", "2", "--every", "2", "--workers", workers, "--out", t.TempDir()}, &out, &errb)
+		if code != 0 {
+			t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+		}
+		line, _, _ := strings.Cut(out.String(), ", wall")
+		if !strings.HasPrefix(line, "checked 2 seeds, 0 failed: ") {
+			t.Fatalf("output %q", out.String())
+		}
+		lines = append(lines, line)
+	}
+	if lines[0] != lines[1] {
+		t.Fatalf("workers change the result: %q vs %q", lines[0], lines[1])
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "--seeds", "0"}, &out, &errb); code != 2 {
+		t.Fatalf("--seeds 0: exit %d, want 2 (usage)", code)
+	}
+}

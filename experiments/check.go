@@ -1,0 +1,428 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+
+	"github.com/sbmpsim/sbmpsim/experiments/goruntime"
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/model/kernel"
+	"github.com/sbmpsim/sbmpsim/sbmp"
+	"github.com/sbmpsim/sbmpsim/sim"
+)
+
+// InvariantError is the first invariant a checked run found broken (or
+// the panic a model raised): after which event, when, of which kind, and
+// what broke. Event 0 is the state before the first event.
+type InvariantError struct {
+	Scenario string
+	Event    int64  // events run when the check failed
+	TimeNs   int64  // virtual time of that event
+	Kind     string // the event's kind ("" before the first event)
+	// Invariant names what was checked: "sbmp process NAME", "kernel",
+	// "go program NAME", "books", or "panic".
+	Invariant string
+	Err       error
+	// Stack is the stack of a panic, empty otherwise.
+	Stack string
+}
+
+func (e *InvariantError) Error() string {
+	kind := e.Kind
+	if kind == "" {
+		kind = "setup"
+	}
+	return fmt.Sprintf("run %s: event %d at t=%dns (%s): %s: %v", e.Scenario, e.Event, e.TimeNs, kind, e.Invariant, e.Err)
+}
+
+func (e *InvariantError) Unwrap() error { return e.Err }
+
+// RunChecked is Run with every invariant checked after every every-th
+// event (every <= 1: after each), before the first and after the last: the
+// allocator of each SBMP process (sbmp.Allocator.CheckInvariants), the
+// kernel machine (kernel.Machine.CheckInvariants), each Go program
+// (goruntime.Program.CheckInvariants), and the run's own books
+// (checkBooks). It returns the same Result as Run for the same scenario
+// (the checks only read), with Summary.InvariantChecks counting the
+// component checks made, or the first violation as an *InvariantError. A
+// model's panic (the models panic on their own broken invariants) is
+// returned as an *InvariantError too.
+//
+// The set-up and the end below mirror RunKeep step by step: a run's
+// trace hash must not depend on being checked, which the package's tests
+// assert.
+func RunChecked(sc *scenario.Scenario, every int64) (*Result, error) {
+	return runChecked(sc, every, nil)
+}
+
+// runChecked is RunChecked with a hook called once the run is set up,
+// before the first event: tests break the books there.
+func runChecked(sc *scenario.Scenario, every int64, setUp func(*run)) (res *Result, err error) {
+	every = max(every, 1)
+	durationNs := sc.Run.DurationMs * 1e6
+	// The time limit stops stepping at the end of the run exactly where
+	// RunUntil would.
+	r, err := newRun(sc, sim.Limits{MaxEvents: sc.Run.MaxEvents, MaxTimeNs: durationNs})
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	c := &checker{r: r, sc: sc}
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, c.fail("panic", fmt.Errorf("%v", p))
+			err.(*InvariantError).Stack = string(debug.Stack())
+		}
+	}()
+	if setUp != nil {
+		setUp(r)
+	}
+	if err := c.steps(durationNs, every); err != nil {
+		return nil, err
+	}
+	res, err = r.finish(sc, nil)
+	if err != nil {
+		return nil, err
+	}
+	res.Summary.InvariantChecks = c.checks
+	return res, nil
+}
+
+// checker runs the engine event by event and checks between events.
+type checker struct {
+	r      *run
+	sc     *scenario.Scenario
+	checks uint64
+	probed int // kinds probed so far
+	// last is the event running or last run.
+	last    sim.Event
+	started bool
+	// perProc is checkBooks' scratch: live objects by process.
+	perProc []int64
+	// allocPrints and kernelPrint are the fingerprints of each process's
+	// allocator and of the kernel at their last check.
+	allocPrints []allocPrint
+	kernelStats kernel.Stats
+	kernelPrint []int64
+	printBuf    []int64
+}
+
+// allocPrint is an allocator's fingerprint: its counters, which every
+// operation moves, and its free bytes (which a free moves even if a bug
+// kept it from counting).
+type allocPrint struct {
+	stats sbmp.Stats
+	pc    sbmp.PageCacheStats
+	free  int64
+	valid bool
+}
+
+// kernelChanged reports whether the kernel's fingerprint moved since the
+// last call: its counters, each node's free, file, anonymous and per-CPU
+// pages and online state, swap, every task's and cgroup's pages.
+func (c *checker) kernelChanged() bool {
+	k := c.r.kernel
+	m := k.m
+	fp := c.printBuf[:0]
+	for n := range k.kswapdActive {
+		online := int64(0)
+		if m.NodeOnline(n) {
+			online = 1
+		}
+		fp = append(fp, m.NodeFreePages(n), m.NodeFilePages(n), m.NodeAnonPages(n), m.PCPPages(n), online)
+	}
+	fp = append(fp, m.SwapUsed(), m.Config().MinFreeKbytes)
+	pids := func(pid int64) {
+		t, _ := m.Task(pid)
+		victim := int64(0)
+		if t.OOMVictim {
+			victim = 1
+		}
+		fp = append(fp, t.RSSAnonPages, t.SwapEntries, victim)
+	}
+	for _, p := range c.r.procs {
+		pids(p.pid)
+	}
+	for _, t := range k.tasks {
+		pids(t.pid)
+	}
+	for _, cg := range c.sc.Kernel.Cgroups {
+		g, _ := m.Cgroup(cg.Path)
+		fp = append(fp, g.CurrentPages, g.SwapCurrentPages, g.LocalPages, g.StockPages)
+	}
+	st := m.Stats()
+	changed := st != c.kernelStats || !slices.Equal(fp, c.kernelPrint) || c.kernelPrint == nil
+	c.kernelStats = st
+	c.printBuf, c.kernelPrint = c.kernelPrint, fp
+	return changed
+}
+
+// steps runs every event up to durationNs, checking before the first,
+// after every every-th and after the last.
+func (c *checker) steps(durationNs, every int64) error {
+	eng := c.r.eng
+	if err := c.check(); err != nil {
+		return err
+	}
+	for {
+		c.probeKinds()
+		ran, err := eng.Step()
+		var le *sim.LimitError
+		if errors.As(err, &le) && le.Limit == "time" {
+			break // the next event is after the end of the run
+		}
+		if err != nil {
+			return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+		}
+		if !ran {
+			break
+		}
+		if eng.Events()%every == 0 {
+			if err := c.check(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := eng.RunUntil(durationNs); err != nil { // runs nothing; sets the clock
+		return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+	}
+	if eng.Events()%every != 0 {
+		return c.check()
+	}
+	return nil
+}
+
+// probeKinds adds a probe, which records the event about to run, to every
+// kind registered since the last call.
+func (c *checker) probeKinds() {
+	eng := c.r.eng
+	for ; c.probed < eng.NumKinds(); c.probed++ {
+		eng.Probe(sim.Kind(c.probed), c.note)
+	}
+}
+
+func (c *checker) note(ev sim.Event) { c.last, c.started = ev, true }
+
+// fail wraps err as the violation of invariant at the current event.
+func (c *checker) fail(invariant string, err error) error {
+	e := &InvariantError{Scenario: c.sc.Run.Name, Event: c.r.eng.Events(), Invariant: invariant, Err: err}
+	if c.started {
+		e.TimeNs, e.Kind = c.last.At, c.r.eng.KindName(c.last.Kind)
+	}
+	return e
+}
+
+// check runs every invariant once and returns the first violation. The
+// allocators' and the kernel's checks cost O(their state), so a component
+// whose fingerprint (its counters, see allocPrint and kernelPrint) has not
+// changed since its last check is not checked again: every state change
+// a model makes moves a counter, and most events touch one process's
+// Tier-0 and nothing else.
+func (c *checker) check() error {
+	r := c.r
+	if len(c.allocPrints) != len(r.procs) {
+		c.allocPrints = make([]allocPrint, len(r.procs))
+	}
+	for i, p := range r.procs {
+		if p.dead {
+			continue // its allocator is never used again
+		}
+		fp := allocPrint{stats: p.stats(), pc: p.a.PageCacheStats(), free: p.totalFreeBytes(), valid: true}
+		if fp == c.allocPrints[i] {
+			continue
+		}
+		c.allocPrints[i] = fp
+		for _, a := range p.sw.Allocators() {
+			c.checks++
+			if err := a.CheckInvariants(); err != nil {
+				return c.fail("sbmp process "+p.name, err)
+			}
+		}
+	}
+	if c.kernelChanged() {
+		c.checks++
+		if err := r.kernel.m.CheckInvariants(); err != nil {
+			return c.fail("kernel", err)
+		}
+	}
+	for _, g := range r.goProgs {
+		if g == nil {
+			continue
+		}
+		c.checks++
+		if err := g.prog.CheckInvariants(); err != nil {
+			return c.fail("go program "+g.name, err)
+		}
+	}
+	c.checks++
+	if err := c.checkBooks(); err != nil {
+		return c.fail("books", err)
+	}
+	return nil
+}
+
+// checkBooks checks the run's own accounting against itself and the
+// models: per workload, allocs - frees - lost = live objects and the
+// bytes likewise; the totals are the workloads' sums; each live process's
+// allocator holds exactly its workloads' live objects, and the pages it
+// holds are what the kernel says its pid holds (RSS + swap) and what its
+// Tier-1 blocks and Tier-2 page cache account for; a kernel task holds
+// the pages it faulted in; and whoever the kernel chose as an OOM victim
+// is dead in the run.
+func (c *checker) checkBooks() error {
+	r := c.r
+	var allocs, frees, failures uint64
+	var objects, bytes int64
+	perProc := c.perProc[:0]
+	for range r.procs {
+		perProc = append(perProc, 0)
+	}
+	c.perProc = perProc
+	for i, w := range r.stats {
+		if w == nil {
+			continue
+		}
+		if err := checkWorkloadBooks(w); err != nil {
+			return err
+		}
+		allocs, frees, failures = allocs+w.allocs, frees+w.frees, failures+w.failures
+		objects, bytes = objects+w.liveObjects, bytes+w.liveBytes
+		perProc[r.procIndexOfWorkload(i)] += w.liveObjects
+		if g := r.goProgs[i]; g != nil && !g.proc.dead {
+			if err := checkGoBooks(g); err != nil {
+				return err
+			}
+		}
+	}
+	if allocs != r.allocs || frees != r.frees || failures != r.failures || objects != r.liveObjects || bytes != r.liveBytes {
+		return fmt.Errorf("totals: allocs %d frees %d failures %d live %d objects %d bytes; workloads sum to %d %d %d %d %d",
+			r.allocs, r.frees, r.failures, r.liveObjects, r.liveBytes, allocs, frees, failures, objects, bytes)
+	}
+	var held int64
+	for i, p := range r.procs {
+		if err := c.checkProcBooks(p, perProc[i]); err != nil {
+			return err
+		}
+		held += p.held
+	}
+	if held != r.kernel.sbmpPages {
+		return fmt.Errorf("processes hold %d pages, the kernel side counts %d", held, r.kernel.sbmpPages)
+	}
+	return c.checkTaskBooks()
+}
+
+// procIndexOfWorkload is the index in r.procs of the process serving
+// SBMP workload i.
+func (r *run) procIndexOfWorkload(i int) int {
+	var p *sbmpSide
+	switch {
+	case r.synth[i] != nil:
+		p = r.synth[i].proc
+	case r.goProgs[i] != nil:
+		p = r.goProgs[i].proc
+	case r.traces[i] != nil:
+		p = r.traces[i].proc
+	}
+	for j, q := range r.procs {
+		if q == p {
+			return j
+		}
+	}
+	panic(fmt.Sprintf("experiments: workload %d is served by no process", i))
+}
+
+func checkWorkloadBooks(w *wstats) error {
+	if int64(w.allocs)-int64(w.frees)-w.lostObjects != w.liveObjects || w.liveObjects < 0 {
+		return fmt.Errorf("workload %s: allocs %d - frees %d - lost %d != live %d", w.name, w.allocs, w.frees, w.lostObjects, w.liveObjects)
+	}
+	if w.liveBytes < 0 || w.lostBytes < 0 || w.bytesAllocated-w.lostBytes-w.liveBytes < 0 {
+		return fmt.Errorf("workload %s: allocated %d B - lost %d B - live %d B < 0", w.name, w.bytesAllocated, w.lostBytes, w.liveBytes)
+	}
+	if w.liveObjects == 0 && w.liveBytes != 0 {
+		return fmt.Errorf("workload %s: %d live objects hold %d bytes", w.name, w.liveObjects, w.liveBytes)
+	}
+	return nil
+}
+
+// checkGoBooks checks a live Go program's heap against what the run
+// counted for it.
+func checkGoBooks(g *goWorkload) error {
+	st := g.prog.Stats()
+	if st.Dead != goruntime.Alive {
+		return nil
+	}
+	if st.Mallocs-st.Frees != g.liveObjects || st.TotalAlloc-st.FreedBytes != g.liveBytes {
+		return fmt.Errorf("go program %s: mallocs %d - frees %d, %d - %d B; the run counts %d live objects, %d B",
+			g.name, st.Mallocs, st.Frees, st.TotalAlloc, st.FreedBytes, g.liveObjects, g.liveBytes)
+	}
+	return nil
+}
+
+// checkProcBooks checks one process: a dead one holds nothing; a live one
+// has liveObjects in its allocator and holds what the kernel and its
+// allocator say.
+func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
+	t, ok := c.r.kernel.m.Task(p.pid)
+	if !ok {
+		return fmt.Errorf("process %s: pid %d unknown to the kernel", p.name, p.pid)
+	}
+	if p.dead {
+		if p.held != 0 {
+			return fmt.Errorf("process %s is dead but holds %d pages", p.name, p.held)
+		}
+		return nil
+	}
+	if t.OOMVictim {
+		return fmt.Errorf("process %s (pid %d) is the kernel's OOM victim but alive in the run", p.name, p.pid)
+	}
+	st := p.stats() // every allocator the process has had (SPEC 2.4 swaps)
+	if got := st.Tier0Allocs + st.Tier1Allocs + st.Tier2Allocs - st.Frees; got != liveObjects {
+		return fmt.Errorf("process %s: its allocator has %d objects out, its workloads %d live", p.name, got, liveObjects)
+	}
+	if got := t.RSSAnonPages + t.SwapEntries; got != p.held {
+		return fmt.Errorf("process %s (pid %d): holds %d pages, the kernel says rss %d + swap %d = %d", p.name, p.pid, p.held, t.RSSAnonPages, t.SwapEntries, got)
+	}
+	blockBytes := int64(c.sc.SBMP.Tier1BlockKiB) << 10
+	var cacheBytes int64
+	for _, a := range p.sw.Allocators() {
+		pcs := a.PageCacheStats()
+		cacheBytes += pcs.OutstandingBytes + pcs.HeldBytes
+	}
+	if want := p.tier1Blocks()*blockBytes + cacheBytes; p.held*4096 != want {
+		return fmt.Errorf("process %s: holds %d B; Tier-1 %d blocks of %d B + page cache %d B = %d",
+			p.name, p.held*4096, p.tier1Blocks(), blockBytes, cacheBytes, want)
+	}
+	return nil
+}
+
+// checkTaskBooks checks the kernel-side tasks: a live anonymous task
+// holds (resident or swapped) the pages it faulted in, an mlock task
+// holds them resident; a task is dead in the run exactly when the kernel
+// made it an OOM victim.
+func (c *checker) checkTaskBooks() error {
+	for _, t := range c.r.kernel.tasks {
+		kt, ok := c.r.kernel.m.Task(t.pid)
+		if !ok {
+			return fmt.Errorf("task %s: pid %d unknown to the kernel", t.name, t.pid)
+		}
+		if kt.OOMVictim != t.dead {
+			return fmt.Errorf("task %s (pid %d): OOM victim %v, dead in the run %v", t.name, t.pid, kt.OOMVictim, t.dead)
+		}
+		if t.dead {
+			continue
+		}
+		switch t.kind {
+		case scenario.KindTask:
+			if kt.RSSAnonPages+kt.SwapEntries != t.got {
+				return fmt.Errorf("task %s (pid %d): faulted in %d pages, the kernel says rss %d + swap %d", t.name, t.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
+			}
+		case scenario.KindMlock:
+			if kt.RSSAnonPages != t.got || kt.SwapEntries != 0 {
+				return fmt.Errorf("mlock task %s (pid %d): locked %d pages, the kernel says rss %d, swap %d", t.name, t.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
+			}
+		}
+	}
+	return nil
+}
