@@ -108,6 +108,13 @@ func (e *Env) RunAll(scs []*scenario.Scenario) ([]*experiments.Result, error) {
 func All() []Experiment {
 	return []Experiment{
 		oomCrisis(),
+		tierBalance(),
+		oomProbability(),
+		mergeRefill(),
+		earlyWarning(),
+		hotSwap(),
+		kernelBypass(),
+		goGovernance(),
 	}
 }
 

@@ -55,7 +55,7 @@ func linePlot(title, xlabel, ylabel string, series []Series) (*plot.Plot, error)
 			if err != nil {
 				return nil, err
 			}
-			poly.Color = color.RGBA{c.R, c.G, c.B, 50}
+			poly.Color = color.NRGBA{c.R, c.G, c.B, 50} // not premultiplied
 			poly.LineStyle.Width = 0
 			p.Add(poly)
 		}
