@@ -18,6 +18,13 @@ import (
 // memory_mb; the behaviour studied (watermarks, reclaim, OOM) scales.
 const maxModelledMiB = 64 << 10
 
+// victimExitNs is how long after an OOM kill the victim's memory is free
+// again. SIGKILL wakes the victim, which exits and frees its address
+// space in exit_mmap: milliseconds, not the OOM reaper's 2 s
+// (OOM_REAPER_DELAY), which is only the fallback for a victim stuck in
+// the kernel. 10 ms is a generous exit for the process sizes modelled.
+const victimExitNs = 10_000_000
+
 // faultTickNs is how often a task faults in its next batch of pages.
 const faultTickNs = 1_000_000 // 1 ms
 
@@ -213,7 +220,7 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 		Swappiness:            sc.Kernel.Swappiness,
 		OOMKillAllocatingTask: sc.Kernel.OOMKillAllocatingTask == 1,
 		SwapPages:             sc.Kernel.SwapMB << 8,
-		ReaperDelayNs:         2_000_000_000, // OOM_REAPER_DELAY = 2*HZ
+		ReaperDelayNs:         victimExitNs,
 	}
 	for _, n := range topo.Nodes {
 		if n.MemoryMB > 0 {

@@ -29,8 +29,9 @@ type MachineConfig struct {
 	OOMKillAllocatingTask bool
 	// SwapPages is the size of the swap device; 0 means no swap.
 	SwapPages int64
-	// ReaperDelayNs is how long after an OOM kill the victim's memory is
-	// freed (the OOM reaper's delay, OOM_REAPER_DELAY = 2*HZ).
+	// ReaperDelayNs is how long after an OOM kill the caller frees the
+	// victim's memory (Reap): the victim's own exit, or, for a victim
+	// stuck in the kernel, the OOM reaper's OOM_REAPER_DELAY = 2*HZ.
 	ReaperDelayNs int64
 	// Cost is what reclaim work costs in simulated time.
 	Cost ReclaimCost
