@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -128,9 +127,9 @@ func runAB(cmd *cobra.Command, args []string, exp ab.Experiment, seeds []uint64,
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	progress := newProgress(cmd.ErrOrStderr())
-	runs, err := ab.Run(ctx, ab.Config{A: exp.A, B: exp.B, Seeds: seeds, Workers: f.workers, Progress: progress.update})
-	progress.finish()
+	bar := newRunBar(cmd.ErrOrStderr(), "ab")
+	runs, err := ab.Run(ctx, ab.Config{A: exp.A, B: exp.B, Seeds: seeds, Workers: f.workers, Progress: bar.update})
+	bar.finish()
 	if re := (*ab.RunError)(nil); errors.As(err, &re) {
 		return fmt.Errorf("%w\nreplay: %s", err, replayCommand(args, f, re))
 	}
@@ -185,53 +184,4 @@ func replayCommand(args []string, f abFlags, re *ab.RunError) string {
 		}
 	}
 	return strings.Join(append(words, "--seed", strconv.FormatUint(re.Seed, 10)), " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it holds anything but safe
-// characters.
-func shellQuote(s string) string {
-	safe := func(r rune) bool {
-		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.=,/:+@%", r)
-	}
-	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !safe(r) }) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// progress shows "ab: k/n runs" on standard error, only when it is a
-// terminal: scripts and logs get nothing.
-type progress struct {
-	w       io.Writer
-	enabled bool
-	last    time.Time
-	shown   bool
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.enabled = true
-		}
-	}
-	return p
-}
-
-// update is ab.Config.Progress: calls are serialised by the runner.
-// It redraws at most ten times a second, and always at the end.
-func (p *progress) update(done, total int) {
-	if !p.enabled || (done < total && time.Since(p.last) < 100*time.Millisecond) {
-		return
-	}
-	p.last = time.Now()
-	p.shown = true
-	fmt.Fprintf(p.w, "\rab: %d/%d runs", done, total)
-}
-
-// finish ends the progress line, if one was drawn.
-func (p *progress) finish() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-	}
 }

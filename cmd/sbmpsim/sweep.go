@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/sbmpsim/sbmpsim/experiments/sweep"
@@ -113,7 +112,7 @@ func runSweep(cmd *cobra.Command, plan *sweep.Plan, shard sweep.Shard, f sweepFl
 	defer stopSignals()
 
 	start := time.Now()
-	bar := newSweepBar(stderr, "sweep "+plan.Sweep)
+	bar := newRunBar(stderr, "sweep "+plan.Sweep)
 	out, err := sweep.Execute(ctx, plan, sweep.Options{Dir: f.out, Shard: shard, Workers: f.workers, Progress: bar.update})
 	bar.finish()
 	wall := time.Since(start)
@@ -172,73 +171,9 @@ func cancelOnSignal(cancel context.CancelFunc, stderr io.Writer) func() {
 
 // sweepReplay is the `sbmpsim run` command line that replays one run.
 func sweepReplay(p *sweep.Plan, r sweep.Run) string {
-	words := []string{"sbmpsim", "run", sweepShellWord(p.BasePath)}
+	words := []string{"sbmpsim", "run", shellQuote(p.BasePath)}
 	for _, o := range append(append([]string{}, p.Overrides...), p.Points[r.Point].Overrides...) {
-		words = append(words, "--set", sweepShellWord(o))
+		words = append(words, "--set", shellQuote(o))
 	}
 	return strings.Join(append(words, "--seed", strconv.FormatUint(r.Seed, 10)), " ")
-}
-
-// sweepShellWord quotes s for a POSIX shell when it holds anything but
-// safe characters.
-func sweepShellWord(s string) string {
-	safe := func(r rune) bool {
-		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.=,/:+@%", r)
-	}
-	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !safe(r) }) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// sweepBar is a progress bar (runs done of those to do, runs/s, ETA) on
-// standard error when it is a terminal, and nothing otherwise: CI logs and
-// scripts get only the final line. Its clock is for display only.
-type sweepBar struct {
-	w    io.Writer
-	desc string
-	bar  *progressbar.ProgressBar
-}
-
-// newSweepBar returns nil, a bar that shows nothing, unless w is a
-// terminal.
-func newSweepBar(w io.Writer, desc string) *sweepBar {
-	f, ok := w.(*os.File)
-	if !ok {
-		return nil
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return &sweepBar{w: w, desc: desc}
-}
-
-// update is sweep.Options.Progress; calls are serialised by Execute.
-func (b *sweepBar) update(done, pending int) {
-	if b == nil || pending == 0 {
-		return
-	}
-	if b.bar == nil {
-		b.bar = progressbar.NewOptions(pending,
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription(b.desc),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("runs"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetWidth(30),
-		)
-	}
-	_ = b.bar.Set(done) // drawing errors (a closed terminal) do not stop a sweep
-}
-
-// finish ends the bar's line, if one was drawn.
-func (b *sweepBar) finish() {
-	if b == nil || b.bar == nil {
-		return
-	}
-	_ = b.bar.Exit()
-	fmt.Fprintln(b.w)
 }
