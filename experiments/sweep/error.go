@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/sbmpsim/sbmpsim/experiments/scenario"
 )
 
 // maxErrors bounds how many problems one Parse or NewPlan reports; the
@@ -14,39 +15,12 @@ import (
 const maxErrors = 20
 
 // Error is one problem with a sweep file, located as precisely as is
-// known: "FILE:LINE:COL: KEY: MSG", leaving out what is unknown. Parse and
-// NewPlan return it, or several joined with errors.Join (errors.As finds
-// the first).
-type Error struct {
-	// File is the sweep file's Source.
-	File string
-	// Line and Col are 1-based; 0 when unknown.
-	Line, Col int
-	// Key is the dotted key at fault with array indices counted from 0
-	// ("axis.1.values.2"); empty for errors not about one key.
-	Key string
-	// Msg says what is wrong and, where it can, what to write instead.
-	Msg string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-		if e.Col > 0 {
-			b.WriteString(":" + strconv.Itoa(e.Col))
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// known: "FILE:LINE:COL: KEY: MSG", leaving out what is unknown; the same
+// type as a scenario's errors (File is the sweep file's Source, Key the
+// dotted key with array indices counted from 0, "axis.1.values.2"). Parse
+// and NewPlan return it, or several joined with errors.Join (errors.As
+// finds the first).
+type Error = scenario.Error
 
 // errorList collects the problems of one file.
 type errorList struct {
