@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sbmpsim/sbmpsim/experiments/ab"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 )
 
 type abFlags struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -9,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/internal/queueing"
 )
 
@@ -64,7 +65,7 @@ func newBenchE2ECmd() *cobra.Command {
 			}
 			runtime.GC()
 			start := time.Now()
-			res, err := experiments.Run(sc)
+			res, err := world.Run(cmd.Context(), sc, world.Options{})
 			if err != nil {
 				return err
 			}
@@ -115,10 +116,10 @@ func bytesPerLiveObject(name string, n int64) (float64, int64, error) {
 		}
 		var ms runtime.MemStats
 		runtime.GC()
-		res, err := experiments.RunKeep(sc, func() {
+		res, err := world.Run(context.Background(), sc, world.Options{AtEnd: func() {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
-		})
+		}})
 		if err != nil {
 			return 0, 0, err
 		}

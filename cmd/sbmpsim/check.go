@@ -14,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/vopr"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 type checkFlags struct {
@@ -145,7 +145,7 @@ func writeShrunk(dir string, o vopr.Outcome) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var ie *experiments.InvariantError
+	var ie *world.InvariantError
 	msg := strings.ReplaceAll(o.Shrunk.Err.Error(), "\n", "\n#   ")
 	head := fmt.Sprintf("# sbmpsim check: seed %d shrunk; it fails with:\n#   %s\n", o.Seed, msg)
 	if errors.As(o.Shrunk.Err, &ie) && ie.Stack != "" {

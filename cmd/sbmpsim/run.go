@@ -12,9 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 type runFlags struct {
@@ -87,18 +88,18 @@ func loadScenario(cmd *cobra.Command, args, sets []string, seed uint64) (*scenar
 
 func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 	start := time.Now()
-	res, err := experiments.Run(sc)
+	res, err := world.Run(cmd.Context(), sc, world.Options{})
 	if err != nil {
 		return err
 	}
 	res.Summary.WallNs = time.Since(start).Nanoseconds()
 	if f.out != "" {
-		if err := experiments.WriteRun(f.out, res); err != nil {
+		if err := output.WriteRun(f.out, res); err != nil {
 			return err
 		}
 	}
 	if f.json {
-		b, err := experiments.SummaryJSON(&res.Summary)
+		b, err := output.SummaryJSON(&res.Summary)
 		if err != nil {
 			return err
 		}
@@ -118,12 +119,12 @@ func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 
 // Replications is replications.json: one summary per seed, in seed order.
 type Replications struct {
-	Schema   string                `json:"schema"`
-	Scenario string                `json:"scenario"`
-	Seeds    []uint64              `json:"seeds"`
-	Runs     []experiments.Summary `json:"runs"`
-	Workers  int                   `json:"wall_workers"`
-	WallNs   int64                 `json:"wall_ns"`
+	Schema   string          `json:"schema"`
+	Scenario string          `json:"scenario"`
+	Seeds    []uint64        `json:"seeds"`
+	Runs     []world.Summary `json:"runs"`
+	Workers  int             `json:"wall_workers"`
+	WallNs   int64           `json:"wall_ns"`
 }
 
 func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
@@ -137,7 +138,7 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	runs, err := experiments.RunSeeds(ctx, sc, seeds, f.workers)
+	runs, err := world.RunSeeds(ctx, sc, seeds, f.workers)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 		if err := os.MkdirAll(f.out, 0o755); err != nil {
 			return err
 		}
-		if err := experiments.WriteFileAtomic(filepath.Join(f.out, "replications.json"), b); err != nil {
+		if err := output.WriteFileAtomic(filepath.Join(f.out, "replications.json"), b); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 )
 
 func newScenariosCmd() *cobra.Command {

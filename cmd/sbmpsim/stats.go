@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 func newStatsCmd() *cobra.Command {
@@ -22,7 +22,7 @@ func newStatsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := experiments.Run(sc)
+			res, err := world.Run(cmd.Context(), sc, world.Options{})
 			if err != nil {
 				return err
 			}

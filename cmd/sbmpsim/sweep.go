@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/sweeps"
 	"github.com/sbmpsim/sbmpsim/experiments/sweep"
-	"github.com/sbmpsim/sbmpsim/experiments/sweeps"
 )
 
 type sweepFlags struct {

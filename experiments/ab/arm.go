@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 )
 
 // Arm is one side of an A/B experiment: the base scenario with the arm's

@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // JSON encodes the report as ab.json: indented, with a final newline.
@@ -33,7 +34,7 @@ const runsHeader = "arm,seed,oom,oom_kills,first_oom_ns,sim_time_ns,allocs,fallb
 func RunsCSV(runs *Runs) []byte {
 	var b bytes.Buffer
 	b.WriteString(runsHeader)
-	row := func(arm string, s *experiments.Summary) {
+	row := func(arm string, s *world.Summary) {
 		oom, first := "0", ""
 		if t := firstOOMNs(s); t >= 0 {
 			oom, first = "1", strconv.FormatInt(t, 10)
@@ -84,7 +85,7 @@ func Write(dir string, exp Experiment, runs *Runs, report *Report) error {
 		return fmt.Errorf("remove stale ab.json: %w", err)
 	}
 	for _, f := range files {
-		if err := experiments.WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := output.WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // Schema names the version of ab.json's layout.
@@ -137,21 +137,21 @@ const (
 type metricDef struct {
 	name  string
 	unit  unit
-	value func(s *experiments.Summary) float64
+	value func(s *world.Summary) float64
 }
 
 var metricDefs = [...]metricDef{
 	{"fallback_rate", unitRatio, fallbackRate},
-	{"alloc_stall_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocStallNs) }},
-	{"alloc_latency_p50_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P50) }},
-	{"alloc_latency_p99_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P99) }},
-	{"alloc_latency_p999_ns", unitNs, func(s *experiments.Summary) float64 { return float64(s.AllocLatencyNs.P999) }},
-	{"footprint_peak_bytes", unitBytes, func(s *experiments.Summary) float64 { return float64(s.FootprintPeakBytes) }},
+	{"alloc_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocStallNs) }},
+	{"alloc_latency_p50_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P50) }},
+	{"alloc_latency_p99_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P99) }},
+	{"alloc_latency_p999_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P999) }},
+	{"footprint_peak_bytes", unitBytes, func(s *world.Summary) float64 { return float64(s.FootprintPeakBytes) }},
 }
 
 // fallbackRate is the fraction of a run's allocations that fell back to
 // Tier-2; 0 for a run with no allocation.
-func fallbackRate(s *experiments.Summary) float64 {
+func fallbackRate(s *world.Summary) float64 {
 	if s.Allocs == 0 {
 		return 0
 	}
@@ -159,7 +159,7 @@ func fallbackRate(s *experiments.Summary) float64 {
 }
 
 // firstOOMNs is the time of a run's first OOM kill, or -1 if it had none.
-func firstOOMNs(s *experiments.Summary) int64 {
+func firstOOMNs(s *world.Summary) int64 {
 	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
 		return -1
 	}
@@ -292,7 +292,7 @@ func (r *record) oom() bool { return r.oomKills > 0 }
 
 // records extracts the records of one arm, checking that run i is from
 // seeds[i].
-func records(arm Arm, seeds []uint64, runs []experiments.Summary) ([]record, error) {
+func records(arm Arm, seeds []uint64, runs []world.Summary) ([]record, error) {
 	out := make([]record, len(runs))
 	for i := range runs {
 		s := &runs[i]

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 const sec = int64(1e9)
@@ -27,26 +27,26 @@ const sec = int64(1e9)
 // 2 s without an OOM: they are censored there, not at 10 s.
 func handRuns() *Runs {
 	n := 10
-	r := &Runs{Seeds: make([]uint64, n), A: make([]experiments.Summary, n), B: make([]experiments.Summary, n)}
+	r := &Runs{Seeds: make([]uint64, n), A: make([]world.Summary, n), B: make([]world.Summary, n)}
 	oomA := map[int][]int64{0: {3 * sec, 2 * sec}, 5: {4 * sec}, 6: {6 * sec}}
 	oomB := map[int][]int64{0: {1 * sec}, 1: {3 * sec}, 2: {4 * sec}, 3: {5 * sec}, 4: {6 * sec}}
 	for i := range n {
 		seed := uint64(41 + i)
 		r.Seeds[i] = seed
-		a := experiments.Summary{Seed: seed, SimTimeNs: 10 * sec, TraceHash: "a", Allocs: 1000, FallbackCount: uint64(10 * (i + 1)),
+		a := world.Summary{Seed: seed, SimTimeNs: 10 * sec, TraceHash: "a", Allocs: 1000, FallbackCount: uint64(10 * (i + 1)),
 			AllocStallNs: int64(100 * i), FootprintPeakBytes: 1 << 20}
 		a.AllocLatencyNs.P99 = int64(300 + i)
-		b := experiments.Summary{Seed: seed, SimTimeNs: 10 * sec, TraceHash: "b", Allocs: 2000, FallbackCount: uint64(3 * i),
+		b := world.Summary{Seed: seed, SimTimeNs: 10 * sec, TraceHash: "b", Allocs: 2000, FallbackCount: uint64(3 * i),
 			AllocStallNs: int64(100*i + 7), FootprintPeakBytes: 1<<20 + int64(2*(i%2))}
 		b.AllocLatencyNs.P99 = int64(300 - i)
 		if i >= 5 && i <= 7 {
 			b.SimTimeNs = 2 * sec
 		}
 		for _, t := range oomA[i] {
-			a.OOMEvents = append(a.OOMEvents, experiments.OOMEvent{TimeNs: t})
+			a.OOMEvents = append(a.OOMEvents, world.OOMEvent{TimeNs: t})
 		}
 		for _, t := range oomB[i] {
-			b.OOMEvents = append(b.OOMEvents, experiments.OOMEvent{TimeNs: t})
+			b.OOMEvents = append(b.OOMEvents, world.OOMEvent{TimeNs: t})
 		}
 		a.OOMKills, b.OOMKills = len(a.OOMEvents), len(b.OOMEvents)
 		r.A[i], r.B[i] = a, b

@@ -13,12 +13,13 @@ package ab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sync"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -46,7 +47,7 @@ type Config struct {
 // Seeds[i].
 type Runs struct {
 	Seeds []uint64
-	A, B  []experiments.Summary
+	A, B  []world.Summary
 }
 
 // RunError is a simulation that failed, such as one that reached its
@@ -102,15 +103,20 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	var mu sync.Mutex
 	done := 0
 	arms := [2]*Arm{&cfg.A, &cfg.B}
-	out, repErr := sim.Replicate(ctx, total, cfg.Workers, func(j int) (experiments.Summary, error) {
+	out, repErr := sim.Replicate(ctx, total, cfg.Workers, func(j int) (world.Summary, error) {
 		arm, seed := arms[j%2], cfg.Seeds[j/2]
 		sc := arm.Scenario.Clone()
 		sc.Run.Seed = seed
-		res, err := experiments.Run(sc)
+		res, err := world.Run(ctx, sc, world.Options{})
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				// Stopped by an earlier run's failure or by the
+				// caller: that is the error to report, not this.
+				return world.Summary{}, nil
+			}
 			errs[j] = &RunError{Arm: arm.Key, Name: arm.Name, Seed: seed, Err: err}
 			cancel()
-			return experiments.Summary{}, nil
+			return world.Summary{}, nil
 		}
 		if cfg.Progress != nil {
 			mu.Lock()
@@ -126,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	if repErr != nil {
 		return nil, repErr
 	}
-	r := &Runs{Seeds: cfg.Seeds, A: make([]experiments.Summary, len(cfg.Seeds)), B: make([]experiments.Summary, len(cfg.Seeds))}
+	r := &Runs{Seeds: cfg.Seeds, A: make([]world.Summary, len(cfg.Seeds)), B: make([]world.Summary, len(cfg.Seeds))}
 	for j, s := range out {
 		// Wall time is the one thing that differs between workers; it
 		// is not part of the experiment's result.
@@ -142,11 +148,11 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 
 // detach returns s sharing no memory with the simulation that produced
 // it. Summary.SBMP.Alerts is a slice of an array inside the run's SBMP
-// process state (experiments/sbmpside.go), and an interior pointer keeps
+// process state (experiments/world/sbmpside.go), and an interior pointer keeps
 // the whole object alive: the allocator, the kernel model, every page.
 // Holding 2N summaries would then hold 2N simulations (about 56 MB each
 // for the default scenario).
-func detach(s experiments.Summary) experiments.Summary {
+func detach(s world.Summary) world.Summary {
 	if s.SBMP != nil {
 		c := *s.SBMP
 		c.Alerts = slices.Clone(c.Alerts)

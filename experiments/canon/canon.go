@@ -21,8 +21,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sim"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -92,15 +93,15 @@ func Load(name string, sets ...string) (*scenario.Scenario, error) {
 }
 
 // RunSeeds runs sc once per seed and returns the summaries in seed order.
-func (e *Env) RunSeeds(sc *scenario.Scenario, seeds []uint64) ([]experiments.Summary, error) {
-	return experiments.RunSeeds(e.Ctx, sc, seeds, e.Workers)
+func (e *Env) RunSeeds(sc *scenario.Scenario, seeds []uint64) ([]world.Summary, error) {
+	return world.RunSeeds(e.Ctx, sc, seeds, e.Workers)
 }
 
 // RunAll runs each scenario once (its own seed) on the workers and
 // returns the results in order.
-func (e *Env) RunAll(scs []*scenario.Scenario) ([]*experiments.Result, error) {
-	return sim.Replicate(e.Ctx, len(scs), e.Workers, func(i int) (*experiments.Result, error) {
-		return experiments.Run(scs[i])
+func (e *Env) RunAll(scs []*scenario.Scenario) ([]*world.Result, error) {
+	return sim.Replicate(e.Ctx, len(scs), e.Workers, func(i int) (*world.Result, error) {
+		return world.Run(e.Ctx, scs[i], world.Options{})
 	})
 }
 
@@ -314,7 +315,7 @@ func (o *Out) Write(root string) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := experiments.WriteFileAtomic(filepath.Join(dir, n), files[n]); err != nil {
+		if err := output.WriteFileAtomic(filepath.Join(dir, n), files[n]); err != nil {
 			return err
 		}
 	}
@@ -372,7 +373,7 @@ window.addEventListener("load", function () {
 	if len(sections) == 0 {
 		return missing, fmt.Errorf("report: no experiment outputs under %s; run `sbmpsim experiment run all` first", root)
 	}
-	return missing, experiments.WriteFileAtomic(filepath.Join(root, "index.html"), []byte(b.String()))
+	return missing, output.WriteFileAtomic(filepath.Join(root, "index.html"), []byte(b.String()))
 }
 
 // sortedKeys returns m's keys sorted.

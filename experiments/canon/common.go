@@ -5,10 +5,10 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
 	"github.com/sbmpsim/sbmpsim/experiments/ab"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // variant is one arm of a many-armed comparison: a name and its overrides
@@ -22,7 +22,7 @@ type variant struct {
 type armResult struct {
 	variant
 	Scenario *scenario.Scenario
-	Runs     []experiments.Summary
+	Runs     []world.Summary
 	OOM      int
 	P        float64
 	CI       stats.Interval
@@ -67,7 +67,7 @@ func paired(base string, a, b armResult, seeds []uint64) (*ab.Report, error) {
 
 // firstOOMSeconds is the time of a run's first OOM kill in seconds, or
 // NaN.
-func firstOOMSeconds(s experiments.Summary) float64 {
+func firstOOMSeconds(s world.Summary) float64 {
 	if len(s.OOMEvents) == 0 {
 		return math.NaN()
 	}
@@ -90,7 +90,7 @@ func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + " %
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // column returns the index of a time series column.
-func column(ts *experiments.Timeseries, name string) (int, error) {
+func column(ts *world.Timeseries, name string) (int, error) {
 	for i, c := range ts.Columns {
 		if c == name {
 			return i, nil
@@ -100,7 +100,7 @@ func column(ts *experiments.Timeseries, name string) (int, error) {
 }
 
 // meanOf averages f over runs.
-func meanOf(runs []experiments.Summary, f func(experiments.Summary) float64) float64 {
+func meanOf(runs []world.Summary, f func(world.Summary) float64) float64 {
 	if len(runs) == 0 {
 		return math.NaN()
 	}

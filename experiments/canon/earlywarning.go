@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -125,7 +125,7 @@ func warnRuns(s *loadSweep) ([]warnRun, error) {
 				}
 				anyNs := int64(-1)
 				for _, sig := range warnSignals[:len(warnSignals)-1] {
-					i := slices.IndexFunc(r.SBMP.Alerts, func(a experiments.AlertSummary) bool { return a.Metric == sig.Metric })
+					i := slices.IndexFunc(r.SBMP.Alerts, func(a world.AlertSummary) bool { return a.Metric == sig.Metric })
 					if i < 0 {
 						return nil, fmt.Errorf("early warning: %s seed %d has no alert %q", c.Name, r.Seed, sig.Metric)
 					}

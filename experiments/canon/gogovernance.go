@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/gonum/stat/distuv"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -97,9 +97,9 @@ func ggScenario(noLeak bool, sets ...string) (*scenario.Scenario, error) {
 
 // ggRunOf reads a run's GC record; gogc is the program's GOGC, to tell
 // the GCs GOMEMLIMIT paced.
-func ggRunOf(res *experiments.Result, name string, gogc int) (ggRun, error) {
+func ggRunOf(res *world.Result, name string, gogc int) (ggRun, error) {
 	s := res.Summary
-	var g *experiments.GoRuntimeSummary
+	var g *world.GoRuntimeSummary
 	for _, w := range s.Workloads {
 		if w.Name == name {
 			g = w.GoRuntime
@@ -402,7 +402,7 @@ type ggChaos struct {
 	gogc                  int
 	durationS             float64
 	without, with         ggRun
-	resWithout, resWith   *experiments.Result
+	resWithout, resWith   *world.Result
 }
 
 // ggLeakChaos is part (b): SPEC 5.3's chaos check with and without a
@@ -483,7 +483,7 @@ func ggLeakChaos(env *Env, out *Out) (string, error) {
 func ggChaosFigure(out *Out, c *ggChaos, name string) error {
 	type side struct {
 		title string
-		res   *experiments.Result
+		res   *world.Result
 		run   ggRun
 		limit int64
 	}
@@ -565,7 +565,7 @@ func ggChaosFigure(out *Out, c *ggChaos, name string) error {
 }
 
 // ggStep is a time series' sample interval in seconds.
-func ggStep(res *experiments.Result) float64 {
+func ggStep(res *world.Result) float64 {
 	if len(res.Timeseries.Rows) < 2 {
 		return math.NaN()
 	}

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
@@ -75,11 +75,11 @@ func runHotSwap(env *Env, out *Out) error {
 		return err
 	}
 	per := len(hsLadderMs) + 1
-	ladder := func(si, ci int) []*experiments.Result {
+	ladder := func(si, ci int) []*world.Result {
 		k := (si*len(hsConfigs) + ci) * per
 		return results[k : k+per-1]
 	}
-	full := func(si, ci int) *experiments.Result { return results[(si*len(hsConfigs)+ci)*per+per-1] }
+	full := func(si, ci int) *world.Result { return results[(si*len(hsConfigs)+ci)*per+per-1] }
 
 	out.P("SPEC 2.4 replaces the allocator behind an atomic pointer: new requests go to the new one at once, the old one keeps serving the frees of what it handed out (frees are routed to the owner by address), and its per-CPU caches are flushed back to its slabs (SPEC 2.6). Here a `policy-swap` fault does that at %.1f s, seed 1, in `steady` (5 s) and `oom-crisis` (10 s), with two swaps: `degrade` from `immediate-tier2` to `fail-fast`, and `refill` from `fixed-batch` to `adaptive-batch`.", float64(hsSwapMs)/1e3)
 	if err := hsStallFigure(out, ladder); err != nil {
@@ -105,7 +105,7 @@ type hsWindow struct {
 	refillsFromT1 float64 // allocations served after a refill
 }
 
-func hsWindows(runs []*experiments.Result) []hsWindow {
+func hsWindows(runs []*world.Result) []hsWindow {
 	var w []hsWindow
 	for i := 1; i < len(runs); i++ {
 		a, b := runs[i-1].Summary, runs[i].Summary
@@ -124,7 +124,7 @@ func hsWindows(runs []*experiments.Result) []hsWindow {
 
 // hsStallFigure draws the mean allocation latency per window around the
 // swap, and says how it compares with the window before.
-func hsStallFigure(out *Out, ladder func(si, ci int) []*experiments.Result) error {
+func hsStallFigure(out *Out, ladder func(si, ci int) []*world.Result) error {
 	var row []*plot.Plot
 	var rows [][]string
 	var text []string
@@ -209,7 +209,7 @@ func hsBaseAt(base []hsWindow, fromS float64) hsWindow {
 // hsBooks checks, on each full-length run, that the swap lost nothing:
 // the books close, every allocation after the swap went to the new
 // allocator, every free found its owner.
-func hsBooks(out *Out, full func(si, ci int) *experiments.Result) error {
+func hsBooks(out *Out, full func(si, ci int) *world.Result) error {
 	var rows [][]string
 	var notes []string
 	closed, checked := 0, 0
@@ -270,7 +270,7 @@ func hsBooks(out *Out, full func(si, ci int) *experiments.Result) error {
 }
 
 // allocsAt is the time series' allocation count at t seconds.
-func allocsAt(res *experiments.Result, t float64) (float64, error) {
+func allocsAt(res *world.Result, t float64) (float64, error) {
 	ai, err := column(&res.Timeseries, "allocs")
 	if err != nil {
 		return 0, err
@@ -336,19 +336,19 @@ func hsOOM(env *Env, out *Out) error {
 			diff = fmt.Sprintf("%+.0f [%+.0f, %+.0f]", 100*rep.Paired.OOM.Difference, 100*rep.Paired.OOM.CI95Newcombe[0], 100*rep.Paired.OOM.CI95Newcombe[1])
 			p = f(rep.Paired.OOM.McNemarExactP, 4)
 		}
-		fails := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.AllocFailures) })
-		fb := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
-		flush := meanOf(a.Runs, func(s experiments.Summary) float64 {
+		fails := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
+		fb := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
+		flush := meanOf(a.Runs, func(s world.Summary) float64 {
 			if len(s.Faults) == 0 {
 				return 0
 			}
 			return float64(s.Faults[0].SwapFlushNs)
 		})
 		median := meanOf(a.Runs, firstOOMSeconds) // NaN unless every run was killed
-		churn := meanOf(a.Runs, func(s experiments.Summary) float64 { return workloadFailures(s, "churn") })
+		churn := meanOf(a.Runs, func(s world.Summary) float64 { return workloadFailures(s, "churn") })
 		newBlocks := ""
 		if i >= 2 {
-			newBlocks = f(meanOf(a.Runs, func(s experiments.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }), 1)
+			newBlocks = f(meanOf(a.Runs, func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }), 1)
 		}
 		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), f(a.P, 2), fmt.Sprintf("[%s, %s]", f(a.CI.Lo, 2), f(a.CI.Hi, 2)), diff, p, f(median, 2), f(fb, 0), f(fails, 0), f(churn, 0), newBlocks, f(flush, 0)})
 	}
@@ -376,10 +376,10 @@ func hsOOMText(arms []armResult) string {
 		parts = append(parts, fmt.Sprintf("%s %d", a.Name, a.OOM))
 	}
 	fmt.Fprintf(&b, "killed runs with %s. ", strings.Join(parts, ", "))
-	mean := func(a armResult, get func(experiments.Summary) float64) float64 { return meanOf(a.Runs, get) }
-	fails := func(s experiments.Summary) float64 { return float64(s.AllocFailures) }
-	churn := func(s experiments.Summary) float64 { return workloadFailures(s, "churn") }
-	blocks := func(s experiments.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }
+	mean := func(a armResult, get func(world.Summary) float64) float64 { return meanOf(a.Runs, get) }
+	fails := func(s world.Summary) float64 { return float64(s.AllocFailures) }
+	churn := func(s world.Summary) float64 { return workloadFailures(s, "churn") }
+	blocks := func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }
 	early, late := arms[2], arms[len(arms)-2]
 	fmt.Fprintf(&b, "Averting the kill costs failed allocations: with `fail-fast` a small request that Tier-0 and Tier-1 cannot serve fails instead of taking a 4 KiB page from Tier-2. Swapped at %s, that costs about what `fail-fast` from the start does (%s against %s failed allocations a run, %s of them the 64 B churn). ",
 		strings.TrimPrefix(early.Name, "swap to fail-fast at "), f(mean(early, fails), 0), f(mean(arms[1], fails), 0), f(mean(early, churn), 0))
@@ -391,7 +391,7 @@ func hsOOMText(arms []armResult) string {
 }
 
 // workloadFailures is a named workload's failed allocations in a run.
-func workloadFailures(s experiments.Summary, name string) float64 {
+func workloadFailures(s world.Summary, name string) float64 {
 	for _, w := range s.Workloads {
 		if w.Name == name {
 			return float64(w.AllocFailures)

@@ -1,9 +1,10 @@
 package canon
 
 import (
+	"context"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // TestLadderRunsArePrefixes checks what hot-swap's latency windows rest
@@ -11,13 +12,13 @@ import (
 // of the same seed, swap included, so differences of summaries are the
 // windows between their ends.
 func TestLadderRunsArePrefixes(t *testing.T) {
-	var res [2]*experiments.Result
+	var res [2]*world.Result
 	for i, d := range []string{"2000", "2100"} {
 		sc, err := Load("steady", hsSwap(hsSwapMs, "refill", "adaptive-batch"), "run.duration_ms="+d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res[i], err = experiments.Run(sc); err != nil {
+		if res[i], err = world.Run(context.Background(), sc, world.Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -176,7 +176,7 @@ func kbWorkloadIndex(sc *scenario.Scenario, name string) (int, error) {
 	return 0, fmt.Errorf("scenario %s has no workload %q", sc.Source, name)
 }
 
-func kbRunOf(s experiments.Summary) kbRun {
+func kbRunOf(s world.Summary) kbRun {
 	r := kbRun{alertS: math.NaN(), firstOOMS: firstOOMSeconds(s), allocFailures: float64(s.AllocFailures), oomKills: float64(s.OOMKills)}
 	if s.SBMP != nil {
 		r.fallbacks = float64(s.SBMP.Tier2Fallbacks)

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -128,10 +128,10 @@ func (e *Env) runLoadSweep(levels []float64, seeds []uint64) (*loadSweep, error)
 			}
 		}
 	}
-	runs, err := sim.Replicate(e.Ctx, len(jobs), e.Workers, func(i int) (experiments.Summary, error) {
-		res, err := experiments.Run(jobs[i].sc)
+	runs, err := sim.Replicate(e.Ctx, len(jobs), e.Workers, func(i int) (world.Summary, error) {
+		res, err := world.Run(e.Ctx, jobs[i].sc, world.Options{})
 		if err != nil {
-			return experiments.Summary{}, fmt.Errorf("load sweep %s seed %d: %w", s.Cells[jobs[i].p][jobs[i].l].Name, jobs[i].sc.Run.Seed, err)
+			return world.Summary{}, fmt.Errorf("load sweep %s seed %d: %w", s.Cells[jobs[i].p][jobs[i].l].Name, jobs[i].sc.Run.Seed, err)
 		}
 		return res.Summary, nil
 	})

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/gonum/stat/distuv"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -65,7 +65,7 @@ var mrArms = []mrArm{
 // mrCell is one arm on one scenario over the seeds.
 type mrCell struct {
 	arm   mrArm
-	runs  []experiments.Summary
+	runs  []world.Summary
 	lat   *stats.LatencyHist // every seed's allocations pooled
 	same  int                // seeds whose trace equals the default arm's
 	p99   meanCI
@@ -149,7 +149,7 @@ func runMergeRefill(env *Env, out *Out) error {
 
 // newMRCell aggregates an arm's runs; def are the default arm's runs on
 // the same scenario and seeds.
-func newMRCell(a mrArm, res, def []*experiments.Result) *mrCell {
+func newMRCell(a mrArm, res, def []*world.Result) *mrCell {
 	c := &mrCell{arm: a, lat: new(stats.LatencyHist)}
 	var p99, p999, merges, fp []float64
 	for i, r := range res {
@@ -286,10 +286,10 @@ func mrTable(out *Out, cells [][]*mrCell, nSeeds int) {
 	var rows [][]string
 	for i, s := range mrScenarios {
 		for _, c := range cells[i] {
-			refills := meanOf(c.runs, func(s experiments.Summary) float64 { return float64(s.SBMP.Refills) })
-			returned := meanOf(c.runs, func(s experiments.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
-			delay := meanOf(c.runs, func(s experiments.Summary) float64 { return float64(s.SBMP.MergeDelayMeanNs) / 1e6 })
-			maxNs := slices.Max(mapRuns(c.runs, func(s experiments.Summary) float64 { return float64(s.AllocLatencyNs.Max) }))
+			refills := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
+			returned := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
+			delay := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.MergeDelayMeanNs) / 1e6 })
+			maxNs := slices.Max(mapRuns(c.runs, func(s world.Summary) float64 { return float64(s.AllocLatencyNs.Max) }))
 			p50, _ := c.lat.Quantile(0.5)
 			rows = append(rows, []string{s.Name, c.arm.Name, itoa(int(p50)), c.p99.String(0), c.p999.String(0), f(maxNs, 0),
 				f(refills, 0), c.merge.String(0), f(delay, 1), f(returned, 1), c.fp.String(1), fmt.Sprintf("%d / %d", c.same, nSeeds)})
@@ -299,7 +299,7 @@ func mrTable(out *Out, cells [][]*mrCell, nSeeds int) {
 		[]string{"scenario", "arm", "p50 (ns)", "p99 (ns)", "p99.9 (ns)", "max (ns)", "refills", "Tier-1 merges", "merge delay (ms)", "blocks returned", "peak footprint (MiB)", "same run"}, rows)
 }
 
-func mapRuns(runs []experiments.Summary, f func(experiments.Summary) float64) []float64 {
+func mapRuns(runs []world.Summary, f func(world.Summary) float64) []float64 {
 	out := make([]float64, len(runs))
 	for i, r := range runs {
 		out[i] = f(r)
@@ -391,11 +391,11 @@ var mrMeasures = []struct {
 	{"p99 latency", 0, func(c *mrCell) float64 { return c.p99.Mean }},
 	{"p99.9 latency", 0, func(c *mrCell) float64 { return c.p999.Mean }},
 	{"refills", 0, func(c *mrCell) float64 {
-		return meanOf(c.runs, func(s experiments.Summary) float64 { return float64(s.SBMP.Refills) })
+		return meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
 	}},
 	{"Tier-1 merges", 0, func(c *mrCell) float64 { return c.merge.Mean }},
 	{"blocks returned to Tier-2", 1, func(c *mrCell) float64 {
-		return meanOf(c.runs, func(s experiments.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
+		return meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
 	}},
 	{"peak footprint (MiB)", 1, func(c *mrCell) float64 { return c.fp.Mean }},
 }

@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
@@ -47,7 +47,7 @@ func runOOMCrisis(env *Env, out *Out) error {
 	if err != nil {
 		return err
 	}
-	res, err := experiments.Run(sc)
+	res, err := world.Run(env.Ctx, sc, world.Options{})
 	if err != nil {
 		return err
 	}
@@ -112,8 +112,8 @@ func runOOMCrisis(env *Env, out *Out) error {
 				lower = append(lower, fmt.Sprintf("`%s` lowers it by %.0f points (95 %% CI %.0f to %.0f)", a.Name, -100*o.Difference, -100*o.CI95Newcombe[1], -100*o.CI95Newcombe[0]))
 			}
 		}
-		fails := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.AllocFailures) })
-		fb := meanOf(a.Runs, func(s experiments.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
+		fails := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
+		fb := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
 		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), f(a.P, 2), fmt.Sprintf("[%s, %s]", f(a.CI.Lo, 2), f(a.CI.Hi, 2)), median, diff, ci, p, f(fb, 0), f(fails, 0)})
 		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), itoa(a.OOM), itoa(len(a.Runs)), f(a.P, 4), f(a.CI.Lo, 4), f(a.CI.Hi, 4), median, diff, ci, p, f(fb, 1), f(fails, 1)})
 	}
@@ -140,7 +140,7 @@ func runOOMCrisis(env *Env, out *Out) error {
 
 // oomTimeline draws seed 1's run: memory by kind, and SBMP's allocations
 // per tier per second, with the OOM kill marked.
-func oomTimeline(out *Out, res *experiments.Result) error {
+func oomTimeline(out *Out, res *world.Result) error {
 	ts := &res.Timeseries
 	cols := map[string]int{}
 	for _, c := range []string{"free_pages", "file_pages", "anon_pages", "tier0_allocs", "tier1_allocs", "tier2_allocs"} {

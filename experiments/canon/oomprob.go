@@ -6,7 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -54,8 +54,8 @@ func oomProbFigure(out *Out, s *loadSweep) error {
 		bs := Series{Name: pol, X: s.Levels}
 		for l, c := range s.Cells[p] {
 			ps.Y, ps.Lo, ps.Hi = append(ps.Y, c.P), append(ps.Lo, c.CI.Lo), append(ps.Hi, c.CI.Hi)
-			fails := meanOf(c.Runs, func(r experiments.Summary) float64 { return float64(r.AllocFailures) })
-			fb := meanOf(c.Runs, func(r experiments.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) })
+			fails := meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) })
+			fb := meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) })
 			fs.Y = append(fs.Y, fails/1e3)
 			bs.Y = append(bs.Y, fb/1e3)
 			rows = append(rows, []string{pol, sweepLoad(s.Levels[l]), f(s.RatePerS*s.Levels[l], 0), itoa(c.OOM), itoa(len(c.Runs)), f(c.P, 4), f(c.CI.Lo, 4), f(c.CI.Hi, 4),
@@ -102,7 +102,7 @@ func oomProbFigure(out *Out, s *loadSweep) error {
 }
 
 // opObjectsLost is the SBMP objects that died with their process.
-func opObjectsLost(r experiments.Summary) float64 {
+func opObjectsLost(r world.Summary) float64 {
 	n := 0.0
 	for _, w := range r.Workloads {
 		n += float64(w.ObjectsLost)
@@ -117,8 +117,8 @@ func oomProbTable(out *Out, s *loadSweep) {
 		for l, c := range s.Cells[p] {
 			rows = append(rows, []string{pol, sweepLoad(s.Levels[l]), fmt.Sprintf("%d / %d", c.OOM, len(c.Runs)), f(c.P, 2),
 				fmt.Sprintf("[%s, %s]", f(c.CI.Lo, 2), f(c.CI.Hi, 2)),
-				f(meanOf(c.Runs, func(r experiments.Summary) float64 { return float64(r.AllocFailures) }), 0),
-				f(meanOf(c.Runs, func(r experiments.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) }), 0),
+				f(meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) }), 0),
+				f(meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) }), 0),
 				f(meanOf(c.Runs, opObjectsLost), 0)})
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -48,7 +48,7 @@ type tierTimeline struct {
 	endS float64
 }
 
-func newTierTimeline(res *experiments.Result) (*tierTimeline, error) {
+func newTierTimeline(res *world.Result) (*tierTimeline, error) {
 	ts := &res.Timeseries
 	var tiers [3]int
 	for k := range tiers {
@@ -253,7 +253,7 @@ type seededScenario struct {
 
 // runScenarioSeeds loads each scenario on its seed with the common
 // overrides and runs them all on the workers, in order.
-func runScenarioSeeds(env *Env, runs []seededScenario, sets ...string) ([]*experiments.Result, error) {
+func runScenarioSeeds(env *Env, runs []seededScenario, sets ...string) ([]*world.Result, error) {
 	var scs []*scenario.Scenario
 	for _, r := range runs {
 		sc, err := Load(r.name, append([]string{fmt.Sprintf("run.seed=%d", r.seed)}, sets...)...)
@@ -266,7 +266,7 @@ func runScenarioSeeds(env *Env, runs []seededScenario, sets ...string) ([]*exper
 }
 
 // tierStory reads the collapse off seed 1 of oom-crisis.
-func tierStory(e tierEvents, tl *tierTimeline, s experiments.Summary) string {
+func tierStory(e tierEvents, tl *tierTimeline, s world.Summary) string {
 	var b strings.Builder
 	until := tl.endS
 	if !math.IsNaN(e.dropS) {
@@ -346,7 +346,7 @@ func (tl *tierTimeline) cacheRange(active []int) (low, meanLo, meanHi float64) {
 
 // tierRatesFigure draws, for both scenarios, the allocations per second
 // each tier served as stacked areas, and the hit rate below them.
-func tierRatesFigure(out *Out, oom, steady *tierTimeline, s experiments.Summary) error {
+func tierRatesFigure(out *Out, oom, steady *tierTimeline, s world.Summary) error {
 	var grid [2][]*plot.Plot
 	var rows [][]string
 	for _, c := range []struct {
@@ -535,7 +535,7 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 }
 
 // tierSeedTable reports the moments of the collapse on every seed.
-func tierSeedTable(out *Out, results []*experiments.Result, seeds []uint64) error {
+func tierSeedTable(out *Out, results []*world.Result, seeds []uint64) error {
 	var rows [][]string
 	var lag, lead []float64
 	collapsed := 0

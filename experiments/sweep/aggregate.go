@@ -13,8 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // ReportSchema names the version of sweep.json's layout.
@@ -120,8 +121,8 @@ func listIDs(ids []string, n int) string {
 
 // ReadRuns reads every run file of pf from dir, in run order.
 // Missing runs are a *MissingError naming them.
-func ReadRuns(dir string, pf *PlanFile) ([]experiments.Summary, error) {
-	runs := make([]experiments.Summary, pf.Runs)
+func ReadRuns(dir string, pf *PlanFile) ([]world.Summary, error) {
+	runs := make([]world.Summary, pf.Runs)
 	var missing []string
 	for i := range pf.Runs {
 		r := pf.Run(i)
@@ -142,7 +143,7 @@ func ReadRuns(dir string, pf *PlanFile) ([]experiments.Summary, error) {
 
 // Aggregate computes sweep.json's report from the plan and its runs in
 // run order. It is a pure function of its arguments.
-func Aggregate(pf *PlanFile, runs []experiments.Summary) (*Report, error) {
+func Aggregate(pf *PlanFile, runs []world.Summary) (*Report, error) {
 	if len(runs) != pf.Runs {
 		return nil, fmt.Errorf("aggregate: %d runs for a plan of %d", len(runs), pf.Runs)
 	}
@@ -160,7 +161,7 @@ func Aggregate(pf *PlanFile, runs []experiments.Summary) (*Report, error) {
 	return r, nil
 }
 
-func aggregatePoint(pt PlanPoint, runs []experiments.Summary) (PointReport, error) {
+func aggregatePoint(pt PlanPoint, runs []world.Summary) (PointReport, error) {
 	pr := PointReport{ID: pt.ID, Overrides: pt.Overrides, Runs: len(runs)}
 	obs := make([]stats.Observation, len(runs))
 	cols := make([][]float64, len(metricNames))
@@ -176,7 +177,7 @@ func aggregatePoint(pt PlanPoint, runs []experiments.Summary) (PointReport, erro
 		for m, v := range metricValues(s) {
 			cols[m] = append(cols[m], v)
 		}
-		b, err := experiments.SummaryJSON(s)
+		b, err := output.SummaryJSON(s)
 		if err != nil {
 			return pr, err
 		}
@@ -203,7 +204,7 @@ func aggregatePoint(pt PlanPoint, runs []experiments.Summary) (PointReport, erro
 }
 
 // metricValues returns a run's metrics in metricNames order.
-func metricValues(s *experiments.Summary) []float64 {
+func metricValues(s *world.Summary) []float64 {
 	rate := 0.0
 	if s.Allocs > 0 {
 		rate = float64(s.FallbackCount) / float64(s.Allocs)
@@ -212,7 +213,7 @@ func metricValues(s *experiments.Summary) []float64 {
 }
 
 // firstOOMNs is the time of a run's first OOM kill, or -1 if it had none.
-func firstOOMNs(s *experiments.Summary) int64 {
+func firstOOMNs(s *world.Summary) int64 {
 	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
 		return -1
 	}
@@ -326,8 +327,8 @@ func WriteAggregate(dir string, pf *PlanFile) error {
 	if err != nil {
 		return err
 	}
-	if err := experiments.WriteFileAtomic(filepath.Join(dir, CSVName), cs); err != nil {
+	if err := output.WriteFileAtomic(filepath.Join(dir, CSVName), cs); err != nil {
 		return err
 	}
-	return experiments.WriteFileAtomic(filepath.Join(dir, ReportName), js)
+	return output.WriteFileAtomic(filepath.Join(dir, ReportName), js)
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 )
 
 // maxErrors bounds how many problems one Parse or NewPlan reports; the

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -217,18 +218,20 @@ func (p *Plan) runAll(ctx context.Context, opts Options, pending []Run, out *Out
 
 // runOne simulates one run and writes its file.
 func (p *Plan) runOne(dir string, r Run) error {
-	res, err := experiments.Run(p.PointScenario(r.Point, r.Seed))
+	// A run under way finishes even when the sweep is interrupted (the
+	// sweep stops starting runs), so it runs without the sweep's context.
+	res, err := world.Run(context.Background(), p.PointScenario(r.Point, r.Seed), world.Options{})
 	if err != nil {
 		return err
 	}
 	s := res.Summary
 	s.WallNs = 0
 	s.Source = p.Source
-	b, err := experiments.SummaryJSON(&s)
+	b, err := output.SummaryJSON(&s)
 	if err != nil {
 		return err
 	}
-	return experiments.WriteFileAtomic(runPath(dir, r.ID), b)
+	return output.WriteFileAtomic(runPath(dir, r.ID), b)
 }
 
 // removeAggregate removes sweep.json (first: it marks a whole sweep) and
@@ -252,5 +255,5 @@ func writeManifest(dir string, pf *PlanFile, shard Shard, mine []Run) error {
 	if err != nil {
 		return fmt.Errorf("encode shard manifest: %w", err)
 	}
-	return experiments.WriteFileAtomic(filepath.Join(dir, ManifestName(shard)), b)
+	return output.WriteFileAtomic(filepath.Join(dir, ManifestName(shard)), b)
 }

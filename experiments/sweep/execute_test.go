@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // tinySweep is 4 points x 2 seeds of the embedded steady scenario, 150 ms
@@ -311,18 +311,18 @@ func TestAggregateIsAPureFunctionOfTheRuns(t *testing.T) {
 	pf := &PlanFile{Schema: PlanSchema, Sweep: "s", Hash: "h", SeedFirst: 1, Seeds: 4,
 		Points: []PlanPoint{{ID: "p000", Overrides: []string{"kernel.swappiness=0"}}}, Runs: 4,
 		Axes: []Axis{{Keys: []string{"kernel.swappiness"}, Values: [][]string{{"0"}}}}}
-	run := func(seed uint64, oomNs int64) experiments.Summary {
-		s := experiments.Summary{Schema: experiments.SummarySchema, Seed: seed, SimTimeNs: 10e9, Allocs: 100, FallbackCount: seed,
+	run := func(seed uint64, oomNs int64) world.Summary {
+		s := world.Summary{Schema: world.SummarySchema, Seed: seed, SimTimeNs: 10e9, Allocs: 100, FallbackCount: seed,
 			AllocStallNs: int64(seed) * 10, FootprintPeakBytes: 1 << 20, TraceHash: "t"}
 		s.AllocLatencyNs.P99 = int64(seed) * 100
 		if oomNs >= 0 {
 			s.OOMKills = 2
-			s.OOMEvents = []experiments.OOMEvent{{TimeNs: oomNs + 1}, {TimeNs: oomNs}}
+			s.OOMEvents = []world.OOMEvent{{TimeNs: oomNs + 1}, {TimeNs: oomNs}}
 		}
 		return s
 	}
 	// Two OOMs (at 5 s and 7 s), two runs that lived the 10 s.
-	runs := []experiments.Summary{run(1, 5e9), run(2, -1), run(3, 7e9), run(4, -1)}
+	runs := []world.Summary{run(1, 5e9), run(2, -1), run(3, 7e9), run(4, -1)}
 	r, err := Aggregate(pf, runs)
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/sbmpsim/sbmpsim/experiments/sweeps"
+	"github.com/sbmpsim/sbmpsim/experiments/input/sweeps"
 )
 
 // Limits on one sweep. A typo such as seeds = 1e6 is an error, not a month

@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // The files of a sweep directory:
@@ -105,13 +106,13 @@ func claimDir(dir string, pf *PlanFile) error {
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}
-	return experiments.WriteFileAtomic(filepath.Join(dir, PlanName), b)
+	return output.WriteFileAtomic(filepath.Join(dir, PlanName), b)
 }
 
 // readRun reads and checks the run file at path: a summary of the right
 // schema for run's seed. The bytes are returned as read.
-func readRun(path string, run Run) (experiments.Summary, []byte, error) {
-	var s experiments.Summary
+func readRun(path string, run Run) (world.Summary, []byte, error) {
+	var s world.Summary
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return s, nil, err
@@ -119,8 +120,8 @@ func readRun(path string, run Run) (experiments.Summary, []byte, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return s, b, fmt.Errorf("%s: %w", path, err)
 	}
-	if s.Schema != experiments.SummarySchema || s.Seed != run.Seed {
-		return s, b, fmt.Errorf("%s: not run %s (schema %q, seed %d; want %q, seed %d)", path, run.ID, s.Schema, s.Seed, experiments.SummarySchema, run.Seed)
+	if s.Schema != world.SummarySchema || s.Seed != run.Seed {
+		return s, b, fmt.Errorf("%s: not run %s (schema %q, seed %d; want %q, seed %d)", path, run.ID, s.Schema, s.Seed, world.SummarySchema, run.Seed)
 	}
 	return s, b, nil
 }

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
 )
 
 // MergeOutcome is what Merge did.
@@ -212,7 +212,7 @@ func copyRuns(out string, pf *PlanFile, data [][]byte, res *MergeOutcome) error 
 			}
 			removed = true
 		}
-		if err := experiments.WriteFileAtomic(dst, data[i]); err != nil {
+		if err := output.WriteFileAtomic(dst, data[i]); err != nil {
 			return err
 		}
 		res.Copied++

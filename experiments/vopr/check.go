@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -34,7 +34,7 @@ type Outcome struct {
 	Scenario *scenario.Scenario
 	Events   int64  // events run (of the whole run, or to the failure)
 	Checks   uint64 // component invariant checks made
-	// Err is the failure: an *experiments.InvariantError, a run error
+	// Err is the failure: an *world.InvariantError, a run error
 	// (an event limit, a set-up error), or nil when every check passed.
 	Err error
 	// Shrunk is the smallest scenario found that fails the same way;
@@ -55,13 +55,13 @@ func CheckSeed(seed uint64, opt Options) Outcome {
 // and opt.Shrink is set, shrinks it.
 func CheckScenario(sc *scenario.Scenario, opt Options) Outcome {
 	o := Outcome{Seed: sc.Run.Seed, Scenario: sc}
-	res, err := experiments.RunChecked(sc, opt.Every)
+	res, err := world.Run(context.Background(), sc, world.Options{CheckEvery: max(opt.Every, 1)})
 	if err == nil {
 		o.Events, o.Checks = res.Summary.Events, res.Summary.InvariantChecks
 		return o
 	}
 	o.Err = err
-	var ie *experiments.InvariantError
+	var ie *world.InvariantError
 	if errors.As(err, &ie) {
 		o.Events = ie.Event
 	}
@@ -84,7 +84,7 @@ func CheckSeeds(ctx context.Context, seeds []uint64, workers int, opt Options) (
 // when the scenario still fails the same way: the broken invariant, or
 // the kind of run error.
 func signature(err error) string {
-	var ie *experiments.InvariantError
+	var ie *world.InvariantError
 	var le *sim.LimitError
 	switch {
 	case err == nil:

@@ -19,7 +19,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/numa"
 	"github.com/sbmpsim/sbmpsim/policies"
 	"github.com/sbmpsim/sbmpsim/sim"

@@ -1,11 +1,12 @@
 package vopr
 
 import (
+	"context"
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // Shrunk is the result of a shrink.
@@ -41,7 +42,7 @@ func Shrink(sc *scenario.Scenario, failure error, opt Options) Shrunk {
 				continue
 			}
 			cur.Runs++
-			_, err := experiments.RunChecked(next, opt.Every)
+			_, err := world.Run(context.Background(), next, world.Options{CheckEvery: max(opt.Every, 1)})
 			if signature(err) == want {
 				cur.Scenario, cur.Err, progress = next, err, true
 				break

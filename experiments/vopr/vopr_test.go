@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/model/numa"
 	"github.com/sbmpsim/sbmpsim/policies"
 )
@@ -140,7 +140,7 @@ func TestShrinkKeepsTheFailure(t *testing.T) {
 	if o.Err == nil || o.Shrunk == nil || o.Shrunk.Err == nil {
 		t.Fatalf("outcome %+v: want a failure and a shrink", o)
 	}
-	var ie *experiments.InvariantError
+	var ie *world.InvariantError
 	if errors.As(o.Shrunk.Err, &ie) {
 		t.Fatalf("shrunk failure %v is not the set-up error", o.Shrunk.Err)
 	}

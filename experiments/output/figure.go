@@ -1,6 +1,8 @@
-package experiments
+package output
 
 import (
+	"github.com/sbmpsim/sbmpsim/experiments/world"
+
 	"bytes"
 	"fmt"
 	"image/color"
@@ -14,7 +16,7 @@ import (
 // figureLive draws the run's live objects and live bytes over simulated
 // time, one panel each, and returns it as SVG and PNG. gonum/plot renders
 // deterministically, so the same run gives the same bytes.
-func figureLive(name string, seed uint64, ts *Timeseries) (svg, png []byte, err error) {
+func figureLive(name string, seed uint64, ts *world.Timeseries) (svg, png []byte, err error) {
 	col := func(c string) int {
 		for i, n := range ts.Columns {
 			if n == c {

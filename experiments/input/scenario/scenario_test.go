@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 )
 
 // exported returns s without its unexported bookkeeping and Source, for

@@ -1,11 +1,12 @@
-package experiments
+package world
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 )
 
 func mustParse(t *testing.T, src string) *scenario.Scenario {
@@ -33,7 +34,7 @@ lifetime_mean_ms = 10
 // TestLittlesLaw: Poisson arrivals at rate lambda with exponential
 // lifetimes of mean L keep lambda*L objects live on average.
 func TestLittlesLaw(t *testing.T) {
-	res, err := Run(mustParse(t, oneWorkload))
+	res, err := runPlain(mustParse(t, oneWorkload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +53,11 @@ func TestLittlesLaw(t *testing.T) {
 // TestWorkloadsDrawIndependently: adding a workload must not change the
 // draws, and so the counts, of another.
 func TestWorkloadsDrawIndependently(t *testing.T) {
-	alone, err := Run(mustParse(t, oneWorkload))
+	alone, err := runPlain(mustParse(t, oneWorkload))
 	if err != nil {
 		t.Fatal(err)
 	}
-	withB, err := Run(mustParse(t, oneWorkload+`
+	withB, err := runPlain(mustParse(t, oneWorkload+`
 [[workload]]
 name = "b"
 rate_per_s = 5000
@@ -83,18 +84,8 @@ func TestRunEventLimitIsAnError(t *testing.T) {
 	if err := sc.Set("run.max_events=1000"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(sc); err == nil {
+	if _, err := Run(context.Background(), sc, Options{}); err == nil {
 		t.Fatal("a run past its event limit succeeded")
-	}
-}
-
-func TestTimeseriesCSV(t *testing.T) {
-	ts := Timeseries{Columns: []string{"time_ns", "x"}}
-	ts.add(0, 0.5)
-	ts.add(1e8, 3)
-	want := "time_ns,x\n0,0.5\n100000000,3\n"
-	if got := string(ts.CSV()); got != want {
-		t.Fatalf("CSV = %q, want %q", got, want)
 	}
 }
 
@@ -226,9 +217,14 @@ func runEmbedded(t *testing.T, name string, sets ...string) Summary {
 	if err := sc.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(sc)
+	res, err := Run(context.Background(), sc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res.Summary
+}
+
+// runPlain runs sc to its end, unchecked and unobserved.
+func runPlain(sc *scenario.Scenario) (*Result, error) {
+	return Run(context.Background(), sc, Options{})
 }

@@ -1,4 +1,4 @@
-package experiments
+package world
 
 import (
 	"strconv"

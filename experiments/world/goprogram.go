@@ -1,4 +1,4 @@
-package experiments
+package world
 
 import (
 	"bytes"
@@ -6,10 +6,10 @@ import (
 	"math"
 	"slices"
 
-	"github.com/sbmpsim/sbmpsim/experiments/goruntime"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
-	"github.com/sbmpsim/sbmpsim/experiments/workload"
+	"github.com/sbmpsim/sbmpsim/model/goruntime"
+	"github.com/sbmpsim/sbmpsim/model/workload"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 

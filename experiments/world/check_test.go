@@ -1,14 +1,15 @@
-package experiments
+package world
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -38,11 +39,11 @@ func TestRunCheckedMatchesRun(t *testing.T) {
 			if err := sc.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			want, err := Run(sc)
+			want, err := Run(context.Background(), sc, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := RunChecked(sc, 1)
+			got, err := Run(context.Background(), sc, Options{CheckEvery: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,9 +73,9 @@ func TestRunCheckedReportsTheEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every free also counts one live object too many.
-	_, err = runChecked(sc, 1, func(r *run) {
+	_, err = Run(context.Background(), sc, Options{CheckEvery: 1, setUp: func(r *run) {
 		r.eng.Probe(r.kFree, func(sim.Event) { r.liveObjects++ })
-	})
+	}})
 	var ie *InvariantError
 	if !errors.As(err, &ie) || ie.Invariant != "books" || ie.Event == 0 || ie.Kind == "" || !strings.Contains(err.Error(), "event ") {
 		t.Fatalf("got %v, want a books violation naming its event", err)

@@ -1,6 +1,8 @@
-package experiments
+package output
 
 import (
+	"github.com/sbmpsim/sbmpsim/experiments/world"
+
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -15,7 +17,7 @@ import (
 // files (Result.Files, such as gctrace-NAME.txt) and, last, summary.json. Each file is written to a temporary name and renamed into
 // place, so a reader never sees a half-written file, and a directory with a
 // summary.json holds a complete run.
-func WriteRun(dir string, res *Result) error {
+func WriteRun(dir string, res *world.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
@@ -37,7 +39,7 @@ func WriteRun(dir string, res *Result) error {
 	}
 	files := []file{
 		{"scenario.toml", res.Scenario},
-		{"timeseries.csv", res.Timeseries.CSV()},
+		{"timeseries.csv", TimeseriesCSV(&res.Timeseries)},
 		{"metrics.om", metrics},
 		{"live.svg", svg},
 		{"live.png", png},
@@ -56,7 +58,7 @@ func WriteRun(dir string, res *Result) error {
 
 // SummaryJSON encodes a summary as indented JSON with a final newline.
 // Map keys come out sorted, so the bytes are deterministic.
-func SummaryJSON(s *Summary) ([]byte, error) {
+func SummaryJSON(s *world.Summary) ([]byte, error) {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode summary: %w", err)

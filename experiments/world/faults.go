@@ -1,11 +1,11 @@
-package experiments
+package world
 
 import (
 	"errors"
 	"fmt"
 	"math"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/sim"
 )

@@ -1,13 +1,14 @@
-package experiments
+package world
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
 
-	"github.com/sbmpsim/sbmpsim/experiments/goruntime"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/model/goruntime"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"github.com/sbmpsim/sbmpsim/sim"
@@ -39,50 +40,32 @@ func (e *InvariantError) Error() string {
 
 func (e *InvariantError) Unwrap() error { return e.Err }
 
-// RunChecked is Run with every invariant checked after every every-th
-// event (every <= 1: after each), before the first and after the last: the
-// allocator of each SBMP process (sbmp.Allocator.CheckInvariants), the
-// kernel machine (kernel.Machine.CheckInvariants), each Go program
+// runChecked runs r (set up with a time limit at endNs) event by event
+// with every invariant checked after every opt.CheckEvery-th event, before
+// the first and after the last: the allocator of each SBMP process
+// (sbmp.Allocator.CheckInvariants), the kernel machine
+// (kernel.Machine.CheckInvariants), each Go program
 // (goruntime.Program.CheckInvariants), and the run's own books
-// (checkBooks). It returns the same Result as Run for the same scenario
-// (the checks only read), with Summary.InvariantChecks counting the
-// component checks made, or the first violation as an *InvariantError. A
-// model's panic (the models panic on their own broken invariants) is
-// returned as an *InvariantError too.
-//
-// The set-up and the end below mirror RunKeep step by step: a run's
-// trace hash must not depend on being checked, which the package's tests
-// assert.
-func RunChecked(sc *scenario.Scenario, every int64) (*Result, error) {
-	return runChecked(sc, every, nil)
-}
-
-// runChecked is RunChecked with a hook called once the run is set up,
-// before the first event: tests break the books there.
-func runChecked(sc *scenario.Scenario, every int64, setUp func(*run)) (res *Result, err error) {
-	every = max(every, 1)
-	durationNs := sc.Run.DurationMs * 1e6
-	// The time limit stops stepping at the end of the run exactly where
-	// RunUntil would.
-	r, err := newRun(sc, sim.Limits{MaxEvents: sc.Run.MaxEvents, MaxTimeNs: durationNs})
-	if err != nil {
-		return nil, err
-	}
-	defer r.close()
-	c := &checker{r: r, sc: sc}
+// (checkBooks). It returns the same Result as an unchecked run (the checks
+// only read), with Summary.InvariantChecks counting the component checks
+// made, or the first violation as an *InvariantError. A model's panic (the
+// models panic on their own broken invariants) is returned as an
+// *InvariantError too.
+func runChecked(ctx context.Context, r *run, sc *scenario.Scenario, endNs int64, opt Options) (res *Result, err error) {
+	c := &checker{r: r, sc: sc, ctx: ctx}
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = nil, c.fail("panic", fmt.Errorf("%v", p))
 			err.(*InvariantError).Stack = string(debug.Stack())
 		}
 	}()
-	if setUp != nil {
-		setUp(r)
+	if opt.setUp != nil {
+		opt.setUp(r)
 	}
-	if err := c.steps(durationNs, every); err != nil {
+	if err := c.steps(endNs, opt.CheckEvery); err != nil {
 		return nil, err
 	}
-	res, err = r.finish(sc, nil)
+	res, err = r.finish(sc, endNs, opt.AtEnd)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +73,13 @@ func runChecked(sc *scenario.Scenario, every int64, setUp func(*run)) (res *Resu
 	return res, nil
 }
 
+// cancelCheckEvents is how many events a checked run runs between two
+// looks at the context.
+const cancelCheckEvents = 4096
+
 // checker runs the engine event by event and checks between events.
 type checker struct {
+	ctx    context.Context
 	r      *run
 	sc     *scenario.Scenario
 	checks uint64
@@ -162,6 +150,7 @@ func (c *checker) kernelChanged() bool {
 // steps runs every event up to durationNs, checking before the first,
 // after every every-th and after the last.
 func (c *checker) steps(durationNs, every int64) error {
+	every = max(every, 1)
 	eng := c.r.eng
 	if err := c.check(); err != nil {
 		return err
@@ -178,6 +167,11 @@ func (c *checker) steps(durationNs, every int64) error {
 		}
 		if !ran {
 			break
+		}
+		if eng.Events()%cancelCheckEvents == 0 {
+			if err := c.ctx.Err(); err != nil {
+				return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+			}
 		}
 		if eng.Events()%every == 0 {
 			if err := c.check(); err != nil {

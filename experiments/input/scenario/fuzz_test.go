@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 )
 
 // fuzzSeeds are inputs that reach the interesting corners of the decoder

@@ -1,12 +1,14 @@
-package experiments
+package output
 
 import (
+	"github.com/sbmpsim/sbmpsim/experiments/world"
+
 	"strings"
 	"testing"
 )
 
 func TestMetricsOpenMetrics(t *testing.T) {
-	s := &Summary{Scenario: "x", Seed: 3, Allocs: 10, Frees: 4, FallbackCount: 2, TierAllocs: TierCounts{Tier0: 7}}
+	s := &world.Summary{Scenario: "x", Seed: 3, Allocs: 10, Frees: 4, FallbackCount: 2, TierAllocs: world.TierCounts{Tier0: 7}}
 	b, err := MetricsOpenMetrics(s)
 	if err != nil {
 		t.Fatal(err)

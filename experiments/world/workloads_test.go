@@ -1,4 +1,4 @@
-package experiments
+package world
 
 import (
 	"math"
@@ -19,7 +19,7 @@ func long(t *testing.T) {
 // runSrc parses, validates and runs a scenario given as TOML text.
 func runSrc(t *testing.T, src string) *Result {
 	t.Helper()
-	res, err := Run(mustParse(t, src))
+	res, err := runPlain(mustParse(t, src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package experiments
+package world
 
 // SummarySchema names the version of summary.json's layout.
 const SummarySchema = "sbmpsim.summary/v1"

@@ -1,4 +1,4 @@
-package experiments
+package world
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
-	"github.com/sbmpsim/sbmpsim/experiments/workload"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/model/workload"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 

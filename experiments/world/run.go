@@ -2,13 +2,13 @@
 // them, and writes their outputs. Today it drives the synthetic workloads on
 // the sim engine; the kernel model, SBMP and the A/B runner plug in here as
 // they land (ARCHITECTURE.md).
-package experiments
+package world
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"github.com/sbmpsim/sbmpsim/sim"
@@ -65,6 +65,9 @@ type run struct {
 	lat stats.LatencyHist
 	// files are extra outputs (gctrace-NAME.txt), by file name.
 	files map[string][]byte
+	// observe, if set, sees every sample in snap.
+	observe func(*Snapshot)
+	snap    Snapshot
 }
 
 // wstats is one workload's share of the accounting.
@@ -119,30 +122,81 @@ func (r *run) noteDeath(now int64, w *wstats) {
 	w.liveObjects, w.liveBytes = 0, 0
 }
 
-// Run simulates sc (already validated) from its seed and returns the
-// result. It is a pure function of sc: the wall time is the caller's to
-// measure. A run that reaches its event limit fails with a *sim.LimitError.
-func Run(sc *scenario.Scenario) (*Result, error) { return RunKeep(sc, nil) }
+// Options steer one run. The zero value runs the scenario to its end,
+// unchecked and unobserved.
+type Options struct {
+	// Observer, if set, is called after every time-series sample (every
+	// [output] sample_interval_ms of simulated time, and at the end) with
+	// the state of the simulation then. It runs on the simulation's
+	// goroutine, must only read the Snapshot, and must not keep it past
+	// the call. Observing changes nothing in the run.
+	Observer func(*Snapshot)
+	// StopAtNs, if positive and before the end of the scenario's
+	// duration, ends the run at that simulated time: the Result is the
+	// run up to then, with sim_time_ns = StopAtNs.
+	StopAtNs int64
+	// CheckEvery, if positive, checks every invariant after every
+	// CheckEvery-th event (1: after each), before the first and after the
+	// last, and fails the run with an *InvariantError at the first
+	// violation. Checking only reads: the Result is the unchecked run's,
+	// with Summary.InvariantChecks counting the checks made.
+	CheckEvery int64
+	// AtEnd, if set, is called once at the end of simulated time while
+	// the whole simulation is still alive (benchmarks measure memory
+	// there).
+	AtEnd func()
+	// setUp, if set, is called once the run is set up, before the first
+	// event: tests break the books there.
+	setUp func(*run)
+}
 
-// RunKeep is Run with a hook called at the end of the simulated time,
-// while the whole simulation state is still alive: benchmarks measure
-// memory there.
-func RunKeep(sc *scenario.Scenario, atEnd func()) (*Result, error) {
-	r, err := newRun(sc, sim.Limits{MaxEvents: sc.Run.MaxEvents})
+// cancelCheckNs is how much simulated time runs between two looks at the
+// context: cancelling takes effect within that much simulated time.
+const cancelCheckNs = 10_000_000
+
+// Run simulates sc (already validated) from its seed and returns the
+// result. The result is a pure function of sc and opt.StopAtNs: the wall
+// time is the caller's to measure, and neither observing nor checking
+// changes it. A run that reaches its event limit fails with a
+// *sim.LimitError; a cancelled context stops the run with ctx.Err().
+func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, error) {
+	endNs := sc.Run.DurationMs * 1e6
+	if opt.StopAtNs > 0 && opt.StopAtNs < endNs {
+		endNs = opt.StopAtNs
+	}
+	limits := sim.Limits{MaxEvents: sc.Run.MaxEvents}
+	if opt.CheckEvery > 0 {
+		// The time limit stops stepping at the end of the run exactly
+		// where RunUntil would.
+		limits.MaxTimeNs = endNs
+	}
+	r, err := newRun(sc, limits, opt.Observer)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	if err := r.eng.RunUntil(sc.Run.DurationMs * 1e6); err != nil {
-		return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
+	if opt.CheckEvery > 0 {
+		return runChecked(ctx, r, sc, endNs, opt)
 	}
-	return r.finish(sc, atEnd)
+	if opt.setUp != nil {
+		opt.setUp(r)
+	}
+	for t := int64(0); t < endNs; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
+		}
+		t = min(t+cancelCheckNs, endNs)
+		if err := r.eng.RunUntil(t); err != nil {
+			return nil, fmt.Errorf("run %s: %w", sc.Run.Name, err)
+		}
+	}
+	return r.finish(sc, endNs, opt.AtEnd)
 }
 
 // newRun sets a run of sc up on an engine with the given limits: the
 // kernel model, the SBMP processes, the workloads, the faults and the
 // first sample. Run and RunChecked share it. Close the run when done.
-func newRun(sc *scenario.Scenario, limits sim.Limits) (*run, error) {
+func newRun(sc *scenario.Scenario, limits sim.Limits, observe func(*Snapshot)) (*run, error) {
 	seeds := sim.Seeds{Master: sc.Run.Seed}
 	n := len(sc.Workloads)
 	r := &run{
@@ -154,6 +208,7 @@ func newRun(sc *scenario.Scenario, limits sim.Limits) (*run, error) {
 		traces:   make([]*traceWorkload, n),
 		stats:    make([]*wstats, n),
 		files:    map[string][]byte{},
+		observe:  observe,
 	}
 	ok := false
 	defer func() {
@@ -220,8 +275,7 @@ func (r *run) close() {
 // finish ends a run whose engine reached the end of sc's duration: the
 // last sample, the Go programs' files, and the Result. atEnd, if set, is
 // called first, while the whole simulation is still alive.
-func (r *run) finish(sc *scenario.Scenario, atEnd func()) (*Result, error) {
-	durationNs := sc.Run.DurationMs * 1e6
+func (r *run) finish(sc *scenario.Scenario, durationNs int64, atEnd func()) (*Result, error) {
 	r.account(durationNs)
 	if atEnd != nil {
 		atEnd()
@@ -425,6 +479,33 @@ func (r *run) sample(now int64) {
 		}
 	}
 	r.ts.add(row...)
+	if r.observe != nil {
+		r.observe(r.snapshot(now, row))
+	}
+}
+
+// snapshot fills the run's Snapshot for the sample row taken at now.
+func (r *run) snapshot(now int64, row []float64) *Snapshot {
+	s := &r.snap
+	s.TimeNs, s.Columns, s.Row = now, r.ts.Columns, row
+	k := r.kernel
+	s.Nodes = s.Nodes[:0]
+	for n, id := range k.memNodeIDs {
+		s.Nodes = append(s.Nodes, NodeSnapshot{ID: id, FreePages: k.m.NodeFreePages(n), FilePages: k.m.NodeFilePages(n), AnonPages: k.m.NodeAnonPages(n)})
+	}
+	s.OOMEvents = k.oomEvents
+	if len(s.Processes) != len(r.procs) {
+		s.Processes = make([]ProcessSnapshot, len(r.procs))
+	}
+	for i, p := range r.procs {
+		ps := &s.Processes[i]
+		ps.Name, ps.Dead, ps.Stats, ps.Degraded = p.name, p.dead, p.stats(), p.a.Degraded()
+		ps.Tier0Free = ps.Tier0Free[:0]
+		for c := range len(k.m.Config().CPUNodes) {
+			ps.Tier0Free = append(ps.Tier0Free, p.a.Tier0Free(c, 0))
+		}
+	}
+	return s
 }
 
 func (r *run) summary(sc *scenario.Scenario, durationNs int64) Summary {
@@ -520,7 +601,7 @@ func RunSeeds(ctx context.Context, sc *scenario.Scenario, seeds []uint64, worker
 	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Summary, error) {
 		c := sc.Clone()
 		c.Run.Seed = seeds[i]
-		res, err := Run(c)
+		res, err := Run(ctx, c, Options{})
 		if err != nil {
 			return Summary{}, fmt.Errorf("seed %d: %w", seeds[i], err)
 		}

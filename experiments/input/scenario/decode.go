@@ -15,7 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/sbmpsim/sbmpsim/experiments/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 )
 
 // MaxFileBytes bounds the size of a scenario file; larger input is refused

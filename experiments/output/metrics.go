@@ -1,6 +1,8 @@
-package experiments
+package output
 
 import (
+	"github.com/sbmpsim/sbmpsim/experiments/world"
+
 	"bytes"
 	"fmt"
 	"slices"
@@ -16,7 +18,7 @@ import (
 // runs can be pushed to or compared in Prometheus. sbmp_fallback_count and
 // sbmp_alloc_stall_ns are the metrics SPEC 4.1 names; as counters they
 // carry OpenMetrics' _total suffix.
-func MetricsOpenMetrics(s *Summary) ([]byte, error) {
+func MetricsOpenMetrics(s *world.Summary) ([]byte, error) {
 	labels := []*dto.LabelPair{
 		{Name: ptr("scenario"), Value: ptr(s.Scenario)},
 		{Name: ptr("seed"), Value: ptr(strconv.FormatUint(s.Seed, 10))},

@@ -1,12 +1,12 @@
-package experiments
+package world
 
 import (
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/sbmpsim/sbmpsim/experiments/heaptrack"
-	"github.com/sbmpsim/sbmpsim/experiments/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/heaptrack"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 

@@ -1,4 +1,4 @@
-package experiments
+package world
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/heaptrack"
+	"github.com/sbmpsim/sbmpsim/experiments/input/heaptrack"
 )
 
 // TestHeaptrackReplayMatchesHeaptrackPrint replays each committed trace
@@ -19,7 +19,7 @@ import (
 func TestHeaptrackReplayMatchesHeaptrackPrint(t *testing.T) {
 	for _, name := range []string{"sort.zst", "sort.txt", "python3-json.zst"} {
 		t.Run(name, func(t *testing.T) {
-			path, err := filepath.Abs(filepath.Join("heaptrack", "testdata", name))
+			path, err := filepath.Abs(filepath.Join("..", "input", "heaptrack", "testdata", name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ file = "`+path+`"
 func TestHeaptrackBadTraceNamesTheLine(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
-	src, err := os.ReadFile(filepath.Join("heaptrack", "testdata", "sort.txt"))
+	src, err := os.ReadFile(filepath.Join("..", "input", "heaptrack", "testdata", "sort.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestHeaptrackBadTraceNamesTheLine(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(mustParse(t, `
+	_, err = runPlain(mustParse(t, `
 [[workload]]
 kind = "heaptrack"
 file = "`+bad+`"

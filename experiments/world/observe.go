@@ -1,0 +1,42 @@
+package world
+
+import "github.com/sbmpsim/sbmpsim/sbmp"
+
+// Snapshot is the state of a run at one sample, as an Observer sees it.
+// The run owns it and reuses its slices: an observer copies what it keeps.
+type Snapshot struct {
+	// TimeNs is the simulated time of the sample.
+	TimeNs int64
+	// Columns and Row are the time-series sample just taken: Row[i] is
+	// the value of Columns[i], as timeseries.csv will hold it.
+	Columns []string
+	Row     []float64
+	// Nodes is each memory node's pages by kind, in kernel node order.
+	Nodes []NodeSnapshot
+	// OOMEvents are the OOM kills so far, oldest first.
+	OOMEvents []OOMEvent
+	// Processes are the processes SBMP serves, in summary order.
+	Processes []ProcessSnapshot
+}
+
+// NodeSnapshot is one memory node's pages at a sample.
+type NodeSnapshot struct {
+	// ID is the node's id on the machine (as numactl numbers it).
+	ID        int
+	FreePages int64
+	FilePages int64
+	AnonPages int64
+}
+
+// ProcessSnapshot is one SBMP process at a sample.
+type ProcessSnapshot struct {
+	Name string
+	Dead bool
+	// Stats are its allocators' counters, summed over hot swaps.
+	Stats sbmp.Stats
+	// Degraded reports whether its current allocator is degraded.
+	Degraded bool
+	// Tier0Free is the free slots of the smallest class in each CPU's
+	// Tier-0 cache, by CPU.
+	Tier0Free []int
+}
