@@ -96,6 +96,10 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	if len(cfg.Seeds) < MinSeeds {
 		return nil, fmt.Errorf("%d seeds: need at least %d", len(cfg.Seeds), MinSeeds)
 	}
+	// Runs under way are stopped only by the caller's ctx, not by another
+	// run's failure: a failing run must finish to report its own error,
+	// whatever the number of workers.
+	outer := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	total := 2 * len(cfg.Seeds)
@@ -107,12 +111,10 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 		arm, seed := arms[j%2], cfg.Seeds[j/2]
 		sc := arm.Scenario.Clone()
 		sc.Run.Seed = seed
-		res, err := world.Run(ctx, sc, world.Options{})
+		res, err := world.Run(outer, sc, world.Options{})
 		if err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				// Stopped by an earlier run's failure or by the
-				// caller: that is the error to report, not this.
-				return world.Summary{}, nil
+			if outer.Err() != nil && errors.Is(err, outer.Err()) {
+				return world.Summary{}, nil // Replicate reports ctx's error
 			}
 			errs[j] = &RunError{Arm: arm.Key, Name: arm.Name, Seed: seed, Err: err}
 			cancel()

@@ -40,9 +40,9 @@ func (e *InvariantError) Error() string {
 
 func (e *InvariantError) Unwrap() error { return e.Err }
 
-// runChecked runs r (set up with a time limit at endNs) event by event
-// with every invariant checked after every opt.CheckEvery-th event, before
-// the first and after the last: the allocator of each SBMP process
+// runChecked runs s (set up with a time limit at endNs) event by event
+// with every invariant checked after every every-th event, before the
+// first and after the last: the allocator of each SBMP process
 // (sbmp.Allocator.CheckInvariants), the kernel machine
 // (kernel.Machine.CheckInvariants), each Go program
 // (goruntime.Program.CheckInvariants), and the run's own books
@@ -50,22 +50,23 @@ func (e *InvariantError) Unwrap() error { return e.Err }
 // only read), with Summary.InvariantChecks counting the component checks
 // made, or the first violation as an *InvariantError. A model's panic (the
 // models panic on their own broken invariants) is returned as an
-// *InvariantError too.
-func runChecked(ctx context.Context, r *run, sc *scenario.Scenario, endNs int64, opt Options) (res *Result, err error) {
-	c := &checker{r: r, sc: sc, ctx: ctx}
+// *InvariantError too. setUp, if set, is called before the first event;
+// atEnd at the end of simulated time, as for Run.
+func runChecked(ctx context.Context, s *simulation, endNs, every int64, setUp func(*simulation), atEnd func()) (res *Result, err error) {
+	c := &checker{s: s, ctx: ctx}
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = nil, c.fail("panic", fmt.Errorf("%v", p))
 			err.(*InvariantError).Stack = string(debug.Stack())
 		}
 	}()
-	if opt.setUp != nil {
-		opt.setUp(r)
+	if setUp != nil {
+		setUp(s)
 	}
-	if err := c.steps(endNs, opt.CheckEvery); err != nil {
+	if err := c.steps(endNs, every); err != nil {
 		return nil, err
 	}
-	res, err = r.finish(sc, endNs, opt.AtEnd)
+	res, err = finish(s, endNs, atEnd)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +81,7 @@ const cancelCheckEvents = 4096
 // checker runs the engine event by event and checks between events.
 type checker struct {
 	ctx    context.Context
-	r      *run
-	sc     *scenario.Scenario
+	s      *simulation
 	checks uint64
 	probed int // kinds probed so far
 	// last is the event running or last run.
@@ -111,10 +111,10 @@ type allocPrint struct {
 // last call: its counters, each node's free, file, anonymous and per-CPU
 // pages and online state, swap, every task's and cgroup's pages.
 func (c *checker) kernelChanged() bool {
-	k := c.r.kernel
+	k := c.s.kernel
 	m := k.m
 	fp := c.printBuf[:0]
-	for n := range k.kswapdActive {
+	for n := range k.nodes() {
 		online := int64(0)
 		if m.NodeOnline(n) {
 			online = 1
@@ -130,14 +130,14 @@ func (c *checker) kernelChanged() bool {
 		}
 		fp = append(fp, t.RSSAnonPages, t.SwapEntries, victim)
 	}
-	for _, p := range c.r.procs {
-		pids(p.pid)
+	for _, p := range c.s.procs {
+		pids(p.cfg.pid)
 	}
-	for _, t := range k.tasks {
-		pids(t.pid)
+	for _, t := range c.s.tasks.tasks {
+		pids(t.cfg.pid)
 	}
-	for _, cg := range c.sc.Kernel.Cgroups {
-		g, _ := m.Cgroup(cg.Path)
+	for _, cg := range c.s.cfg.machine.cgroups {
+		g, _ := m.Cgroup(cg.path)
 		fp = append(fp, g.CurrentPages, g.SwapCurrentPages, g.LocalPages, g.StockPages)
 	}
 	st := m.Stats()
@@ -151,7 +151,7 @@ func (c *checker) kernelChanged() bool {
 // after every every-th and after the last.
 func (c *checker) steps(durationNs, every int64) error {
 	every = max(every, 1)
-	eng := c.r.eng
+	eng := c.s.eng
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -163,14 +163,14 @@ func (c *checker) steps(durationNs, every int64) error {
 			break // the next event is after the end of the run
 		}
 		if err != nil {
-			return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+			return fmt.Errorf("run %s: %w", c.s.cfg.name, err)
 		}
 		if !ran {
 			break
 		}
 		if eng.Events()%cancelCheckEvents == 0 {
 			if err := c.ctx.Err(); err != nil {
-				return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+				return fmt.Errorf("run %s: %w", c.s.cfg.name, err)
 			}
 		}
 		if eng.Events()%every == 0 {
@@ -180,7 +180,7 @@ func (c *checker) steps(durationNs, every int64) error {
 		}
 	}
 	if err := eng.RunUntil(durationNs); err != nil { // runs nothing; sets the clock
-		return fmt.Errorf("run %s: %w", c.sc.Run.Name, err)
+		return fmt.Errorf("run %s: %w", c.s.cfg.name, err)
 	}
 	if eng.Events()%every != 0 {
 		return c.check()
@@ -191,7 +191,7 @@ func (c *checker) steps(durationNs, every int64) error {
 // probeKinds adds a probe, which records the event about to run, to every
 // kind registered since the last call.
 func (c *checker) probeKinds() {
-	eng := c.r.eng
+	eng := c.s.eng
 	for ; c.probed < eng.NumKinds(); c.probed++ {
 		eng.Probe(sim.Kind(c.probed), c.note)
 	}
@@ -201,9 +201,9 @@ func (c *checker) note(ev sim.Event) { c.last, c.started = ev, true }
 
 // fail wraps err as the violation of invariant at the current event.
 func (c *checker) fail(invariant string, err error) error {
-	e := &InvariantError{Scenario: c.sc.Run.Name, Event: c.r.eng.Events(), Invariant: invariant, Err: err}
+	e := &InvariantError{Scenario: c.s.cfg.name, Event: c.s.eng.Events(), Invariant: invariant, Err: err}
 	if c.started {
-		e.TimeNs, e.Kind = c.last.At, c.r.eng.KindName(c.last.Kind)
+		e.TimeNs, e.Kind = c.last.At, c.s.eng.KindName(c.last.Kind)
 	}
 	return e
 }
@@ -215,11 +215,11 @@ func (c *checker) fail(invariant string, err error) error {
 // a model makes moves a counter, and most events touch one process's
 // Tier-0 and nothing else.
 func (c *checker) check() error {
-	r := c.r
-	if len(c.allocPrints) != len(r.procs) {
-		c.allocPrints = make([]allocPrint, len(r.procs))
+	s := c.s
+	if len(c.allocPrints) != len(s.procs) {
+		c.allocPrints = make([]allocPrint, len(s.procs))
 	}
-	for i, p := range r.procs {
+	for i, p := range s.procs {
 		if p.dead {
 			continue // its allocator is never used again
 		}
@@ -231,23 +231,23 @@ func (c *checker) check() error {
 		for _, a := range p.sw.Allocators() {
 			c.checks++
 			if err := a.CheckInvariants(); err != nil {
-				return c.fail("sbmp process "+p.name, err)
+				return c.fail("sbmp process "+p.cfg.name, err)
 			}
 		}
 	}
 	if c.kernelChanged() {
 		c.checks++
-		if err := r.kernel.m.CheckInvariants(); err != nil {
+		if err := s.kernel.m.CheckInvariants(); err != nil {
 			return c.fail("kernel", err)
 		}
 	}
-	for _, g := range r.goProgs {
+	for _, g := range s.progs {
 		if g == nil {
 			continue
 		}
 		c.checks++
 		if err := g.prog.CheckInvariants(); err != nil {
-			return c.fail("go program "+g.name, err)
+			return c.fail("go program "+g.cfg.name, err)
 		}
 	}
 	c.checks++
@@ -266,76 +266,57 @@ func (c *checker) check() error {
 // the pages it faulted in; and whoever the kernel chose as an OOM victim
 // is dead in the run.
 func (c *checker) checkBooks() error {
-	r := c.r
+	s := c.s
+	b := s.books
 	var allocs, frees, failures uint64
 	var objects, bytes int64
 	perProc := c.perProc[:0]
-	for range r.procs {
+	for range s.procs {
 		perProc = append(perProc, 0)
 	}
 	c.perProc = perProc
-	for i, w := range r.stats {
-		if w == nil {
+	for i, a := range b.accounts {
+		if a == nil {
 			continue
 		}
-		if err := checkWorkloadBooks(w); err != nil {
+		if err := checkAccount(a); err != nil {
 			return err
 		}
-		allocs, frees, failures = allocs+w.allocs, frees+w.frees, failures+w.failures
-		objects, bytes = objects+w.liveObjects, bytes+w.liveBytes
-		perProc[r.procIndexOfWorkload(i)] += w.liveObjects
-		if g := r.goProgs[i]; g != nil && !g.proc.dead {
+		allocs, frees, failures = allocs+a.allocs, frees+a.frees, failures+a.failures
+		objects, bytes = objects+a.liveObjects, bytes+a.liveBytes
+		perProc[s.cfg.procOf[i]] += a.liveObjects
+		if g := s.progs[i]; g != nil && !g.proc.dead {
 			if err := checkGoBooks(g); err != nil {
 				return err
 			}
 		}
 	}
-	if allocs != r.allocs || frees != r.frees || failures != r.failures || objects != r.liveObjects || bytes != r.liveBytes {
+	if allocs != b.allocs || frees != b.frees || failures != b.failures || objects != b.liveObjects || bytes != b.liveBytes {
 		return fmt.Errorf("totals: allocs %d frees %d failures %d live %d objects %d bytes; workloads sum to %d %d %d %d %d",
-			r.allocs, r.frees, r.failures, r.liveObjects, r.liveBytes, allocs, frees, failures, objects, bytes)
+			b.allocs, b.frees, b.failures, b.liveObjects, b.liveBytes, allocs, frees, failures, objects, bytes)
 	}
 	var held int64
-	for i, p := range r.procs {
+	for i, p := range s.procs {
 		if err := c.checkProcBooks(p, perProc[i]); err != nil {
 			return err
 		}
 		held += p.held
 	}
-	if held != r.kernel.sbmpPages {
-		return fmt.Errorf("processes hold %d pages, the kernel side counts %d", held, r.kernel.sbmpPages)
+	if held != s.fp.pages {
+		return fmt.Errorf("processes hold %d pages, their footprint counts %d", held, s.fp.pages)
 	}
 	return c.checkTaskBooks()
 }
 
-// procIndexOfWorkload is the index in r.procs of the process serving
-// SBMP workload i.
-func (r *run) procIndexOfWorkload(i int) int {
-	var p *sbmpSide
-	switch {
-	case r.synth[i] != nil:
-		p = r.synth[i].proc
-	case r.goProgs[i] != nil:
-		p = r.goProgs[i].proc
-	case r.traces[i] != nil:
-		p = r.traces[i].proc
+func checkAccount(a *account) error {
+	if int64(a.allocs)-int64(a.frees)-a.lostObjects != a.liveObjects || a.liveObjects < 0 {
+		return fmt.Errorf("workload %s: allocs %d - frees %d - lost %d != live %d", a.name, a.allocs, a.frees, a.lostObjects, a.liveObjects)
 	}
-	for j, q := range r.procs {
-		if q == p {
-			return j
-		}
+	if a.liveBytes < 0 || a.lostBytes < 0 || a.bytesAllocated-a.lostBytes-a.liveBytes < 0 {
+		return fmt.Errorf("workload %s: allocated %d B - lost %d B - live %d B < 0", a.name, a.bytesAllocated, a.lostBytes, a.liveBytes)
 	}
-	panic(fmt.Sprintf("experiments: workload %d is served by no process", i))
-}
-
-func checkWorkloadBooks(w *wstats) error {
-	if int64(w.allocs)-int64(w.frees)-w.lostObjects != w.liveObjects || w.liveObjects < 0 {
-		return fmt.Errorf("workload %s: allocs %d - frees %d - lost %d != live %d", w.name, w.allocs, w.frees, w.lostObjects, w.liveObjects)
-	}
-	if w.liveBytes < 0 || w.lostBytes < 0 || w.bytesAllocated-w.lostBytes-w.liveBytes < 0 {
-		return fmt.Errorf("workload %s: allocated %d B - lost %d B - live %d B < 0", w.name, w.bytesAllocated, w.lostBytes, w.liveBytes)
-	}
-	if w.liveObjects == 0 && w.liveBytes != 0 {
-		return fmt.Errorf("workload %s: %d live objects hold %d bytes", w.name, w.liveObjects, w.liveBytes)
+	if a.liveObjects == 0 && a.liveBytes != 0 {
+		return fmt.Errorf("workload %s: %d live objects hold %d bytes", a.name, a.liveObjects, a.liveBytes)
 	}
 	return nil
 }
@@ -347,9 +328,9 @@ func checkGoBooks(g *goWorkload) error {
 	if st.Dead != goruntime.Alive {
 		return nil
 	}
-	if st.Mallocs-st.Frees != g.liveObjects || st.TotalAlloc-st.FreedBytes != g.liveBytes {
+	if st.Mallocs-st.Frees != g.acct.liveObjects || st.TotalAlloc-st.FreedBytes != g.acct.liveBytes {
 		return fmt.Errorf("go program %s: mallocs %d - frees %d, %d - %d B; the run counts %d live objects, %d B",
-			g.name, st.Mallocs, st.Frees, st.TotalAlloc, st.FreedBytes, g.liveObjects, g.liveBytes)
+			g.cfg.name, st.Mallocs, st.Frees, st.TotalAlloc, st.FreedBytes, g.acct.liveObjects, g.acct.liveBytes)
 	}
 	return nil
 }
@@ -358,27 +339,28 @@ func checkGoBooks(g *goWorkload) error {
 // has liveObjects in its allocator and holds what the kernel and its
 // allocator say.
 func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
-	t, ok := c.r.kernel.m.Task(p.pid)
+	name, pid := p.cfg.name, p.cfg.pid
+	t, ok := c.s.kernel.m.Task(pid)
 	if !ok {
-		return fmt.Errorf("process %s: pid %d unknown to the kernel", p.name, p.pid)
+		return fmt.Errorf("process %s: pid %d unknown to the kernel", name, pid)
 	}
 	if p.dead {
 		if p.held != 0 {
-			return fmt.Errorf("process %s is dead but holds %d pages", p.name, p.held)
+			return fmt.Errorf("process %s is dead but holds %d pages", name, p.held)
 		}
 		return nil
 	}
 	if t.OOMVictim {
-		return fmt.Errorf("process %s (pid %d) is the kernel's OOM victim but alive in the run", p.name, p.pid)
+		return fmt.Errorf("process %s (pid %d) is the kernel's OOM victim but alive in the run", name, pid)
 	}
 	st := p.stats() // every allocator the process has had (SPEC 2.4 swaps)
 	if got := st.Tier0Allocs + st.Tier1Allocs + st.Tier2Allocs - st.Frees; got != liveObjects {
-		return fmt.Errorf("process %s: its allocator has %d objects out, its workloads %d live", p.name, got, liveObjects)
+		return fmt.Errorf("process %s: its allocator has %d objects out, its workloads %d live", name, got, liveObjects)
 	}
 	if got := t.RSSAnonPages + t.SwapEntries; got != p.held {
-		return fmt.Errorf("process %s (pid %d): holds %d pages, the kernel says rss %d + swap %d = %d", p.name, p.pid, p.held, t.RSSAnonPages, t.SwapEntries, got)
+		return fmt.Errorf("process %s (pid %d): holds %d pages, the kernel says rss %d + swap %d = %d", name, pid, p.held, t.RSSAnonPages, t.SwapEntries, got)
 	}
-	blockBytes := int64(c.sc.SBMP.Tier1BlockKiB) << 10
+	blockBytes := c.s.cfg.blockBytes
 	var cacheBytes int64
 	for _, a := range p.sw.Allocators() {
 		pcs := a.PageCacheStats()
@@ -386,7 +368,7 @@ func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
 	}
 	if want := p.tier1Blocks()*blockBytes + cacheBytes; p.held*4096 != want {
 		return fmt.Errorf("process %s: holds %d B; Tier-1 %d blocks of %d B + page cache %d B = %d",
-			p.name, p.held*4096, p.tier1Blocks(), blockBytes, cacheBytes, want)
+			name, p.held*4096, p.tier1Blocks(), blockBytes, cacheBytes, want)
 	}
 	return nil
 }
@@ -396,25 +378,27 @@ func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
 // holds them resident; a task is dead in the run exactly when the kernel
 // made it an OOM victim.
 func (c *checker) checkTaskBooks() error {
-	for _, t := range c.r.kernel.tasks {
-		kt, ok := c.r.kernel.m.Task(t.pid)
+	m := c.s.kernel.m
+	for _, t := range c.s.tasks.tasks {
+		tc := t.cfg
+		kt, ok := m.Task(tc.pid)
 		if !ok {
-			return fmt.Errorf("task %s: pid %d unknown to the kernel", t.name, t.pid)
+			return fmt.Errorf("task %s: pid %d unknown to the kernel", tc.name, tc.pid)
 		}
 		if kt.OOMVictim != t.dead {
-			return fmt.Errorf("task %s (pid %d): OOM victim %v, dead in the run %v", t.name, t.pid, kt.OOMVictim, t.dead)
+			return fmt.Errorf("task %s (pid %d): OOM victim %v, dead in the run %v", tc.name, tc.pid, kt.OOMVictim, t.dead)
 		}
 		if t.dead {
 			continue
 		}
-		switch t.kind {
+		switch tc.kind {
 		case scenario.KindTask:
 			if kt.RSSAnonPages+kt.SwapEntries != t.got {
-				return fmt.Errorf("task %s (pid %d): faulted in %d pages, the kernel says rss %d + swap %d", t.name, t.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
+				return fmt.Errorf("task %s (pid %d): faulted in %d pages, the kernel says rss %d + swap %d", tc.name, tc.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
 			}
 		case scenario.KindMlock:
 			if kt.RSSAnonPages != t.got || kt.SwapEntries != 0 {
-				return fmt.Errorf("mlock task %s (pid %d): locked %d pages, the kernel says rss %d, swap %d", t.name, t.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
+				return fmt.Errorf("mlock task %s (pid %d): locked %d pages, the kernel says rss %d, swap %d", tc.name, tc.pid, t.got, kt.RSSAnonPages, kt.SwapEntries)
 			}
 		}
 	}

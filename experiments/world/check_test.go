@@ -73,8 +73,8 @@ func TestRunCheckedReportsTheEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every free also counts one live object too many.
-	_, err = Run(context.Background(), sc, Options{CheckEvery: 1, setUp: func(r *run) {
-		r.eng.Probe(r.kFree, func(sim.Event) { r.liveObjects++ })
+	_, err = Run(context.Background(), sc, Options{CheckEvery: 1, setUp: func(s *simulation) {
+		s.eng.Probe(s.synth.kFree, func(sim.Event) { s.books.liveObjects++ })
 	}})
 	var ie *InvariantError
 	if !errors.As(err, &ie) || ie.Invariant != "books" || ie.Event == 0 || ie.Kind == "" || !strings.Contains(err.Error(), "event ") {

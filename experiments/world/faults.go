@@ -2,7 +2,6 @@ package world
 
 import (
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
@@ -10,185 +9,114 @@ import (
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
-// faultSide injects the scenario's [[fault]]s: each starts with an event
-// at at_ms and, when it has a duration, ends with another.
-type faultSide struct {
-	r       *run
-	base    *scenario.Scenario
-	faults  []*fault
-	kStart  sim.Kind
-	kEnd    sim.Kind
-	kLeak   sim.Kind
-	latBase [][]int64 // the cost model's latencies and bandwidths before any fault
-	bwBase  [][]int64
-}
-
-// fault is one [[fault]] in a run.
-type fault struct {
-	cfg     scenario.Fault
+// faultConfig is one [[fault]], compiled: its kind, its window and what
+// it acts on, resolved to the run's nodes, workloads and policies.
+type faultConfig struct {
+	index   int
+	kind    string // scenario.FaultNUMALatency, FaultNodeOffline, FaultLeak or FaultPolicySwap
 	startNs int64
 	endNs   int64 // 0: the end of the run
-	active  bool
-	// numa-latency: the kernel nodes whose links are affected.
-	inSet []bool
+	// numa-latency: the kernel nodes whose links are affected, and by
+	// how much.
+	inSet           []bool
+	latencyFactor   float64
+	bandwidthFactor float64
 	// node-offline: the kernel node.
 	kernelNode int
-	// leak: the target workload and the fault's own streams.
-	target   int
-	leakGap  float64 // mean ns between leaked objects
-	gaps     sim.Stream
-	sizes    sim.Stream
-	threads  sim.Stream
-	summary  FaultSummary
-	goTarget bool
+	// leak: the target workload (a Go program or a synthetic workload),
+	// its rate, and for a synthetic target the mean gap between leaked
+	// objects.
+	target      int
+	goTarget    bool
+	bytesPerS   float64
+	leakGapNs   float64
+	streamsName string // prefix of the fault's own streams
+	// policy-swap: the process it swaps (all when empty) and the
+	// policies it installs.
+	process string
+	swapTo  policySet
 }
 
-// FaultSummary is one fault in summary.json: when it ran and what it did.
-type FaultSummary struct {
-	Kind    string `json:"kind"`
-	StartNs int64  `json:"start_ns"`
-	EndNs   int64  `json:"end_ns"` // -1: it lasted to the end of the run
-	// Error is why the fault could not act (a node offline refused with
-	// EBUSY, as Linux's offline_pages fails).
-	Error string `json:"error,omitempty"`
-	// PagesMigrated, PagesDropped and PagesIsolated are what taking a
-	// node offline moved, dropped from the page cache, and took out of
-	// the free lists.
-	PagesMigrated int64 `json:"pages_migrated,omitempty"`
-	PagesDropped  int64 `json:"pages_dropped,omitempty"`
-	PagesIsolated int64 `json:"pages_isolated,omitempty"`
-	// BytesLeaked is what a leak fault allocated and never freed.
-	BytesLeaked int64 `json:"bytes_leaked,omitempty"`
-	// LeakFailures counts leaked allocations that failed.
-	LeakFailures int64 `json:"leak_failures,omitempty"`
-	// Swapped counts the processes whose allocator a policy swap replaced,
-	// and SwapFlushNs the cost of flushing the old allocators' per-CPU
-	// caches (the only work the swap itself does; SPEC 2.4).
-	Swapped     int   `json:"swapped,omitempty"`
-	SwapFlushNs int64 `json:"swap_flush_ns,omitempty"`
+// fault is one fault in a run.
+type fault struct {
+	cfg     *faultConfig
+	active  bool
+	gaps    sim.Stream
+	sizes   sim.Stream
+	threads sim.Stream
+	summary FaultSummary
 }
 
-func newFaultSide(sc *scenario.Scenario, r *run) (*faultSide, error) {
-	if len(sc.Faults) == 0 {
-		return nil, nil
-	}
-	f := &faultSide{r: r, base: sc}
-	f.kStart = r.eng.Register("fault.start", f.onStart)
-	f.kEnd = r.eng.Register("fault.end", f.onEnd)
-	f.kLeak = r.eng.Register("fault.leak", f.onLeak)
-	cost := r.kernel.cost
-	f.latBase = cloneMatrix(cost.latNs)
-	f.bwBase = cloneMatrix(cost.bwMBs)
-	seeds := sim.Seeds{Master: sc.Run.Seed}
-	for i, c := range sc.Faults {
-		ft := &fault{cfg: c, startNs: c.AtMs * 1e6, summary: FaultSummary{Kind: c.Kind, StartNs: c.AtMs * 1e6, EndNs: -1}}
-		if c.DurationMs > 0 {
-			ft.endNs = ft.startNs + c.DurationMs*1e6
-			ft.summary.EndNs = ft.endNs
+// faultSide injects the scenario's faults: each starts with an event at
+// its start and, when it has a duration, ends with another.
+type faultSide struct {
+	eng    *sim.Engine
+	kernel *kernelSide
+	cost   *numaCost
+	procs  []*sbmpSide
+	synth  *synthDriver
+	progs  []*goWorkload // by workload index
+	faults []*fault
+	kStart sim.Kind
+	kEnd   sim.Kind
+	kLeak  sim.Kind
+}
+
+// newFaultSide registers the faults' events and schedules every fault's
+// start and end.
+func newFaultSide(eng *sim.Engine, cfgs []faultConfig, kernel *kernelSide, cost *numaCost, procs []*sbmpSide, synth *synthDriver, progs []*goWorkload, seeds sim.Seeds) *faultSide {
+	f := &faultSide{eng: eng, kernel: kernel, cost: cost, procs: procs, synth: synth, progs: progs}
+	f.kStart = eng.Register("fault.start", f.onStart)
+	f.kEnd = eng.Register("fault.end", f.onEnd)
+	f.kLeak = eng.Register("fault.leak", f.onLeak)
+	for i := range cfgs {
+		c := &cfgs[i]
+		ft := &fault{cfg: c, summary: FaultSummary{Kind: c.kind, StartNs: c.startNs, EndNs: -1}}
+		if c.endNs > 0 {
+			ft.summary.EndNs = c.endNs
 		}
-		where := fmt.Sprintf("fault %d (%s)", i, c.Kind)
-		switch c.Kind {
-		case scenario.FaultNUMALatency:
-			ft.inSet = make([]bool, len(r.kernel.memNodeIDs))
-			if c.Nodes == "" {
-				for k := range ft.inSet {
-					ft.inSet[k] = true
-				}
-			} else {
-				ids, err := scenario.ParseCPUList(c.Nodes)
-				if err != nil {
-					return nil, fmt.Errorf("%s: nodes: %w", where, err)
-				}
-				for _, id := range ids {
-					k := r.kernel.kernelNodeOfID(id)
-					if k < 0 {
-						return nil, fmt.Errorf("%s: nodes: node %d is not a node with memory on the machine", where, id)
-					}
-					ft.inSet[k] = true
-				}
-			}
-		case scenario.FaultNodeOffline:
-			ft.kernelNode = r.kernel.kernelNodeOfID(c.Node)
-			if ft.kernelNode < 0 {
-				return nil, fmt.Errorf("%s: node %d is not a node with memory on the machine", where, c.Node)
-			}
-		case scenario.FaultLeak:
-			ft.target = -1
-			for wi, w := range sc.Workloads {
-				if w.Name == c.Workload {
-					ft.target = wi
-				}
-			}
-			if ft.target < 0 {
-				return nil, fmt.Errorf("%s: no workload named %q", where, c.Workload)
-			}
-			ft.goTarget = r.goProgs[ft.target] != nil
-			if !ft.goTarget {
-				sy := r.synth[ft.target]
-				if sy == nil {
-					return nil, fmt.Errorf("%s: workload %q cannot leak", where, c.Workload)
-				}
-				ft.leakGap = sy.sizes.Mean() / (c.RateMBPerS * (1 << 20)) * 1e9
-				name := fmt.Sprintf("fault/%d/", i)
-				ft.gaps = seeds.Stream(name + "gaps")
-				ft.sizes = seeds.Stream(name + "sizes")
-				ft.threads = seeds.Stream(name + "threads")
-			}
+		if c.kind == scenario.FaultLeak && !c.goTarget {
+			ft.gaps = seeds.Stream(c.streamsName + "gaps")
+			ft.sizes = seeds.Stream(c.streamsName + "sizes")
+			ft.threads = seeds.Stream(c.streamsName + "threads")
 		}
 		f.faults = append(f.faults, ft)
-		r.eng.Schedule(ft.startNs, f.kStart, int64(i), 0)
-		if ft.endNs > 0 {
-			r.eng.Schedule(ft.endNs, f.kEnd, int64(i), 0)
+		eng.Schedule(c.startNs, f.kStart, int64(i), 0)
+		if c.endNs > 0 {
+			eng.Schedule(c.endNs, f.kEnd, int64(i), 0)
 		}
 	}
-	return f, nil
-}
-
-func cloneMatrix(m [][]int64) [][]int64 {
-	out := make([][]int64, len(m))
-	for i, row := range m {
-		out[i] = append([]int64(nil), row...)
-	}
-	return out
+	return f
 }
 
 func (f *faultSide) onStart(ev sim.Event) {
 	ft := f.faults[ev.A]
 	ft.active = true
-	switch ft.cfg.Kind {
+	c := ft.cfg
+	switch c.kind {
 	case scenario.FaultNUMALatency:
 		f.applyLatency()
 	case scenario.FaultNodeOffline:
 		f.offline(ft)
 	case scenario.FaultLeak:
-		if ft.goTarget {
-			f.r.goProgs[ft.target].setLeak(ev.At, ft.cfg.RateMBPerS*(1<<20))
+		if c.goTarget {
+			f.progs[c.target].setLeak(ev.At, c.bytesPerS)
 			return
 		}
-		f.r.eng.Schedule(ev.At+f.leakGap(ft), f.kLeak, ev.A, 0)
+		f.eng.Schedule(ev.At+f.leakGap(ft), f.kLeak, ev.A, 0)
 	case scenario.FaultPolicySwap:
 		f.swapPolicies(ft)
 	}
 }
 
 // swapPolicies replaces the allocator of the fault's processes (every
-// live one when it names none) with one running the named policies.
+// live one when it names none) with one running the fault's policies.
 func (f *faultSide) swapPolicies(ft *fault) {
-	p := f.base.Policy
-	if ft.cfg.Merge != "" && ft.cfg.Merge != p.Merge {
-		p.Merge, p.MergeThreshold, p.MergeDelayMs, p.MergeFreeFraction, p.MergeMaxPending = ft.cfg.Merge, 0, 0, 0, 0
-	}
-	if ft.cfg.Refill != "" && ft.cfg.Refill != p.Refill {
-		p.Refill, p.RefillBatch, p.RefillMinBatch, p.RefillMaxBatch, p.RefillWindowMs = ft.cfg.Refill, 0, 0, 0, 0
-	}
-	if ft.cfg.Degrade != "" && ft.cfg.Degrade != p.Degrade {
-		p.Degrade, p.DegradeWaitMs, p.DegradeMaxWaitMs = ft.cfg.Degrade, 0, 0
-	}
-	for _, proc := range f.r.procs {
-		if proc.dead || (ft.cfg.Process != "" && ft.cfg.Process != proc.name) {
+	for _, proc := range f.procs {
+		if proc.dead || (ft.cfg.process != "" && ft.cfg.process != proc.cfg.name) {
 			continue
 		}
-		flush, err := proc.swap(p)
+		flush, err := proc.swap(ft.cfg.swapTo)
 		if err != nil {
 			panic(err) // the names were validated: a bug, loudly
 		}
@@ -200,14 +128,15 @@ func (f *faultSide) swapPolicies(ft *fault) {
 func (f *faultSide) onEnd(ev sim.Event) {
 	ft := f.faults[ev.A]
 	ft.active = false
-	switch ft.cfg.Kind {
+	c := ft.cfg
+	switch c.kind {
 	case scenario.FaultNUMALatency:
 		f.applyLatency()
 	case scenario.FaultNodeOffline:
 		f.online(ft)
 	case scenario.FaultLeak:
-		if ft.goTarget {
-			g := f.r.goProgs[ft.target]
+		if c.goTarget {
+			g := f.progs[c.target]
 			ft.summary.BytesLeaked = g.leakedBytes()
 			g.setLeak(ev.At, 0)
 		}
@@ -215,35 +144,36 @@ func (f *faultSide) onEnd(ev sim.Event) {
 }
 
 func (f *faultSide) leakGap(ft *fault) int64 {
-	return max(1, int64(math.Round(ft.gaps.Exp(ft.leakGap))))
+	return max(1, int64(math.Round(ft.gaps.Exp(ft.cfg.leakGapNs))))
 }
 
 // onLeak allocates one leaked object in the target synthetic workload.
 func (f *faultSide) onLeak(ev sim.Event) {
 	ft := f.faults[ev.A]
-	w := f.r.synth[ft.target]
-	if !ft.active || w.proc.dead {
+	if !ft.active || !f.synth.alive(ft.cfg.target) {
 		return
 	}
-	f.r.eng.Schedule(ev.At+f.leakGap(ft), f.kLeak, ev.A, 0)
-	before, failed := w.leakedBytes, w.failures
-	f.r.allocate(ev.At, int64(ft.target), ft.threads.IntN(len(w.threads)), w.sizes.Draw(&ft.sizes), retryLeakBit, ev.At)
-	ft.summary.BytesLeaked += w.leakedBytes - before
-	ft.summary.LeakFailures += int64(w.failures - failed)
+	f.eng.Schedule(ev.At+f.leakGap(ft), f.kLeak, ev.A, 0)
+	leaked, failed := f.synth.leak(ev.At, ft.cfg.target, &ft.threads, &ft.sizes)
+	ft.summary.BytesLeaked += leaked
+	if failed {
+		ft.summary.LeakFailures++
+	}
 }
 
 // applyLatency sets the cost model to its base values times the factors
 // of the numa-latency faults active now, on the cross-node links between
 // nodes of each fault's set.
 func (f *faultSide) applyLatency() {
-	c := f.r.kernel.cost
+	c := f.cost
 	for i := range c.latNs {
 		for j := range c.latNs[i] {
-			lat, bw := float64(f.latBase[i][j]), float64(f.bwBase[i][j])
+			lat, bw := float64(c.baseLatNs[i][j]), float64(c.baseBwMBs[i][j])
 			for _, ft := range f.faults {
-				if ft.active && ft.cfg.Kind == scenario.FaultNUMALatency && i != j && ft.inSet[i] && ft.inSet[j] {
-					lat *= ft.cfg.LatencyFactor
-					bw /= ft.cfg.BandwidthFactor
+				fc := ft.cfg
+				if ft.active && fc.kind == scenario.FaultNUMALatency && i != j && fc.inSet[i] && fc.inSet[j] {
+					lat *= fc.latencyFactor
+					bw /= fc.bandwidthFactor
 				}
 			}
 			c.latNs[i][j] = int64(math.Round(lat))
@@ -256,8 +186,8 @@ func (f *faultSide) summary() []FaultSummary {
 	out := make([]FaultSummary, len(f.faults))
 	for i, ft := range f.faults {
 		out[i] = ft.summary
-		if ft.cfg.Kind == scenario.FaultLeak && ft.goTarget && ft.active {
-			out[i].BytesLeaked = f.r.goProgs[ft.target].leakedBytes()
+		if c := ft.cfg; c.kind == scenario.FaultLeak && c.goTarget && ft.active {
+			out[i].BytesLeaked = f.progs[c.target].leakedBytes()
 		}
 	}
 	return out
@@ -266,7 +196,7 @@ func (f *faultSide) summary() []FaultSummary {
 // offline takes the fault's node offline. A refusal (EBUSY) is recorded;
 // the node then stays online and the fault's end does nothing.
 func (f *faultSide) offline(ft *fault) {
-	res, err := f.r.kernel.m.OfflineNode(ft.kernelNode)
+	res, err := f.kernel.m.OfflineNode(ft.cfg.kernelNode)
 	if err != nil {
 		var oe *kernel.OfflineError
 		if errors.As(err, &oe) {
@@ -277,16 +207,15 @@ func (f *faultSide) offline(ft *fault) {
 	ft.summary.PagesMigrated = res.MigratedAnonPages + res.MigratedMlockedPages
 	ft.summary.PagesDropped = res.DroppedFilePages
 	ft.summary.PagesIsolated = res.IsolatedFreePages
-	f.r.kernel.stallNs += res.StallNs
-	f.r.kernel.wakeKswapd(f.r.eng.Now())
+	f.kernel.wakeKswapd(f.eng.Now())
 }
 
 // online brings the fault's node back, if it went offline.
 func (f *faultSide) online(ft *fault) {
-	if f.r.kernel.m.NodeOnline(ft.kernelNode) {
+	if f.kernel.m.NodeOnline(ft.cfg.kernelNode) {
 		return
 	}
-	if err := f.r.kernel.m.OnlineNode(ft.kernelNode); err != nil {
+	if err := f.kernel.m.OnlineNode(ft.cfg.kernelNode); err != nil {
 		panic(err) // the node was offline: a bug, loudly
 	}
 }

@@ -6,21 +6,33 @@ import (
 	"math"
 	"slices"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/model/goruntime"
 	"github.com/sbmpsim/sbmpsim/model/workload"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
-// goWorkload is a [[workload]] of kind "go-runtime": a Go program
-// (package goruntime: mutator, GC pacer, STW pauses, sweeper, scavenger)
-// whose heap objects are allocated from its process's SBMP allocator.
-// The process's RSS is what SBMP holds from the kernel model, so GOGC and
-// GOMEMLIMIT act against cgroup limits and the OOM killer as in SPEC 5.
+// programConfig is a [[workload]] of kind "go-runtime", compiled.
+type programConfig struct {
+	index int // the workload's index
+	name  string
+	proc  int // the index of its process
+	// rt is the program's configuration; its gctrace writer is the
+	// run's, set when the program starts.
+	rt      goruntime.Config
+	gctrace bool
+	startNs int64
+}
+
+// goWorkload is a Go program (package goruntime: mutator, GC pacer, STW
+// pauses, sweeper, scavenger) whose heap objects are allocated from its
+// process's SBMP allocator. The process's RSS is what SBMP holds from the
+// kernel model, so GOGC and GOMEMLIMIT act against cgroup limits and the
+// OOM killer as in SPEC 5.
 type goWorkload struct {
-	wstats
-	r       *run
+	cfg     *programConfig
+	acct    *account
+	eng     *sim.Engine
 	proc    *sbmpSide
 	prog    *goruntime.Program
 	trace   *bytes.Buffer // gctrace lines, when asked for
@@ -28,85 +40,37 @@ type goWorkload struct {
 	maxWait int // retries of a waiting allocation before it counts as failed
 }
 
-// GoRuntimeSummary is a go-runtime workload's end state, in
-// runtime.MemStats terms, with the GC record figures SPEC 4.3 and 5.3
-// compare (GC interval and its spread, STW pauses).
-type GoRuntimeSummary struct {
-	HeapAllocEnd   int64   `json:"heap_alloc_end"`
-	HeapAllocPeak  int64   `json:"heap_alloc_peak"`
-	NextGCEnd      int64   `json:"next_gc_end"`
-	NumGC          int64   `json:"num_gc"`
-	NumForcedGC    int64   `json:"num_forced_gc"`
-	LimitedGCs     int64   `json:"limited_gcs"`
-	PauseTotalNs   int64   `json:"pause_total_ns"`
-	PauseMedianNs  int64   `json:"pause_median_ns"`
-	PauseMaxNs     int64   `json:"pause_max_ns"`
-	GCIntervalMean float64 `json:"gc_interval_mean_ns"`
-	GCIntervalSD   float64 `json:"gc_interval_sd_ns"`
-	FirstGCNs      int64   `json:"first_gc_ns"` // -1: none
-	GCCPUFraction  float64 `json:"gc_cpu_fraction"`
-	TotalAlloc     int64   `json:"total_alloc"`
-	Mallocs        int64   `json:"mallocs"`
-	Frees          int64   `json:"frees"`
-	LiveSetBytes   int64   `json:"live_set_bytes_end"`
-	LeakedBytes    int64   `json:"leaked_bytes"`
-	ScavengedBytes int64   `json:"scavenged_bytes"`
-	// Died is "alive", "fatal error: out of memory" or "killed" (the OOM
-	// killer); DiedNs is when (-1: alive).
-	Died   string `json:"died"`
-	DiedNs int64  `json:"died_ns"`
-}
-
-func (r *run) addGoRuntime(sc *scenario.Scenario, i int, w scenario.Workload, seeds sim.Seeds, proc *sbmpSide) error {
-	where := fmt.Sprintf("workload %d (%s)", i, w.Name)
-	cpus, err := scenario.ParseCPUList(w.CPUs)
-	if err != nil {
-		return fmt.Errorf("%s: cpus: %w", where, err)
-	}
-	for _, c := range cpus {
-		if err := r.kernel.checkCPU(c); err != nil {
-			return fmt.Errorf("%s: cpus: %w", where, err)
-		}
-	}
-	size, err := sizeOf(sc, w)
-	if err != nil {
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	g := &goWorkload{wstats: wstats{name: w.Name}, r: r, proc: proc, maxWait: 1000}
-	cfg := goruntime.DefaultConfig()
-	cfg.AllocBytesPerS = w.AllocMBPerS * (1 << 20)
-	cfg.Sizes = goSizer{size}
-	cfg.LiveBytes = int64(w.LiveMB * (1 << 20))
-	cfg.GOGC = int(w.GOGC)
-	cfg.MemoryLimitBytes = w.GOMEMLIMITMB << 20
-	cfg.LeakBytesPerS = w.LeakMBPerS * (1 << 20)
-	cfg.LeakFromNs = w.LeakFromMs * 1e6
-	cfg.GOMAXPROCS = w.GOMAXPROCS
-	cfg.CPUs = cpus
-	if w.GCTrace {
+// newGoWorkload starts program c in proc, counted in acct.
+func newGoWorkload(eng *sim.Engine, c *programConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*goWorkload, error) {
+	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000}
+	rt := c.rt
+	if c.gctrace {
 		g.trace = &bytes.Buffer{}
-		cfg.GCTrace = g.trace
+		rt.GCTrace = g.trace
 	}
-	g.prog, err = goruntime.New(r.eng, cfg, (*goHeap)(g), goruntime.NewStreams(seeds, w.Name))
+	var err error
+	g.prog, err = goruntime.New(eng, rt, (*goHeap)(g), goruntime.NewStreams(seeds, c.name))
 	if err != nil {
-		return fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("workload %d (%s): %w", c.index, c.name, err)
 	}
-	g.kExit = r.eng.Register("go.exit."+w.Name, func(ev sim.Event) {
+	g.kExit = eng.Register("go.exit."+c.name, func(ev sim.Event) {
 		// The program died of its own out-of-memory error: the process
 		// exits and the kernel gets its memory back.
 		if !proc.dead {
 			proc.exit(ev.At, "fatal error: out of memory")
 		}
 	})
-	r.goProgs[i] = g
-	r.stats[i] = &g.wstats
-	r.ts.Columns = append(r.ts.Columns, w.Name+".heap_alloc", w.Name+".next_gc", w.Name+".num_gc", w.Name+".mapped_bytes")
 	proc.onDeath = append(proc.onDeath, func(now int64) {
 		g.prog.Kill(now)
-		r.noteDeath(now, &g.wstats)
+		acct.die(now)
 	})
-	g.prog.Start(w.StartMs * 1e6)
-	return nil
+	g.prog.Start(c.startNs)
+	return g, nil
+}
+
+// goColumns are the time series columns a Go program adds.
+func goColumns(name string) []string {
+	return []string{name + ".heap_alloc", name + ".next_gc", name + ".num_gc", name + ".mapped_bytes"}
 }
 
 // goSizer draws a Go program's object sizes from the workload's size
@@ -131,19 +95,19 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 	var wait int64
 	res := g.proc.a.AllocAttempt(cpu, size, 0)
 	for attempt := 1; !res.OK && res.RetryAfterNs > 0 && !g.proc.dead && attempt <= g.maxWait; attempt++ {
-		g.retries++
+		g.acct.retries++
 		wait += res.RetryAfterNs
 		res = g.proc.a.AllocAttempt(cpu, size, attempt)
 	}
 	if !res.OK {
-		g.r.noteFailure(&g.wstats)
+		g.acct.fail()
 		if !g.proc.dead {
-			g.r.eng.Schedule(now, g.kExit, 0, 0)
+			g.eng.Schedule(now, g.kExit, 0, 0)
 		}
 		return 0, res.CostNs + wait, false
 	}
-	g.r.noteAlloc(now, &g.wstats, size)
-	g.r.lat.Record(res.CostNs + wait)
+	g.acct.alloc(now, size)
+	g.acct.latency(res.CostNs + wait)
 	return res.Addr, res.CostNs + wait, true
 }
 
@@ -157,7 +121,7 @@ func (h *goHeap) Free(now int64, cpu int, addr uint64, size int64) int64 {
 	if err != nil {
 		panic(err) // the program frees only what SBMP gave it: a bug, loudly
 	}
-	g.r.noteFree(now, &g.wstats, size)
+	g.acct.free(now, size)
 	return cost
 }
 
@@ -180,10 +144,11 @@ func (g *goWorkload) sample(row []float64) []float64 {
 	return append(row, float64(st.HeapAlloc), float64(st.NextGC), float64(st.NumGC), float64(g.proc.held*4096))
 }
 
-// finish stores the gctrace output as a file of the run.
-func (g *goWorkload) finish(r *run) {
+// addFiles adds the program's gctrace output, when asked for, to the
+// run's files.
+func (g *goWorkload) addFiles(files map[string][]byte) {
 	if g.trace != nil {
-		r.files["gctrace-"+g.name+".txt"] = g.trace.Bytes()
+		files["gctrace-"+g.cfg.name+".txt"] = g.trace.Bytes()
 	}
 }
 

@@ -2,12 +2,9 @@ package world
 
 import (
 	"fmt"
-	"math/bits"
 	"slices"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
-	"github.com/sbmpsim/sbmpsim/model/numa"
 	"github.com/sbmpsim/sbmpsim/policies"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"github.com/sbmpsim/sbmpsim/sim"
@@ -19,26 +16,53 @@ import (
 // like any task.
 const firstProcessPID = 100
 
-// sbmpSide is the real SBMP allocator running in the simulation: its Env
-// is the engine's clock, the kernel model as page source (through a
-// virtual address space, so that addresses stay unique while the kernel
-// reuses page frames), the machine's topology and a cost model from the
-// NUMA latencies and bandwidths.
+// sbmpTickNs is how often time-based merge policies are consulted.
+const sbmpTickNs = 1_000_000
+
+// alertIntervalNs is SPEC 3.1's sampling interval.
+const alertIntervalNs = 500_000_000
+
+// policySet names an allocator's merge, refill and degrade policies and
+// their parameters, as the policies registry builds them.
+type policySet struct {
+	merge, refill, degrade                   string
+	mergeParams, refillParams, degradeParams map[string]float64
+}
+
+// procConfig is one process whose heap SBMP manages, compiled.
+type procConfig struct {
+	name        string
+	pid         int64
+	cgroup      string
+	oomScoreAdj int64
+	cpu         int         // where it is placed: its first workload's first CPU
+	sbmp        sbmp.Config // without policies
+	policy      policySet
+}
+
+// footprint is what the SBMP processes together hold from the kernel, in
+// pages, and the most they held at once.
+type footprint struct{ pages, peakPages int64 }
+
+// sbmpSide is one process running the real SBMP allocator: its Env is the
+// engine's clock, the kernel model as page source (through a virtual
+// address space, so that addresses stay unique while the kernel reuses
+// page frames), the machine's topology and the NUMA cost model.
 type sbmpSide struct {
-	a      *sbmp.Allocator // the current allocator (the Switcher's)
-	sw     *sbmp.Switcher
-	env    sbmp.Env
-	cfg    sbmp.Config // without policies
-	k      *kernelSide
-	eng    *sim.Engine
-	va     vaSpace
-	pid    int64
-	name   string
-	cgroup string
-	dead   bool   // the process was OOM-killed, or died of a fatal error
-	diedNs int64  // when it died; -1 while alive
-	diedOf string // why: "oom-kill" or the fatal error
-	held   int64  // pages held from the kernel
+	cfg *procConfig
+	a   *sbmp.Allocator // the current allocator (the Switcher's)
+	sw  *sbmp.Switcher
+	env sbmp.Env
+	k   *kernelSide
+	eng *sim.Engine
+	fp  *footprint
+	va  vaSpace
+	// dead: the process was OOM-killed, or died of a fatal error, at
+	// diedNs (-1 while alive) of diedOf ("oom-kill" or the fatal error).
+	dead   bool
+	diedNs int64
+	diedOf string
+	held   int64 // pages held from the kernel
 	// perNode is AllocPages' scratch: pages served by each kernel node.
 	perNode []int64
 	// servedRemote counts page requests another node served.
@@ -52,101 +76,64 @@ type sbmpSide struct {
 	alerts    [3]AlertSummary
 }
 
-// alertIntervalNs is SPEC 3.1's sampling interval.
-const alertIntervalNs = 500_000_000
-
-// AlertSummary is one SPEC 1.5 signal over a run: when it first reached
-// danger (-1: never), how many 500 ms samples were in danger, and its
-// largest value.
-type AlertSummary struct {
-	Metric        string  `json:"metric"`
-	FirstDangerNs int64   `json:"first_danger_ns"`
-	DangerSamples int     `json:"danger_samples"`
-	Max           float64 `json:"max"`
-}
-
-func (s *sbmpSide) onAlert(ev sim.Event) {
-	if s.dead {
-		return
+// newSBMPSide starts the process of c with its own SBMP allocator, placed
+// on its CPU, and schedules its policy ticks and alert samples.
+func newSBMPSide(eng *sim.Engine, k *kernelSide, cost *numaCost, fp *footprint, c *procConfig) (*sbmpSide, error) {
+	s := &sbmpSide{cfg: c, k: k, eng: eng, fp: fp, va: newVASpace(), diedNs: -1, perNode: make([]int64, k.nodes())}
+	if err := k.m.AddTask(kernel.Task{PID: c.pid, Comm: c.name, Cgroup: c.cgroup, OOMScoreAdj: c.oomScoreAdj}); err != nil {
+		return nil, fmt.Errorf("process %s: %w", c.name, err)
 	}
-	cur := s.stats()
-	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
-		sum := &s.alerts[i]
-		sum.Metric = al.Metric
-		sum.Max = max(sum.Max, al.Value)
-		if al.Level == sbmp.AlertDanger {
-			sum.DangerSamples++
-			if sum.FirstDangerNs < 0 {
-				sum.FirstDangerNs = ev.At
-			}
-		}
+	if err := k.m.PlaceTask(c.pid, c.cpu); err != nil {
+		return nil, fmt.Errorf("process %s: %w", c.name, err)
 	}
-	s.lastStats = cur
-	s.eng.Schedule(ev.At+alertIntervalNs, s.kAlert, 0, 0)
-}
-
-// newSBMPSide starts process p (pid) with its own SBMP allocator, placed
-// on cpu.
-func newSBMPSide(sc *scenario.Scenario, eng *sim.Engine, k *kernelSide, topo *numa.Topology, p scenario.Process, pid int64, cpu int) (*sbmpSide, error) {
-	s := &sbmpSide{k: k, eng: eng, va: newVASpace(), pid: pid, name: p.Name, cgroup: p.Cgroup, diedNs: -1, perNode: make([]int64, len(k.memNodeIDs))}
-	if err := k.m.AddTask(kernel.Task{PID: pid, Comm: p.Name, Cgroup: p.Cgroup, OOMScoreAdj: p.OOMScoreAdj}); err != nil {
-		return nil, fmt.Errorf("process %s: %w", p.Name, err)
-	}
-	if err := k.m.PlaceTask(pid, cpu); err != nil {
-		return nil, fmt.Errorf("process %s: %w", p.Name, err)
-	}
-	k.onKill(pid, func(now int64) { s.die(now, "oom-kill") })
-	cfg := k.m.Config()
+	k.onKill(c.pid, func(now int64) { s.die(now, "oom-kill") })
+	mc := k.m.Config()
 	s.env = sbmp.Env{
 		Clock:    engineClock{eng},
 		Pages:    (*sbmpPages)(s),
-		Topology: sbmpTopology{cpuNodes: cfg.CPUNodes, zonelists: cfg.Zonelists},
-		Cost:     k.cost,
+		Topology: sbmpTopology{cpuNodes: mc.CPUNodes, zonelists: mc.Zonelists},
+		Cost:     cost,
 	}
-	s.cfg = sbmp.Config{
-		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
-		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
-	}
-	a, err := s.newAllocator(sc.Policy)
+	a, err := s.newAllocator(c.policy)
 	if err != nil {
 		return nil, err
 	}
 	s.a, s.sw = a, sbmp.NewSwitcher(a)
-	s.kTick = eng.Register("sbmp.tick."+p.Name, s.onTick)
+	s.kTick = eng.Register("sbmp.tick."+c.name, s.onTick)
 	eng.Schedule(sbmpTickNs, s.kTick, 0, 0)
 	for i := range s.alerts {
 		s.alerts[i].FirstDangerNs = -1
 	}
-	s.kAlert = eng.Register("sbmp.alerts."+p.Name, s.onAlert)
+	s.kAlert = eng.Register("sbmp.alerts."+c.name, s.onAlert)
 	eng.Schedule(alertIntervalNs, s.kAlert, 0, 0)
 	return s, nil
 }
 
 // newAllocator builds an allocator of the process's configuration with
-// the policies of p.
-func (s *sbmpSide) newAllocator(p scenario.Policy) (*sbmp.Allocator, error) {
-	merge, err := policies.Merge(p.Merge, p.Params("merge"))
+// the policies p.
+func (s *sbmpSide) newAllocator(p policySet) (*sbmp.Allocator, error) {
+	merge, err := policies.Merge(p.merge, p.mergeParams)
 	if err != nil {
 		return nil, fmt.Errorf("policy.merge: %w", err)
 	}
-	refill, err := policies.Refill(p.Refill, p.Params("refill"))
+	refill, err := policies.Refill(p.refill, p.refillParams)
 	if err != nil {
 		return nil, fmt.Errorf("policy.refill: %w", err)
 	}
-	degrade, err := policies.Degrade(p.Degrade, p.Params("degrade"))
+	degrade, err := policies.Degrade(p.degrade, p.degradeParams)
 	if err != nil {
 		return nil, fmt.Errorf("policy.degrade: %w", err)
 	}
-	cfg := s.cfg
+	cfg := s.cfg.sbmp
 	cfg.Merge, cfg.Refill, cfg.Degrade = merge, refill, degrade
 	return sbmp.New(s.env, cfg)
 }
 
-// swap replaces the process's allocator with one running the policies of
-// p (SPEC 2.4's SwapAllocator): new requests go to it at once; the old
+// swap replaces the process's allocator with one running the policies p
+// (SPEC 2.4's SwapAllocator): new requests go to it at once; the old
 // allocators keep serving the frees of what they handed out. It returns
 // the flush cost of the old allocator's per-CPU caches.
-func (s *sbmpSide) swap(p scenario.Policy) (int64, error) {
+func (s *sbmpSide) swap(p policySet) (int64, error) {
 	next, err := s.newAllocator(p)
 	if err != nil {
 		return 0, err
@@ -215,7 +202,7 @@ func (s *sbmpSide) exit(now int64, why string) {
 		return
 	}
 	if s.held > 0 {
-		if err := s.k.m.FreeAnon(s.pid, s.held); err != nil {
+		if err := s.k.m.FreeAnon(s.cfg.pid, s.held); err != nil {
 			panic(err) // the pages are the process's own: a bug, loudly
 		}
 	}
@@ -231,15 +218,12 @@ func (s *sbmpSide) die(now int64, why string) {
 	s.dead = true
 	s.diedNs = now
 	s.diedOf = why
-	s.k.sbmpPages -= s.held // the kernel reaps them
+	s.fp.pages -= s.held // the kernel reaps them
 	s.held = 0
 	for _, f := range s.onDeath {
 		f(now)
 	}
 }
-
-// sbmpTickNs is how often time-based merge policies are consulted.
-const sbmpTickNs = 1_000_000
 
 func (s *sbmpSide) onTick(ev sim.Event) {
 	if s.dead {
@@ -253,16 +237,36 @@ func (s *sbmpSide) onTick(ev sim.Event) {
 	s.eng.Schedule(ev.At+sbmpTickNs, s.kTick, 0, 0)
 }
 
+func (s *sbmpSide) onAlert(ev sim.Event) {
+	if s.dead {
+		return
+	}
+	cur := s.stats()
+	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
+		sum := &s.alerts[i]
+		sum.Metric = al.Metric
+		sum.Max = max(sum.Max, al.Value)
+		if al.Level == sbmp.AlertDanger {
+			sum.DangerSamples++
+			if sum.FirstDangerNs < 0 {
+				sum.FirstDangerNs = ev.At
+			}
+		}
+	}
+	s.lastStats = cur
+	s.eng.Schedule(ev.At+alertIntervalNs, s.kAlert, 0, 0)
+}
+
 type engineClock struct{ eng *sim.Engine }
 
 func (c engineClock) Now() int64 { return c.eng.Now() }
 
-// sbmpPages is SBMP's Tier-2: the app's anonymous memory in the kernel
+// sbmpPages is SBMP's Tier-2: the process's anonymous memory in the kernel
 // model, at virtual addresses of its own.
 type sbmpPages sbmpSide
 
-// AllocPages faults in 2^order pages for the app. A no-retry request is
-// a Tier-1 block: it is faulted in as a transparent huge page (one
+// AllocPages faults in 2^order pages for the process. A no-retry request
+// is a Tier-1 block: it is faulted in as a transparent huge page (one
 // naturally aligned block, no reclaim, no compaction, never the OOM
 // killer), so it fails when memory is free but fragmented, and Tier-1
 // cannot grow. Other requests (Tier-2 pages for large or degraded
@@ -283,37 +287,20 @@ func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint
 	if flags&sbmp.PageNoRetry != 0 {
 		var ok bool
 		var err error
-		served, stall, ok, err = s.k.m.AllocAnonHuge(s.pid, node, order)
+		served, stall, ok, err = s.k.m.AllocAnonHuge(s.cfg.pid, node, order)
 		if err != nil || !ok {
 			s.k.wakeKswapd(s.eng.Now())
 			return 0, node, stall, false
 		}
 	} else {
-		per := s.perNode
-		clear(per)
-		got, st, oom, err := s.k.m.AllocAnonOnNodes(s.pid, node, want, false, per)
-		stall = st
-		if oom != nil {
-			s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
-		}
-		if err != nil || got < want {
-			if got > 0 && !s.dead {
-				if err := s.k.m.FreeAnon(s.pid, got); err != nil {
-					panic(err)
-				}
-			}
+		var ok bool
+		if served, stall, ok = p.allocBasePages(node, want); !ok {
 			return 0, node, stall, false
 		}
-		for n, c := range per {
-			if c > per[served] {
-				served = n
-			}
-		}
 	}
-	s.k.stallNs += stall
 	s.held += want
-	s.k.sbmpPages += want
-	s.k.sbmpPeakPages = max(s.k.sbmpPeakPages, s.k.sbmpPages)
+	s.fp.pages += want
+	s.fp.peakPages = max(s.fp.peakPages, s.fp.pages)
 	if served != node {
 		s.servedRemote++
 	}
@@ -321,14 +308,42 @@ func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint
 	return s.va.alloc(order), served, stall, true
 }
 
-// FreePages returns 2^order of the app's pages to the kernel model.
+// allocBasePages faults in want order-0 pages along node's zonelist and
+// reports the node that served most of them. All or nothing: a partial
+// allocation is given back.
+func (p *sbmpPages) allocBasePages(node int, want int64) (served int, stall int64, ok bool) {
+	s := (*sbmpSide)(p)
+	per := s.perNode
+	clear(per)
+	got, stall, oom, err := s.k.m.AllocAnonOnNodes(s.cfg.pid, node, want, false, per)
+	if oom != nil {
+		s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
+	}
+	if err != nil || got < want {
+		if got > 0 && !s.dead {
+			if err := s.k.m.FreeAnon(s.cfg.pid, got); err != nil {
+				panic(err)
+			}
+		}
+		return node, stall, false
+	}
+	served = node
+	for n, c := range per {
+		if c > per[served] {
+			served = n
+		}
+	}
+	return served, stall, true
+}
+
+// FreePages returns 2^order of the process's pages to the kernel model.
 func (p *sbmpPages) FreePages(cpu int, addr uint64, order int) {
 	s := (*sbmpSide)(p)
 	s.va.free(addr, order)
 	if !s.dead {
 		s.held -= int64(1) << order
-		s.k.sbmpPages -= int64(1) << order
-		if err := s.k.m.FreeAnon(s.pid, int64(1)<<order); err != nil {
+		s.fp.pages -= int64(1) << order
+		if err := s.k.m.FreeAnon(s.cfg.pid, int64(1)<<order); err != nil {
 			panic(err)
 		}
 	}
@@ -341,30 +356,6 @@ func (p *sbmpPages) FreeFraction(node int) float64 {
 	return float64(s.k.m.NodeFreePages(node)) / float64(z.ManagedPages)
 }
 
-// vaSpace hands out aligned virtual address ranges, reusing freed ones of
-// the same order, so that SBMP's addresses never collide.
-type vaSpace struct {
-	next     uint64
-	released map[int][]uint64 // freed ranges by order
-}
-
-func newVASpace() vaSpace { return vaSpace{next: 1 << 32, released: map[int][]uint64{}} }
-
-func (v *vaSpace) alloc(order int) uint64 {
-	if l := v.released[order]; len(l) > 0 {
-		a := l[len(l)-1]
-		v.released[order] = l[:len(l)-1]
-		return a
-	}
-	size := uint64(4096) << order
-	v.next = (v.next + size - 1) &^ (size - 1)
-	a := v.next
-	v.next += size
-	return a
-}
-
-func (v *vaSpace) free(addr uint64, order int) { v.released[order] = append(v.released[order], addr) }
-
 // sbmpTopology is the kernel model's view: CPUs to nodes and zonelists.
 type sbmpTopology struct {
 	cpuNodes  []int
@@ -376,46 +367,28 @@ func (t sbmpTopology) NumNodes() int                  { return len(t.zonelists) 
 func (t sbmpTopology) NodeOfCPU(cpu int) int          { return t.cpuNodes[cpu] }
 func (t sbmpTopology) NodesByDistance(node int) []int { return t.zonelists[node] }
 
-// numaCost prices SBMP's operations from the NUMA model: moving bytes
-// costs the idle load latency between the nodes plus the bytes at the
-// link's bandwidth; a Tier-0 hit touches no other node's memory; a Tier-2
-// allocation pays a page-fault cost per page (about 250 ns for a 4 KiB
-// anonymous fault, on top of the kernel model's reclaim stalls).
-type numaCost struct {
-	latNs [][]int64 // [from][to], kernel node indices
-	bwMBs [][]int64
-}
-
-func newNUMACost(topo *numa.Topology, memNodeIDs []int) numaCost {
-	n := len(memNodeIDs)
-	c := numaCost{latNs: make([][]int64, n), bwMBs: make([][]int64, n)}
-	for i, a := range memNodeIDs {
-		c.latNs[i] = make([]int64, n)
-		c.bwMBs[i] = make([]int64, n)
-		for j, b := range memNodeIDs {
-			c.latNs[i][j] = topo.IdleLatencyNs(a, b)
-			c.bwMBs[i][j] = topo.BandwidthMBps(a, b)
-		}
-	}
-	return c
-}
-
-func (c numaCost) CostNs(op sbmp.CostOp, from, to int, bytes int64) int64 {
-	switch op {
-	case sbmp.CostTier0Hit:
-		return 5
-	case sbmp.CostSplit, sbmp.CostMerge:
-		return 50
-	case sbmp.CostCASRetry:
-		return 20
-	case sbmp.CostTier2:
-		return 500 + (bytes+4095)/4096*250
-	}
-	return c.latNs[from][to] + bytes*1000/max(c.bwMBs[from][to], 1)
-}
-
-// sbmpColumns are the time series columns SBMP adds.
+// sbmpColumns are the time series columns SBMP adds; with [output]
+// per_cpu, cpuN_tier0_free follow for the other CPUs.
 var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp_total_free_bytes", "tier1_blocks", "cpu0_tier0_free"}
+
+// appendSBMPSample appends the values of sbmpColumns, summed over the
+// processes (the per-CPU free slots are the first process's), and cpus-1
+// further per-CPU columns.
+func appendSBMPSample(row []float64, procs []*sbmpSide, cpus int) []float64 {
+	var st sbmp.Stats
+	var free, blocks int64
+	for _, p := range procs {
+		st.Add(p.stats())
+		free += p.totalFreeBytes()
+		blocks += p.tier1Blocks()
+	}
+	row = append(row, float64(st.Tier0Allocs), float64(st.Tier1Allocs), float64(st.Tier2Allocs),
+		float64(free), float64(blocks), float64(procs[0].a.Tier0Free(0, 0)))
+	for c := 1; c < cpus; c++ {
+		row = append(row, float64(procs[0].a.Tier0Free(c, 0)))
+	}
+	return row
+}
 
 // sbmpSummary reports SBMP's counters summed over the processes (st);
 // the alerts and the debugfs text are the first process's, as a kernel
@@ -441,15 +414,15 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 }
 
 // summary is the process's line in summary.json.
-func (s *sbmpSide) summary(r *run) ProcessSummary {
+func (s *sbmpSide) summary() ProcessSummary {
 	st := s.stats()
 	p := ProcessSummary{
-		Name: s.name, PID: s.pid, Cgroup: s.cgroup,
+		Name: s.cfg.name, PID: s.cfg.pid, Cgroup: s.cfg.cgroup,
 		TierAllocs:    TierCounts{Tier0: uint64(st.Tier0Allocs), Tier1: uint64(st.Tier1Allocs), Tier2: uint64(st.Tier2Allocs)},
 		FallbackCount: uint64(st.FallbackCount), AllocStallNs: st.AllocStallNs,
 		DiedNs: s.diedNs, DiedOf: s.diedOf, ServedRemote: s.servedRemote,
 	}
-	if t, ok := r.kernel.m.Task(s.pid); ok {
+	if t, ok := s.k.m.Task(s.cfg.pid); ok {
 		p.RSSAnonPagesEnd = t.RSSAnonPages
 	}
 	return p

@@ -155,3 +155,164 @@ type SBMPSummary struct {
 	Alerts  []AlertSummary `json:"alerts"`
 	Debugfs string         `json:"debugfs"`
 }
+
+// KernelSummary is the kernel model's part of summary.json.
+type KernelSummary struct {
+	SwapUsedPagesEnd     int64           `json:"swap_used_pages_end"`
+	PagesSwappedOut      int64           `json:"pages_swapped_out"`
+	PagesReclaimedFile   int64           `json:"pages_reclaimed_file"`
+	DirectReclaims       int64           `json:"direct_reclaims"`
+	DirectReclaimStallNs int64           `json:"direct_reclaim_stall_ns"`
+	KswapdRuns           int64           `json:"kswapd_runs"`
+	FreePagesEnd         int64           `json:"free_pages_end"`
+	FilePagesEnd         int64           `json:"file_pages_end"`
+	AnonPagesEnd         int64           `json:"anon_pages_end"`
+	Tasks                []TaskSummary   `json:"tasks"`
+	Cgroups              []CgroupSummary `json:"cgroups"`
+	MemcgHighStallNs     int64           `json:"memcg_high_stall_ns"`
+}
+
+// CgroupSummary is one cgroup at the end of the run: memory.current,
+// memory.peak, memory.swap.current and memory.events.
+type CgroupSummary struct {
+	Path             string `json:"path"`
+	CurrentPages     int64  `json:"current_pages"`
+	PeakPages        int64  `json:"peak_pages"`
+	SwapCurrentPages int64  `json:"swap_current_pages"`
+	EventsMax        int64  `json:"events_max"`
+	EventsHigh       int64  `json:"events_high"`
+	EventsOOM        int64  `json:"events_oom"`
+	EventsOOMKill    int64  `json:"events_oom_kill"`
+}
+
+// TaskSummary is one task at the end of the run, with its oom_score as
+// /proc/PID/oom_score would show it.
+type TaskSummary struct {
+	PID          int64  `json:"pid"`
+	Comm         string `json:"comm"`
+	RSSAnonPages int64  `json:"rss_anon_pages"`
+	SwapEntries  int64  `json:"swap_entries"`
+	OOMScoreAdj  int64  `json:"oom_score_adj"`
+	OOMScore     int64  `json:"oom_score"`
+	Killed       bool   `json:"oom_killed"`
+}
+
+// KernelWorkloadSummary is one workload outside SBMP at the end of the
+// run; a fleet (count > 1) is summed over its tasks.
+type KernelWorkloadSummary struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Tasks int    `json:"tasks,omitempty"`
+	// PagesGot are the anonymous or mlocked pages faulted in.
+	PagesGot    int64 `json:"pages_got,omitempty"`
+	StallNs     int64 `json:"stall_ns,omitempty"`
+	FailedTicks int64 `json:"failed_ticks,omitempty"`
+	Killed      int   `json:"oom_killed,omitempty"`
+	// PagesRead and PagesMissed are a page-cache reader's reads and the
+	// reads that went to disk (page-cache misses).
+	PagesRead   int64 `json:"pages_read,omitempty"`
+	PagesMissed int64 `json:"pages_missed,omitempty"`
+	// ObjectsLeaked, SlabPages and Failures are a kmalloc leak's objects,
+	// the kernel pages they pin and the kmalloc calls that returned NULL.
+	ObjectsLeaked int64 `json:"objects_leaked,omitempty"`
+	SlabPages     int64 `json:"slab_pages,omitempty"`
+	Failures      int64 `json:"kmalloc_failures,omitempty"`
+}
+
+// AlertSummary is one SPEC 1.5 signal over a run: when it first reached
+// danger (-1: never), how many 500 ms samples were in danger, and its
+// largest value.
+type AlertSummary struct {
+	Metric        string  `json:"metric"`
+	FirstDangerNs int64   `json:"first_danger_ns"`
+	DangerSamples int     `json:"danger_samples"`
+	Max           float64 `json:"max"`
+}
+
+// FaultSummary is one fault in summary.json: when it ran and what it did.
+type FaultSummary struct {
+	Kind    string `json:"kind"`
+	StartNs int64  `json:"start_ns"`
+	EndNs   int64  `json:"end_ns"` // -1: it lasted to the end of the run
+	// Error is why the fault could not act (a node offline refused with
+	// EBUSY, as Linux's offline_pages fails).
+	Error string `json:"error,omitempty"`
+	// PagesMigrated, PagesDropped and PagesIsolated are what taking a
+	// node offline moved, dropped from the page cache, and took out of
+	// the free lists.
+	PagesMigrated int64 `json:"pages_migrated,omitempty"`
+	PagesDropped  int64 `json:"pages_dropped,omitempty"`
+	PagesIsolated int64 `json:"pages_isolated,omitempty"`
+	// BytesLeaked is what a leak fault allocated and never freed.
+	BytesLeaked int64 `json:"bytes_leaked,omitempty"`
+	// LeakFailures counts leaked allocations that failed.
+	LeakFailures int64 `json:"leak_failures,omitempty"`
+	// Swapped counts the processes whose allocator a policy swap replaced,
+	// and SwapFlushNs the cost of flushing the old allocators' per-CPU
+	// caches (the only work the swap itself does; SPEC 2.4).
+	Swapped     int   `json:"swapped,omitempty"`
+	SwapFlushNs int64 `json:"swap_flush_ns,omitempty"`
+}
+
+// GoRuntimeSummary is a go-runtime workload's end state, in
+// runtime.MemStats terms, with the GC record figures SPEC 4.3 and 5.3
+// compare (GC interval and its spread, STW pauses).
+type GoRuntimeSummary struct {
+	HeapAllocEnd   int64   `json:"heap_alloc_end"`
+	HeapAllocPeak  int64   `json:"heap_alloc_peak"`
+	NextGCEnd      int64   `json:"next_gc_end"`
+	NumGC          int64   `json:"num_gc"`
+	NumForcedGC    int64   `json:"num_forced_gc"`
+	LimitedGCs     int64   `json:"limited_gcs"`
+	PauseTotalNs   int64   `json:"pause_total_ns"`
+	PauseMedianNs  int64   `json:"pause_median_ns"`
+	PauseMaxNs     int64   `json:"pause_max_ns"`
+	GCIntervalMean float64 `json:"gc_interval_mean_ns"`
+	GCIntervalSD   float64 `json:"gc_interval_sd_ns"`
+	FirstGCNs      int64   `json:"first_gc_ns"` // -1: none
+	GCCPUFraction  float64 `json:"gc_cpu_fraction"`
+	TotalAlloc     int64   `json:"total_alloc"`
+	Mallocs        int64   `json:"mallocs"`
+	Frees          int64   `json:"frees"`
+	LiveSetBytes   int64   `json:"live_set_bytes_end"`
+	LeakedBytes    int64   `json:"leaked_bytes"`
+	ScavengedBytes int64   `json:"scavenged_bytes"`
+	// Died is "alive", "fatal error: out of memory" or "killed" (the OOM
+	// killer); DiedNs is when (-1: alive).
+	Died   string `json:"died"`
+	DiedNs int64  `json:"died_ns"`
+}
+
+// TraceSummary is a heaptrack workload's replay record, with heaptrack's
+// own numbers for the same file beside the replay's.
+type TraceSummary struct {
+	File    string `json:"file"`
+	Command string `json:"command"`
+	Ops     int64  `json:"ops"`
+	// PeakBytes is the largest sum of the trace's live allocation sizes
+	// during the replay (the workload's own bytes_requested_peak).
+	PeakBytes int64 `json:"peak_bytes"`
+	// DelayNs is how much later than recorded the trace finished, from
+	// allocations the degrade policy made wait.
+	DelayNs int64 `json:"delay_ns"`
+	// Finished: the whole trace was replayed within the run.
+	Finished bool `json:"finished"`
+	// UnmatchedFrees are "-" lines heaptrack accepts with no live
+	// allocation to free; the replay skips them.
+	UnmatchedFrees int64 `json:"unmatched_frees"`
+	// Heaptrack is what heaptrack_print reports for the same file, for
+	// comparison: the replay's allocs, peak and live bytes at the end
+	// equal its calls, peak and leaked + suppressed.
+	Heaptrack HeaptrackNumbers `json:"heaptrack"`
+}
+
+// HeaptrackNumbers are heaptrack_print's totals for a trace.
+type HeaptrackNumbers struct {
+	Calls           int64  `json:"calls"`
+	PeakBytes       int64  `json:"peak_bytes"`
+	LeakedBytes     int64  `json:"leaked_bytes"`
+	SuppressedBytes int64  `json:"suppressed_bytes"`
+	DurationMs      int64  `json:"duration_ms"`
+	PeakRSSBytes    int64  `json:"peak_rss_bytes"`
+	Print           string `json:"print"`
+}

@@ -1,70 +1,102 @@
 package world
 
 import (
-	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/model/workload"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
-// synthetic drives one [[workload]] of kind "synthetic": arrivals from an
-// arrival process, sizes and lifetimes from their distributions, on the
-// workload's threads. Each workload draws from its own named streams
-// ("workload/NAME/..."), one per purpose, so adding a workload never
-// changes another's draws, and changing one distribution of a workload
-// does not change the draws of its others.
-//
-// An object's free event carries (workload index, thread, size) as its
-// payload, so the driver keeps no per-object table: a million live objects
-// cost one pending event each.
-type synthetic struct {
-	wstats
-	index    int
-	proc     *sbmpSide
-	arrival  *workload.Arrivals
-	stopNs   int64 // no arrivals at or after this
-	sizes    workload.Size
-	life     workload.Lifetime
-	arrivals sim.Stream
-	sizeRNG  sim.Stream
-	lifeRNG  sim.Stream
-	leakRNG  sim.Stream
-	// threads[i] is the CPU thread i is on now.
-	threads   []int
-	placement sim.Stream
-	// Migration: one thread moves at rate migratePerS to a CPU of
-	// migrateCPUs.
+// syntheticConfig is a [[workload]] of kind "synthetic", compiled:
+// arrivals from an arrival process, sizes and lifetimes from their
+// distributions, on the workload's threads.
+type syntheticConfig struct {
+	index int // the workload's index
+	name  string
+	proc  int // the index of its process
+	// arrival is the arrival process; it keeps its own state (a config
+	// is compiled for one run), and the workload takes it over.
+	arrival *workload.Arrivals
+	sizes   workload.Size
+	life    workload.Lifetime
+	startNs int64
+	stopNs  int64 // no arrivals at or after this
+	// threadCPUs[i] is the CPU thread i starts on.
+	threadCPUs []int
+	// Migration: one thread moves at rate 1e9/migrateGapNs per second
+	// to a CPU of migrateCPUs (0: no migration).
 	migrateGapNs float64
 	migrateCPUs  []int
-	migrations   uint64
-	migrateRNG   sim.Stream
-	leakedBytes  int64
 }
 
-// addSynthetic builds workload i and schedules its first arrival.
-func (r *run) addSynthetic(sc *scenario.Scenario, i int, w scenario.Workload, seeds sim.Seeds, proc *sbmpSide, durationNs int64) error {
-	where := fmt.Sprintf("workload %d (%s)", i, w.Name)
-	cpus, err := scenario.ParseCPUList(w.CPUs)
-	if err != nil {
-		return fmt.Errorf("%s: cpus: %w", where, err)
-	}
-	for _, c := range cpus {
-		if err := r.kernel.checkCPU(c); err != nil {
-			return fmt.Errorf("%s: cpus: %w", where, err)
-		}
-	}
-	prefix := "workload/" + w.Name + "/"
+// synthetic is one synthetic workload in a run. Each workload draws from
+// its own named streams ("workload/NAME/..."), one per purpose, so adding
+// a workload never changes another's draws, and changing one
+// distribution of a workload does not change the draws of its others.
+type synthetic struct {
+	cfg  *syntheticConfig
+	acct *account
+	proc *sbmpSide
+	// arrival is the arrival process, with its state.
+	arrival *workload.Arrivals
+	// threads[i] is the CPU thread i is on now.
+	threads     []int
+	arrivals    sim.Stream
+	sizeRNG     sim.Stream
+	lifeRNG     sim.Stream
+	leakRNG     sim.Stream
+	placement   sim.Stream
+	migrateRNG  sim.Stream
+	migrations  uint64
+	leakedBytes int64
+}
+
+// synthDriver runs the synthetic workloads. An object's free event
+// carries (workload index, thread, size) as its payload, so the driver
+// keeps no per-object table: a million live objects cost one pending
+// event each.
+type synthDriver struct {
+	eng                              *sim.Engine
+	kArrive, kRetry, kFree, kMigrate sim.Kind
+	// ws holds each synthetic workload at its workload index; nil
+	// elsewhere.
+	ws []*synthetic
+}
+
+// Payload layout of a synthetic object's free event: A is its address, B
+// packs the workload index, the owning thread and the size.
+const (
+	freeWorkloadShift = 48
+	freeThreadShift   = 32
+	freeSizeMask      = 1<<32 - 1
+	freeThreadMask    = 1<<16 - 1
+)
+
+// The low 16 bits of a retry's payload: the attempt, and whether the
+// object is leaked.
+const (
+	retryLeakBit     = 1 << 15
+	retryAttemptMask = retryLeakBit - 1
+)
+
+// newSynthDriver registers the synthetic workloads' events, for a
+// scenario of n workloads; add starts each workload.
+func newSynthDriver(eng *sim.Engine, n int) *synthDriver {
+	d := &synthDriver{eng: eng, ws: make([]*synthetic, n)}
+	d.kArrive = eng.Register("workload.arrive", d.onArrive)
+	d.kRetry = eng.Register("workload.retry", d.onRetry)
+	d.kFree = eng.Register("workload.free", d.onFree)
+	d.kMigrate = eng.Register("workload.migrate", d.onMigrate)
+	return d
+}
+
+// add starts workload c in proc, counted in acct: its streams, its first
+// migration and its first arrival.
+func (d *synthDriver) add(c *syntheticConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) {
+	prefix := "workload/" + c.name + "/"
 	s := &synthetic{
-		wstats:     wstats{name: w.Name},
-		index:      i,
-		proc:       proc,
+		cfg: c, acct: acct, proc: proc, arrival: c.arrival,
+		threads:    append([]int(nil), c.threadCPUs...),
 		arrivals:   seeds.Stream(prefix + "arrivals"),
 		sizeRNG:    seeds.Stream(prefix + "sizes"),
 		lifeRNG:    seeds.Stream(prefix + "lifetimes"),
@@ -72,169 +104,131 @@ func (r *run) addSynthetic(sc *scenario.Scenario, i int, w scenario.Workload, se
 		placement:  seeds.Stream(prefix + "placement"),
 		migrateRNG: seeds.Stream(prefix + "migration"),
 	}
-	if s.sizes, err = sizeOf(sc, w); err != nil {
-		return fmt.Errorf("%s: %w", where, err)
+	d.ws[c.index] = s
+	if c.migrateGapNs > 0 {
+		d.eng.Schedule(c.startNs+s.nextMigration(), d.kMigrate, int64(c.index), 0)
 	}
-	if s.life, err = lifetimeOf(w); err != nil {
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	stopNs := durationNs
-	if w.StopMs > 0 {
-		stopNs = min(stopNs, w.StopMs*1e6)
-	}
-	s.stopNs = stopNs
-	if s.arrival, err = arrivalOf(w); err != nil {
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	n := w.Threads
-	if n == 0 {
-		n = len(cpus)
-	}
-	s.threads = make([]int, n)
-	for t := range s.threads {
-		s.threads[t] = cpus[t%len(cpus)]
-	}
-	if w.MigratePerS > 0 {
-		s.migrateGapNs = 1e9 / w.MigratePerS
-		s.migrateCPUs = r.kernel.topo.CPUs()
-		if w.MigrateCPUs != "" {
-			if s.migrateCPUs, err = scenario.ParseCPUList(w.MigrateCPUs); err != nil {
-				return fmt.Errorf("%s: migrate_cpus: %w", where, err)
-			}
-			for _, c := range s.migrateCPUs {
-				if err := r.kernel.checkCPU(c); err != nil {
-					return fmt.Errorf("%s: migrate_cpus: %w", where, err)
-				}
-			}
-		}
-		r.eng.Schedule(w.StartMs*1e6+s.nextMigration(), r.kMigrate, int64(i), 0)
-	}
-	r.synth[i] = s
-	r.stats[i] = &s.wstats
-	proc.onDeath = append(proc.onDeath, func(now int64) { r.noteDeath(now, &s.wstats) })
-	if first, ok := s.nextArrival(w.StartMs * 1e6); ok {
-		r.eng.Schedule(first, r.kArrive, int64(i), 0)
-	}
-	return nil
-}
-
-// arrivalOf builds the workload's arrival process with its load factor.
-func arrivalOf(w scenario.Workload) (*workload.Arrivals, error) {
-	var a *workload.Arrivals
-	var err error
-	switch w.Arrival {
-	case scenario.ArrivalMMPP:
-		a, err = workload.NewMMPP(workload.MMPPParams{
-			RateLowPerS: w.RateLowPerS, RateHighPerS: w.RateHighPerS, MeanLowNs: w.LowMeanMs * 1e6, MeanHighNs: w.HighMeanMs * 1e6,
-		})
-	case scenario.ArrivalDiurnal:
-		a, err = workload.NewDiurnal(workload.DiurnalParams{
-			MeanRatePerS: w.RatePerS, Amplitude: w.DiurnalAmplitude, PeriodNs: w.DiurnalPeriodMs * 1e6, PhaseRad: w.DiurnalPhase,
-		})
-	case scenario.ArrivalPhases:
-		phases := make([]workload.Phase, len(w.PhaseStartMs))
-		for i := range phases {
-			phases[i] = workload.Phase{StartNs: int64(math.Round(w.PhaseStartMs[i] * 1e6)), RatePerS: w.PhaseRatePerS[i]}
-		}
-		a, err = workload.NewPhases(phases)
-	default:
-		a, err = workload.NewPoisson(w.RatePerS)
-	}
-	if err != nil || w.LoadFactor == 1 {
-		return a, err
-	}
-	return a.WithLoad(w.LoadFactor)
-}
-
-// sizeOf builds the workload's size distribution.
-func sizeOf(sc *scenario.Scenario, w scenario.Workload) (workload.Size, error) {
-	switch w.Size {
-	case scenario.SizeDiscrete:
-		return workload.DiscreteSize(w.SizesBytes, w.SizeWeights)
-	case scenario.SizeLognormal:
-		return workload.LognormalSize(workload.LognormalSizeParams{
-			MedianBytes: w.SizeMedianBytes, Sigma: w.SizeSigma, MinBytes: w.SizeMinBytes, MaxBytes: w.SizeMaxBytes,
-		})
-	case scenario.SizeHistogram:
-		f, path, err := openScenarioFile(sc, w.SizeFile)
-		if err != nil {
-			return workload.Size{}, fmt.Errorf("size_file: %w", err)
-		}
-		defer f.Close()
-		h, err := workload.ParseHistogram(path, f)
-		if err != nil {
-			return workload.Size{}, err
-		}
-		return workload.HistogramSize(h)
-	default:
-		return workload.FixedSize(w.SizeBytes)
+	proc.onDeath = append(proc.onDeath, acct.die)
+	if first, ok := s.nextArrival(c.startNs); ok {
+		d.eng.Schedule(first, d.kArrive, int64(c.index), 0)
 	}
 }
 
-// lifetimeOf builds the workload's lifetime distribution with its leak.
-func lifetimeOf(w scenario.Workload) (workload.Lifetime, error) {
-	var l workload.Lifetime
-	var err error
-	switch w.Lifetime {
-	case scenario.LifetimeLognormal:
-		l, err = workload.LognormalLifetime(workload.LognormalLifetimeParams{MedianNs: w.LifetimeMedianMs * 1e6, Sigma: w.LifetimeSigma})
-	case scenario.LifetimePareto:
-		l, err = workload.ParetoLifetime(workload.ParetoLifetimeParams{Alpha: w.LifetimeAlpha, ScaleNs: w.LifetimeMinMs * 1e6})
-	case scenario.LifetimeForever:
-		l = workload.ForeverLifetime()
-	default:
-		l, err = workload.ExponentialLifetime(w.LifetimeMeanMs * 1e6)
+func (d *synthDriver) onArrive(ev sim.Event) {
+	w := d.ws[ev.A]
+	if w.proc.dead {
+		return
 	}
-	if err != nil || w.LeakFraction == 0 {
-		return l, err
+	if next, ok := w.nextArrival(ev.At); ok {
+		d.eng.Schedule(next, d.kArrive, ev.A, 0)
 	}
-	return l.WithLeak(w.LeakFraction)
+	d.allocate(ev.At, ev.A, w.thread(), w.size(), 0, ev.At)
 }
 
-// openScenarioFile opens a file a scenario names (a trace, a size
-// histogram), resolved against the scenario file's directory. An embedded
-// scenario's "data/NAME" files come from the binary. It returns the file
-// and the name to report in errors.
-func openScenarioFile(sc *scenario.Scenario, p string) (io.ReadCloser, string, error) {
-	if strings.HasPrefix(sc.Source, "embedded:") {
-		if strings.HasPrefix(p, "data/") {
-			f, err := scenarios.OpenData(p)
-			return f, sc.Source + ":" + p, err
+// onRetry retries an allocation the degrade policy told to wait (payload
+// A: requested at << 8 | the workload, B: size << 32 | thread << 16 |
+// attempt, with retryLeakBit set for a leaked object). The object is born
+// late, and its wait shows in the allocation stall and its latency.
+func (d *synthDriver) onRetry(ev sim.Event) {
+	wi := ev.A & 0xff
+	if d.ws[wi].proc.dead {
+		return
+	}
+	d.allocate(ev.At, wi, int(ev.B>>16&freeThreadMask), ev.B>>32, int(ev.B&retryLeakBit|ev.B&retryAttemptMask), ev.A>>8)
+}
+
+// allocate asks SBMP for one object of size bytes for workload wi on
+// thread th, first requested at reqNs; attempt carries retryLeakBit for an
+// object a leak fault allocates, which is never freed.
+func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, reqNs int64) {
+	w := d.ws[wi]
+	leak := attempt&retryLeakBit != 0
+	n := attempt & retryAttemptMask
+	res := w.proc.a.AllocAttempt(w.threads[th], size, n)
+	if !res.OK {
+		if res.RetryAfterNs > 0 && !w.proc.dead && n < retryAttemptMask {
+			w.acct.retries++
+			d.eng.Schedule(now+res.RetryAfterNs, d.kRetry, reqNs<<8|wi, size<<32|int64(th)<<16|int64(attempt+1))
+			return
 		}
-		f, err := os.Open(p)
-		return f, p, err
+		w.acct.fail()
+		return
 	}
-	if !filepath.IsAbs(p) && sc.Source != "" {
-		p = filepath.Join(filepath.Dir(sc.Source), p)
+	w.acct.alloc(now, size)
+	w.acct.latency(now - reqNs + res.CostNs)
+	if leak {
+		w.leakedBytes += size
+		return
 	}
-	f, err := os.Open(p)
-	return f, p, err
+	if life, ok := w.lifetime(); ok {
+		d.eng.Schedule(now+life, d.kFree, int64(res.Addr), wi<<freeWorkloadShift|int64(th)<<freeThreadShift|size)
+	}
+}
+
+// onFree frees one object on the CPU its thread is on now, which need not
+// be where it was allocated.
+func (d *synthDriver) onFree(ev sim.Event) {
+	w := d.ws[ev.B>>freeWorkloadShift]
+	if w.proc.dead {
+		return // the process died with its objects
+	}
+	size := ev.B & freeSizeMask
+	th := int(ev.B >> freeThreadShift & freeThreadMask)
+	if _, err := w.proc.free(w.threads[th], uint64(ev.A), size); err != nil {
+		panic(err) // the workload frees only what SBMP gave it: a bug, loudly
+	}
+	w.acct.free(ev.At, size)
+}
+
+// onMigrate moves one thread of workload A to another CPU.
+func (d *synthDriver) onMigrate(ev sim.Event) {
+	w := d.ws[ev.A]
+	if w.proc.dead {
+		return
+	}
+	w.migrate()
+	d.eng.Schedule(ev.At+w.nextMigration(), d.kMigrate, ev.A, 0)
+}
+
+// leak allocates one object that is never freed in workload wi, on a
+// thread drawn from threads and of a size drawn from sizes (a leak
+// fault's own streams). It reports the bytes leaked (0 when the
+// allocation failed or waits to be retried) and whether it failed for
+// good.
+func (d *synthDriver) leak(now int64, wi int, threads, sizes *sim.Stream) (leaked int64, failed bool) {
+	w := d.ws[wi]
+	before, failures := w.leakedBytes, w.acct.failures
+	d.allocate(now, int64(wi), threads.IntN(len(w.threads)), w.cfg.sizes.Draw(sizes), retryLeakBit, now)
+	return w.leakedBytes - before, w.acct.failures != failures
 }
 
 // nextArrival returns the time of the next arrival after now, if it comes
 // before the workload stops.
 func (s *synthetic) nextArrival(now int64) (int64, bool) {
 	at, ok := s.arrival.Next(&s.arrivals, now)
-	return at, ok && at < s.stopNs
+	return at, ok && at < s.cfg.stopNs
 }
 
-func (s *synthetic) size() int64 { return s.sizes.Draw(&s.sizeRNG) }
+func (s *synthetic) size() int64 { return s.cfg.sizes.Draw(&s.sizeRNG) }
 
 // lifetime draws the next object's lifetime; false means it is never
 // freed.
-func (s *synthetic) lifetime() (int64, bool) { return s.life.Draw(&s.lifeRNG, &s.leakRNG) }
+func (s *synthetic) lifetime() (int64, bool) { return s.cfg.life.Draw(&s.lifeRNG, &s.leakRNG) }
 
 // thread picks the thread that makes the next allocation, uniformly.
 func (s *synthetic) thread() int { return s.placement.IntN(len(s.threads)) }
 
 func (s *synthetic) nextMigration() int64 {
-	return max(1, int64(math.Round(s.migrateRNG.Exp(s.migrateGapNs))))
+	return max(1, int64(math.Round(s.migrateRNG.Exp(s.cfg.migrateGapNs))))
 }
 
 // migrate moves one thread, chosen uniformly, to a CPU of migrateCPUs
 // chosen uniformly (possibly its own).
 func (s *synthetic) migrate() {
 	t := s.migrateRNG.IntN(len(s.threads))
-	s.threads[t] = s.migrateCPUs[s.migrateRNG.IntN(len(s.migrateCPUs))]
+	s.threads[t] = s.cfg.migrateCPUs[s.migrateRNG.IntN(len(s.cfg.migrateCPUs))]
 	s.migrations++
 }
+
+// alive reports whether workload wi's process is alive.
+func (d *synthDriver) alive(wi int) bool { return !d.ws[wi].proc.dead }

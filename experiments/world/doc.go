@@ -1,0 +1,47 @@
+// Package world is the simulation: it runs a scenario's workloads through
+// the real SBMP allocator (package sbmp) and the models of the machine
+// (model/kernel, model/numa, model/goruntime, model/workload) on the
+// discrete-event engine (package sim), and reports what happened.
+//
+// [Run] is the one entry point; the CLI, the A/B runner, sweeps, the
+// canonical experiments and randomized checking all call it. A run can be
+// cancelled through its context, observed as simulated time advances
+// ([Options].Observer), stopped early ([Options].StopAtNs) and checked
+// after every event ([Options].CheckEvery); none of these changes its
+// result, which is a pure function of the scenario.
+//
+// How a run is built, bottom up:
+//   - compile (compile*.go) turns the scenario into one config per side,
+//     resolved and checked against the machine; no side reads the
+//     scenario.
+//   - The sides each own their state: the kernel model with kswapd and
+//     the OOM killer (kernelside.go), the tasks and kmalloc leaks that
+//     fault memory in through it (kerneltasks.go, kmalloc.go), one SBMP
+//     process per heap with its allocator, page source and alerts
+//     (sbmpside.go), the workloads that allocate through SBMP
+//     (synthetic.go, goprogram.go, tracereplay.go), and the faults
+//     (faults.go). The workloads keep their books in a ledger
+//     (ledger.go).
+//   - simulation.go builds the sides in a fixed order (kind numbers and
+//     scheduling order are part of every trace hash), samples them into
+//     the time series and shows each sample to the observer.
+//   - summarize.go and check.go read the sides: the summary and the
+//     invariants.
+//
+// Nothing here writes files: package experiments/output writes a Result.
+//
+// Simplifications (each changes what a run can show, and is stated where
+// the mechanism lives):
+//   - A Tier-1 block is faulted in as a transparent huge page that cannot
+//     fall back to base pages and is never compacted for, so Tier-1 fails
+//     on memory that is free but fragmented (sbmpPages.AllocPages).
+//   - SBMP's addresses are not mapped to page frames: freeing a block
+//     returns the process's newest pages, wherever they are.
+//   - A page-cache reader's share of reclaim is attributed in proportion
+//     to its cached pages, not page by page (taskDriver.readFiles).
+//   - Workloads are open-loop: the stall an allocation incurs (direct
+//     reclaim, memcg throttling) is charged to it but does not delay the
+//     thread's next request. A task's next fault tick is the exception;
+//     a degrade wait delays only the request that waits (and, in a trace
+//     replay, the rest of the trace).
+package world

@@ -1,0 +1,106 @@
+package world
+
+import "github.com/sbmpsim/sbmpsim/experiments/stats"
+
+// ledger is the run's books of the objects its workloads allocate through
+// SBMP: totals, peaks, the time integral of live objects (for Little's
+// law), the latency of every successful allocation, and one account per
+// workload. The workload drivers write to their own accounts, which keep
+// the totals; the summary and the checker read them.
+type ledger struct {
+	allocs, frees, failures uint64
+	liveObjects, liveBytes  int64
+	peakObjects, peakBytes  int64
+	liveArea                float64 // integral of live objects over time
+	lastNs                  int64
+	// lat is the latency of every successful allocation, waits included.
+	lat stats.LatencyHist
+	// accounts are the workloads' accounts by workload index; nil for a
+	// workload outside SBMP (task, mlock, page-cache, kmalloc-leak).
+	accounts []*account
+}
+
+// newLedger returns books for n workloads, none of them open yet.
+func newLedger(n int) *ledger { return &ledger{accounts: make([]*account, n)} }
+
+// open opens the account of workload index with its name.
+func (l *ledger) open(index int, name string) *account {
+	a := &account{name: name, l: l}
+	l.accounts[index] = a
+	return a
+}
+
+// advance moves the time integral of live objects to now.
+func (l *ledger) advance(now int64) {
+	l.liveArea += float64(l.liveObjects) * float64(now-l.lastNs)
+	l.lastNs = now
+}
+
+// account is one workload's share of the books.
+type account struct {
+	name                             string
+	l                                *ledger
+	allocs, frees, failures, retries uint64
+	liveBytes, liveObjects           int64
+	bytesAllocated                   int64
+	// lostObjects and lostBytes were live when the process died: gone
+	// with it, never freed.
+	lostObjects, lostBytes int64
+}
+
+// alloc counts one allocation of size bytes at now.
+func (a *account) alloc(now, size int64) {
+	l := a.l
+	l.advance(now)
+	a.allocs++
+	a.liveObjects++
+	a.liveBytes += size
+	a.bytesAllocated += size
+	l.allocs++
+	l.liveObjects++
+	l.liveBytes += size
+	l.peakObjects = max(l.peakObjects, l.liveObjects)
+	l.peakBytes = max(l.peakBytes, l.liveBytes)
+}
+
+// free counts one free of size bytes at now.
+func (a *account) free(now, size int64) {
+	l := a.l
+	l.advance(now)
+	a.frees++
+	a.liveObjects--
+	a.liveBytes -= size
+	l.frees++
+	l.liveObjects--
+	l.liveBytes -= size
+}
+
+// fail counts an allocation that failed for good.
+func (a *account) fail() {
+	a.failures++
+	a.l.failures++
+}
+
+// latency records a successful allocation's latency, waits included.
+func (a *account) latency(ns int64) { a.l.lat.Record(ns) }
+
+// die drops the workload's live objects: its process died with them.
+func (a *account) die(now int64) {
+	l := a.l
+	l.advance(now)
+	l.liveObjects -= a.liveObjects
+	l.liveBytes -= a.liveBytes
+	a.lostObjects += a.liveObjects
+	a.lostBytes += a.liveBytes
+	a.liveObjects, a.liveBytes = 0, 0
+}
+
+// summary is the account's line in summary.json, without the fields of
+// the workload's kind.
+func (a *account) summary(kind string) WorkloadSummary {
+	return WorkloadSummary{
+		Name: a.name, Kind: kind, Allocs: a.allocs, AllocFailures: a.failures, AllocRetries: a.retries, Frees: a.frees,
+		BytesAllocated: a.bytesAllocated, BytesLiveEnd: a.liveBytes, ObjectsLiveEnd: a.liveObjects,
+		ObjectsLost: a.lostObjects, BytesLost: a.lostBytes,
+	}
+}
