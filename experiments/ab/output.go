@@ -36,7 +36,7 @@ func RunsCSV(runs *Runs) []byte {
 	b.WriteString(runsHeader)
 	row := func(arm string, s *world.Summary) {
 		oom, first := "0", ""
-		if t := firstOOMNs(s); t >= 0 {
+		if t := s.FirstOOMNs(); t >= 0 {
 			oom, first = "1", strconv.FormatInt(t, 10)
 		}
 		fmt.Fprintf(&b, "%s,%d,%s,%d,%s,%d,%d,%d,%s,%d,%d,%d,%d,%d,%s\n",

@@ -158,18 +158,6 @@ func fallbackRate(s *world.Summary) float64 {
 	return float64(s.FallbackCount) / float64(s.Allocs)
 }
 
-// firstOOMNs is the time of a run's first OOM kill, or -1 if it had none.
-func firstOOMNs(s *world.Summary) int64 {
-	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
-		return -1
-	}
-	t := s.OOMEvents[0].TimeNs
-	for _, e := range s.OOMEvents[1:] {
-		t = min(t, e.TimeNs)
-	}
-	return t
-}
-
 // Paired holds the per-seed comparisons of the arms, each difference
 // taken as Difference says (B minus A).
 type Paired struct {
@@ -302,7 +290,7 @@ func records(arm Arm, seeds []uint64, runs []world.Summary) ([]record, error) {
 		if s.OOMKills > 0 && len(s.OOMEvents) == 0 {
 			return nil, fmt.Errorf("analyze: arm %s seed %d: %d OOM kills but no oom_events", arm.Key, s.Seed, s.OOMKills)
 		}
-		rec := record{seed: s.Seed, oomKills: s.OOMKills, firstOOMNs: firstOOMNs(s), simTimeNs: s.SimTimeNs, traceHash: s.TraceHash}
+		rec := record{seed: s.Seed, oomKills: s.OOMKills, firstOOMNs: s.FirstOOMNs(), simTimeNs: s.SimTimeNs, traceHash: s.TraceHash}
 		for m, def := range metricDefs {
 			rec.metrics[m] = def.value(s)
 		}

@@ -59,6 +59,19 @@ type Summary struct {
 	WallNs int64 `json:"wall_ns"`
 }
 
+// FirstOOMNs is the time of the run's first OOM kill, or -1 if it had
+// none.
+func (s *Summary) FirstOOMNs() int64 {
+	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
+		return -1
+	}
+	t := s.OOMEvents[0].TimeNs
+	for _, e := range s.OOMEvents[1:] {
+		t = min(t, e.TimeNs)
+	}
+	return t
+}
+
 // LatencySummary is a latency distribution: count, mean and quantiles
 // (nearest rank, within 1/256 relative error; exact below 128 ns).
 type LatencySummary struct {
