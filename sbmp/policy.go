@@ -1,6 +1,6 @@
 package sbmp
 
-// The policy interfaces SBMP's behaviour is swapped through (issue 4):
+// The policy interfaces SBMP's behaviour is swapped through:
 // small interfaces declared here, implementations and the registry by
 // name in package policies. The three implementations in this file are
 // the built-in defaults, so that the allocator runs without the registry.

@@ -278,7 +278,7 @@ func (g *gen) synthetic(w *scenario.Workload) {
 	case scenario.ArrivalMMPP:
 		w.RateLowPerS = g.logUniform(1, 20_000)
 		// Validate accepts a high rate below the low one, which the run
-		// refuses (reported with issue 6): the generator keeps them apart.
+		// refuses: the generator keeps them apart.
 		w.RateHighPerS = w.RateLowPerS + g.logUniform(5_000, 30_000)
 		w.LowMeanMs = g.logUniform(5, 500)
 		w.HighMeanMs = g.logUniform(1, 100)

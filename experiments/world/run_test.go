@@ -89,7 +89,7 @@ func TestRunEventLimitIsAnError(t *testing.T) {
 	}
 }
 
-// TestAnonFill is issue 3's acceptance: anonymous memory filling the
+// TestAnonFill: anonymous memory filling the
 // machine at swappiness 0 with no swap ends in an OOM kill of the task
 // with the highest badness; with swap and swappiness 60 it swaps and
 // survives.
@@ -143,7 +143,7 @@ func TestContainerOOM(t *testing.T) {
 
 // TestDefaultScenarioUsesAllTiers: the default scenario runs through SBMP,
 // with traffic in all three tiers, and the refill policy changes what the
-// tiers see (issue 4's acceptance, on a shortened run).
+// tiers see (on a shortened run).
 func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 	run := func(sets ...string) Summary {
 		return runEmbedded(t, "oom-crisis", append([]string{"run.duration_ms=1000"}, sets...)...)

@@ -7,7 +7,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/sbmp"
 )
 
-// The fast-path comparison of issue 4: one alloc+free of 64 bytes, with
+// The fast-path comparison: one alloc+free of 64 bytes, with
 // one byte written so that every variant touches its memory.
 //
 //	go test -bench . -run '^$' ./sbmp/arena/

@@ -1,4 +1,4 @@
-// Package arena is SBMP's real backend (issue 4, "A real backend"): the
+// Package arena is SBMP's real backend: the
 // same sbmp.Allocator that the simulator drives, serving real memory to
 // real goroutines.
 //
