@@ -1,6 +1,8 @@
-// Command sbmpsim runs the SBMP simulator: scenarios, benchmarks and, as
-// they land, A/B experiments, sweeps and reports. It is thin: it parses
-// flags, loads scenarios, calls package experiments and prints.
+// Command sbmpsim runs the SBMP simulator: scenarios, A/B experiments,
+// sweeps, the canonical experiments and their report, randomized checks
+// and benchmarks. It is thin: it parses flags, loads scenarios, calls the
+// packages under experiments/ (world runs a scenario; output, ab, sweep,
+// canon and vopr build on it) and prints.
 package main
 
 import (
