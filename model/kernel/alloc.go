@@ -24,13 +24,6 @@ func (g GFP) String() string {
 	return [...]string{"GFP_HIGHUSER_MOVABLE", "GFP_KERNEL", "GFP_ATOMIC"}[g]
 }
 
-// costlyOrder is PAGE_ALLOC_COSTLY_ORDER: larger allocations fail rather
-// than retry or invoke the OOM killer.
-const costlyOrder = 3
-
-// maxReclaimRetries is MAX_RECLAIM_RETRIES (mm/internal.h).
-const maxReclaimRetries = 16
-
 // AllocRequest is one page allocation.
 type AllocRequest struct {
 	PID   int64 // the allocating task; 0 for the kernel itself
@@ -219,7 +212,7 @@ func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) 
 func (m *Machine) directReclaim(zl []int, order int) reclaimResult {
 	m.stats.DirectReclaims++
 	var total reclaimResult
-	target := max(int64(swapClusterMaxPages), int64(1)<<order)
+	target := max(int64(swapClusterMax), int64(1)<<order)
 	for _, ni := range zl {
 		r := m.shrinkNode(ni, target-total.reclaimed, -1)
 		total.reclaimed += r.reclaimed
