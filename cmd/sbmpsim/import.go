@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/model/numa"
@@ -77,7 +78,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 		},
 	}
 
-	host := &cobra.Command{
+	hostCmd := &cobra.Command{
 		Use:   "host",
 		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -90,7 +91,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			topo, err := numa.ReadSysfs(f.root)
+			topo, err := host.ReadSysfs(f.root)
 			if err != nil {
 				return fmt.Errorf("import host: %w", err)
 			}
@@ -118,9 +119,9 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 			return printKernelTOML(cmd.OutOrStdout(), report)
 		},
 	}
-	host.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
+	hostCmd.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
 
-	cmd.AddCommand(numactl, host)
+	cmd.AddCommand(numactl, hostCmd)
 	return cmd
 }
 
@@ -146,7 +147,7 @@ func readNumactl(cmd *cobra.Command, name string) (numa.Topology, error) {
 		defer file.Close()
 		r = file
 	}
-	return numa.ParseNumactl(name, r)
+	return host.ParseNumactl(name, r)
 }
 
 // importDocument is the JSON form of an import.
