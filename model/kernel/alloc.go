@@ -20,6 +20,7 @@ const (
 	GFPAtomic
 )
 
+// String is the kernel's name of the gfp mask g stands for.
 func (g GFP) String() string {
 	return [...]string{"GFP_HIGHUSER_MOVABLE", "GFP_KERNEL", "GFP_ATOMIC"}[g]
 }

@@ -47,6 +47,7 @@ const (
 // CgroupErr is a sentinel error of the memory controller model.
 type CgroupErr string
 
+// Error implements error.
 func (e CgroupErr) Error() string { return string(e) }
 
 // Errors of the memory controller model. They arrive wrapped in a
@@ -72,6 +73,7 @@ type CgroupError struct {
 	Detail   string
 }
 
+// Error formats e as "memcg OP PATH: ERR (DETAIL)".
 func (e *CgroupError) Error() string {
 	s := fmt.Sprintf("memcg %s %s: %v", e.Op, e.Path, e.Err)
 	if e.Detail != "" {

@@ -34,6 +34,7 @@ const (
 	ScanFile                     // file only
 )
 
+// String is the name of b in enum scan_balance.
 func (b ScanBalance) String() string {
 	return [...]string{"SCAN_EQUAL", "SCAN_FRACT", "SCAN_ANON", "SCAN_FILE"}[b]
 }
