@@ -13,7 +13,7 @@ type MachineConfig struct {
 	// node has one ZONE_NORMAL zone: the DMA and DMA32 zones of node 0
 	// hold a few GiB at most and matter for devices, not for the
 	// behaviour modelled here, so the simulator's machines leave them out
-	// (host.go reads and checks them on real hosts).
+	// (experiments/input/host reads and checks them on real hosts).
 	NodePages []int64
 	// Zonelists[n] lists the nodes an allocation preferring node n tries,
 	// nearest first (build_zonelists), starting with n itself.
