@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
-	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
@@ -77,7 +77,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 		},
 	}
 
-	host := &cobra.Command{
+	hostCmd := &cobra.Command{
 		Use:   "host",
 		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -90,16 +90,16 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			topo, err := numa.ReadSysfs(f.root)
+			topo, err := host.ReadSysfs(f.root)
 			if err != nil {
 				return fmt.Errorf("import host: %w", err)
 			}
 			source := filepath.Join(f.root, "sys", "devices", "system", "node")
 			// A --root tree with no proc/ (a copied sysfs) gives the
 			// topology alone; a live host always has /proc.
-			var report *kernel.HostReport
+			var report *host.Report
 			if _, err := os.Stat(filepath.Join(f.root, "proc")); err == nil {
-				r, err := kernel.SnapshotHost(f.root)
+				r, err := host.Snapshot(f.root)
 				if err != nil {
 					return fmt.Errorf("import host: kernel settings: %w", err)
 				}
@@ -118,9 +118,9 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 			return printKernelTOML(cmd.OutOrStdout(), report)
 		},
 	}
-	host.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
+	hostCmd.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
 
-	cmd.AddCommand(numactl, host)
+	cmd.AddCommand(numactl, hostCmd)
 	return cmd
 }
 
@@ -146,7 +146,7 @@ func readNumactl(cmd *cobra.Command, name string) (numa.Topology, error) {
 		defer file.Close()
 		r = file
 	}
-	return numa.ParseNumactl(name, r)
+	return host.ParseNumactl(name, r)
 }
 
 // importDocument is the JSON form of an import.
@@ -158,7 +158,7 @@ type importDocument struct {
 	// Kernel is the host's vm settings, zones with the kernel's and the
 	// model's watermarks, and tasks with the kernel's and the model's
 	// oom_score (import host only).
-	Kernel *kernel.HostReport `json:"kernel,omitempty"`
+	Kernel *host.Report `json:"kernel,omitempty"`
 }
 
 // importDerived is what the model makes of the imported machine, for
@@ -186,14 +186,14 @@ func printImport(w io.Writer, format, source string, topo numa.Topology, header 
 
 // printImportJSON writes the JSON document of `import host`, with the
 // kernel snapshot.
-func printImportJSON(w io.Writer, source string, topo numa.Topology, k *kernel.HostReport) error {
+func printImportJSON(w io.Writer, source string, topo numa.Topology, k *host.Report) error {
 	m := scenario.MachineOf(&topo)
 	return writeImportJSON(w, importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo), Kernel: k})
 }
 
 // printKernelTOML writes the host's kernel settings as a [kernel]
 // fragment, the keys a scenario takes.
-func printKernelTOML(w io.Writer, k *kernel.HostReport) error {
+func printKernelTOML(w io.Writer, k *host.Report) error {
 	_, err := fmt.Fprintf(w, `
 # Kernel settings read from /proc/sys/vm and /proc/meminfo (%s).
 # Model vs kernel: %d of %d zones' watermarks and %d of %d tasks' oom_score match exactly.

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
-// numaTestdata is model/numa's testdata, shared with its tests.
-var numaTestdata = filepath.Join("..", "..", "model", "numa", "testdata")
+// hostTestdata is experiments/input/host's testdata, shared with its
+// tests.
+var hostTestdata = filepath.Join("..", "..", "experiments", "input", "host", "testdata")
 
 // loadFragment parses an imported [machine] fragment with the scenario
 // loader (adding the one workload a valid scenario needs) and builds its
@@ -55,7 +57,7 @@ func TestImportNumactlRoundTripsPresets(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := filepath.Join(t.TempDir(), "numactl.txt")
-			if err := os.WriteFile(file, []byte(numa.FormatNumactl(p)), 0o644); err != nil {
+			if err := os.WriteFile(file, []byte(host.FormatNumactl(p)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			code, stdout, stderr := sbmpsim(t, "import", "numactl", file)
@@ -75,7 +77,7 @@ func TestImportNumactlRoundTripsPresets(t *testing.T) {
 // output and checks the fragment gives back exactly what ParseNumactl
 // reads.
 func TestImportNumactlRealOutputs(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(numaTestdata, "numactl", "*.txt"))
+	files, err := filepath.Glob(filepath.Join(hostTestdata, "numactl", "*.txt"))
 	if err != nil || len(files) < 8 {
 		t.Fatalf("testdata: %v %v", files, err)
 	}
@@ -86,7 +88,7 @@ func TestImportNumactlRealOutputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			want, err := numa.ParseNumactl(file, f)
+			want, err := host.ParseNumactl(file, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +105,7 @@ func TestImportNumactlRealOutputs(t *testing.T) {
 }
 
 func TestImportJSON(t *testing.T) {
-	file := filepath.Join(numaTestdata, "numactl", "power9-ac922.txt")
+	file := filepath.Join(hostTestdata, "numactl", "power9-ac922.txt")
 	code, stdout, stderr := sbmpsim(t, "import", "numactl", "--format", "json", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -142,13 +144,13 @@ func TestImportJSON(t *testing.T) {
 }
 
 func TestImportHost(t *testing.T) {
-	root := filepath.Join(numaTestdata, "sysfs", "tiered")
+	root := filepath.Join(hostTestdata, "sysfs", "tiered")
 	code, stdout, stderr := sbmpsim(t, "import", "host", "--root", root)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	_, got := loadFragment(t, stdout)
-	want, err := numa.ReadSysfs(root)
+	want, err := host.ReadSysfs(root)
 	if err != nil {
 		t.Fatal(err)
 	}

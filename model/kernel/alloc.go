@@ -20,16 +20,10 @@ const (
 	GFPAtomic
 )
 
+// String is the kernel's name of the gfp mask g stands for.
 func (g GFP) String() string {
 	return [...]string{"GFP_HIGHUSER_MOVABLE", "GFP_KERNEL", "GFP_ATOMIC"}[g]
 }
-
-// costlyOrder is PAGE_ALLOC_COSTLY_ORDER: larger allocations fail rather
-// than retry or invoke the OOM killer.
-const costlyOrder = 3
-
-// maxReclaimRetries is MAX_RECLAIM_RETRIES (mm/internal.h).
-const maxReclaimRetries = 16
 
 // AllocRequest is one page allocation.
 type AllocRequest struct {
@@ -219,7 +213,7 @@ func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) 
 func (m *Machine) directReclaim(zl []int, order int) reclaimResult {
 	m.stats.DirectReclaims++
 	var total reclaimResult
-	target := max(int64(swapClusterMaxPages), int64(1)<<order)
+	target := max(int64(swapClusterMax), int64(1)<<order)
 	for _, ni := range zl {
 		r := m.shrinkNode(ni, target-total.reclaimed, -1)
 		total.reclaimed += r.reclaimed

@@ -20,6 +20,10 @@ const (
 	MaxBlockPages = 1 << MaxOrder
 )
 
+// costlyOrder is PAGE_ALLOC_COSTLY_ORDER: larger allocations fail rather
+// than retry or invoke the OOM killer.
+const costlyOrder = 3
+
 // BuddyErr is the kind of a page allocator misuse. The values are constants
 // so that errors.Is works without any package-level mutable state.
 type BuddyErr string

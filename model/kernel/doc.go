@@ -15,4 +15,7 @@
 // the behaviour the simulator is used to study: when an allocation fails,
 // when reclaim swaps instead of dropping page cache, and whom the OOM
 // killer picks.
+//
+// The package does no I/O: experiments/input/host reads a live host's
+// /proc and /sys and compares them with what the formulas here compute.
 package kernel

@@ -44,36 +44,3 @@ func (l *lruList) compact(live int64, valid func(lruEntry) bool) {
 	}
 	l.q, l.head = out, 0
 }
-
-// page returns the state of pfn on node n.
-func (n *node) page(pfn int64) *pageState { return &n.pages[pfn-n.zone.StartPFN] }
-
-// live reports whether e still names the page's current life as kind.
-func (n *node) live(e lruEntry, kind pageKind) bool {
-	p := n.page(e.pfn)
-	return p.kind == kind && p.gen == e.gen
-}
-
-// claim records pfn's new life as kind for owner (a task slot + 1, or 0),
-// charged to cgroup cg, and returns its entry.
-func (n *node) claim(pfn int64, kind pageKind, owner, cg int32) lruEntry {
-	p := n.page(pfn)
-	p.gen++
-	p.kind, p.owner, p.cg = kind, owner, cg
-	return lruEntry{pfn: pfn, gen: p.gen}
-}
-
-// forget ends pfn's life in the page state.
-func (n *node) forget(pfn int64) {
-	p := n.page(pfn)
-	p.gen++
-	p.kind, p.owner, p.cg = pageFree, 0, 0
-}
-
-// release ends pfn's life and returns it to the buddy allocator.
-func (n *node) release(pfn int64) {
-	n.forget(pfn)
-	if err := n.buddy.Free(pfn, 0); err != nil {
-		panic("kernel: " + err.Error()) // a model bug: the page state said it was ours
-	}
-}

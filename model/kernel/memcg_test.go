@@ -664,8 +664,8 @@ func TestSwapCharge(t *testing.T) {
 	mustInvariants(t, c)
 }
 
-// TestMemcgOOMConfined is issue 3's "memory.max OOM confined to its
-// cgroup": a charge in /small that exhausts its memory.max asks for the
+// TestMemcgOOMConfined checks that a memory.max OOM is confined to its
+// cgroup: a charge in /small that exhausts its memory.max asks for the
 // OOM killer on /small, which picks the biggest task there, not the
 // bigger one elsewhere; totalpages is memory.max plus the usable swap.
 func TestMemcgOOMConfined(t *testing.T) {

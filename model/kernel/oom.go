@@ -241,3 +241,18 @@ func MemcgTotalPages(memoryMaxPages, swapMaxPages, totalSwapPages int64, swappin
 	}
 	return max(total, 1)
 }
+
+// RSSCounterSlackPages bounds how far the RSS that oom_badness sees can be
+// from the RSS /proc/PID/status prints. The mm's counters are per-CPU
+// counters (percpu_counter, batch = max(32, 2 * online CPUs) in
+// lib/percpu_counter.c): status sums them exactly (get_mm_counter_sum in
+// task_mem), while oom_badness reads only the global part
+// (get_mm_counter, percpu_counter_read_positive), which misses less than
+// one batch per CPU for each of the four counters (anon, file, shmem,
+// swap). For a task that faulted recently on several CPUs the two views
+// can therefore give different oom_scores, and no reading of /proc can
+// tell which the kernel used.
+func RSSCounterSlackPages(onlineCPUs int) int64 {
+	n := int64(max(onlineCPUs, 1))
+	return 4 * n * max(32, 2*n)
+}

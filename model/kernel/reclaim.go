@@ -10,6 +10,13 @@ const (
 	NumEvictableLRU
 )
 
+// swapClusterMax is SWAP_CLUSTER_MAX (include/linux/swap.h): the pages
+// one reclaim pass aims for.
+const swapClusterMax = 32
+
+// maxReclaimRetries is MAX_RECLAIM_RETRIES (mm/internal.h).
+const maxReclaimRetries = 16
+
 // DefPriority is DEF_PRIORITY (mm/vmscan.c): the first reclaim pass scans
 // each list's size >> 12; every pass that reclaims too little lowers the
 // priority by one, down to 0 (scan everything).
@@ -27,6 +34,7 @@ const (
 	ScanFile                     // file only
 )
 
+// String is the name of b in enum scan_balance.
 func (b ScanBalance) String() string {
 	return [...]string{"SCAN_EQUAL", "SCAN_FRACT", "SCAN_ANON", "SCAN_FILE"}[b]
 }

@@ -1,8 +1,5 @@
 package kernel
 
-// swapClusterMax is SWAP_CLUSTER_MAX, the pages one reclaim pass aims for.
-const swapClusterMaxPages = 32
-
 // reclaimResult is what one reclaim call achieved and cost.
 type reclaimResult struct {
 	reclaimed int64
@@ -185,7 +182,7 @@ func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 		n.kswapdWanted = false
 		return 0, false
 	}
-	res := m.shrinkNode(ni, min(deficit, 4*swapClusterMaxPages), -1)
+	res := m.shrinkNode(ni, min(deficit, 4*swapClusterMax), -1)
 	if res.reclaimed == 0 || n.buddy.FreePages() >= n.zone.Wmark.High {
 		n.kswapdWanted = false
 		return res.costNs, false

@@ -157,9 +157,6 @@ func SetupWatermarks(zones []Zone, minFreeKbytes, watermarkScaleFactor int64) er
 	return nil
 }
 
-// swapClusterMax is SWAP_CLUSTER_MAX (include/linux/swap.h).
-const swapClusterMax = 32
-
 // DefaultLowmemReserveRatio is the default vm.lowmem_reserve_ratio
 // (sysctl_lowmem_reserve_ratio[], Linux 6.12) for DMA, DMA32, Normal,
 // Movable and Device.

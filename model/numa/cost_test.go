@@ -135,7 +135,7 @@ func TestCostOverridesAndValidate(t *testing.T) {
 // TestHotPathsDoNotAllocate backs the package comment: the per-access
 // queries allocate nothing, with dense and with sparse node ids.
 func TestHotPathsDoNotAllocate(t *testing.T) {
-	dense, sparse := mustPreset(PresetEPYC2SNPS4), parseFile(t, "power9-ac922.txt")
+	dense, sparse := mustPreset(PresetEPYC2SNPS4), power9AC922(t)
 	var sink int64
 	allocs := testing.AllocsPerRun(100, func() {
 		sink += int64(dense.NodeOfCPU(100)) + int64(dense.Distance(1, 6)) + dense.LatencyNs(1, 6, 30_000) + dense.IdleLatencyNs(0, 7)

@@ -45,13 +45,13 @@ func parseCPUItem(item string, set *[MaxCPU + 1]bool) error {
 	}
 	rng, stride, hasStride := strings.Cut(item, ":")
 	loText, hiText, isRange := strings.Cut(rng, "-")
-	lo, err := parseCPUNumber(loText)
+	lo, err := ParseCPUNumber(loText)
 	if err != nil {
 		return err
 	}
 	hi := lo
 	if isRange {
-		if hi, err = parseCPUNumber(hiText); err != nil {
+		if hi, err = ParseCPUNumber(hiText); err != nil {
 			return err
 		}
 		if hi < lo {
@@ -79,8 +79,9 @@ func parseCPUItem(item string, set *[MaxCPU + 1]bool) error {
 	return nil
 }
 
-// parseCPUNumber parses one CPU number in 0..MaxCPU.
-func parseCPUNumber(s string) (int, error) {
+// ParseCPUNumber parses one CPU number in 0..MaxCPU, as cpulists and
+// numactl's CPU lists write it: decimal digits only.
+func ParseCPUNumber(s string) (int, error) {
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
 		return 0, fmt.Errorf("%q is not a CPU number", s)
 	}

@@ -5,10 +5,12 @@
 // model that turns a node pair and the traffic on it into a memory access
 // latency.
 //
-// A Topology is a plain value: build one from a preset (Preset), from the
-// text of `numactl --hardware` (ParseNumactl), from a sysfs tree
-// (ReadSysfs) or from the plain fields of a scenario's [machine] section
-// (FromSpec), and check it with Validate. Queries never allocate on the
+// A Topology is a plain value: build one from a preset (Preset) or from
+// the plain fields of a scenario's [machine] section (FromSpec), and check
+// it with Validate. The package does no I/O: experiments/input/host reads
+// a topology from the text of `numactl --hardware` or from a live host's
+// sysfs, using the rules here (InferSockets, PackageSockets,
+// DefaultDistances). Queries never allocate on the
 // paths the simulator calls per access (NodeOfCPU, Distance,
 // IdleLatencyNs, LatencyNs); NodesByDistance and Zonelists build the
 // fallback order the way Linux's build_zonelists does and are meant to be

@@ -21,23 +21,25 @@ const (
 	// Preset4Socket is a 4-socket machine whose sockets form a ring: each
 	// socket one hop (21) from two neighbours and two hops (31) from the
 	// opposite one, the matrix numactl prints on 4-socket Xeons with two
-	// UPI links per socket (testdata/numactl/ring-4node.txt). 16 CPUs and
-	// 96 GiB (six channels × 16 GiB) per node, like intel-2s.
+	// UPI links per socket
+	// (experiments/input/host/testdata/numactl/ring-4node.txt). 16 CPUs
+	// and 96 GiB (six channels × 16 GiB) per node, like intel-2s.
 	Preset4Socket = "4-socket"
 	// PresetEPYC2SNPS4 is a 2-socket AMD EPYC in NPS4 mode: eight nodes
 	// (four per socket) of 16 CPUs and 64 GiB, with distances 10 local, 12
 	// same socket and 32 other socket, as numactl prints on a dual EPYC
-	// 7003 (testdata/numactl/epyc-2s-nps4.txt: nodes of 16 cores and about
-	// 63 GiB). 64 GiB is the two DDR4 channels of one NPS4 quadrant with
-	// one 32 GiB DIMM each.
+	// 7003 (experiments/input/host/testdata/numactl/epyc-2s-nps4.txt:
+	// nodes of 16 cores and about 63 GiB). 64 GiB is the two DDR4 channels
+	// of one NPS4 quadrant with one 32 GiB DIMM each.
 	PresetEPYC2SNPS4 = "epyc-2s-nps4"
 	// PresetTiered is a 2-socket Intel machine with tiered memory: DRAM
 	// nodes 0 and 1 as in intel-2s, and one CPU-less node of Intel Optane
 	// persistent memory per socket (nodes 2 and 3), onlined as system RAM
 	// the way Linux memory tiering uses it. The SLIT is the one Intel
-	// published for such a machine (testdata/numactl/optane-tiered.txt):
-	// PMEM at 17 from its own socket and 28 from the other. Each PMEM node
-	// is six 128 GiB modules (768 GiB) with the idle latency and read
+	// published for such a machine
+	// (experiments/input/host/testdata/numactl/optane-tiered.txt): PMEM at
+	// 17 from its own socket and 28 from the other. Each PMEM node is six
+	// 128 GiB modules (768 GiB) with the idle latency and read
 	// bandwidth Izraelevitz et al. measured for six interleaved Optane DC
 	// PMMs: 305 ns and 39.4 GB/s ("Basic Performance Measurements of the
 	// Intel Optane DC Persistent Memory Module", arXiv:1903.05714, 2019).

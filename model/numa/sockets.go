@@ -2,7 +2,7 @@ package numa
 
 // InferSockets guesses the socket of every node from CPUs and distances
 // alone, for sources that do not say (numactl prints no sockets; sysfs
-// does, see ReadSysfs). It returns one socket number per node, by
+// does, see PackageSockets). It returns one socket number per node, by
 // position, numbered 0..S-1 in the order of each socket's lowest node.
 //
 // The rule: two nodes with CPUs are on the same socket when their distance
@@ -19,8 +19,9 @@ package numa
 //
 // The rule is a heuristic and some firmware defeats it: an IBM System x3750
 // M4 with four sockets reports 11 and 12 between them
-// (testdata/numactl/x3750m4-4socket.txt), which this rule calls one socket.
-// ReadSysfs reads the real package ids instead, and an imported [machine]
+// (experiments/input/host/testdata/numactl/x3750m4-4socket.txt), which
+// this rule calls one socket. Reading a host's sysfs gives the real
+// package ids instead (PackageSockets), and an imported [machine]
 // fragment can be corrected by editing its sockets key.
 func InferSockets(nodes []Node, distances [][]int) []int {
 	n := len(nodes)
@@ -62,6 +63,32 @@ func InferSockets(nodes []Node, distances [][]int) []int {
 	}
 	for i := range n {
 		if len(nodes[i].CPUs) == 0 {
+			sockets[i] = socketOfNearestCPUNode(i, nodes, distances, sockets)
+		}
+	}
+	return sockets
+}
+
+// PackageSockets numbers the sockets of nodes from what the hardware
+// says: packages[i] is the physical package id of a CPU of nodes[i]
+// (sysfs's topology/physical_package_id), ignored for a node without
+// CPUs. Sockets are numbered 0..S-1 in the order of each package's lowest
+// node. A node without CPUs joins the socket of the CPU node nearest to
+// it, as in InferSockets.
+func PackageSockets(nodes []Node, distances [][]int, packages []int) []int {
+	sockets := make([]int, len(nodes))
+	number := make(map[int]int) // package id → socket
+	for i, n := range nodes {
+		if len(n.CPUs) == 0 {
+			continue
+		}
+		if _, ok := number[packages[i]]; !ok {
+			number[packages[i]] = len(number)
+		}
+		sockets[i] = number[packages[i]]
+	}
+	for i, n := range nodes {
+		if len(n.CPUs) == 0 {
 			sockets[i] = socketOfNearestCPUNode(i, nodes, distances, sockets)
 		}
 	}

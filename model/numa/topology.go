@@ -29,7 +29,7 @@ const (
 	LocalDistance = 10
 	// RemoteDistance is Linux's REMOTE_DISTANCE (include/linux/topology.h):
 	// the distance node_distance() reports between different nodes when
-	// firmware gives no SLIT. ParseNumactl uses it when numactl printed
+	// firmware gives no SLIT (DefaultDistances), as when numactl prints
 	// "No distance information available.", and InferSockets uses it as the
 	// boundary between "same package" and "another socket".
 	RemoteDistance = 20
@@ -43,8 +43,8 @@ const (
 )
 
 // Topology is a modelled machine. The zero value is not valid; build one
-// with Preset, ParseNumactl, ReadSysfs or FromSpec, or fill the fields and
-// call Validate. Methods take node ids (Node.ID), not positions in Nodes,
+// with Preset or FromSpec (or read one with experiments/input/host), or
+// fill the fields and call Validate. Methods take node ids (Node.ID), not positions in Nodes,
 // except where documented. A Topology is a value: Clone it before changing
 // a copy, because copies share the slices.
 type Topology struct {
@@ -227,6 +227,21 @@ func (t *Topology) TotalMemoryMB() int64 {
 	return sum
 }
 
+// DefaultDistances is the SLIT of n nodes as Linux's node_distance()
+// gives it when firmware provides none: LocalDistance on the diagonal,
+// RemoteDistance elsewhere.
+func DefaultDistances(n int) [][]int {
+	d := make([][]int, n)
+	for i := range d {
+		d[i] = make([]int, n)
+		for j := range d[i] {
+			d[i][j] = RemoteDistance
+		}
+		d[i][i] = LocalDistance
+	}
+	return d
+}
+
 // FieldError is one problem with a topology, named by the field at fault
 // in the terms of a scenario's [machine] section (see Spec): "nodes",
 // "cpus.2", "distances.1", "memory_mb.0". Indices count nodes by position,
@@ -255,6 +270,14 @@ func (f *fieldErrors) add(key, format string, args ...any) {
 }
 
 func (f *fieldErrors) err() error { return errors.Join(f.list...) }
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
 
 // Validate checks that t is a machine the simulator can run on, and returns
 // every problem found (up to 20) as *FieldError values joined with

@@ -136,7 +136,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestLookups(t *testing.T) {
-	topo := parseFile(t, "power9-ac922.txt")
+	topo := power9AC922(t)
 	if topo.Distance(0, 8) != 40 || topo.Distance(252, 0) != 80 || topo.Distance(255, 255) != 10 {
 		t.Errorf("Distance: %d %d %d", topo.Distance(0, 8), topo.Distance(252, 0), topo.Distance(255, 255))
 	}
@@ -218,7 +218,7 @@ func TestSpecRoundTrip(t *testing.T) {
 			t.Fatalf("%s: round trip changed the topology:\n got %+v\nwant %+v", name, back, p)
 		}
 	}
-	p := parseFile(t, "power9-ac922.txt")
+	p := power9AC922(t)
 	p.Cost = p.Cost.WithOverrides(90, 160, 0, 0)
 	s := p.Spec()
 	if !slices.Equal(s.NodeIDs, []int{0, 8, 252, 253, 254, 255}) || s.CPUs[0] != "0-63" || s.CPUs[2] != "" || s.LocalLatencyNs != 90 {

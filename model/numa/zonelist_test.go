@@ -127,7 +127,7 @@ func TestZonelistsMatchLinux(t *testing.T) {
 // charges 252 (first of its group), so node 8's list starts the group at
 // 253 and charges it, and so on.
 func TestZonelistsSparseIDs(t *testing.T) {
-	topo := parseFile(t, "power9-ac922.txt")
+	topo := power9AC922(t)
 	got := topo.Zonelists()
 	want := fallback("0 8 252 253 254 255 / 8 0 253 254 255 252 / 252 254 255 253 0 8 / 253 255 254 252 0 8 / 254 255 252 253 0 8 / 255 252 253 254 0 8")
 	if !reflect.DeepEqual(got, want) {
@@ -135,7 +135,7 @@ func TestZonelistsSparseIDs(t *testing.T) {
 	}
 	// With the GPU memory offline (0 MB) the GPU nodes drop out of every
 	// list, and their own lists alternate between the sockets.
-	wrapped := parseFile(t, "power9-mail-wrapped.txt")
+	wrapped := power9(t, 130210, 130784, 0, 0, 0, 0)
 	if got, want := wrapped.Zonelists(), fallback("0 8 / 8 0 / 0 8 / 8 0 / 0 8 / 8 0"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Zonelists() with offline GPU memory = %v\nwant %v", got, want)
 	}

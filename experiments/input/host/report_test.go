@@ -1,15 +1,14 @@
-package kernel
+package host
 
 import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/kernel"
 )
 
 // fakeHost is a /proc and /sys tree copied from the sbmpsim VM (Linux
@@ -18,40 +17,15 @@ import (
 // vfork child 4243 (PF_FORKNOEXEC, same mm lines, oom_score 0) and a
 // forked child 4244 with its own mm, and 4245, a zombie leader whose
 // thread 4246 still holds an mm.
-const fakeHost = "testdata/host"
+const fakeHost = "testdata/fakehost"
 
-func TestParseZoneinfo(t *testing.T) {
-	zones, err := ReadZoneinfo(fakeHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(zones) != 5 {
-		t.Fatalf("%d zones, want 5", len(zones))
-	}
-	dma := zones[0]
-	if dma.Name != "DMA" || dma.Node != 0 || dma.Managed != 3840 || dma.Present != 3998 ||
-		dma.Spanned != 4095 || dma.StartPFN != 1 || dma.Wmark.Min != 49 {
-		t.Errorf("DMA parsed as %+v", dma)
-	}
-	if want := []int64{0, 3018, 5066, 5066, 5066}; !slices.Equal(dma.Protection, want) {
-		t.Errorf("DMA protection %v, want %v", dma.Protection, want)
-	}
-	normal := zones[2]
-	if len(normal.PCPs) != 2 || normal.PCPs[1].CPU != 1 || normal.PCPs[1].Batch != 63 || normal.PCPs[1].HighMin != 4255 || normal.PCPs[1].HighMax != 32768 {
-		t.Errorf("Normal pagesets parsed as %+v", normal.PCPs)
-	}
-	if _, err := ParseZoneinfo(strings.NewReader("Node 0, zone DMA\n  pages free x\n")); err == nil {
-		t.Error("a malformed number parsed without error")
-	}
-}
-
-func TestParseCPUList(t *testing.T) {
+func TestCountCPUList(t *testing.T) {
 	for in, want := range map[string]int{"0-1\n": 2, "0-3,8,10-11": 7, "": 0, "5": 1} {
-		if got, err := ParseCPUList(in); err != nil || got != want {
-			t.Errorf("ParseCPUList(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := countCPUList(in); err != nil || got != want {
+			t.Errorf("countCPUList(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	if _, err := ParseCPUList("3-1"); err == nil {
+	if _, err := countCPUList("3-1"); err == nil {
 		t.Error("reversed range accepted")
 	}
 }
@@ -61,7 +35,7 @@ func TestParseCPUList(t *testing.T) {
 // thread is found from PF_KTHREAD, and a comm with spaces and parentheses
 // survives /proc/PID/stat.
 func TestSnapshotFakeHost(t *testing.T) {
-	r, err := SnapshotHost(fakeHost)
+	r, err := Snapshot(fakeHost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +45,7 @@ func TestSnapshotFakeHost(t *testing.T) {
 	if r.ZonesMatched != len(r.Zones) || r.TasksMatched != len(r.Tasks) || len(r.Tasks) != 7 || r.TasksVfork != 1 {
 		t.Fatalf("zones %d/%d, tasks %d/%d matched", r.ZonesMatched, len(r.Zones), r.TasksMatched, len(r.Tasks))
 	}
-	byPID := map[int64]HostTaskReport{}
+	byPID := map[int64]TaskReport{}
 	for _, tr := range r.Tasks {
 		byPID[tr.PID] = tr
 	}
@@ -107,10 +81,10 @@ func TestLiveHostWatermarks(t *testing.T) {
 	if _, err := os.Stat("/proc/zoneinfo"); err != nil {
 		t.Skip("no /proc/zoneinfo")
 	}
-	var bad []HostZoneReport
-	var zones []HostZoneReport
+	var bad []ZoneReport
+	var zones []ZoneReport
 	for try := 0; try < 5; try++ {
-		s, err := ReadHostSettings("/")
+		s, err := ReadSettings("/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,8 +112,9 @@ func TestLiveHostWatermarks(t *testing.T) {
 	t.Logf("live zones: %d of %d match (watermarks, protection, pagesets)", len(zones)-len(bad), len(zones))
 }
 
-// TestLiveHostOOMScores: for every task of this machine, ProcOOMScore with
-// totalpages = MemTotal + SwapTotal pages equals /proc/PID/oom_score.
+// TestLiveHostOOMScores: for every task of this machine,
+// kernel.ProcOOMScore with totalpages = MemTotal + SwapTotal pages equals
+// /proc/PID/oom_score.
 // Sleeping children with oom_score_adj 300, 1000, 17 and (where allowed)
 // -500 exercise the adj scaling, and 64 MiB of ballast in this process
 // makes its RSS weigh in the score, which tells MemTotal apart from the
@@ -161,10 +136,10 @@ func TestLiveHostOOMScores(t *testing.T) {
 		adjs[pid] = adj
 	}
 	ballast := make([]byte, 64<<20)
-	for i := 0; i < len(ballast); i += PageSize {
+	for i := 0; i < len(ballast); i += kernel.PageSize {
 		ballast[i] = 1
 	}
-	r, err := SnapshotHost("/")
+	r, err := Snapshot("/")
 	runtime.KeepAlive(ballast)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +167,7 @@ func TestLiveHostOOMScores(t *testing.T) {
 
 // checkSelf checks this process, whose RSS is large, and logs what the
 // managed-pages alternative for totalpages would have said.
-func checkSelf(t *testing.T, r HostReport) {
+func checkSelf(t *testing.T, r Report) {
 	hz, err := ReadZoneinfo("/")
 	if err != nil {
 		t.Fatal(err)
@@ -202,18 +177,18 @@ func checkSelf(t *testing.T, r HostReport) {
 		managed += z.Managed
 	}
 	runtime.GC()
-	h, stable, err := ReadHostTaskStable("/", int64(os.Getpid()), 50)
+	h, stable, err := ReadTaskStable("/", int64(os.Getpid()), 50)
 	if err != nil || !stable {
 		t.Logf("this process could not be read stably: %v", err)
 		return
 	}
-	tr := compareTask(h, r.OOMTotalPages, RSSCounterSlackPages(runtime.NumCPU()))
+	tr := compareTask(h, r.OOMTotalPages, kernel.RSSCounterSlackPages(runtime.NumCPU()))
 	if !tr.Match && !tr.WithinCounterSlack {
 		t.Errorf("this process: kernel oom_score %d, model %d", tr.KernelOOMScore, tr.ModelOOMScore)
 	}
 	self := h.ModelTask()
 	t.Logf("this process: RSS %d kB, kernel oom_score %d; with totalpages = managed pages (%d) the model would say %d",
-		h.VmRSSKB, h.OOMScore, managed, ProcOOMScore(&self, managed))
+		h.VmRSSKB, h.OOMScore, managed, kernel.ProcOOMScore(&self, managed))
 }
 
 // startWithAdj starts a sleeping child, sets its oom_score_adj and stops
@@ -230,37 +205,4 @@ func startWithAdj(t *testing.T, adj int64) (int64, error) {
 	pid := int64(cmd.Process.Pid)
 	path := "/proc/" + strconv.FormatInt(pid, 10) + "/oom_score_adj"
 	return pid, os.WriteFile(path, []byte(strconv.FormatInt(adj, 10)), 0o644)
-}
-
-// TestInferVforkNeedsAWaitingParent: a child of a plain fork() starts with
-// its parent's counters too (copy_page_range copies them), so equal
-// status lines alone are not a vfork: only a parent in the killable wait
-// of wait_for_vfork_done ("D") makes it one.
-func TestInferVforkNeedsAWaitingParent(t *testing.T) {
-	for _, tt := range []struct {
-		parentState string
-		want        bool
-	}{{"S (sleeping)", false}, {"R (running)", false}, {"D (disk sleep)", true}} {
-		root := t.TempDir()
-		lines := "VmRSS:\t 2168 kB\nRssAnon:\t 400 kB\nRssFile:\t 1768 kB\nVmPTE:\t 52 kB\n"
-		for pid, state := range map[string]string{"10": tt.parentState, "11": "S (sleeping)"} {
-			dir := filepath.Join(root, "proc", pid)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			status := "Name:\tbash\nState:\t" + state + "\nPPid:\t1\n" + lines
-			if err := os.WriteFile(filepath.Join(dir, "status"), []byte(status), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var child HostTask
-		if err := readStatus(filepath.Join(root, "proc", "11"), &child); err != nil {
-			t.Fatal(err)
-		}
-		child.PID, child.PPID, child.Flags = 11, 10, pfForkNoExec
-		InferVfork(root, &child)
-		if child.VforkChild != tt.want {
-			t.Errorf("parent %q: VforkChild = %v, want %v", tt.parentState, child.VforkChild, tt.want)
-		}
-	}
 }

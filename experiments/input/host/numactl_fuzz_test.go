@@ -1,4 +1,4 @@
-package numa
+package host
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
 // FuzzParseNumactl checks that ParseNumactl never panics, that its errors
@@ -24,8 +26,12 @@ func FuzzParseNumactl(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	for _, name := range PresetNames() {
-		f.Add([]byte(FormatNumactl(mustPreset(name))))
+	for _, name := range numa.PresetNames() {
+		p, err := numa.Preset(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(FormatNumactl(p)))
 	}
 	for _, s := range []string{
 		"",
@@ -53,7 +59,7 @@ func FuzzParseNumactl(f *testing.F) {
 		}
 		roundTrip(t, topo)
 		spec := topo.Spec()
-		back, err := FromSpec("fuzz.txt", spec)
+		back, err := numa.FromSpec("fuzz.txt", spec)
 		if err != nil || !back.Equal(&topo) {
 			t.Fatalf("Spec round trip: %v", err)
 		}

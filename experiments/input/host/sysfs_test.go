@@ -1,4 +1,4 @@
-package numa
+package host
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
 func TestReadSysfs(t *testing.T) {
@@ -39,7 +41,7 @@ func TestReadSysfs(t *testing.T) {
 			var memory []int64
 			var sockets []int
 			for _, n := range topo.Nodes {
-				cpus = append(cpus, FormatCPUList(n.CPUs))
+				cpus = append(cpus, numa.FormatCPUList(n.CPUs))
 				memory = append(memory, n.MemoryMB)
 				sockets = append(sockets, n.Socket)
 			}
@@ -47,7 +49,7 @@ func TestReadSysfs(t *testing.T) {
 				!slices.Equal(sockets, tc.sockets) || !reflect.DeepEqual(topo.Distances, tc.distances) {
 				t.Fatalf("got ids %v cpus %q memory %v sockets %v distances %v", topo.NodeIDs(), cpus, memory, sockets, topo.Distances)
 			}
-			if topo.Cost != DefaultCost() || topo.Validate() != nil {
+			if topo.Cost != numa.DefaultCost() || topo.Validate() != nil {
 				t.Fatalf("cost %+v, Validate %v", topo.Cost, topo.Validate())
 			}
 		})

@@ -1,4 +1,4 @@
-package numa
+package host
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
 // maxSysfsFileBytes bounds every sysfs file ReadSysfs reads.
@@ -17,8 +19,8 @@ const maxSysfsFileBytes = 1 << 20
 
 // ReadSysfs reads the machine from the sysfs tree of the file system rooted
 // at root: "/" on a live host, a fake tree in tests (the same convention
-// as model/kernel's host readers, so `sbmpsim import host --root DIR`
-// serves both). Under root/sys/devices/system/node it reads:
+// as the package's other readers, so `sbmpsim import host --root DIR`
+// serves all of them). Under root/sys/devices/system/node it reads:
 //   - online: the node ids (a cpulist); without it, the nodeN directories;
 //   - nodeN/cpulist: the node's CPUs;
 //   - nodeN/meminfo: "Node N MemTotal: X kB", giving X/1024 MiB, the same
@@ -32,41 +34,41 @@ const maxSysfsFileBytes = 1 << 20
 // cpuC/topology/physical_package_id, renumbered 0..S-1 in order of the lowest
 // node on each package; a node whose CPUs span packages (as in some
 // virtual machines) is put on the package of its lowest CPU. Without those
-// files sockets are inferred (InferSockets). A memory-only node goes to
-// the socket of its nearest CPU node. The cost model is DefaultCost.
+// files sockets are inferred (numa.InferSockets). A memory-only node goes to
+// the socket of its nearest CPU node. The cost model is numa.DefaultCost.
 //
-// Errors name the file at fault; the result passes Validate.
-func ReadSysfs(root string) (Topology, error) {
+// Errors name the file at fault; the result passes Topology.Validate.
+func ReadSysfs(root string) (numa.Topology, error) {
 	dir := filepath.Join(root, "sys", "devices", "system", "node")
 	ids, err := sysfsNodeIDs(dir)
 	if err != nil {
-		return Topology{}, err
+		return numa.Topology{}, err
 	}
-	t := Topology{Name: dir, Cost: DefaultCost()}
+	t := numa.Topology{Name: dir, Cost: numa.DefaultCost()}
 	for _, id := range ids {
 		nd, row, err := readSysfsNode(dir, id)
 		if err != nil {
-			return Topology{}, err
+			return numa.Topology{}, err
 		}
 		if len(row) != len(ids) {
-			return Topology{}, fmt.Errorf("%s: expected %d distances (one per online node %s), got %d",
-				filepath.Join(dir, nodeDir(id), "distance"), len(ids), FormatCPUList(ids), len(row))
+			return numa.Topology{}, fmt.Errorf("%s: expected %d distances (one per online node %s), got %d",
+				filepath.Join(dir, nodeDir(id), "distance"), len(ids), numa.FormatCPUList(ids), len(row))
 		}
 		t.Nodes = append(t.Nodes, nd)
 		t.Distances = append(t.Distances, row)
 	}
 	if err := checkHasCPU(dir, t.Nodes); err != nil {
-		return Topology{}, err
+		return numa.Topology{}, err
 	}
 	sockets, err := sysfsSockets(root, t.Nodes, t.Distances)
 	if err != nil {
-		return Topology{}, err
+		return numa.Topology{}, err
 	}
 	for i := range t.Nodes {
 		t.Nodes[i].Socket = sockets[i]
 	}
 	if err := t.Validate(); err != nil {
-		return Topology{}, fmt.Errorf("%s: %w", dir, err)
+		return numa.Topology{}, fmt.Errorf("%s: %w", dir, err)
 	}
 	return t, nil
 }
@@ -95,8 +97,8 @@ func readSysfsFile(path string) (string, error) {
 func sysfsNodeIDs(dir string) ([]int, error) {
 	online, err := readSysfsFile(filepath.Join(dir, "online"))
 	if err == nil {
-		ids, perr := ParseCPUList(online)
-		if perr != nil || len(ids) == 0 || ids[len(ids)-1] > MaxNodeID || len(ids) > MaxNodes {
+		ids, perr := numa.ParseCPUList(online)
+		if perr != nil || len(ids) == 0 || ids[len(ids)-1] > numa.MaxNodeID || len(ids) > numa.MaxNodes {
 			return nil, fmt.Errorf("%s: expected a list of node ids such as 0-1, got %q", filepath.Join(dir, "online"), strings.TrimSpace(online))
 		}
 		return ids, nil
@@ -111,27 +113,27 @@ func sysfsNodeIDs(dir string) ([]int, error) {
 	var ids []int
 	for _, e := range entries {
 		if rest, ok := strings.CutPrefix(e.Name(), "node"); ok && e.IsDir() {
-			if id, err := strconv.Atoi(rest); err == nil && id >= 0 && id <= MaxNodeID {
+			if id, err := strconv.Atoi(rest); err == nil && id >= 0 && id <= numa.MaxNodeID {
 				ids = append(ids, id)
 			}
 		}
 	}
 	sort.Ints(ids)
-	if len(ids) == 0 || len(ids) > MaxNodes {
-		return nil, fmt.Errorf("%s: expected 1..%d nodeN directories, found %d", dir, MaxNodes, len(ids))
+	if len(ids) == 0 || len(ids) > numa.MaxNodes {
+		return nil, fmt.Errorf("%s: expected 1..%d nodeN directories, found %d", dir, numa.MaxNodes, len(ids))
 	}
 	return ids, nil
 }
 
 // readSysfsNode reads one node's CPUs, memory and distance row.
-func readSysfsNode(dir string, id int) (Node, []int, error) {
-	nd := Node{ID: id}
+func readSysfsNode(dir string, id int) (numa.Node, []int, error) {
+	nd := numa.Node{ID: id}
 	base := filepath.Join(dir, nodeDir(id))
 	s, err := readSysfsFile(filepath.Join(base, "cpulist"))
 	if err != nil {
 		return nd, nil, err
 	}
-	if nd.CPUs, err = ParseCPUList(s); err != nil {
+	if nd.CPUs, err = numa.ParseCPUList(s); err != nil {
 		return nd, nil, fmt.Errorf("%s: %w", filepath.Join(base, "cpulist"), err)
 	}
 	if nd.MemoryMB, err = readMemTotalMB(filepath.Join(base, "meminfo"), id); err != nil {
@@ -164,7 +166,7 @@ func readMemTotalMB(path string, id int) (int64, error) {
 		// "Node 0 MemTotal:       32768000 kB"
 		if len(f) == 5 && f[0] == "Node" && f[1] == strconv.Itoa(id) && f[2] == "MemTotal:" && f[4] == "kB" {
 			kb, err := strconv.ParseInt(f[3], 10, 64)
-			if err != nil || kb < 0 || kb/1024 > MaxMemoryMB {
+			if err != nil || kb < 0 || kb/1024 > numa.MaxMemoryMB {
 				return 0, fmt.Errorf("%s: MemTotal %q is not a size in kB", path, f[3])
 			}
 			return kb / 1024, nil
@@ -174,7 +176,7 @@ func readMemTotalMB(path string, id int) (int64, error) {
 }
 
 // checkHasCPU compares has_cpu, when present, with the cpulists.
-func checkHasCPU(dir string, nodes []Node) error {
+func checkHasCPU(dir string, nodes []numa.Node) error {
 	path := filepath.Join(dir, "has_cpu")
 	s, err := readSysfsFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -183,7 +185,7 @@ func checkHasCPU(dir string, nodes []Node) error {
 	if err != nil {
 		return err
 	}
-	ids, err := ParseCPUList(s)
+	ids, err := numa.ParseCPUList(s)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -193,18 +195,17 @@ func checkHasCPU(dir string, nodes []Node) error {
 			withCPUs = append(withCPUs, n.ID)
 		}
 	}
-	if FormatCPUList(ids) != FormatCPUList(withCPUs) {
+	if numa.FormatCPUList(ids) != numa.FormatCPUList(withCPUs) {
 		return fmt.Errorf("%s: says nodes %q have CPUs, but the nodes' cpulist files give %q (CPUs changing while reading?)",
-			path, FormatCPUList(ids), FormatCPUList(withCPUs))
+			path, numa.FormatCPUList(ids), numa.FormatCPUList(withCPUs))
 	}
 	return nil
 }
 
-// sysfsSockets returns each node's socket from the CPUs' package ids, or
-// InferSockets when they are not available.
-func sysfsSockets(root string, nodes []Node, distances [][]int) ([]int, error) {
-	sockets := make([]int, len(nodes))
-	number := make(map[int]int) // package id → socket
+// sysfsSockets returns each node's socket from the CPUs' package ids
+// (numa.PackageSockets), or numa.InferSockets when they are not available.
+func sysfsSockets(root string, nodes []numa.Node, distances [][]int) ([]int, error) {
+	packages := make([]int, len(nodes))
 	for i, n := range nodes {
 		if len(n.CPUs) == 0 {
 			continue
@@ -212,7 +213,7 @@ func sysfsSockets(root string, nodes []Node, distances [][]int) ([]int, error) {
 		path := filepath.Join(root, "sys", "devices", "system", "cpu", "cpu"+strconv.Itoa(n.CPUs[0]), "topology", "physical_package_id")
 		s, err := readSysfsFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return InferSockets(nodes, distances), nil
+			return numa.InferSockets(nodes, distances), nil
 		}
 		if err != nil {
 			return nil, err
@@ -221,15 +222,7 @@ func sysfsSockets(root string, nodes []Node, distances [][]int) ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: expected a package id, got %q", path, strings.TrimSpace(s))
 		}
-		if _, ok := number[pkg]; !ok {
-			number[pkg] = len(number)
-		}
-		sockets[i] = number[pkg]
+		packages[i] = pkg
 	}
-	for i, n := range nodes {
-		if len(n.CPUs) == 0 {
-			sockets[i] = socketOfNearestCPUNode(i, nodes, distances, sockets)
-		}
-	}
-	return sockets, nil
+	return numa.PackageSockets(nodes, distances, packages), nil
 }

@@ -1,4 +1,4 @@
-package numa
+package host
 
 import (
 	"errors"
@@ -8,14 +8,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
 // carried returns the part of t that numactl output carries (with the
-// sockets InferSockets gives back): media and cost parameters reset.
-func carried(t Topology) Topology {
+// sockets numa.InferSockets gives back): media and cost parameters reset.
+func carried(t numa.Topology) numa.Topology {
 	c := t.Clone()
 	c.Name = ""
-	c.Cost = DefaultCost()
+	c.Cost = numa.DefaultCost()
 	for i := range c.Nodes {
 		c.Nodes[i].MediaLatencyNs, c.Nodes[i].MediaBandwidthMBps = 0, 0
 	}
@@ -23,7 +25,7 @@ func carried(t Topology) Topology {
 }
 
 // parseFile parses a testdata numactl file.
-func parseFile(t *testing.T, name string) Topology {
+func parseFile(t *testing.T, name string) numa.Topology {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "numactl", name))
 	if err != nil {
@@ -37,9 +39,19 @@ func parseFile(t *testing.T, name string) Topology {
 	return topo
 }
 
+// presetDistances returns the SLIT of a preset machine.
+func presetDistances(t *testing.T, name string) [][]int {
+	t.Helper()
+	p, err := numa.Preset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Distances
+}
+
 // roundTrip checks that FormatNumactl then ParseNumactl gives back what
 // numactl carries, and that formatting is stable.
-func roundTrip(t *testing.T, topo Topology) {
+func roundTrip(t *testing.T, topo numa.Topology) {
 	t.Helper()
 	text := FormatNumactl(topo)
 	back, err := ParseNumactl("formatted", strings.NewReader(text))
@@ -71,7 +83,7 @@ func TestParseNumactlRealOutputs(t *testing.T) {
 		// Four real sockets, but the SLIT says 11/12: the heuristic's known failure.
 		{"x3750m4-4socket.txt", []int{0, 1, 2, 3}, []int{16, 16, 16, 16}, []int64{65468, 65536, 65536, 65536}, []int{0, 0, 0, 0}, nil},
 		{"epyc-2s-nps4.txt", []int{0, 1, 2, 3, 4, 5, 6, 7}, []int{32, 32, 32, 32, 32, 32, 32, 32},
-			[]int64{64306, 64502, 64502, 64447, 64502, 64502, 64502, 64492}, []int{0, 0, 0, 0, 1, 1, 1, 1}, epycNPS4Distances()},
+			[]int64{64306, 64502, 64502, 64447, 64502, 64502, 64502, 64492}, []int{0, 0, 0, 0, 1, 1, 1, 1}, presetDistances(t, numa.PresetEPYC2SNPS4)},
 		{"epyc-cpu-compress.txt", []int{0, 1}, []int{16, 16}, []int64{580088, 580505}, []int{0, 1}, [][]int{{10, 32}, {32, 10}}},
 		{"optane-tiered.txt", []int{0, 1, 2, 3}, []int{48, 48, 0, 0}, []int64{64136, 64466, 253952, 253952}, []int{0, 1, 0, 1},
 			[][]int{{10, 21, 17, 28}, {21, 10, 28, 17}, {17, 28, 10, 28}, {28, 17, 28, 10}}},
@@ -85,7 +97,7 @@ func TestParseNumactlRealOutputs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			topo := parseFile(t, tc.file)
-			if topo.Name != tc.file || topo.Cost != DefaultCost() {
+			if topo.Name != tc.file || topo.Cost != numa.DefaultCost() {
 				t.Errorf("Name %q, Cost %+v", topo.Name, topo.Cost)
 			}
 			var cpus, sockets []int
@@ -131,7 +143,7 @@ func TestParseNumactlCPUOrder(t *testing.T) {
 			t.Errorf("NodeOfCPU(%d) = %d, want %d", cpu, got, node)
 		}
 	}
-	if got := topo.NodeOfCPU(8); got != NoNode {
+	if got := topo.NodeOfCPU(8); got != numa.NoNode {
 		t.Errorf("NodeOfCPU(8) = %d, want NoNode", got)
 	}
 }
@@ -166,9 +178,9 @@ func TestFormatNumactlIsNumactlsLayout(t *testing.T) {
 }
 
 func TestPresetsRoundTripNumactl(t *testing.T) {
-	for _, name := range PresetNames() {
+	for _, name := range numa.PresetNames() {
 		t.Run(name, func(t *testing.T) {
-			p, err := Preset(name)
+			p, err := numa.Preset(name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,30 +274,5 @@ func TestParseNumactlErrors(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestFormatCPUList(t *testing.T) {
-	for _, tc := range []struct {
-		in   []int
-		want string
-	}{
-		{nil, ""}, {[]int{0}, "0"}, {[]int{0, 1}, "0-1"}, {[]int{0, 1, 2, 3, 8, 10, 11}, "0-3,8,10-11"}, {[]int{0, 8, 252, 253, 254, 255}, "0,8,252-255"},
-	} {
-		if got := FormatCPUList(tc.in); got != tc.want {
-			t.Errorf("FormatCPUList(%v) = %q, want %q", tc.in, got, tc.want)
-		}
-		back, err := ParseCPUList(tc.want)
-		if err != nil || !slices.Equal(back, tc.in) {
-			t.Errorf("ParseCPUList(%q) = %v, %v", tc.want, back, err)
-		}
-	}
-	if got, err := ParseCPUList(" 0-15:2/4 ,31\n"); err != nil || !slices.Equal(got, []int{0, 1, 4, 5, 8, 9, 12, 13, 31}) {
-		t.Errorf("strided list: %v, %v", got, err)
-	}
-	for _, bad := range []string{"1-0", "a", "0,", "8192", "0-3:5/4", "3:1/2"} {
-		if _, err := ParseCPUList(bad); err == nil {
-			t.Errorf("ParseCPUList(%q) accepted", bad)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package kernel
+package host
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 // "zoneinfo line"; it never panics. Seeded with this repository's copy of
 // a real /proc/zoneinfo and fragments of it.
 func FuzzParseZoneinfo(f *testing.F) {
-	real, err := os.ReadFile("testdata/host/proc/zoneinfo")
+	real, err := os.ReadFile("testdata/fakehost/proc/zoneinfo")
 	if err != nil {
 		f.Fatal(err)
 	}

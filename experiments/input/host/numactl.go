@@ -1,4 +1,4 @@
-package numa
+package host
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sbmpsim/sbmpsim/model/numa"
 )
 
 // The text of `numactl --hardware`, as numactl's hardware() and
@@ -63,24 +65,24 @@ func (e *ParseError) Error() string {
 // ranges), CPU-less nodes, asymmetric distances, trailing spaces, blank
 // lines and CPU lists wrapped onto continuation lines (as mail clients do
 // to pasted output). Numactl does not print sockets: they are inferred
-// (InferSockets). "No distance information available." gives Linux's
-// default distances, 10 local and RemoteDistance (20) otherwise. The cost
-// model is DefaultCost and no media parameters are set.
+// (numa.InferSockets). "No distance information available." gives Linux's
+// default distances, 10 local and numa.RemoteDistance (20) otherwise. The cost
+// model is numa.DefaultCost and no media parameters are set.
 //
 // Every problem is a *ParseError naming the file and the line, and saying
 // what was expected; ParseNumactl never panics. The result passes
-// Validate.
-func ParseNumactl(name string, r io.Reader) (Topology, error) {
+// Topology.Validate.
+func ParseNumactl(name string, r io.Reader) (numa.Topology, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxNumactlBytes+1))
 	if err != nil {
-		return Topology{}, &ParseError{File: name, Msg: "read: " + err.Error()}
+		return numa.Topology{}, &ParseError{File: name, Msg: "read: " + err.Error()}
 	}
 	if len(data) > MaxNumactlBytes {
-		return Topology{}, &ParseError{File: name, Msg: fmt.Sprintf("more than %d bytes; this is not numactl --hardware output", MaxNumactlBytes)}
+		return numa.Topology{}, &ParseError{File: name, Msg: fmt.Sprintf("more than %d bytes; this is not numactl --hardware output", MaxNumactlBytes)}
 	}
 	p := &numactlParser{file: name}
 	if err := p.parse(data); err != nil {
-		return Topology{}, err
+		return numa.Topology{}, err
 	}
 	return p.topology()
 }
@@ -170,7 +172,7 @@ func (p *numactlParser) parseAvailable() error {
 	case !ok:
 		return p.errorf(0, "empty input: expected the output of numactl --hardware, starting with \"available: N nodes (LIST)\"")
 	case strings.HasPrefix(s, "No NUMA available"):
-		return p.errorf(p.line, "numactl reports no NUMA support on that system; model it with the %q preset or a one-node [machine]", Preset1Node)
+		return p.errorf(p.line, "numactl reports no NUMA support on that system; model it with the %q preset or a one-node [machine]", numa.Preset1Node)
 	}
 	rest, ok := strings.CutPrefix(s, "available:")
 	if !ok {
@@ -181,16 +183,16 @@ func (p *numactlParser) parseAvailable() error {
 		return p.errorf(p.line, "expected \"available: N nodes (LIST)\", got %q", clip(s))
 	}
 	count, err := strconv.Atoi(f[0])
-	if err != nil || count < 1 || count > MaxNodes {
-		return p.errorf(p.line, "node count must be a number in 1..%d, got %q", MaxNodes, f[0])
+	if err != nil || count < 1 || count > numa.MaxNodes {
+		return p.errorf(p.line, "node count must be a number in 1..%d, got %q", numa.MaxNodes, f[0])
 	}
 	list := strings.TrimSuffix(strings.TrimPrefix(f[2], "("), ")")
-	ids, err := ParseCPUList(list)
+	ids, err := numa.ParseCPUList(list)
 	if err != nil || len(ids) == 0 {
 		return p.errorf(p.line, "node list %q is not a list of node ids such as (0-3) or (0,8,252-255)", list)
 	}
-	if ids[len(ids)-1] > MaxNodeID {
-		return p.errorf(p.line, "node id %d is out of range 0..%d", ids[len(ids)-1], MaxNodeID)
+	if ids[len(ids)-1] > numa.MaxNodeID {
+		return p.errorf(p.line, "node id %d is out of range 0..%d", ids[len(ids)-1], numa.MaxNodeID)
 	}
 	if len(ids) != count {
 		return p.errorf(p.line, "%d nodes announced but the list (%s) has %d", count, list, len(ids))
@@ -218,8 +220,8 @@ func (p *numactlParser) parseNodeLines() error {
 		p.nextLine()
 		if lastCPUs != nil && isCPUContinuation(s) {
 			cpus, err := parseNumactlCPUs(s)
-			if err == nil && len(lastCPUs.cpus)+len(cpus) > MaxCPU+1 {
-				err = fmt.Errorf("the node has more than %d CPUs", MaxCPU+1)
+			if err == nil && len(lastCPUs.cpus)+len(cpus) > numa.MaxCPU+1 {
+				err = fmt.Errorf("the node has more than %d CPUs", numa.MaxCPU+1)
 			}
 			if err != nil {
 				return p.errorf(p.line, "continuation of the cpus line %d: %v", lastCPUs.cpusLine, err)
@@ -271,7 +273,7 @@ func (p *numactlParser) nodeLine(s string) (*parsedNode, string, string, error) 
 	id, err := strconv.Atoi(f[1])
 	nd := p.nodes[id]
 	if err != nil || nd == nil {
-		return nil, "", "", p.errorf(p.line, "node %s is not in the list of available nodes (%s, line %d)", f[1], FormatCPUList(p.ids), p.availableLine)
+		return nil, "", "", p.errorf(p.line, "node %s is not in the list of available nodes (%s, line %d)", f[1], numa.FormatCPUList(p.ids), p.availableLine)
 	}
 	return nd, f[2], strings.TrimSpace(value), nil
 }
@@ -338,17 +340,17 @@ func (p *numactlParser) parseDistances() error {
 }
 
 // topology builds and validates the result.
-func (p *numactlParser) topology() (Topology, error) {
-	t := Topology{Name: p.file, Cost: DefaultCost()}
+func (p *numactlParser) topology() (numa.Topology, error) {
+	t := numa.Topology{Name: p.file, Cost: numa.DefaultCost()}
 	for _, id := range p.ids {
 		nd := p.nodes[id]
-		t.Nodes = append(t.Nodes, Node{ID: id, CPUs: nd.cpus, MemoryMB: nd.memoryMB})
+		t.Nodes = append(t.Nodes, numa.Node{ID: id, CPUs: nd.cpus, MemoryMB: nd.memoryMB})
 	}
 	if p.noDistances {
-		p.distances = defaultDistances(len(p.ids))
+		p.distances = numa.DefaultDistances(len(p.ids))
 	}
 	t.Distances = p.distances
-	for i, s := range InferSockets(t.Nodes, t.Distances) {
+	for i, s := range numa.InferSockets(t.Nodes, t.Distances) {
 		t.Nodes[i].Socket = s
 	}
 	err := t.Validate()
@@ -357,17 +359,17 @@ func (p *numactlParser) topology() (Topology, error) {
 	}
 	var errs []error
 	for _, e := range unjoin(err) {
-		var fe *FieldError
+		var fe *numa.FieldError
 		if !errors.As(e, &fe) {
 			errs = append(errs, &ParseError{File: p.file, Msg: e.Error()})
 			continue
 		}
 		errs = append(errs, &ParseError{File: p.file, Line: p.lineOf(fe.Key), Msg: fe.Msg})
 	}
-	return Topology{}, errors.Join(errs...)
+	return numa.Topology{}, errors.Join(errs...)
 }
 
-// lineOf maps a FieldError key to the line the value came from.
+// lineOf maps a numa.FieldError key to the line the value came from.
 func (p *numactlParser) lineOf(key string) int {
 	field, idx, ok := strings.Cut(key, ".")
 	i, err := strconv.Atoi(idx)
@@ -388,20 +390,6 @@ func (p *numactlParser) lineOf(key string) int {
 	return 0
 }
 
-// defaultDistances is what Linux's node_distance() gives without a SLIT:
-// LocalDistance on the diagonal, RemoteDistance elsewhere.
-func defaultDistances(n int) [][]int {
-	d := make([][]int, n)
-	for i := range d {
-		d[i] = make([]int, n)
-		for j := range d[i] {
-			d[i][j] = RemoteDistance
-		}
-		d[i][i] = LocalDistance
-	}
-	return d
-}
-
 // parseNumactlCPUs parses the value of a cpus line: CPU numbers separated
 // by spaces, in any order, or --cpu-compress ranges "0-15, 32-47 (32)".
 func parseNumactlCPUs(s string) ([]int, error) {
@@ -416,21 +404,21 @@ func parseNumactlCPUs(s string) ([]int, error) {
 	var cpus []int
 	for tok := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
 		loText, hiText, isRange := strings.Cut(tok, "-")
-		lo, err := parseCPUNumber(loText)
+		lo, err := numa.ParseCPUNumber(loText)
 		if err != nil {
 			return nil, err
 		}
 		hi := lo
 		if isRange {
-			if hi, err = parseCPUNumber(hiText); err != nil {
+			if hi, err = numa.ParseCPUNumber(hiText); err != nil {
 				return nil, err
 			}
 			if hi < lo {
 				return nil, fmt.Errorf("range %q ends before it starts", tok)
 			}
 		}
-		if len(cpus)+hi-lo+1 > MaxCPU+1 {
-			return nil, fmt.Errorf("more than %d CPUs", MaxCPU+1)
+		if len(cpus)+hi-lo+1 > numa.MaxCPU+1 {
+			return nil, fmt.Errorf("more than %d CPUs", numa.MaxCPU+1)
 		}
 		for c := lo; c <= hi; c++ {
 			cpus = append(cpus, c)
@@ -458,8 +446,8 @@ func parseMB(s string) (int64, error) {
 		return 0, fmt.Errorf("expected \"M MB\", got %q", clip(s))
 	}
 	mb, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || mb < 0 || mb > MaxMemoryMB {
-		return 0, fmt.Errorf("expected a size in 0..%d MB, got %q", MaxMemoryMB, num)
+	if err != nil || mb < 0 || mb > numa.MaxMemoryMB {
+		return 0, fmt.Errorf("expected a size in 0..%d MB, got %q", numa.MaxMemoryMB, num)
 	}
 	return mb, nil
 }
@@ -505,13 +493,13 @@ func unjoin(err error) []error {
 // FormatNumactl prints t the way `numactl --hardware` (numactl 2.0.16)
 // prints a machine, so that ParseNumactl(FormatNumactl(t)) gives back the
 // fields numactl carries: node ids, CPUs, memory sizes and distances
-// (sockets come back through InferSockets; media and cost parameters are
+// (sockets come back through numa.InferSockets; media and cost parameters are
 // not carried). "free" is printed equal to "size": a modelled machine
 // starts with all its memory free.
-func FormatNumactl(t Topology) string {
+func FormatNumactl(t numa.Topology) string {
 	var b strings.Builder
 	ids := t.NodeIDs()
-	fmt.Fprintf(&b, "available: %d nodes (%s)\n", len(t.Nodes), FormatCPUList(ids))
+	fmt.Fprintf(&b, "available: %d nodes (%s)\n", len(t.Nodes), numa.FormatCPUList(ids))
 	for _, n := range t.Nodes {
 		fmt.Fprintf(&b, "node %d cpus:", n.ID)
 		for _, c := range n.CPUs {
