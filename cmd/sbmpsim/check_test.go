@@ -12,7 +12,7 @@ func TestCheckCommand(t *testing.T) {
 	var lines []string
 	for _, workers := range []string{"1", "2"} {
 		var out, errb bytes.Buffer
-		code := run([]string{"check", "--seed", "5", "--seeds", "2", "--every", "2", "--workers", workers, "--out", t.TempDir()}, &out, &errb)
+		code := execute([]string{"check", "--seed", "5", "--seeds", "2", "--every", "2", "--workers", workers, "--out", t.TempDir()}, &out, &errb)
 		if code != 0 {
 			t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
 		}
@@ -26,7 +26,7 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("workers change the result: %q vs %q", lines[0], lines[1])
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"check", "--seeds", "0"}, &out, &errb); code != 2 {
+	if code := execute([]string{"check", "--seeds", "0"}, &out, &errb); code != 2 {
 		t.Fatalf("--seeds 0: exit %d, want 2 (usage)", code)
 	}
 }
