@@ -59,7 +59,7 @@ the quick ones, and they regenerate byte for byte.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			env := &canon.Env{Ctx: ctx, Quick: quick, Workers: workers}
+			env := canon.NewEnv(ctx, quick, workers)
 			for _, e := range list {
 				o := canon.NewOut(e)
 				if err := e.Run(env, o); err != nil {

@@ -42,7 +42,7 @@ type Experiment struct {
 	Run func(env *Env, out *Out) error
 }
 
-// Env is what an experiment runs with.
+// Env is what an experiment runs with. Make it with NewEnv.
 type Env struct {
 	Ctx context.Context
 	// Quick asks for the small version: fewer seeds, shorter runs; the
@@ -50,6 +50,15 @@ type Env struct {
 	Quick bool
 	// Workers is the number of simulations run at once.
 	Workers int
+	// sweeps shares sweep runs between the experiments run with this Env;
+	// nil (an Env not made by NewEnv) runs every sweep afresh.
+	sweeps *sweepRuns
+}
+
+// NewEnv returns the Env of one invocation: experiments run with it share
+// the runs of the sweeps they have in common (see RunSweep).
+func NewEnv(ctx context.Context, quick bool, workers int) *Env {
+	return &Env{Ctx: ctx, Quick: quick, Workers: workers, sweeps: &sweepRuns{runs: map[string][]world.Summary{}}}
 }
 
 // Seeds returns the seeds to run: quick or full count, from 1.

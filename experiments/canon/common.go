@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/sbmpsim/sbmpsim/experiments/ab"
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
@@ -21,11 +20,10 @@ type variant struct {
 // armResult is one variant run over the experiment's seeds.
 type armResult struct {
 	variant
-	Scenario *scenario.Scenario
-	Runs     []world.Summary
-	OOM      int
-	P        float64
-	CI       stats.Interval
+	Runs []world.Summary
+	OOM  int
+	P    float64
+	CI   stats.Interval
 }
 
 // runVariants runs every variant of base over seeds and computes each
@@ -41,7 +39,7 @@ func (e *Env) runVariants(base string, common []string, vs []variant, seeds []ui
 		if err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
-		a := armResult{variant: v, Scenario: sc, Runs: runs}
+		a := armResult{variant: v, Runs: runs}
 		for _, r := range runs {
 			if r.OOMKills > 0 {
 				a.OOM++

@@ -88,7 +88,7 @@ func runEarlyWarning(env *Env, out *Out) error {
 		}
 	}
 	out.P("The runs of the load sweep of `oom-probability` (the default scenario with its `%s` sessions at load factors %s, under all %d degrade policies, seeds 1-%d): %d runs, %d of them OOM-killed within %d s. SBMP samples the SPEC 1.5 signals every 500 ms (SPEC 3.1); a signal *fires* in a run at its first sample in danger. A run where it fired before the first OOM kill and that was killed is a hit; one where it fired and no kill followed is a false alarm; a killed run where it did not fire before the kill is a miss, also when it fired at or after the kill.",
-		s.Workload, sweepLoads(s.Levels), len(s.Policies), len(s.Seeds), len(runs), nOOM, s.Cells[0][0].Scenario.Run.DurationMs/1000)
+		s.Workload, sweepLoads(s.Levels), len(s.Policies), len(s.Seeds), len(runs), nOOM, s.DurationMs/1000)
 	scores := make([]warnScore, len(warnSignals))
 	for i := range warnSignals {
 		if scores[i], err = ewScore(runs, i, func(warnRun) bool { return true }); err != nil {

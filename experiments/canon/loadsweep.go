@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
-	"github.com/sbmpsim/sbmpsim/experiments/world"
-	"github.com/sbmpsim/sbmpsim/sim"
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
 )
 
 // The load sweep is the grid that oom-probability and early-warning both
@@ -50,50 +48,26 @@ type loadSweep struct {
 	Index    int
 	// RatePerS is its long-run mean offered rate at load factor 1.
 	RatePerS float64
-	Levels   []float64
-	Policies []string
-	Seeds    []uint64
+	// DurationMs is the simulated time of every run.
+	DurationMs int64
+	Levels     []float64
+	Policies   []string
+	Seeds      []uint64
 	// Cells[p][l] is policy p at level l over the seeds.
 	Cells [][]armResult
 }
 
-// sweepCache keeps finished sweeps by their grid, so that when both
-// experiments run in one process the second reuses the first's runs. The
-// runs are pure functions of their scenarios, so a cached sweep is the
-// one a fresh run would compute.
-var sweepCache struct {
-	sync.Mutex
-	m map[string]*loadSweep
-}
-
-// loadSweep runs the sweep, or returns the cached one of the same grid.
+// loadSweep runs the sweep through the sweep engine, every (policy,
+// level, seed) as one flat batch so that the workers stay busy across
+// cells. Run with the same Env, the second experiment that reads it gets
+// the first one's runs (Env.RunSweep).
 func (e *Env) loadSweep() (*loadSweep, error) {
-	levels, seeds := sweepLevels(e.Quick), e.sweepSeeds()
-	key := fmt.Sprint(sweepBase, sweepPolicies, levels, seeds)
-	sweepCache.Lock()
-	defer sweepCache.Unlock()
-	if s, ok := sweepCache.m[key]; ok {
-		return s, nil
-	}
-	s, err := e.runLoadSweep(levels, seeds)
-	if err != nil {
-		return nil, err
-	}
-	if sweepCache.m == nil {
-		sweepCache.m = map[string]*loadSweep{}
-	}
-	sweepCache.m[key] = s
-	return s, nil
-}
-
-// runLoadSweep runs every (policy, level, seed) as one flat batch, so
-// the workers stay busy across cells.
-func (e *Env) runLoadSweep(levels []float64, seeds []uint64) (*loadSweep, error) {
 	base, err := Load(sweepBase)
 	if err != nil {
 		return nil, err
 	}
-	s := &loadSweep{Workload: sweepWorkloadName, Index: -1, Levels: levels, Policies: sweepPolicies, Seeds: seeds}
+	s := &loadSweep{Workload: sweepWorkloadName, Index: -1, DurationMs: base.Run.DurationMs,
+		Levels: sweepLevels(e.Quick), Policies: sweepPolicies, Seeds: e.sweepSeeds()}
 	for i, w := range base.Workloads {
 		if w.Name == sweepWorkloadName {
 			s.Index = i
@@ -103,56 +77,36 @@ func (e *Env) runLoadSweep(levels []float64, seeds []uint64) (*loadSweep, error)
 	if s.Index < 0 {
 		return nil, fmt.Errorf("load sweep: scenario %s has no workload %q", sweepBase, sweepWorkloadName)
 	}
-	type job struct {
-		p, l int
-		sc   *scenario.Scenario
+	policy := sweep.Axis{Keys: []string{"policy.degrade"}}
+	for _, pol := range s.Policies {
+		policy.Values = append(policy.Values, []string{pol})
 	}
-	var jobs []job
-	s.Cells = make([][]armResult, len(sweepPolicies))
-	for p, pol := range sweepPolicies {
-		s.Cells[p] = make([]armResult, len(levels))
-		for l, lf := range levels {
-			v := variant{Name: fmt.Sprintf("%s @ %s", pol, sweepLoad(lf)), Sets: []string{
-				"policy.degrade=" + pol,
-				fmt.Sprintf("workload.%d.load_factor=%s", s.Index, sweepLoad(lf)),
-			}}
-			sc, err := Load(sweepBase, v.Sets...)
-			if err != nil {
-				return nil, fmt.Errorf("load sweep %s: %w", v.Name, err)
-			}
-			s.Cells[p][l] = armResult{variant: v, Scenario: sc}
-			for _, seed := range seeds {
-				c := sc.Clone()
-				c.Run.Seed = seed
-				jobs = append(jobs, job{p, l, c})
-			}
-		}
+	load := sweep.Axis{Keys: []string{fmt.Sprintf("workload.%d.load_factor", s.Index)}}
+	for _, lf := range s.Levels {
+		load.Values = append(load.Values, []string{sweepLoad(lf)})
 	}
-	runs, err := sim.Replicate(e.Ctx, len(jobs), e.Workers, func(i int) (world.Summary, error) {
-		res, err := world.Run(e.Ctx, jobs[i].sc, world.Options{})
-		if err != nil {
-			return world.Summary{}, fmt.Errorf("load sweep %s seed %d: %w", s.Cells[jobs[i].p][jobs[i].l].Name, jobs[i].sc.Run.Seed, err)
-		}
-		return res.Summary, nil
-	})
+	p, err := sweep.NewGridPlan(sweep.Grid{Name: "load-sweep", Scenario: "embedded:" + sweepBase,
+		SeedFirst: s.Seeds[0], Seeds: len(s.Seeds), Axes: []sweep.Axis{policy, load}})
 	if err != nil {
 		return nil, err
 	}
-	for i, j := range jobs {
-		c := &s.Cells[j.p][j.l]
-		c.Runs = append(c.Runs, runs[i])
-		if runs[i].OOMKills > 0 {
-			c.OOM++
-		}
+	runs, err := e.RunSweep(p)
+	if err != nil {
+		return nil, fmt.Errorf("load sweep: %w", err)
 	}
-	for p := range s.Cells {
-		for l := range s.Cells[p] {
-			c := &s.Cells[p][l]
-			c.P = float64(c.OOM) / float64(len(c.Runs))
-			if c.CI, err = stats.WilsonInterval(c.OOM, len(c.Runs), 0.95); err != nil {
-				return nil, err
-			}
-		}
+	rep, err := sweep.Aggregate(&p.PlanFile, runs)
+	if err != nil {
+		return nil, fmt.Errorf("load sweep: %w", err)
+	}
+	// Points run in grid order: the policy slowest, the level fastest.
+	s.Cells = make([][]armResult, len(s.Policies))
+	for i, pt := range rep.Points {
+		pol, l := i/len(s.Levels), i%len(s.Levels)
+		s.Cells[pol] = append(s.Cells[pol], armResult{
+			variant: variant{Name: fmt.Sprintf("%s @ %s", s.Policies[pol], sweepLoad(s.Levels[l])), Sets: pt.Overrides},
+			Runs:    runs[i*p.Seeds : (i+1)*p.Seeds],
+			OOM:     pt.OOMRuns, P: pt.OOMProbability, CI: stats.Interval{Lo: pt.OOMCI95Wilson[0], Hi: pt.OOMCI95Wilson[1]},
+		})
 	}
 	return s, nil
 }

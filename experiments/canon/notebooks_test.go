@@ -25,7 +25,7 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 		t.Skip("reruns every experiment (minutes); runs without -short")
 	}
 	root := t.TempDir()
-	env := &Env{Ctx: context.Background(), Quick: true, Workers: 2}
+	env := NewEnv(context.Background(), true, 2)
 	for _, e := range All() {
 		start := time.Now()
 		o := NewOut(e)

@@ -28,7 +28,7 @@ func runOOMProbability(env *Env, out *Out) error {
 		return err
 	}
 	out.P("The default scenario with the offered rate of its `%s` workload (256-byte sessions that are never freed, %s allocations/s on average at load factor 1) multiplied by `workload.%d.load_factor`, under each degrade policy; everything else as in the seed's settings. %d seeds per cell; an OOM is any OOM kill within the run's %d s.",
-		s.Workload, f(s.RatePerS, 0), s.Index, len(s.Seeds), s.Cells[0][0].Scenario.Run.DurationMs/1000)
+		s.Workload, f(s.RatePerS, 0), s.Index, len(s.Seeds), s.DurationMs/1000)
 	if err := oomProbFigure(out, s); err != nil {
 		return err
 	}
