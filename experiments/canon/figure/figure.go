@@ -1,8 +1,13 @@
-package canon
+// Package figure holds the plot helpers the canonical experiments share:
+// a colour cycle, line and bar plots with intervals, a heatmap grid, a
+// vertical marker and tick labels, all on gonum/plot. Out.Figure (package
+// canon) renders what they build.
+package figure
 
 import (
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -10,14 +15,17 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// palette is the tab10 colour cycle.
-var palette = []color.RGBA{
-	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
-	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
-	{188, 189, 34, 255}, {23, 190, 207, 255},
+// Color returns colour i of the tab10 cycle.
+func Color(i int) color.RGBA {
+	// The tab10 colour cycle; a literal here rather than a package
+	// variable, so that nobody can change it under another figure.
+	palette := [...]color.RGBA{
+		{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
+		{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+		{188, 189, 34, 255}, {23, 190, 207, 255},
+	}
+	return palette[i%len(palette)]
 }
-
-func colorAt(i int) color.RGBA { return palette[i%len(palette)] }
 
 // Series is one line of a line plot.
 type Series struct {
@@ -28,7 +36,8 @@ type Series struct {
 	Dashed bool
 }
 
-func newPlot(title, xlabel, ylabel string) *plot.Plot {
+// New returns an empty plot with a grid and the legend at the top.
+func New(title, xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
@@ -38,11 +47,11 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
-// linePlot draws series as lines (with bands where given).
-func linePlot(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
-	p := newPlot(title, xlabel, ylabel)
+// Lines draws series as lines (with bands where given).
+func Lines(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
+	p := New(title, xlabel, ylabel)
 	for i, s := range series {
-		c := colorAt(i)
+		c := Color(i)
 		if s.Lo != nil {
 			band := make(plotter.XYs, 0, 2*len(s.X))
 			for j := range s.X {
@@ -80,16 +89,16 @@ func linePlot(title, xlabel, ylabel string, series []Series) (*plot.Plot, error)
 	return p, nil
 }
 
-// barsCI draws one bar per label with an error bar for its interval.
-func barsCI(title, ylabel string, labels []string, v, lo, hi []float64) (*plot.Plot, error) {
-	p := newPlot(title, "", ylabel)
+// BarsCI draws one bar per label with an error bar for its interval.
+func BarsCI(title, ylabel string, labels []string, v, lo, hi []float64) (*plot.Plot, error) {
+	p := New(title, "", ylabel)
 	vals := make(plotter.Values, len(v))
 	copy(vals, v)
 	bars, err := plotter.NewBarChart(vals, vg.Points(22))
 	if err != nil {
 		return nil, err
 	}
-	bars.Color = colorAt(0)
+	bars.Color = Color(0)
 	bars.LineStyle.Width = 0
 	p.Add(bars)
 	errs := make(plotter.XYs, len(v))
@@ -114,20 +123,28 @@ func barsCI(title, ylabel string, labels []string, v, lo, hi []float64) (*plot.P
 	return p, nil
 }
 
-// gridXYZ is a heatmap's grid: columns are x (time), rows are y (CPU).
-type gridXYZ struct {
-	xs, ys []float64
-	z      [][]float64 // [x][y]
+// Grid is a heatmap's grid (a plotter.GridXYZ): columns are x, rows
+// are y, and Cells[x][y] the value of a cell.
+type Grid struct {
+	Xs, Ys []float64
+	Cells  [][]float64
 }
 
-func (g gridXYZ) Dims() (c, r int)   { return len(g.xs), len(g.ys) }
-func (g gridXYZ) Z(c, r int) float64 { return g.z[c][r] }
-func (g gridXYZ) X(c int) float64    { return g.xs[c] }
-func (g gridXYZ) Y(r int) float64    { return g.ys[r] }
+// Dims returns the number of columns and rows.
+func (g Grid) Dims() (c, r int) { return len(g.Xs), len(g.Ys) }
 
-// vline is a dashed vertical marker at x spanning the plot's y range as
+// Z returns the value of column c, row r.
+func (g Grid) Z(c, r int) float64 { return g.Cells[c][r] }
+
+// X returns column c's x.
+func (g Grid) X(c int) float64 { return g.Xs[c] }
+
+// Y returns row r's y.
+func (g Grid) Y(r int) float64 { return g.Ys[r] }
+
+// VLine is a dashed vertical marker at x spanning the plot's y range as
 // it will be drawn.
-func vline(x float64) plot.Plotter {
+func VLine(x float64) plot.Plotter {
 	return vlineMarker{x: x}
 }
 
@@ -137,4 +154,19 @@ func (v vlineMarker) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
 	xc := trX(v.x)
 	c.StrokeLine2(draw.LineStyle{Color: color.Black, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}, xc, c.Min.Y, xc, c.Max.Y)
+}
+
+// PlainTicks are plot's default ticks labelled without trailing zeros
+// ("25000", not "25000.00").
+type PlainTicks struct{}
+
+// Ticks returns plot.DefaultTicks with plain labels.
+func (PlainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }
