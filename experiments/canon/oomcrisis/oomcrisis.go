@@ -48,8 +48,6 @@ func run(env *canon.Env, out *canon.Out) error {
 	if err != nil {
 		return err
 	}
-	base := arms[0]
-
 	// The chain, on seed 1 of the seed's settings.
 	sc, err := canon.Load("oom-crisis")
 	if err != nil {
@@ -59,6 +57,18 @@ func run(env *canon.Env, out *canon.Out) error {
 	if err != nil {
 		return err
 	}
+	if err := chain(out, res); err != nil {
+		return err
+	}
+	if err := compareArms(out, arms, seeds, sc.Run.DurationMs); err != nil {
+		return err
+	}
+	out.Cmd("sbmpsim experiment run oom-crisis" + env.QuickFlag() + "   # seeds 1-" + strconv.Itoa(len(seeds)) + "; one run: sbmpsim run --seed 1 --out out/")
+	return nil
+}
+
+// chain tells SPEC 1.3's chain and draws it from seed 1's run.
+func chain(out *canon.Out, res *world.Result) error {
 	s := res.Summary
 	out.P("The default scenario (`sbmpsim run`) stages SPEC 1.3's chain from the models: page cache and anonymous memory allocated interleaved fragment physical memory; socket 1's long-lived 256-byte sessions need new Tier-1 slabs; Tier-1 grows by 2 MiB blocks faulted in as transparent huge pages, which fail once no node has a free 2 MiB block; refills cross to the other node, then the allocator degrades to Tier-2 and each session costs a 4 KiB page; with `vm.swappiness=0`, no swap and `oom_kill_allocating_task=0`, reclaim takes the page cache and the OOM killer follows.")
 	if err := timeline(out, res); err != nil {
@@ -79,8 +89,14 @@ func run(env *canon.Env, out *canon.Out) error {
 	}
 	out.P("Seed 1: %d Tier-0, %d Tier-1 and %d Tier-2 allocations; %d small allocations fell back to Tier-2 (`fallback_to_tier2`), %d remote refills; %s. SPEC 1.5 alerts in danger: %s.",
 		s.TierAllocs.Tier0, s.TierAllocs.Tier1, s.TierAllocs.Tier2, s.SBMP.Tier2Fallbacks, s.SBMP.RefillsRemote, oomAt, strings.Join(alerts, ", "))
+	return nil
+}
 
-	// Every arm over the seeds.
+// compareArms draws and tabulates every arm over the seeds, each
+// compared with the seed's settings (the first arm) on the same seeds,
+// and says which change lowers the OOM probability.
+func compareArms(out *canon.Out, arms []canon.Arm, seeds []uint64, durationMs int64) error {
+	base := arms[0]
 	labels := make([]string, len(arms))
 	v, lo, hi := make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	var rows, csvRows [][]string
@@ -88,24 +104,7 @@ func run(env *canon.Env, out *canon.Out) error {
 	for i, a := range arms {
 		labels[i] = a.Name
 		v[i], lo[i], hi[i] = a.P, a.CI.Lo, a.CI.Hi
-		var times []stats.Observation
-		for _, r := range a.Runs {
-			t := canon.FirstOOMSeconds(r)
-			times = append(times, stats.Observation{Time: t, Event: !math.IsNaN(t)})
-			if math.IsNaN(t) {
-				times[len(times)-1].Time = float64(r.SimTimeNs) / 1e9
-			}
-		}
-		median := ""
-		if km, err := stats.KaplanMeier(times); err == nil {
-			if m, err := km.Median(0.95); err == nil {
-				if m.Median.Reached {
-					median = canon.Fixed(m.Median.Value, 2)
-				} else {
-					median = "> " + canon.Fixed(m.Median.Value, 0)
-				}
-			}
-		}
+		median := medianFirstOOM(a.Runs)
 		diff, ci, p := "", "", ""
 		if i > 0 {
 			rep, err := canon.Paired("oom-crisis", base, a, seeds)
@@ -125,7 +124,7 @@ func run(env *canon.Env, out *canon.Out) error {
 		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), canon.Fixed(a.P, 2), fmt.Sprintf("[%s, %s]", canon.Fixed(a.CI.Lo, 2), canon.Fixed(a.CI.Hi, 2)), median, diff, ci, p, canon.Fixed(fb, 0), canon.Fixed(fails, 0)})
 		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), strconv.Itoa(a.OOM), strconv.Itoa(len(a.Runs)), canon.Fixed(a.P, 4), canon.Fixed(a.CI.Lo, 4), canon.Fixed(a.CI.Hi, 4), median, diff, ci, p, canon.Fixed(fb, 1), canon.Fixed(fails, 1)})
 	}
-	bars, err := figure.BarsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", sc.Run.DurationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
+	bars, err := figure.BarsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", durationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -142,8 +141,34 @@ func run(env *canon.Env, out *canon.Out) error {
 	} else {
 		out.P("No variant lowered the OOM probability by an interval that excludes zero at %d seeds.", len(seeds))
 	}
-	out.Cmd("sbmpsim experiment run oom-crisis" + env.QuickFlag() + "   # seeds 1-" + strconv.Itoa(len(seeds)) + "; one run: sbmpsim run --seed 1 --out out/")
 	return nil
+}
+
+// medianFirstOOM is the Kaplan-Meier median time to the first OOM kill
+// of runs, a run without one censored at its end: "> T" when the curve
+// never fell to one half, "" when it cannot be computed.
+func medianFirstOOM(runs []world.Summary) string {
+	var times []stats.Observation
+	for _, r := range runs {
+		t := canon.FirstOOMSeconds(r)
+		times = append(times, stats.Observation{Time: t, Event: !math.IsNaN(t)})
+		if math.IsNaN(t) {
+			times[len(times)-1].Time = float64(r.SimTimeNs) / 1e9
+		}
+	}
+	km, err := stats.KaplanMeier(times)
+	if err != nil {
+		return ""
+	}
+	m, err := km.Median(0.95)
+	switch {
+	case err != nil:
+		return ""
+	case m.Median.Reached:
+		return canon.Fixed(m.Median.Value, 2)
+	default:
+		return "> " + canon.Fixed(m.Median.Value, 0)
+	}
 }
 
 // timeline draws seed 1's run: memory by kind, and SBMP's allocations
