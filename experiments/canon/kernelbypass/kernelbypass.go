@@ -14,7 +14,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -132,9 +132,11 @@ func run(env *canon.Env, out *canon.Out) error {
 	return nil
 }
 
-// runGrid runs every cell on every seed, all on the workers at once.
+// runGrid runs every cell on every seed through the sweep engine, all on
+// the workers at once, and returns the cells in grid order: mlock sizes
+// slowest, leak rates fastest.
 func runGrid(e *canon.Env, g gridSpec) ([]cell, error) {
-	base, err := canon.Load("kernel-bypass", "run.duration_ms="+strconv.Itoa(int(g.durationMs)))
+	base, err := canon.Load("kernel-bypass")
 	if err != nil {
 		return nil, err
 	}
@@ -146,30 +148,32 @@ func runGrid(e *canon.Env, g gridSpec) ([]cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cells []cell
-	var scs []*scenario.Scenario
+	mlock := sweep.Axis{Keys: []string{fmt.Sprintf("workload.%d.rss_mb", pinned)}}
 	for _, m := range g.mlockMB {
-		for _, l := range g.leakMBPerS {
-			cells = append(cells, cell{mlockMB: m, leakMBPerS: l})
-			for _, seed := range g.seeds {
-				sc := base.Clone()
-				sc.Run.Seed = seed
-				sc.Workloads[pinned].RSSMB = int64(m)
-				sc.Workloads[leak].GrowMBPerS = l
-				if err := sc.Validate(); err != nil {
-					return nil, fmt.Errorf("mlock %d MiB, leak %g MiB/s: %w", m, l, err)
-				}
-				scs = append(scs, sc)
-			}
-		}
+		mlock.Values = append(mlock.Values, []string{strconv.Itoa(m)})
 	}
-	res, err := e.RunAll(scs)
+	rate := sweep.Axis{Keys: []string{fmt.Sprintf("workload.%d.grow_mb_per_s", leak)}}
+	for _, l := range g.leakMBPerS {
+		rate.Values = append(rate.Values, []string{strconv.FormatFloat(l, 'g', -1, 64)})
+	}
+	p, err := sweep.NewGridPlan(sweep.Grid{Name: "kernel-bypass-grid", Scenario: "embedded:kernel-bypass",
+		SeedFirst: g.seeds[0], Seeds: len(g.seeds), Set: []string{"run.duration_ms=" + strconv.FormatInt(g.durationMs, 10)},
+		Axes: []sweep.Axis{mlock, rate}})
 	if err != nil {
 		return nil, err
 	}
-	for i := range cells {
-		for j := range g.seeds {
-			cells[i].runs = append(cells[i].runs, statsOf(res[i*len(g.seeds)+j].Summary))
+	runs, err := e.RunSweep(p)
+	if err != nil {
+		return nil, err
+	}
+	var cells []cell
+	for _, m := range g.mlockMB {
+		for _, l := range g.leakMBPerS {
+			c := cell{mlockMB: m, leakMBPerS: l}
+			for _, r := range runs[len(cells)*p.Seeds : (len(cells)+1)*p.Seeds] {
+				c.runs = append(c.runs, statsOf(r))
+			}
+			cells = append(cells, c)
 		}
 	}
 	return cells, nil
