@@ -1,8 +1,8 @@
-// Package canon holds sbmpsim's canonical experiments (issue 6): each one
-// is a scenario plus variants, run over seeds, written to
-// notebooks-out/NAME/ as figures (PNG and SVG), CSV files of every plotted
-// number, a README.md and an HTML fragment; Report assembles the
-// fragments into one self-contained notebooks-out/index.html.
+// Package canon holds sbmpsim's canonical experiments: each one is a
+// scenario plus variants, run over seeds, written to notebooks-out/NAME/
+// as figures (PNG and SVG), CSV files of every plotted number, a
+// README.md and an HTML fragment; Report assembles the fragments into
+// one self-contained notebooks-out/index.html.
 //
 // This package is the framework the experiments share: Experiment, the
 // Env they run with, Out that collects what they write, Report, and the

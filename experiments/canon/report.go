@@ -29,7 +29,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 .spec{color:#666}.cmd{font-size:.9rem}
 </style></head><body>
 <h1>sbmpsim: canonical experiments</h1>
-<p>Each section is one experiment of issue 6: the figures, the numbers behind them (CSV beside each in its directory) and the command that regenerates it. Every number comes from the simulator; the same command and seeds give the same bytes.</p>
+<p>Each section is one canonical experiment: the figures, the numbers behind them (CSV beside each in its directory) and the command that regenerates it. Every number comes from the simulator; the same command and seeds give the same bytes.</p>
 <ul>
 `)
 	var sections []string

@@ -16,7 +16,8 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/canon/tierbalance"
 )
 
-// All lists the canonical experiments in the order of the issue.
+// All lists the canonical experiments in report order, the order of the
+// numbers in their titles.
 func All() []canon.Experiment {
 	return []canon.Experiment{
 		oomcrisis.Experiment(),
