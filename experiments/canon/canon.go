@@ -79,9 +79,10 @@ func (e *Env) QuickFlag() string {
 }
 
 // Load returns an embedded scenario with overrides applied and
-// validated.
+// validated. It asks for the embedded one by name, so that a file of
+// that name in the working directory cannot stand in for it.
 func Load(name string, sets ...string) (*scenario.Scenario, error) {
-	sc, err := scenario.Load(name)
+	sc, err := scenario.Load("embedded:" + name)
 	if err != nil {
 		return nil, err
 	}
