@@ -150,6 +150,7 @@ func VLine(x float64) plot.Plotter {
 
 type vlineMarker struct{ x float64 }
 
+// Plot draws the marker across the data area, where p puts x.
 func (v vlineMarker) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
 	xc := trX(v.x)
