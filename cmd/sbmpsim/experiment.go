@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/catalog"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +26,7 @@ func newExperimentCmd() *cobra.Command {
 		Short: "List the canonical experiments",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, e := range canon.All() {
+			for _, e := range catalog.All() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-16s %s (%s)\n", e.Name, e.Title, e.Spec)
 			}
 			return nil
@@ -46,11 +47,11 @@ the quick ones, and they regenerate byte for byte.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var list []canon.Experiment
 			if args[0] == "all" {
-				list = canon.All()
+				list = catalog.All()
 			} else {
-				e, ok := canon.Lookup(args[0])
+				e, ok := catalog.Lookup(args[0])
 				if !ok {
-					return usageError{fmt.Errorf("no experiment %q (known: all, %s)", args[0], strings.Join(canon.Names(), ", "))}
+					return usageError{fmt.Errorf("no experiment %q (known: all, %s)", args[0], strings.Join(catalog.Names(), ", "))}
 				}
 				list = []canon.Experiment{e}
 			}
@@ -59,7 +60,7 @@ the quick ones, and they regenerate byte for byte.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			env := &canon.Env{Ctx: ctx, Quick: quick, Workers: workers}
+			env := canon.NewEnv(ctx, quick, workers)
 			for _, e := range list {
 				o := canon.NewOut(e)
 				if err := e.Run(env, o); err != nil {
@@ -70,7 +71,7 @@ the quick ones, and they regenerate byte for byte.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote %s/%s/\n", e.Name, out, e.Name)
 			}
-			missing, err := canon.Report(out)
+			missing, err := canon.Report(out, catalog.All())
 			if err != nil {
 				return err
 			}
@@ -96,7 +97,7 @@ func newReportCmd() *cobra.Command {
 		Short: "Assemble DIR/index.html from the experiments' outputs (no rerun)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			missing, err := canon.Report(out)
+			missing, err := canon.Report(out, catalog.All())
 			if err != nil {
 				return err
 			}

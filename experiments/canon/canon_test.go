@@ -6,20 +6,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
 
 // TestOutAndReport: an experiment's files, README and HTML section, the
 // escaping of text and code spans, and the report that stitches sections
-// together in the order of All (an experiment without outputs is listed
+// together in the order given (an experiment without outputs is listed
 // as missing).
 func TestOutAndReport(t *testing.T) {
-	e := All()[0]
+	exps := []Experiment{{Name: "first", Title: "First", Spec: "SPEC 1"}, {Name: "second", Title: "Second", Spec: "SPEC 2"}}
+	e := exps[0]
 	o := NewOut(e)
 	o.P("a <b> & `c<d>` done")
 	o.Table("t", "cap", []string{"x", "y,z"}, [][]string{{"1", "a\"b"}})
-	p, err := linePlot("title", "x", "y", []Series{{Name: "s", X: []float64{0, 1}, Y: []float64{1, 2}}})
+	p, err := figure.Lines("title", "x", "y", []figure.Series{{Name: "s", X: []float64{0, 1}, Y: []float64{1, 2}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,18 +55,18 @@ func TestOutAndReport(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, e.Name, "stale.png")); !os.IsNotExist(err) {
 		t.Fatal("a file of an earlier run was left behind")
 	}
-	missing, err := Report(root)
+	missing, err := Report(root, exps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(missing) != len(All())-1 {
+	if len(missing) != 1 || missing[0] != "second" {
 		t.Fatalf("missing %v", missing)
 	}
 	idx, err := os.ReadFile(filepath.Join(root, "index.html"))
 	if err != nil || !strings.Contains(string(idx), sec) || !strings.HasPrefix(string(idx), "<!DOCTYPE html>") {
 		t.Fatalf("index.html does not hold the section: %v", err)
 	}
-	if _, err := Report(t.TempDir()); err == nil {
+	if _, err := Report(t.TempDir(), exps); err == nil {
 		t.Fatal("a report with no outputs succeeded")
 	}
 }

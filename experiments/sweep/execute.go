@@ -220,18 +220,50 @@ func (p *Plan) runAll(ctx context.Context, opts Options, pending []Run, out *Out
 func (p *Plan) runOne(dir string, r Run) error {
 	// A run under way finishes even when the sweep is interrupted (the
 	// sweep stops starting runs), so it runs without the sweep's context.
-	res, err := world.Run(context.Background(), p.PointScenario(r.Point, r.Seed), world.Options{})
+	s, err := p.simulate(context.Background(), r)
 	if err != nil {
 		return err
 	}
-	s := res.Summary
-	s.WallNs = 0
-	s.Source = p.Source
 	b, err := output.SummaryJSON(&s)
 	if err != nil {
 		return err
 	}
 	return output.WriteFileAtomic(runPath(dir, r.ID), b)
+}
+
+// simulate runs r and returns its summary as its run file holds it: no
+// wall time, and the plan's source, so that it depends only on the
+// point's scenario and the seed.
+func (p *Plan) simulate(ctx context.Context, r Run) (world.Summary, error) {
+	res, err := world.Run(ctx, p.PointScenario(r.Point, r.Seed), world.Options{})
+	if err != nil {
+		return world.Summary{}, err
+	}
+	s := res.Summary
+	s.WallNs = 0
+	s.Source = p.Source
+	return s, nil
+}
+
+// Simulate runs every run of the plan in memory on workers goroutines
+// and returns the summaries in run order, each equal to the run file
+// Execute would write: Aggregate over them gives the sweep.json of the
+// same plan run with Execute. Nothing is written, so nothing resumes;
+// for callers that use a sweep's runs in the same process. Cancelling
+// ctx stops the runs under way too. The first failing run's error is
+// returned, naming the run.
+func Simulate(ctx context.Context, p *Plan, workers int) ([]world.Summary, error) {
+	if workers < 1 {
+		return nil, fmt.Errorf("workers %d: need at least 1", workers)
+	}
+	return sim.Replicate(ctx, p.Runs, workers, func(i int) (world.Summary, error) {
+		r := p.Run(i)
+		s, err := p.simulate(ctx, r)
+		if err != nil {
+			return s, &RunError{Run: r, Err: err}
+		}
+		return s, nil
+	})
 }
 
 // removeAggregate removes sweep.json (first: it marks a whole sweep) and

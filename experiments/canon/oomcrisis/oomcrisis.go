@@ -1,49 +1,55 @@
-package canon
+// Package oomcrisis is the oom-crisis canonical experiment: the default
+// scenario's chain from fragmentation to the OOM kill (SPEC 1.3) on seed 1,
+// and the OOM probability of one-setting variants over seeds, each
+// compared with the seed's settings on the same seeds.
+package oomcrisis
 
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
 
-func oomCrisis() Experiment {
-	return Experiment{
+// Experiment returns the oom-crisis experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "oom-crisis",
 		Title: "1. The OOM crisis, and which policy breaks the chain",
 		Spec:  "SPEC 1.3, 1.5, 2.6",
-		Run:   runOOMCrisis,
+		Run:   run,
 	}
 }
 
-// oomCrisisVariants are the arms: the seed's settings first, then one
+// variants are the arms: the seed's settings first, then one
 // change each.
-var oomCrisisVariants = []variant{
-	{"seed settings", nil},
-	{"degrade=wait-refill", []string{"policy.degrade=wait-refill"}},
-	{"degrade=steal-remote", []string{"policy.degrade=steal-remote"}},
-	{"degrade=reclaim-first", []string{"policy.degrade=reclaim-first"}},
-	{"degrade=fail-fast", []string{"policy.degrade=fail-fast"}},
-	{"merge=eager", []string{"policy.merge=eager"}},
-	{"refill=adaptive-batch", []string{"policy.refill=adaptive-batch"}},
-	{"swappiness=60, 1 GiB swap", []string{"kernel.swappiness=60", "kernel.swap_mb=1024"}},
-	{"oom_kill_allocating_task=1", []string{"kernel.oom_kill_allocating_task=1"}},
+var variants = []canon.Variant{
+	{Name: "seed settings"},
+	{Name: "degrade=wait-refill", Sets: []string{"policy.degrade=wait-refill"}},
+	{Name: "degrade=steal-remote", Sets: []string{"policy.degrade=steal-remote"}},
+	{Name: "degrade=reclaim-first", Sets: []string{"policy.degrade=reclaim-first"}},
+	{Name: "degrade=fail-fast", Sets: []string{"policy.degrade=fail-fast"}},
+	{Name: "merge=eager", Sets: []string{"policy.merge=eager"}},
+	{Name: "refill=adaptive-batch", Sets: []string{"policy.refill=adaptive-batch"}},
+	{Name: "swappiness=60, 1 GiB swap", Sets: []string{"kernel.swappiness=60", "kernel.swap_mb=1024"}},
+	{Name: "oom_kill_allocating_task=1", Sets: []string{"kernel.oom_kill_allocating_task=1"}},
 }
 
-func runOOMCrisis(env *Env, out *Out) error {
+func run(env *canon.Env, out *canon.Out) error {
 	seeds := env.Seeds(8, 100)
-	arms, err := env.runVariants("oom-crisis", nil, oomCrisisVariants, seeds)
+	arms, err := env.RunVariants("oom-crisis", nil, variants, seeds)
 	if err != nil {
 		return err
 	}
-	base := arms[0]
-
 	// The chain, on seed 1 of the seed's settings.
-	sc, err := Load("oom-crisis")
+	sc, err := canon.Load("oom-crisis")
 	if err != nil {
 		return err
 	}
@@ -51,9 +57,21 @@ func runOOMCrisis(env *Env, out *Out) error {
 	if err != nil {
 		return err
 	}
+	if err := chain(out, res); err != nil {
+		return err
+	}
+	if err := compareArms(out, arms, seeds, sc.Run.DurationMs); err != nil {
+		return err
+	}
+	out.Cmd("sbmpsim experiment run oom-crisis" + env.QuickFlag() + "   # seeds 1-" + strconv.Itoa(len(seeds)) + "; one run: sbmpsim run --seed 1 --out out/")
+	return nil
+}
+
+// chain tells SPEC 1.3's chain and draws it from seed 1's run.
+func chain(out *canon.Out, res *world.Result) error {
 	s := res.Summary
 	out.P("The default scenario (`sbmpsim run`) stages SPEC 1.3's chain from the models: page cache and anonymous memory allocated interleaved fragment physical memory; socket 1's long-lived 256-byte sessions need new Tier-1 slabs; Tier-1 grows by 2 MiB blocks faulted in as transparent huge pages, which fail once no node has a free 2 MiB block; refills cross to the other node, then the allocator degrades to Tier-2 and each session costs a 4 KiB page; with `vm.swappiness=0`, no swap and `oom_kill_allocating_task=0`, reclaim takes the page cache and the OOM killer follows.")
-	if err := oomTimeline(out, res); err != nil {
+	if err := timeline(out, res); err != nil {
 		return err
 	}
 	var oomAt string
@@ -71,8 +89,14 @@ func runOOMCrisis(env *Env, out *Out) error {
 	}
 	out.P("Seed 1: %d Tier-0, %d Tier-1 and %d Tier-2 allocations; %d small allocations fell back to Tier-2 (`fallback_to_tier2`), %d remote refills; %s. SPEC 1.5 alerts in danger: %s.",
 		s.TierAllocs.Tier0, s.TierAllocs.Tier1, s.TierAllocs.Tier2, s.SBMP.Tier2Fallbacks, s.SBMP.RefillsRemote, oomAt, strings.Join(alerts, ", "))
+	return nil
+}
 
-	// Every arm over the seeds.
+// compareArms draws and tabulates every arm over the seeds, each
+// compared with the seed's settings (the first arm) on the same seeds,
+// and says which change lowers the OOM probability.
+func compareArms(out *canon.Out, arms []canon.Arm, seeds []uint64, durationMs int64) error {
+	base := arms[0]
 	labels := make([]string, len(arms))
 	v, lo, hi := make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	var rows, csvRows [][]string
@@ -80,44 +104,27 @@ func runOOMCrisis(env *Env, out *Out) error {
 	for i, a := range arms {
 		labels[i] = a.Name
 		v[i], lo[i], hi[i] = a.P, a.CI.Lo, a.CI.Hi
-		var times []stats.Observation
-		for _, r := range a.Runs {
-			t := firstOOMSeconds(r)
-			times = append(times, stats.Observation{Time: t, Event: !math.IsNaN(t)})
-			if math.IsNaN(t) {
-				times[len(times)-1].Time = float64(r.SimTimeNs) / 1e9
-			}
-		}
-		median := ""
-		if km, err := stats.KaplanMeier(times); err == nil {
-			if m, err := km.Median(0.95); err == nil {
-				if m.Median.Reached {
-					median = f(m.Median.Value, 2)
-				} else {
-					median = "> " + f(m.Median.Value, 0)
-				}
-			}
-		}
+		median := medianFirstOOM(a.Runs)
 		diff, ci, p := "", "", ""
 		if i > 0 {
-			rep, err := paired("oom-crisis", base, a, seeds)
+			rep, err := canon.Paired("oom-crisis", base, a, seeds)
 			if err != nil {
 				return err
 			}
 			o := rep.Paired.OOM
 			diff = fmt.Sprintf("%+.0f", 100*o.Difference)
 			ci = fmt.Sprintf("[%+.0f, %+.0f]", 100*o.CI95Newcombe[0], 100*o.CI95Newcombe[1])
-			p = f(o.McNemarExactP, 4)
+			p = canon.Fixed(o.McNemarExactP, 4)
 			if o.CI95Newcombe[1] < 0 {
 				lower = append(lower, fmt.Sprintf("`%s` lowers it by %.0f points (95 %% CI %.0f to %.0f)", a.Name, -100*o.Difference, -100*o.CI95Newcombe[1], -100*o.CI95Newcombe[0]))
 			}
 		}
-		fails := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
-		fb := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
-		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), f(a.P, 2), fmt.Sprintf("[%s, %s]", f(a.CI.Lo, 2), f(a.CI.Hi, 2)), median, diff, ci, p, f(fb, 0), f(fails, 0)})
-		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), itoa(a.OOM), itoa(len(a.Runs)), f(a.P, 4), f(a.CI.Lo, 4), f(a.CI.Hi, 4), median, diff, ci, p, f(fb, 1), f(fails, 1)})
+		fails := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
+		fb := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
+		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), canon.Fixed(a.P, 2), fmt.Sprintf("[%s, %s]", canon.Fixed(a.CI.Lo, 2), canon.Fixed(a.CI.Hi, 2)), median, diff, ci, p, canon.Fixed(fb, 0), canon.Fixed(fails, 0)})
+		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), strconv.Itoa(a.OOM), strconv.Itoa(len(a.Runs)), canon.Fixed(a.P, 4), canon.Fixed(a.CI.Lo, 4), canon.Fixed(a.CI.Hi, 4), median, diff, ci, p, canon.Fixed(fb, 1), canon.Fixed(fails, 1)})
 	}
-	bars, err := barsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", sc.Run.DurationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
+	bars, err := figure.BarsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", durationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -134,17 +141,43 @@ func runOOMCrisis(env *Env, out *Out) error {
 	} else {
 		out.P("No variant lowered the OOM probability by an interval that excludes zero at %d seeds.", len(seeds))
 	}
-	out.Cmd("sbmpsim experiment run oom-crisis" + env.QuickFlag() + "   # seeds 1-" + itoa(len(seeds)) + "; one run: sbmpsim run --seed 1 --out out/")
 	return nil
 }
 
-// oomTimeline draws seed 1's run: memory by kind, and SBMP's allocations
+// medianFirstOOM is the Kaplan-Meier median time to the first OOM kill
+// of runs, a run without one censored at its end: "> T" when the curve
+// never fell to one half, "" when it cannot be computed.
+func medianFirstOOM(runs []world.Summary) string {
+	var times []stats.Observation
+	for _, r := range runs {
+		t := canon.FirstOOMSeconds(r)
+		times = append(times, stats.Observation{Time: t, Event: !math.IsNaN(t)})
+		if math.IsNaN(t) {
+			times[len(times)-1].Time = float64(r.SimTimeNs) / 1e9
+		}
+	}
+	km, err := stats.KaplanMeier(times)
+	if err != nil {
+		return ""
+	}
+	m, err := km.Median(0.95)
+	switch {
+	case err != nil:
+		return ""
+	case m.Median.Reached:
+		return canon.Fixed(m.Median.Value, 2)
+	default:
+		return "> " + canon.Fixed(m.Median.Value, 0)
+	}
+}
+
+// timeline draws seed 1's run: memory by kind, and SBMP's allocations
 // per tier per second, with the OOM kill marked.
-func oomTimeline(out *Out, res *world.Result) error {
+func timeline(out *canon.Out, res *world.Result) error {
 	ts := &res.Timeseries
 	cols := map[string]int{}
 	for _, c := range []string{"free_pages", "file_pages", "anon_pages", "tier0_allocs", "tier1_allocs", "tier2_allocs"} {
-		i, err := column(ts, c)
+		i, err := canon.Column(ts, c)
 		if err != nil {
 			return err
 		}
@@ -167,13 +200,13 @@ func oomTimeline(out *Out, res *world.Result) error {
 			rate[c] = append(rate[c], v)
 		}
 	}
-	memPlot, err := linePlot("seed 1: memory (MiB)", "simulated time (s)", "MiB", []Series{
+	memPlot, err := figure.Lines("seed 1: memory (MiB)", "simulated time (s)", "MiB", []figure.Series{
 		{Name: "free", X: x, Y: mem["free_pages"]}, {Name: "page cache", X: x, Y: mem["file_pages"]}, {Name: "anonymous", X: x, Y: mem["anon_pages"]},
 	})
 	if err != nil {
 		return err
 	}
-	tierPlot, err := linePlot("SBMP allocations per second by tier", "simulated time (s)", "allocations/s", []Series{
+	tierPlot, err := figure.Lines("SBMP allocations per second by tier", "simulated time (s)", "allocations/s", []figure.Series{
 		{Name: "tier 0", X: x, Y: rate["tier0_allocs"]}, {Name: "tier 1 (refills)", X: x, Y: rate["tier1_allocs"]}, {Name: "tier 2", X: x, Y: rate["tier2_allocs"]},
 	})
 	if err != nil {
@@ -182,13 +215,13 @@ func oomTimeline(out *Out, res *world.Result) error {
 	if len(res.Summary.OOMEvents) > 0 {
 		t := float64(res.Summary.OOMEvents[0].TimeNs) / 1e9
 		for _, p := range []*plot.Plot{memPlot, tierPlot} {
-			p.Add(vline(t))
+			p.Add(figure.VLine(t))
 		}
 	}
 	var rows [][]string
 	for i := range x {
-		rows = append(rows, []string{f(x[i], 3), f(mem["free_pages"][i], 2), f(mem["file_pages"][i], 2), f(mem["anon_pages"][i], 2),
-			f(rate["tier0_allocs"][i], 0), f(rate["tier1_allocs"][i], 0), f(rate["tier2_allocs"][i], 0)})
+		rows = append(rows, []string{canon.Fixed(x[i], 3), canon.Fixed(mem["free_pages"][i], 2), canon.Fixed(mem["file_pages"][i], 2), canon.Fixed(mem["anon_pages"][i], 2),
+			canon.Fixed(rate["tier0_allocs"][i], 0), canon.Fixed(rate["tier1_allocs"][i], 0), canon.Fixed(rate["tier2_allocs"][i], 0)})
 	}
 	out.CSV("oom-crisis-seed1-timeline", []string{"time_s", "free_mib", "page_cache_mib", "anon_mib", "tier0_per_s", "tier1_per_s", "tier2_per_s"}, rows)
 	return out.Figure("oom-crisis-seed1-timeline", "Seed 1 of the default scenario: free memory and page cache fall as the databases and readers grow; Tier-2 allocations take over from Tier-0/1 when Tier-1 cannot grow; the dashed line is the OOM kill.", 8*vg.Inch, 6*vg.Inch, [][]*plot.Plot{{memPlot}, {tierPlot}})

@@ -1,4 +1,7 @@
-package canon
+// Package earlywarning is the early-warning canonical experiment: whether
+// the SPEC 1.5 alerts predict the OOM kill, scored over the runs of the
+// load sweep (package loadsweep).
+package earlywarning
 
 import (
 	"fmt"
@@ -7,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/sbmp"
@@ -15,17 +21,18 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-func earlyWarning() Experiment {
-	return Experiment{
+// Experiment returns the early-warning experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "early-warning",
 		Title: "5. Do the SPEC 1.5 alerts predict the OOM kill?",
 		Spec:  "SPEC 1.5, 3.1",
-		Run:   runEarlyWarning,
+		Run:   run,
 	}
 }
 
-// warnSignal is one predictor: a SPEC 1.5 metric, or any of them.
-type warnSignal struct {
+// signal is one predictor: a SPEC 1.5 metric, or any of them.
+type signal struct {
 	// Metric is the summary's alert metric; "" is "any signal".
 	Metric string
 	// Label names it in text and tables, with its danger threshold, and
@@ -36,23 +43,23 @@ type warnSignal struct {
 	High bool
 }
 
-// warnSignals are the predictors, labelled with the thresholds sbmp
+// signals are the predictors, labelled with the thresholds sbmp
 // applies.
-var warnSignals = []warnSignal{
+var signals = []signal{
 	{"tier0_free_avg", fmt.Sprintf("tier0_free_avg < %d", sbmp.Tier0FreeAvgDanger), "tier0_free_avg", false},
-	{"tier1_merge_delay_ms", fmt.Sprintf("tier1_merge_delay > %s ms", f(sbmp.MergeDelayDangerNs/1e6, 0)), "merge_delay", true},
+	{"tier1_merge_delay_ms", fmt.Sprintf("tier1_merge_delay > %s ms", canon.Fixed(sbmp.MergeDelayDangerNs/1e6, 0)), "merge_delay", true},
 	{"fallback_to_tier2_per_s", fmt.Sprintf("fallback_to_tier2 > %d/s", sbmp.FallbackRateDangerPerS), "fallback_to_tier2", true},
 	{"", "any signal", "any", false},
 }
 
-// warnRun is one run as the predictors see it.
-type warnRun struct {
+// outcome is one run as the predictors see it.
+type outcome struct {
 	policy string
 	load   float64
 	// oomNs is the first OOM kill's time, -1 without one.
 	oomNs int64
 	// firstNs is each signal's first danger sample (-1: never), in the
-	// order of warnSignals.
+	// order of signals.
 	firstNs []int64
 	maxes   map[string]float64
 	// merges and drains are Tier-1 merges and Tier-0 drains to Tier-1:
@@ -62,22 +69,22 @@ type warnRun struct {
 	flushes int64
 }
 
-// warnScore is one signal's confusion table over the runs and its lead
+// score is one signal's confusion table over the runs and its lead
 // times. An alarm counts only if it fired strictly before the kill: one
 // that fires at or after it is a miss (Late).
-type warnScore struct {
+type score struct {
 	TP, FP, FN, TN, Late int
 	Precision, Recall    stats.Interval
 	FalseAlarmRate       stats.Interval
 	LeadS                []float64
 }
 
-func runEarlyWarning(env *Env, out *Out) error {
-	s, err := env.loadSweep()
+func run(env *canon.Env, out *canon.Out) error {
+	s, err := loadsweep.Run(env)
 	if err != nil {
 		return err
 	}
-	runs, err := warnRuns(s)
+	runs, err := outcomes(s)
 	if err != nil {
 		return err
 	}
@@ -88,43 +95,43 @@ func runEarlyWarning(env *Env, out *Out) error {
 		}
 	}
 	out.P("The runs of the load sweep of `oom-probability` (the default scenario with its `%s` sessions at load factors %s, under all %d degrade policies, seeds 1-%d): %d runs, %d of them OOM-killed within %d s. SBMP samples the SPEC 1.5 signals every 500 ms (SPEC 3.1); a signal *fires* in a run at its first sample in danger. A run where it fired before the first OOM kill and that was killed is a hit; one where it fired and no kill followed is a false alarm; a killed run where it did not fire before the kill is a miss, also when it fired at or after the kill.",
-		s.Workload, sweepLoads(s.Levels), len(s.Policies), len(s.Seeds), len(runs), nOOM, s.Cells[0][0].Scenario.Run.DurationMs/1000)
-	scores := make([]warnScore, len(warnSignals))
-	for i := range warnSignals {
-		if scores[i], err = ewScore(runs, i, func(warnRun) bool { return true }); err != nil {
+		s.Workload, loadsweep.Levels(s.Levels), len(s.Policies), len(s.Seeds), len(runs), nOOM, s.DurationMs/1000)
+	scores := make([]score, len(signals))
+	for i := range signals {
+		if scores[i], err = scoreOf(runs, i, func(outcome) bool { return true }); err != nil {
 			return err
 		}
 	}
-	warnTable(out, scores)
-	if err := warnFigures(out, scores, ewRatio(nOOM, len(runs))); err != nil {
+	scoreTable(out, scores)
+	if err := scoreFigures(out, scores, ratio(nOOM, len(runs))); err != nil {
 		return err
 	}
-	warnText(out, runs, scores)
-	if err := warnByPolicy(out, s, runs); err != nil {
+	findings(out, runs, scores)
+	if err := byPolicy(out, s, runs); err != nil {
 		return err
 	}
-	out.Cmd(env.sweepCmd("early-warning", s))
+	out.Cmd(s.Cmd(env, "early-warning"))
 	return nil
 }
 
-// warnRuns flattens the sweep into the predictors' view.
-func warnRuns(s *loadSweep) ([]warnRun, error) {
-	var runs []warnRun
+// outcomes flattens the sweep into the predictors' view.
+func outcomes(s *loadsweep.Sweep) ([]outcome, error) {
+	var runs []outcome
 	for p, pol := range s.Policies {
 		for l, c := range s.Cells[p] {
 			for _, r := range c.Runs {
 				if r.SBMP == nil {
 					return nil, fmt.Errorf("early warning: %s seed %d has no SBMP summary", c.Name, r.Seed)
 				}
-				w := warnRun{policy: pol, load: s.Levels[l], oomNs: -1, maxes: map[string]float64{}, merges: r.SBMP.Tier1Merges, drains: r.SBMP.Drains, flushes: r.SBMP.Flushes}
-				if t := firstOOMSeconds(r); !math.IsNaN(t) {
+				w := outcome{policy: pol, load: s.Levels[l], oomNs: -1, maxes: map[string]float64{}, merges: r.SBMP.Tier1Merges, drains: r.SBMP.Drains, flushes: r.SBMP.Flushes}
+				if t := canon.FirstOOMSeconds(r); !math.IsNaN(t) {
 					w.oomNs = r.OOMEvents[0].TimeNs
 					for _, e := range r.OOMEvents {
 						w.oomNs = min(w.oomNs, e.TimeNs)
 					}
 				}
 				anyNs := int64(-1)
-				for _, sig := range warnSignals[:len(warnSignals)-1] {
+				for _, sig := range signals[:len(signals)-1] {
 					i := slices.IndexFunc(r.SBMP.Alerts, func(a world.AlertSummary) bool { return a.Metric == sig.Metric })
 					if i < 0 {
 						return nil, fmt.Errorf("early warning: %s seed %d has no alert %q", c.Name, r.Seed, sig.Metric)
@@ -144,9 +151,9 @@ func warnRuns(s *loadSweep) ([]warnRun, error) {
 	return runs, nil
 }
 
-// ewScore is signal i's confusion table over the runs that keep selects.
-func ewScore(runs []warnRun, i int, keep func(warnRun) bool) (warnScore, error) {
-	var sc warnScore
+// scoreOf is signal i's confusion table over the runs that keep selects.
+func scoreOf(runs []outcome, i int, keep func(outcome) bool) (score, error) {
+	var sc score
 	for _, r := range runs {
 		if !keep(r) {
 			continue
@@ -169,36 +176,36 @@ func ewScore(runs []warnRun, i int, keep func(warnRun) bool) (warnScore, error) 
 	}
 	slices.Sort(sc.LeadS)
 	var err error
-	if sc.Precision, err = ewWilson(sc.TP, sc.TP+sc.FP); err != nil {
+	if sc.Precision, err = wilson(sc.TP, sc.TP+sc.FP); err != nil {
 		return sc, err
 	}
-	if sc.Recall, err = ewWilson(sc.TP, sc.TP+sc.FN); err != nil {
+	if sc.Recall, err = wilson(sc.TP, sc.TP+sc.FN); err != nil {
 		return sc, err
 	}
-	sc.FalseAlarmRate, err = ewWilson(sc.FP, sc.FP+sc.TN)
+	sc.FalseAlarmRate, err = wilson(sc.FP, sc.FP+sc.TN)
 	return sc, err
 }
 
-// ewWilson is the 95 % Wilson interval of k/n, or NaNs when n is 0
+// wilson is the 95 % Wilson interval of k/n, or NaNs when n is 0
 // (a signal that never fired has no precision).
-func ewWilson(k, n int) (stats.Interval, error) {
+func wilson(k, n int) (stats.Interval, error) {
 	if n == 0 {
 		return stats.Interval{Lo: math.NaN(), Hi: math.NaN()}, nil
 	}
 	return stats.WilsonInterval(k, n, 0.95)
 }
 
-// ewRatio is k/n as a share, NaN when n is 0.
-func ewRatio(k, n int) float64 {
+// ratio is k/n as a share, NaN when n is 0.
+func ratio(k, n int) float64 {
 	if n == 0 {
 		return math.NaN()
 	}
 	return float64(k) / float64(n)
 }
 
-// ewLeadQuantiles are the 10th, 50th and 90th percentiles of the lead
+// leadQuantiles are the 10th, 50th and 90th percentiles of the lead
 // times, NaN without any.
-func ewLeadQuantiles(lead []float64) [3]float64 {
+func leadQuantiles(lead []float64) [3]float64 {
 	q := [3]float64{math.NaN(), math.NaN(), math.NaN()}
 	if v, err := stats.Quantiles(lead, []float64{0.1, 0.5, 0.9}); err == nil {
 		copy(q[:], v)
@@ -206,33 +213,33 @@ func ewLeadQuantiles(lead []float64) [3]float64 {
 	return q
 }
 
-// ewInterval formats a Wilson interval, or "n/a".
-func ewInterval(iv stats.Interval) string {
+// interval formats a Wilson interval, or "n/a".
+func interval(iv stats.Interval) string {
 	if math.IsNaN(iv.Lo) {
 		return "n/a"
 	}
-	return fmt.Sprintf("[%s, %s]", f(iv.Lo, 2), f(iv.Hi, 2))
+	return fmt.Sprintf("[%s, %s]", canon.Fixed(iv.Lo, 2), canon.Fixed(iv.Hi, 2))
 }
 
-func ewNA(s string) string {
+func na(s string) string {
 	if s == "" {
 		return "n/a"
 	}
 	return s
 }
 
-// warnTable adds the table of every signal's scores.
-func warnTable(out *Out, scores []warnScore) {
+// scoreTable adds the table of every signal's scores.
+func scoreTable(out *canon.Out, scores []score) {
 	var rows, csvRows [][]string
-	for i, sig := range warnSignals {
+	for i, sig := range signals {
 		sc := scores[i]
-		q := ewLeadQuantiles(sc.LeadS)
-		prec, rec := ewRatio(sc.TP, sc.TP+sc.FP), ewRatio(sc.TP, sc.TP+sc.FN)
-		rows = append(rows, []string{sig.Label, itoa(sc.TP + sc.FP), ewNA(f(prec, 2)), ewInterval(sc.Precision), ewNA(f(rec, 2)), ewInterval(sc.Recall),
-			itoa(sc.FP), fmt.Sprintf("%d / %d", sc.FP, sc.FP+sc.TN), itoa(sc.Late), ewNA(f(q[1], 2)), ewNA(f(q[0], 2)), ewNA(f(q[2], 2))})
-		csvRows = append(csvRows, []string{sig.Label, itoa(sc.TP), itoa(sc.FP), itoa(sc.FN), itoa(sc.TN), itoa(sc.Late),
-			f(prec, 4), f(sc.Precision.Lo, 4), f(sc.Precision.Hi, 4), f(rec, 4), f(sc.Recall.Lo, 4), f(sc.Recall.Hi, 4),
-			f(ewRatio(sc.FP, sc.FP+sc.TN), 4), f(sc.FalseAlarmRate.Lo, 4), f(sc.FalseAlarmRate.Hi, 4), f(q[1], 3), f(q[0], 3), f(q[2], 3)})
+		q := leadQuantiles(sc.LeadS)
+		prec, rec := ratio(sc.TP, sc.TP+sc.FP), ratio(sc.TP, sc.TP+sc.FN)
+		rows = append(rows, []string{sig.Label, strconv.Itoa(sc.TP + sc.FP), na(canon.Fixed(prec, 2)), interval(sc.Precision), na(canon.Fixed(rec, 2)), interval(sc.Recall),
+			strconv.Itoa(sc.FP), fmt.Sprintf("%d / %d", sc.FP, sc.FP+sc.TN), strconv.Itoa(sc.Late), na(canon.Fixed(q[1], 2)), na(canon.Fixed(q[0], 2)), na(canon.Fixed(q[2], 2))})
+		csvRows = append(csvRows, []string{sig.Label, strconv.Itoa(sc.TP), strconv.Itoa(sc.FP), strconv.Itoa(sc.FN), strconv.Itoa(sc.TN), strconv.Itoa(sc.Late),
+			canon.Fixed(prec, 4), canon.Fixed(sc.Precision.Lo, 4), canon.Fixed(sc.Precision.Hi, 4), canon.Fixed(rec, 4), canon.Fixed(sc.Recall.Lo, 4), canon.Fixed(sc.Recall.Hi, 4),
+			canon.Fixed(ratio(sc.FP, sc.FP+sc.TN), 4), canon.Fixed(sc.FalseAlarmRate.Lo, 4), canon.Fixed(sc.FalseAlarmRate.Hi, 4), canon.Fixed(q[1], 3), canon.Fixed(q[0], 3), canon.Fixed(q[2], 3)})
 	}
 	out.Table("early-warning-scores", "Every signal over every run of the sweep: precision = killed runs among those where it fired (before any kill), recall = runs warned before the kill among the killed, 95 % Wilson intervals; false alarms = runs where it fired and no kill followed, of the runs without a kill; late = it fired only at or after the kill (counted as misses); lead = first OOM kill minus first danger sample, over the hits, in seconds",
 		[]string{"signal", "fired", "precision", "95 % CI", "recall", "95 % CI", "false alarms", "of non-OOM runs", "late", "median lead (s)", "p10", "p90"}, rows)
@@ -240,12 +247,12 @@ func warnTable(out *Out, scores []warnScore) {
 		"false_alarm_rate", "false_alarm_rate_lo", "false_alarm_rate_hi", "lead_s_p50", "lead_s_p10", "lead_s_p90"}, csvRows)
 }
 
-// warnFigures draws the lead-time CDFs and the precision, recall and
+// scoreFigures draws the lead-time CDFs and the precision, recall and
 // false-alarm rate of every signal.
-func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
-	var series []Series
+func scoreFigures(out *canon.Out, scores []score, baseRate float64) error {
+	var series []figure.Series
 	var rows [][]string
-	for i, sig := range warnSignals {
+	for i, sig := range signals {
 		lead := scores[i].LeadS
 		if len(lead) == 0 {
 			continue
@@ -254,27 +261,27 @@ func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
 		x, y := []float64{lead[0]}, []float64{0}
 		for j, v := range lead {
 			x, y = append(x, v, v), append(y, float64(j)/float64(len(lead)), float64(j+1)/float64(len(lead)))
-			rows = append(rows, []string{sig.Label, f(v, 3), f(float64(j+1)/float64(len(lead)), 4)})
+			rows = append(rows, []string{sig.Label, canon.Fixed(v, 3), canon.Fixed(float64(j+1)/float64(len(lead)), 4)})
 		}
-		series = append(series, Series{Name: fmt.Sprintf("%s (%d hits)", sig.Label, len(lead)), X: x[1:], Y: y[1:], Dashed: sig.Metric == ""})
+		series = append(series, figure.Series{Name: fmt.Sprintf("%s (%d hits)", sig.Label, len(lead)), X: x[1:], Y: y[1:], Dashed: sig.Metric == ""})
 	}
 	out.CSV("early-warning-lead-cdf", []string{"signal", "lead_s", "cdf"}, rows)
 	if len(series) > 0 {
-		cdf, err := markedSteps("lead time of the hits: first OOM kill - first danger sample", "lead time (s)", "share of hits with lead <= x", series)
+		cdf, err := figure.MarkedSteps("lead time of the hits: first OOM kill - first danger sample", "lead time (s)", "share of hits with lead <= x", series)
 		if err != nil {
 			return err
 		}
 		cdf.Y.Min, cdf.Y.Max = 0, 1
 		cdf.X.Min = 0
-		cdf.X.Tick.Marker = ewStepTicks{0.5}
+		cdf.X.Tick.Marker = stepTicks{0.5}
 		cdf.Legend.Left = true
 		if err := out.Figure("early-warning-lead-cdf", "Empirical CDF of the warning's lead time over the runs where the signal fired before the OOM kill; signals with no hit are left out. Sampling every 500 ms puts the first danger sample at most 0.5 s after the signal crossed its threshold.",
 			8*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{cdf}}); err != nil {
 			return err
 		}
 	}
-	labels := make([]string, len(warnSignals))
-	for i, sig := range warnSignals {
+	labels := make([]string, len(signals))
+	for i, sig := range signals {
 		labels[i] = sig.Short
 		if scores[i].TP+scores[i].FP == 0 {
 			labels[i] += " (never fired)"
@@ -283,11 +290,11 @@ func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
 	var panels []*plot.Plot
 	for _, m := range []struct {
 		title string
-		get   func(warnScore) (int, int, stats.Interval)
+		get   func(score) (int, int, stats.Interval)
 	}{
-		{"precision", func(s warnScore) (int, int, stats.Interval) { return s.TP, s.TP + s.FP, s.Precision }},
-		{"recall", func(s warnScore) (int, int, stats.Interval) { return s.TP, s.TP + s.FN, s.Recall }},
-		{"false-alarm rate (of non-OOM runs)", func(s warnScore) (int, int, stats.Interval) { return s.FP, s.FP + s.TN, s.FalseAlarmRate }},
+		{"precision", func(s score) (int, int, stats.Interval) { return s.TP, s.TP + s.FP, s.Precision }},
+		{"recall", func(s score) (int, int, stats.Interval) { return s.TP, s.TP + s.FN, s.Recall }},
+		{"false-alarm rate (of non-OOM runs)", func(s score) (int, int, stats.Interval) { return s.FP, s.FP + s.TN, s.FalseAlarmRate }},
 	} {
 		v, lo, hi := make([]float64, len(scores)), make([]float64, len(scores)), make([]float64, len(scores))
 		for i, sc := range scores {
@@ -296,7 +303,7 @@ func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
 				v[i], lo[i], hi[i] = float64(k)/float64(n), iv.Lo, iv.Hi
 			}
 		}
-		p, err := barsCI(m.title, "share, 95 % Wilson", labels, v, lo, hi)
+		p, err := figure.BarsCI(m.title, "share, 95 % Wilson", labels, v, lo, hi)
 		if err != nil {
 			return err
 		}
@@ -308,7 +315,7 @@ func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
 			if err != nil {
 				return err
 			}
-			l.Color = colorAt(3)
+			l.Color = figure.Color(3)
 			l.Width = vg.Points(1.2)
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 			p.Add(l)
@@ -321,11 +328,11 @@ func warnFigures(out *Out, scores []warnScore, baseRate float64) error {
 		10*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{panels})
 }
 
-// ewStepTicks marks an axis every Step.
-type ewStepTicks struct{ Step float64 }
+// stepTicks marks an axis every Step.
+type stepTicks struct{ Step float64 }
 
 // Ticks returns a labelled tick at every multiple of Step in [lo, hi].
-func (t ewStepTicks) Ticks(lo, hi float64) []plot.Tick {
+func (t stepTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
 	for i := math.Ceil(lo / t.Step); i*t.Step <= hi+1e-9; i++ {
 		v := i * t.Step
@@ -334,40 +341,15 @@ func (t ewStepTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// markedSteps is linePlot for step lines, drawn thicker first so that
-// lines on top of each other stay visible.
-func markedSteps(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
-	p, err := linePlot(title, xlabel, ylabel, nil)
-	if err != nil {
-		return nil, err
-	}
-	for i, s := range series {
-		pts := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			pts[j] = plotter.XY{X: s.X[j], Y: s.Y[j]}
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return nil, err
-		}
-		l.Color = colorAt(i)
-		l.Width = vg.Points(1.5 + 1.2*float64(len(series)-1-i))
-		l.Dashes = markedDashes[i%len(markedDashes)]
-		p.Add(l)
-		p.Legend.Add(s.Name, l)
-	}
-	return p, nil
-}
-
-// warnText says what the scores mean, every number from them.
-func warnText(out *Out, runs []warnRun, scores []warnScore) {
+// findings says what the scores mean, every number from them.
+func findings(out *canon.Out, runs []outcome, scores []score) {
 	var merges, drains int64
 	for _, r := range runs {
 		merges += r.merges
 		drains += r.drains
 	}
 	var parts []string
-	for i, sig := range warnSignals {
+	for i, sig := range signals {
 		sc := scores[i]
 		if sc.TP+sc.FP+sc.Late == 0 {
 			mx := 0.0
@@ -383,29 +365,29 @@ func warnText(out *Out, runs []warnRun, scores []warnScore) {
 					why += "; Tier-0 never drained a slot back to Tier-1, so no slab came free for Tier-1 to merge"
 				}
 			}
-			parts = append(parts, fmt.Sprintf("`%s` never reached danger in any of the %d runs (its largest sample was %s)%s. It is useless as a predictor in this model", sig.Label, len(runs), f(mx, 2), why))
+			parts = append(parts, fmt.Sprintf("`%s` never reached danger in any of the %d runs (its largest sample was %s)%s. It is useless as a predictor in this model", sig.Label, len(runs), canon.Fixed(mx, 2), why))
 			continue
 		}
-		q := ewLeadQuantiles(sc.LeadS)
+		q := leadQuantiles(sc.LeadS)
 		p := fmt.Sprintf("`%s` fired in %d runs: %d before a kill (precision %s, 95 %% CI %s) and %d without one; it warned %d of the %d killed runs (recall %s, 95 %% CI %s)",
-			sig.Label, sc.TP+sc.FP, sc.TP, ewNA(f(ewRatio(sc.TP, sc.TP+sc.FP), 2)), ewInterval(sc.Precision), sc.FP, sc.TP, sc.TP+sc.FN, ewNA(f(ewRatio(sc.TP, sc.TP+sc.FN), 2)), ewInterval(sc.Recall))
+			sig.Label, sc.TP+sc.FP, sc.TP, na(canon.Fixed(ratio(sc.TP, sc.TP+sc.FP), 2)), interval(sc.Precision), sc.FP, sc.TP, sc.TP+sc.FN, na(canon.Fixed(ratio(sc.TP, sc.TP+sc.FN), 2)), interval(sc.Recall))
 		if sc.Late > 0 {
 			p += fmt.Sprintf(", and fired only at or after the kill in %d", sc.Late)
 		}
 		if len(sc.LeadS) > 0 {
-			p += fmt.Sprintf("; median lead %s s (p10 %s s, p90 %s s)", f(q[1], 2), f(q[0], 2), f(q[2], 2))
+			p += fmt.Sprintf("; median lead %s s (p10 %s s, p90 %s s)", canon.Fixed(q[1], 2), canon.Fixed(q[0], 2), canon.Fixed(q[2], 2))
 		}
 		if sc.FP+sc.TN > 0 && sc.FP == sc.FP+sc.TN {
-			p += fmt.Sprintf(". It fired in every run that was not killed too, so its precision is no better than the share of runs killed (%s)", f(ewRatio(sc.TP+sc.FN, len(runs)), 2))
+			p += fmt.Sprintf(". It fired in every run that was not killed too, so its precision is no better than the share of runs killed (%s)", canon.Fixed(ratio(sc.TP+sc.FN, len(runs)), 2))
 		}
 		if sig.Metric != "" && !sig.High {
-			killed, spared := ewLargestSamples(runs, sig.Metric)
-			p += fmt.Sprintf(". Its largest 500 ms sample in any run was %s (SPEC 1.5 calls > %d safe)", f(slices.Max(append(killed, spared...)), 2), sbmp.Tier0FreeAvgSafe)
+			killed, spared := largestSamples(runs, sig.Metric)
+			p += fmt.Sprintf(". Its largest 500 ms sample in any run was %s (SPEC 1.5 calls > %d safe)", canon.Fixed(slices.Max(append(killed, spared...)), 2), sbmp.Tier0FreeAvgSafe)
 		}
 		if sig.High {
-			killed, spared := ewLargestSamples(runs, sig.Metric)
+			killed, spared := largestSamples(runs, sig.Metric)
 			if len(killed) > 0 && len(spared) > 0 {
-				p += fmt.Sprintf(". Its largest 500 ms sample per run had a median of %s in the killed runs and %s in the others", f(ewMedian(killed), 0), f(ewMedian(spared), 0))
+				p += fmt.Sprintf(". Its largest 500 ms sample per run had a median of %s in the killed runs and %s in the others", canon.Fixed(median(killed), 0), canon.Fixed(median(spared), 0))
 			}
 		}
 		parts = append(parts, p)
@@ -431,13 +413,13 @@ func warnText(out *Out, runs []warnRun, scores []warnScore) {
 	}
 	if both > 0 {
 		out.P("The two signals that fire are not independent: in the %d runs where both fired, `%s` first fired before `%s` in %d, at the same 500 ms sample in %d and after it in %d. Entering degrade flushes every CPU's Tier-0 cache back to the slabs (SPEC 2.6), which empties Tier-0 at once: those runs flushed %s times on average.",
-			both, warnSignals[0].Label, warnSignals[2].Label, earlier, same, later, f(float64(flushes)/float64(both), 0))
+			both, signals[0].Label, signals[2].Label, earlier, same, later, canon.Fixed(float64(flushes)/float64(both), 0))
 	}
 }
 
-// ewLargestSamples is a metric's largest sample per run, in the killed
+// largestSamples is a metric's largest sample per run, in the killed
 // runs and in the others.
-func ewLargestSamples(runs []warnRun, metric string) (killed, spared []float64) {
+func largestSamples(runs []outcome, metric string) (killed, spared []float64) {
 	for _, r := range runs {
 		if r.oomNs >= 0 {
 			killed = append(killed, r.maxes[metric])
@@ -448,8 +430,8 @@ func ewLargestSamples(runs []warnRun, metric string) (killed, spared []float64) 
 	return killed, spared
 }
 
-// ewMedian is the median of xs (NaN when empty).
-func ewMedian(xs []float64) float64 {
+// median is the median of xs (NaN when empty).
+func median(xs []float64) float64 {
 	m, err := stats.Quantile(xs, 0.5)
 	if err != nil {
 		return math.NaN()
@@ -457,40 +439,31 @@ func ewMedian(xs []float64) float64 {
 	return m
 }
 
-// warnByPolicy breaks "any signal" down by degrade policy and load.
-func warnByPolicy(out *Out, s *loadSweep, runs []warnRun) error {
-	anyIdx := len(warnSignals) - 1
+// byPolicy breaks "any signal" down by degrade policy and load.
+func byPolicy(out *canon.Out, s *loadsweep.Sweep, runs []outcome) error {
+	anyIdx := len(signals) - 1
 	var rows [][]string
 	for _, pol := range s.Policies {
 		for _, lf := range s.Levels {
-			sc, err := ewScore(runs, anyIdx, func(r warnRun) bool { return r.policy == pol && r.load == lf })
+			sc, err := scoreOf(runs, anyIdx, func(r outcome) bool { return r.policy == pol && r.load == lf })
 			if err != nil {
 				return err
 			}
-			row := []string{pol, sweepLoad(lf), itoa(sc.TP + sc.FN), itoa(sc.TP), itoa(sc.FP), itoa(sc.FN)}
-			for i := range warnSignals[:anyIdx] {
-				si, err := ewScore(runs, i, func(r warnRun) bool { return r.policy == pol && r.load == lf })
+			row := []string{pol, loadsweep.Level(lf), strconv.Itoa(sc.TP + sc.FN), strconv.Itoa(sc.TP), strconv.Itoa(sc.FP), strconv.Itoa(sc.FN)}
+			for i := range signals[:anyIdx] {
+				si, err := scoreOf(runs, i, func(r outcome) bool { return r.policy == pol && r.load == lf })
 				if err != nil {
 					return err
 				}
-				row = append(row, itoa(si.TP+si.FP))
+				row = append(row, strconv.Itoa(si.TP+si.FP))
 			}
 			rows = append(rows, row)
 		}
 	}
 	header := []string{"degrade policy", "load factor", "OOM runs", "any: hits", "any: false alarms", "any: misses"}
-	for _, sig := range warnSignals[:anyIdx] {
+	for _, sig := range signals[:anyIdx] {
 		header = append(header, "fired: "+sig.Metric)
 	}
 	out.Table("early-warning-by-cell", fmt.Sprintf("Per cell of the sweep (%d seeds each): hits, false alarms and misses of any signal, and the runs in which each signal fired in time (before any kill)", len(s.Seeds)), header, rows)
 	return nil
-}
-
-// sweepLoads lists load factors.
-func sweepLoads(ls []float64) string {
-	s := make([]string, len(ls))
-	for i, l := range ls {
-		s[i] = sweepLoad(l)
-	}
-	return strings.Join(s, ", ")
 }

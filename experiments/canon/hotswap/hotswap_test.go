@@ -1,9 +1,10 @@
-package canon
+package hotswap
 
 import (
 	"context"
 	"testing"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestLadderRunsArePrefixes(t *testing.T) {
 	var res [2]*world.Result
 	for i, d := range []string{"2000", "2100"} {
-		sc, err := Load("steady", hsSwap(hsSwapMs, "refill", "adaptive-batch"), "run.duration_ms="+d)
+		sc, err := canon.Load("steady", swapFault(swapMs, "refill", "adaptive-batch"), "run.duration_ms="+d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,14 +24,14 @@ func TestLadderRunsArePrefixes(t *testing.T) {
 		}
 	}
 	short, long := res[0].Summary, res[1].Summary
-	at, err := allocsAt(res[1], float64(hsSwapMs)/1e3)
+	at, err := allocsAt(res[1], float64(swapMs)/1e3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if uint64(at) != short.Allocs || short.AllocLatencyNs.Count != short.Allocs {
-		t.Fatalf("the long run has %v allocations at %d ms, the short run %d (latency count %d)", at, hsSwapMs, short.Allocs, short.AllocLatencyNs.Count)
+		t.Fatalf("the long run has %v allocations at %d ms, the short run %d (latency count %d)", at, swapMs, short.Allocs, short.AllocLatencyNs.Count)
 	}
-	w := hsWindows(res[:])
+	w := windows(res[:])
 	if len(w) != 1 || w[0].allocs != float64(long.Allocs-short.Allocs) || !(w[0].meanNs > 0) {
 		t.Fatalf("window %+v from %d and %d allocations", w, short.Allocs, long.Allocs)
 	}

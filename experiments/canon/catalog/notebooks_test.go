@@ -1,4 +1,4 @@
-package canon
+package catalog
 
 import (
 	"bytes"
@@ -7,13 +7,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
 )
 
 // notebooks is the committed output of `sbmpsim experiment run all --quick`.
-const notebooks = "../../notebooks-out"
+const notebooks = "../../../notebooks-out"
 
 // TestQuickOutputsRegenerate reruns every experiment in quick mode and
 // compares each file with the committed notebooks-out, byte for byte, and
@@ -25,10 +28,10 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 		t.Skip("reruns every experiment (minutes); runs without -short")
 	}
 	root := t.TempDir()
-	env := &Env{Ctx: context.Background(), Quick: true, Workers: 2}
+	env := canon.NewEnv(context.Background(), true, 2)
 	for _, e := range All() {
 		start := time.Now()
-		o := NewOut(e)
+		o := canon.NewOut(e)
 		if err := e.Run(env, o); err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
 		}
@@ -56,7 +59,7 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Report(root); err != nil {
+	if _, err := canon.Report(root, All()); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(root, "index.html"))
@@ -107,7 +110,7 @@ func TestReportLoadsInChromium(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the page's load handler did not run; dumped %d bytes", len(out))
 	}
-	if string(m[1]) != string(m[2]) || string(m[2]) != strings.TrimSpace(itoa(imgs)) {
+	if string(m[1]) != string(m[2]) || string(m[2]) != strconv.Itoa(imgs) {
 		t.Fatalf("images decoded %s of %s; index.html has %d", m[1], m[2], imgs)
 	}
 	t.Logf("chromium decoded all %s images of index.html", m[1])

@@ -1,13 +1,20 @@
-package canon
+// Package kernelbypass is the kernel-bypass canonical experiment: memory
+// taken around SBMP (mlock, a GFP_ATOMIC kmalloc leak) over a grid of
+// sizes and rates, against fallback_to_tier2 and the OOM kill (SPEC 1.6).
+package kernelbypass
 
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -15,43 +22,45 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-func kernelBypass() Experiment {
-	return Experiment{
+// Experiment returns the kernel-bypass experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "kernel-bypass",
 		Title: "7. Memory taken around SBMP: mlock and GFP_ATOMIC leaks against fallback_to_tier2",
 		Spec:  "SPEC 1.5, 1.6",
-		Run:   runKernelBypass,
+		Run:   run,
 	}
 }
 
-// kbNoLeakMBPerS stands for "no leak": a kmalloc-leak workload must grow
+// noLeakMBPerS stands for "no leak": a kmalloc-leak workload must grow
 // at a positive rate, and 1 KiB/s leaks 30 to 60 KiB in a run, nothing
 // next to the 4 GiB machine (the scenario's own comment uses it so).
-const kbNoLeakMBPerS = 0.001
+const noLeakMBPerS = 0.001
 
-// kbGrid is the experiment's grid: mlock sizes (the pinned task's rss_mb)
+// gridSpec is the experiment's grid: mlock sizes (the pinned task's rss_mb)
 // by kmalloc leak rates (the driver's grow_mb_per_s), the simulated
 // duration and the seeds of every cell.
-type kbGrid struct {
+type gridSpec struct {
 	mlockMB    []int
 	leakMBPerS []float64
 	durationMs int64
 	seeds      []uint64
 }
 
-func (e *Env) kbGrid() kbGrid {
+// gridFor is the grid env asks for.
+func gridFor(e *canon.Env) gridSpec {
 	if e.Quick {
 		// Quick: the scenario's own 30 s and the sizes around a node's
 		// 2 GiB, where the data show the onset; 12 runs.
-		return kbGrid{mlockMB: []int{1792, 2048, 2304}, leakMBPerS: []float64{kbNoLeakMBPerS, 40, 80, 160},
+		return gridSpec{mlockMB: []int{1792, 2048, 2304}, leakMBPerS: []float64{noLeakMBPerS, 40, 80, 160},
 			durationMs: 30000, seeds: e.Seeds(1, 1)}
 	}
-	return kbGrid{mlockMB: []int{1024, 1536, 1792, 2048, 2304, 2560}, leakMBPerS: []float64{kbNoLeakMBPerS, 20, 40, 80, 160},
+	return gridSpec{mlockMB: []int{1024, 1536, 1792, 2048, 2304, 2560}, leakMBPerS: []float64{noLeakMBPerS, 20, 40, 80, 160},
 		durationMs: 60000, seeds: e.Seeds(1, 3)}
 }
 
-// kbRun is what one run of a cell reports.
-type kbRun struct {
+// runStats is what one run of a cell reports.
+type runStats struct {
 	fallbacks     float64 // fallback_to_tier2 at the end
 	perS          float64 // fallbacks over the simulated seconds
 	peakPerS      float64 // the largest 500 ms fallback_to_tier2 rate (the SPEC 1.5 alert's value)
@@ -63,26 +72,26 @@ type kbRun struct {
 	victims       string  // "comm@t s" of every OOM kill, in order
 }
 
-// kbCell is one grid point over the seeds.
-type kbCell struct {
+// cell is one grid point over the seeds.
+type cell struct {
 	mlockMB    int
 	leakMBPerS float64
-	runs       []kbRun
+	runs       []runStats
 }
 
-func (c kbCell) mean(f func(kbRun) float64) float64 {
+func (c cell) mean(get func(runStats) float64) float64 {
 	s := 0.0
 	for _, r := range c.runs {
-		s += f(r)
+		s += get(r)
 	}
 	return s / float64(len(c.runs))
 }
 
 // meanFinite averages the non-NaN values of f; NaN if there are none.
-func (c kbCell) meanFinite(f func(kbRun) float64) (float64, int) {
+func (c cell) meanFinite(get func(runStats) float64) (float64, int) {
 	s, n := 0.0, 0
 	for _, r := range c.runs {
-		if v := f(r); !math.IsNaN(v) {
+		if v := get(r); !math.IsNaN(v) {
 			s += v
 			n++
 		}
@@ -93,91 +102,85 @@ func (c kbCell) meanFinite(f func(kbRun) float64) (float64, int) {
 	return s / float64(n), n
 }
 
-func runKernelBypass(env *Env, out *Out) error {
-	g := env.kbGrid()
-	cells, err := env.runKBGrid(g)
+func run(env *canon.Env, out *canon.Out) error {
+	g := gridFor(env)
+	cells, err := runGrid(env, g)
 	if err != nil {
 		return err
 	}
 	out.P("The `kernel-bypass` scenario (SPEC 1.6): a 2 x 2 GiB machine, swappiness 0, no swap; an SBMP app (a churning workload on socket 0 and leaky 1 KiB sessions on socket 1), a task pinning `rss_mb` with `mlock()` on node 0, a page-cache reader, and from 2 s a driver leaking 256-byte `kmalloc(GFP_ATOMIC)` objects at `grow_mb_per_s`. Neither pinned nor slab pages can be reclaimed; once the page cache is gone Tier-1 cannot get 2 MiB blocks and small allocations fall back to Tier-2 (`fallback_to_tier2`). The grid: mlock %s MiB by leak %s MiB/s (%s MiB/s stands for no leak), %d s simulated, seeds 1-%d per cell.",
-		kbJoinInts(g.mlockMB), kbJoinFloats(g.leakMBPerS), f(kbNoLeakMBPerS, 3), g.durationMs/1000, len(g.seeds))
-	kbTable(out, cells, len(g.seeds))
-	if err := kbFigures(out, g, cells); err != nil {
+		joinInts(g.mlockMB), joinFloats(g.leakMBPerS), canon.Fixed(noLeakMBPerS, 3), g.durationMs/1000, len(g.seeds))
+	gridTable(out, cells, len(g.seeds))
+	if err := figures(out, g, cells); err != nil {
 		return err
 	}
-	base, err := Load("kernel-bypass")
+	base, err := canon.Load("kernel-bypass")
 	if err != nil {
 		return err
 	}
-	kbFindings(out, g, cells, base.Machine.NodeMemoryMB)
-	pinned, err := kbWorkloadIndex(base, "pinned")
+	findings(out, g, cells, base.Machine.NodeMemoryMB)
+	pinned, err := canon.WorkloadIndex(base, "pinned")
 	if err != nil {
 		return err
 	}
-	leak, err := kbWorkloadIndex(base, "driver-leak")
+	leak, err := canon.WorkloadIndex(base, "driver-leak")
 	if err != nil {
 		return err
 	}
 	out.Cmd(fmt.Sprintf("sbmpsim experiment run kernel-bypass%s   # one cell, one seed: sbmpsim run kernel-bypass --set run.duration_ms=%d --set workload.%d.rss_mb=%d --set workload.%d.grow_mb_per_s=%s",
-		env.QuickFlag(), g.durationMs, pinned, g.mlockMB[len(g.mlockMB)/2], leak, f(g.leakMBPerS[len(g.leakMBPerS)/2], 0)))
+		env.QuickFlag(), g.durationMs, pinned, g.mlockMB[len(g.mlockMB)/2], leak, canon.Fixed(g.leakMBPerS[len(g.leakMBPerS)/2], 0)))
 	return nil
 }
 
-// runKBGrid runs every cell on every seed, all on the workers at once.
-func (e *Env) runKBGrid(g kbGrid) ([]kbCell, error) {
-	base, err := Load("kernel-bypass", "run.duration_ms="+itoa(int(g.durationMs)))
+// runGrid runs every cell on every seed through the sweep engine, all on
+// the workers at once, and returns the cells in grid order: mlock sizes
+// slowest, leak rates fastest.
+func runGrid(e *canon.Env, g gridSpec) ([]cell, error) {
+	base, err := canon.Load("kernel-bypass")
 	if err != nil {
 		return nil, err
 	}
-	pinned, err := kbWorkloadIndex(base, "pinned")
+	pinned, err := canon.WorkloadIndex(base, "pinned")
 	if err != nil {
 		return nil, err
 	}
-	leak, err := kbWorkloadIndex(base, "driver-leak")
+	leak, err := canon.WorkloadIndex(base, "driver-leak")
 	if err != nil {
 		return nil, err
 	}
-	var cells []kbCell
-	var scs []*scenario.Scenario
+	mlock := sweep.Axis{Keys: []string{fmt.Sprintf("workload.%d.rss_mb", pinned)}}
+	for _, m := range g.mlockMB {
+		mlock.Values = append(mlock.Values, []string{strconv.Itoa(m)})
+	}
+	rate := sweep.Axis{Keys: []string{fmt.Sprintf("workload.%d.grow_mb_per_s", leak)}}
+	for _, l := range g.leakMBPerS {
+		rate.Values = append(rate.Values, []string{strconv.FormatFloat(l, 'g', -1, 64)})
+	}
+	p, err := sweep.NewGridPlan(sweep.Grid{Name: "kernel-bypass-grid", Scenario: "embedded:kernel-bypass",
+		SeedFirst: g.seeds[0], Seeds: len(g.seeds), Set: []string{"run.duration_ms=" + strconv.FormatInt(g.durationMs, 10)},
+		Axes: []sweep.Axis{mlock, rate}})
+	if err != nil {
+		return nil, err
+	}
+	runs, err := e.RunSweep(p)
+	if err != nil {
+		return nil, err
+	}
+	var cells []cell
 	for _, m := range g.mlockMB {
 		for _, l := range g.leakMBPerS {
-			cells = append(cells, kbCell{mlockMB: m, leakMBPerS: l})
-			for _, seed := range g.seeds {
-				sc := base.Clone()
-				sc.Run.Seed = seed
-				sc.Workloads[pinned].RSSMB = int64(m)
-				sc.Workloads[leak].GrowMBPerS = l
-				if err := sc.Validate(); err != nil {
-					return nil, fmt.Errorf("mlock %d MiB, leak %g MiB/s: %w", m, l, err)
-				}
-				scs = append(scs, sc)
+			c := cell{mlockMB: m, leakMBPerS: l}
+			for _, r := range runs[len(cells)*p.Seeds : (len(cells)+1)*p.Seeds] {
+				c.runs = append(c.runs, statsOf(r))
 			}
-		}
-	}
-	res, err := e.RunAll(scs)
-	if err != nil {
-		return nil, err
-	}
-	for i := range cells {
-		for j := range g.seeds {
-			cells[i].runs = append(cells[i].runs, kbRunOf(res[i*len(g.seeds)+j].Summary))
+			cells = append(cells, c)
 		}
 	}
 	return cells, nil
 }
 
-// kbWorkloadIndex finds a workload of sc by name.
-func kbWorkloadIndex(sc *scenario.Scenario, name string) (int, error) {
-	for i, w := range sc.Workloads {
-		if w.Name == name {
-			return i, nil
-		}
-	}
-	return 0, fmt.Errorf("scenario %s has no workload %q", sc.Source, name)
-}
-
-func kbRunOf(s world.Summary) kbRun {
-	r := kbRun{alertS: math.NaN(), firstOOMS: firstOOMSeconds(s), allocFailures: float64(s.AllocFailures), oomKills: float64(s.OOMKills)}
+func statsOf(s world.Summary) runStats {
+	r := runStats{alertS: math.NaN(), firstOOMS: canon.FirstOOMSeconds(s), allocFailures: float64(s.AllocFailures), oomKills: float64(s.OOMKills)}
 	if s.SBMP != nil {
 		r.fallbacks = float64(s.SBMP.Tier2Fallbacks)
 		for _, a := range s.SBMP.Alerts {
@@ -203,23 +206,23 @@ func kbRunOf(s world.Summary) kbRun {
 	return r
 }
 
-// kbTable writes the grid as a table: means over the seeds, and seed 1's
+// gridTable writes the grid as a table: means over the seeds, and seed 1's
 // OOM victims.
-func kbTable(out *Out, cells []kbCell, nSeeds int) {
+func gridTable(out *canon.Out, cells []cell, nSeeds int) {
 	var rows [][]string
 	for _, c := range cells {
-		alert, na := c.meanFinite(func(r kbRun) float64 { return r.alertS })
-		oom, no := c.meanFinite(func(r kbRun) float64 { return r.firstOOMS })
+		alert, na := c.meanFinite(func(r runStats) float64 { return r.alertS })
+		oom, no := c.meanFinite(func(r runStats) float64 { return r.firstOOMS })
 		rows = append(rows, []string{
-			itoa(c.mlockMB), kbLeakLabel(c.leakMBPerS),
-			f(c.mean(func(r kbRun) float64 { return r.fallbacks }), 0),
-			f(c.mean(func(r kbRun) float64 { return r.perS }), 1),
-			f(c.mean(func(r kbRun) float64 { return r.peakPerS }), 0),
-			kbWhen(alert, na, nSeeds),
-			f(c.mean(func(r kbRun) float64 { return r.allocFailures }), 0),
-			f(c.mean(func(r kbRun) float64 { return r.kmallocFails }), 0),
-			f(c.mean(func(r kbRun) float64 { return r.oomKills }), 1),
-			kbWhen(oom, no, nSeeds),
+			strconv.Itoa(c.mlockMB), leakLabel(c.leakMBPerS),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.fallbacks }), 0),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.perS }), 1),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.peakPerS }), 0),
+			when(alert, na, nSeeds),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.allocFailures }), 0),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.kmallocFails }), 0),
+			canon.Fixed(c.mean(func(r runStats) float64 { return r.oomKills }), 1),
+			when(oom, no, nSeeds),
 			c.runs[0].victims,
 		})
 	}
@@ -232,93 +235,93 @@ func kbTable(out *Out, cells []kbCell, nSeeds int) {
 			"alloc failures", "kmalloc failures", "OOM kills", "first OOM kill (s)", "OOM victims (seed 1)"}, rows)
 }
 
-func kbLeakLabel(l float64) string {
-	if l == kbNoLeakMBPerS {
-		return "none (" + f(l, 3) + ")"
+func leakLabel(l float64) string {
+	if l == noLeakMBPerS {
+		return "none (" + canon.Fixed(l, 3) + ")"
 	}
-	return f(l, 0)
+	return canon.Fixed(l, 0)
 }
 
-// kbWhen formats a mean time and in how many seeds it happened.
-func kbWhen(t float64, k, n int) string {
+// when formats a mean time and in how many seeds it happened.
+func when(t float64, k, n int) string {
 	if k == 0 {
 		return "never"
 	}
 	if n == 1 {
-		return f(t, 1)
+		return canon.Fixed(t, 1)
 	}
-	return fmt.Sprintf("%s (%d/%d)", f(t, 1), k, n)
+	return fmt.Sprintf("%s (%d/%d)", canon.Fixed(t, 1), k, n)
 }
 
-func kbJoinInts(xs []int) string {
+func joinInts(xs []int) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
-		s[i] = itoa(x)
+		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ", ")
 }
 
-func kbJoinFloats(xs []float64) string {
+func joinFloats(xs []float64) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
-		s[i] = f(x, 3)
+		s[i] = canon.Fixed(x, 3)
 		s[i] = strings.TrimRight(strings.TrimRight(s[i], "0"), ".")
 	}
 	return strings.Join(s, ", ")
 }
 
-// kbFigures draws fallback_to_tier2 and the times of the first alert and
+// figures draws fallback_to_tier2 and the times of the first alert and
 // the first OOM kill against the leak rate, one line per mlock size, and
 // the grid as a heatmap; kernel-bypass-runs.csv has every run's numbers.
-func kbFigures(out *Out, g kbGrid, cells []kbCell) error {
+func figures(out *canon.Out, g gridSpec, cells []cell) error {
 	var csvRows [][]string
 	for _, c := range cells {
 		for i, r := range c.runs {
-			csvRows = append(csvRows, []string{itoa(c.mlockMB), f(c.leakMBPerS, 3), itoa(int(g.seeds[i])), f(r.fallbacks, 0), f(r.perS, 3), f(r.peakPerS, 1),
-				f(r.alertS, 3), f(r.allocFailures, 0), f(r.kmallocFails, 0), f(r.oomKills, 0), f(r.firstOOMS, 3), r.victims})
+			csvRows = append(csvRows, []string{strconv.Itoa(c.mlockMB), canon.Fixed(c.leakMBPerS, 3), strconv.Itoa(int(g.seeds[i])), canon.Fixed(r.fallbacks, 0), canon.Fixed(r.perS, 3), canon.Fixed(r.peakPerS, 1),
+				canon.Fixed(r.alertS, 3), canon.Fixed(r.allocFailures, 0), canon.Fixed(r.kmallocFails, 0), canon.Fixed(r.oomKills, 0), canon.Fixed(r.firstOOMS, 3), r.victims})
 		}
 	}
 	out.CSV("kernel-bypass-runs", []string{"mlock_mib", "leak_mib_per_s", "seed", "fallback_to_tier2", "fallback_per_s", "fallback_peak_per_s_500ms",
 		"first_fallback_alert_s", "alloc_failures", "kmalloc_failures", "oom_kills", "first_oom_s", "oom_victims"}, csvRows)
 
-	count := newPlot("fallback_to_tier2 by the end of the run", "kmalloc GFP_ATOMIC leak (MiB/s)", "small allocations served by Tier-2")
-	times := newPlot("first fallback_to_tier2 alert (solid) and first OOM kill (dashed)", "kmalloc GFP_ATOMIC leak (MiB/s)", "simulated time (s)")
+	count := figure.New("fallback_to_tier2 by the end of the run", "kmalloc GFP_ATOMIC leak (MiB/s)", "small allocations served by Tier-2")
+	times := figure.New("first fallback_to_tier2 alert (solid) and first OOM kill (dashed)", "kmalloc GFP_ATOMIC leak (MiB/s)", "simulated time (s)")
 	for mi, m := range g.mlockMB {
 		row := cells[mi*len(g.leakMBPerS) : (mi+1)*len(g.leakMBPerS)]
 		x := make([]float64, len(row))
 		fb, lo, hi, alert, oom := make([]float64, len(row)), make([]float64, len(row)), make([]float64, len(row)), make([]float64, len(row)), make([]float64, len(row))
 		for i, c := range row {
 			x[i] = c.leakMBPerS
-			fb[i] = c.mean(func(r kbRun) float64 { return r.fallbacks })
+			fb[i] = c.mean(func(r runStats) float64 { return r.fallbacks })
 			lo[i], hi[i] = math.Inf(1), math.Inf(-1)
 			for _, r := range c.runs {
 				lo[i], hi[i] = min(lo[i], r.fallbacks), max(hi[i], r.fallbacks)
 			}
-			alert[i], _ = c.meanFinite(func(r kbRun) float64 { return r.alertS })
-			oom[i], _ = c.meanFinite(func(r kbRun) float64 { return r.firstOOMS })
+			alert[i], _ = c.meanFinite(func(r runStats) float64 { return r.alertS })
+			oom[i], _ = c.meanFinite(func(r runStats) float64 { return r.firstOOMS })
 		}
-		name := itoa(m) + " MiB mlocked"
+		name := strconv.Itoa(m) + " MiB mlocked"
 		if len(g.seeds) > 1 {
-			kbBand(count, x, lo, hi, colorAt(mi))
+			band(count, x, lo, hi, figure.Color(mi))
 		}
-		if err := kbLine(count, name, x, fb, colorAt(mi), false); err != nil {
+		if err := line(count, name, x, fb, figure.Color(mi), false); err != nil {
 			return err
 		}
-		if err := kbLine(times, name, x, alert, colorAt(mi), false); err != nil {
+		if err := line(times, name, x, alert, figure.Color(mi), false); err != nil {
 			return err
 		}
-		if err := kbLine(times, "", x, oom, colorAt(mi), true); err != nil {
+		if err := line(times, "", x, oom, figure.Color(mi), true); err != nil {
 			return err
 		}
 	}
 	var xt []plot.Tick
 	for _, l := range g.leakMBPerS {
-		xt = append(xt, plot.Tick{Value: l, Label: f(l, 0)})
+		xt = append(xt, plot.Tick{Value: l, Label: canon.Fixed(l, 0)})
 	}
 	for _, p := range []*plot.Plot{count, times} {
 		p.X.Tick.Marker = plot.ConstantTicks(xt)
 		p.X.Min, p.X.Max = 0, g.leakMBPerS[len(g.leakMBPerS)-1]*1.02
-		p.Y.Tick.Marker = kbTicks{}
+		p.Y.Tick.Marker = figure.PlainTicks{}
 		p.Legend.Left = true
 	}
 	// Room above the lines for the legend.
@@ -332,7 +335,7 @@ func kbFigures(out *Out, g kbGrid, cells []kbCell) error {
 	if err := out.Figure("kernel-bypass-fallback", caption, 8*vg.Inch, 7*vg.Inch, [][]*plot.Plot{{count}, {times}}); err != nil {
 		return err
 	}
-	heat, err := kbHeatmap(g, cells)
+	heat, err := heatmap(g, cells)
 	if err != nil {
 		return err
 	}
@@ -340,9 +343,9 @@ func kbFigures(out *Out, g kbGrid, cells []kbCell) error {
 		8*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{heat}})
 }
 
-// kbLine adds a line with point markers, broken where y is NaN (an event
+// line adds a line with point markers, broken where y is NaN (an event
 // that did not happen).
-func kbLine(p *plot.Plot, name string, x, y []float64, c color.RGBA, dashed bool) error {
+func line(p *plot.Plot, name string, x, y []float64, c color.RGBA, dashed bool) error {
 	var seg plotter.XYs
 	var legend *plotter.Line
 	flush := func() error {
@@ -387,8 +390,8 @@ func kbLine(p *plot.Plot, name string, x, y []float64, c color.RGBA, dashed bool
 	return nil
 }
 
-// kbBand shades [lo, hi] around a line.
-func kbBand(p *plot.Plot, x, lo, hi []float64, c color.RGBA) {
+// band shades [lo, hi] around a line.
+func band(p *plot.Plot, x, lo, hi []float64, c color.RGBA) {
 	pts := make(plotter.XYs, 0, 2*len(x))
 	for i := range x {
 		pts = append(pts, plotter.XY{X: x[i], Y: hi[i]})
@@ -403,37 +406,37 @@ func kbBand(p *plot.Plot, x, lo, hi []float64, c color.RGBA) {
 	}
 }
 
-// kbHeatmap draws the grid: leak rate across, mlock size up, colour the
+// heatmap draws the grid: leak rate across, mlock size up, colour the
 // log of the fallback count, with the count and the first OOM kill
 // written in each cell.
-func kbHeatmap(g kbGrid, cells []kbCell) (*plot.Plot, error) {
+func heatmap(g gridSpec, cells []cell) (*plot.Plot, error) {
 	nx, ny := len(g.leakMBPerS), len(g.mlockMB)
-	grid := gridXYZ{xs: make([]float64, nx), ys: make([]float64, ny), z: make([][]float64, nx)}
+	grid := figure.Grid{Xs: make([]float64, nx), Ys: make([]float64, ny), Cells: make([][]float64, nx)}
 	var labels plotter.XYLabels
 	for xi := range nx {
-		grid.xs[xi] = float64(xi)
-		grid.z[xi] = make([]float64, ny)
+		grid.Xs[xi] = float64(xi)
+		grid.Cells[xi] = make([]float64, ny)
 	}
 	for yi := range ny {
-		grid.ys[yi] = float64(yi)
+		grid.Ys[yi] = float64(yi)
 	}
 	for i, c := range cells {
 		yi, xi := i/nx, i%nx
-		fb := c.mean(func(r kbRun) float64 { return r.fallbacks })
-		grid.z[xi][yi] = math.Log10(1 + fb)
-		text := f(fb, 0) + " fallbacks"
+		fb := c.mean(func(r runStats) float64 { return r.fallbacks })
+		grid.Cells[xi][yi] = math.Log10(1 + fb)
+		text := canon.Fixed(fb, 0) + " fallbacks"
 		if r := c.runs[0]; !math.IsNaN(r.firstOOMS) {
 			victim, _, _ := strings.Cut(r.victims, "@")
-			text += fmt.Sprintf("\nOOM %s s (%s)", f(r.firstOOMS, 1), victim)
+			text += fmt.Sprintf("\nOOM %s s (%s)", canon.Fixed(r.firstOOMS, 1), victim)
 		} else {
 			text += "\nno OOM kill"
 		}
 		labels.XYs = append(labels.XYs, plotter.XY{X: float64(xi), Y: float64(yi)})
 		labels.Labels = append(labels.Labels, text)
 	}
-	p := newPlot("fallback_to_tier2 over the grid (seed 1 for the OOM kill)", "kmalloc GFP_ATOMIC leak (MiB/s)", "mlock (MiB)")
+	p := figure.New("fallback_to_tier2 over the grid (seed 1 for the OOM kill)", "kmalloc GFP_ATOMIC leak (MiB/s)", "mlock (MiB)")
 	p.Legend.Top = false
-	hm := plotter.NewHeatMap(grid, kbPalette{n: 64})
+	hm := plotter.NewHeatMap(grid, palette{n: 64})
 	hm.Min = 0
 	hm.Max = max(hm.Max, 1)
 	p.Add(hm)
@@ -448,10 +451,10 @@ func kbHeatmap(g kbGrid, cells []kbCell) (*plot.Plot, error) {
 	p.Add(lab)
 	var xt, yt []plot.Tick
 	for xi, l := range g.leakMBPerS {
-		xt = append(xt, plot.Tick{Value: float64(xi), Label: kbLeakLabel(l)})
+		xt = append(xt, plot.Tick{Value: float64(xi), Label: leakLabel(l)})
 	}
 	for yi, m := range g.mlockMB {
-		yt = append(yt, plot.Tick{Value: float64(yi), Label: itoa(m)})
+		yt = append(yt, plot.Tick{Value: float64(yi), Label: strconv.Itoa(m)})
 	}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.ConstantTicks(yt)
 	p.X.Min, p.X.Max = -0.5, float64(nx)-0.5
@@ -459,10 +462,10 @@ func kbHeatmap(g kbGrid, cells []kbCell) (*plot.Plot, error) {
 	return p, nil
 }
 
-// kbPalette is a light sequential palette under black text.
-type kbPalette struct{ n int }
+// palette is a light sequential palette under black text.
+type palette struct{ n int }
 
-func (w kbPalette) Colors() []color.Color {
+func (w palette) Colors() []color.Color {
 	cs := make([]color.Color, w.n)
 	for i := range cs {
 		t := float64(i) / float64(w.n-1)
@@ -471,9 +474,9 @@ func (w kbPalette) Colors() []color.Color {
 	return cs
 }
 
-// kbFindings says, from the grid, where Tier-2 fallback starts for each
+// findings says, from the grid, where Tier-2 fallback starts for each
 // mlock size and whether the OOM kill follows it.
-func kbFindings(out *Out, g kbGrid, cells []kbCell, nodeMB int64) {
+func findings(out *canon.Out, g gridSpec, cells []cell, nodeMB int64) {
 	var onsets []string
 	minFallbackMlock := -1
 	var after, before, noOOM, oomNoFallback, noLeakFallback int
@@ -481,8 +484,8 @@ func kbFindings(out *Out, g kbGrid, cells []kbCell, nodeMB int64) {
 		row := cells[mi*len(g.leakMBPerS) : (mi+1)*len(g.leakMBPerS)]
 		onset := -1
 		for i, c := range row {
-			fb := c.mean(func(r kbRun) float64 { return r.fallbacks })
-			if c.leakMBPerS == kbNoLeakMBPerS && fb > 0 {
+			fb := c.mean(func(r runStats) float64 { return r.fallbacks })
+			if c.leakMBPerS == noLeakMBPerS && fb > 0 {
 				noLeakFallback++
 			}
 			if fb > 0 && onset < 0 {
@@ -506,17 +509,17 @@ func kbFindings(out *Out, g kbGrid, cells []kbCell, nodeMB int64) {
 			}
 		}
 		if onset < 0 {
-			onsets = append(onsets, fmt.Sprintf("with %d MiB mlocked no leak rate in the grid (up to %s MiB/s) gave a fallback", m, f(g.leakMBPerS[len(g.leakMBPerS)-1], 0)))
+			onsets = append(onsets, fmt.Sprintf("with %d MiB mlocked no leak rate in the grid (up to %s MiB/s) gave a fallback", m, canon.Fixed(g.leakMBPerS[len(g.leakMBPerS)-1], 0)))
 			continue
 		}
 		c := row[onset]
-		s := fmt.Sprintf("with %d MiB mlocked fallback first appears %s", m, kbAtRate(c.leakMBPerS))
+		s := fmt.Sprintf("with %d MiB mlocked fallback first appears %s", m, atRate(c.leakMBPerS))
 		if onset > 0 {
-			s += ", none " + kbAtRate(row[onset-1].leakMBPerS)
+			s += ", none " + atRate(row[onset-1].leakMBPerS)
 		}
-		s += fmt.Sprintf(" (%s fallbacks", f(c.mean(func(r kbRun) float64 { return r.fallbacks }), 0))
-		if a, n := c.meanFinite(func(r kbRun) float64 { return r.alertS }); n > 0 {
-			s += fmt.Sprintf(", alert at %s s", f(a, 1))
+		s += fmt.Sprintf(" (%s fallbacks", canon.Fixed(c.mean(func(r runStats) float64 { return r.fallbacks }), 0))
+		if a, n := c.meanFinite(func(r runStats) float64 { return r.alertS }); n > 0 {
+			s += fmt.Sprintf(", alert at %s s", canon.Fixed(a, 1))
 		}
 		if r := c.runs[0]; r.victims != "" {
 			s += ", seed 1's OOM kills " + r.victims
@@ -540,11 +543,11 @@ func kbFindings(out *Out, g kbGrid, cells []kbCell, nodeMB int64) {
 	}
 	runs := len(cells) * len(g.seeds)
 	out.P("Does the OOM follow? Of %d runs, %d raised the fallback alert and then had an OOM kill later in the run, %d had the OOM kill before the first fallback alert, %d raised the alert with no OOM kill within %d s, and %d had an OOM kill without any fallback at all. %s",
-		runs, after, before, noOOM, g.durationMs/1000, oomNoFallback, kbVictims(cells))
+		runs, after, before, noOOM, g.durationMs/1000, oomNoFallback, firstVictims(cells))
 }
 
-// kbVictims says who the OOM killer chose first, over every run.
-func kbVictims(cells []kbCell) string {
+// firstVictims says who the OOM killer chose first, over every run.
+func firstVictims(cells []cell) string {
 	first := map[string]int{}
 	killed, again := 0, 0
 	for _, c := range cells {
@@ -563,30 +566,16 @@ func kbVictims(cells []kbCell) string {
 		return "No run had an OOM kill."
 	}
 	var parts []string
-	for _, v := range sortedKeys(first) {
+	for _, v := range slices.Sorted(maps.Keys(first)) {
 		parts = append(parts, fmt.Sprintf("`%s` in %d", v, first[v]))
 	}
 	return fmt.Sprintf("The first victim, of the %d runs with an OOM kill: %s. The kmalloc leak's slab pages belong to no task, so no kill stops the leak: in %d runs it filled the memory a kill freed and the OOM killer struck again.", killed, strings.Join(parts, ", "), again)
 }
 
-// kbTicks are plot's default ticks labelled without trailing zeros
-// ("25000", not "25000.00").
-type kbTicks struct{}
-
-func (kbTicks) Ticks(lo, hi float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ts {
-		if ts[i].Label != "" {
-			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
-		}
-	}
-	return ts
-}
-
-// kbAtRate is "at 40 MiB/s", or "without the leak".
-func kbAtRate(l float64) string {
-	if l == kbNoLeakMBPerS {
+// atRate is "at 40 MiB/s", or "without the leak".
+func atRate(l float64) string {
+	if l == noLeakMBPerS {
 		return "without the leak"
 	}
-	return "at " + f(l, 0) + " MiB/s"
+	return "at " + canon.Fixed(l, 0) + " MiB/s"
 }

@@ -1,11 +1,17 @@
-package canon
+// Package mergerefill is the merge-and-refill canonical experiment: the
+// latency tails, footprint and merges of each merge and refill policy on
+// steady and on steady with bursts.
+package mergerefill
 
 import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
@@ -14,28 +20,29 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-func mergeRefill() Experiment {
-	return Experiment{
+// Experiment returns the merge-and-refill experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "merge-and-refill",
 		Title: "4. Merge and refill policies: latency tails, footprint, merges",
 		Spec:  "SPEC 1.1, 1.2, 1.5",
-		Run:   runMergeRefill,
+		Run:   run,
 	}
 }
 
-// mrScenario is a base scenario of this experiment and its overrides.
-type mrScenario struct {
+// testbed is a base scenario of this experiment and its overrides.
+type testbed struct {
 	Name, Base string
 	Sets       []string
 	About      string
 }
 
-// mrScenarios: steady as it ships, and steady with bursts that make
+// testbeds: steady as it ships, and steady with bursts that make
 // Tier-1 slabs empty out (one in, one out), where merging has work to
 // do: 300 000 allocations/s of 1 KiB objects living 100 ms on two CPUs,
 // silent every other second, with 128-slot Tier-0 caches so that most
 // slots drain back to their slabs in the silences.
-var mrScenarios = []mrScenario{
+var testbeds = []testbed{
 	{Name: "steady", Base: "steady", About: "100 000 allocations/s of 64 B objects living 10 ms on 8 CPUs"},
 	{Name: "steady + bursts", Base: "steady", Sets: []string{
 		"workload.0.cpus=0-1", "workload.0.size_bytes=1024", "workload.0.lifetime_mean_ms=100",
@@ -44,27 +51,27 @@ var mrScenarios = []mrScenario{
 	}, About: "300 000 allocations/s of 1 KiB objects living 100 ms on 2 CPUs, silent in seconds 1-2 and 3-4, 128-slot caches"},
 }
 
-// mrArm is one policy setting; Merge and Refill say which comparison it
+// policyArm is one policy setting; Merge and Refill say which comparison it
 // belongs to (the default belongs to both).
-type mrArm struct {
-	variant
+type policyArm struct {
+	canon.Variant
 	Merge, Refill bool
 }
 
-var mrArms = []mrArm{
-	{variant{"default (lazy-threshold, fixed-batch 64)", nil}, true, true},
-	{variant{"merge=eager", []string{"policy.merge=eager"}}, true, false},
-	{variant{"merge=delayed", []string{"policy.merge=delayed"}}, true, false},
-	{variant{"merge=watermark", []string{"policy.merge=watermark"}}, true, false},
-	{variant{"refill_batch=8", []string{"policy.refill_batch=8"}}, false, true},
-	{variant{"refill_batch=32", []string{"policy.refill_batch=32"}}, false, true},
-	{variant{"refill_batch=128", []string{"policy.refill_batch=128"}}, false, true},
-	{variant{"refill=adaptive-batch", []string{"policy.refill=adaptive-batch"}}, false, true},
+var policyArms = []policyArm{
+	{canon.Variant{Name: "default (lazy-threshold, fixed-batch 64)"}, true, true},
+	{canon.Variant{Name: "merge=eager", Sets: []string{"policy.merge=eager"}}, true, false},
+	{canon.Variant{Name: "merge=delayed", Sets: []string{"policy.merge=delayed"}}, true, false},
+	{canon.Variant{Name: "merge=watermark", Sets: []string{"policy.merge=watermark"}}, true, false},
+	{canon.Variant{Name: "refill_batch=8", Sets: []string{"policy.refill_batch=8"}}, false, true},
+	{canon.Variant{Name: "refill_batch=32", Sets: []string{"policy.refill_batch=32"}}, false, true},
+	{canon.Variant{Name: "refill_batch=128", Sets: []string{"policy.refill_batch=128"}}, false, true},
+	{canon.Variant{Name: "refill=adaptive-batch", Sets: []string{"policy.refill=adaptive-batch"}}, false, true},
 }
 
-// mrCell is one arm on one scenario over the seeds.
-type mrCell struct {
-	arm   mrArm
+// cell is one arm on one scenario over the seeds.
+type cell struct {
+	arm   policyArm
 	runs  []world.Summary
 	lat   *stats.LatencyHist // every seed's allocations pooled
 	same  int                // seeds whose trace equals the default arm's
@@ -98,18 +105,18 @@ func newMeanCI(xs []float64) meanCI {
 
 func (c meanCI) String(prec int) string {
 	if math.IsNaN(c.Lo) || c.Hi-c.Lo < math.Pow(10, -float64(prec)) {
-		return f(c.Mean, prec)
+		return canon.Fixed(c.Mean, prec)
 	}
-	return fmt.Sprintf("%s [%s, %s]", f(c.Mean, prec), f(c.Lo, prec), f(c.Hi, prec))
+	return fmt.Sprintf("%s [%s, %s]", canon.Fixed(c.Mean, prec), canon.Fixed(c.Lo, prec), canon.Fixed(c.Hi, prec))
 }
 
-func runMergeRefill(env *Env, out *Out) error {
+func run(env *canon.Env, out *canon.Out) error {
 	seeds := env.Seeds(3, 10)
 	var scs []*scenario.Scenario
-	for _, s := range mrScenarios {
-		for _, a := range mrArms {
+	for _, s := range testbeds {
+		for _, a := range policyArms {
 			for _, seed := range seeds {
-				sc, err := Load(s.Base, append(append([]string{fmt.Sprintf("run.seed=%d", seed)}, s.Sets...), a.Sets...)...)
+				sc, err := canon.Load(s.Base, append(append([]string{fmt.Sprintf("run.seed=%d", seed)}, s.Sets...), a.Sets...)...)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", s.Name, a.Name, err)
 				}
@@ -121,36 +128,36 @@ func runMergeRefill(env *Env, out *Out) error {
 	if err != nil {
 		return err
 	}
-	cells := make([][]*mrCell, len(mrScenarios))
-	for i := range mrScenarios {
-		for j, a := range mrArms {
-			k := (i*len(mrArms) + j) * len(seeds)
-			cells[i] = append(cells[i], newMRCell(a, results[k:k+len(seeds)], results[i*len(mrArms)*len(seeds):]))
+	cells := make([][]*cell, len(testbeds))
+	for i := range testbeds {
+		for j, a := range policyArms {
+			k := (i*len(policyArms) + j) * len(seeds)
+			cells[i] = append(cells[i], newCell(a, results[k:k+len(seeds)], results[i*len(policyArms)*len(seeds):]))
 		}
 	}
 	out.P("Two scenarios, each over seeds 1-%d with every arm on the same seeds: `steady` as it ships (%s), and `steady + bursts` (%s: `%s`), where whole Tier-1 slabs empty out in the silences, so the merge policy has something to merge. One arm changes one policy from the default (`lazy-threshold` merging, `fixed-batch` refills of 64 slots).",
-		len(seeds), mrScenarios[0].About, mrScenarios[1].About, strings.Join(mrScenarios[1].Sets, " "))
-	if err := mrCDFFigure(out, cells); err != nil {
+		len(seeds), testbeds[0].About, testbeds[1].About, strings.Join(testbeds[1].Sets, " "))
+	if err := cdfFigure(out, cells); err != nil {
 		return err
 	}
-	if err := mrBarsFigure(out, cells[1], len(seeds)); err != nil {
+	if err := barsFigure(out, cells[1], len(seeds)); err != nil {
 		return err
 	}
-	mrTable(out, cells, len(seeds))
-	for i, s := range mrScenarios {
-		out.P("%s", mrStory(s.Name, cells[i], len(seeds)))
+	armTable(out, cells, len(seeds))
+	for i, s := range testbeds {
+		out.P("%s", story(s.Name, cells[i], len(seeds)))
 	}
-	if v := mrVerdict(cells[1]); v != "" {
+	if v := verdict(cells[1]); v != "" {
 		out.P("%s", v)
 	}
 	out.Cmd(fmt.Sprintf("sbmpsim experiment run merge-and-refill%s   # one arm: sbmpsim run steady --set policy.refill_batch=8 --seed 1 --out out/", env.QuickFlag()))
 	return nil
 }
 
-// newMRCell aggregates an arm's runs; def are the default arm's runs on
+// newCell aggregates an arm's runs; def are the default arm's runs on
 // the same scenario and seeds.
-func newMRCell(a mrArm, res, def []*world.Result) *mrCell {
-	c := &mrCell{arm: a, lat: new(stats.LatencyHist)}
+func newCell(a policyArm, res, def []*world.Result) *cell {
+	c := &cell{arm: a, lat: new(stats.LatencyHist)}
 	var p99, p999, merges, fp []float64
 	for i, r := range res {
 		c.runs = append(c.runs, r.Summary)
@@ -171,8 +178,8 @@ func newMRCell(a mrArm, res, def []*world.Result) *mrCell {
 // of 0.05 up to where at least 10 allocations remain above. y, the
 // number of nines of F, is the vertical axis: 1, 2, 3 are F = 0.9, 0.99,
 // 0.999, so the tail gets the room.
-func cdfSeries(name string, h *stats.LatencyHist) (Series, error) {
-	s := Series{Name: name}
+func cdfSeries(name string, h *stats.LatencyHist) (figure.Series, error) {
+	s := figure.Series{Name: name}
 	top := math.Log10(float64(h.Count()) / 10)
 	for k := 0; float64(k)*0.05 <= top; k++ {
 		y := float64(k) * 0.05
@@ -186,13 +193,13 @@ func cdfSeries(name string, h *stats.LatencyHist) (Series, error) {
 	return s, nil
 }
 
-func mrCDFFigure(out *Out, cells [][]*mrCell) error {
+func cdfFigure(out *canon.Out, cells [][]*cell) error {
 	var grid [][]*plot.Plot
 	var rows [][]string
-	for i, sc := range mrScenarios {
+	for i, sc := range testbeds {
 		var row []*plot.Plot
 		for _, group := range []string{"merge", "refill"} {
-			var series []Series
+			var series []figure.Series
 			for _, c := range cells[i] {
 				if (group == "merge" && !c.arm.Merge) || (group == "refill" && !c.arm.Refill) {
 					continue
@@ -203,10 +210,10 @@ func mrCDFFigure(out *Out, cells [][]*mrCell) error {
 				}
 				series = append(series, s)
 				for k := range s.X {
-					rows = append(rows, []string{sc.Name, c.arm.Name, f(1-math.Pow(10, -s.Y[k]), 6), f(s.X[k], 0)})
+					rows = append(rows, []string{sc.Name, c.arm.Name, canon.Fixed(1-math.Pow(10, -s.Y[k]), 6), canon.Fixed(s.X[k], 0)})
 				}
 			}
-			p, err := linePlot(fmt.Sprintf("%s: %s policies", sc.Name, group), "allocation latency (ns, log scale)", "cumulative fraction of allocations", series)
+			p, err := figure.Lines(fmt.Sprintf("%s: %s policies", sc.Name, group), "allocation latency (ns, log scale)", "cumulative fraction of allocations", series)
 			if err != nil {
 				return err
 			}
@@ -240,9 +247,9 @@ func (ninesTicks) Ticks(lo, hi float64) []plot.Tick {
 	return t
 }
 
-// mrBarsFigure draws, for one scenario, each arm's p99, p99.9, tier-1
+// barsFigure draws, for one scenario, each arm's p99, p99.9, tier-1
 // merges and peak footprint with their intervals.
-func mrBarsFigure(out *Out, cells []*mrCell, nSeeds int) error {
+func barsFigure(out *canon.Out, cells []*cell, nSeeds int) error {
 	labels := make([]string, len(cells))
 	for i, c := range cells {
 		labels[i] = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(c.arm.Name, "merge="), "refill_"), "refill=")
@@ -254,12 +261,12 @@ func mrBarsFigure(out *Out, cells []*mrCell, nSeeds int) error {
 	var rows [][]string
 	for _, m := range []struct {
 		title, unit string
-		get         func(*mrCell) meanCI
+		get         func(*cell) meanCI
 	}{
-		{"p99 allocation latency", "ns", func(c *mrCell) meanCI { return c.p99 }},
-		{"p99.9 allocation latency", "ns", func(c *mrCell) meanCI { return c.p999 }},
-		{"Tier-1 merges per run", "merges", func(c *mrCell) meanCI { return c.merge }},
-		{"peak footprint", "MiB", func(c *mrCell) meanCI { return c.fp }},
+		{"p99 allocation latency", "ns", func(c *cell) meanCI { return c.p99 }},
+		{"p99.9 allocation latency", "ns", func(c *cell) meanCI { return c.p999 }},
+		{"Tier-1 merges per run", "merges", func(c *cell) meanCI { return c.merge }},
+		{"peak footprint", "MiB", func(c *cell) meanCI { return c.fp }},
 	} {
 		v, lo, hi := make([]float64, len(cells)), make([]float64, len(cells)), make([]float64, len(cells))
 		for i, c := range cells {
@@ -268,9 +275,9 @@ func mrBarsFigure(out *Out, cells []*mrCell, nSeeds int) error {
 			if math.IsNaN(ci.Lo) {
 				lo[i], hi[i] = ci.Mean, ci.Mean
 			}
-			rows = append(rows, []string{mrScenarios[1].Name, c.arm.Name, m.title, f(ci.Mean, 2), f(ci.Lo, 2), f(ci.Hi, 2)})
+			rows = append(rows, []string{testbeds[1].Name, c.arm.Name, m.title, canon.Fixed(ci.Mean, 2), canon.Fixed(ci.Lo, 2), canon.Fixed(ci.Hi, 2)})
 		}
-		p, err := barsCI(fmt.Sprintf("%s, mean of %d seeds, 95 %% t", m.title, nSeeds), m.unit, labels, v, lo, hi)
+		p, err := figure.BarsCI(fmt.Sprintf("%s, mean of %d seeds, 95 %% t", m.title, nSeeds), m.unit, labels, v, lo, hi)
 		if err != nil {
 			return err
 		}
@@ -282,35 +289,35 @@ func mrBarsFigure(out *Out, cells []*mrCell, nSeeds int) error {
 		11*vg.Inch, 8*vg.Inch, [][]*plot.Plot{plots[:2], plots[2:]})
 }
 
-func mrTable(out *Out, cells [][]*mrCell, nSeeds int) {
+func armTable(out *canon.Out, cells [][]*cell, nSeeds int) {
 	var rows [][]string
-	for i, s := range mrScenarios {
+	for i, s := range testbeds {
 		for _, c := range cells[i] {
-			refills := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
-			returned := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
-			delay := meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.MergeDelayMeanNs) / 1e6 })
+			refills := canon.MeanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
+			returned := canon.MeanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
+			delay := canon.MeanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.MergeDelayMeanNs) / 1e6 })
 			maxNs := slices.Max(mapRuns(c.runs, func(s world.Summary) float64 { return float64(s.AllocLatencyNs.Max) }))
 			p50, _ := c.lat.Quantile(0.5)
-			rows = append(rows, []string{s.Name, c.arm.Name, itoa(int(p50)), c.p99.String(0), c.p999.String(0), f(maxNs, 0),
-				f(refills, 0), c.merge.String(0), f(delay, 1), f(returned, 1), c.fp.String(1), fmt.Sprintf("%d / %d", c.same, nSeeds)})
+			rows = append(rows, []string{s.Name, c.arm.Name, strconv.Itoa(int(p50)), c.p99.String(0), c.p999.String(0), canon.Fixed(maxNs, 0),
+				canon.Fixed(refills, 0), c.merge.String(0), canon.Fixed(delay, 1), canon.Fixed(returned, 1), c.fp.String(1), fmt.Sprintf("%d / %d", c.same, nSeeds)})
 		}
 	}
 	out.Table("merge-refill-arms", fmt.Sprintf("Each arm over seeds 1-%d: means with 95 %% Student-t intervals where the seeds differ; p50 of all seeds' allocations pooled; max over seeds; \"same run\" counts the seeds whose event trace (trace_hash) equals the default arm's", nSeeds),
 		[]string{"scenario", "arm", "p50 (ns)", "p99 (ns)", "p99.9 (ns)", "max (ns)", "refills", "Tier-1 merges", "merge delay (ms)", "blocks returned", "peak footprint (MiB)", "same run"}, rows)
 }
 
-func mapRuns(runs []world.Summary, f func(world.Summary) float64) []float64 {
+func mapRuns(runs []world.Summary, get func(world.Summary) float64) []float64 {
 	out := make([]float64, len(runs))
 	for i, r := range runs {
-		out[i] = f(r)
+		out[i] = get(r)
 	}
 	return out
 }
 
-// mrStory says, from the numbers, what differed on one scenario: which
+// story says, from the numbers, what differed on one scenario: which
 // arms left the run untouched, and per group (merge policies, refill
 // policies, each with the default) the range of every measure.
-func mrStory(name string, cells []*mrCell, nSeeds int) string {
+func story(name string, cells []*cell, nSeeds int) string {
 	var same []string
 	for _, c := range cells[1:] {
 		if c.same == nSeeds {
@@ -328,47 +335,47 @@ func mrStory(name string, cells []*mrCell, nSeeds int) string {
 	}
 	for _, g := range []struct {
 		name string
-		in   func(mrArm) bool
-	}{{"merge policies", func(a mrArm) bool { return a.Merge }}, {"refill policies", func(a mrArm) bool { return a.Refill }}} {
-		var group []*mrCell
+		in   func(policyArm) bool
+	}{{"merge policies", func(a policyArm) bool { return a.Merge }}, {"refill policies", func(a policyArm) bool { return a.Refill }}} {
+		var group []*cell
 		for _, c := range cells {
 			if g.in(c.arm) {
 				group = append(group, c)
 			}
 		}
 		var parts []string
-		for _, m := range mrMeasures {
-			parts = append(parts, mrRange(m.what, m.prec, group, m.get))
+		for _, m := range measures {
+			parts = append(parts, rangeText(m.what, m.prec, group, m.get))
 		}
 		fmt.Fprintf(&b, "across the %s: %s. ", g.name, strings.Join(parts, "; "))
 	}
 	return b.String()
 }
 
-// mrVerdict reads the bursts scenario: whether merging changed anything
+// verdict reads the bursts scenario: whether merging changed anything
 // but the merge count, and the refill batch's trade-off, each sentence
 // only when the numbers bear it out.
-func mrVerdict(cells []*mrCell) string {
-	var merge []*mrCell
-	byName := map[string]*mrCell{}
+func verdict(cells []*cell) string {
+	var merge []*cell
+	byName := map[string]*cell{}
 	for _, c := range cells {
 		byName[c.arm.Name] = c
 		if c.arm.Merge {
 			merge = append(merge, c)
 		}
 	}
-	flat := func(get func(*mrCell) float64, prec int) bool {
+	flat := func(get func(*cell) float64, prec int) bool {
 		for _, c := range merge {
-			if f(get(c), prec) != f(get(merge[0]), prec) {
+			if canon.Fixed(get(c), prec) != canon.Fixed(get(merge[0]), prec) {
 				return false
 			}
 		}
 		return true
 	}
 	var b strings.Builder
-	returned := mrMeasures[4].get
-	if flat(mrMeasures[0].get, 0) && flat(mrMeasures[1].get, 0) && flat(func(c *mrCell) float64 { return c.fp.Mean }, 1) {
-		fmt.Fprintf(&b, "So on `%s` the merge policy decides how many Tier-1 merges happen, and when, but not the allocation latency up to p99.9 nor the peak footprint: a merge is paid on the free path (in the drain that frees the slab), not by an allocation", mrScenarios[1].Name)
+	returned := measures[4].get
+	if flat(measures[0].get, 0) && flat(measures[1].get, 0) && flat(func(c *cell) float64 { return c.fp.Mean }, 1) {
+		fmt.Fprintf(&b, "So on `%s` the merge policy decides how many Tier-1 merges happen, and when, but not the allocation latency up to p99.9 nor the peak footprint: a merge is paid on the free path (in the drain that frees the slab), not by an allocation", testbeds[1].Name)
 		if flat(returned, 1) && returned(merge[0]) == 0 {
 			b.WriteString(", and no block went back to Tier-2 in any arm (a 2 MiB block returns only once all 32 of its 64 KiB slabs are free and merged back into it)")
 		}
@@ -377,32 +384,32 @@ func mrVerdict(cells []*mrCell) string {
 	small, def, big := byName["refill_batch=8"], cells[0], byName["refill_batch=128"]
 	if small != nil && big != nil && small.p99.Mean > def.p99.Mean && big.p999.Mean > def.p999.Mean && small.p999.Mean < def.p999.Mean {
 		fmt.Fprintf(&b, "The refill batch is a trade-off between how often and how long an allocation waits: batches of 8 refill %s times as often as 64, so more than 1 %% of allocations pay a refill (p99 %s ns against %s ns), while batches of 128 make the slowest refills longer (p99.9 %s ns against %s ns for 64 and %s ns for 8).",
-			f(mrMeasures[2].get(small)/mrMeasures[2].get(def), 1), f(small.p99.Mean, 0), f(def.p99.Mean, 0), f(big.p999.Mean, 0), f(def.p999.Mean, 0), f(small.p999.Mean, 0))
+			canon.Fixed(measures[2].get(small)/measures[2].get(def), 1), canon.Fixed(small.p99.Mean, 0), canon.Fixed(def.p99.Mean, 0), canon.Fixed(big.p999.Mean, 0), canon.Fixed(def.p999.Mean, 0), canon.Fixed(small.p999.Mean, 0))
 	}
 	return b.String()
 }
 
-// mrMeasures are the per-arm means the text compares.
-var mrMeasures = []struct {
+// measures are the per-arm means the text compares.
+var measures = []struct {
 	what string
 	prec int
-	get  func(*mrCell) float64
+	get  func(*cell) float64
 }{
-	{"p99 latency", 0, func(c *mrCell) float64 { return c.p99.Mean }},
-	{"p99.9 latency", 0, func(c *mrCell) float64 { return c.p999.Mean }},
-	{"refills", 0, func(c *mrCell) float64 {
-		return meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
+	{"p99 latency", 0, func(c *cell) float64 { return c.p99.Mean }},
+	{"p99.9 latency", 0, func(c *cell) float64 { return c.p999.Mean }},
+	{"refills", 0, func(c *cell) float64 {
+		return canon.MeanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.Refills) })
 	}},
-	{"Tier-1 merges", 0, func(c *mrCell) float64 { return c.merge.Mean }},
-	{"blocks returned to Tier-2", 1, func(c *mrCell) float64 {
-		return meanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
+	{"Tier-1 merges", 0, func(c *cell) float64 { return c.merge.Mean }},
+	{"blocks returned to Tier-2", 1, func(c *cell) float64 {
+		return canon.MeanOf(c.runs, func(s world.Summary) float64 { return float64(s.SBMP.BlocksToTier2) })
 	}},
-	{"peak footprint (MiB)", 1, func(c *mrCell) float64 { return c.fp.Mean }},
+	{"peak footprint (MiB)", 1, func(c *cell) float64 { return c.fp.Mean }},
 }
 
-// mrRange is "what: v in every arm" or "what from v (arm) to w (arm)",
+// rangeText is "what: v in every arm" or "what from v (arm) to w (arm)",
 // with ns units for latencies.
-func mrRange(what string, prec int, cells []*mrCell, get func(*mrCell) float64) string {
+func rangeText(what string, prec int, cells []*cell, get func(*cell) float64) string {
 	lo, hi := cells[0], cells[0]
 	for _, c := range cells {
 		if get(c) < get(lo) {
@@ -416,8 +423,8 @@ func mrRange(what string, prec int, cells []*mrCell, get func(*mrCell) float64) 
 	if strings.Contains(what, "latency") {
 		unit = " ns"
 	}
-	if f(get(lo), prec) == f(get(hi), prec) {
-		return fmt.Sprintf("%s %s%s in every arm", what, f(get(lo), prec), unit)
+	if canon.Fixed(get(lo), prec) == canon.Fixed(get(hi), prec) {
+		return fmt.Sprintf("%s %s%s in every arm", what, canon.Fixed(get(lo), prec), unit)
 	}
-	return fmt.Sprintf("%s from %s%s (`%s`) to %s%s (`%s`)", what, f(get(lo), prec), unit, lo.arm.Name, f(get(hi), prec), unit, hi.arm.Name)
+	return fmt.Sprintf("%s from %s%s (`%s`) to %s%s (`%s`)", what, canon.Fixed(get(lo), prec), unit, lo.arm.Name, canon.Fixed(get(hi), prec), unit, hi.arm.Name)
 }

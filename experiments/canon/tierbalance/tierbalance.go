@@ -1,12 +1,18 @@
-package canon
+// Package tierbalance is the tier-balance canonical experiment: which
+// tier serves the allocations over time in oom-crisis and steady, when the
+// Tier-0 hit rate collapses, and which CPUs' caches run dry.
+package tierbalance
 
 import (
 	"fmt"
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
@@ -15,12 +21,13 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-func tierBalance() Experiment {
-	return Experiment{
+// Experiment returns the tier-balance experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "tier-balance",
 		Title: "2. Tier balance: which tier serves, and which CPU caches run dry",
 		Spec:  "SPEC 1.2, 1.3, 1.4, 1.5",
-		Run:   runTierBalance,
+		Run:   run,
 	}
 }
 
@@ -35,10 +42,10 @@ const (
 	dryShare      = 0.5
 )
 
-// tierTimeline is one run's time series read for this experiment: the
+// timeline is one run's time series read for this experiment: the
 // allocation rate each tier served per sample interval, Tier-0's share
 // (the hit rate), Tier-1's blocks, and each CPU's free 64 B slots.
-type tierTimeline struct {
+type timeline struct {
 	t      []float64    // sample times, s
 	rate   [3][]float64 // allocations/s over (t[i-1], t[i]]; 0 at i = 0
 	hit    []float64    // Tier-0 share of the interval, NaN without allocations
@@ -48,17 +55,17 @@ type tierTimeline struct {
 	endS float64
 }
 
-func newTierTimeline(res *world.Result) (*tierTimeline, error) {
+func newTimeline(res *world.Result) (*timeline, error) {
 	ts := &res.Timeseries
 	var tiers [3]int
 	for k := range tiers {
-		i, err := column(ts, fmt.Sprintf("tier%d_allocs", k))
+		i, err := canon.Column(ts, fmt.Sprintf("tier%d_allocs", k))
 		if err != nil {
 			return nil, err
 		}
 		tiers[k] = i
 	}
-	bi, err := column(ts, "tier1_blocks")
+	bi, err := canon.Column(ts, "tier1_blocks")
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +82,7 @@ func newTierTimeline(res *world.Result) (*tierTimeline, error) {
 	if len(cpuCols) < 2 {
 		return nil, fmt.Errorf("the time series has no per-CPU columns; run with output.per_cpu=true")
 	}
-	tl := &tierTimeline{free: make([][]float64, len(cpuCols)), endS: float64(res.Summary.SimTimeNs) / 1e9}
+	tl := &timeline{free: make([][]float64, len(cpuCols)), endS: float64(res.Summary.SimTimeNs) / 1e9}
 	for _, p := range res.Summary.Processes {
 		if p.DiedNs >= 0 {
 			tl.endS = min(tl.endS, float64(p.DiedNs)/1e9)
@@ -116,8 +123,8 @@ func lastColumn(cols []string, name string) int {
 	return -1
 }
 
-// tierEvents are the moments the text reports, in seconds (NaN: never).
-type tierEvents struct {
+// moments are the moments the text reports, in seconds (NaN: never).
+type moments struct {
 	lastGrowS  float64 // the last sample at which Tier-1 gained a block
 	maxBlocks  float64
 	hitBefore  float64 // Tier-0 share of all allocations before dropS (or the whole run)
@@ -131,8 +138,8 @@ type tierEvents struct {
 	firstDry   []float64 // per active CPU: first sample after dropS below dryBelowSlots
 }
 
-func (tl *tierTimeline) events() tierEvents {
-	e := tierEvents{lastGrowS: math.NaN(), dropS: math.NaN(), takeoverS: math.NaN(), hitAfter: math.NaN(), tier2After: math.NaN()}
+func (tl *timeline) events() moments {
+	e := moments{lastGrowS: math.NaN(), dropS: math.NaN(), takeoverS: math.NaN(), hitAfter: math.NaN(), tier2After: math.NaN()}
 	for i := range tl.t {
 		if tl.blocks[i] > e.maxBlocks {
 			e.maxBlocks, e.lastGrowS = tl.blocks[i], tl.t[i]
@@ -188,7 +195,7 @@ func (tl *tierTimeline) events() tierEvents {
 }
 
 // shares are the fractions of allocations each tier served in (from, to].
-func (tl *tierTimeline) shares(from, to float64) [3]float64 {
+func (tl *timeline) shares(from, to float64) [3]float64 {
 	var n [3]float64
 	for i := 1; i < len(tl.t); i++ {
 		if tl.t[i] <= from+1e-9 || tl.t[i] > to+1e-9 {
@@ -206,7 +213,7 @@ func (tl *tierTimeline) shares(from, to float64) [3]float64 {
 	return n
 }
 
-func runTierBalance(env *Env, out *Out) error {
+func run(env *canon.Env, out *canon.Out) error {
 	seeds := env.Seeds(4, 20)
 	var runs []seededScenario
 	for _, s := range seeds {
@@ -218,27 +225,27 @@ func runTierBalance(env *Env, out *Out) error {
 		return err
 	}
 	oom, steady := results[0], results[len(results)-1]
-	tlOOM, err := newTierTimeline(oom)
+	tlOOM, err := newTimeline(oom)
 	if err != nil {
 		return err
 	}
-	tlSteady, err := newTierTimeline(steady)
+	tlSteady, err := newTimeline(steady)
 	if err != nil {
 		return err
 	}
 	out.P("SBMP serves an allocation from the CPU's own Tier-0 cache when it can (a hit), refills the cache from Tier-1 when it is empty (counted as a Tier-1 allocation), and goes to Tier-2, the kernel's page allocator, for large requests and when Tier-0 and Tier-1 cannot serve (SPEC 1.2). Both runs below are seed 1 with `output.per_cpu=true`; the hit rate is Tier-0's share of the allocations in each %d ms sample. Requests above the largest slot (1 KiB) always go to Tier-2, so the hit rate is below 1 even in a healthy run that has them.", oom.Summary.SimTimeNs/int64(len(oom.Timeseries.Rows)-1)/1e6)
-	if err := tierRatesFigure(out, tlOOM, tlSteady, oom.Summary); err != nil {
+	if err := ratesFigure(out, tlOOM, tlSteady, oom.Summary); err != nil {
 		return err
 	}
 	eo, es := tlOOM.events(), tlSteady.events()
-	out.P("%s", tierStory(eo, tlOOM, oom.Summary))
+	out.P("%s", collapseStory(eo, tlOOM, oom.Summary))
 	out.P("`steady`, for contrast: Tier-0 serves %s of all allocations (%d refills from Tier-1 in %d allocations, %d from Tier-2); Tier-1 holds %.0f block(s) from %.1f s on; the hit rate never falls below %s in any sample (lowest %s).",
-		pctFine(es.hitBefore), steady.Summary.TierAllocs.Tier1, steady.Summary.Allocs, steady.Summary.TierAllocs.Tier2, es.maxBlocks, es.lastGrowS, pct(hitDropBelow), pctFine(minFinite(tlSteady.hit[1:])))
-	if err := tierHeatmapFigure(out, tlOOM, tlSteady, eo, es); err != nil {
+		pctFine(es.hitBefore), steady.Summary.TierAllocs.Tier1, steady.Summary.Allocs, steady.Summary.TierAllocs.Tier2, es.maxBlocks, es.lastGrowS, canon.Percent(hitDropBelow), pctFine(minFinite(tlSteady.hit[1:])))
+	if err := heatmapFigure(out, tlOOM, tlSteady, eo, es); err != nil {
 		return err
 	}
 	out.P("%s", dryStory(eo, es, tlSteady))
-	if err := tierSeedTable(out, results[:len(seeds)], seeds); err != nil {
+	if err := seedTable(out, results[:len(seeds)], seeds); err != nil {
 		return err
 	}
 	out.Cmd(fmt.Sprintf("sbmpsim experiment run tier-balance%s   # one run: sbmpsim run oom-crisis --seed 1 --set output.per_cpu=true --out out/", env.QuickFlag()))
@@ -253,10 +260,10 @@ type seededScenario struct {
 
 // runScenarioSeeds loads each scenario on its seed with the common
 // overrides and runs them all on the workers, in order.
-func runScenarioSeeds(env *Env, runs []seededScenario, sets ...string) ([]*world.Result, error) {
+func runScenarioSeeds(env *canon.Env, runs []seededScenario, sets ...string) ([]*world.Result, error) {
 	var scs []*scenario.Scenario
 	for _, r := range runs {
-		sc, err := Load(r.name, append([]string{fmt.Sprintf("run.seed=%d", r.seed)}, sets...)...)
+		sc, err := canon.Load(r.name, append([]string{fmt.Sprintf("run.seed=%d", r.seed)}, sets...)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s seed %d: %w", r.name, r.seed, err)
 		}
@@ -265,8 +272,8 @@ func runScenarioSeeds(env *Env, runs []seededScenario, sets ...string) ([]*world
 	return env.RunAll(scs)
 }
 
-// tierStory reads the collapse off seed 1 of oom-crisis.
-func tierStory(e tierEvents, tl *tierTimeline, s world.Summary) string {
+// collapseStory reads the collapse off seed 1 of oom-crisis.
+func collapseStory(e moments, tl *timeline, s world.Summary) string {
 	var b strings.Builder
 	until := tl.endS
 	if !math.IsNaN(e.dropS) {
@@ -277,7 +284,7 @@ func tierStory(e tierEvents, tl *tierTimeline, s world.Summary) string {
 	if math.IsNaN(e.dropS) {
 		b.WriteString("The hit rate never collapses in this run. ")
 	} else {
-		fmt.Fprintf(&b, "The hit rate first falls below %s in the sample ending at %.1f s; from then to the end of the process Tier-0 serves %s and Tier-2 %s of allocations. ", pct(hitDropBelow), e.dropS, pctFine(e.hitAfter), pctFine(e.tier2After))
+		fmt.Fprintf(&b, "The hit rate first falls below %s in the sample ending at %.1f s; from then to the end of the process Tier-0 serves %s and Tier-2 %s of allocations. ", canon.Percent(hitDropBelow), e.dropS, pctFine(e.hitAfter), pctFine(e.tier2After))
 	}
 	if !math.IsNaN(e.takeoverS) {
 		fmt.Fprintf(&b, "Tier-2 takes over, serving more than Tier-0 and Tier-1 together, from the sample ending at %.1f s. ", e.takeoverS)
@@ -297,19 +304,19 @@ func tierStory(e tierEvents, tl *tierTimeline, s world.Summary) string {
 	return b.String()
 }
 
-func dryStory(eo, es tierEvents, steady *tierTimeline) string {
+func dryStory(eo, es moments, steady *timeline) string {
 	steadyLow, steadyMeanLo, steadyMeanHi := steady.cacheRange(es.active)
 	var b strings.Builder
 	fmt.Fprintf(&b, "The heatmap shows `cpuN_tier0_free` (SPEC 1.4), which counts the free slots of the smallest class, 64 B, in each CPU's cache; rows are the CPUs whose 64 B cache ever held a slot (%s in `oom-crisis`, %s in `steady`). ", cpuList(eo.active), cpuList(es.active))
 	if !math.IsNaN(eo.dropS) {
 		first := minFinite(eo.firstDry)
 		fmt.Fprintf(&b, "In `oom-crisis` %d of these %d CPUs run dry (below %d slots, SPEC 1.5's danger level, in at least %s of the samples from the collapse at %.1f s to the end of the process): %s; the first dips below %d at %.1f s. They run dry together, not one by one: a CPU's cache is empty whenever its refill from Tier-1 fails, and Tier-1 fails for all of socket 0 at once. A refill that succeeds still moves a batch of slots (the bright cells that flicker in the red). ",
-			len(eo.dry), len(eo.active), dryBelowSlots, pct(dryShare), eo.dropS, cpuList(eo.dry), dryBelowSlots, first)
+			len(eo.dry), len(eo.active), dryBelowSlots, canon.Percent(dryShare), eo.dropS, cpuList(eo.dry), dryBelowSlots, first)
 		var lo, hi float64 = 1, 0
 		for _, v := range eo.dryFrac {
 			lo, hi = min(lo, v), max(hi, v)
 		}
-		fmt.Fprintf(&b, "Per CPU, the share of those samples below %d slots ranges from %s to %s. ", dryBelowSlots, pct(lo), pct(hi))
+		fmt.Fprintf(&b, "Per CPU, the share of those samples below %d slots ranges from %s to %s. ", dryBelowSlots, canon.Percent(lo), canon.Percent(hi))
 	}
 	b.WriteString("CPUs 16-31 of `oom-crisis` allocate 256 B sessions and 64 KiB buffers only, so this per-CPU column (64 B) says nothing about them; their collapse shows in the Tier-1 and Tier-2 rates above. ")
 	fmt.Fprintf(&b, "In `steady` no CPU runs dry: after its first refill, the emptiest of its %d CPUs' caches holds %.0f free slots in the lowest sample, and the CPUs' mean stays between %.0f and %.0f.", len(es.active), steadyLow, steadyMeanLo, steadyMeanHi)
@@ -319,7 +326,7 @@ func dryStory(eo, es tierEvents, steady *tierTimeline) string {
 // cacheRange returns, over the samples after each active CPU's first
 // refill, the fewest free slots any CPU's cache held and the range of the
 // mean over CPUs.
-func (tl *tierTimeline) cacheRange(active []int) (low, meanLo, meanHi float64) {
+func (tl *timeline) cacheRange(active []int) (low, meanLo, meanHi float64) {
 	low, meanLo, meanHi = math.Inf(1), math.Inf(1), math.Inf(-1)
 	started := make([]bool, len(tl.free))
 	for i := range tl.t {
@@ -344,14 +351,14 @@ func (tl *tierTimeline) cacheRange(active []int) (low, meanLo, meanHi float64) {
 	return low, meanLo, meanHi
 }
 
-// tierRatesFigure draws, for both scenarios, the allocations per second
+// ratesFigure draws, for both scenarios, the allocations per second
 // each tier served as stacked areas, and the hit rate below them.
-func tierRatesFigure(out *Out, oom, steady *tierTimeline, s world.Summary) error {
+func ratesFigure(out *canon.Out, oom, steady *timeline, s world.Summary) error {
 	var grid [2][]*plot.Plot
 	var rows [][]string
 	for _, c := range []struct {
 		name string
-		tl   *tierTimeline
+		tl   *timeline
 	}{{"oom-crisis", oom}, {"steady", steady}} {
 		tl := c.tl
 		x := tl.t[1:]
@@ -366,9 +373,9 @@ func tierRatesFigure(out *Out, oom, steady *tierTimeline, s world.Summary) error
 				hx, hy = append(hx, tl.t[i]), append(hy, 100*tl.hit[i])
 			}
 		}
-		hit, err := linePlot(c.name+": Tier-0 hit rate", "simulated time (s)", "% of allocations from Tier-0", []Series{
+		hit, err := figure.Lines(c.name+": Tier-0 hit rate", "simulated time (s)", "% of allocations from Tier-0", []figure.Series{
 			{Name: "hit rate", X: hx, Y: hy},
-			{Name: pct(hitDropBelow) + " (collapse threshold)", X: []float64{x[0], x[len(x)-1]}, Y: []float64{100 * hitDropBelow, 100 * hitDropBelow}, Dashed: true},
+			{Name: canon.Percent(hitDropBelow) + " (collapse threshold)", X: []float64{x[0], x[len(x)-1]}, Y: []float64{100 * hitDropBelow, 100 * hitDropBelow}, Dashed: true},
 		})
 		if err != nil {
 			return err
@@ -377,12 +384,12 @@ func tierRatesFigure(out *Out, oom, steady *tierTimeline, s world.Summary) error
 		hit.Legend.Top, hit.Legend.Left = false, true
 		if c.tl == oom && len(s.OOMEvents) > 0 {
 			kill := float64(s.OOMEvents[0].TimeNs) / 1e9
-			stack.Add(vline(kill))
-			hit.Add(vline(kill))
+			stack.Add(figure.VLine(kill))
+			hit.Add(figure.VLine(kill))
 		}
 		grid[0], grid[1] = append(grid[0], stack), append(grid[1], hit)
 		for i := 1; i < len(tl.t); i++ {
-			rows = append(rows, []string{c.name, f(tl.t[i], 3), f(tl.rate[0][i], 0), f(tl.rate[1][i], 0), f(tl.rate[2][i], 0), f(tl.hit[i], 5), f(tl.blocks[i], 0)})
+			rows = append(rows, []string{c.name, canon.Fixed(tl.t[i], 3), canon.Fixed(tl.rate[0][i], 0), canon.Fixed(tl.rate[1][i], 0), canon.Fixed(tl.rate[2][i], 0), canon.Fixed(tl.hit[i], 5), canon.Fixed(tl.blocks[i], 0)})
 		}
 	}
 	out.CSV("tier-balance-rates", []string{"scenario", "time_s", "tier0_per_s", "tier1_per_s", "tier2_per_s", "hit_rate", "tier1_blocks"}, rows)
@@ -393,7 +400,7 @@ func tierRatesFigure(out *Out, oom, steady *tierTimeline, s world.Summary) error
 // stackedAreas draws layers on top of each other as filled areas, the
 // first at the bottom.
 func stackedAreas(title, xlabel, ylabel string, x []float64, names []string, layers [][]float64) (*plot.Plot, error) {
-	p := newPlot(title, xlabel, ylabel)
+	p := figure.New(title, xlabel, ylabel)
 	base := make([]float64, len(x))
 	for k, layer := range layers {
 		top := make([]float64, len(x))
@@ -409,7 +416,7 @@ func stackedAreas(title, xlabel, ylabel string, x []float64, names []string, lay
 		if err != nil {
 			return nil, err
 		}
-		c := colorAt(k)
+		c := figure.Color(k)
 		// Not color.RGBA: that is alpha-premultiplied, and a translucent
 		// tab10 colour in it is no longer that colour.
 		poly.Color = color.NRGBA{c.R, c.G, c.B, 190}
@@ -441,19 +448,19 @@ func freeLevel(v float64) float64 {
 	return float64(len(freeLevels) - 1)
 }
 
-// tierHeatmapFigure draws each CPU's free 64 B slots over time.
-func tierHeatmapFigure(out *Out, oom, steady *tierTimeline, eo, es tierEvents) error {
+// heatmapFigure draws each CPU's free 64 B slots over time.
+func heatmapFigure(out *canon.Out, oom, steady *timeline, eo, es moments) error {
 	pal := levelPalette{}
 	var grid [][]*plot.Plot
 	var rows [][]string
 	for _, c := range []struct {
 		name   string
-		tl     *tierTimeline
+		tl     *timeline
 		active []int
 	}{{"oom-crisis", oom, eo.active}, {"steady", steady, es.active}} {
-		g := gridXYZ{xs: c.tl.t}
+		g := figure.Grid{Xs: c.tl.t}
 		for _, cpu := range c.active {
-			g.ys = append(g.ys, float64(cpu))
+			g.Ys = append(g.Ys, float64(cpu))
 		}
 		// A cell is blank (NaN) before the CPU's first refill and after
 		// the process died: there is no cache to speak of then.
@@ -468,16 +475,16 @@ func tierHeatmapFigure(out *Out, oom, steady *tierTimeline, eo, es tierEvents) e
 					col[j] = freeLevel(v)
 				}
 			}
-			g.z = append(g.z, col)
+			g.Cells = append(g.Cells, col)
 		}
 		hm := plotter.NewHeatMap(g, pal)
 		hm.Min, hm.Max = 0, float64(len(freeLevels)-1)
-		p := newPlot(c.name+", seed 1: free 64 B slots in each CPU's Tier-0 cache (cpuN_tier0_free)", "simulated time (s)", "CPU")
+		p := figure.New(c.name+", seed 1: free 64 B slots in each CPU's Tier-0 cache (cpuN_tier0_free)", "simulated time (s)", "CPU")
 		p.Add(hm)
 		// Room on the right for the colour key, past the last sample.
 		span := c.tl.t[len(c.tl.t)-1] - c.tl.t[0]
 		p.X.Min, p.X.Max = c.tl.t[0]-span/200, c.tl.t[len(c.tl.t)-1]+0.2*span
-		p.Y.Min, p.Y.Max = g.ys[0]-0.5, g.ys[len(g.ys)-1]+0.5
+		p.Y.Min, p.Y.Max = g.Ys[0]-0.5, g.Ys[len(g.Ys)-1]+0.5
 		p.Y.Tick.Marker = cpuTicks(c.active)
 		cols := pal.Colors()
 		for k, l := range freeLevels {
@@ -485,12 +492,12 @@ func tierHeatmapFigure(out *Out, oom, steady *tierTimeline, eo, es tierEvents) e
 		}
 		p.Legend.Top, p.Legend.Left = true, false
 		if c.tl.endS < c.tl.t[len(c.tl.t)-1] {
-			p.Add(vline(c.tl.endS))
+			p.Add(figure.VLine(c.tl.endS))
 		}
 		grid = append(grid, []*plot.Plot{p})
 		for cpu, fr := range c.tl.free {
 			for i, v := range fr {
-				rows = append(rows, []string{c.name, itoa(cpu), f(c.tl.t[i], 3), f(v, 0)})
+				rows = append(rows, []string{c.name, strconv.Itoa(cpu), canon.Fixed(c.tl.t[i], 3), canon.Fixed(v, 0)})
 			}
 		}
 	}
@@ -509,7 +516,7 @@ func cpuTicks(cpus []int) plot.ConstantTicks {
 	for i, c := range cpus {
 		label := ""
 		if i%step == 0 {
-			label = itoa(c)
+			label = strconv.Itoa(c)
 		}
 		t = append(t, plot.Tick{Value: float64(c), Label: label})
 	}
@@ -534,13 +541,13 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
-// tierSeedTable reports the moments of the collapse on every seed.
-func tierSeedTable(out *Out, results []*world.Result, seeds []uint64) error {
+// seedTable reports the moments of the collapse on every seed.
+func seedTable(out *canon.Out, results []*world.Result, seeds []uint64) error {
 	var rows [][]string
 	var lag, lead []float64
 	collapsed := 0
 	for i, res := range results {
-		tl, err := newTierTimeline(res)
+		tl, err := newTimeline(res)
 		if err != nil {
 			return err
 		}
@@ -551,7 +558,7 @@ func tierSeedTable(out *Out, results []*world.Result, seeds []uint64) error {
 				alert = float64(a.FirstDangerNs) / 1e9
 			}
 		}
-		kill := firstOOMSeconds(res.Summary)
+		kill := canon.FirstOOMSeconds(res.Summary)
 		if !math.IsNaN(e.dropS) {
 			collapsed++
 			lag = append(lag, e.dropS-e.lastGrowS)
@@ -559,10 +566,10 @@ func tierSeedTable(out *Out, results []*world.Result, seeds []uint64) error {
 				lead = append(lead, kill-e.dropS)
 			}
 		}
-		rows = append(rows, []string{fmt.Sprint(seeds[i]), f(e.lastGrowS, 1), f(e.dropS, 1), f(e.takeoverS, 1), f(alert, 1), f(kill, 2),
+		rows = append(rows, []string{fmt.Sprint(seeds[i]), canon.Fixed(e.lastGrowS, 1), canon.Fixed(e.dropS, 1), canon.Fixed(e.takeoverS, 1), canon.Fixed(alert, 1), canon.Fixed(kill, 2),
 			fmt.Sprintf("%d / %d", len(e.dry), len(e.active)), pctFine(e.hitBefore), pctFine(e.hitAfter)})
 	}
-	out.Table("tier-balance-seeds", fmt.Sprintf("`oom-crisis`, seeds 1-%d: when Tier-1 last grew, when the hit rate fell below %s, when Tier-2 served the majority, when `tier0_free_avg` went to danger, the OOM kill, the 64 B caches run dry, and the hit rate before and after the collapse (empty: never)", len(seeds), pct(hitDropBelow)),
+	out.Table("tier-balance-seeds", fmt.Sprintf("`oom-crisis`, seeds 1-%d: when Tier-1 last grew, when the hit rate fell below %s, when Tier-2 served the majority, when `tier0_free_avg` went to danger, the OOM kill, the 64 B caches run dry, and the hit rate before and after the collapse (empty: never)", len(seeds), canon.Percent(hitDropBelow)),
 		[]string{"seed", "Tier-1 last grew (s)", "hit rate < 90 % (s)", "Tier-2 majority (s)", "tier0_free_avg danger (s)", "OOM kill (s)", "CPUs dry", "hit rate before", "hit rate after"}, rows)
 	if len(lag) > 0 {
 		s := fmt.Sprintf("Over seeds 1-%d the hit rate collapses in %d runs, %.1f to %.1f s after Tier-1 last grew", len(seeds), collapsed, slices.Min(lag), slices.Max(lag))
@@ -583,7 +590,7 @@ func pctFine(x float64) string {
 	if math.IsNaN(x) {
 		return ""
 	}
-	return f(100*x, 3) + " %"
+	return canon.Fixed(100*x, 3) + " %"
 }
 
 // minFinite is the smallest non-NaN value, or NaN.
@@ -611,7 +618,7 @@ func cpuList(cpus []int) string {
 		if j > i {
 			parts = append(parts, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
 		} else {
-			parts = append(parts, itoa(cpus[i]))
+			parts = append(parts, strconv.Itoa(cpus[i]))
 		}
 		i = j + 1
 	}

@@ -1,4 +1,7 @@
-package canon
+// Package hotswap is the hot-swap canonical experiment: the allocation
+// stall around a policy swap (SPEC 2.4), whether the books close across
+// it, and what a swap to fail-fast does to the OOM kill.
+package hotswap
 
 import (
 	"fmt"
@@ -6,63 +9,66 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
 
-func hotSwap() Experiment {
-	return Experiment{
+// Experiment returns the hot-swap experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "hot-swap",
 		Title: "6. Zero-pause allocator replacement: the stall, the books, the OOM",
 		Spec:  "SPEC 2.4, 2.6, 1.3",
-		Run:   runHotSwap,
+		Run:   run,
 	}
 }
 
-// hsSwapMs is when the swaps happen.
-const hsSwapMs = 2000
+// swapMs is when the swaps happen.
+const swapMs = 2000
 
-// hsConfig is one way of running a scenario: no swap, or a policy swap
-// at hsSwapMs.
-type hsConfig struct {
+// swapConfig is one way of running a scenario: no swap, or a policy swap
+// at swapMs.
+type swapConfig struct {
 	Name string
 	Sets []string
 }
 
-var hsConfigs = []hsConfig{
-	{"no swap", nil},
-	{"degrade immediate-tier2 -> fail-fast", []string{hsSwap(hsSwapMs, "degrade", "fail-fast")}},
-	{"refill fixed-batch -> adaptive-batch", []string{hsSwap(hsSwapMs, "refill", "adaptive-batch")}},
+var swapConfigs = []swapConfig{
+	{Name: "no swap"},
+	{Name: "degrade immediate-tier2 -> fail-fast", Sets: []string{swapFault(swapMs, "degrade", "fail-fast")}},
+	{Name: "refill fixed-batch -> adaptive-batch", Sets: []string{swapFault(swapMs, "refill", "adaptive-batch")}},
 }
 
-// hsSwap is the override that adds one policy-swap fault.
-func hsSwap(atMs int, key, policy string) string {
+// swapFault is the override that adds one policy-swap fault.
+func swapFault(atMs int, key, policy string) string {
 	return fmt.Sprintf(`fault=[{kind="policy-swap", at_ms=%d, %s=%q}]`, atMs, key, policy)
 }
 
-// hsLadderMs are the durations of the runs whose differences give the
+// ladderMs are the durations of the runs whose differences give the
 // latency in each window around the swap: a run of duration d is the
 // first d ms of a longer run with the same seed, so the allocations in
 // (d1, d2] are the longer run's count minus the shorter's, and so is
 // their total latency (count times mean, both exact in the summary).
-var hsLadderMs = []int{1750, 2000, 2010, 2025, 2050, 2100, 2200, 2500, 3000}
+var ladderMs = []int{1750, 2000, 2010, 2025, 2050, 2100, 2200, 2500, 3000}
 
-var hsScenarios = []string{"steady", "oom-crisis"}
+var scenarios = []string{"steady", "oom-crisis"}
 
-func runHotSwap(env *Env, out *Out) error {
+func run(env *canon.Env, out *canon.Out) error {
 	// One batch: per scenario and configuration the ladder, then the
 	// full-length run (the scenario's own duration).
 	var scs []*scenario.Scenario
-	for _, name := range hsScenarios {
-		for _, c := range hsConfigs {
-			for _, d := range append(append([]int(nil), hsLadderMs...), 0) {
+	for _, name := range scenarios {
+		for _, c := range swapConfigs {
+			for _, d := range append(append([]int(nil), ladderMs...), 0) {
 				sets := append([]string(nil), c.Sets...)
 				if d > 0 {
 					sets = append(sets, "run.duration_ms="+strconv.Itoa(d))
 				}
-				sc, err := Load(name, sets...)
+				sc, err := canon.Load(name, sets...)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", name, c.Name, err)
 				}
@@ -74,29 +80,29 @@ func runHotSwap(env *Env, out *Out) error {
 	if err != nil {
 		return err
 	}
-	per := len(hsLadderMs) + 1
+	per := len(ladderMs) + 1
 	ladder := func(si, ci int) []*world.Result {
-		k := (si*len(hsConfigs) + ci) * per
+		k := (si*len(swapConfigs) + ci) * per
 		return results[k : k+per-1]
 	}
-	full := func(si, ci int) *world.Result { return results[(si*len(hsConfigs)+ci)*per+per-1] }
+	full := func(si, ci int) *world.Result { return results[(si*len(swapConfigs)+ci)*per+per-1] }
 
-	out.P("SPEC 2.4 replaces the allocator behind an atomic pointer: new requests go to the new one at once, the old one keeps serving the frees of what it handed out (frees are routed to the owner by address), and its per-CPU caches are flushed back to its slabs (SPEC 2.6). Here a `policy-swap` fault does that at %.1f s, seed 1, in `steady` (5 s) and `oom-crisis` (10 s), with two swaps: `degrade` from `immediate-tier2` to `fail-fast`, and `refill` from `fixed-batch` to `adaptive-batch`.", float64(hsSwapMs)/1e3)
-	if err := hsStallFigure(out, ladder); err != nil {
+	out.P("SPEC 2.4 replaces the allocator behind an atomic pointer: new requests go to the new one at once, the old one keeps serving the frees of what it handed out (frees are routed to the owner by address), and its per-CPU caches are flushed back to its slabs (SPEC 2.6). Here a `policy-swap` fault does that at %.1f s, seed 1, in `steady` (5 s) and `oom-crisis` (10 s), with two swaps: `degrade` from `immediate-tier2` to `fail-fast`, and `refill` from `fixed-batch` to `adaptive-batch`.", float64(swapMs)/1e3)
+	if err := stallFigure(out, ladder); err != nil {
 		return err
 	}
-	if err := hsBooks(out, full); err != nil {
+	if err := books(out, full); err != nil {
 		return err
 	}
-	if err := hsOOM(env, out); err != nil {
+	if err := oomSwaps(env, out); err != nil {
 		return err
 	}
 	out.Cmd(fmt.Sprintf("sbmpsim experiment run hot-swap%s   # one run: sbmpsim run oom-crisis --set 'fault=[{kind=\"policy-swap\", at_ms=2000, degrade=\"fail-fast\"}]' --out out/", env.QuickFlag()))
 	return nil
 }
 
-// hsWindow is the allocations in one window (from, to] of the ladder.
-type hsWindow struct {
+// window is the allocations in one window (from, to] of the ladder.
+type window struct {
 	fromS, toS    float64
 	allocs        float64
 	meanNs        float64 // mean allocation latency in the window
@@ -105,8 +111,8 @@ type hsWindow struct {
 	refillsFromT1 float64 // allocations served after a refill
 }
 
-func hsWindows(runs []*world.Result) []hsWindow {
-	var w []hsWindow
+func windows(runs []*world.Result) []window {
+	var w []window
 	for i := 1; i < len(runs); i++ {
 		a, b := runs[i-1].Summary, runs[i].Summary
 		n := float64(b.AllocLatencyNs.Count) - float64(a.AllocLatencyNs.Count)
@@ -115,54 +121,54 @@ func hsWindows(runs []*world.Result) []hsWindow {
 		if n > 0 {
 			mean = sum / n
 		}
-		w = append(w, hsWindow{fromS: float64(a.SimTimeNs) / 1e9, toS: float64(b.SimTimeNs) / 1e9, allocs: n, meanNs: mean,
+		w = append(w, window{fromS: float64(a.SimTimeNs) / 1e9, toS: float64(b.SimTimeNs) / 1e9, allocs: n, meanNs: mean,
 			failures: float64(b.AllocFailures) - float64(a.AllocFailures), stallNs: float64(b.AllocStallNs - a.AllocStallNs),
 			refillsFromT1: float64(b.TierAllocs.Tier1) - float64(a.TierAllocs.Tier1)})
 	}
 	return w
 }
 
-// hsStallFigure draws the mean allocation latency per window around the
+// stallFigure draws the mean allocation latency per window around the
 // swap, and says how it compares with the window before.
-func hsStallFigure(out *Out, ladder func(si, ci int) []*world.Result) error {
+func stallFigure(out *canon.Out, ladder func(si, ci int) []*world.Result) error {
 	var row []*plot.Plot
 	var rows [][]string
 	var text []string
-	for si, name := range hsScenarios {
-		var series []Series
-		base := hsWindows(ladder(si, 0))
-		for ci, c := range hsConfigs {
-			ws := hsWindows(ladder(si, ci))
-			s := Series{Name: c.Name, Dashed: ci == 0}
+	for si, name := range scenarios {
+		var series []figure.Series
+		base := windows(ladder(si, 0))
+		for ci, c := range swapConfigs {
+			ws := windows(ladder(si, ci))
+			s := figure.Series{Name: c.Name, Dashed: ci == 0}
 			for k, w := range ws {
 				// Windows are of very different lengths: one category
 				// each, named by its edges relative to the swap.
 				s.X = append(s.X, float64(k))
 				s.Y = append(s.Y, w.meanNs)
-				rows = append(rows, []string{name, c.Name, f(w.fromS, 3), f(w.toS, 3), f(w.allocs, 0), f(w.meanNs, 2), f(w.stallNs, 0), f(w.refillsFromT1, 0), f(w.failures, 0)})
+				rows = append(rows, []string{name, c.Name, canon.Fixed(w.fromS, 3), canon.Fixed(w.toS, 3), canon.Fixed(w.allocs, 0), canon.Fixed(w.meanNs, 2), canon.Fixed(w.stallNs, 0), canon.Fixed(w.refillsFromT1, 0), canon.Fixed(w.failures, 0)})
 			}
 			series = append(series, s)
 			if ci > 0 {
-				text = append(text, hsStallText(name, c.Name, base, ws))
+				text = append(text, stallText(name, c.Name, base, ws))
 			}
 		}
-		p, err := linePlot(name+", seed 1: mean allocation latency per window", fmt.Sprintf("window, ms relative to the swap at %.1f s", float64(hsSwapMs)/1e3), "mean latency (ns, log scale)", series)
+		p, err := figure.Lines(name+", seed 1: mean allocation latency per window", fmt.Sprintf("window, ms relative to the swap at %.1f s", float64(swapMs)/1e3), "mean latency (ns, log scale)", series)
 		if err != nil {
 			return err
 		}
 		var labels []string
 		for _, w := range base {
-			labels = append(labels, fmt.Sprintf("%.0f..%.0f", 1e3*w.fromS-hsSwapMs, 1e3*w.toS-hsSwapMs))
+			labels = append(labels, fmt.Sprintf("%.0f..%.0f", 1e3*w.fromS-swapMs, 1e3*w.toS-swapMs))
 		}
 		p.NominalX(labels...)
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Legend.Top, p.Legend.Left = true, false
-		p.Add(vline(0.5))
+		p.Add(figure.VLine(0.5))
 		row = append(row, p)
 	}
 	out.CSV("hot-swap-windows", []string{"scenario", "config", "from_s", "to_s", "allocs", "mean_latency_ns", "alloc_stall_ns", "tier1_allocs", "alloc_failures"}, rows)
-	if err := out.Figure("hot-swap-windows", fmt.Sprintf("Mean allocation latency in windows around the swap at %.1f s (dashed vertical line), seed 1, on a log scale; the windows are of different lengths (labels: ms from the swap). Each window is the difference of two runs of the same seed that end at its two edges. The dashed curve is the run without a swap.", float64(hsSwapMs)/1e3),
+	if err := out.Figure("hot-swap-windows", fmt.Sprintf("Mean allocation latency in windows around the swap at %.1f s (dashed vertical line), seed 1, on a log scale; the windows are of different lengths (labels: ms from the swap). Each window is the difference of two runs of the same seed that end at its two edges. The dashed curve is the run without a swap.", float64(swapMs)/1e3),
 		11*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{row}); err != nil {
 		return err
 	}
@@ -170,11 +176,11 @@ func hsStallFigure(out *Out, ladder func(si, ci int) []*world.Result) error {
 	return nil
 }
 
-// hsStallText compares the first windows after the swap with the same
+// stallText compares the first windows after the swap with the same
 // windows without it and with the window before the swap.
-func hsStallText(scen, config string, base, ws []hsWindow) string {
-	swapS := float64(hsSwapMs) / 1e3
-	var before, first, after hsWindow
+func stallText(scen, config string, base, ws []window) string {
+	swapS := float64(swapMs) / 1e3
+	var before, first, after window
 	var failed float64
 	for i, w := range ws {
 		if w.toS <= swapS+1e-9 {
@@ -189,32 +195,32 @@ func hsStallText(scen, config string, base, ws []hsWindow) string {
 			after = w
 		}
 	}
-	b0, b1 := hsBaseAt(base, first.fromS), hsBaseAt(base, after.fromS)
+	b0, b1 := baseAt(base, first.fromS), baseAt(base, after.fromS)
 	return fmt.Sprintf("`%s`, %s: the mean allocation latency is %s ns in the %.0f ms before the swap and %s ns in the first %.0f ms after it (%s ns without the swap; %s allocations took %s refills from Tier-1 there, against %s without); %.0f to %.0f ms after the swap it is %s ns (%s without). The swap changes the failed allocations up to %.1f s by %+.0f.",
-		scen, config, f(before.meanNs, 1), 1e3*(before.toS-before.fromS), f(first.meanNs, 1), 1e3*(first.toS-first.fromS), f(b0.meanNs, 1),
-		f(first.allocs, 0), f(first.refillsFromT1, 0), f(b0.refillsFromT1, 0),
-		1e3*(after.fromS-swapS), 1e3*(after.toS-swapS), f(after.meanNs, 1), f(b1.meanNs, 1),
+		scen, config, canon.Fixed(before.meanNs, 1), 1e3*(before.toS-before.fromS), canon.Fixed(first.meanNs, 1), 1e3*(first.toS-first.fromS), canon.Fixed(b0.meanNs, 1),
+		canon.Fixed(first.allocs, 0), canon.Fixed(first.refillsFromT1, 0), canon.Fixed(b0.refillsFromT1, 0),
+		1e3*(after.fromS-swapS), 1e3*(after.toS-swapS), canon.Fixed(after.meanNs, 1), canon.Fixed(b1.meanNs, 1),
 		ws[len(ws)-1].toS, failed)
 }
 
-func hsBaseAt(base []hsWindow, fromS float64) hsWindow {
+func baseAt(base []window, fromS float64) window {
 	for _, w := range base {
 		if w.fromS == fromS {
 			return w
 		}
 	}
-	return hsWindow{meanNs: math.NaN()}
+	return window{meanNs: math.NaN()}
 }
 
-// hsBooks checks, on each full-length run, that the swap lost nothing:
+// books checks, on each full-length run, that the swap lost nothing:
 // the books close, every allocation after the swap went to the new
 // allocator, every free found its owner.
-func hsBooks(out *Out, full func(si, ci int) *world.Result) error {
+func books(out *canon.Out, full func(si, ci int) *world.Result) error {
 	var rows [][]string
 	var notes []string
 	closed, checked := 0, 0
-	for si, name := range hsScenarios {
-		for ci, c := range hsConfigs {
+	for si, name := range scenarios {
+		for ci, c := range swapConfigs {
 			res := full(si, ci)
 			s := res.Summary
 			var lost int64
@@ -231,8 +237,8 @@ func hsBooks(out *Out, full func(si, ci int) *world.Result) error {
 				if len(s.Faults) != 1 {
 					return fmt.Errorf("%s, %s: %d faults in the summary, want the swap", name, c.Name, len(s.Faults))
 				}
-				flush, swapped = strconv.FormatInt(s.Faults[0].SwapFlushNs, 10), itoa(s.Faults[0].Swapped)
-				pre, err := allocsAt(res, float64(hsSwapMs)/1e3)
+				flush, swapped = strconv.FormatInt(s.Faults[0].SwapFlushNs, 10), strconv.Itoa(s.Faults[0].Swapped)
+				pre, err := allocsAt(res, float64(swapMs)/1e3)
 				if err != nil {
 					return err
 				}
@@ -240,18 +246,18 @@ func hsBooks(out *Out, full func(si, ci int) *world.Result) error {
 				if err != nil {
 					return err
 				}
-				toNew, atSwap = strconv.FormatInt(post, 10), f(pre, 0)
+				toNew, atSwap = strconv.FormatInt(post, 10), canon.Fixed(pre, 0)
 				if int64(pre)+post != int64(s.Allocs) {
 					notes = append(notes, fmt.Sprintf("`%s`, %s: %s allocations before the swap and %d by the new allocator do not add up to %d", name, c.Name, atSwap, post, s.Allocs))
 				}
 			}
 			kill := ""
-			if t := firstOOMSeconds(s); !math.IsNaN(t) {
-				kill = f(t, 2)
+			if t := canon.FirstOOMSeconds(s); !math.IsNaN(t) {
+				kill = canon.Fixed(t, 2)
 			}
 			rows = append(rows, []string{name, c.Name, flush, swapped, strconv.FormatUint(s.Allocs, 10), atSwap, toNew, strconv.FormatUint(s.Frees, 10),
 				strconv.FormatInt(lost, 10), strconv.FormatInt(s.ObjectsLiveEnd, 10), strconv.FormatBool(ok), strconv.FormatUint(s.AllocFailures, 10),
-				strconv.FormatInt(s.SBMP.Tier2Fallbacks, 10), kill, f(float64(s.FootprintPeakBytes)/(1<<20), 1), strconv.FormatInt(s.SBMP.Tier1BlocksEnd, 10)})
+				strconv.FormatInt(s.SBMP.Tier2Fallbacks, 10), kill, canon.Fixed(float64(s.FootprintPeakBytes)/(1<<20), 1), strconv.FormatInt(s.SBMP.Tier1BlocksEnd, 10)})
 		}
 	}
 	out.Table("hot-swap-books", "Full-length runs, seed 1: the swap's flush cost, the books (allocations − frees − objects lost with a killed process = objects live at the end), where the allocations went, and what the run did",
@@ -264,14 +270,14 @@ func hsBooks(out *Out, full func(si, ci int) *world.Result) error {
 	}
 	a, b := full(0, 0).Summary, full(0, 2).Summary
 	msg += fmt.Sprintf("What the swap does cost is memory: the old allocator keeps its Tier-1 blocks (it returns a block only when the whole block is free again, and keeps one per node even then) while the new one grows its own. In `%s` the peak footprint goes from %s MiB without the swap to %s MiB with the refill swap, and the process ends holding %d Tier-1 blocks instead of %d, although the objects live at the end are the same (%d).",
-		hsScenarios[0], f(float64(a.FootprintPeakBytes)/(1<<20), 1), f(float64(b.FootprintPeakBytes)/(1<<20), 1), b.SBMP.Tier1BlocksEnd, a.SBMP.Tier1BlocksEnd, b.ObjectsLiveEnd)
+		scenarios[0], canon.Fixed(float64(a.FootprintPeakBytes)/(1<<20), 1), canon.Fixed(float64(b.FootprintPeakBytes)/(1<<20), 1), b.SBMP.Tier1BlocksEnd, a.SBMP.Tier1BlocksEnd, b.ObjectsLiveEnd)
 	out.P("%s", msg)
 	return nil
 }
 
 // allocsAt is the time series' allocation count at t seconds.
 func allocsAt(res *world.Result, t float64) (float64, error) {
-	ai, err := column(&res.Timeseries, "allocs")
+	ai, err := canon.Column(&res.Timeseries, "allocs")
 	if err != nil {
 		return 0, err
 	}
@@ -305,19 +311,19 @@ func debugfsAllocs(text string) (int64, error) {
 	return n, nil
 }
 
-// hsOOMArms: the OOM outcome of oom-crisis when the degrade policy
+// oomArms: the OOM outcome of oom-crisis when the degrade policy
 // becomes fail-fast at different times.
-func hsOOMArms() []variant {
-	vs := []variant{{"no swap", nil}, {"fail-fast from the start", []string{"policy.degrade=fail-fast"}}}
+func oomArms() []canon.Variant {
+	vs := []canon.Variant{{Name: "no swap"}, {Name: "fail-fast from the start", Sets: []string{"policy.degrade=fail-fast"}}}
 	for _, ms := range []int{2000, 5000, 6000} {
-		vs = append(vs, variant{fmt.Sprintf("swap to fail-fast at %.0f s", float64(ms)/1e3), []string{hsSwap(ms, "degrade", "fail-fast")}})
+		vs = append(vs, canon.Variant{Name: fmt.Sprintf("swap to fail-fast at %.0f s", float64(ms)/1e3), Sets: []string{swapFault(ms, "degrade", "fail-fast")}})
 	}
 	return vs
 }
 
-func hsOOM(env *Env, out *Out) error {
+func oomSwaps(env *canon.Env, out *canon.Out) error {
 	seeds := env.Seeds(3, 20)
-	arms, err := env.runVariants("oom-crisis", nil, hsOOMArms(), seeds)
+	arms, err := env.RunVariants("oom-crisis", nil, oomArms(), seeds)
 	if err != nil {
 		return err
 	}
@@ -329,30 +335,30 @@ func hsOOM(env *Env, out *Out) error {
 		v[i], lo[i], hi[i] = a.P, a.CI.Lo, a.CI.Hi
 		diff, p := "", ""
 		if i > 0 {
-			rep, err := paired("oom-crisis", arms[0], a, seeds)
+			rep, err := canon.Paired("oom-crisis", arms[0], a, seeds)
 			if err != nil {
 				return err
 			}
 			diff = fmt.Sprintf("%+.0f [%+.0f, %+.0f]", 100*rep.Paired.OOM.Difference, 100*rep.Paired.OOM.CI95Newcombe[0], 100*rep.Paired.OOM.CI95Newcombe[1])
-			p = f(rep.Paired.OOM.McNemarExactP, 4)
+			p = canon.Fixed(rep.Paired.OOM.McNemarExactP, 4)
 		}
-		fails := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
-		fb := meanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
-		flush := meanOf(a.Runs, func(s world.Summary) float64 {
+		fails := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
+		fb := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
+		flush := canon.MeanOf(a.Runs, func(s world.Summary) float64 {
 			if len(s.Faults) == 0 {
 				return 0
 			}
 			return float64(s.Faults[0].SwapFlushNs)
 		})
-		median := meanOf(a.Runs, firstOOMSeconds) // NaN unless every run was killed
-		churn := meanOf(a.Runs, func(s world.Summary) float64 { return workloadFailures(s, "churn") })
+		median := canon.MeanOf(a.Runs, canon.FirstOOMSeconds) // NaN unless every run was killed
+		churn := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return workloadFailures(s, "churn") })
 		newBlocks := ""
 		if i >= 2 {
-			newBlocks = f(meanOf(a.Runs, func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }), 1)
+			newBlocks = canon.Fixed(canon.MeanOf(a.Runs, func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }), 1)
 		}
-		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), f(a.P, 2), fmt.Sprintf("[%s, %s]", f(a.CI.Lo, 2), f(a.CI.Hi, 2)), diff, p, f(median, 2), f(fb, 0), f(fails, 0), f(churn, 0), newBlocks, f(flush, 0)})
+		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), canon.Fixed(a.P, 2), fmt.Sprintf("[%s, %s]", canon.Fixed(a.CI.Lo, 2), canon.Fixed(a.CI.Hi, 2)), diff, p, canon.Fixed(median, 2), canon.Fixed(fb, 0), canon.Fixed(fails, 0), canon.Fixed(churn, 0), newBlocks, canon.Fixed(flush, 0)})
 	}
-	bars, err := barsCI(fmt.Sprintf("oom-crisis: P(OOM kill within 10 s), %d seeds, 95 %% Wilson", len(seeds)), "probability", labels, v, lo, hi)
+	bars, err := figure.BarsCI(fmt.Sprintf("oom-crisis: P(OOM kill within 10 s), %d seeds, 95 %% Wilson", len(seeds)), "probability", labels, v, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -363,12 +369,12 @@ func hsOOM(env *Env, out *Out) error {
 	}
 	out.Table("hot-swap-oom", fmt.Sprintf("`oom-crisis`, seeds 1-%d: differences are this arm minus no swap on the same seeds, in points (Newcombe interval, McNemar exact p); the mean first OOM kill only when every run was killed", len(seeds)),
 		[]string{"arm", "OOM runs", "P(OOM)", "95 % Wilson", "diff vs no swap (points)", "McNemar p", "mean first OOM kill (s)", "fallback_to_tier2", "alloc failures", "of which 64 B churn", "new allocator's Tier-1 blocks", "swap_flush_ns"}, rows)
-	out.P("%s", hsOOMText(arms))
+	out.P("%s", oomText(arms))
 	return nil
 }
 
-// hsOOMText says which swaps avert the OOM kill and what they cost.
-func hsOOMText(arms []armResult) string {
+// oomText says which swaps avert the OOM kill and what they cost.
+func oomText(arms []canon.Arm) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Without a swap %d of %d runs are OOM-killed; ", arms[0].OOM, len(arms[0].Runs))
 	var parts []string
@@ -376,16 +382,16 @@ func hsOOMText(arms []armResult) string {
 		parts = append(parts, fmt.Sprintf("%s %d", a.Name, a.OOM))
 	}
 	fmt.Fprintf(&b, "killed runs with %s. ", strings.Join(parts, ", "))
-	mean := func(a armResult, get func(world.Summary) float64) float64 { return meanOf(a.Runs, get) }
+	mean := func(a canon.Arm, get func(world.Summary) float64) float64 { return canon.MeanOf(a.Runs, get) }
 	fails := func(s world.Summary) float64 { return float64(s.AllocFailures) }
 	churn := func(s world.Summary) float64 { return workloadFailures(s, "churn") }
 	blocks := func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }
 	early, late := arms[2], arms[len(arms)-2]
 	fmt.Fprintf(&b, "Averting the kill costs failed allocations: with `fail-fast` a small request that Tier-0 and Tier-1 cannot serve fails instead of taking a 4 KiB page from Tier-2. Swapped at %s, that costs about what `fail-fast` from the start does (%s against %s failed allocations a run, %s of them the 64 B churn). ",
-		strings.TrimPrefix(early.Name, "swap to fail-fast at "), f(mean(early, fails), 0), f(mean(arms[1], fails), 0), f(mean(early, churn), 0))
+		strings.TrimPrefix(early.Name, "swap to fail-fast at "), canon.Fixed(mean(early, fails), 0), canon.Fixed(mean(arms[1], fails), 0), canon.Fixed(mean(early, churn), 0))
 	if mean(late, churn) > mean(early, churn) {
 		fmt.Fprintf(&b, "Swapped at %s it costs more: %s failed allocations a run, %s of them the 64 B churn that the old allocator was still serving from its own Tier-1. The new allocator starts with an empty Tier-1 and grows it from the kernel; by then the kernel has no 2 MiB block to give (the new allocator gets %s blocks on average, against %s when swapped at %s), and whatever Tier-1 memory the old allocator still holds serves only the old allocator.",
-			strings.TrimPrefix(late.Name, "swap to fail-fast at "), f(mean(late, fails), 0), f(mean(late, churn), 0), f(mean(late, blocks), 1), f(mean(early, blocks), 1), strings.TrimPrefix(early.Name, "swap to fail-fast at "))
+			strings.TrimPrefix(late.Name, "swap to fail-fast at "), canon.Fixed(mean(late, fails), 0), canon.Fixed(mean(late, churn), 0), canon.Fixed(mean(late, blocks), 1), canon.Fixed(mean(early, blocks), 1), strings.TrimPrefix(early.Name, "swap to fail-fast at "))
 	}
 	return b.String()
 }

@@ -1,70 +1,77 @@
-package canon
+// Package oomprob is the oom-probability canonical experiment: the OOM
+// probability against offered load under each degrade policy, read off
+// the load sweep (package loadsweep).
+package oomprob
 
 import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 )
 
-func oomProbability() Experiment {
-	return Experiment{
+// Experiment returns the oom-probability experiment, for the catalog.
+func Experiment() canon.Experiment {
+	return canon.Experiment{
 		Name:  "oom-probability",
 		Title: "3. OOM probability against offered load, per degrade policy",
 		Spec:  "SPEC 1.3, 2.1",
-		Run:   runOOMProbability,
+		Run:   run,
 	}
 }
 
-func runOOMProbability(env *Env, out *Out) error {
-	s, err := env.loadSweep()
+func run(env *canon.Env, out *canon.Out) error {
+	s, err := loadsweep.Run(env)
 	if err != nil {
 		return err
 	}
 	out.P("The default scenario with the offered rate of its `%s` workload (256-byte sessions that are never freed, %s allocations/s on average at load factor 1) multiplied by `workload.%d.load_factor`, under each degrade policy; everything else as in the seed's settings. %d seeds per cell; an OOM is any OOM kill within the run's %d s.",
-		s.Workload, f(s.RatePerS, 0), s.Index, len(s.Seeds), s.Cells[0][0].Scenario.Run.DurationMs/1000)
-	if err := oomProbFigure(out, s); err != nil {
+		s.Workload, canon.Fixed(s.RatePerS, 0), s.Index, len(s.Seeds), s.DurationMs/1000)
+	if err := probabilityFigure(out, s); err != nil {
 		return err
 	}
-	oomProbTable(out, s)
-	out.P("Where each curve crosses 50 %% (linear interpolation between the two load factors around the first crossing): %s.", strings.Join(opCrossings(s), "; "))
-	if same := opSameOutcomes(s); len(same) > 0 {
+	cellTable(out, s)
+	out.P("Where each curve crosses 50 %% (linear interpolation between the two load factors around the first crossing): %s.", strings.Join(crossings(s), "; "))
+	if same := sameOutcomes(s); len(same) > 0 {
 		out.P("%s.", strings.Join(same, "; "))
 	}
-	out.P("Which policies' 95 %% Wilson intervals separate (one interval entirely below the other): %s.", strings.Join(opSeparations(out, s), "; "))
-	out.P("What each policy trades for its OOM kills, summed over all %d load factors: %s.", len(s.Levels), strings.Join(opTrades(s), "; "))
-	out.Cmd(env.sweepCmd("oom-probability", s))
+	out.P("Which policies' 95 %% Wilson intervals separate (one interval entirely below the other): %s.", strings.Join(separations(out, s), "; "))
+	out.P("What each policy trades for its OOM kills, summed over all %d load factors: %s.", len(s.Levels), strings.Join(trades(s), "; "))
+	out.Cmd(s.Cmd(env, "oom-probability"))
 	return nil
 }
 
-// oomProbFigure draws P(OOM) with Wilson bands, and the failed
+// probabilityFigure draws P(OOM) with Wilson bands, and the failed
 // allocations and Tier-2 fallbacks per run, against the load factor.
-func oomProbFigure(out *Out, s *loadSweep) error {
-	var pS, failS, fbS []Series
+func probabilityFigure(out *canon.Out, s *loadsweep.Sweep) error {
+	var pS, failS, fbS []figure.Series
 	var rows [][]string
 	for p, pol := range s.Policies {
-		ps := Series{Name: pol, X: s.Levels}
-		fs := Series{Name: pol, X: s.Levels}
-		bs := Series{Name: pol, X: s.Levels}
+		ps := figure.Series{Name: pol, X: s.Levels}
+		fs := figure.Series{Name: pol, X: s.Levels}
+		bs := figure.Series{Name: pol, X: s.Levels}
 		for l, c := range s.Cells[p] {
 			ps.Y, ps.Lo, ps.Hi = append(ps.Y, c.P), append(ps.Lo, c.CI.Lo), append(ps.Hi, c.CI.Hi)
-			fails := meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) })
-			fb := meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) })
+			fails := canon.MeanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) })
+			fb := canon.MeanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) })
 			fs.Y = append(fs.Y, fails/1e3)
 			bs.Y = append(bs.Y, fb/1e3)
-			rows = append(rows, []string{pol, sweepLoad(s.Levels[l]), f(s.RatePerS*s.Levels[l], 0), itoa(c.OOM), itoa(len(c.Runs)), f(c.P, 4), f(c.CI.Lo, 4), f(c.CI.Hi, 4),
-				f(fails, 1), f(fb, 1), f(meanOf(c.Runs, opObjectsLost), 1)})
+			rows = append(rows, []string{pol, loadsweep.Level(s.Levels[l]), canon.Fixed(s.RatePerS*s.Levels[l], 0), strconv.Itoa(c.OOM), strconv.Itoa(len(c.Runs)), canon.Fixed(c.P, 4), canon.Fixed(c.CI.Lo, 4), canon.Fixed(c.CI.Hi, 4),
+				canon.Fixed(fails, 1), canon.Fixed(fb, 1), canon.Fixed(canon.MeanOf(c.Runs, objectsLost), 1)})
 		}
 		pS, failS, fbS = append(pS, ps), append(failS, fs), append(fbS, bs)
 	}
-	xl := fmt.Sprintf("load factor of %s (1 = %s allocations/s)", s.Workload, f(s.RatePerS, 0))
-	pp, err := markedLines(fmt.Sprintf("P(OOM kill), %d seeds per point, 95 %% Wilson bands", len(s.Seeds)), xl, "probability", pS)
+	xl := fmt.Sprintf("load factor of %s (1 = %s allocations/s)", s.Workload, canon.Fixed(s.RatePerS, 0))
+	pp, err := figure.MarkedLines(fmt.Sprintf("P(OOM kill), %d seeds per point, 95 %% Wilson bands", len(s.Seeds)), xl, "probability", pS)
 	if err != nil {
 		return err
 	}
@@ -79,11 +86,11 @@ func oomProbFigure(out *Out, s *loadSweep) error {
 	half.Dashes = []vg.Length{vg.Points(2), vg.Points(3)}
 	pp.Add(half)
 	xl = "load factor"
-	fp, err := markedLines("failed allocations per run", xl, "thousands", failS)
+	fp, err := figure.MarkedLines("failed allocations per run", xl, "thousands", failS)
 	if err != nil {
 		return err
 	}
-	bp, err := markedLines("fallback_to_tier2 per run", xl, "thousands", fbS)
+	bp, err := figure.MarkedLines("fallback_to_tier2 per run", xl, "thousands", fbS)
 	if err != nil {
 		return err
 	}
@@ -101,8 +108,8 @@ func oomProbFigure(out *Out, s *loadSweep) error {
 		8*vg.Inch, 3.5*vg.Inch, [][]*plot.Plot{{fp, bp}})
 }
 
-// opObjectsLost is the SBMP objects that died with their process.
-func opObjectsLost(r world.Summary) float64 {
+// objectsLost is the SBMP objects that died with their process.
+func objectsLost(r world.Summary) float64 {
 	n := 0.0
 	for _, w := range r.Workloads {
 		n += float64(w.ObjectsLost)
@@ -110,24 +117,24 @@ func opObjectsLost(r world.Summary) float64 {
 	return n
 }
 
-// oomProbTable adds the cell-by-cell table.
-func oomProbTable(out *Out, s *loadSweep) {
+// cellTable adds the cell-by-cell table.
+func cellTable(out *canon.Out, s *loadsweep.Sweep) {
 	var rows [][]string
 	for p, pol := range s.Policies {
 		for l, c := range s.Cells[p] {
-			rows = append(rows, []string{pol, sweepLoad(s.Levels[l]), fmt.Sprintf("%d / %d", c.OOM, len(c.Runs)), f(c.P, 2),
-				fmt.Sprintf("[%s, %s]", f(c.CI.Lo, 2), f(c.CI.Hi, 2)),
-				f(meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) }), 0),
-				f(meanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) }), 0),
-				f(meanOf(c.Runs, opObjectsLost), 0)})
+			rows = append(rows, []string{pol, loadsweep.Level(s.Levels[l]), fmt.Sprintf("%d / %d", c.OOM, len(c.Runs)), canon.Fixed(c.P, 2),
+				fmt.Sprintf("[%s, %s]", canon.Fixed(c.CI.Lo, 2), canon.Fixed(c.CI.Hi, 2)),
+				canon.Fixed(canon.MeanOf(c.Runs, func(r world.Summary) float64 { return float64(r.AllocFailures) }), 0),
+				canon.Fixed(canon.MeanOf(c.Runs, func(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) }), 0),
+				canon.Fixed(canon.MeanOf(c.Runs, objectsLost), 0)})
 		}
 	}
 	out.Table("oom-probability-cells", fmt.Sprintf("Seeds 1-%d per cell; failures, fallbacks and objects lost with a killed process are means per run", len(s.Seeds)),
 		[]string{"degrade policy", "load factor", "OOM runs", "P(OOM)", "95 % Wilson", "alloc failures", "fallback_to_tier2", "objects lost"}, rows)
 }
 
-// opCrossings says where each policy's curve first crosses 50 %.
-func opCrossings(s *loadSweep) []string {
+// crossings says where each policy's curve first crosses 50 %.
+func crossings(s *loadsweep.Sweep) []string {
 	var out []string
 	for p, pol := range s.Policies {
 		cells := s.Cells[p]
@@ -137,16 +144,16 @@ func opCrossings(s *loadSweep) []string {
 				continue
 			}
 			if l == 0 {
-				out = append(out, fmt.Sprintf("`%s` is at %s already at the lowest load factor, %s", pol, f(cells[0].P, 2), sweepLoad(s.Levels[0])))
+				out = append(out, fmt.Sprintf("`%s` is at %s already at the lowest load factor, %s", pol, canon.Fixed(cells[0].P, 2), loadsweep.Level(s.Levels[0])))
 			} else {
 				x0, x1, p0, p1 := s.Levels[l-1], s.Levels[l], cells[l-1].P, cells[l].P
 				x = x0 + (0.5-p0)/(p1-p0)*(x1-x0)
-				out = append(out, fmt.Sprintf("`%s` at load factor %s (P = %s at %s, %s at %s)", pol, f(x, 2), f(p0, 2), sweepLoad(x0), f(p1, 2), sweepLoad(x1)))
+				out = append(out, fmt.Sprintf("`%s` at load factor %s (P = %s at %s, %s at %s)", pol, canon.Fixed(x, 2), canon.Fixed(p0, 2), loadsweep.Level(x0), canon.Fixed(p1, 2), loadsweep.Level(x1)))
 			}
 			found = true
 			for k := l + 1; k < len(cells); k++ {
 				if cells[k].P < 0.5 {
-					out[len(out)-1] += fmt.Sprintf(", though it falls back to %s at %s", f(cells[k].P, 2), sweepLoad(s.Levels[k]))
+					out[len(out)-1] += fmt.Sprintf(", though it falls back to %s at %s", canon.Fixed(cells[k].P, 2), loadsweep.Level(s.Levels[k]))
 					break
 				}
 			}
@@ -157,15 +164,15 @@ func opCrossings(s *loadSweep) []string {
 			for _, c := range cells {
 				hi = math.Max(hi, c.P)
 			}
-			out = append(out, fmt.Sprintf("`%s` never (at most %s, up to load factor %s)", pol, f(hi, 2), sweepLoad(s.Levels[len(s.Levels)-1])))
+			out = append(out, fmt.Sprintf("`%s` never (at most %s, up to load factor %s)", pol, canon.Fixed(hi, 2), loadsweep.Level(s.Levels[len(s.Levels)-1])))
 		}
 	}
 	return out
 }
 
-// opSameOutcomes names the policies whose runs end exactly as the seed's
+// sameOutcomes names the policies whose runs end exactly as the seed's
 // policy's do (same OOM kills at the same times on every seed and load).
-func opSameOutcomes(s *loadSweep) []string {
+func sameOutcomes(s *loadsweep.Sweep) []string {
 	var same, sameCount []string
 	for p := 1; p < len(s.Policies); p++ {
 		identical, counts := true, true
@@ -173,7 +180,7 @@ func opSameOutcomes(s *loadSweep) []string {
 			a, b := s.Cells[0][l], s.Cells[p][l]
 			counts = counts && a.OOM == b.OOM
 			for i := range a.Runs {
-				ta, tb := firstOOMSeconds(a.Runs[i]), firstOOMSeconds(b.Runs[i])
+				ta, tb := canon.FirstOOMSeconds(a.Runs[i]), canon.FirstOOMSeconds(b.Runs[i])
 				identical = identical && (ta == tb || math.IsNaN(ta) && math.IsNaN(tb))
 			}
 		}
@@ -202,9 +209,9 @@ func opSameOutcomes(s *loadSweep) []string {
 	return out
 }
 
-// opSeparations lists, per load factor, the pairs of policies whose Wilson
+// separations lists, per load factor, the pairs of policies whose Wilson
 // intervals do not overlap, and writes them as a CSV.
-func opSeparations(out *Out, s *loadSweep) []string {
+func separations(out *canon.Out, s *loadsweep.Sweep) []string {
 	var text []string
 	var rows [][]string
 	var none []string
@@ -216,7 +223,7 @@ func opSeparations(out *Out, s *loadSweep) []string {
 				ca, cb := s.Cells[a][l], s.Cells[b][l]
 				if ca.CI.Hi < cb.CI.Lo {
 					above = append(above, "`"+s.Policies[b]+"`")
-					rows = append(rows, []string{sweepLoad(lf), s.Policies[a], s.Policies[b], f(ca.CI.Hi, 4), f(cb.CI.Lo, 4)})
+					rows = append(rows, []string{loadsweep.Level(lf), s.Policies[a], s.Policies[b], canon.Fixed(ca.CI.Hi, 4), canon.Fixed(cb.CI.Lo, 4)})
 				}
 			}
 			if len(above) > 0 {
@@ -224,10 +231,10 @@ func opSeparations(out *Out, s *loadSweep) []string {
 			}
 		}
 		if len(parts) == 0 {
-			none = append(none, sweepLoad(lf))
+			none = append(none, loadsweep.Level(lf))
 			continue
 		}
-		text = append(text, fmt.Sprintf("at load factor %s, %s", sweepLoad(lf), strings.Join(parts, ", ")))
+		text = append(text, fmt.Sprintf("at load factor %s, %s", loadsweep.Level(lf), strings.Join(parts, ", ")))
 	}
 	if len(none) > 0 {
 		text = append(text, fmt.Sprintf("at load factor %s no two intervals separate", strings.Join(none, ", ")))
@@ -236,9 +243,9 @@ func opSeparations(out *Out, s *loadSweep) []string {
 	return text
 }
 
-// opTrades sums, per policy, the OOM runs against the allocations failed
+// trades sums, per policy, the OOM runs against the allocations failed
 // and the objects lost with killed processes.
-func opTrades(s *loadSweep) []string {
+func trades(s *loadsweep.Sweep) []string {
 	var out []string
 	for p, pol := range s.Policies {
 		var runs, oom int
@@ -249,7 +256,7 @@ func opTrades(s *loadSweep) []string {
 			for _, r := range c.Runs {
 				fails += float64(r.AllocFailures)
 				allocs += float64(r.Allocs)
-				lost += opObjectsLost(r)
+				lost += objectsLost(r)
 				fb += float64(r.SBMP.Tier2Fallbacks)
 			}
 		}
@@ -258,63 +265,7 @@ func opTrades(s *loadSweep) []string {
 			share = fails / (allocs + fails)
 		}
 		out = append(out, fmt.Sprintf("`%s` %d OOM runs of %d, %s failed allocations per run (%s %% of requests), %s fallbacks to Tier-2 and %s objects lost with a killed process per run",
-			pol, oom, runs, f(fails/float64(runs), 1), f(100*share, 2), f(fb/float64(runs), 0), f(lost/float64(runs), 0)))
+			pol, oom, runs, canon.Fixed(fails/float64(runs), 1), canon.Fixed(100*share, 2), canon.Fixed(fb/float64(runs), 0), canon.Fixed(lost/float64(runs), 0)))
 	}
 	return out
-}
-
-// markedDashes tell apart lines that lie on top of each other.
-var markedDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(2), vg.Points(2), vg.Points(2)}, {vg.Points(3), vg.Points(5)}}
-
-// markedLines is linePlot with a marker shape and a dash pattern per
-// series, so that series with equal values stay visible.
-func markedLines(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
-	p, err := linePlot(title, xlabel, ylabel, nil)
-	if err != nil {
-		return nil, err
-	}
-	glyphs := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}}
-	for i, s := range series {
-		c := colorAt(i)
-		if s.Lo != nil {
-			band := make(plotter.XYs, 0, 2*len(s.X))
-			for j := range s.X {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Hi[j]})
-			}
-			for j := len(s.X) - 1; j >= 0; j-- {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Lo[j]})
-			}
-			poly, err := plotter.NewPolygon(band)
-			if err != nil {
-				return nil, err
-			}
-			// NRGBA: the alpha applies to the colour as given (an RGBA
-			// colour is premultiplied, and 255 over an alpha of 28 is
-			// not a colour).
-			poly.Color = color.NRGBA{c.R, c.G, c.B, 30}
-			poly.LineStyle.Width = 0
-			poly.LineStyle.Color = color.Transparent
-			p.Add(poly)
-		}
-	}
-	for i, s := range series {
-		c := colorAt(i)
-		pts := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			pts[j] = plotter.XY{X: s.X[j], Y: s.Y[j]}
-		}
-		l, sc, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return nil, err
-		}
-		l.Color = c
-		l.Width = vg.Points(1.6)
-		l.Dashes = markedDashes[i%len(markedDashes)]
-		sc.Color = c
-		sc.Shape = glyphs[i%len(glyphs)]
-		sc.Radius = vg.Points(3.5 + 0.6*float64(len(series)-i))
-		p.Add(l, sc)
-		p.Legend.Add(s.Name, l, sc)
-	}
-	return p, nil
 }
