@@ -168,7 +168,7 @@ func aggregatePoint(pt PlanPoint, runs []world.Summary) (PointReport, error) {
 	digest := sha256.New()
 	for i := range runs {
 		s := &runs[i]
-		if t := firstOOMNs(s); t >= 0 {
+		if t := s.FirstOOMNs(); t >= 0 {
 			pr.OOMRuns++
 			obs[i] = stats.Observation{Time: float64(t), Event: true}
 		} else {
@@ -210,18 +210,6 @@ func metricValues(s *world.Summary) []float64 {
 		rate = float64(s.FallbackCount) / float64(s.Allocs)
 	}
 	return []float64{rate, float64(s.AllocStallNs), float64(s.AllocLatencyNs.P99), float64(s.FootprintPeakBytes)}
-}
-
-// firstOOMNs is the time of a run's first OOM kill, or -1 if it had none.
-func firstOOMNs(s *world.Summary) int64 {
-	if s.OOMKills == 0 || len(s.OOMEvents) == 0 {
-		return -1
-	}
-	t := s.OOMEvents[0].TimeNs
-	for _, e := range s.OOMEvents[1:] {
-		t = min(t, e.TimeNs)
-	}
-	return t
 }
 
 func firstOOM(obs []stats.Observation) (FirstOOM, error) {

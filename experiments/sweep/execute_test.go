@@ -170,7 +170,7 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-// TestOutputsAreByteIdentical is the acceptance of issue 6: however a
+// TestOutputsAreByteIdentical: however a
 // sweep is run (workers, shards merged, interrupted and resumed, files
 // lost and a temporary file left by a kill), its directory is the same,
 // byte for byte.
