@@ -120,6 +120,19 @@ type Allocator struct {
 	scratch checkScratch
 }
 
+// checkScratch holds the buffers CheckInvariants reuses from call to call,
+// so that checking after every event of a long run allocates next to
+// nothing. It is not state of the allocator: any call may clear it.
+type checkScratch struct {
+	slabs    []uint64     // carved slabs, sorted
+	states   []*slabState // states[i] is slabs[i]'s
+	first    []int32      // first[i]: slabs[i]'s first word in bits
+	bits     []uint64     // a bit per slot: cached or drained
+	cachedIn []int32      // cachedIn[i]: slots of slabs[i] cached
+	listed   []bool       // listed[i]: slabs[i] has a live entry in a partial list
+	carved   []int32      // carved slabs per Tier-1 block number
+}
+
 // New returns an allocator over env.
 func New(env Env, cfg Config) (*Allocator, error) {
 	if err := env.validate(); err != nil {
