@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -222,14 +221,5 @@ func TestEmbeddedSweepsAreValid(t *testing.T) {
 		if f.Source != "embedded:"+name || p.Sweep != name || p.Runs == 0 {
 			t.Errorf("%s: source %q sweep %q runs %d", name, f.Source, p.Sweep, p.Runs)
 		}
-	}
-}
-
-func TestKeyLinesSkipsStringsAndComments(t *testing.T) {
-	m := keyLines("a = 1 # ] [\nq = [ # x ]\n  '''x\n]''',\n  {b = 2, c = [1,\n 2]},\n]\n[[axis]]\nkey = \"x\"\n[[axis]]\n  values = [\n\"a=b\",\n]\n")
-	want := map[string]int{"a": 1, "q": 2, "q.0": 3, "q.1": 5, "q.1.b": 5, "q.1.c": 5, "q.1.c.0": 5, "q.1.c.1": 6,
-		"axis.0": 8, "axis.0.key": 9, "axis.1": 10, "axis.1.values": 11, "axis.1.values.0": 12}
-	if !maps.Equal(m, want) {
-		t.Errorf("keyLines = %v\nwant %v", m, want)
 	}
 }

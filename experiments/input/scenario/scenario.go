@@ -5,28 +5,28 @@
 // The pipeline is Load (or Parse) → Set for each --set override → Validate →
 // hand the Scenario to the wiring in experiments. Parse starts from Default,
 // so every key has a documented default (see
-// experiments/scenarios/README.md), and is strict: unknown keys, wrong types
-// and malformed TOML are errors of type *Error that name the file, the line,
-// the column and the dotted key at fault ("workload.1.rate_per_s"). Validate
-// does the range and name checks and keeps pointing at the line a value came
-// from, or at "--set" when an override supplied it.
+// experiments/input/scenarios/README.md), and is strict: unknown keys,
+// wrong types and malformed TOML are errors of type *Error that name the
+// file, the line, the column and the dotted key at fault
+// ("workload.1.rate_per_s"). Validate does the range and name checks and
+// keeps pointing at the line a value came from, or at "--set" when an
+// override supplied it.
 //
-// BurntSushi/toml does the TOML syntax; the mapping onto the structs is done
-// here, by toml tags, in document order. We do not let toml.Decode fill the
-// structs because it matches keys case-insensitively, reports type errors in
-// map iteration order (not deterministic) and exposes no key positions, and
-// its MetaData.Undecoded cannot tell which [[workload]] an unknown key sits
-// in.
+// Package experiments/input/tomlfile reads and decodes the file (with
+// BurntSushi/toml) and finds where its keys are written; the mapping onto
+// the structs is done here, by toml tags, in document order. We do not let
+// toml.Decode fill the structs because it matches keys case-insensitively,
+// reports type errors in map iteration order (not deterministic) and
+// exposes no key positions, and its MetaData.Undecoded cannot tell which
+// [[workload]] an unknown key sits in.
 //
 // Nothing here is a hot path: reflection is used freely.
 package scenario
 
 import (
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Scenario is one fully resolved simulation set-up. The zero value is not
@@ -615,16 +615,4 @@ func (s *Scenario) Clone() *Scenario {
 	c.Kernel.Cgroups = slices.Clone(s.Kernel.Cgroups)
 	c.origins = maps.Clone(s.origins)
 	return &c
-}
-
-// nameFromSource derives the default Run.Name from a Source: the base name
-// without ".toml" of a path, or NAME of "embedded:NAME".
-func nameFromSource(source string) string {
-	name := strings.TrimPrefix(source, embeddedPrefix)
-	name = filepath.Base(filepath.ToSlash(name))
-	name = strings.TrimSuffix(name, ".toml")
-	if name == "" || name == "." || name == "/" {
-		return DefaultName
-	}
-	return name
 }
