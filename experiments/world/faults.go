@@ -7,6 +7,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
+	"github.com/sbmpsim/sbmpsim/policies"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -175,14 +176,10 @@ func (f *faultSide) onStart(ev sim.Event) {
 // live one when it names none) with one running the named policies.
 func (f *faultSide) swapPolicies(ft *fault) {
 	p := f.base.Policy
-	if ft.cfg.Merge != "" && ft.cfg.Merge != p.Merge {
-		p.Merge, p.MergeThreshold, p.MergeDelayMs, p.MergeFreeFraction, p.MergeMaxPending = ft.cfg.Merge, 0, 0, 0, 0
-	}
-	if ft.cfg.Refill != "" && ft.cfg.Refill != p.Refill {
-		p.Refill, p.RefillBatch, p.RefillMinBatch, p.RefillMaxBatch, p.RefillWindowMs = ft.cfg.Refill, 0, 0, 0, 0
-	}
-	if ft.cfg.Degrade != "" && ft.cfg.Degrade != p.Degrade {
-		p.Degrade, p.DegradeWaitMs, p.DegradeMaxWaitMs = ft.cfg.Degrade, 0, 0
+	for _, kind := range policies.Kinds() {
+		if name := ft.cfg.Policy(kind); name != "" && name != p.Name(kind) {
+			p = p.With(kind, name)
+		}
 	}
 	for _, proc := range f.r.procs {
 		if proc.dead || (ft.cfg.Process != "" && ft.cfg.Process != proc.name) {

@@ -115,11 +115,14 @@ func (d *decoder) table(path []string, m map[string]any, rv reflect.Value) {
 	for _, k := range d.orderedKeys(path, m) {
 		kp := appendPath(path, k)
 		f, ok := fieldByTag(rv.Type(), k)
-		if !ok {
+		switch {
+		case ok:
+			d.value(kp, m[k], rv.Field(f))
+		case isPolicyParam(rv.Type(), k):
+			d.policyParam(kp, m[k], rv.Addr().Interface().(*Policy), k)
+		default:
 			d.errorf(kp, "unknown key%s", suggest(rv.Type(), path, k))
-			continue
 		}
-		d.value(kp, m[k], rv.Field(f))
 	}
 }
 
@@ -309,7 +312,8 @@ func suggest(t reflect.Type, path []string, k string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
-// keysOf returns the keys of a table of struct type t, in field order.
+// keysOf returns the keys of a table of struct type t, in field order;
+// for [policy], the parameter keys of the registry follow.
 func keysOf(t reflect.Type) []string {
 	var keys []string
 	for i := range t.NumField() {
@@ -317,7 +321,20 @@ func keysOf(t reflect.Type) []string {
 			keys = append(keys, name)
 		}
 	}
+	if t == reflect.TypeFor[Policy]() {
+		keys = append(keys, policyParamKeys()...)
+	}
 	return keys
+}
+
+// isPolicyParam reports whether k, a key of a table of struct type t
+// that names no field, is a policy parameter of [policy].
+func isPolicyParam(t reflect.Type, k string) bool {
+	if t != reflect.TypeFor[Policy]() {
+		return false
+	}
+	_, _, ok := policyParam(k)
+	return ok
 }
 
 // describe names the TOML type of v, with the value when it is short, for
