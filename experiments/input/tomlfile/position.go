@@ -51,6 +51,11 @@ func Key(path ...string) string { return toml.Key(path).String() }
 // contents Scan records; deeper values are skipped.
 const maxScanDepth = 64
 
+// maxKeySegments bounds the segments of a key path Scan records (table,
+// key and array indices together). Deeper keys are skipped: recording
+// every prefix of a path costs its length squared.
+const maxKeySegments = 64
+
 // Scan finds where every key of a TOML document is written: the keys of
 // key/value pairs (each prefix of a dotted key too), table headers
 // ("kernel", at the name), the elements of arrays of tables ("workload.1",
@@ -108,6 +113,7 @@ type scanner struct {
 	lineStarts []int  // offsets of the first byte of every line
 	pos        Positions
 	table      []string       // the current table, with array indices
+	tooDeep    bool           // the current table's path has more than maxKeySegments segments
 	arrays     map[string]int // elements seen of each array of tables, by indexed path
 }
 
@@ -167,6 +173,16 @@ func (sc *scanner) header(src []byte, base int, e *unstable.Node) int {
 	for it := e.Key(); it.Next(); {
 		keys = append(keys, it.Node())
 	}
+	last := keys[len(keys)-1]
+	end := skipBlank(src, int(last.Raw.Offset+last.Raw.Length), "") + 1 // past "]"
+	if e.Kind == unstable.ArrayTable {
+		end++ // past the second "]"
+	}
+	// Each segment may add an array index.
+	if sc.tooDeep = 2*len(keys) > maxKeySegments; sc.tooDeep {
+		sc.table = nil
+		return end
+	}
 	var path []string
 	for j, k := range keys {
 		if j > 0 {
@@ -178,8 +194,6 @@ func (sc *scanner) header(src []byte, base int, e *unstable.Node) int {
 		path = append(path, string(k.Data))
 		sc.record(path, base+int(k.Raw.Offset), false)
 	}
-	last := keys[len(keys)-1]
-	end := skipBlank(src, int(last.Raw.Offset+last.Raw.Length), "") + 1 // past "]"
 	if e.Kind == unstable.ArrayTable {
 		n := sc.arrays[Key(path...)]
 		sc.arrays[Key(path...)] = n + 1
@@ -191,7 +205,6 @@ func (sc *scanner) header(src []byte, base int, e *unstable.Node) int {
 			open--
 		}
 		sc.record(path, base+open-2, false)
-		end++ // past the second "]"
 	}
 	sc.table = path
 	return end
@@ -200,15 +213,21 @@ func (sc *scanner) header(src []byte, base int, e *unstable.Node) int {
 // keyValue records the key of a key/value pair inside table, each prefix
 // of a dotted key included, and the keys and elements inside its value.
 func (sc *scanner) keyValue(src []byte, base int, table []string, e *unstable.Node, depth int) {
+	if sc.tooDeep {
+		return
+	}
 	path := append([]string(nil), table...)
 	keyEnd := 0
 	for it := e.Key(); it.Next(); {
+		if len(path) == maxKeySegments {
+			return
+		}
 		k := it.Node()
 		path = append(path, string(k.Data))
 		sc.record(path, base+int(k.Raw.Offset), false)
 		keyEnd = int(k.Raw.Offset + k.Raw.Length)
 	}
-	if depth < maxScanDepth {
+	if depth < maxScanDepth && len(path) < maxKeySegments {
 		v := e.Value()
 		sc.value(src, base, path, v, startOf(src, v, keyEnd), depth+1)
 	}

@@ -167,3 +167,23 @@ func ExampleScan() {
 	fmt.Println(o.Line, o.Col)
 	// Output: 3 1
 }
+
+// TestScanLongKeys: keys of more than maxKeySegments segments are not
+// recorded (recording every prefix would cost the square of the length),
+// and the keys after them still are.
+func TestScanLongKeys(t *testing.T) {
+	long := strings.Repeat("a.", 100000) + "a"
+	doc := long + " = 1\nb = 2\n[" + long + "]\nc = 1\n[d]\ne = 1\n"
+	got := Scan([]byte(doc))
+	for key, line := range map[string]int{"a": 1, "b": 2, "d": 5, "d.e": 6} {
+		if got[key].Line != line {
+			t.Errorf("%s at %+v, want line %d", key, got[key], line)
+		}
+	}
+	if len(got) != maxKeySegments+3 {
+		t.Errorf("%d keys recorded, want the first %d segments of the long key and 3 more", len(got), maxKeySegments)
+	}
+	if k, ok := KeyAt([]byte(long+" = \"\x01"), len(long)+4); !ok || k != "a"+strings.Repeat(".a", maxKeySegments-1) {
+		t.Errorf("KeyAt on a long key = %q, %v", k[:min(len(k), 20)], ok)
+	}
+}
