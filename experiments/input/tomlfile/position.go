@@ -227,15 +227,17 @@ func (sc *scanner) keyValue(src []byte, base int, table []string, e *unstable.No
 		sc.record(path, base+int(k.Raw.Offset), false)
 		keyEnd = int(k.Raw.Offset + k.Raw.Length)
 	}
-	if depth < maxScanDepth && len(path) < maxKeySegments {
+	if len(path) < maxKeySegments {
 		v := e.Value()
 		sc.value(src, base, path, v, startOf(src, v, keyEnd), depth+1)
 	}
 }
 
 // value records the keys and elements inside a value that starts at
-// offset start of src, and returns the offset just past it.
+// offset start of src, and returns the offset just past it. Below
+// maxScanDepth it records nothing, only finds the end.
 func (sc *scanner) value(src []byte, base int, path []string, v *unstable.Node, start, depth int) int {
+	deep := depth > maxScanDepth
 	switch v.Kind {
 	case unstable.Array:
 		i := start + 1
@@ -243,46 +245,24 @@ func (sc *scanner) value(src []byte, base int, path []string, v *unstable.Node, 
 		for it := v.Children(); it.Next(); n++ {
 			c := it.Node()
 			at := startOf(src, c, i)
-			elem := append(append([]string(nil), path...), strconv.Itoa(n))
-			sc.record(elem, base+at, true)
-			if depth < maxScanDepth {
-				i = sc.value(src, base, elem, c, at, depth+1)
-			} else {
-				i = valueEnd(src, c, at)
+			var elem []string
+			if !deep {
+				elem = append(append([]string(nil), path...), strconv.Itoa(n))
+				sc.record(elem, base+at, true)
 			}
+			i = sc.value(src, base, elem, c, at, depth+1)
 		}
 		return skipBlank(src, i, ",") + 1 // past the "]"
 	case unstable.InlineTable:
 		i := start + 1
 		for it := v.Children(); it.Next(); {
 			kv := it.Node()
-			if depth < maxScanDepth {
+			if !deep {
 				sc.keyValue(src, base, path, kv, depth)
 			}
 			i = int(kv.Raw.Offset + kv.Raw.Length)
 		}
 		return skipBlank(src, i, ",") + 1 // past the "}"
-	}
-	return int(v.Raw.Offset + v.Raw.Length)
-}
-
-// valueEnd returns the offset just past a value that starts at start,
-// without recording anything inside it.
-func valueEnd(src []byte, v *unstable.Node, start int) int {
-	switch v.Kind {
-	case unstable.Array:
-		i := start + 1
-		for it := v.Children(); it.Next(); {
-			c := it.Node()
-			i = valueEnd(src, c, startOf(src, c, i))
-		}
-		return skipBlank(src, i, ",") + 1
-	case unstable.InlineTable:
-		i := start + 1
-		for it := v.Children(); it.Next(); {
-			i = int(it.Node().Raw.Offset + it.Node().Raw.Length)
-		}
-		return skipBlank(src, i, ",") + 1
 	}
 	return int(v.Raw.Offset + v.Raw.Length)
 }
