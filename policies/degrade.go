@@ -6,7 +6,7 @@ func degradeSpecs() []Spec {
 	return []Spec{
 		{Kind: KindDegrade, Name: "immediate-tier2", Doc: "Serve the allocation from Tier-2 (the page source) at once: each small object then takes whole pages (SPEC 1.3's chain).",
 			build: func(Values) any { return sbmp.ImmediateTier2{} }},
-		{Kind: KindDegrade, Name: "wait-refill", Doc: "Ask the caller to retry every `wait_ms` (a free or a merge may make a refill possible), up to `max_wait_ms` in all, then Tier-2.",
+		{Kind: KindDegrade, Name: "wait-refill", Doc: "Ask the caller to retry every `policy.degrade_wait_ms` (a free or a merge may make a refill possible), up to `policy.degrade_max_wait_ms` in all, then Tier-2.",
 			Params: []Param{
 				{Name: "wait_ms", Unit: "ms", Default: 1, Min: 0.001, Max: 60000, Doc: "time between retries"},
 				{Name: "max_wait_ms", Unit: "ms", Default: 10, Min: 0, Max: 3.6e6, Doc: "stall bound before falling back to Tier-2"},

@@ -1,13 +1,16 @@
 package policies
 
 import (
+	"fmt"
+	"math"
+	"regexp"
 	"slices"
 	"testing"
 
 	"github.com/sbmpsim/sbmpsim/sbmp"
 )
 
-// The registry names are a contract (issue 4): scenarios and scripts use them.
+// The registry names are a contract: scenarios and scripts use them.
 func TestRegistryNames(t *testing.T) {
 	want := map[Kind][]string{
 		KindMerge:   {"delayed", "eager", "lazy-threshold", "watermark"},
@@ -22,6 +25,61 @@ func TestRegistryNames(t *testing.T) {
 	for _, s := range List() {
 		if s.Doc == "" {
 			t.Errorf("%s/%s has no doc", s.Kind, s.Name)
+		}
+	}
+}
+
+// The parameter keys are a contract too: scenario files, --set and sweeps
+// use them, and no key may change its meaning.
+func TestParamKeys(t *testing.T) {
+	want := []string{
+		"policy.merge_threshold", "policy.merge_delay_ms", "policy.merge_free_fraction", "policy.merge_max_pending",
+		"policy.refill_batch", "policy.refill_min_batch", "policy.refill_max_batch", "policy.refill_window_ms",
+		"policy.degrade_wait_ms", "policy.degrade_max_wait_ms",
+	}
+	if got := ParamKeys(); !slices.Equal(got, want) {
+		t.Fatalf("ParamKeys() = %v\nwant %v", got, want)
+	}
+	for _, key := range want {
+		k, name, ok := LookupParamKey(key)
+		if !ok || ParamKey(k, name) != key {
+			t.Errorf("LookupParamKey(%q) = %s, %s, %v", key, k, name, ok)
+		}
+	}
+	for _, key := range []string{"policy.refill_bach", "refill_batch", "policy.merge_batch", "policy.degrade"} {
+		if k, name, ok := LookupParamKey(key); ok {
+			t.Errorf("LookupParamKey(%q) = %s, %s", key, k, name)
+		}
+	}
+	// A policy's doc names its parameters by their keys.
+	quoted := regexp.MustCompile("`([^`]*)`")
+	for _, s := range List() {
+		for _, m := range quoted.FindAllStringSubmatch(s.Doc, -1) {
+			if k, name, ok := LookupParamKey(m[1]); !ok || k != s.Kind || !slices.ContainsFunc(s.Params, func(p Param) bool { return p.Name == name }) {
+				t.Errorf("%s/%s: doc names %s, not one of its parameters", s.Kind, s.Name, m[1])
+			}
+		}
+	}
+}
+
+func TestParamCheck(t *testing.T) {
+	batch, _ := Spec{Params: []Param{batchParam}}.Param("batch")
+	frac := Param{Name: "f", Min: 0, Max: 1}
+	for _, tt := range []struct {
+		p    Param
+		x    float64
+		want string
+	}{
+		{batch, 64, ""}, {batch, 1, ""}, {batch, 65536, ""},
+		{batch, 0, "must be an integer in 1..65536, got 0"},
+		{batch, 1.5, "must be an integer in 1..65536, got 1.5"},
+		{batch, math.NaN(), "must be an integer in 1..65536, got NaN"},
+		{frac, 0, ""}, {frac, 0.25, ""},
+		{frac, math.Inf(1), "must be a number in 0..1, got +Inf"},
+	} {
+		err := tt.p.Check(tt.x)
+		if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+			t.Errorf("%s.Check(%v) = %v, want %q", tt.p.Name, tt.x, err, tt.want)
 		}
 	}
 }

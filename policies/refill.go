@@ -6,10 +6,10 @@ var batchParam = Param{Name: "batch", Unit: "slots", Default: 64, Min: 1, Max: 6
 
 func refillSpecs() []Spec {
 	return []Spec{
-		{Kind: KindRefill, Name: "fixed-batch", Doc: "Refill `batch` slots from the home node, growing its Tier-1 from Tier-2 when empty, then from other nodes nearest first.",
+		{Kind: KindRefill, Name: "fixed-batch", Doc: "Refill `policy.refill_batch` slots from the home node, growing its Tier-1 from Tier-2 when empty, then from other nodes nearest first.",
 			Params: []Param{batchParam},
 			build:  func(v Values) any { return &sbmp.FixedBatchRefill{Slots: int(v["batch"])} }},
-		{Kind: KindRefill, Name: "adaptive-batch", Doc: "Like fixed-batch, but the batch doubles (up to `max_batch`) while refills of a CPU and class come within `window_ms` of each other and halves (down to `min_batch`) after a quiet window, as TCMalloc's per-CPU caches resize.",
+		{Kind: KindRefill, Name: "adaptive-batch", Doc: "Like fixed-batch, but the batch doubles (up to `policy.refill_max_batch`) while refills of a CPU and class come within `policy.refill_window_ms` of each other and halves (down to `policy.refill_min_batch`) after a quiet window, as TCMalloc's per-CPU caches resize.",
 			Params: []Param{
 				{Name: "min_batch", Unit: "slots", Default: 16, Min: 1, Max: 65536, Integer: true, Doc: "smallest batch"},
 				{Name: "max_batch", Unit: "slots", Default: 512, Min: 1, Max: 65536, Integer: true, Doc: "largest batch"},

@@ -1,11 +1,12 @@
 // Package policies holds SBMP's swappable merge, refill and degrade
-// policies (issue 4) and a registry that builds them by name with typed
-// parameters, for scenarios (policy.merge = "delayed") and the CLI
-// (sbmpsim policies). The interfaces are sbmp's.
+// policies and a registry that builds them by name with typed parameters,
+// for scenarios (policy.merge = "delayed", policy.merge_delay_ms = 20) and
+// the CLI (sbmpsim policies). The interfaces are sbmp's.
 package policies
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +23,9 @@ const (
 	KindRefill  Kind = "refill"
 	KindDegrade Kind = "degrade"
 )
+
+// Kinds returns the policy kinds, in the order scenarios list them.
+func Kinds() []Kind { return []Kind{KindMerge, KindRefill, KindDegrade} }
 
 // Param is one typed parameter of a policy.
 type Param struct {
@@ -67,7 +71,7 @@ func List() []Spec {
 }
 
 func kindOrder(k Kind) int {
-	return map[Kind]int{KindMerge: 0, KindRefill: 1, KindDegrade: 2}[k]
+	return slices.Index(Kinds(), k)
 }
 
 // Names returns the names of one kind's policies, sorted.
@@ -92,6 +96,65 @@ func Lookup(k Kind, name string) (Spec, error) {
 	return Spec{}, fmt.Errorf("no %s policy %q; known: %s", k, name, strings.Join(Names(k), ", "))
 }
 
+// ParamKey returns the scenario key that sets parameter param of kind k's
+// policies: policy.<kind>_<param> ("policy.refill_batch"). Policies of one
+// kind that share a parameter name share its key; which of them runs is
+// the scenario's policy.<kind>.
+func ParamKey(k Kind, param string) string { return "policy." + string(k) + "_" + param }
+
+// ParamKeys returns the key of every parameter of every policy, each
+// once, by kind and then in the order the registry declares them.
+func ParamKeys() []string {
+	var keys []string
+	all := specs()
+	for _, k := range Kinds() {
+		for _, s := range all {
+			for _, p := range s.Params {
+				if key := ParamKey(k, p.Name); s.Kind == k && !slices.Contains(keys, key) {
+					keys = append(keys, key)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// LookupParamKey returns the kind and parameter name that a scenario key
+// sets, when some policy has that parameter.
+func LookupParamKey(key string) (Kind, string, bool) {
+	for _, s := range specs() {
+		for _, p := range s.Params {
+			if ParamKey(s.Kind, p.Name) == key {
+				return s.Kind, p.Name, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// Param returns the parameter of s called name.
+func (s Spec) Param(name string) (Param, bool) {
+	i := slices.IndexFunc(s.Params, func(p Param) bool { return p.Name == name })
+	if i < 0 {
+		return Param{}, false
+	}
+	return s.Params[i], true
+}
+
+// Check returns an error saying what p takes when x is not a value of it:
+// outside its range, not a number, or not an integer for an integer
+// parameter.
+func (p Param) Check(x float64) error {
+	if x >= p.Min && x <= p.Max && (!p.Integer || x == math.Trunc(x)) {
+		return nil
+	}
+	kind := "a number"
+	if p.Integer {
+		kind = "an integer"
+	}
+	return fmt.Errorf("must be %s in %g..%g, got %g", kind, p.Min, p.Max, x)
+}
+
 // Resolve fills defaults into given and checks every value against its
 // parameter's type and range. Unknown parameters are errors.
 func (s Spec) Resolve(given map[string]float64) (Values, error) {
@@ -106,17 +169,12 @@ func (s Spec) Resolve(given map[string]float64) (Values, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		x := given[k]
-		i := slices.IndexFunc(s.Params, func(p Param) bool { return p.Name == k })
-		if i < 0 {
+		p, ok := s.Param(k)
+		if !ok {
 			return nil, fmt.Errorf("%s policy %q has no parameter %q (it has: %s)", s.Kind, s.Name, k, s.paramNames())
 		}
-		p := s.Params[i]
-		if x < p.Min || x > p.Max || (p.Integer && x != float64(int64(x))) {
-			kind := "a number"
-			if p.Integer {
-				kind = "an integer"
-			}
-			return nil, fmt.Errorf("%s policy %q: %s must be %s in %g..%g, got %g", s.Kind, s.Name, k, kind, p.Min, p.Max, x)
+		if err := p.Check(x); err != nil {
+			return nil, fmt.Errorf("%s policy %q: %s %w", s.Kind, s.Name, k, err)
 		}
 		v[k] = x
 	}

@@ -29,7 +29,7 @@ func newPoliciesCmd() *cobra.Command {
 					if p.Integer {
 						typ = "integer"
 					}
-					fmt.Fprintf(w, "      %-14s %s %s, default %s, range %s..%s: %s\n", p.Name, typ, p.Unit, num(p.Default), num(p.Min), num(p.Max), p.Doc)
+					fmt.Fprintf(w, "      %-27s %s %s, default %s, range %s..%s: %s\n", policies.ParamKey(s.Kind, p.Name), typ, p.Unit, num(p.Default), num(p.Min), num(p.Max), p.Doc)
 				}
 			}
 			return nil

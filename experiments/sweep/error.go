@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // maxErrors bounds how many problems one Parse or NewPlan reports; the
@@ -20,7 +20,7 @@ const maxErrors = 20
 // dotted key with array indices counted from 0, "axis.1.values.2"). Parse
 // and NewPlan return it, or several joined with errors.Join (errors.As
 // finds the first).
-type Error = scenario.Error
+type Error = tomlfile.Error
 
 // errorList collects the problems of one file.
 type errorList struct {

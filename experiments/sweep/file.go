@@ -19,35 +19,26 @@
 package sweep
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/sbmpsim/sbmpsim/experiments/input/sweeps"
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // Limits on one sweep. A typo such as seeds = 1e6 is an error, not a month
 // of computing.
 const (
-	MaxFileBytes     = 1 << 20
+	MaxFileBytes     = tomlfile.MaxBytes
 	MaxAxes          = 16
 	MaxValuesPerAxis = 1000
 	MaxPoints        = 10_000
 	MaxSeeds         = 100_000
 	MaxRuns          = 1_000_000
 )
-
-// embeddedPrefix marks the Source of a sweep read from the binary.
-const embeddedPrefix = "embedded:"
 
 // File is a parsed sweep file: what it says, checked for form (keys and
 // types) but not yet resolved against its scenario (see NewPlan).
@@ -86,50 +77,14 @@ type Axis struct {
 }
 
 // Load reads and parses the sweep file at path. When no file exists at
-// path and path names an embedded sweep ("swappiness-load",
-// "swappiness-load.toml" or "embedded:swappiness-load"), that one is
-// parsed instead.
+// path and path names an embedded sweep ("swap-load", "swap-load.toml" or
+// "embedded:swap-load"), that one is parsed instead.
 func Load(path string) (*File, error) {
-	if name, ok := strings.CutPrefix(path, embeddedPrefix); ok {
-		return loadEmbedded(name)
-	}
-	data, err := readFile(path)
-	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, `/\`) && sweeps.Has(path) {
-		return loadEmbedded(path)
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load sweep %s: no such file, and no embedded sweep of that name (embedded: %s)",
-			path, strings.Join(sweeps.Names(), ", "))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load sweep %s: %w", path, err)
-	}
-	return Parse(path, data)
-}
-
-func loadEmbedded(name string) (*File, error) {
-	data, err := sweeps.Read(name)
-	if err != nil {
-		return nil, fmt.Errorf("load sweep: %w", err)
-	}
-	return Parse(embeddedPrefix+strings.TrimSuffix(name, ".toml"), data)
-}
-
-// readFile reads at most MaxFileBytes of path, failing if there is more.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	source, data, err := sweeps.Format().Read(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("larger than %d bytes", MaxFileBytes)
-	}
-	return data, nil
+	return Parse(source, data)
 }
 
 // Parse reads a sweep file's text. source names it in errors (a path, or
@@ -143,33 +98,21 @@ func readFile(path string) ([]byte, error) {
 // case-insensitively and Undecoded cannot say which [[axis]] table an
 // unknown key sits in.
 func Parse(source string, data []byte) (*File, error) {
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &Error{File: source, Line: pe.Position.Line, Col: pe.Position.Col, Msg: pe.Message}
-		}
-		return nil, &Error{File: source, Msg: err.Error()}
+	raw, positions, err := sweeps.Format().Decode(source, data)
+	if err != nil {
+		return nil, err
 	}
-	d := &fileDecoder{f: &File{Source: source, Name: nameFromSource(source)}}
-	d.f.lines = keyLines(string(data))
+	d := &fileDecoder{f: &File{Source: source, Name: tomlfile.BaseName(source, "sweep")}}
+	d.f.lines = make(map[string]int, len(positions))
+	for k, p := range positions {
+		d.f.lines[k] = p.Line
+	}
 	d.errs = errorList{file: source, lines: d.f.lines}
 	d.top(raw)
 	if err := d.errs.err(); err != nil {
 		return nil, err
 	}
 	return d.f, nil
-}
-
-// nameFromSource is the default sweep name: the file's base name without
-// .toml.
-func nameFromSource(source string) string {
-	name := strings.TrimPrefix(source, embeddedPrefix)
-	name = strings.TrimSuffix(filepath.Base(filepath.ToSlash(name)), ".toml")
-	if name == "" || name == "." || name == "/" {
-		return "sweep"
-	}
-	return name
 }
 
 // fileDecoder checks a decoded document against the sweep format.
@@ -240,7 +183,7 @@ func (d *fileDecoder) top(raw map[string]any) {
 		case "axis":
 			d.axes(v)
 		default:
-			d.errs.at(k, "unknown key%s", suggest(k, topKeys))
+			d.errs.at(tomlfile.Key(k), "unknown key%s", suggest(k, topKeys))
 		}
 	}
 	if _, ok := raw["scenario"]; !ok {
@@ -374,7 +317,7 @@ func (d *fileDecoder) axis(key string, m map[string]any) (Axis, bool) {
 			}
 		case "values":
 		default:
-			d.errs.at(key+"."+k, "unknown key%s", suggest(k, axisKeys))
+			d.errs.at(key+"."+tomlfile.Key(k), "unknown key%s", suggest(k, axisKeys))
 			ok = false
 		}
 	}
@@ -501,37 +444,10 @@ func checkName(s string) error {
 }
 
 // suggest returns ` (did you mean "x"?)` for the known key closest to k,
-// or "" when none is close, and lists the known keys otherwise.
+// or lists the known keys when none is close.
 func suggest(k string, known []string) string {
-	best, bestD := "", 3
-	for _, c := range known {
-		if dist := editDistance(strings.ToLower(k), c); dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	if best != "" {
+	if best := tomlfile.Closest(k, known); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

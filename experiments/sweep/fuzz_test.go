@@ -16,6 +16,8 @@ func FuzzParse(f *testing.F) {
 		"[[axis]]\nkey = 1\n",
 		"scenario = \"oom-crisis\"\nseeds = 1\n[[axis]]\nkey = \"k\"\nvalues = [1, 1]\n",
 		"\xff\xfe",
+		"scenario = \"oom-crisis\"\nseeds = 1\n[[axis]]\nkey = \"policy\"\nvalues = [{degrade = \"fail-fast\"}, {degrade = \"wait-refill\", degrade_wait_ms = 2}]\n",
+		"scenario = \"x\"\nseeds = 1\n[[axis]]\nkey = \"k\"\nvalues = [0, 6x]\n",
 	} {
 		f.Add(seed)
 	}

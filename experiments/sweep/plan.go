@@ -14,6 +14,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // PlanSchema names the version of plan.json's layout.
@@ -171,13 +172,13 @@ func resolveBase(f *File) (*scenario.Scenario, string, string, error) {
 	}
 	bare := !strings.ContainsAny(ref, `/\`)
 	switch {
-	case strings.HasPrefix(ref, embeddedPrefix):
+	case strings.HasPrefix(ref, tomlfile.EmbeddedPrefix):
 		return load(ref, "")
-	case strings.HasPrefix(f.Source, embeddedPrefix):
+	case strings.HasPrefix(f.Source, tomlfile.EmbeddedPrefix):
 		if !bare {
 			return nil, "", "", fmt.Errorf("%q: an embedded sweep names embedded scenarios only", ref)
 		}
-		return load(embeddedPrefix+ref, "")
+		return load(tomlfile.EmbeddedPrefix+ref, "")
 	}
 	path := ref
 	if !filepath.IsAbs(path) {
@@ -187,7 +188,7 @@ func resolveBase(f *File) (*scenario.Scenario, string, string, error) {
 		return load(path, filepath.ToSlash(filepath.Clean(ref)))
 	}
 	if bare && scenarios.Has(ref) {
-		return load(embeddedPrefix+ref, "")
+		return load(tomlfile.EmbeddedPrefix+ref, "")
 	}
 	return nil, "", "", fmt.Errorf("%q: no file %s (paths are relative to the sweep file) and no embedded scenario of that name (embedded: %s)",
 		ref, path, strings.Join(scenarios.Names(), ", "))

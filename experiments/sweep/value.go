@@ -20,6 +20,10 @@ import (
 // excluded separately.
 var bareWord = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:/+-]*$`)
 
+// maxDepth bounds the nesting of axis values, so that a hostile document
+// cannot exhaust the stack.
+const maxDepth = 64
+
 // literal returns the text of an axis value as `scenario.Set` takes it
 // after "KEY=": integers and floats as TOML numbers (a float always with a
 // '.' or an exponent, so 1.0 stays a float), a string as a bare word when

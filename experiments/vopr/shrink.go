@@ -2,11 +2,13 @@ package vopr
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/policies"
 )
 
 // Shrunk is the result of a shrink.
@@ -130,30 +132,18 @@ func dropCgroup(s *scenario.Scenario, i int) bool {
 	return true
 }
 
-func defaultMerge(s *scenario.Scenario) bool {
-	p, d := &s.Policy, scenario.Default().Policy
-	if p.Merge == d.Merge && p.MergeThreshold == 0 && p.MergeDelayMs == 0 && p.MergeFreeFraction == 0 && p.MergeMaxPending == 0 {
-		return false
-	}
-	p.Merge, p.MergeThreshold, p.MergeDelayMs, p.MergeFreeFraction, p.MergeMaxPending = d.Merge, 0, 0, 0, 0
-	return true
-}
+func defaultMerge(s *scenario.Scenario) bool   { return defaultPolicy(s, policies.KindMerge) }
+func defaultRefill(s *scenario.Scenario) bool  { return defaultPolicy(s, policies.KindRefill) }
+func defaultDegrade(s *scenario.Scenario) bool { return defaultPolicy(s, policies.KindDegrade) }
 
-func defaultRefill(s *scenario.Scenario) bool {
-	p, d := &s.Policy, scenario.Default().Policy
-	if p.Refill == d.Refill && p.RefillBatch == 0 && p.RefillMinBatch == 0 && p.RefillMaxBatch == 0 && p.RefillWindowMs == 0 {
+// defaultPolicy resets the policy of kind to the default one with its
+// default parameters; false when it is that already.
+func defaultPolicy(s *scenario.Scenario, kind policies.Kind) bool {
+	p := s.Policy.With(kind, scenario.Default().Policy.Name(kind))
+	if reflect.DeepEqual(p, s.Policy) {
 		return false
 	}
-	p.Refill, p.RefillBatch, p.RefillMinBatch, p.RefillMaxBatch, p.RefillWindowMs = d.Refill, 0, 0, 0, 0
-	return true
-}
-
-func defaultDegrade(s *scenario.Scenario) bool {
-	p, d := &s.Policy, scenario.Default().Policy
-	if p.Degrade == d.Degrade && p.DegradeWaitMs == 0 && p.DegradeMaxWaitMs == 0 {
-		return false
-	}
-	p.Degrade, p.DegradeWaitMs, p.DegradeMaxWaitMs = d.Degrade, 0, 0
+	s.Policy = p
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/model/numa"
+	"github.com/sbmpsim/sbmpsim/policies"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
@@ -205,6 +206,6 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 func compilePolicy(p scenario.Policy) policySet {
 	return policySet{
 		merge: p.Merge, refill: p.Refill, degrade: p.Degrade,
-		mergeParams: p.Params("merge"), refillParams: p.Params("refill"), degradeParams: p.Params("degrade"),
+		mergeParams: p.Params(policies.KindMerge), refillParams: p.Params(policies.KindRefill), degradeParams: p.Params(policies.KindDegrade),
 	}
 }

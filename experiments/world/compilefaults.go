@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/policies"
 )
 
 // compileFaults resolves each [[fault]] against the machine's nodes, the
@@ -89,14 +90,10 @@ func (c *config) compileLeakFault(sc *scenario.Scenario, fc *faultConfig, f *sce
 // kind whose policy changes gets that policy's default parameters.
 func swappedPolicy(base scenario.Policy, f scenario.Fault) scenario.Policy {
 	p := base
-	if f.Merge != "" && f.Merge != p.Merge {
-		p.Merge, p.MergeThreshold, p.MergeDelayMs, p.MergeFreeFraction, p.MergeMaxPending = f.Merge, 0, 0, 0, 0
-	}
-	if f.Refill != "" && f.Refill != p.Refill {
-		p.Refill, p.RefillBatch, p.RefillMinBatch, p.RefillMaxBatch, p.RefillWindowMs = f.Refill, 0, 0, 0, 0
-	}
-	if f.Degrade != "" && f.Degrade != p.Degrade {
-		p.Degrade, p.DegradeWaitMs, p.DegradeMaxWaitMs = f.Degrade, 0, 0
+	for _, kind := range policies.Kinds() {
+		if name := f.Policy(kind); name != "" && name != p.Name(kind) {
+			p = p.With(kind, name)
+		}
 	}
 	return p
 }

@@ -1,12 +1,7 @@
 package scenario
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,14 +11,12 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // MaxFileBytes bounds the size of a scenario file; larger input is refused
 // before it is parsed.
-const MaxFileBytes = 1 << 20
-
-// embeddedPrefix marks the Source of a scenario read from the binary.
-const embeddedPrefix = "embedded:"
+const MaxFileBytes = tomlfile.MaxBytes
 
 // Load reads and parses the scenario at path. When no file exists at path
 // and path names an embedded scenario ("oom-crisis", "oom-crisis.toml" or
@@ -31,47 +24,11 @@ const embeddedPrefix = "embedded:"
 // "embedded:NAME". Load does not validate: apply --set overrides, then call
 // Validate.
 func Load(path string) (*Scenario, error) {
-	if name, ok := strings.CutPrefix(path, embeddedPrefix); ok {
-		return loadEmbedded(name)
-	}
-	data, err := readFile(path)
-	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, `/\`) && scenarios.Has(path) {
-		return loadEmbedded(path)
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load scenario %s: no such file, and no embedded scenario of that name (embedded: %s)",
-			path, strings.Join(scenarios.Names(), ", "))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load scenario %s: %w", path, err)
-	}
-	return Parse(path, data)
-}
-
-// loadEmbedded parses the embedded scenario called name.
-func loadEmbedded(name string) (*Scenario, error) {
-	data, err := scenarios.Read(name)
-	if err != nil {
-		return nil, fmt.Errorf("load scenario: %w", err)
-	}
-	return Parse(embeddedPrefix+strings.TrimSuffix(name, ".toml"), data)
-}
-
-// readFile reads at most MaxFileBytes of path, failing if there is more.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	source, data, err := scenarios.Format().Read(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("file is larger than %d bytes", MaxFileBytes)
-	}
-	return data, nil
+	return Parse(source, data)
 }
 
 // Parse decodes the scenario TOML in data on top of Default. source names
@@ -83,15 +40,12 @@ func readFile(path string) ([]byte, error) {
 func Parse(source string, data []byte) (*Scenario, error) {
 	s := Default()
 	s.Source = source
-	s.Run.Name = nameFromSource(source)
-	if len(data) > MaxFileBytes {
-		return nil, &Error{File: source, Msg: fmt.Sprintf("scenario is larger than %d bytes", MaxFileBytes)}
+	s.Run.Name = tomlfile.BaseName(source, DefaultName)
+	raw, positions, err := scenarios.Format().Decode(source, data)
+	if err != nil {
+		return nil, err
 	}
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return nil, syntaxError(source, data, err)
-	}
-	d := &decoder{file: source, origins: keyPositions(string(data))}
+	d := &decoder{file: source, origins: origins(positions)}
 	d.table(nil, raw, reflect.ValueOf(&s).Elem())
 	if err := d.errs.err(); err != nil {
 		return nil, err
@@ -105,36 +59,25 @@ func Parse(source string, data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
-// syntaxError converts an error of the TOML parser into an *Error. The
-// line and column are recomputed from the byte offset of the error, because
-// the parser's line is one too far for errors at a line's end.
-func syntaxError(source string, data []byte, err error) error {
-	var pe toml.ParseError
-	if !errors.As(err, &pe) {
-		return &Error{File: source, Msg: "invalid TOML: " + err.Error()}
-	}
-	line, col, key := pe.Position.Line, pe.Position.Col, pe.LastKey
-	text := strings.TrimPrefix(string(data), "\xef\xbb\xbf") // the parser skips a BOM too
-	if start := pe.Position.Start; start > 0 && start <= len(text) {
-		line = 1 + strings.Count(text[:start], "\n")
-		col = start - (strings.LastIndexByte(text[:start], '\n') + 1) + 1
-		if k, ok := lastKeyOnLine(text[:start], line); ok {
-			key = k
-		}
-	}
-	return &Error{File: source, Line: line, Col: col, Key: key, Msg: "invalid TOML: " + pe.Message}
+// origin says where a value came from: a position in the scenario file, or
+// a --set override (set). line and col are 1-based (col in bytes); offset is
+// the byte offset, used only to order keys as they appear in the file.
+type origin struct {
+	set               bool
+	line, col, offset int
 }
 
-// lastKeyOnLine returns the last key that starts on line of text, with
-// workload indices, which the parser's LastKey lacks.
-func lastKeyOnLine(text string, line int) (string, bool) {
-	best, bestOffset := "", -1
-	for k, o := range keyPositions(text) {
-		if o.line == line && (o.offset > bestOffset || o.offset == bestOffset && k > best) {
-			best, bestOffset = k, o.offset
+// origins returns the positions of the keys of a file. Array elements
+// are left out: an error about one is reported at its key, as for values
+// from --set.
+func origins(positions tomlfile.Positions) map[string]origin {
+	out := make(map[string]origin, len(positions))
+	for k, p := range positions {
+		if !p.Element {
+			out[k] = origin{line: p.Line, col: p.Col, offset: p.Offset}
 		}
 	}
-	return best, bestOffset >= 0
+	return out
 }
 
 // decoder maps decoded TOML values onto the scenario structs by toml tag,
@@ -172,11 +115,14 @@ func (d *decoder) table(path []string, m map[string]any, rv reflect.Value) {
 	for _, k := range d.orderedKeys(path, m) {
 		kp := appendPath(path, k)
 		f, ok := fieldByTag(rv.Type(), k)
-		if !ok {
+		switch {
+		case ok:
+			d.value(kp, m[k], rv.Field(f))
+		case isPolicyParam(rv.Type(), k):
+			d.policyParam(kp, m[k], rv.Addr().Interface().(*Policy), k)
+		default:
 			d.errorf(kp, "unknown key%s", suggest(rv.Type(), path, k))
-			continue
 		}
-		d.value(kp, m[k], rv.Field(f))
 	}
 }
 
@@ -343,15 +289,9 @@ func tagName(f reflect.StructField) string {
 // edits, or a top-level section holding a key of that name. It returns ""
 // when nothing is close.
 func suggest(t reflect.Type, path []string, k string) string {
-	best, bestDist := "", 3
-	for i := range t.NumField() {
-		name := tagName(t.Field(i))
-		if name == "" {
-			continue
-		}
-		if dist := editDistance(strings.ToLower(k), strings.ToLower(name)); dist < bestDist {
-			best, bestDist = toml.Key(appendPath(path, name)).String(), dist
-		}
+	best := ""
+	if name := tomlfile.Closest(k, keysOf(t)); name != "" {
+		best = toml.Key(appendPath(path, name)).String()
 	}
 	if best == "" && len(path) == 0 {
 		// A section key written at the top level ("seed = 1" before [run]).
@@ -360,7 +300,7 @@ func suggest(t reflect.Type, path []string, k string) string {
 			if tagName(f) == "" || f.Type.Kind() != reflect.Struct {
 				continue
 			}
-			if _, ok := fieldByTag(f.Type, k); ok {
+			if slices.Contains(keysOf(f.Type), k) {
 				best = tagName(f) + "." + k
 				break
 			}
@@ -372,28 +312,29 @@ func suggest(t reflect.Type, path []string, k string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return math.MaxInt // not worth suggesting; also bounds the work
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+// keysOf returns the keys of a table of struct type t, in field order;
+// for [policy], the parameter keys of the registry follow.
+func keysOf(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		if name := tagName(t.Field(i)); name != "" {
+			keys = append(keys, name)
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	if t == reflect.TypeFor[Policy]() {
+		keys = append(keys, policyParamKeys()...)
+	}
+	return keys
+}
+
+// isPolicyParam reports whether k, a key of a table of struct type t
+// that names no field, is a policy parameter of [policy].
+func isPolicyParam(t reflect.Type, k string) bool {
+	if t != reflect.TypeFor[Policy]() {
+		return false
+	}
+	_, _, ok := policyParam(k)
+	return ok
 }
 
 // describe names the TOML type of v, with the value when it is short, for

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/BurntSushi/toml"
 )
@@ -24,8 +25,34 @@ func (s *Scenario) Encode() ([]byte, error) {
 	buf.WriteString(encodeHeader)
 	enc := toml.NewEncoder(&buf)
 	enc.Indent = ""
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(s.encodable()); err != nil {
 		return nil, fmt.Errorf("encode scenario %s: %w", s.Source, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// encodable returns s as the value the encoder writes: a struct with the
+// exported fields of Scenario in order, but with [policy] as Policy.table
+// writes it (the names, then every parameter of the chosen policies).
+func (s *Scenario) encodable() any {
+	sv := reflect.ValueOf(s).Elem()
+	var fields []reflect.StructField
+	var values []reflect.Value
+	for i := range sv.NumField() {
+		f := sv.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		v := sv.Field(i)
+		if f.Type == reflect.TypeFor[Policy]() {
+			v = s.Policy.table()
+		}
+		fields = append(fields, reflect.StructField{Name: f.Name, Type: v.Type(), Tag: f.Tag})
+		values = append(values, v)
+	}
+	out := reflect.New(reflect.StructOf(fields)).Elem()
+	for i, v := range values {
+		out.Field(i).Set(v)
+	}
+	return out.Interface()
 }

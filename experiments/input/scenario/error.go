@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // SetSource is the Error.File of errors about --set overrides, and the
@@ -16,44 +16,11 @@ const SetSource = "--set"
 // rest are summarised in one line, so a garbage file cannot flood stderr.
 const maxErrors = 20
 
-// Error is one problem with a scenario, located as precisely as is known.
-// Parse, Set and Validate return it (or several of them, joined with
-// errors.Join and retrievable with errors.As).
-type Error struct {
-	// File is the scenario's Source, or SetSource for --set overrides.
-	File string
-	// Line and Col are 1-based; 0 when unknown, for example for a value
-	// that kept its default. Col counts bytes.
-	Line, Col int
-	// Key is the dotted key at fault, with workload indices
-	// ("workload.1.rate_per_s"); empty for errors not about one key.
-	Key string
-	// Msg says what is wrong and, where it can, what to write instead.
-	Msg string
-}
-
-// Error formats e as "FILE:LINE:COL: KEY: MSG", leaving out the parts that
-// are unknown.
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-	}
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-		if e.Col > 0 {
-			b.WriteString(":" + strconv.Itoa(e.Col))
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// Error is one problem with a scenario, located as precisely as is known:
+// "FILE:LINE:COL: KEY: MSG". Parse, Set and Validate return it (or several
+// of them, joined with errors.Join and retrievable with errors.As); File is
+// the scenario's Source, or SetSource for --set overrides.
+type Error = tomlfile.Error
 
 // errorList collects errors in the order they are found.
 type errorList struct {

@@ -24,6 +24,8 @@ var fuzzSeeds = []string{
 	"[machine]\npreset = \"\"\nnodes = 2\nnode_ids = [0, 8]\ncpus = [\"0-1\", \"\"]\nmemory_mb = [64, 32]\n" +
 		"distances = [[10, 40], [40, 10]]\nmedia_latency_ns = [0, 100]\n[[workload]]\n",
 	"[machine]\npreset = \"tiered\"\nremote_latency_ns = 150\nsockets = []\n[[workload]]\n",
+	"[policy]\nrefill = \"adaptive-batch\"\nrefill_min_batch = 8\nmerge_delay_ms = 0\n[[workload]]\n",
+	"policy = {degrade = \"wait-refill\", degrade_wait_ms = 2.5}\n[[workload]]\n",
 }
 
 // FuzzParse checks that Parse never panics, that its errors are *Error
@@ -101,6 +103,7 @@ func FuzzSet(f *testing.F) {
 	for _, a := range []string{
 		"kernel.swappiness=60", "workload.0.rate_per_s=5e4", "sbmp.slot_sizes=[64,128]",
 		"policy.refill=adaptive-batch", "workload=[{cpus=\"1\"}]", "kernel={swappiness=1}", "x", "workload.9.x=1",
+		"policy.refill_batch=32", "policy={degrade=\"wait-refill\", degrade_wait_ms=2}", "policy.merge_threshold=0",
 	} {
 		f.Add(a)
 	}

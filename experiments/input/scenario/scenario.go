@@ -5,28 +5,31 @@
 // The pipeline is Load (or Parse) → Set for each --set override → Validate →
 // hand the Scenario to the wiring in experiments. Parse starts from Default,
 // so every key has a documented default (see
-// experiments/scenarios/README.md), and is strict: unknown keys, wrong types
-// and malformed TOML are errors of type *Error that name the file, the line,
-// the column and the dotted key at fault ("workload.1.rate_per_s"). Validate
-// does the range and name checks and keeps pointing at the line a value came
-// from, or at "--set" when an override supplied it.
+// experiments/input/scenarios/README.md), and is strict: unknown keys,
+// wrong types and malformed TOML are errors of type *Error that name the
+// file, the line, the column and the dotted key at fault
+// ("workload.1.rate_per_s"). Validate does the range and name checks and
+// keeps pointing at the line a value came from, or at "--set" when an
+// override supplied it.
 //
-// BurntSushi/toml does the TOML syntax; the mapping onto the structs is done
-// here, by toml tags, in document order. We do not let toml.Decode fill the
-// structs because it matches keys case-insensitively, reports type errors in
-// map iteration order (not deterministic) and exposes no key positions, and
-// its MetaData.Undecoded cannot tell which [[workload]] an unknown key sits
-// in.
+// Package experiments/input/tomlfile reads and decodes the file (with
+// BurntSushi/toml) and finds where its keys are written; the mapping onto
+// the structs is done here, by toml tags, in document order. We do not let
+// toml.Decode fill the structs because it matches keys case-insensitively,
+// reports type errors in map iteration order (not deterministic) and
+// exposes no key positions, and its MetaData.Undecoded cannot tell which
+// [[workload]] an unknown key sits in.
 //
 // Nothing here is a hot path: reflection is used freely.
 package scenario
 
 import (
+	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/sbmpsim/sbmpsim/policies"
 )
 
 // Scenario is one fully resolved simulation set-up. The zero value is not
@@ -183,53 +186,6 @@ type SBMP struct {
 	// Tier1BlockKiB is the size of a Tier-1 buddy block in KiB: 2048 or
 	// 4096 (SPEC 1.2). Default 2048.
 	Tier1BlockKiB int `toml:"tier1_block_kib"`
-}
-
-// Policy names the allocator's swappable policies ([policy]).
-type Policy struct {
-	// Merge is the Tier-1 merge policy. Default "lazy-threshold".
-	Merge string `toml:"merge"`
-	// Refill is the Tier-0 refill policy. Default "fixed-batch".
-	Refill string `toml:"refill"`
-	// Degrade is what happens when Tier-0 and Tier-1 cannot serve.
-	// Default "immediate-tier2".
-	Degrade string `toml:"degrade"`
-
-	// Policy parameters, named KIND_PARAM after the policies registry
-	// (`sbmpsim policies` lists them): 0 keeps the policy's default; a
-	// parameter the chosen policy does not have is an error.
-	MergeThreshold    float64 `toml:"merge_threshold"`     // lazy-threshold
-	MergeDelayMs      float64 `toml:"merge_delay_ms"`      // delayed
-	MergeFreeFraction float64 `toml:"merge_free_fraction"` // watermark
-	MergeMaxPending   float64 `toml:"merge_max_pending"`   // watermark
-	RefillBatch       float64 `toml:"refill_batch"`        // fixed-batch, local-first, nearest-node, interleave, steal-peer
-	RefillMinBatch    float64 `toml:"refill_min_batch"`    // adaptive-batch
-	RefillMaxBatch    float64 `toml:"refill_max_batch"`    // adaptive-batch
-	RefillWindowMs    float64 `toml:"refill_window_ms"`    // adaptive-batch
-	DegradeWaitMs     float64 `toml:"degrade_wait_ms"`     // wait-refill
-	DegradeMaxWaitMs  float64 `toml:"degrade_max_wait_ms"` // wait-refill
-}
-
-// Params returns the parameters set for the chosen policy of kind
-// ("merge", "refill" or "degrade"), by the registry's parameter names.
-func (p *Policy) Params(kind string) map[string]float64 {
-	all := []struct {
-		kind, name string
-		v          float64
-	}{
-		{"merge", "threshold", p.MergeThreshold}, {"merge", "delay_ms", p.MergeDelayMs},
-		{"merge", "free_fraction", p.MergeFreeFraction}, {"merge", "max_pending", p.MergeMaxPending},
-		{"refill", "batch", p.RefillBatch}, {"refill", "min_batch", p.RefillMinBatch},
-		{"refill", "max_batch", p.RefillMaxBatch}, {"refill", "window_ms", p.RefillWindowMs},
-		{"degrade", "wait_ms", p.DegradeWaitMs}, {"degrade", "max_wait_ms", p.DegradeMaxWaitMs},
-	}
-	out := map[string]float64{}
-	for _, a := range all {
-		if a.kind == kind && a.v != 0 {
-			out[a.name] = a.v
-		}
-	}
-	return out
 }
 
 // Workload is one allocation stream ([[workload]]). Which keys apply
@@ -438,13 +394,28 @@ type Fault struct {
 	RateMBPerS float64 `toml:"rate_mb_per_s"`
 	// Merge, Refill and Degrade name the policies the new allocator runs
 	// (policy-swap); "" keeps the current one. A policy that stays keeps
-	// its [policy] parameters; a new one runs with its defaults.
+	// its [policy] parameters; a new one runs with its defaults
+	// (Policy.With).
 	Merge   string `toml:"merge"`
 	Refill  string `toml:"refill"`
 	Degrade string `toml:"degrade"`
 	// Process is the process whose allocator is swapped (policy-swap);
 	// "" swaps every process's.
 	Process string `toml:"process"`
+}
+
+// Policy returns the name of the policy of kind the fault swaps in; "" when
+// it keeps the current one.
+func (f Fault) Policy(kind policies.Kind) string {
+	switch kind {
+	case policies.KindMerge:
+		return f.Merge
+	case policies.KindRefill:
+		return f.Refill
+	case policies.KindDegrade:
+		return f.Degrade
+	}
+	panic(fmt.Sprintf("scenario: no policy kind %q", kind))
 }
 
 // Output configures what a run records ([output]).
@@ -613,18 +584,7 @@ func (s *Scenario) Clone() *Scenario {
 	c.Processes = slices.Clone(s.Processes)
 	c.Faults = slices.Clone(s.Faults)
 	c.Kernel.Cgroups = slices.Clone(s.Kernel.Cgroups)
+	c.Policy.Given = maps.Clone(s.Policy.Given)
 	c.origins = maps.Clone(s.origins)
 	return &c
-}
-
-// nameFromSource derives the default Run.Name from a Source: the base name
-// without ".toml" of a path, or NAME of "embedded:NAME".
-func nameFromSource(source string) string {
-	name := strings.TrimPrefix(source, embeddedPrefix)
-	name = filepath.Base(filepath.ToSlash(name))
-	name = strings.TrimSuffix(name, ".toml")
-	if name == "" || name == "." || name == "/" {
-		return DefaultName
-	}
-	return name
 }

@@ -13,11 +13,13 @@ import (
 )
 
 // exported returns s without its unexported bookkeeping and Source, for
-// comparisons of the values a scenario holds.
+// comparisons of the values a scenario holds. The policy parameters are
+// filled in with their defaults, as Encode writes them.
 func exported(s *Scenario) Scenario {
 	c := *s.Clone()
 	c.Source = ""
 	c.origins = nil
+	c.Policy = c.Policy.filled()
 	return c
 }
 
@@ -53,7 +55,7 @@ func TestParseDefaults(t *testing.T) {
 	want.Run.Name = "my-run"
 	want.Workloads = []Workload{DefaultWorkload(0), DefaultWorkload(1)}
 	want.Workloads[1].Name = "b"
-	if got := exported(s); !reflect.DeepEqual(got, want) {
+	if got, want := exported(s), exported(&want); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Parse = %+v\nwant %+v", got, want)
 	}
 	if s.Source != "dir/my-run.toml" {

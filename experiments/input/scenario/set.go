@@ -36,7 +36,11 @@ func (s *Scenario) Set(assignment string) error {
 	}
 	v := setValue(strings.TrimSpace(text), target.Kind() == reflect.String)
 	d := &decoder{file: SetSource}
-	d.value(path, v, target)
+	if param, ok := c.policyParamPath(path); ok {
+		d.policyParam(path, v, &c.Policy, param)
+	} else {
+		d.value(path, v, target)
+	}
 	if err := d.errs.err(); err != nil {
 		return err
 	}
@@ -62,6 +66,10 @@ func (s *Scenario) resolve(key string) ([]string, reflect.Value, error) {
 		switch {
 		case seg == "":
 			return fail(key, "empty key segment")
+		case rv.Kind() == reflect.Struct && isPolicyParam(rv.Type(), seg):
+			// A policy parameter has no field: Set stores it in
+			// Policy.Given. The target only gives its type.
+			rv = reflect.New(reflect.TypeFor[float64]()).Elem()
 		case rv.Kind() == reflect.Struct:
 			f, ok := fieldByTag(rv.Type(), seg)
 			if !ok {
@@ -86,6 +94,15 @@ func (s *Scenario) resolve(key string) ([]string, reflect.Value, error) {
 		path = append(path, seg)
 	}
 	return path, rv, nil
+}
+
+// policyParamPath returns the key in [policy] of the policy parameter
+// that path names, if it names one.
+func (s *Scenario) policyParamPath(path []string) (string, bool) {
+	if len(path) != 2 || path[0] != policyTable || !isPolicyParam(reflect.TypeFor[Policy](), path[1]) {
+		return "", false
+	}
+	return path[1], true
 }
 
 // setValue reads the text of an override as a TOML value, falling back to
@@ -119,6 +136,8 @@ func (s *Scenario) markSet(path []string, v any, t reflect.Type) {
 		for _, k := range keys {
 			if f, ok := fieldByTag(t, k); ok {
 				s.markSet(appendPath(path, k), m[k], t.Field(f).Type)
+			} else if isPolicyParam(t, k) {
+				s.markSet(appendPath(path, k), m[k], reflect.TypeFor[float64]())
 			}
 		}
 		return

@@ -1,14 +1,14 @@
 package scenario
 
 import (
-	"github.com/sbmpsim/sbmpsim/policies"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sbmpsim/sbmpsim/policies"
 )
 
 // Limits Validate enforces beyond the documented ranges, so that every
@@ -211,29 +211,6 @@ func (v *validator) sbmp() {
 	v.intRange("sbmp.tier0_capacity_slots", int64(b.Tier0CapacitySlots), 2, MaxTier0CapacitySlots)
 	if b.Tier1BlockKiB != 2048 && b.Tier1BlockKiB != 4096 {
 		v.failf("sbmp.tier1_block_kib", "must be 2048 or 4096 (2 MiB or 4 MiB blocks), got %d", b.Tier1BlockKiB)
-	}
-}
-
-func (v *validator) policy() {
-	p := v.s.Policy
-	v.oneOf("policy.merge", p.Merge, MergePolicies())
-	v.oneOf("policy.refill", p.Refill, RefillPolicies())
-	v.oneOf("policy.degrade", p.Degrade, DegradePolicies())
-	for _, k := range []struct {
-		kind policies.Kind
-		name string
-	}{{policies.KindMerge, p.Merge}, {policies.KindRefill, p.Refill}, {policies.KindDegrade, p.Degrade}} {
-		spec, err := policies.Lookup(k.kind, k.name)
-		if err != nil {
-			continue // reported above
-		}
-		params := p.Params(string(k.kind))
-		for _, name := range slices.Sorted(maps.Keys(params)) {
-			key := "policy." + string(k.kind) + "_" + name
-			if _, err := spec.Resolve(map[string]float64{name: params[name]}); err != nil {
-				v.failf(key, "%v", err)
-			}
-		}
 	}
 }
 
@@ -527,14 +504,11 @@ func (v *validator) faults() {
 			if f.DurationMs != 0 {
 				v.failf(key+"duration_ms", "a policy swap happens at at_ms and stays; duration_ms must be 0, got %d", f.DurationMs)
 			}
-			for _, k := range []struct {
-				key, name string
-				all       []string
-			}{
-				{"merge", f.Merge, MergePolicies()}, {"refill", f.Refill, RefillPolicies()}, {"degrade", f.Degrade, DegradePolicies()},
-			} {
-				if k.name != "" {
-					v.oneOf(key+k.key, k.name, k.all)
+			for _, kind := range policies.Kinds() {
+				if name := f.Policy(kind); name != "" {
+					if _, err := policies.Lookup(kind, name); err != nil {
+						v.failf(key+string(kind), "must be one of %s; got %q", strings.Join(policies.Names(kind), ", "), name)
+					}
 				}
 			}
 			if f.Merge == "" && f.Refill == "" && f.Degrade == "" {

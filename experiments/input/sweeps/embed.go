@@ -6,10 +6,8 @@ package sweeps
 
 import (
 	"embed"
-	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
+
+	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 )
 
 // files holds every *.toml file of this directory. It is read-only, so it
@@ -18,41 +16,17 @@ import (
 //go:embed *.toml
 var files embed.FS
 
+// Format returns the sweep file format with the embedded sweeps.
+func Format() tomlfile.Format { return tomlfile.Format{Noun: "sweep", Embedded: files} }
+
 // Names returns the names of the embedded sweeps (file names without the
 // .toml extension), sorted. The slice is freshly allocated on every call.
-func Names() []string {
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		// The embedded FS is fixed at build time; reading its root cannot fail.
-		panic(fmt.Sprintf("sweeps: read embedded directory: %v", err))
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".toml"); ok && !e.IsDir() {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return Format().Names() }
 
 // Read returns the TOML text of the embedded sweep called name. A trailing
 // ".toml" in name is accepted. The returned slice belongs to the caller.
-func Read(name string) ([]byte, error) {
-	base := strings.TrimSuffix(name, ".toml")
-	if base == "" || strings.ContainsAny(base, `/\`) || base == "." || base == ".." {
-		return nil, fmt.Errorf("embedded sweep %q: not a sweep name (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	data, err := files.ReadFile(base + ".toml")
-	if err != nil {
-		return nil, fmt.Errorf("embedded sweep %q: no such sweep (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	return data, nil
-}
+func Read(name string) ([]byte, error) { return Format().ReadEmbedded(name) }
 
 // Has reports whether an embedded sweep called name exists (a trailing
 // ".toml" is accepted).
-func Has(name string) bool {
-	_, err := Read(name)
-	return err == nil
-}
+func Has(name string) bool { return Format().HasEmbedded(name) }
