@@ -53,14 +53,7 @@ func Lines(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
 	for i, s := range series {
 		c := Color(i)
 		if s.Lo != nil {
-			band := make(plotter.XYs, 0, 2*len(s.X))
-			for j := range s.X {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Hi[j]})
-			}
-			for j := len(s.X) - 1; j >= 0; j-- {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Lo[j]})
-			}
-			poly, err := plotter.NewPolygon(band)
+			poly, err := bandOf(s)
 			if err != nil {
 				return nil, err
 			}
@@ -170,4 +163,16 @@ func (PlainTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ts
+}
+
+// bandOf is the polygon of s's interval band: up along Hi, back along Lo.
+func bandOf(s Series) (*plotter.Polygon, error) {
+	band := make(plotter.XYs, 0, 2*len(s.X))
+	for j := range s.X {
+		band = append(band, plotter.XY{X: s.X[j], Y: s.Hi[j]})
+	}
+	for j := len(s.X) - 1; j >= 0; j-- {
+		band = append(band, plotter.XY{X: s.X[j], Y: s.Lo[j]})
+	}
+	return plotter.NewPolygon(band)
 }

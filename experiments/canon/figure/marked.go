@@ -27,14 +27,7 @@ func MarkedLines(title, xlabel, ylabel string, series []Series) (*plot.Plot, err
 	for i, s := range series {
 		c := Color(i)
 		if s.Lo != nil {
-			band := make(plotter.XYs, 0, 2*len(s.X))
-			for j := range s.X {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Hi[j]})
-			}
-			for j := len(s.X) - 1; j >= 0; j-- {
-				band = append(band, plotter.XY{X: s.X[j], Y: s.Lo[j]})
-			}
-			poly, err := plotter.NewPolygon(band)
+			poly, err := bandOf(s)
 			if err != nil {
 				return nil, err
 			}
