@@ -48,7 +48,7 @@ func (c *config) compileKernelWorkloads(sc *scenario.Scenario) error {
 					index: i, kind: w.Kind, pid: int64(1000 + i), name: w.Name, cpu: cpus[0], node: c.machine.kernelNodeOfCPU(cpus[0]),
 					oomScoreAdj: w.OOMScoreAdj, cgroup: w.Cgroup, startNs: w.StartMs * 1e6,
 					pagesPerTic: max(1, int64(math.Round(w.GrowMBPerS*256*faultTickNs/1e9))),
-					targetPages: w.RSSMB << 8,
+					targetPages: w.RSSMB << 8, loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(w.Cgroup),
 				}
 				if w.Count > 1 {
 					t.pid, t.name, t.fleet = int64(10000+1024*i+n), fmt.Sprintf("%s-%d", w.Name, n), true
@@ -115,7 +115,7 @@ func (c *config) compileSynthetic(sc *scenario.Scenario, i int, w *scenario.Work
 	if err != nil {
 		return err
 	}
-	s := syntheticConfig{index: i, name: w.Name, proc: c.procOf[i], startNs: w.StartMs * 1e6, stopNs: c.durationNs}
+	s := syntheticConfig{index: i, name: w.Name, proc: c.procOf[i], startNs: w.StartMs * 1e6, stopNs: c.durationNs, loop: loopOf(w.Loop)}
 	if s.sizes, err = sizeOf(sc, w); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
@@ -169,7 +169,12 @@ func (c *config) compileProgram(sc *scenario.Scenario, i int, w *scenario.Worklo
 	rt.LeakFromNs = w.LeakFromMs * 1e6
 	rt.GOMAXPROCS = w.GOMAXPROCS
 	rt.CPUs = cpus
-	c.programs = append(c.programs, programConfig{index: i, name: w.Name, proc: c.procOf[i], rt: rt, gctrace: w.GCTrace, startNs: w.StartMs * 1e6})
+	rt.Loop = [...]goruntime.Loop{loopClosed: goruntime.LoopClosed, loopQueued: goruntime.LoopQueued, loopIgnore: goruntime.LoopIgnore}[loopOf(w.Loop)]
+	proc := c.procs[c.procOf[i]]
+	c.programs = append(c.programs, programConfig{
+		index: i, name: w.Name, proc: c.procOf[i], rt: rt, gctrace: w.GCTrace, startNs: w.StartMs * 1e6,
+		psiGroups: c.machine.psiGroups(proc.cgroup),
+	})
 	return nil
 }
 
@@ -186,6 +191,7 @@ func (c *config) compileTrace(sc *scenario.Scenario, i int, w *scenario.Workload
 	file, source := w.File, sc.Source
 	c.traces = append(c.traces, traceConfig{
 		index: i, name: w.Name, proc: c.procOf[i], file: file, cpus: cpus, startNs: w.StartMs * 1e6, scale: w.TimeScale, path: path,
+		loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(c.procs[c.procOf[i]].cgroup),
 		open: func() (*heaptrack.Reader, error) {
 			rd, _, err := openTrace(source, file)
 			return rd, err

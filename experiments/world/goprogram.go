@@ -22,6 +22,8 @@ type programConfig struct {
 	rt      goruntime.Config
 	gctrace bool
 	startNs int64
+	// psiGroups are the PSI groups its mutator stalls in.
+	psiGroups []int
 }
 
 // goWorkload is a Go program (package goruntime: mutator, GC pacer, STW
@@ -38,11 +40,13 @@ type goWorkload struct {
 	trace   *bytes.Buffer // gctrace lines, when asked for
 	kExit   sim.Kind
 	maxWait int // retries of a waiting allocation before it counts as failed
+	psi     *pressure
+	psiEnt  int
 }
 
 // newGoWorkload starts program c in proc, counted in acct.
-func newGoWorkload(eng *sim.Engine, c *programConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*goWorkload, error) {
-	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000}
+func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*goWorkload, error) {
+	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000, psi: psi, psiEnt: psi.entity(c.psiGroups, true)}
 	rt := c.rt
 	if c.gctrace {
 		g.trace = &bytes.Buffer{}
@@ -63,6 +67,7 @@ func newGoWorkload(eng *sim.Engine, c *programConfig, proc *sbmpSide, acct *acco
 	proc.onDeath = append(proc.onDeath, func(now int64) {
 		g.prog.Kill(now)
 		acct.die(now)
+		psi.die(g.psiEnt, now)
 	})
 	g.prog.Start(c.startNs)
 	return g, nil
@@ -99,6 +104,7 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 		wait += res.RetryAfterNs
 		res = g.proc.a.AllocAttempt(cpu, size, attempt)
 	}
+	g.psi.stall(g.psiEnt, now, g.proc.takeMemStall())
 	if !res.OK {
 		g.acct.fail()
 		if !g.proc.dead {

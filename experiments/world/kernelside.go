@@ -2,6 +2,7 @@ package world
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"github.com/sbmpsim/sbmpsim/model/numa"
@@ -56,6 +57,19 @@ func (c *machineConfig) kernelNodeOfCPU(cpu int) int {
 		}
 	}
 	return 0
+}
+
+// psiGroups are the PSI groups a task of cgroup path stalls in: the
+// machine's (0), and each declared cgroup (1 + its index) that is path or
+// an ancestor of it.
+func (c *machineConfig) psiGroups(path string) []int {
+	groups := []int{0}
+	for i, cg := range c.cgroups {
+		if path == cg.path || strings.HasPrefix(path, cg.path+"/") {
+			groups = append(groups, 1+i)
+		}
+	}
+	return groups
 }
 
 // checkCPU reports whether cpu is on the machine.
@@ -160,6 +174,10 @@ func (k *kernelSide) onKswapd(ev sim.Event) {
 // kernelColumns are the time series columns the kernel model adds: pages
 // summed over nodes.
 var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_used_pages"}
+
+// psiColumns are the machine's PSI totals, as /proc/pressure/memory's
+// "total=" fields (microseconds).
+var psiColumns = []string{"psi_some_total_us", "psi_full_total_us"}
 
 // appendSample appends the values of kernelColumns to row.
 func (k *kernelSide) appendSample(row []float64) []float64 {

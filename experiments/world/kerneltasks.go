@@ -33,6 +33,9 @@ type taskConfig struct {
 	pageCachePages int64
 	// fleet: the task is one of a count > 1 workload's tasks.
 	fleet bool
+	loop  loopMode
+	// psiGroups are the PSI groups it stalls in.
+	psiGroups []int
 }
 
 // task is one task in a run.
@@ -49,12 +52,17 @@ type task struct {
 	cached        float64
 	missDue       float64
 	reads, misses int64
+	// openNs is the open-loop time of its next tick (queued loop: the
+	// ticks it missed while blocked are caught up).
+	openNs int64
+	psiEnt int
 }
 
 // taskDriver runs the tasks: each faults in its pages (or reads its files)
 // every faultTickNs, delayed by the stalls its allocations incur.
 type taskDriver struct {
 	eng    *sim.Engine
+	psi    *pressure
 	k      *kernelSide
 	kFault sim.Kind
 	tasks  []*task
@@ -64,8 +72,8 @@ type taskDriver struct {
 }
 
 // newTaskDriver registers the tasks' fault event; add starts each task.
-func newTaskDriver(eng *sim.Engine) *taskDriver {
-	d := &taskDriver{eng: eng}
+func newTaskDriver(eng *sim.Engine, psi *pressure) *taskDriver {
+	d := &taskDriver{eng: eng, psi: psi}
 	d.kFault = eng.Register("task.fault", d.onFault)
 	return d
 }
@@ -74,7 +82,7 @@ func newTaskDriver(eng *sim.Engine) *taskDriver {
 // page cache, and its first tick is scheduled.
 func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 	d.k = k
-	t := &task{cfg: c}
+	t := &task{cfg: c, openNs: c.startNs, psiEnt: d.psi.entity(c.psiGroups, true)}
 	comm := c.name
 	if len(comm) > 15 {
 		comm = comm[:15] // a Linux comm holds 15 bytes
@@ -86,7 +94,10 @@ func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 		return err
 	}
 	d.tasks = append(d.tasks, t)
-	k.onKill(c.pid, func(int64) { t.dead = true })
+	k.onKill(c.pid, func(now int64) {
+		t.dead = true
+		d.psi.die(t.psiEnt, now)
+	})
 	if c.pageCachePages > 0 {
 		if _, _, _, err := k.m.AllocFile(c.pid, c.node, c.pageCachePages); err != nil {
 			return err
@@ -112,11 +123,17 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	var got, stall int64
 	var oom *kernel.OOMEvent
 	var err error
+	ticks := int64(1)
+	if c.loop == loopQueued {
+		// The ticks it missed while blocked are due now.
+		ticks = max(1, (ev.At-t.openNs)/faultTickNs+1)
+	}
+	t.openNs += ticks * faultTickNs
 	switch c.kind {
 	case scenario.KindPageCache:
-		stall, oom, err = d.readFiles(t)
+		stall, oom, err = d.readFiles(t, ticks)
 	default:
-		want := c.pagesPerTic
+		want := ticks * c.pagesPerTic
 		if c.targetPages > 0 {
 			want = min(want, c.targetPages-t.got)
 		}
@@ -139,12 +156,17 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	}
 	t.got += got
 	t.stallNs += stall
+	d.psi.stall(t.psiEnt, ev.At, stall)
 	k.wakeKswapd(ev.At)
 	if oom != nil {
 		k.recordOOM(ev.At, oom)
 	}
 	if !t.dead {
-		d.eng.Schedule(ev.At+faultTickNs+stall, d.kFault, ev.A, 0)
+		next := ev.At + faultTickNs
+		if c.loop != loopIgnore {
+			next += stall // the task was blocked for its stall
+		}
+		d.eng.Schedule(next, d.kFault, ev.A, 0)
 	}
 }
 
@@ -155,14 +177,15 @@ func (d *taskDriver) onFault(ev sim.Event) {
 // Which of its pages reclaim took is not tracked page by page:
 // attributeFileReclaim charges each reader its share of the page cache's
 // shrinkage. The page cache is not the task's RSS.
-func (d *taskDriver) readFiles(t *task) (stall int64, oom *kernel.OOMEvent, err error) {
+func (d *taskDriver) readFiles(t *task, ticks int64) (stall int64, oom *kernel.OOMEvent, err error) {
 	d.attributeFileReclaim()
 	c := t.cfg
+	reads := ticks * c.pagesPerTic
 	hit := min(1, t.cached/float64(c.fileSetPages))
-	t.missDue += float64(c.pagesPerTic) * (1 - hit)
+	t.missDue += float64(reads) * (1 - hit)
 	miss := int64(t.missDue)
 	t.missDue -= float64(miss)
-	t.reads += c.pagesPerTic
+	t.reads += reads
 	if miss > 0 {
 		var got int64
 		got, stall, oom, err = d.k.m.AllocFile(c.pid, c.node, miss)

@@ -63,6 +63,10 @@ type sbmpSide struct {
 	diedNs int64
 	diedOf string
 	held   int64 // pages held from the kernel
+	// memStallNs is what the kernel stalled the current allocation for
+	// (reclaim, compaction, throttling): its PSI memory stall, taken by
+	// the workload that allocated (takeMemStall).
+	memStallNs int64
 	// perNode is AllocPages' scratch: pages served by each kernel node.
 	perNode []int64
 	// servedRemote counts page requests another node served.
@@ -141,6 +145,14 @@ func (s *sbmpSide) swap(p policySet) (int64, error) {
 	_, flushNs := s.sw.Swap(next)
 	s.a = next
 	return flushNs, nil
+}
+
+// takeMemStall returns the memory stall of the allocation just made and
+// clears it.
+func (s *sbmpSide) takeMemStall() int64 {
+	d := s.memStallNs
+	s.memStallNs = 0
+	return d
 }
 
 // free frees addr in the allocator that owns it: the only one, or, after
@@ -289,15 +301,18 @@ func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint
 		var err error
 		served, stall, ok, err = s.k.m.AllocAnonHuge(s.cfg.pid, node, order)
 		if err != nil || !ok {
+			s.memStallNs += stall
 			s.k.wakeKswapd(s.eng.Now())
 			return 0, node, stall, false
 		}
 	} else {
 		var ok bool
 		if served, stall, ok = p.allocBasePages(node, want); !ok {
+			s.memStallNs += stall
 			return 0, node, stall, false
 		}
 	}
+	s.memStallNs += stall
 	s.held += want
 	s.fp.pages += want
 	s.fp.peakPages = max(s.fp.peakPages, s.fp.pages)

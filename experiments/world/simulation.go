@@ -18,6 +18,7 @@ type simulation struct {
 	kmalloc *kmallocDriver
 	cost    *numaCost
 	fp      footprint
+	psi     *pressure
 	// procs are the processes whose heaps SBMP manages, in the order of
 	// cfg.procs; empty when no workload allocates through SBMP.
 	procs []*sbmpSide
@@ -54,7 +55,8 @@ func newSimulation(cfg *config, limits sim.Limits, observe func(*Snapshot)) (*si
 			s.close()
 		}
 	}()
-	s.synth = newSynthDriver(s.eng, n)
+	s.psi = newPressure(1 + len(cfg.machine.cgroups))
+	s.synth = newSynthDriver(s.eng, s.psi, n)
 	s.kSample = s.eng.Register("sample", s.onSample)
 	if err := s.buildKernel(); err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func newSimulation(cfg *config, limits sim.Limits, observe func(*Snapshot)) (*si
 // SBMP in workload order.
 func (s *simulation) buildKernel() error {
 	cfg := s.cfg
-	s.tasks = newTaskDriver(s.eng)
+	s.tasks = newTaskDriver(s.eng, s.psi)
 	var err error
 	if s.kernel, err = newKernelSide(s.eng, &cfg.machine); err != nil {
 		return err
@@ -100,6 +102,7 @@ func (s *simulation) buildKernel() error {
 		ki++
 	}
 	s.ts.Columns = append(s.ts.Columns, kernelColumns...)
+	s.ts.Columns = append(s.ts.Columns, psiColumns...)
 	return nil
 }
 
@@ -139,11 +142,11 @@ func (s *simulation) buildWorkloads() error {
 		switch {
 		case si < len(cfg.synthetic) && cfg.synthetic[si].index == i:
 			c := &cfg.synthetic[si]
-			s.synth.add(c, proc, s.books.open(i, c.name), cfg.seeds)
+			s.synth.add(c, proc, s.books.open(i, c.name), cfg.seeds, cfg.machine.psiGroups(proc.cfg.cgroup))
 			si++
 		case pi < len(cfg.programs) && cfg.programs[pi].index == i:
 			c := &cfg.programs[pi]
-			g, err := newGoWorkload(s.eng, c, proc, s.books.open(i, c.name), cfg.seeds)
+			g, err := newGoWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name), cfg.seeds)
 			if err != nil {
 				return err
 			}
@@ -152,7 +155,7 @@ func (s *simulation) buildWorkloads() error {
 			pi++
 		case ti < len(cfg.traces) && cfg.traces[ti].index == i:
 			c := &cfg.traces[ti]
-			t, err := newTraceWorkload(s.eng, c, proc, s.books.open(i, c.name), cfg.seeds)
+			t, err := newTraceWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name), cfg.seeds)
 			if err != nil {
 				return err
 			}
@@ -185,6 +188,8 @@ func (s *simulation) sample(now int64) {
 	b := s.books
 	row := []float64{float64(now), float64(b.liveObjects), float64(b.liveBytes), float64(b.allocs), float64(b.frees)}
 	row = s.kernel.appendSample(row)
+	some, full := s.psi.totals(0, now)
+	row = append(row, float64(some), float64(full))
 	if len(s.procs) > 0 {
 		row = appendSBMPSample(row, s.procs, s.perCPU)
 	}

@@ -39,6 +39,14 @@ func (s *simulation) summary(endNs int64) Summary {
 	out.OOMEvents = append(out.OOMEvents, s.kernel.oomEvents...)
 	out.OOMKills = len(s.kernel.oomEvents)
 	out.Kernel = s.kernel.summary()
+	some, full := s.psi.totals(0, endNs)
+	out.MemoryPressure = PressureSummary{SomeTotalUs: some, FullTotalUs: full}
+	for gi := range out.Kernel.Cgroups {
+		// Cgroups are "/" (the machine's group) and then the declared
+		// ones in order, as the PSI groups are.
+		some, full := s.psi.totals(gi, endNs)
+		out.Kernel.Cgroups[gi].MemoryPressure = PressureSummary{SomeTotalUs: some, FullTotalUs: full}
+	}
 	out.Workloads = s.workloadSummaries()
 	out.KernelWorkloads = s.kmalloc.appendSummaries(s.tasks.appendSummaries(nil))
 	if s.faults != nil {
@@ -79,6 +87,7 @@ func (s *simulation) workloadSummaries() []WorkloadSummary {
 			sy := s.synth.ws[i]
 			ws.BytesLeaked = sy.leakedBytes
 			ws.Migrations = sy.migrations
+			ws.RequestsNotIssued, ws.RequestsQueued = sy.notIssued, sy.queued
 		case scenario.KindGoRuntime:
 			ws.GoRuntime = s.progs[i].summary()
 		case scenario.KindHeaptrack:

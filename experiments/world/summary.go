@@ -39,6 +39,9 @@ type Summary struct {
 
 	OOMKills  int        `json:"oom_kills"`
 	OOMEvents []OOMEvent `json:"oom_events"`
+	// MemoryPressure is the machine's memory stall time, as
+	// /proc/pressure/memory reports it.
+	MemoryPressure PressureSummary `json:"memory_pressure"`
 
 	FSMTransitions  map[string]uint64 `json:"fsm_transitions"`
 	InvariantChecks uint64            `json:"invariant_checks"`
@@ -70,6 +73,15 @@ func (s *Summary) FirstOOMNs() int64 {
 		t = min(t, e.TimeNs)
 	}
 	return t
+}
+
+// PressureSummary is PSI's memory stall time (kernel/sched/psi.c), the
+// "total=" fields of /proc/pressure/memory or a cgroup's memory.pressure:
+// microseconds in which some task was stalled on memory, and in which
+// every non-idle task was.
+type PressureSummary struct {
+	SomeTotalUs int64 `json:"some_total_us"`
+	FullTotalUs int64 `json:"full_total_us"`
 }
 
 // LatencySummary is a latency distribution: count, mean and quantiles
@@ -119,6 +131,11 @@ type WorkloadSummary struct {
 	BytesLeaked int64 `json:"bytes_leaked"`
 	// Migrations counts thread migrations.
 	Migrations uint64 `json:"migrations"`
+	// RequestsNotIssued counts allocations a blocked thread did not
+	// issue (loop "closed"); RequestsQueued those that waited behind one
+	// (loop "queued").
+	RequestsNotIssued uint64 `json:"requests_not_issued"`
+	RequestsQueued    uint64 `json:"requests_queued"`
 	// GoRuntime is a go-runtime workload's runtime.MemStats-like end
 	// state and GC record.
 	GoRuntime *GoRuntimeSummary `json:"go_runtime,omitempty"`
@@ -196,6 +213,8 @@ type CgroupSummary struct {
 	EventsHigh       int64  `json:"events_high"`
 	EventsOOM        int64  `json:"events_oom"`
 	EventsOOMKill    int64  `json:"events_oom_kill"`
+	// MemoryPressure is the cgroup's memory.pressure.
+	MemoryPressure PressureSummary `json:"memory_pressure"`
 }
 
 // TaskSummary is one task at the end of the run, with its oom_score as

@@ -27,6 +27,7 @@ type syntheticConfig struct {
 	// to a CPU of migrateCPUs (0: no migration).
 	migrateGapNs float64
 	migrateCPUs  []int
+	loop         loopMode
 }
 
 // synthetic is one synthetic workload in a run. Each workload draws from
@@ -49,6 +50,13 @@ type synthetic struct {
 	migrateRNG  sim.Stream
 	migrations  uint64
 	leakedBytes int64
+	// busyUntil[i] is when thread i is done with its current request
+	// (closed and queued loops); psiEnt[i] is its PSI entity.
+	busyUntil []int64
+	psiEnt    []int
+	// notIssued counts arrivals a blocked thread did not issue (closed);
+	// queued those that waited behind it (queued).
+	notIssued, queued uint64
 }
 
 // synthDriver runs the synthetic workloads. An object's free event
@@ -57,6 +65,7 @@ type synthetic struct {
 // event each.
 type synthDriver struct {
 	eng                              *sim.Engine
+	psi                              *pressure
 	kArrive, kRetry, kFree, kMigrate sim.Kind
 	// ws holds each synthetic workload at its workload index; nil
 	// elsewhere.
@@ -81,8 +90,8 @@ const (
 
 // newSynthDriver registers the synthetic workloads' events, for a
 // scenario of n workloads; add starts each workload.
-func newSynthDriver(eng *sim.Engine, n int) *synthDriver {
-	d := &synthDriver{eng: eng, ws: make([]*synthetic, n)}
+func newSynthDriver(eng *sim.Engine, psi *pressure, n int) *synthDriver {
+	d := &synthDriver{eng: eng, psi: psi, ws: make([]*synthetic, n)}
 	d.kArrive = eng.Register("workload.arrive", d.onArrive)
 	d.kRetry = eng.Register("workload.retry", d.onRetry)
 	d.kFree = eng.Register("workload.free", d.onFree)
@@ -91,8 +100,9 @@ func newSynthDriver(eng *sim.Engine, n int) *synthDriver {
 }
 
 // add starts workload c in proc, counted in acct: its streams, its first
-// migration and its first arrival.
-func (d *synthDriver) add(c *syntheticConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) {
+// migration and its first arrival. psiGroups are the PSI groups its
+// threads stall in.
+func (d *synthDriver) add(c *syntheticConfig, proc *sbmpSide, acct *account, seeds sim.Seeds, psiGroups []int) {
 	prefix := "workload/" + c.name + "/"
 	s := &synthetic{
 		cfg: c, acct: acct, proc: proc, arrival: c.arrival,
@@ -103,6 +113,10 @@ func (d *synthDriver) add(c *syntheticConfig, proc *sbmpSide, acct *account, see
 		leakRNG:    seeds.Stream(prefix + "leak"),
 		placement:  seeds.Stream(prefix + "placement"),
 		migrateRNG: seeds.Stream(prefix + "migration"),
+	}
+	s.busyUntil = make([]int64, len(s.threads))
+	for range s.threads {
+		s.psiEnt = append(s.psiEnt, d.psi.entity(psiGroups, false))
 	}
 	d.ws[c.index] = s
 	if c.migrateGapNs > 0 {
@@ -122,19 +136,39 @@ func (d *synthDriver) onArrive(ev sim.Event) {
 	if next, ok := w.nextArrival(ev.At); ok {
 		d.eng.Schedule(next, d.kArrive, ev.A, 0)
 	}
-	d.allocate(ev.At, ev.A, w.thread(), w.size(), 0, ev.At)
+	th, size := w.thread(), w.size()
+	if w.busyUntil[th] > ev.At {
+		switch w.cfg.loop {
+		case loopClosed:
+			w.notIssued++ // its clients are waiting on the thread
+			return
+		case loopQueued:
+			w.queued++
+			d.eng.Schedule(w.busyUntil[th], d.kRetry, ev.At<<8|ev.A, size<<32|int64(th)<<16)
+			return
+		}
+	}
+	d.allocate(ev.At, ev.A, th, size, 0, ev.At)
 }
 
-// onRetry retries an allocation the degrade policy told to wait (payload
-// A: requested at << 8 | the workload, B: size << 32 | thread << 16 |
-// attempt, with retryLeakBit set for a leaked object). The object is born
-// late, and its wait shows in the allocation stall and its latency.
+// onRetry runs an allocation that waited (payload A: requested at << 8
+// | the workload, B: size << 32 | thread << 16 | attempt, with
+// retryLeakBit set for a leaked object): one the degrade policy told to
+// wait (attempt > 0), or one queued behind its blocked thread (attempt
+// 0), which waits again if the thread is still busy. The object is born
+// late, and its wait shows in its latency.
 func (d *synthDriver) onRetry(ev sim.Event) {
 	wi := ev.A & 0xff
-	if d.ws[wi].proc.dead {
+	w := d.ws[wi]
+	if w.proc.dead {
 		return
 	}
-	d.allocate(ev.At, wi, int(ev.B>>16&freeThreadMask), ev.B>>32, int(ev.B&retryLeakBit|ev.B&retryAttemptMask), ev.A>>8)
+	th, attempt := int(ev.B>>16&freeThreadMask), int(ev.B&retryLeakBit|ev.B&retryAttemptMask)
+	if attempt == 0 && w.busyUntil[th] > ev.At {
+		d.eng.Schedule(w.busyUntil[th], d.kRetry, ev.A, ev.B)
+		return
+	}
+	d.allocate(ev.At, wi, th, ev.B>>32, attempt, ev.A>>8)
 }
 
 // allocate asks SBMP for one object of size bytes for workload wi on
@@ -145,15 +179,19 @@ func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, r
 	leak := attempt&retryLeakBit != 0
 	n := attempt & retryAttemptMask
 	res := w.proc.a.AllocAttempt(w.threads[th], size, n)
+	d.psi.stall(w.psiEnt[th], now, w.proc.takeMemStall())
 	if !res.OK {
 		if res.RetryAfterNs > 0 && !w.proc.dead && n < retryAttemptMask {
 			w.acct.retries++
+			w.block(th, now+res.RetryAfterNs)
 			d.eng.Schedule(now+res.RetryAfterNs, d.kRetry, reqNs<<8|wi, size<<32|int64(th)<<16|int64(attempt+1))
 			return
 		}
+		w.block(th, now+res.CostNs)
 		w.acct.fail()
 		return
 	}
+	w.block(th, now+res.CostNs)
 	w.acct.alloc(now, size)
 	w.acct.latency(now - reqNs + res.CostNs)
 	if leak {
@@ -228,6 +266,13 @@ func (s *synthetic) migrate() {
 	t := s.migrateRNG.IntN(len(s.threads))
 	s.threads[t] = s.cfg.migrateCPUs[s.migrateRNG.IntN(len(s.cfg.migrateCPUs))]
 	s.migrations++
+}
+
+// block keeps thread th busy until until, in the loops that block.
+func (s *synthetic) block(th int, until int64) {
+	if s.cfg.loop != loopIgnore {
+		s.busyUntil[th] = max(s.busyUntil[th], until)
+	}
 }
 
 // alive reports whether workload wi's process is alive.

@@ -25,6 +25,8 @@ type traceConfig struct {
 	open      func() (*heaptrack.Reader, error)
 	path      string
 	heaptrack HeaptrackNumbers
+	loop      loopMode
+	psiGroups []int
 }
 
 // traceWorkload replays a heaptrack trace through SBMP: every allocation
@@ -36,7 +38,10 @@ type traceConfig struct {
 // each operation runs on a CPU of the workload drawn uniformly.
 //
 // When the degrade policy makes an allocation wait, the program waits:
-// the rest of the trace shifts later by the wait.
+// the rest of the trace shifts later by the wait. In the closed loop (the
+// default) the rest of the trace also shifts by each allocation's cost,
+// stalls included; in the queued loop the trace keeps its recorded times
+// and an operation waits only while the program is blocked (busyUntil).
 type traceWorkload struct {
 	cfg       *traceConfig
 	acct      *account
@@ -45,6 +50,9 @@ type traceWorkload struct {
 	rd        *heaptrack.Reader
 	placement sim.Stream
 	delayNs   int64 // waits so far: later time stamps shift by this
+	busyUntil int64 // queued loop: when the program is free again
+	psi       *pressure
+	psiEnt    int
 	live      [][]uint64
 	pending   heaptrack.Op // an allocation waiting to be retried
 	attempt   int
@@ -57,13 +65,13 @@ type traceWorkload struct {
 
 // newTraceWorkload opens trace c for its replay in proc, counted in acct,
 // and schedules its first step.
-func newTraceWorkload(eng *sim.Engine, c *traceConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*traceWorkload, error) {
+func newTraceWorkload(eng *sim.Engine, psi *pressure, c *traceConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*traceWorkload, error) {
 	rd, err := c.open()
 	if err != nil {
 		return nil, fmt.Errorf("workload %d (%s): %w", c.index, c.name, err)
 	}
 	t := &traceWorkload{
-		cfg: c, acct: acct, eng: eng, proc: proc, rd: rd,
+		cfg: c, acct: acct, eng: eng, proc: proc, rd: rd, psi: psi, psiEnt: psi.entity(c.psiGroups, false),
 		placement: seeds.Stream("workload/" + c.name + "/placement"),
 		sum:       TraceSummary{File: c.file, Heaptrack: c.heaptrack},
 	}
@@ -83,6 +91,16 @@ func (t *traceWorkload) stop() {
 		t.sum.UnmatchedFrees = t.rd.Tolerated().UnmatchedFrees
 		t.rd.Close()
 	}
+}
+
+// block makes the program wait d from now: a degrade wait in every loop,
+// an allocation's cost in the closed and queued loops.
+func (t *traceWorkload) block(now, d int64) {
+	if t.cfg.loop == loopQueued {
+		t.busyUntil = max(t.busyUntil, now+d)
+		return
+	}
+	t.delayNs += d
 }
 
 // atNs is when the trace's time stamp ms happens in the simulation.
@@ -115,7 +133,12 @@ func (t *traceWorkload) step(now int64) {
 		op := t.pending
 		switch op.Kind {
 		case heaptrack.KindTime:
-			if at := t.atNs(op.TimeMs); at > now {
+			at := t.atNs(op.TimeMs)
+			if t.cfg.loop == loopQueued {
+				t.delayNs = max(t.delayNs, now-at) // how late it runs
+				at = max(at, t.busyUntil)
+			}
+			if at > now {
 				t.hasOp = false
 				t.eng.Schedule(at, t.kStep, 0, 0)
 				return
@@ -123,12 +146,16 @@ func (t *traceWorkload) step(now int64) {
 		case heaptrack.KindAlloc:
 			size := int64(op.SizeBytes)
 			res := t.proc.a.AllocAttempt(t.cpu(), max(size, 1), t.attempt)
+			t.psi.stall(t.psiEnt, now, t.proc.takeMemStall())
 			if !res.OK && res.RetryAfterNs > 0 && !t.proc.dead {
 				t.acct.retries++
 				t.attempt++
-				t.delayNs += res.RetryAfterNs
+				t.block(now, res.RetryAfterNs)
 				t.eng.Schedule(now+res.RetryAfterNs, t.kStep, 0, 0)
 				return
+			}
+			if t.cfg.loop != loopIgnore {
+				t.block(now, res.CostNs)
 			}
 			for int(op.Info) >= len(t.live) {
 				t.live = append(t.live, nil)

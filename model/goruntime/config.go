@@ -92,7 +92,27 @@ type Config struct {
 
 	MaxGCRecords int       // per-cycle records kept; later cycles are counted, not kept; 0: default
 	GCTrace      io.Writer // receives one gctrace line per GC; nil: none
+
+	// Loop is what the mutator does when an allocation takes long (the
+	// heap stalled in reclaim or throttling, or waited for memory).
+	Loop Loop
 }
+
+// Loop is the mutator's back-pressure: how an allocation's cost delays
+// the next one.
+type Loop int
+
+const (
+	// LoopClosed (the default): the goroutine that allocated is blocked
+	// for the allocation's cost, so the next allocation comes that much
+	// later.
+	LoopClosed Loop = iota
+	// LoopQueued: allocations keep their open-loop times but none starts
+	// before the previous one finished; the wait is part of its cost.
+	LoopQueued
+	// LoopIgnore: the cost is counted (AllocNs) but delays nothing.
+	LoopIgnore
+)
 
 // DefaultConfig returns a small service: 100 MiB/s of allocation, a 64 MiB
 // live heap, GOGC=100, no limit, 4 Ps.

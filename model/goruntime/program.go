@@ -199,7 +199,7 @@ func (p *Program) onAlloc(ev sim.Event) {
 		return
 	}
 	size := p.cfg.Sizes.SampleBytes(&p.rng.Sizes)
-	o, ok := p.allocate(ev.At, size, &p.rng.Placement)
+	o, cost, ok := p.allocate(ev.At, size, &p.rng.Placement)
 	if !ok {
 		return
 	}
@@ -216,8 +216,20 @@ func (p *Program) onAlloc(ev sim.Event) {
 	default:
 		p.garbage.add(o)
 	}
-	p.allocID = p.eng.Schedule(ev.At+p.gap(&p.rng.Arrivals, p.meanGap), p.k.alloc, 0, 0)
+	p.allocID = p.eng.Schedule(p.next(ev.At, cost, p.gap(&p.rng.Arrivals, p.meanGap)), p.k.alloc, 0, 0)
 	p.maybeTrigger(ev.At)
+}
+
+// next is when the allocation after one made at now, which cost cost,
+// comes: gap later in the open loop, shifted by the cost as cfg.Loop says.
+func (p *Program) next(now, cost, gap int64) int64 {
+	switch p.cfg.Loop {
+	case LoopClosed:
+		return now + cost + gap
+	case LoopQueued:
+		return max(now+gap, now+cost)
+	}
+	return now + gap
 }
 
 // pushOut moves the oldest live objects to the garbage until adding
@@ -238,18 +250,20 @@ func (p *Program) onLeak(ev sim.Event) {
 		return
 	}
 	size := p.cfg.Sizes.SampleBytes(&p.rng.Leaks)
-	if _, ok := p.allocate(ev.At, size, &p.rng.Leaks); !ok {
+	_, cost, ok := p.allocate(ev.At, size, &p.rng.Leaks)
+	if !ok {
 		return
 	}
 	p.leakedN++
 	p.st.LeakedBytes += size
-	p.leakID = p.eng.Schedule(ev.At+p.gap(&p.rng.Leaks, p.leakGap), p.k.leak, 0, 0)
+	p.leakID = p.eng.Schedule(p.next(ev.At, cost, p.gap(&p.rng.Leaks, p.leakGap)), p.k.leak, 0, 0)
 	p.maybeTrigger(ev.At)
 }
 
-// allocate gets size bytes from the heap on a CPU drawn from placement. A
-// failure kills the program and reports false.
-func (p *Program) allocate(now, size int64, placement *sim.Stream) (object, bool) {
+// allocate gets size bytes from the heap on a CPU drawn from placement,
+// and reports what it cost. A failure kills the program and reports
+// false.
+func (p *Program) allocate(now, size int64, placement *sim.Stream) (object, int64, bool) {
 	if size <= 0 {
 		panic(fmt.Sprintf("goruntime: Sizer returned %d bytes", size))
 	}
@@ -257,7 +271,7 @@ func (p *Program) allocate(now, size int64, placement *sim.Stream) (object, bool
 	addr, cost, ok := p.heap.Alloc(now, cpu, size)
 	if !ok {
 		p.die(now, OutOfMemory)
-		return object{}, false
+		return object{}, cost, false
 	}
 	p.st.AllocNs += cost
 	p.st.Mallocs++
@@ -265,7 +279,7 @@ func (p *Program) allocate(now, size int64, placement *sim.Stream) (object, bool
 	p.heapAlloc += size
 	p.heapLive += size
 	p.st.PeakHeapAlloc = max(p.st.PeakHeapAlloc, p.heapAlloc)
-	return object{addr: addr, size: size}, true
+	return object{addr: addr, size: size}, cost, true
 }
 
 // CheckInvariants reports the first broken invariant of the program's

@@ -25,6 +25,10 @@ func steadyConfig() Config {
 		LiveBytes:      64 * mib,
 		GOGC:           100,
 		GOMAXPROCS:     16,
+		// The pacer's formulas assume the configured allocation rate:
+		// the heap's costs must not slow the mutator down here
+		// (TestLoopModes covers back-pressure).
+		Loop: LoopIgnore,
 	}
 }
 
@@ -424,5 +428,37 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := New(sim.New(sim.Limits{}), DefaultConfig(), newFakeHeap(), Streams{}); err != nil {
 		t.Errorf("DefaultConfig: %v", err)
+	}
+}
+
+// TestLoopModes: an allocation's cost delays the mutator's next one in
+// the closed loop (so it allocates less), never in the ignore loop, and
+// in the queued loop only when the cost exceeds the gap to the next.
+func TestLoopModes(t *testing.T) {
+	count := func(loop Loop, costNs int64) int64 {
+		cfg := steadyConfig()
+		cfg.Loop = loop
+		h := newFakeHeap()
+		h.allocCostNs = costNs
+		r := newRun(t, cfg, 1, h)
+		r.until(t, 2*sec)
+		return r.prog.Stats().Mallocs
+	}
+	// 64 MiB/s of 32 KiB objects: a mean gap of 488 us.
+	open := count(LoopIgnore, 100_000)
+	closed := count(LoopClosed, 100_000)
+	queued := count(LoopQueued, 100_000)
+	// Closed: each allocation takes gap + 100 us, so about
+	// 488/(488+100) of the open count.
+	if want := float64(open) * 488.28 / 588.28; math.Abs(float64(closed)/want-1) > 0.05 {
+		t.Errorf("closed loop made %d allocations, want about %.0f (open %d)", closed, want, open)
+	}
+	// Queued: only gaps shorter than the cost are stretched, so it lies
+	// between the two.
+	if !(closed < queued && queued < open) {
+		t.Errorf("allocations: closed %d, queued %d, open %d; want closed < queued < open", closed, queued, open)
+	}
+	if cheap := count(LoopClosed, 0); cheap != count(LoopIgnore, 0) {
+		t.Errorf("with free allocations the closed loop made %d, the open one %d", cheap, count(LoopIgnore, 0))
 	}
 }

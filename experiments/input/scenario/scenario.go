@@ -215,6 +215,14 @@ type Workload struct {
 	// allocated keep their lifetimes. Defaults 0 and 0.
 	StartMs int64 `toml:"start_ms"`
 	StopMs  int64 `toml:"stop_ms"`
+	// Loop says what the workload's threads do when an allocation stalls
+	// them (direct reclaim, memory.high throttling, a degrade wait, a
+	// refault): "closed" (default: the thread blocks for the stall, and
+	// work that would reach it meanwhile is not issued: its clients wait
+	// on it), "queued" (work keeps its open-loop times and queues behind
+	// the blocked thread; the wait is part of its latency) or "ignore"
+	// (stalls are charged but delay nothing).
+	Loop string `toml:"loop"`
 
 	// Arrival is the arrival process of a synthetic workload: "poisson"
 	// (default), "mmpp" (two-state Markov-modulated Poisson: bursts),
@@ -345,6 +353,17 @@ type Workload struct {
 	// Count runs that many copies of a task, mlock or page-cache
 	// workload (a fleet), named NAME-0, NAME-1, ... Default 1.
 	Count int `toml:"count"`
+	// TouchIntervalMs is how often a task sweeps its whole anonymous
+	// memory, touching every page once (setting the pages' accessed bits,
+	// and faulting swapped pages back in); 0 never touches a page again
+	// after faulting it. Default 0.
+	TouchIntervalMs int64 `toml:"touch_interval_ms"`
+	// HotMB and HotFraction shape a page-cache reader's reads: a share
+	// hot_fraction of them falls uniformly on the first hot_mb of its file
+	// set, the rest uniformly on the whole set. Defaults 0 (the whole
+	// file set) and 1.
+	HotMB       int64   `toml:"hot_mb"`
+	HotFraction float64 `toml:"hot_fraction"`
 }
 
 // Process is one process whose heap SBMP manages ([[process]]): the
@@ -498,6 +517,8 @@ func DefaultWorkload(index int) Workload {
 		GrowMBPerS:       100,
 		Cgroup:           "/",
 		Count:            1,
+		Loop:             LoopClosed,
+		HotFraction:      1,
 	}
 }
 
@@ -516,6 +537,13 @@ func DefaultProcessEntry(index int) Process {
 func DefaultFault(index int) Fault {
 	return Fault{LatencyFactor: 10, BandwidthFactor: 1, RateMBPerS: 10}
 }
+
+// What a workload's threads do when an allocation stalls them.
+const (
+	LoopClosed = "closed"
+	LoopQueued = "queued"
+	LoopIgnore = "ignore"
+)
 
 // Workload kinds, arrival processes and lifetime distributions.
 const (

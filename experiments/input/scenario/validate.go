@@ -266,6 +266,7 @@ func (v *validator) workload(key string, w Workload) {
 	if w.StopMs != 0 && w.StopMs <= w.StartMs {
 		v.failf(key+"stop_ms", "must be 0 (the end of the run) or after start_ms (%d), got %d", w.StartMs, w.StopMs)
 	}
+	v.oneOf(key+"loop", w.Loop, []string{LoopClosed, LoopQueued, LoopIgnore})
 	if UsesSBMP(w.Kind) && w.Process != DefaultProcess && !v.processes[w.Process] {
 		v.failf(key+"process", "no process %q; declare it in [[process]] (or leave the default %q)", w.Process, DefaultProcess)
 	}
@@ -309,6 +310,9 @@ func (v *validator) workload(key string, w Workload) {
 		if w.Kind == KindPageCache && w.PageCacheMB == 0 {
 			v.failNearf(key+"page_cache_mb", "a page-cache workload needs the size of the file set it reads (page_cache_mb > 0)")
 		}
+		v.intRange(key+"touch_interval_ms", w.TouchIntervalMs, 0, MaxDurationMs)
+		v.intRange(key+"hot_mb", w.HotMB, 0, w.PageCacheMB)
+		between("hot_fraction", w.HotFraction, 0, 1)
 	case KindKmallocLeak:
 		positive("grow_mb_per_s", w.GrowMBPerS, 1<<20)
 		v.intRange(key+"rss_mb", w.RSSMB, 0, 1<<30)
