@@ -459,7 +459,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	_, err = Load(filepath.Join(dir, "missing.toml"))
-	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: anon-fill, container-oom, kernel-bypass, leak-chaos, numa-faults, oom-crisis, steady, trace-replay)") {
+	if err == nil || !strings.Contains(err.Error(), "no such file, and no embedded scenario of that name (embedded: "+strings.Join(scenarios.Names(), ", ")+")") {
 		t.Errorf("Load(missing) = %v", err)
 	}
 	if _, err := Load("embedded:nope"); err == nil || !strings.Contains(err.Error(), "nope") {
