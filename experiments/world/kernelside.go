@@ -198,6 +198,17 @@ func (k *kernelSide) appendNodes(dst []NodeSnapshot) []NodeSnapshot {
 	return dst
 }
 
+// memoryEvents is memory.events by name: the events of enum
+// memcg_memory_event up to oom_group_kill (the swap_* ones are
+// memory.swap.events).
+func memoryEvents(e *kernel.MemcgEvents) map[string]int64 {
+	out := map[string]int64{}
+	for ev := kernel.MemcgLow; ev <= kernel.MemcgOOMGroupKill; ev++ {
+		out[ev.String()] = e[ev]
+	}
+	return out
+}
+
 // summary is the kernel model's part of summary.json.
 func (k *kernelSide) summary() *KernelSummary {
 	st := k.m.Stats()
@@ -218,6 +229,7 @@ func (k *kernelSide) summary() *KernelSummary {
 			Path: path, CurrentPages: c.CurrentPages, PeakPages: c.PeakPages, SwapCurrentPages: c.SwapCurrentPages,
 			EventsMax: c.Events[kernel.MemcgMax], EventsHigh: c.Events[kernel.MemcgHigh],
 			EventsOOM: c.Events[kernel.MemcgOOM], EventsOOMKill: c.Events[kernel.MemcgOOMKill],
+			MemoryEvents: memoryEvents(&c.Events),
 		})
 	}
 	total := k.m.TotalPages()

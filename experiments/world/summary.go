@@ -213,6 +213,9 @@ type CgroupSummary struct {
 	EventsHigh       int64  `json:"events_high"`
 	EventsOOM        int64  `json:"events_oom"`
 	EventsOOMKill    int64  `json:"events_oom_kill"`
+	// MemoryEvents is memory.events with its cgroup v2 names (low, high,
+	// max, oom, oom_kill, oom_group_kill), hierarchical.
+	MemoryEvents map[string]int64 `json:"memory_events"`
 	// MemoryPressure is the cgroup's memory.pressure.
 	MemoryPressure PressureSummary `json:"memory_pressure"`
 }
