@@ -61,21 +61,16 @@ func (m *Machine) unchargeSwap(cg int, pages int64) {
 	}
 }
 
-// memcgReclaimer is try_to_free_mem_cgroup_pages over every node, for the
-// charge path; its cost accumulates in *stallNs.
+// memcgReclaimer is try_to_free_mem_cgroup_pages for the charge path:
+// do_try_to_free_pages aimed at the cgroup, over every node in index
+// order (the model does not know the charging CPU's node, whose zonelist
+// the kernel walks); its cost accumulates in *stallNs.
 func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 	return func(r MemcgReclaim) int64 {
-		root := m.cgIndex[r.Cgroup]
-		var got int64
-		for ni := range m.nodes {
-			res := m.shrinkNode(ni, r.NrToReclaimPages-got, root)
-			got += res.reclaimed
-			*stallNs += res.costNs
-			if got >= r.NrToReclaimPages {
-				break
-			}
-		}
-		return got
+		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, gfp: GFPUser}
+		m.doTryToFreePages(m.nodeOrder, &sc)
+		*stallNs += sc.res.costNs
+		return sc.res.reclaimed
 	}
 }
 
@@ -136,5 +131,6 @@ func (m *Machine) memcgOOM(over string, allocating int) *OOMEvent {
 		panic("kernel: " + err.Error())
 	}
 	m.stats.OOMKills++
+	m.vmstat[VMOOMKill]++
 	return ev
 }
