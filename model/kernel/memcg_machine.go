@@ -23,8 +23,14 @@ func (m *Machine) AddCgroup(path string, limits CgroupLimits) error {
 // CgroupPaths returns the cgroups, "/" first, parents before children.
 func (m *Machine) CgroupPaths() []string { return slices.Clone(m.cgPaths) }
 
-// Cgroup returns a snapshot of a cgroup's counters and events.
+// Cgroup returns a snapshot of a cgroup's counters and events; its Stat
+// is memory.stat in pages (and events), kept from the machine's pages.
 func (m *Machine) Cgroup(path string) (Cgroup, bool) { return m.cgroups.Get(path) }
+
+// CgroupFile renders one of a cgroup's memory controller files as
+// cgroupfs shows it (Cgroups.File): memory.stat, memory.events,
+// memory.current and the rest.
+func (m *Machine) CgroupFile(path, name string) (string, error) { return m.cgroups.File(path, name) }
 
 // uncharge returns pages of cgroup cg's charge; a failure is a model bug.
 func (m *Machine) uncharge(cg int, pages int64) {

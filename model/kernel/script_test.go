@@ -404,7 +404,7 @@ func (r *scriptRunner) memstat(a *scripttest.Args) (string, error) {
 		return "", err
 	}
 	words := a.Words()
-	text, err := r.m.cgroups.File(path, "memory.stat")
+	text, err := r.m.CgroupFile(path, "memory.stat")
 	if err != nil {
 		return "", err
 	}
