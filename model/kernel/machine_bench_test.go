@@ -79,3 +79,40 @@ func BenchmarkCheckInvariants(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadFileThrash reads a hot set a quarter larger than what
+// page cache can keep beside the eater, one page per operation, so that
+// reads refault (swappiness 0, no swap).
+func BenchmarkReadFileThrash(b *testing.B) {
+	m := benchMachine(b, 0, 0)
+	if _, _, _, err := m.AllocAnon(100, 0, testNodePages/2); err != nil {
+		b.Fatal(err)
+	}
+	const set = testNodePages * 5 / 8
+	f, err := m.AddFile(set)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if r, err := m.ReadFile(300, f, int64(i*7919)%set, 0); err != nil || !r.OK {
+			b.Fatal(r, err)
+		}
+	}
+}
+
+// BenchmarkTouchAnonSwap sweeps 64 pages per operation over an eater
+// larger than memory with swap, so that most touches swap a page in and
+// the allocations for them swap others out.
+func BenchmarkTouchAnonSwap(b *testing.B) {
+	m := benchMachine(b, 60, 2*testNodePages)
+	if _, _, _, err := m.AllocAnon(100, 0, testNodePages*3/2); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if r, err := m.TouchAnon(100, 64); err != nil || r.OOM != nil {
+			b.Fatal(r, err)
+		}
+	}
+}
