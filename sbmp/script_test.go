@@ -1,7 +1,7 @@
 package sbmp
 
-// A small runner for scenario scripts in the style of
-// github.com/cockroachdb/datadriven (STYLE.md): testdata/scripts/*.txt are
+// Scenario scripts in the style of github.com/cockroachdb/datadriven
+// (STYLE.md), run by internal/scripttest: testdata/scripts/*.txt are
 // commands, each followed by a "----" line and the output it must print,
 // ending at the next blank line. Lines starting with # are comments.
 // `go test ./sbmp -run Script -rewrite` regenerates the outputs; commit
@@ -37,12 +37,12 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/internal/scripttest"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected outputs of testdata/scripts/*.txt")
@@ -56,97 +56,10 @@ const scriptArenaBase = 1 << 22
 const scriptMaxAllocs = 1 << 20
 
 func TestScript(t *testing.T) {
-	files, err := filepath.Glob("testdata/scripts/*.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no scripts in testdata/scripts")
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			runScriptFile(t, path)
-		})
-	}
-}
-
-// scriptCase is one command of a script with the output it expects.
-type scriptCase struct {
-	pre      []string // comments and blank lines before the command, kept verbatim
-	line     int      // 1-based line of the command
-	cmd      string
-	expected []string
-}
-
-// parseScript splits a script into cases. A trailing run of comments and
-// blank lines is returned as the tail.
-func parseScript(path string, text string) (cases []scriptCase, tail []string, err error) {
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	var pre []string
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			pre = append(pre, l)
-			continue
-		}
-		if i+1 >= len(lines) || lines[i+1] != "----" {
-			return nil, nil, fmt.Errorf("%s:%d: command %q is not followed by a ---- line", path, i+1, l)
-		}
-		c := scriptCase{pre: pre, line: i + 1, cmd: l}
-		pre = nil
-		i += 2
-		for i < len(lines) && strings.TrimSpace(lines[i]) != "" {
-			c.expected = append(c.expected, lines[i])
-			i++
-		}
-		i-- // the blank line (or EOF) belongs to what follows
-		cases = append(cases, c)
-	}
-	return cases, pre, nil
-}
-
-func runScriptFile(t *testing.T, path string) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, tail, err := parseScript(path, string(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &scriptRunner{}
-	var out strings.Builder
-	for _, c := range cases {
-		got := r.run(c.cmd)
-		gotLines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
-		if got == "" {
-			gotLines = nil
-		}
-		for _, l := range gotLines {
-			if strings.TrimSpace(l) == "" {
-				t.Fatalf("%s:%d: %s: output has a blank line, which the script format cannot hold:\n%s", path, c.line, c.cmd, got)
-			}
-		}
-		if !*rewrite && !slices.Equal(gotLines, c.expected) {
-			t.Errorf("%s:%d: %s\nexpected:\n%s\ngot:\n%s", path, c.line, c.cmd, strings.Join(c.expected, "\n"), strings.Join(gotLines, "\n"))
-		}
-		for _, l := range c.pre {
-			out.WriteString(l + "\n")
-		}
-		out.WriteString(c.cmd + "\n----\n")
-		for _, l := range gotLines {
-			out.WriteString(l + "\n")
-		}
-	}
-	for _, l := range tail {
-		out.WriteString(l + "\n")
-	}
-	if *rewrite && out.String() != string(text) {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("rewrote %s", path)
-	}
+	scripttest.RunDir(t, "testdata/scripts/*.txt", *rewrite, func() scripttest.Runner {
+		r := &scriptRunner{}
+		return r.run
+	})
 }
 
 // scriptObject is a named allocation.
@@ -165,71 +78,14 @@ type scriptRunner struct {
 	live map[uint64]int64
 }
 
-// scriptArgs are a command's key=value arguments and bare words.
-type scriptArgs struct {
-	kv    map[string]string
-	words []string
-	used  map[string]bool
-	// wordsTaken is set by a handler that reads the bare words.
-	wordsTaken bool
-}
-
-func parseArgs(fields []string) *scriptArgs {
-	a := &scriptArgs{kv: map[string]string{}, used: map[string]bool{}}
-	for _, f := range fields {
-		if k, v, ok := strings.Cut(f, "="); ok {
-			a.kv[k] = v
-		} else {
-			a.words = append(a.words, f)
-		}
-	}
-	return a
-}
-
-// int returns key's value; a missing key is an error unless def is given.
-func (a *scriptArgs) int(key string, def ...int64) (int64, error) {
-	a.used[key] = true
-	v, ok := a.kv[key]
-	if !ok {
-		if len(def) > 0 {
-			return def[0], nil
-		}
-		return 0, fmt.Errorf("missing %s=", key)
-	}
-	n, err := strconv.ParseInt(v, 0, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%s: %w", key, v, err)
-	}
-	return n, nil
-}
-
-// takeWords returns the bare words, marking them read.
-func (a *scriptArgs) takeWords() []string {
-	a.wordsTaken = true
-	return a.words
-}
-
-// unused reports an argument no handler read: a typo.
-func (a *scriptArgs) unused() error {
-	if len(a.words) > 0 && !a.wordsTaken {
-		return fmt.Errorf("unexpected word(s) %v", a.words)
-	}
-	for _, k := range slices.Sorted(maps.Keys(a.kv)) {
-		if !a.used[k] {
-			return fmt.Errorf("unknown argument %s=", k)
-		}
-	}
-	return nil
-}
-
 // run executes one command line and returns its output; an error is
 // output too, so scripts can show expected failures.
 func (r *scriptRunner) run(line string) string {
 	fields := strings.Fields(line)
-	args := parseArgs(fields[1:])
+	args := scripttest.ParseArgs(fields[1:])
 	out, err := r.dispatch(fields[0], args)
 	if err == nil {
-		err = args.unused()
+		err = args.Unused()
 	}
 	if err != nil {
 		return "error: " + err.Error() + "\n"
@@ -237,7 +93,7 @@ func (r *scriptRunner) run(line string) string {
 	return out
 }
 
-func (r *scriptRunner) dispatch(cmd string, args *scriptArgs) (string, error) {
+func (r *scriptRunner) dispatch(cmd string, args *scripttest.Args) (string, error) {
 	if cmd == "env" {
 		return r.env(args)
 	}
@@ -252,7 +108,7 @@ func (r *scriptRunner) dispatch(cmd string, args *scriptArgs) (string, error) {
 	case "flush":
 		return fmt.Sprintf("ok cost_ns=%d\n", r.a.Flush()), nil
 	case "tick":
-		ms, err := args.int("ms")
+		ms, err := args.Int("ms")
 		if err != nil {
 			return "", err
 		}
@@ -264,7 +120,7 @@ func (r *scriptRunner) dispatch(cmd string, args *scriptArgs) (string, error) {
 	case "debugfs":
 		return r.a.DebugfsText(), nil
 	case "stats":
-		return r.stats(args.takeWords())
+		return r.stats(args.Words())
 	case "caches":
 		return r.caches(), nil
 	case "tier1":
@@ -282,7 +138,7 @@ func (r *scriptRunner) dispatch(cmd string, args *scriptArgs) (string, error) {
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
 
-func (r *scriptRunner) env(args *scriptArgs) (string, error) {
+func (r *scriptRunner) env(args *scripttest.Args) (string, error) {
 	var v [7]int64
 	var err error
 	for i, k := range []string{"cpus", "nodes", "limit_pages", "capacity", "batch", "merge_threshold", "retain"} {
@@ -290,7 +146,7 @@ func (r *scriptRunner) env(args *scriptArgs) (string, error) {
 		if i >= 3 {
 			def = append(def, 0)
 		}
-		if v[i], err = args.int(k, def...); err != nil {
+		if v[i], err = args.Int(k, def...); err != nil {
 			return "", err
 		}
 	}
@@ -313,16 +169,16 @@ func (r *scriptRunner) env(args *scriptArgs) (string, error) {
 // addr prints an address relative to the fake arena's base.
 func scriptAddr(addr uint64) string { return fmt.Sprintf("base+%#x", addr-scriptArenaBase) }
 
-func (r *scriptRunner) alloc(args *scriptArgs) (string, error) {
+func (r *scriptRunner) alloc(args *scripttest.Args) (string, error) {
 	cpu, err := r.cpuArg(args)
 	if err != nil {
 		return "", err
 	}
-	size, err := args.int("size")
+	size, err := args.Int("size")
 	if err != nil {
 		return "", err
 	}
-	n, err := args.int("n", 1)
+	n, err := args.Int("n", 1)
 	if err != nil {
 		return "", err
 	}
@@ -330,7 +186,7 @@ func (r *scriptRunner) alloc(args *scriptArgs) (string, error) {
 		return "", fmt.Errorf("n=%d: must be in 1..%d", n, scriptMaxAllocs)
 	}
 	var summary, cost bool
-	for _, w := range args.takeWords() {
+	for _, w := range args.Words() {
 		switch w {
 		case "summary":
 			summary = true
@@ -409,8 +265,8 @@ func describeAllocs(first int, res []AllocResult, cost bool) string {
 	return b.String()
 }
 
-func (r *scriptRunner) cpuArg(args *scriptArgs) (int, error) {
-	cpu, err := args.int("cpu")
+func (r *scriptRunner) cpuArg(args *scripttest.Args) (int, error) {
+	cpu, err := args.Int("cpu")
 	if err != nil {
 		return 0, err
 	}
@@ -452,8 +308,8 @@ func (r *scriptRunner) names(spec string) ([]int, error) {
 	return out, nil
 }
 
-func (r *scriptRunner) free(args *scriptArgs) (string, error) {
-	words := args.takeWords()
+func (r *scriptRunner) free(args *scripttest.Args) (string, error) {
+	words := args.Words()
 	if len(words) != 1 {
 		return "", fmt.Errorf("free takes one name or range, got %v", words)
 	}

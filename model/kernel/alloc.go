@@ -82,7 +82,7 @@ func (m *Machine) Alloc(req AllocRequest) (AllocResult, error) {
 		m.stats.AllocsOK++
 		_, n := m.nodeOf(res.PFN)
 		for i := int64(0); i < 1<<req.Order; i++ {
-			n.claim(res.PFN+i, pageKernel, 0, 0)
+			n.claim(res.PFN+i, pageKernel, 0, 0, 0)
 		}
 	} else {
 		m.stats.AllocsFailed++
@@ -97,8 +97,9 @@ func (m *Machine) FreeKernel(pfn int64, order int) error {
 		if p := n.page(pfn + i); p.kind != pageKernel {
 			return fmt.Errorf("kernel: free of pfn %d, which is not a kernel page", pfn+i)
 		}
-		n.page(pfn + i).kind = pageFree
-		n.page(pfn+i).gen++
+	}
+	for i := int64(0); i < 1<<order; i++ {
+		n.forget(pfn + i)
 	}
 	return n.buddy.Free(pfn, order)
 }
@@ -136,7 +137,7 @@ func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
 	var stall int64
 	drained := false
 	for noProgress := 0; ; {
-		rec := m.directReclaim(zl, req.Order)
+		rec := m.directReclaim(zl, req.Order, req.GFP)
 		stall += rec.costNs
 		r, ok := m.tryZonelist(zl, req, flags)
 		if !ok && !drained {
@@ -208,23 +209,15 @@ func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) 
 	return 0, false
 }
 
-// directReclaim is __alloc_pages_direct_reclaim: shrink the zonelist's
-// nodes for SWAP_CLUSTER_MAX pages (at least the request).
-func (m *Machine) directReclaim(zl []int, order int) reclaimResult {
+// directReclaim is __alloc_pages_direct_reclaim -> try_to_free_pages:
+// global reclaim over the zonelist's nodes for SWAP_CLUSTER_MAX pages
+// (at least the request), do_try_to_free_pages.
+func (m *Machine) directReclaim(zl []int, order int, gfp GFP) reclaimResult {
 	m.stats.DirectReclaims++
-	var total reclaimResult
-	target := max(int64(swapClusterMax), int64(1)<<order)
-	for _, ni := range zl {
-		r := m.shrinkNode(ni, target-total.reclaimed, -1)
-		total.reclaimed += r.reclaimed
-		total.scanned += r.scanned
-		total.costNs += r.costNs
-		if total.reclaimed >= target {
-			break
-		}
-	}
-	m.stats.DirectReclaimStallNs += total.costNs
-	return total
+	sc := scanControl{target: max(int64(swapClusterMax), int64(1)<<order), gfp: gfp}
+	m.doTryToFreePages(zl, &sc)
+	m.stats.DirectReclaimStallNs += sc.res.costNs
+	return sc.res
 }
 
 // shouldReclaimRetry is should_reclaim_retry: progress on a non-costly
@@ -273,6 +266,7 @@ func (m *Machine) outOfMemory(pid int64) *OOMEvent {
 	t.OOMVictim, t.Exiting, t.killed = true, true, true
 	k.VictimPID, k.VictimComm = t.PID, t.Comm
 	m.stats.OOMKills++
+	m.vmstat[VMOOMKill]++
 	// The victim's cgroup counts the kill in memory.events
 	// (count_memcg_event_mm in __oom_kill_process).
 	if err := m.cgroups.RecordOOMKill(t.Cgroup); err != nil {
@@ -290,18 +284,23 @@ func (m *Machine) Reap(pid int64) error {
 		return fmt.Errorf("%w: %d", ErrNoTask, pid)
 	}
 	t := &m.tasks[s]
-	m.freeAnon(t, t.RSSAnonPages-int64(len(t.mlocked)))
+	m.freeAnonResident(t, t.RSSAnonPages-int64(len(t.mlocked)))
+	m.freeAnonSwapped(t, t.SwapEntries)
 	for _, pfn := range t.mlocked {
 		_, n := m.nodeOf(pfn)
 		n.release(pfn)
 	}
-	if len(t.mlocked) > 0 {
-		m.uncharge(t.cg, int64(len(t.mlocked)))
+	if nm := int64(len(t.mlocked)); nm > 0 {
+		m.cgroups.modStatIdx(int32(t.cg), MemcgStatUnevictable, -nm)
+		m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, -nm)
+		m.uncharge(t.cg, nm)
+		t.RSSAnonPages -= nm
 	}
 	t.mlocked = t.mlocked[:0]
-	m.swapUsed -= t.SwapEntries
-	m.unchargeSwap(t.cg, t.SwapEntries)
-	t.SwapEntries, t.RSSAnonPages = 0, 0
+	if t.anon.live() != 0 || t.SwapEntries != 0 || t.RSSAnonPages != 0 {
+		panic(fmt.Sprintf("kernel: reap of task %d left %d slots, %d swap entries, rss %d", pid, t.anon.live(), t.SwapEntries, t.RSSAnonPages))
+	}
+	t.anon = anonSpace{}
 	t.NoMM, t.OOMSkip = true, true
 	return nil
 }

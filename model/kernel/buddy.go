@@ -77,6 +77,7 @@ const (
 	// A free head stores its order, 0..MaxOrder.
 )
 
+// noPage ends a free list or an LRU list, and marks a page on none.
 const noPage = int32(-1)
 
 // Buddy is the binary buddy page allocator of one zone, modelled on

@@ -11,14 +11,17 @@ import (
 // pages, the page cache, or the kernel), the page-state array agrees with
 // the counters, each task's RSS matches the pages it owns, swap use
 // matches the tasks' swap entries, each cgroup's own charge covers its
-// pages, every LRU page is on its cgroup's list on its node and every
-// task page on its task's list, the zones agree with memory hotplug
-// (managed pages, watermarks and per-CPU list limits as
-// vm.min_free_kbytes gives them), and every buddy allocator and the
-// cgroup tree keep their own invariants.
+// pages, every evictable page is on exactly one LRU list, the one its
+// kind, cgroup and PG_active name, and no other page is on one, page
+// flags are consistent (young only on anonymous pages, no flags off the
+// LRU), every page and its owner's slot name each other, each lruvec's
+// hierarchical sizes and each cgroup's memory.stat page lines equal the
+// pages, the zones agree with memory hotplug (managed pages, watermarks
+// and per-CPU list limits as vm.min_free_kbytes gives them), and every
+// buddy allocator and the cgroup tree keep their own invariants.
 //
-// It costs O(pages + list entries) and reuses one scratch buffer. It is
-// for tests and `sbmpsim check`, never the allocation path.
+// It costs O(pages + slots) and reuses one scratch buffer. It is for
+// tests and `sbmpsim check`, never the allocation path.
 func (m *Machine) CheckInvariants() error {
 	if err := m.checkZones(); err != nil {
 		return err
@@ -27,8 +30,10 @@ func (m *Machine) CheckInvariants() error {
 		return err
 	}
 	var anon, file, mlocked, kernelPages, pcp int64
+	cgStat := make([]MemcgStat, len(m.cgPaths))
 	cgPages := make([]int64, len(m.cgPaths))
 	taskPages := make([]int64, len(m.tasks))
+	filePages := make([]int64, len(m.files))
 	for ni, n := range m.nodes {
 		if err := n.buddy.CheckInvariants(); err != nil {
 			return fmt.Errorf("node %d: %w", ni, err)
@@ -36,15 +41,22 @@ func (m *Machine) CheckInvariants() error {
 		var nAnon, nFile int64
 		for i := range n.pages {
 			p := &n.pages[i]
+			if err := m.checkPage(p, n.zone.StartPFN+int64(i), filePages); err != nil {
+				return fmt.Errorf("kernel: node %d pfn %d: %w", ni, n.zone.StartPFN+int64(i), err)
+			}
 			switch p.kind {
 			case pageAnon:
 				nAnon++
 				taskPages[p.owner-1]++
+				cgStat[p.cg][MemcgStatAnon]++
 			case pageMlocked:
 				mlocked++
 				taskPages[p.owner-1]++
+				cgStat[p.cg][MemcgStatAnon]++
+				cgStat[p.cg][MemcgStatUnevictable]++
 			case pageFile:
 				nFile++
+				cgStat[p.cg][MemcgStatFile]++
 			case pageKernel:
 				kernelPages++
 			}
@@ -52,8 +64,13 @@ func (m *Machine) CheckInvariants() error {
 				cgPages[p.cg]++
 			}
 		}
-		if nAnon != n.anonPages || nFile != n.filePages {
-			return fmt.Errorf("kernel: node %d: page states say %d anon %d file, counters %d %d", ni, nAnon, nFile, n.anonPages, n.filePages)
+		if nAnon != n.anonPages() || nFile != n.filePages() {
+			return fmt.Errorf("kernel: node %d: page states say %d anon %d file, lists %d %d", ni, nAnon, nFile, n.anonPages(), n.filePages())
+		}
+		for cg := range n.lru {
+			for lru := range NumEvictableLRU {
+				cgStat[cg][MemcgStatInactiveAnon+MemcgStatItem(lru)] += n.lru[cg].lists[lru].n
+			}
 		}
 		anon += nAnon
 		file += nFile
@@ -71,6 +88,29 @@ func (m *Machine) CheckInvariants() error {
 	if got := anon + file + mlocked + kernelPages + pcp + free; got != managed {
 		return fmt.Errorf("kernel: anon %d + file %d + mlocked %d + kernel %d + pcp %d + free %d = %d, managed %d", anon, file, mlocked, kernelPages, pcp, free, got, managed)
 	}
+	if err := m.checkTasks(taskPages); err != nil {
+		return err
+	}
+	for i, path := range m.cgPaths {
+		c, _ := m.cgroups.Get(path)
+		if c.LocalPages != cgPages[i] && c.LocalPages != cgPages[i]+c.StockPages {
+			return fmt.Errorf("kernel: cgroup %s: charged %d (stock %d), holds %d pages", path, c.LocalPages, c.StockPages, cgPages[i])
+		}
+		for item := MemcgStatAnon; item <= MemcgStatUnevictable; item++ {
+			if c.StatLocal[item] != cgStat[i][item] {
+				return fmt.Errorf("kernel: cgroup %s: memory.stat %s %d pages of its own, its pages say %d", path, item, c.StatLocal[item], cgStat[i][item])
+			}
+		}
+	}
+	if err := m.checkOwners(filePages); err != nil {
+		return err
+	}
+	return m.cgroups.CheckInvariants()
+}
+
+// checkTasks asserts that each task's RSS matches the pages it owns
+// (taskPages), and swap use the tasks' swap entries.
+func (m *Machine) checkTasks(taskPages []int64) error {
 	var swap int64
 	for i := range m.tasks {
 		t := &m.tasks[i]
@@ -85,13 +125,38 @@ func (m *Machine) CheckInvariants() error {
 	if swap != m.swapUsed || m.swapUsed > m.cfg.SwapPages {
 		return fmt.Errorf("kernel: swap used %d, tasks' entries %d, device %d", m.swapUsed, swap, m.cfg.SwapPages)
 	}
-	for i, path := range m.cgPaths {
-		c, _ := m.cgroups.Get(path)
-		if c.LocalPages != cgPages[i] && c.LocalPages != cgPages[i]+c.StockPages {
-			return fmt.Errorf("kernel: cgroup %s: charged %d (stock %d), holds %d pages", path, c.LocalPages, c.StockPages, cgPages[i])
+	return nil
+}
+
+// checkPage asserts a page's flags fit its kind: an evictable page is on
+// a list and may carry any LRU flag but young only when anonymous, and
+// its owner's slot names it (a page-cache page is counted in filePages);
+// any other page is on no list and has no flags.
+func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
+	switch p.kind {
+	case pageAnon, pageFile:
+		if p.flags&pgLRU == 0 {
+			return fmt.Errorf("kind %d is on no LRU list", p.kind)
+		}
+		var slots []pageSlot
+		if p.kind == pageAnon {
+			slots = m.tasks[p.owner-1].anon.slots
+		} else {
+			if p.flags&pgYoung != 0 {
+				return fmt.Errorf("a page-cache page is young, but no task maps page cache")
+			}
+			slots = m.files[p.owner-1].slots
+			filePages[p.owner-1]++
+		}
+		if p.idx < 0 || int(p.idx) >= len(slots) || slots[p.idx].pfn != pfn {
+			return fmt.Errorf("kind %d of owner %d at slot %d, which does not name it", p.kind, p.owner, p.idx)
+		}
+	default:
+		if p.flags != 0 || p.prev != noPage || p.next != noPage {
+			return fmt.Errorf("kind %d has flags %#x, links %d %d", p.kind, p.flags, p.prev, p.next)
 		}
 	}
-	return m.cgroups.CheckInvariants()
+	return nil
 }
 
 // checkZones asserts that each zone manages what its buddy allocator
@@ -145,83 +210,4 @@ func (m *Machine) seenScratch() []bool {
 	m.checkSeen = slices.Grow(m.checkSeen[:0], n)[:n]
 	clear(m.checkSeen)
 	return m.checkSeen
-}
-
-// checkLists asserts that every anonymous and page-cache page has exactly
-// one live entry on its cgroup's LRU list of its node, that every
-// evictable anonymous page has exactly one live entry on its owner's
-// list, every mlocked page is on its owner's mlocked list once, and that
-// each lruvec's counters match its pages.
-func (m *Machine) checkLists() error {
-	seen := m.seenScratch()
-	for ni, n := range m.nodes {
-		lruSeen := seen[n.zone.StartPFN : n.zone.StartPFN+int64(len(n.pages))]
-		for cg := range n.lru {
-			v := &n.lru[cg]
-			for _, l := range []struct {
-				list  *lruList
-				kind  pageKind
-				pages int64
-			}{{&v.anon, pageAnon, v.anonPages}, {&v.file, pageFile, v.filePages}} {
-				var live int64
-				for _, e := range l.list.q[l.list.head:] {
-					if !n.live(e, l.kind) {
-						continue
-					}
-					i := e.pfn - n.zone.StartPFN
-					if lruSeen[i] || n.pages[i].cg != int32(cg) {
-						return fmt.Errorf("kernel: node %d cgroup %d: pfn %d listed twice or under another cgroup", ni, cg, e.pfn)
-					}
-					lruSeen[i] = true
-					live++
-				}
-				if live != l.pages {
-					return fmt.Errorf("kernel: node %d cgroup %d: %d live entries of kind %d, counter %d", ni, cg, live, l.kind, l.pages)
-				}
-			}
-		}
-		for i := range n.pages {
-			if k := n.pages[i].kind; (k == pageAnon || k == pageFile) && !lruSeen[i] {
-				return fmt.Errorf("kernel: node %d: pfn %d (kind %d) is on no LRU list", ni, n.zone.StartPFN+int64(i), k)
-			}
-		}
-	}
-	return m.checkTaskLists()
-}
-
-// checkTaskLists asserts that each task's anonymous and mlocked lists
-// name exactly the pages it owns.
-func (m *Machine) checkTaskLists() error {
-	seen := m.seenScratch()
-	owned := make([]int64, len(m.tasks))
-	for s := range m.tasks {
-		t := &m.tasks[s]
-		for _, e := range t.anon {
-			_, n := m.nodeOf(e.pfn)
-			if !n.live(e, pageAnon) {
-				continue
-			}
-			i := e.pfn - n.zone.StartPFN
-			if seen[e.pfn] || n.pages[i].owner != int32(s+1) {
-				return fmt.Errorf("kernel: task %d: anon pfn %d listed twice or owned by slot %d", t.PID, e.pfn, n.pages[i].owner-1)
-			}
-			seen[e.pfn] = true
-			owned[s]++
-		}
-		for _, pfn := range t.mlocked {
-			_, n := m.nodeOf(pfn)
-			i := pfn - n.zone.StartPFN
-			if seen[pfn] || n.pages[i].kind != pageMlocked || n.pages[i].owner != int32(s+1) {
-				return fmt.Errorf("kernel: task %d: mlocked pfn %d listed twice or not its mlocked page", t.PID, pfn)
-			}
-			seen[pfn] = true
-			owned[s]++
-		}
-	}
-	for s := range m.tasks {
-		if owned[s] != m.tasks[s].RSSAnonPages {
-			return fmt.Errorf("kernel: task %d: lists name %d pages, rss %d", m.tasks[s].PID, owned[s], m.tasks[s].RSSAnonPages)
-		}
-	}
-	return nil
 }

@@ -48,9 +48,10 @@ import (
 //     away takes all its blocks. The zone keeps its span so that pfns
 //     still name the node; Linux shrinks the span.
 //   - Page cache is dropped rather than migrated, as reclaim would drop
-//     it (the model's page cache is clean and has no identity to keep).
-//     Migrating it would need room that, under pressure, would come from
-//     dropping cache on the other nodes anyway.
+//     it (the model's page cache is clean), without shadow entries, as
+//     truncation drops it: a later read is a plain miss. Migrating it
+//     would need room that, under pressure, would come from dropping
+//     cache on the other nodes anyway.
 //   - Linux retries migration until it succeeds or a signal arrives
 //     (current kernels have no timeout). The model gives up instead,
 //     with ErrNodeBusy and the count of pages that blocked it: up front,
@@ -260,8 +261,8 @@ func (m *Machine) migrationRoom(targets []int) int64 {
 	for _, ti := range targets {
 		n := m.nodes[ti]
 		room += max(0, n.buddy.FreePages()+m.PCPPages(ti)-n.zone.Wmark.Min)
-		room += n.filePages
-		anon += n.anonPages
+		room += n.filePages()
+		anon += n.anonPages()
 	}
 	return room + min(anon, max(0, m.cfg.SwapPages-m.swapUsed))
 }
@@ -293,50 +294,44 @@ func (m *Machine) setPCPConfig(cpu, ni int, cfg PCPConfig) {
 	}
 }
 
-// migrateNode moves node ni's anonymous pages (each cgroup's LRU in
-// order, oldest first) and then its mlocked pages (task by task) to new
-// homes along targets. It stops at the first page that finds no home and
-// returns how many movable pages are left on the node.
+// migrateNode moves node ni's anonymous pages (each cgroup's LRU lists
+// in pre-order, inactive then active, oldest first) and then its mlocked
+// pages (task by task) to new homes along targets. It stops at the first
+// page that finds no home and returns how many movable pages are left
+// on the node.
 func (m *Machine) migrateNode(ni int, targets []int, res *OfflineResult) int64 {
 	n := m.nodes[ni]
-	moved := map[lruEntry]lruEntry{} // looked up only, never ranged over
-	failed := false
-	for cg := range n.lru {
-		for _, e := range n.lru[cg].anon.q[n.lru[cg].anon.head:] {
-			if failed || !n.live(e, pageAnon) {
-				continue
+	var pfns []int64
+	for _, cg := range m.cgPreorder() {
+		for _, lru := range []int{InactiveAnon, ActiveAnon} {
+			for i := n.lru[cg].lists[lru].tail; i != noPage; i = n.pages[i].prev {
+				pfns = append(pfns, n.zone.StartPFN+int64(i))
 			}
-			ne, ok := m.migratePage(ni, e.pfn, targets, res)
-			if !ok {
-				failed = true
-				continue
-			}
-			moved[e] = ne
-			res.MigratedAnonPages++
 		}
+	}
+	for _, pfn := range pfns {
+		if _, ok := m.migratePage(ni, pfn, targets, res); !ok {
+			anon, mlocked, _ := n.movableCounts()
+			return anon + mlocked
+		}
+		res.MigratedAnonPages++
 	}
 	for s := range m.tasks {
 		t := &m.tasks[s]
-		for i, e := range t.anon {
-			if ne, ok := moved[e]; ok {
-				t.anon[i] = ne
-			}
-		}
 		for i, pfn := range t.mlocked {
-			if failed || !m.onNode(ni, pfn) {
+			if !m.onNode(ni, pfn) {
 				continue
 			}
-			ne, ok := m.migratePage(ni, pfn, targets, res)
+			npfn, ok := m.migratePage(ni, pfn, targets, res)
 			if !ok {
-				failed = true
-				continue
+				anon, mlocked, _ := n.movableCounts()
+				return anon + mlocked
 			}
-			t.mlocked[i] = ne.pfn
+			t.mlocked[i] = npfn
 			res.MigratedMlockedPages++
 		}
 	}
-	anon, mlocked, _ := n.movableCounts()
-	return anon + mlocked
+	return 0
 }
 
 // onNode reports whether pfn lies on node ni.
@@ -347,47 +342,53 @@ func (m *Machine) onNode(ni int, pfn int64) bool {
 
 // migratePage moves the anonymous or mlocked page at pfn on node ni to a
 // new page along targets (migrate_pages with alloc_migration_target, no
-// OOM killer) and frees the old one. The owner, cgroup and kind move with
-// it; an anonymous page joins its new node's LRU as the youngest. It
-// returns the page's new entry, or false when no node had room.
-func (m *Machine) migratePage(ni int, pfn int64, targets []int, res *OfflineResult) (lruEntry, bool) {
+// OOM killer) and frees the old one. The owner, slot, cgroup, kind and
+// LRU flags move with it (folio_migrate_flags); an anonymous page joins
+// the head of the same list on its new node (putback), and its task's
+// slot follows it. It returns the new pfn, or false when no node had
+// room.
+func (m *Machine) migratePage(ni int, pfn int64, targets []int, res *OfflineResult) (int64, bool) {
 	r := m.allocFrom(targets, AllocRequest{Node: ni, GFP: GFPUser, CPU: -1, NoOOM: true})
 	res.StallNs += r.StallNs
 	if !r.OK {
-		return lruEntry{}, false
+		return 0, false
 	}
 	from, to := m.nodes[ni], m.nodes[r.Node]
+	if old := from.page(pfn); old.kind == pageAnon {
+		m.lruDel(ni, from.index(pfn))
+	}
 	old := *from.page(pfn)
-	ne := to.claim(r.PFN, old.kind, old.owner, old.cg)
+	to.claim(r.PFN, old.kind, old.owner, old.cg, old.idx)
 	if old.kind == pageAnon {
-		to.lru[old.cg].anon.push(ne)
-		to.lru[old.cg].anonPages++
-		to.anonPages++
-		from.lru[old.cg].anonPages--
-		from.anonPages--
+		to.page(r.PFN).flags = old.flags
+		m.lruAdd(r.Node, to.index(r.PFN))
+		m.tasks[old.owner-1].anon.slots[old.idx].pfn = r.PFN
 	}
 	from.release(pfn)
 	res.StallNs += m.cfg.Cost.MigrateNsPerPage
 	m.stats.PagesMigrated++
-	return ne, true
+	return r.PFN, true
 }
 
 // dropNodeFile drops every page-cache page on node ni and uncharges it.
+// Like truncation, and unlike reclaim, it leaves no shadow entries.
 func (m *Machine) dropNodeFile(ni int, res *OfflineResult) {
 	n := m.nodes[ni]
 	for cg := range n.lru {
-		v := &n.lru[cg]
 		var dropped int64
-		for e, ok := v.file.pop(); ok; e, ok = v.file.pop() {
-			if !n.live(e, pageFile) {
-				continue
+		for _, lru := range []int{InactiveFile, ActiveFile} {
+			l := &n.lru[cg].lists[lru]
+			for l.tail != noPage {
+				i := l.tail
+				m.lruDel(ni, i)
+				p := &n.pages[i]
+				m.files[p.owner-1].evict(p.idx, shadow{})
+				n.release(n.zone.StartPFN + int64(i))
+				dropped++
 			}
-			n.release(e.pfn)
-			dropped++
 		}
 		if dropped > 0 {
-			v.filePages -= dropped
-			n.filePages -= dropped
+			m.cgroups.modStatIdx(int32(cg), MemcgStatFile, -dropped)
 			m.uncharge(cg, dropped)
 		}
 		res.DroppedFilePages += dropped
@@ -403,15 +404,14 @@ func (m *Machine) dropNodeFile(ni int, res *OfflineResult) {
 // watermarks and per-CPU list limits.
 func (m *Machine) takeNodeOffline(ni int) {
 	n := m.nodes[ni]
-	if n.anonPages != 0 || n.filePages != 0 {
-		panic(fmt.Sprintf("kernel: offline node %d with %d anon and %d file pages left", ni, n.anonPages, n.filePages))
+	if n.anonPages() != 0 || n.filePages() != 0 {
+		panic(fmt.Sprintf("kernel: offline node %d with %d anon and %d file pages left", ni, n.anonPages(), n.filePages()))
 	}
 	if err := n.buddy.RemoveRange(n.zone.StartPFN, n.zone.SpannedPages); err != nil {
 		panic("kernel: offline node: " + err.Error()) // a page the model thought free was not
 	}
-	for cg := range n.lru {
-		n.lru[cg] = lruvec{}
-	}
+	// The lruvecs stay (the node's pgdat does in Linux), empty, with
+	// their ages, so that shadow entries of the node stay comparable.
 	n.offline, n.kswapdWanted = true, false
 	n.zone.PresentPages, n.zone.ManagedPages = 0, n.buddy.Managed()
 	m.initPerZoneWmarkMin()

@@ -1,46 +1,189 @@
 package kernel
 
-// lruEntry names one life of a page: the page at pfn while its generation
-// is gen. An entry whose page has since been freed or reused is stale and
-// is skipped, so lists never need removal from the middle.
-type lruEntry struct {
-	pfn int64
-	gen uint32
-}
+import "fmt"
 
-// lruList is a FIFO of entries, oldest first: the order in which the
-// model's reclaim takes pages. It stands for the kernel's inactive list;
-// the model keeps no active list, so every page ages at the same rate
-// (a simplification: no second-chance promotion on reference).
+// This file holds the LRU lists: per node and cgroup (the kernel's
+// lruvec) an inactive and an active list of anonymous pages and of page
+// cache (enum lru_list in include/linux/mmzone.h), the page flags reclaim
+// reads (PG_referenced, PG_active, PG_workingset and the young bit of a
+// mapped page's PTE), and the counters that follow the lists: the
+// lruvec's list sizes, which are hierarchical as lruvec_page_state reads
+// them for a memcg lruvec, and memory.stat's anon, file, active_*,
+// inactive_* and unevictable lines.
+//
+// A list is intrusive, as struct folio's lru list_head is: each page
+// holds its neighbours, so pages move between lists in O(1) and reclaim
+// allocates nothing. New and rotated pages go to the head
+// (lruvec_add_folio); reclaim isolates from the tail (lru_to_folio of
+// isolate_lru_folios).
+
+// pageFlags are the page flags of the LRU model.
+type pageFlags uint8
+
+const (
+	// pgReferenced is PG_referenced: set by folio_mark_accessed on a
+	// first access, and by folio_check_references for a page found
+	// young.
+	pgReferenced pageFlags = 1 << iota
+	// pgActive is PG_active: the page is on its type's active list.
+	pgActive
+	// pgWorkingset is PG_workingset: the page was active before it was
+	// deactivated (shrink_active_list), or before it was evicted and
+	// refaulted back (workingset_refault). Eviction keeps it in the
+	// shadow entry; a refault of such a page is a workingset restore.
+	pgWorkingset
+	// pgYoung is the accessed bit of the PTE that maps an anonymous
+	// page: set by the access that faulted it in and by every later
+	// touch, tested and cleared by folio_referenced.
+	pgYoung
+	// pgLRU is PG_lru: the page is on an LRU list (not isolated, not
+	// free, not a kernel or mlocked page).
+	pgLRU
+)
+
+// lruList is one LRU list: its youngest and oldest pages (node-relative
+// indices, noPage when empty) and its length.
 type lruList struct {
-	q    []lruEntry
-	head int
+	head, tail int32
+	n          int64
 }
 
-func (l *lruList) push(e lruEntry) { l.q = append(l.q, e) }
-
-// pop returns the oldest entry, or false when the list is empty.
-func (l *lruList) pop() (lruEntry, bool) {
-	if l.head == len(l.q) {
-		l.q, l.head = l.q[:0], 0
-		return lruEntry{}, false
-	}
-	e := l.q[l.head]
-	l.head++
-	return e, true
+// lruvec is one cgroup's LRU lists on one node (struct lruvec).
+type lruvec struct {
+	lists [NumEvictableLRU]lruList
+	// hier counts the pages on each list of this cgroup and its
+	// descendants on this node: lruvec_page_state(lruvec, NR_LRU_BASE +
+	// lru), which the memcg lruvec keeps hierarchically.
+	hier [NumEvictableLRU]int64
+	// anonCost and fileCost are the recent reclaim costs (lru_note_cost),
+	// which also flow to every ancestor's lruvec.
+	anonCost, fileCost uint64
+	// nonresidentAge is lruvec->nonresident_age: evictions and
+	// activations on this lruvec and its descendants' (see
+	// ageNonresident).
+	nonresidentAge uint64
+	// activate counts WORKINGSET_ACTIVATE_ANON and _FILE of this cgroup
+	// and its descendants on this node, and refaults is the snapshot
+	// snapshot_refaults took of it when the last reclaim run ended.
+	// prepare_scan_control deactivates a type whose count moved.
+	activate, refaults [2]int64
+	// iterNext is where the next partial walk of this lruvec's cgroup's
+	// subtree starts, an index into cgPreorder (the position
+	// mem_cgroup_iter keeps for reclaim on this node).
+	iterNext int
 }
 
-// compact drops stale entries once they outnumber the live ones, so a list
-// costs O(live pages) memory.
-func (l *lruList) compact(live int64, valid func(lruEntry) bool) {
-	if int64(len(l.q)-l.head) <= 2*live+64 {
-		return
+func newLruvec() lruvec {
+	v := lruvec{}
+	for i := range v.lists {
+		v.lists[i] = lruList{head: noPage, tail: noPage}
 	}
-	out := l.q[:0]
-	for _, e := range l.q[l.head:] {
-		if valid(e) {
-			out = append(out, e)
-		}
+	return v
+}
+
+// lruIndex is folio_lru_list for an evictable page: the list a page of
+// kind with flags belongs on.
+func lruIndex(kind pageKind, flags pageFlags) int {
+	lru := InactiveAnon
+	if kind == pageFile {
+		lru = InactiveFile
 	}
-	l.q, l.head = out, 0
+	if flags&pgActive != 0 {
+		lru++
+	}
+	return lru
+}
+
+// isFileLRU is is_file_lru; typeOf gives the WORKINGSET_ANON / _FILE
+// index of a list.
+func isFileLRU(lru int) bool { return lru >= InactiveFile }
+
+func typeOf(lru int) int {
+	if isFileLRU(lru) {
+		return 1
+	}
+	return 0
+}
+
+// listAdd puts page i at the head of l.
+func (n *node) listAdd(l *lruList, i int32) {
+	p := &n.pages[i]
+	if p.flags&pgLRU != 0 {
+		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
+	}
+	p.prev, p.next = noPage, l.head
+	p.flags |= pgLRU
+	if l.head != noPage {
+		n.pages[l.head].prev = i
+	} else {
+		l.tail = i
+	}
+	l.head = i
+	l.n++
+}
+
+// listDel takes page i off l.
+func (n *node) listDel(l *lruList, i int32) {
+	p := &n.pages[i]
+	if p.flags&pgLRU == 0 {
+		panic(fmt.Sprintf("kernel: node page %d taken off an LRU list it is not on", i))
+	}
+	if p.prev != noPage {
+		n.pages[p.prev].next = p.next
+	} else {
+		l.head = p.next
+	}
+	if p.next != noPage {
+		n.pages[p.next].prev = p.prev
+	} else {
+		l.tail = p.prev
+	}
+	p.prev, p.next = noPage, noPage
+	p.flags &^= pgLRU
+	l.n--
+}
+
+// lruAdd is lruvec_add_folio: page i of node ni joins the head of the
+// list its kind and flags name, in its cgroup's lruvec, and the list
+// sizes and memory.stat follow.
+func (m *Machine) lruAdd(ni int, i int32) {
+	n := m.nodes[ni]
+	p := &n.pages[i]
+	lru := lruIndex(p.kind, p.flags)
+	n.listAdd(&n.lru[p.cg].lists[lru], i)
+	m.lruSizeMod(ni, int(p.cg), lru, 1)
+}
+
+// lruDel is lruvec_del_folio, the inverse of lruAdd.
+func (m *Machine) lruDel(ni int, i int32) {
+	n := m.nodes[ni]
+	p := &n.pages[i]
+	lru := lruIndex(p.kind, p.flags)
+	n.listDel(&n.lru[p.cg].lists[lru], i)
+	m.lruSizeMod(ni, int(p.cg), lru, -1)
+}
+
+// lruSizeMod is update_lru_size: the hierarchical list sizes of cg and
+// its ancestors on node ni, and memory.stat's line for the list.
+func (m *Machine) lruSizeMod(ni, cg, lru int, delta int64) {
+	n := m.nodes[ni]
+	for c := cg; c >= 0; c = m.cgParent[c] {
+		n.lru[c].hier[lru] += delta
+	}
+	// memory.stat lists inactive_anon, active_anon, inactive_file and
+	// active_file in enum lru_list order.
+	m.cgroups.modStatIdx(int32(cg), MemcgStatInactiveAnon+MemcgStatItem(lru), delta)
+}
+
+// setActive moves page i of node ni to the head of its type's active
+// (on) or inactive (off) list.
+func (m *Machine) setActive(ni int, i int32, on bool) {
+	m.lruDel(ni, i)
+	p := &m.nodes[ni].pages[i]
+	if on {
+		p.flags |= pgActive
+	} else {
+		p.flags &^= pgActive
+	}
+	m.lruAdd(ni, i)
 }

@@ -20,11 +20,13 @@ type machineSnapshot struct {
 	Zones          []Zone
 	Free, PCP      []int64
 	Pages          [][]pageState
-	LRUCounts      [][][2]int64
+	LRU            [][]lruvec
 	Kswapd         []bool
 	Tasks          []Task
-	TaskAnon       [][]lruEntry
+	TaskAnon       [][]pageSlot
 	TaskMlocked    [][]int64
+	Files          [][]pageSlot
+	VMStat         VMStat
 	Cgroups        []Cgroup
 	SwapUsed       int64
 	Stats          Stats
@@ -40,11 +42,7 @@ func snapshot(m *Machine) machineSnapshot {
 		s.Free = append(s.Free, n.buddy.FreePages())
 		s.PCP = append(s.PCP, m.PCPPages(ni))
 		s.Pages = append(s.Pages, slices.Clone(n.pages))
-		var counts [][2]int64
-		for _, v := range n.lru {
-			counts = append(counts, [2]int64{v.anonPages, v.filePages})
-		}
-		s.LRUCounts = append(s.LRUCounts, counts)
+		s.LRU = append(s.LRU, slices.Clone(n.lru))
 		s.Kswapd = append(s.Kswapd, n.kswapdWanted)
 		var heads [NrOrders]int64
 		for o := range heads {
@@ -54,7 +52,7 @@ func snapshot(m *Machine) machineSnapshot {
 	}
 	s.Tasks = m.Tasks()
 	for i := range m.tasks {
-		s.TaskAnon = append(s.TaskAnon, slices.Clone(m.tasks[i].anon))
+		s.TaskAnon = append(s.TaskAnon, slices.Clone(m.tasks[i].anon.slots))
 		s.TaskMlocked = append(s.TaskMlocked, slices.Clone(m.tasks[i].mlocked))
 	}
 	for _, p := range m.cgPaths {
@@ -66,15 +64,21 @@ func snapshot(m *Machine) machineSnapshot {
 			s.PCPConfigs = append(s.PCPConfigs, p.Config())
 		}
 	}
-	s.SwapUsed, s.Stats, s.MinFreeKbytes = m.swapUsed, m.stats, m.cfg.MinFreeKbytes
+	for _, f := range m.files {
+		s.Files = append(s.Files, slices.Clone(f.slots))
+	}
+	s.SwapUsed, s.Stats, s.MinFreeKbytes, s.VMStat = m.swapUsed, m.stats, m.cfg.MinFreeKbytes, m.vmstat
 	return s
 }
 
 // TestMachineBooksBalance drives a small two-node machine with per-CPU
-// lists, swap and cgroups through random faults, page-cache reads,
-// mlocks, frees, kernel and atomic allocations, kswapd, OOM kills and
-// reaps, and a node's memory going offline and online, and checks the
-// books after every step.
+// lists, swap and cgroups through random faults, page-cache reads of a
+// task's own file and of shared files, touches of anonymous memory
+// (swap-ins), mlocks, frees, kernel and atomic allocations, kswapd, OOM
+// kills and reaps, and a node's memory going offline and online, and
+// checks the books after every step: CheckInvariants, which also walks
+// every LRU list (each evictable page on exactly one, the one its flags
+// name) and every page's owner slot.
 func TestMachineBooksBalance(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		swap := rapid.SampledFrom([]int64{0, 2048}).Draw(t, "swap")
@@ -110,6 +114,14 @@ func TestMachineBooksBalance(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+		}
+		var files []FileID
+		for _, size := range []int64{4000, 300} {
+			f, err := m.AddFile(size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
 		}
 		var kernelBlocks [][2]int64 // pfn, order
 		live := func(pid int64) bool { tk, _ := m.Task(pid); return !tk.OOMVictim }
@@ -152,6 +164,45 @@ func TestMachineBooksBalance(t *testing.T) {
 				grew := after.RSSAnonPages + after.SwapEntries - before.RSSAnonPages - before.SwapEntries
 				if want := map[bool]int64{true: 1 << order}[ok]; grew != want || served < 0 || served > 1 {
 					t.Fatalf("huge fault ok=%v on node %d: resident+swapped grew by %d, want %d", ok, served, grew, want)
+				}
+			},
+			"read": func(t *rapid.T) {
+				pid := rapid.SampledFrom(pids).Draw(t, "pid")
+				if !live(pid) {
+					t.Skip("killed")
+				}
+				f := rapid.SampledFrom(files).Draw(t, "file")
+				size, _, _ := m.FilePages(f)
+				start := rapid.Int64Range(0, size-1).Draw(t, "start")
+				count := rapid.Int64Range(1, 400).Draw(t, "count")
+				node := rapid.IntRange(0, 1).Draw(t, "node")
+				for i := start; i < min(size, start+count); i++ {
+					r, err := m.ReadFile(pid, f, i, node)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.Hit && (!r.OK || r.Refault || r.StallNs != 0) || r.Activated && !r.Refault || r.Restored && !r.Activated {
+						t.Fatalf("read of page %d: %+v", i, r)
+					}
+					if !r.OK {
+						break
+					}
+				}
+			},
+			"touch": func(t *rapid.T) {
+				pid := rapid.SampledFrom(pids).Draw(t, "pid")
+				if !live(pid) {
+					t.Skip("killed")
+				}
+				before, _ := m.Task(pid)
+				r, err := m.TouchAnon(pid, rapid.Int64Range(0, 3000).Draw(t, "pages"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				after, _ := m.Task(pid)
+				if r.SwappedIn > r.Touched || r.Activated > r.Refaults || r.Restored > r.Activated || r.Refaults > r.SwappedIn ||
+					after.RSSAnonPages+after.SwapEntries != before.RSSAnonPages+before.SwapEntries {
+					t.Fatalf("touch %+v: rss+swap %d -> %d", r, before.RSSAnonPages+before.SwapEntries, after.RSSAnonPages+after.SwapEntries)
 				}
 			},
 			"free": func(t *rapid.T) {
@@ -222,7 +273,7 @@ func offlineStep(t *rapid.T, m *Machine, ni int) {
 	before := snapshot(m)
 	wasOnline, otherOnline := m.NodeOnline(ni), m.NodeOnline(1-ni)
 	anon, mlocked, _ := m.nodes[ni].movableCounts()
-	file := m.nodes[ni].filePages
+	file := m.nodes[ni].filePages()
 	res, err := m.OfflineNode(ni)
 	var oe *OfflineError
 	switch {

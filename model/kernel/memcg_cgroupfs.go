@@ -12,7 +12,7 @@ import (
 // memory.peak, memory.max, memory.high, memory.events,
 // memory.events.local, memory.swap.current, memory.swap.peak,
 // memory.swap.max, memory.swap.high, memory.swap.events and memory.stat
-// (the anon and file lines). As in the kernel, the root has only
+// (the lines of MemcgStatItem). As in the kernel, the root has only
 // memory.stat.
 func (c *Cgroups) File(path, name string) (string, error) {
 	i, err := c.lookup("read "+name, path)
@@ -56,7 +56,11 @@ func (c *Cgroups) File(path, name string) (string, error) {
 	case "memory.stat":
 		var b strings.Builder
 		for s := range NrMemcgStatItems {
-			fmt.Fprintf(&b, "%s %d\n", s, m.stat[s]*PageSize)
+			v := m.stat[s]
+			if s.InBytes() {
+				v *= PageSize
+			}
+			fmt.Fprintf(&b, "%s %d\n", s, v)
 		}
 		return b.String(), nil
 	}

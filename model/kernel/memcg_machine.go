@@ -23,8 +23,14 @@ func (m *Machine) AddCgroup(path string, limits CgroupLimits) error {
 // CgroupPaths returns the cgroups, "/" first, parents before children.
 func (m *Machine) CgroupPaths() []string { return slices.Clone(m.cgPaths) }
 
-// Cgroup returns a snapshot of a cgroup's counters and events.
+// Cgroup returns a snapshot of a cgroup's counters and events; its Stat
+// is memory.stat in pages (and events), kept from the machine's pages.
 func (m *Machine) Cgroup(path string) (Cgroup, bool) { return m.cgroups.Get(path) }
+
+// CgroupFile renders one of a cgroup's memory controller files as
+// cgroupfs shows it (Cgroups.File): memory.stat, memory.events,
+// memory.current and the rest.
+func (m *Machine) CgroupFile(path, name string) (string, error) { return m.cgroups.File(path, name) }
 
 // uncharge returns pages of cgroup cg's charge; a failure is a model bug.
 func (m *Machine) uncharge(cg int, pages int64) {
@@ -61,21 +67,16 @@ func (m *Machine) unchargeSwap(cg int, pages int64) {
 	}
 }
 
-// memcgReclaimer is try_to_free_mem_cgroup_pages over every node, for the
-// charge path; its cost accumulates in *stallNs.
+// memcgReclaimer is try_to_free_mem_cgroup_pages for the charge path:
+// do_try_to_free_pages aimed at the cgroup, over every node in index
+// order (the model does not know the charging CPU's node, whose zonelist
+// the kernel walks); its cost accumulates in *stallNs.
 func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 	return func(r MemcgReclaim) int64 {
-		root := m.cgIndex[r.Cgroup]
-		var got int64
-		for ni := range m.nodes {
-			res := m.shrinkNode(ni, r.NrToReclaimPages-got, root)
-			got += res.reclaimed
-			*stallNs += res.costNs
-			if got >= r.NrToReclaimPages {
-				break
-			}
-		}
-		return got
+		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, gfp: GFPUser}
+		m.doTryToFreePages(m.nodeOrder, &sc)
+		*stallNs += sc.res.costNs
+		return sc.res.reclaimed
 	}
 }
 
@@ -136,5 +137,6 @@ func (m *Machine) memcgOOM(over string, allocating int) *OOMEvent {
 		panic("kernel: " + err.Error())
 	}
 	m.stats.OOMKills++
+	m.vmstat[VMOOMKill]++
 	return ev
 }

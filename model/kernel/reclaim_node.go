@@ -1,5 +1,11 @@
 package kernel
 
+// This file is reclaim's outer loops (mm/vmscan.c, Linux 6.18, the
+// classic two-list LRU): do_try_to_free_pages for direct and memcg
+// reclaim, kswapd's batches (balance_pgdat), shrink_node with
+// prepare_scan_control, and shrink_lruvec. The lists themselves are
+// worked in reclaim_list.go.
+
 // reclaimResult is what one reclaim call achieved and cost.
 type reclaimResult struct {
 	reclaimed int64
@@ -7,157 +13,220 @@ type reclaimResult struct {
 	costNs    int64
 }
 
-// shrinkNode reclaims up to target pages from node ni the way shrink_node
-// does: priority from DefPriority down to 0; at each priority every
-// cgroup's lruvec in scope (all of them for global reclaim, in creation
-// order as mem_cgroup_iter walks them) is scanned by its list sizes >>
-// priority, split by ScanCount (get_scan_count); scanned file pages are
-// dropped and anonymous pages written to swap. root < 0 means global
-// reclaim; otherwise only root's subtree is reclaimed (memcg reclaim,
-// where swappiness 0 means file only). The model has no active lists and
-// no referenced bits, so every scanned page is reclaimed, and no
-// writeback throttling.
-func (m *Machine) shrinkNode(ni int, target int64, root int) reclaimResult {
-	n := m.nodes[ni]
-	var res reclaimResult
-	for prio := DefPriority; prio >= 0 && res.reclaimed < target; prio-- {
-		// prepare_scan_control looks at the reclaim target as a whole.
-		file, anon := uint64(n.filePages), uint64(n.anonPages)
-		if root >= 0 {
-			file, anon = m.subtreePages(n, root)
-		}
-		tiny := root < 0 && FileIsTiny(file, uint64(n.buddy.FreePages()), uint64(n.zone.Wmark.High), anon, false, prio)
-		trim := CacheTrimMode(file, false, prio)
-		for cg := range n.lru {
-			if res.reclaimed >= target {
-				break
-			}
-			if root >= 0 && !m.inSubtree(cg, root) {
-				continue
-			}
-			m.shrinkLruvec(ni, cg, prio, tiny, trim, root >= 0, target, &res)
-		}
-	}
-	return res
+// scanControl is struct scan_control: one reclaim run's target, who runs
+// it, and what prepare_scan_control decided for the current node.
+type scanControl struct {
+	// target is nr_to_reclaim.
+	target int64
+	// root is the target cgroup (sc->target_mem_cgroup; 0, the root,
+	// for global reclaim) and cgroupReclaim says it is memcg reclaim.
+	root          int
+	cgroupReclaim bool
+	kswapd        bool
+	// gfp is the allocation's mask, for allocstall's zone.
+	gfp      GFP
+	priority int
+	// forceDeactivate is set on do_try_to_free_pages' retry after a run
+	// that reclaimed nothing while skipping active lists.
+	forceDeactivate, skippedDeactivate bool
+	// Set by prepareScanControl for each node.
+	mayDeactivate         [2]bool // anon, file
+	cacheTrim, fileIsTiny bool
+	anonCost, fileCost    uint64
+	res                   reclaimResult
 }
 
-// shrinkLruvec is shrink_lruvec at one priority for one cgroup on node ni.
-func (m *Machine) shrinkLruvec(ni, cg, prio int, tiny, trim, cgroupReclaim bool, target int64, res *reclaimResult) {
+// doTryToFreePages is do_try_to_free_pages: at each priority from
+// DEF_PRIORITY down, shrink every node of nodes once (shrink_zones),
+// until the target is met; then snapshot the refaults of every node.
+// A run that reclaimed nothing because it skipped deactivating the
+// active lists is retried once with forced deactivation. Global reclaim
+// counts an allocstall per run (by the allocation's zone, gfp_zone).
+func (m *Machine) doTryToFreePages(nodes []int, sc *scanControl) {
+	for {
+		if !sc.cgroupReclaim {
+			ev := AllocstallMovable
+			if sc.gfp != GFPUser {
+				ev = AllocstallNormal
+			}
+			m.vmstat[ev]++
+		}
+		for sc.priority = DefPriority; sc.priority >= 0; sc.priority-- {
+			for _, ni := range nodes {
+				if !m.nodes[ni].offline {
+					m.shrinkNode(ni, sc)
+				}
+			}
+			if sc.res.reclaimed >= sc.target {
+				break
+			}
+		}
+		for _, ni := range nodes {
+			m.snapshotRefaults(ni, sc.root)
+		}
+		if sc.res.reclaimed > 0 || !sc.skippedDeactivate {
+			return
+		}
+		sc.forceDeactivate, sc.skippedDeactivate = true, false
+	}
+}
+
+// shrinkNode is shrink_node for one priority: prepare_scan_control, then
+// shrink_node_memcgs, which walks the cgroups of the target's subtree in
+// pre-order (mem_cgroup_iter) and shrinks each one's lruvec on the node.
+// Direct and memcg reclaim walk partially: they resume after the cgroup
+// the previous walk on this node and target stopped at, and stop once
+// the target is met; kswapd walks every cgroup.
+func (m *Machine) shrinkNode(ni int, sc *scanControl) {
+	m.prepareScanControl(ni, sc)
+	order := m.cgPreorder()
+	tv := &m.nodes[ni].lru[sc.root]
+	start := 0
+	if !sc.kswapd {
+		start = tv.iterNext
+	}
+	for k := start; k < len(order); k++ {
+		cg := order[k]
+		if !m.inSubtree(cg, sc.root) {
+			continue
+		}
+		m.shrinkLruvec(ni, cg, sc)
+		if !sc.kswapd && sc.res.reclaimed >= sc.target {
+			tv.iterNext = k + 1
+			return
+		}
+	}
+	if !sc.kswapd {
+		tv.iterNext = 0 // the walk reached the end: the next one starts over
+	}
+}
+
+// prepareScanControl is prepare_scan_control for node ni: the scan
+// balance reads the target lruvec's costs; a type's active list may be
+// deactivated when its inactive list is low or refaults were activated
+// since the last run (a new workingset is forming); cache trim mode
+// when there is inactive page cache to trim and the file list is not
+// being deactivated; and, for global reclaim, file_is_tiny.
+func (m *Machine) prepareScanControl(ni int, sc *scanControl) {
+	n := m.nodes[ni]
+	tv := &n.lru[sc.root]
+	sc.anonCost, sc.fileCost = tv.anonCost, tv.fileCost
+	for t := range 2 {
+		inactive := InactiveAnon + 2*t
+		sc.mayDeactivate[t] = sc.forceDeactivate || tv.activate[t] != tv.refaults[t] ||
+			InactiveIsLow(tv.hier[inactive], tv.hier[inactive+1])
+	}
+	sc.cacheTrim = CacheTrimMode(uint64(tv.hier[InactiveFile]), sc.mayDeactivate[1], sc.priority)
+	sc.fileIsTiny = false
+	if !sc.cgroupReclaim {
+		root := &n.lru[0]
+		file := uint64(root.hier[InactiveFile] + root.hier[ActiveFile])
+		sc.fileIsTiny = FileIsTiny(file, uint64(n.buddy.FreePages()), uint64(n.zone.Wmark.High),
+			uint64(root.hier[InactiveAnon]), sc.mayDeactivate[0], sc.priority)
+	}
+}
+
+// shrinkLruvec is shrink_lruvec: get_scan_count (ScanCount, with this
+// lruvec's own list sizes and the target's costs) says how much of each
+// list to scan, and the lists are worked in batches of SWAP_CLUSTER_MAX
+// in enum lru_list order while the inactive anon, inactive file or
+// active file scan lasts. Once this lruvec has given the target, the
+// scan stops, except for global direct reclaim at DEF_PRIORITY, which
+// scans all it was given (the kernel then trims the other type's scan in
+// proportion; the model stops outright). Last, if swap exists and the
+// inactive anon list is low, a batch of active anon is deactivated so
+// that anon pages age even when only file pages are reclaimed.
+func (m *Machine) shrinkLruvec(ni, cg int, sc *scanControl) {
 	v := &m.nodes[ni].lru[cg]
 	in := ScanInput{
 		Swappiness:     m.cfg.Swappiness,
-		CgroupReclaim:  cgroupReclaim,
+		CgroupReclaim:  sc.cgroupReclaim,
 		MaySwap:        true,
 		CanReclaimAnon: m.canSwap(cg),
-		Priority:       prio,
-		FileIsTiny:     tiny,
-		CacheTrimMode:  trim,
-		AnonCost:       v.anonCost,
-		FileCost:       v.fileCost,
-		LRU:            [NumEvictableLRU]uint64{InactiveAnon: uint64(v.anonPages), InactiveFile: uint64(v.filePages)},
+		Priority:       sc.priority,
+		FileIsTiny:     sc.fileIsTiny,
+		CacheTrimMode:  sc.cacheTrim,
+		AnonCost:       sc.anonCost,
+		FileCost:       sc.fileCost,
+	}
+	for lru := range in.LRU {
+		in.LRU[lru] = uint64(v.lists[lru].n)
 	}
 	nr, _ := ScanCount(in)
-	f := m.dropFile(ni, cg, min(int64(nr[InactiveFile]), target-res.reclaimed))
-	res.reclaimed += f
-	a := m.swapOut(ni, cg, min(int64(nr[InactiveAnon]), target-res.reclaimed))
-	res.reclaimed += a
-	res.scanned += f + a
-	res.costNs += f*(m.cfg.Cost.ScanNsPerPage+m.cfg.Cost.DropFileNsPerPage) +
-		a*(m.cfg.Cost.ScanNsPerPage+m.cfg.Cost.SwapOutNsPerPage)
-	v.noteCost(uint64(a), uint64(f))
-}
-
-// subtreePages sums the file and anon pages of root's subtree on node n.
-func (m *Machine) subtreePages(n *node, root int) (file, anon uint64) {
-	for cg := range n.lru {
-		if m.inSubtree(cg, root) {
-			file += uint64(n.lru[cg].filePages)
-			anon += uint64(n.lru[cg].anonPages)
+	proportional := !sc.cgroupReclaim && !sc.kswapd && sc.priority == DefPriority
+	var reclaimed int64
+	for nr[InactiveAnon] > 0 || nr[ActiveFile] > 0 || nr[InactiveFile] > 0 {
+		for lru := range nr {
+			if nr[lru] > 0 {
+				batch := min(nr[lru], swapClusterMax)
+				nr[lru] -= batch
+				reclaimed += m.shrinkList(ni, cg, lru, int64(batch), sc)
+			}
+		}
+		if reclaimed >= sc.target && !proportional {
+			break
 		}
 	}
-	return file, anon
+	if m.cfg.SwapPages > 0 && InactiveIsLow(v.hier[InactiveAnon], v.hier[ActiveAnon]) {
+		m.shrinkActiveList(ni, cg, ActiveAnon, swapClusterMax, sc)
+	}
+}
+
+// shrinkList is shrink_list: an active list is deactivated only when
+// prepare_scan_control allowed it for the type (else the run notes that
+// it skipped one); an inactive list is reclaimed.
+func (m *Machine) shrinkList(ni, cg, lru int, nrToScan int64, sc *scanControl) int64 {
+	if lru == ActiveAnon || lru == ActiveFile {
+		if sc.mayDeactivate[typeOf(lru)] {
+			m.shrinkActiveList(ni, cg, lru, nrToScan, sc)
+		} else {
+			sc.skippedDeactivate = true
+		}
+		return 0
+	}
+	return m.shrinkInactiveList(ni, cg, lru, nrToScan, sc)
 }
 
 // inSubtree reports whether cgroup cg is root or below it.
 func (m *Machine) inSubtree(cg, root int) bool {
-	if root == 0 || cg == root {
-		return true
+	for c := cg; c >= 0; c = m.cgParent[c] {
+		if c == root {
+			return true
+		}
 	}
-	p, r := m.cgPaths[cg], m.cgPaths[root]
-	return len(p) > len(r) && p[:len(r)] == r && p[len(r)] == '/'
+	return false
 }
 
-// noteCost adds reclaim work to the lruvec's cost history and ages it, as
-// lru_note_cost: once the costs outgrow a quarter of the LRU, both halve.
-func (v *lruvec) noteCost(anon, file uint64) {
-	v.anonCost += anon
-	v.fileCost += file
-	if v.anonCost+v.fileCost > uint64(v.anonPages+v.filePages)/4 {
-		v.anonCost /= 2
-		v.fileCost /= 2
+// cgPreorder lists the cgroups in the pre-order of the cgroup tree
+// (css_next_descendant_pre, children in creation order), as
+// mem_cgroup_iter walks them.
+func (m *Machine) cgPreorder() []int {
+	if len(m.preorder) == len(m.cgPaths) {
+		return m.preorder
 	}
-}
-
-// dropFile frees up to want of cgroup cg's oldest page-cache pages on node
-// ni.
-func (m *Machine) dropFile(ni, cg int, want int64) int64 {
-	n := m.nodes[ni]
-	v := &n.lru[cg]
-	done := int64(0)
-	for done < want {
-		e, ok := v.file.pop()
-		if !ok {
-			break
-		}
-		if !n.live(e, pageFile) {
-			continue
-		}
-		n.release(e.pfn)
-		v.filePages--
-		n.filePages--
-		m.uncharge(cg, 1)
-		done++
+	children := make([][]int, len(m.cgPaths))
+	for c := 1; c < len(m.cgPaths); c++ {
+		children[m.cgParent[c]] = append(children[m.cgParent[c]], c)
 	}
-	m.stats.PagesReclaimedFile += done
-	return done
-}
-
-// swapOut writes up to want of cgroup cg's oldest anonymous pages on node
-// ni to swap, while swap slots remain, and frees them.
-func (m *Machine) swapOut(ni, cg int, want int64) int64 {
-	n := m.nodes[ni]
-	v := &n.lru[cg]
-	done := int64(0)
-	for done < want && m.canSwap(cg) {
-		e, ok := v.anon.pop()
-		if !ok {
-			break
+	m.preorder = m.preorder[:0]
+	var walk func(int)
+	walk = func(c int) {
+		m.preorder = append(m.preorder, c)
+		for _, k := range children[c] {
+			walk(k)
 		}
-		if !n.live(e, pageAnon) {
-			continue
-		}
-		t := &m.tasks[n.page(e.pfn).owner-1]
-		n.release(e.pfn)
-		v.anonPages--
-		n.anonPages--
-		t.RSSAnonPages--
-		t.SwapEntries++
-		m.swapUsed++
-		m.uncharge(cg, 1)
-		m.chargeSwap(cg)
-		done++
 	}
-	m.stats.PagesSwappedOut += done
-	return done
+	walk(0)
+	return m.preorder
 }
 
 // reclaimablePages is zone_reclaimable_pages for node ni: file pages, and
 // anonymous pages when swap has room.
 func (m *Machine) reclaimablePages(ni int) int64 {
 	n := m.nodes[ni]
-	r := n.filePages
+	r := n.filePages()
 	if m.swapUsed < m.cfg.SwapPages {
-		r += min(n.anonPages, m.cfg.SwapPages-m.swapUsed)
+		r += min(n.anonPages(), m.cfg.SwapPages-m.swapUsed)
 	}
 	return r
 }
@@ -167,10 +236,13 @@ func (m *Machine) reclaimablePages(ni int) int64 {
 // finished.
 func (m *Machine) KswapdWanted(ni int) bool { return m.nodes[ni].kswapdWanted }
 
-// KswapdStep runs one batch of node ni's kswapd (balance_pgdat): reclaim
-// toward the high watermark. It returns the simulated time the batch took
+// KswapdStep runs one batch of node ni's kswapd (balance_pgdat): age the
+// anonymous lists (age_active_anon), then reclaim toward the high
+// watermark, at most 4 * SWAP_CLUSTER_MAX pages, lowering the priority
+// until the batch is met. It returns the simulated time the batch took
 // and whether kswapd should run again; it goes back to sleep once the
-// node is above high or nothing more can be reclaimed.
+// node is above high or a batch reclaims nothing, and then snapshots the
+// refaults as balance_pgdat does on its way out.
 func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 	n := m.nodes[ni]
 	if !n.kswapdWanted || n.offline {
@@ -180,12 +252,31 @@ func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 	deficit := n.zone.Wmark.High - n.buddy.FreePages()
 	if deficit <= 0 {
 		n.kswapdWanted = false
+		m.snapshotRefaults(ni, 0)
 		return 0, false
 	}
-	res := m.shrinkNode(ni, min(deficit, 4*swapClusterMax), -1)
-	if res.reclaimed == 0 || n.buddy.FreePages() >= n.zone.Wmark.High {
-		n.kswapdWanted = false
-		return res.costNs, false
+	sc := scanControl{target: min(deficit, 4*swapClusterMax), kswapd: true}
+	m.ageActiveAnon(ni, &sc)
+	for sc.priority = DefPriority; sc.priority >= 0 && sc.res.reclaimed < sc.target; sc.priority-- {
+		m.shrinkNode(ni, &sc)
 	}
-	return max(res.costNs, 1), true
+	if sc.res.reclaimed == 0 || n.buddy.FreePages() >= n.zone.Wmark.High {
+		n.kswapdWanted = false
+		m.snapshotRefaults(ni, 0)
+		return sc.res.costNs, false
+	}
+	return max(sc.res.costNs, 1), true
+}
+
+// ageActiveAnon is age_active_anon: with swap (can_age_anon_pages),
+// when the node's inactive anon list is low, every cgroup's lruvec on
+// the node gets a batch of active anon deactivated.
+func (m *Machine) ageActiveAnon(ni int, sc *scanControl) {
+	root := &m.nodes[ni].lru[0]
+	if m.cfg.SwapPages == 0 || !InactiveIsLow(root.hier[InactiveAnon], root.hier[ActiveAnon]) {
+		return
+	}
+	for _, cg := range m.cgPreorder() {
+		m.shrinkActiveList(ni, cg, ActiveAnon, swapClusterMax, sc)
+	}
 }

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"slices"
 )
 
 // AllocAnon faults in n anonymous pages for task pid on its preferred
@@ -36,7 +35,12 @@ func (m *Machine) AllocAnonOnNodes(pid int64, prefNode int, n int64, noOOM bool,
 // the watermarks: free memory fragmented into smaller pieces does not
 // help (the model has no compaction). The block is then split
 // (split_page) into ordinary anonymous pages that reclaim, swap and
-// FreeAnon treat one by one. It returns the node that served the block.
+// FreeAnon treat one by one, all young. It returns the node that served
+// the block. As vma_alloc_anon_folio_pmd and __do_huge_pmd_anonymous_page
+// count them: thp_fault_alloc and one pgfault on success,
+// thp_fault_fallback on failure, and thp_fault_fallback_charge too when
+// the charge failed (the caller's fallback to base pages counts their
+// own faults).
 func (m *Machine) AllocAnonHuge(pid int64, prefNode, order int) (servedNode int, stallNs int64, ok bool, err error) {
 	s, found := m.slot[pid]
 	if !found {
@@ -58,6 +62,7 @@ func (m *Machine) AllocAnonHuge(pid int64, prefNode, order int) (servedNode int,
 	}
 	stallNs += r.StallNs
 	if !r.OK {
+		m.vmstat[ThpFaultFallback]++
 		return prefNode, stallNs, false, nil
 	}
 	charged, stall, _ := m.chargeUserPages(s, n, true)
@@ -66,8 +71,12 @@ func (m *Machine) AllocAnonHuge(pid int64, prefNode, order int) (servedNode int,
 		if err := m.FreeKernel(r.PFN, order); err != nil {
 			panic("kernel: " + err.Error()) // the block was just allocated
 		}
+		m.vmstat[ThpFaultFallback]++
+		m.vmstat[ThpFaultFallbackCharge]++
 		return prefNode, stallNs, false, nil
 	}
+	m.vmstat[ThpFaultAlloc]++
+	m.countEvent(Pgfault, m.tasks[s].cg, MemcgStatPgfault, 1)
 	_, nd := m.nodeOf(r.PFN)
 	if err := nd.buddy.Split(r.PFN, order); err != nil {
 		panic("kernel: " + err.Error()) // the block was just allocated
@@ -93,13 +102,6 @@ func (m *Machine) AllocMlocked(pid int64, prefNode int, n int64) (got int64, sta
 	return m.allocUser(pid, prefNode, n, pageMlocked, false, nil)
 }
 
-// AllocFile reads n pages into the page cache on behalf of task pid. Page
-// cache belongs to no task's RSS (the model's file pages are unmapped),
-// and reclaim drops it first.
-func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
-	return m.allocUser(pid, prefNode, n, pageFile, false, nil)
-}
-
 func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind, noOOM bool, perNode []int64) (got, stallNs int64, oom *OOMEvent, err error) {
 	s, ok := m.slot[pid]
 	if !ok {
@@ -109,6 +111,8 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind,
 		return 0, 0, nil, fmt.Errorf("kernel: task %d was OOM-killed", pid)
 	}
 	for got < count {
+		// mm_account_fault counts every fault, failed ones included.
+		m.countEvent(Pgfault, m.tasks[s].cg, MemcgStatPgfault, 1)
 		charged, stall, oom := m.chargeUser(s, noOOM)
 		stallNs += stall
 		if !charged {
@@ -132,79 +136,35 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind,
 	return got, stallNs, nil, nil
 }
 
-// adopt turns a freshly allocated kernel page into a user page of kind.
+// adopt turns a freshly allocated kernel page into an anonymous or
+// mlocked page of task slot. An anonymous page joins the inactive anon
+// list with its PTE young from the faulting access
+// (folio_add_lru_vma -> folio_add_lru; since Linux 5.9 new anonymous
+// pages start inactive); an mlocked one is unevictable.
 func (m *Machine) adopt(slot int, pfn int64, kind pageKind) {
-	_, n := m.nodeOf(pfn)
+	ni, n := m.nodeOf(pfn)
 	t := &m.tasks[slot]
-	v := &n.lru[t.cg]
+	cg := int32(t.cg)
 	switch kind {
 	case pageAnon:
-		e := n.claim(pfn, pageAnon, int32(slot+1), int32(t.cg))
-		v.anon.push(e)
-		t.anon = append(t.anon, e)
-		v.anonPages++
-		n.anonPages++
-		t.RSSAnonPages++
+		idx := t.anon.push(pfn)
+		n.claim(pfn, pageAnon, int32(slot+1), cg, idx)
+		n.page(pfn).flags = pgYoung
+		m.lruAdd(ni, n.index(pfn))
 	case pageMlocked:
-		n.claim(pfn, pageMlocked, int32(slot+1), int32(t.cg))
+		n.claim(pfn, pageMlocked, int32(slot+1), cg, 0)
 		t.mlocked = append(t.mlocked, pfn)
-		t.RSSAnonPages++
-	case pageFile:
-		v.file.push(n.claim(pfn, pageFile, 0, int32(t.cg)))
-		v.filePages++
-		n.filePages++
+		m.cgroups.modStatIdx(cg, MemcgStatUnevictable, 1)
+	default:
+		panic(fmt.Sprintf("kernel: adopt of a page of kind %d", kind))
 	}
-	v.anon.compact(v.anonPages, func(e lruEntry) bool { return n.live(e, pageAnon) })
-	if int64(len(t.anon)) > 2*t.RSSAnonPages+64 {
-		t.anon = slices.DeleteFunc(t.anon, func(e lruEntry) bool {
-			_, nd := m.nodeOf(e.pfn)
-			return !nd.live(e, pageAnon)
-		})
-	}
-	v.file.compact(v.filePages, func(e lruEntry) bool { return n.live(e, pageFile) })
+	m.cgroups.modStatIdx(cg, MemcgStatAnon, 1)
+	t.RSSAnonPages++
 }
 
-// FreeAnon frees n of the task's anonymous memory, newest pages first:
-// resident pages, then swap entries.
-func (m *Machine) FreeAnon(pid int64, n int64) error {
-	s, ok := m.slot[pid]
-	if !ok {
-		return fmt.Errorf("%w: %d", ErrNoTask, pid)
-	}
-	t := &m.tasks[s]
-	left := n - m.freeAnon(t, n)
-	fromSwap := min(left, t.SwapEntries)
-	t.SwapEntries -= fromSwap
-	m.swapUsed -= fromSwap
-	m.unchargeSwap(t.cg, fromSwap)
-	return nil
-}
-
-// freeAnon frees up to n of t's resident evictable anonymous pages, newest
-// first, and returns how many it freed.
-func (m *Machine) freeAnon(t *taskState, n int64) int64 {
-	freed := int64(0)
-	for freed < n && len(t.anon) > 0 {
-		e := t.anon[len(t.anon)-1]
-		t.anon = t.anon[:len(t.anon)-1]
-		_, nd := m.nodeOf(e.pfn)
-		if !nd.live(e, pageAnon) {
-			continue // swapped out since
-		}
-		m.freeUserPage(nd, e.pfn, t.cpu)
-		nd.lru[t.cg].anonPages--
-		nd.anonPages--
-		t.RSSAnonPages--
-		freed++
-	}
-	if freed > 0 {
-		m.uncharge(t.cg, freed)
-	}
-	return freed
-}
-
-// freeUserPage frees a page a task gave up: onto its CPU's per-CPU list
-// when it is placed (free_unref_page), else to the buddy allocator.
+// freeUserPage frees a page a task gave up, off its LRU list: onto its
+// CPU's per-CPU list when it is placed (free_unref_page), else to the
+// buddy allocator.
 func (m *Machine) freeUserPage(n *node, pfn int64, cpu int) {
 	if cpu < 0 || cpu >= len(m.pcps) {
 		n.release(pfn)

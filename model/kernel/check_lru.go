@@ -1,0 +1,147 @@
+package kernel
+
+import "fmt"
+
+// This file checks the LRU lists and the identity of pages (CheckInvariants).
+
+// checkLists asserts that every LRU list is well linked (each page's
+// neighbours point back at it, the list's ends and length agree with its
+// walk), holds only pages of its kind, cgroup and activity, and that no
+// page is on two lists; and that each lruvec's hierarchical sizes are
+// the sums of its subtree's lists.
+func (m *Machine) checkLists() error {
+	for ni, n := range m.nodes {
+		var local [][NumEvictableLRU]int64
+		for cg := range n.lru {
+			var sizes [NumEvictableLRU]int64
+			for lru := range NumEvictableLRU {
+				got, err := n.walkList(cg, lru)
+				if err != nil {
+					return fmt.Errorf("kernel: node %d cgroup %s list %d: %w", ni, m.cgPaths[cg], lru, err)
+				}
+				sizes[lru] = got
+			}
+			local = append(local, sizes)
+		}
+		hier := make([][NumEvictableLRU]int64, len(n.lru))
+		for cg := range n.lru {
+			for c := cg; c >= 0; c = m.cgParent[c] {
+				for lru := range NumEvictableLRU {
+					hier[c][lru] += local[cg][lru]
+				}
+			}
+		}
+		for cg := range n.lru {
+			if hier[cg] != n.lru[cg].hier {
+				return fmt.Errorf("kernel: node %d cgroup %s: hierarchical list sizes %v, lists say %v", ni, m.cgPaths[cg], n.lru[cg].hier, hier[cg])
+			}
+		}
+	}
+	return nil
+}
+
+// walkList walks list lru of cgroup cg's lruvec from head to tail and
+// returns its length.
+func (n *node) walkList(cg, lru int) (int64, error) {
+	l := &n.lru[cg].lists[lru]
+	var count int64
+	prev := noPage
+	for i := l.head; i != noPage; i = n.pages[i].next {
+		if count > l.n {
+			return 0, fmt.Errorf("longer than its %d pages, or a cycle", l.n)
+		}
+		p := &n.pages[i]
+		if p.prev != prev {
+			return 0, fmt.Errorf("page %d links back to %d, not %d", i, p.prev, prev)
+		}
+		if p.flags&pgLRU == 0 || (p.kind != pageAnon && p.kind != pageFile) || p.cg != int32(cg) || lruIndex(p.kind, p.flags) != lru {
+			return 0, fmt.Errorf("page %d (kind %d, cgroup %d, flags %#x) does not belong here", i, p.kind, p.cg, p.flags)
+		}
+		prev = i
+		count++
+	}
+	if prev != l.tail || count != l.n {
+		return 0, fmt.Errorf("walk ends at %d after %d pages, list says tail %d, %d pages", prev, count, l.tail, l.n)
+	}
+	return count, nil
+}
+
+// checkOwners asserts, together with checkPage (every evictable page's
+// owner slot names the page), that page and slot name each other: each
+// task has as many resident slots as evictable RSS and as many swapped
+// ones (each with its shadow) as swap entries, each file as many resident
+// slots as it has pages (filePages) and counts as cached, an own file's
+// recycled slots are not resident, and the mlocked lists name each
+// mlocked page once.
+func (m *Machine) checkOwners(filePages []int64) error {
+	for s := range m.tasks {
+		if err := m.checkAnonSpace(s); err != nil {
+			return err
+		}
+	}
+	for f := range m.files {
+		fs := &m.files[f]
+		var cached int64
+		for _, sl := range fs.slots {
+			if sl.pfn >= 0 {
+				cached++
+			}
+		}
+		if cached != fs.cached || cached != filePages[f] {
+			return fmt.Errorf("kernel: file %d: %d slots resident, %d pages, counter %d", f, cached, filePages[f], fs.cached)
+		}
+		for _, idx := range fs.recycle {
+			if !fs.own || fs.slots[idx].pfn != slotAbsent {
+				return fmt.Errorf("kernel: file %d: recycled slot %d is resident, or the file is not a task's own", f, idx)
+			}
+		}
+	}
+	seen := m.seenScratch()
+	for s := range m.tasks {
+		for _, pfn := range m.tasks[s].mlocked {
+			if pfn < 0 || pfn >= int64(len(seen)) || seen[pfn] {
+				return fmt.Errorf("kernel: task %d: mlocked pfn %d listed twice or out of range", m.tasks[s].PID, pfn)
+			}
+			seen[pfn] = true
+			_, n := m.nodeOf(pfn)
+			if p := n.page(pfn); p.kind != pageMlocked || p.owner != int32(s+1) {
+				return fmt.Errorf("kernel: task %d: mlocked pfn %d is kind %d of owner %d", m.tasks[s].PID, pfn, p.kind, p.owner)
+			}
+		}
+	}
+	return nil
+}
+
+// checkAnonSpace checks task slot s's anonymous slots.
+func (m *Machine) checkAnonSpace(s int) error {
+	t := &m.tasks[s]
+	a := &t.anon
+	var resident, swapped, freed int64
+	for idx, sl := range a.slots {
+		switch {
+		case sl.pfn == slotFreed:
+			freed++
+		case sl.pfn == slotAbsent:
+			if !sl.sh.valid || idx >= a.swappedTop {
+				return fmt.Errorf("kernel: task %d: swapped slot %d has no shadow or sits above %d", t.PID, idx, a.swappedTop)
+			}
+			swapped++
+		default:
+			if idx >= a.residentTop {
+				return fmt.Errorf("kernel: task %d: resident slot %d sits above %d", t.PID, idx, a.residentTop)
+			}
+			resident++
+		}
+	}
+	switch {
+	case freed != int64(a.freed):
+		return fmt.Errorf("kernel: task %d: %d freed slots, counter %d", t.PID, freed, a.freed)
+	case resident != t.RSSAnonPages-int64(len(t.mlocked)):
+		return fmt.Errorf("kernel: task %d: %d resident slots, rss %d with %d mlocked", t.PID, resident, t.RSSAnonPages, len(t.mlocked))
+	case swapped != t.SwapEntries:
+		return fmt.Errorf("kernel: task %d: %d swapped slots, %d swap entries", t.PID, swapped, t.SwapEntries)
+	case a.cursor < 0 || a.cursor > len(a.slots):
+		return fmt.Errorf("kernel: task %d: touch cursor %d of %d slots", t.PID, a.cursor, len(a.slots))
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package kernel
+
+import "math/bits"
+
+// This file works the LRU lists for reclaim (mm/vmscan.c, Linux 6.18,
+// the classic two-list LRU): isolate_lru_folios, shrink_inactive_list
+// with shrink_folio_list's decisions (folio_check_references), and
+// shrink_active_list. Pages are clean: a file page is dropped, an
+// anonymous page is written to swap and freed in the same step (the
+// model has no writeback and no swap cache, see doc.go).
+
+// FolioRef is enum folio_references, folio_check_references' verdict on
+// an inactive page.
+type FolioRef int
+
+// The verdicts.
+const (
+	// FolioRefReclaim: reclaim the page.
+	FolioRefReclaim FolioRef = iota
+	// FolioRefReclaimClean: reclaim it if clean (all the model's page
+	// cache is clean).
+	FolioRefReclaimClean
+	// FolioRefKeep: put it back at the head of the inactive list.
+	FolioRefKeep
+	// FolioRefActivate: move it to the active list.
+	FolioRefActivate
+)
+
+// String is the kernel's name of r.
+func (r FolioRef) String() string {
+	return [...]string{"FOLIOREF_RECLAIM", "FOLIOREF_RECLAIM_CLEAN", "FOLIOREF_KEEP", "FOLIOREF_ACTIVATE"}[r]
+}
+
+// CheckReferences is folio_check_references on the classic LRU (no
+// VM_LOCKED mapping): referencedPTEs young PTEs map the page
+// (folio_referenced, which clears them), or -1 when folio_referenced
+// skips it (rmap contention, or an anonymous page mapped only by an
+// exiting or OOM-killed task); referenced is PG_referenced
+// (test-and-cleared), file says a page-cache page, and exec a page in a
+// VM_EXEC mapping. A skipped page is kept. A page mapped young is marked
+// referenced and kept for another trip around the inactive list, unless
+// it was referenced already or mapped young more than once (or is mapped
+// executable file), which activates it; an unmapped page is reclaimed,
+// file pages only if clean. It returns the verdict and PG_referenced
+// afterwards.
+func CheckReferences(referencedPTEs int, referenced, file, exec bool) (FolioRef, bool) {
+	if referencedPTEs < 0 {
+		return FolioRefKeep, referenced
+	}
+	if referencedPTEs > 0 {
+		if referenced || referencedPTEs > 1 || exec && file {
+			return FolioRefActivate, true
+		}
+		return FolioRefKeep, true
+	}
+	if referenced && file {
+		return FolioRefReclaimClean, false
+	}
+	return FolioRefReclaim, false
+}
+
+// InactiveIsLow is inactive_is_low: a list type's inactive list is low
+// when inactive * inactive_ratio < active, where inactive_ratio is
+// int_sqrt(10 * the type's size in GiB), or 1 below 1 GiB. So 1 GiB of
+// a type keeps a quarter inactive, 10 GiB about a tenth.
+func InactiveIsLow(inactive, active int64) bool {
+	gb := (inactive + active) >> (30 - PageShift)
+	ratio := int64(1)
+	if gb > 0 {
+		ratio = IntSqrt(10 * gb)
+	}
+	return inactive*ratio < active
+}
+
+// IntSqrt is int_sqrt (lib/math/int_sqrt.c): the floor of the square
+// root of x >= 0, by the same digit-by-digit method.
+func IntSqrt(x int64) int64 {
+	if x <= 1 {
+		return max(x, 0)
+	}
+	u := uint64(x)
+	m := uint64(1) << ((bits.Len64(u) - 1) &^ 1)
+	var y uint64
+	for ; m != 0; m >>= 2 {
+		b := y + m
+		y >>= 1
+		if u >= b {
+			u -= b
+			y += m
+		}
+	}
+	return int64(y)
+}
+
+// isolate is isolate_lru_folios: up to nr pages off the tail of cgroup
+// cg's list lru on node ni, into the machine's scratch slice.
+func (m *Machine) isolate(ni, cg, lru int, nr int64) []int32 {
+	n := m.nodes[ni]
+	l := &n.lru[cg].lists[lru]
+	m.isolated = m.isolated[:0]
+	for int64(len(m.isolated)) < nr && l.tail != noPage {
+		i := l.tail
+		m.lruDel(ni, i)
+		m.isolated = append(m.isolated, i)
+	}
+	return m.isolated
+}
+
+// shrinkInactiveList is shrink_inactive_list: isolate a batch from the
+// tail, count the scan, decide each page with folio_check_references,
+// and activate, keep or reclaim it (shrink_folio_list). An anonymous page
+// that finds no swap slot is activated, as a failed add_to_swap does.
+// Activated pages age the lruvec (move_folios_to_lru); the cost of the
+// batch, swap writes and pages not reclaimed, is noted (lru_note_cost).
+func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanControl) int64 {
+	n := m.nodes[ni]
+	file := isFileLRU(lru)
+	taken := m.isolate(ni, cg, lru, nrToScan)
+	scanned := int64(len(taken))
+	if scanned == 0 {
+		return 0
+	}
+	m.countReclaim(cg, file, scanned, sc, PgscanKswapd, PgscanAnon, MemcgStatPgscan, MemcgStatPgscanKswapd)
+	var reclaimed, pageout, activated int64
+	for _, i := range taken {
+		p := &n.pages[i]
+		young := 0
+		switch {
+		case !file && m.tasks[p.owner-1].killed:
+			// folio_referenced_one: an anonymous page mapped only by an
+			// exiting or OOM-killed task is left for the exit (or the
+			// OOM reaper) to free, not swapped.
+			young = -1
+		case p.flags&pgYoung != 0:
+			young = 1
+		}
+		ref, referenced := CheckReferences(young, p.flags&pgReferenced != 0, file, false)
+		if young >= 0 {
+			p.flags &^= pgYoung | pgReferenced
+		}
+		if referenced {
+			p.flags |= pgReferenced
+		}
+		switch {
+		case ref == FolioRefKeep:
+			m.lruAdd(ni, i)
+		case ref == FolioRefActivate || !file && !m.canSwap(cg):
+			p.flags |= pgActive
+			m.lruAdd(ni, i)
+			activated++
+		case file:
+			m.reclaimFilePage(ni, i, sc.root)
+			reclaimed++
+		default:
+			m.reclaimAnonPage(ni, i, sc.root)
+			reclaimed++
+			pageout++
+		}
+	}
+	dropped := reclaimed - pageout
+	if reclaimed > 0 {
+		// The batch's pages are all the lruvec's cgroup's: uncharge them
+		// at once (mem_cgroup_uncharge_list).
+		m.cgroups.modStatIdx(int32(cg), MemcgStatFile, -dropped)
+		m.cgroups.modStatIdx(int32(cg), MemcgStatAnon, -pageout)
+		m.uncharge(cg, reclaimed)
+	}
+	m.countEvent(Pgactivate, cg, MemcgStatPgactivate, activated)
+	m.ageNonresident(ni, cg, uint64(activated))
+	m.countReclaim(cg, file, reclaimed, sc, PgstealKswapd, PgstealAnon, MemcgStatPgsteal, MemcgStatPgstealKswapd)
+	m.noteCost(ni, cg, file, pageout, scanned-reclaimed)
+	cost := &m.cfg.Cost
+	sc.res.reclaimed += reclaimed
+	sc.res.scanned += scanned
+	sc.res.costNs += scanned*cost.ScanNsPerPage + dropped*cost.DropFileNsPerPage + pageout*cost.SwapOutNsPerPage
+	m.stats.PagesReclaimedFile += dropped
+	m.stats.PagesSwappedOut += pageout
+	m.vmstat[Pswpout] += pageout
+	return reclaimed
+}
+
+// countReclaim counts n pages scanned or stolen (the kswapd counter
+// kswapdEv, its direct twin after it, and the anon counter typeEv, its
+// file twin after it; memory.stat's sum and its kswapd line, the direct
+// line after it), as shrink_inactive_list does: the kswapd/direct split
+// machine-wide for global reclaim only, the type split always, and
+// memory.stat's lines for the lruvec's cgroup.
+func (m *Machine) countReclaim(cg int, file bool, n int64, sc *scanControl, kswapdEv, typeEv VMEvent, sum, kswapdItem MemcgStatItem) {
+	if n == 0 {
+		return
+	}
+	who, t := 0, 0
+	if !sc.kswapd {
+		who = 1
+	}
+	if file {
+		t = 1
+	}
+	if !sc.cgroupReclaim {
+		m.vmstat[kswapdEv+VMEvent(who)] += n
+	}
+	m.vmstat[typeEv+VMEvent(t)] += n
+	m.cgroups.modStatIdx(int32(cg), sum, n)
+	m.cgroups.modStatIdx(int32(cg), kswapdItem+MemcgStatItem(who), n)
+}
+
+// shrinkActiveList is shrink_active_list: isolate a batch from the tail
+// of an active list and move every page to the head of the inactive
+// list, PG_workingset set. folio_referenced clears the pages' young
+// bits; only referenced executable file pages would stay active, and the
+// model maps no file pages.
+func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanControl) {
+	n := m.nodes[ni]
+	taken := m.isolate(ni, cg, lru, nrToScan)
+	scanned := int64(len(taken))
+	if scanned == 0 {
+		return
+	}
+	if !sc.cgroupReclaim {
+		m.vmstat[Pgrefill] += scanned
+	}
+	m.cgroups.modStatIdx(int32(cg), MemcgStatPgrefill, scanned)
+	for _, i := range taken {
+		p := &n.pages[i]
+		p.flags &^= pgYoung | pgActive
+		p.flags |= pgWorkingset
+		m.lruAdd(ni, i)
+	}
+	m.countEvent(Pgdeactivate, cg, MemcgStatPgdeactivate, scanned)
+	sc.res.scanned += scanned
+	sc.res.costNs += scanned * m.cfg.Cost.ScanNsPerPage
+}
+
+// reclaimFilePage drops page-cache page i of node ni, isolated, leaving
+// a shadow entry in its file slot (__remove_mapping ->
+// workingset_eviction). The caller uncharges it.
+func (m *Machine) reclaimFilePage(ni int, i int32, target int) {
+	n := m.nodes[ni]
+	p := &n.pages[i]
+	f := &m.files[p.owner-1]
+	sh := m.workingsetEviction(ni, target, p)
+	f.evict(p.idx, sh)
+	n.release(n.zone.StartPFN + int64(i))
+}
+
+// reclaimAnonPage writes anonymous page i of node ni, isolated, to swap
+// and frees it: the task's slot keeps the swap entry with the shadow
+// entry (the kernel keeps the shadow in the swap cache slot), and swap
+// is charged; the caller uncharges the memory.
+func (m *Machine) reclaimAnonPage(ni int, i int32, target int) {
+	n := m.nodes[ni]
+	p := &n.pages[i]
+	t := &m.tasks[p.owner-1]
+	sh := m.workingsetEviction(ni, target, p)
+	t.anon.swapOut(p.idx, sh)
+	t.RSSAnonPages--
+	t.SwapEntries++
+	m.swapUsed++
+	m.chargeSwap(int(p.cg))
+	n.release(n.zone.StartPFN + int64(i))
+}
