@@ -54,9 +54,15 @@ func (c *config) compileKernelWorkloads(sc *scenario.Scenario) error {
 					t.pid, t.name, t.fleet = int64(10000+1024*i+n), fmt.Sprintf("%s-%d", w.Name, n), true
 				}
 				if w.Kind == scenario.KindPageCache {
-					t.fileSetPages = w.PageCacheMB << 8
+					t.fileSetPages, t.hotPages, t.hotFraction = w.PageCacheMB<<8, w.HotMB<<8, w.HotFraction
+					if t.hotPages == 0 {
+						t.hotPages = t.fileSetPages
+					}
 				} else {
 					t.pageCachePages = w.PageCacheMB << 8
+				}
+				if w.Kind == scenario.KindTask {
+					t.touchIntervalNs = w.TouchIntervalMs * 1e6
 				}
 				c.tasks = append(c.tasks, t)
 			}

@@ -30,6 +30,11 @@
 //
 // Nothing here writes files: package experiments/output writes a Result.
 //
+// Back-pressure: every workload has a loop mode ([[workload]] loop,
+// loop.go): in the closed loop (the default) a thread blocks for what its
+// allocation cost, stalls included; queued and ignore are the
+// alternatives. Memory stalls are summed as PSI does (psi.go).
+//
 // Simplifications (each changes what a run can show, and is stated where
 // the mechanism lives):
 //   - A Tier-1 block is faulted in as a transparent huge page that cannot
@@ -37,11 +42,11 @@
 //     on memory that is free but fragmented (sbmpPages.AllocPages).
 //   - SBMP's addresses are not mapped to page frames: freeing a block
 //     returns the process's newest pages, wherever they are.
-//   - A page-cache reader's share of reclaim is attributed in proportion
-//     to its cached pages, not page by page (taskDriver.readFiles).
-//   - Workloads are open-loop: the stall an allocation incurs (direct
-//     reclaim, memcg throttling) is charged to it but does not delay the
-//     thread's next request. A task's next fault tick is the exception;
-//     a degrade wait delays only the request that waits (and, in a trace
-//     replay, the rest of the trace).
+//   - A thread's work in an instant: a synthetic request, a trace
+//     operation or a task's tick takes no simulated time beyond its
+//     stalls, so a thread is idle except while it stalls (see psi.go).
+//   - Stalls and reads within one event happen at that event's time: a
+//     reader's tick of 64 page reads, each possibly a disk read, blocks
+//     the reader for their sum afterwards (loop "closed"), not read by
+//     read.
 package world

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -37,4 +38,54 @@ func TestThrottleKeepsBurstsUnderMax(t *testing.T) {
 			seed, service.EventsHigh, float64(closed.Kernel.MemcgHighStallNs)/1e9, closed.Workloads[0].RequestsNotIssued,
 			float64(ignore.OOMEvents[0].TimeNs)/1e9)
 	}
+}
+
+// TestThrashBeforeOOM is the thrash scenario's claim: at swappiness 0 with
+// no swap, a hot file set that no longer fits beside the growing anonymous
+// memory thrashes (refaults, activated as workingset, and memory stall)
+// for seconds before the OOM killer runs, rather than the page cache
+// falling cleanly to zero.
+func TestThrashBeforeOOM(t *testing.T) {
+	sc := loadShort(t, "thrash")
+	res, err := runPlain(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.OOMKills == 0 {
+		t.Fatalf("no OOM kill in %d s", s.SimTimeNs/1e9)
+	}
+	killNs := s.OOMEvents[0].TimeNs
+	ts := &res.Timeseries
+	col := func(name string) int {
+		i := slices.Index(ts.Columns, name)
+		if i < 0 {
+			t.Fatalf("no column %s", name)
+		}
+		return i
+	}
+	refault, some, tcol := col("workingset_refault_file"), col("psi_some_total_us"), col("time_ns")
+	// The first sample with refaults: the thrash starts there.
+	var startNs int64 = -1
+	var atStart, beforeKill []float64
+	for _, row := range ts.Rows {
+		if startNs < 0 && row[refault] > 1000 {
+			startNs, atStart = int64(row[tcol]), row
+		}
+		if int64(row[tcol]) < killNs {
+			beforeKill = row
+		}
+	}
+	if startNs < 0 || killNs-startNs < 5e9 {
+		t.Fatalf("refaults start at %d ns, the OOM kill comes at %d ns: want at least 5 s of thrashing", startNs, killNs)
+	}
+	if beforeKill[refault] < 10*atStart[refault] || beforeKill[some]-atStart[some] < 1e6 {
+		t.Fatalf("between %d and %d ns: refaults %v -> %v, PSI some %v -> %v us; want refaults growing tenfold and a second of stall",
+			startNs, killNs, atStart[refault], beforeKill[refault], atStart[some], beforeKill[some])
+	}
+	if s.VMStat["workingset_activate_file"] == 0 {
+		t.Errorf("no refault was activated: the hot set was not recognised as workingset")
+	}
+	t.Logf("thrash from %.1f s to the OOM kill at %.1f s: %v refaults, %.1f s of memory stall (PSI some)",
+		float64(startNs)/1e9, float64(killNs)/1e9, beforeKill[refault]-atStart[refault], (beforeKill[some]-atStart[some])/1e6)
 }

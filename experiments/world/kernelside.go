@@ -124,15 +124,6 @@ func (k *kernelSide) onKill(pid int64, f func(now int64)) { k.killHooks[pid] = f
 // nodes is the number of kernel nodes.
 func (k *kernelSide) nodes() int { return len(k.kswapdActive) }
 
-// totalFilePages is the page cache summed over the nodes.
-func (k *kernelSide) totalFilePages() int64 {
-	var f int64
-	for n := range k.nodes() {
-		f += k.m.NodeFilePages(n)
-	}
-	return f
-}
-
 // recordOOM records an OOM kill, tells the victim's hook, and schedules
 // the reap of its memory when the victim has exited.
 func (k *kernelSide) recordOOM(now int64, oom *kernel.OOMEvent) {
@@ -175,6 +166,24 @@ func (k *kernelSide) onKswapd(ev sim.Event) {
 // summed over nodes.
 var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_used_pages"}
 
+// vmstatColumns are the /proc/vmstat counters the time series carries,
+// by their Linux names: all the model keeps.
+func vmstatColumns() []string {
+	out := make([]string, kernel.NrVMEvents)
+	for e := range kernel.NrVMEvents {
+		out[e] = e.String()
+	}
+	return out
+}
+
+// appendVMStat appends the values of vmstatColumns to row.
+func (k *kernelSide) appendVMStat(row []float64) []float64 {
+	for _, v := range k.m.VMStat() {
+		row = append(row, float64(v))
+	}
+	return row
+}
+
 // psiColumns are the machine's PSI totals, as /proc/pressure/memory's
 // "total=" fields (microseconds).
 var psiColumns = []string{"psi_some_total_us", "psi_full_total_us"}
@@ -209,6 +218,30 @@ func memoryEvents(e *kernel.MemcgEvents) map[string]int64 {
 	return out
 }
 
+// memoryStat is memory.stat by name, as the kernel prints it: page items
+// in bytes, events as counts.
+func memoryStat(st *kernel.MemcgStat) map[string]int64 {
+	out := map[string]int64{}
+	for item := range kernel.NrMemcgStatItems {
+		v := st[item]
+		if item.InBytes() {
+			v *= kernel.PageSize
+		}
+		out[item.String()] = v
+	}
+	return out
+}
+
+// vmstat is every /proc/vmstat counter the model keeps, by name.
+func (k *kernelSide) vmstat() map[string]int64 {
+	st := k.m.VMStat()
+	out := make(map[string]int64, len(st))
+	for e, v := range st {
+		out[kernel.VMEvent(e).String()] = v
+	}
+	return out
+}
+
 // summary is the kernel model's part of summary.json.
 func (k *kernelSide) summary() *KernelSummary {
 	st := k.m.Stats()
@@ -229,7 +262,7 @@ func (k *kernelSide) summary() *KernelSummary {
 			Path: path, CurrentPages: c.CurrentPages, PeakPages: c.PeakPages, SwapCurrentPages: c.SwapCurrentPages,
 			EventsMax: c.Events[kernel.MemcgMax], EventsHigh: c.Events[kernel.MemcgHigh],
 			EventsOOM: c.Events[kernel.MemcgOOM], EventsOOMKill: c.Events[kernel.MemcgOOMKill],
-			MemoryEvents: memoryEvents(&c.Events),
+			MemoryEvents: memoryEvents(&c.Events), MemoryStat: memoryStat(&c.Stat),
 		})
 	}
 	total := k.m.TotalPages()

@@ -27,10 +27,17 @@ type taskConfig struct {
 	startNs     int64
 	pagesPerTic int64
 	targetPages int64 // 0: no limit
-	// fileSetPages is a page-cache reader's file set; pageCachePages is
-	// what any other task reads into the page cache at its start.
+	// fileSetPages is a page-cache reader's file set, of which reads
+	// fall on the first hotPages with probability hotFraction (else
+	// anywhere); pageCachePages is what any other task reads into the
+	// page cache at its start.
 	fileSetPages   int64
+	hotPages       int64
+	hotFraction    float64
 	pageCachePages int64
+	// touchIntervalNs is how often a task sweeps its whole memory,
+	// touching each page once; 0 never touches.
+	touchIntervalNs int64
 	// fleet: the task is one of a count > 1 workload's tasks.
 	fleet bool
 	loop  loopMode
@@ -45,13 +52,14 @@ type task struct {
 	dead        bool
 	stallNs     int64
 	failedTicks int64 // ticks that got fewer pages than asked
-	// A page-cache reader keeps reading its file set; cached is how many
-	// of its pages it believes are in the page cache (reclaim takes its
-	// share, see attributeFileReclaim). reads and misses count pages read
-	// and pages that had to be read from disk.
-	cached        float64
-	missDue       float64
-	reads, misses int64
+	// A page-cache reader reads pages of file, drawn from rng; reads,
+	// misses and refaults count pages read, pages that had to come from
+	// disk, and those of them the kernel found a shadow entry for.
+	file                    kernel.FileID
+	rng                     sim.Stream
+	reads, misses, refaults int64
+	// touchDue is the part of a page a touching task owes its sweep.
+	touchDue float64
 	// openNs is the open-loop time of its next tick (queued loop: the
 	// ticks it missed while blocked are caught up).
 	openNs int64
@@ -63,17 +71,15 @@ type task struct {
 type taskDriver struct {
 	eng    *sim.Engine
 	psi    *pressure
+	seeds  sim.Seeds
 	k      *kernelSide
 	kFault sim.Kind
 	tasks  []*task
-	// fileSeen is the page cache's size after the last page-cache
-	// reader's tick: a drop since then is reclaim.
-	fileSeen int64
 }
 
 // newTaskDriver registers the tasks' fault event; add starts each task.
-func newTaskDriver(eng *sim.Engine, psi *pressure) *taskDriver {
-	d := &taskDriver{eng: eng, psi: psi}
+func newTaskDriver(eng *sim.Engine, psi *pressure, seeds sim.Seeds) *taskDriver {
+	d := &taskDriver{eng: eng, psi: psi, seeds: seeds}
 	d.kFault = eng.Register("task.fault", d.onFault)
 	return d
 }
@@ -103,9 +109,13 @@ func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 			return err
 		}
 	}
-	// A reader's first tick compares the page cache with its size at the
-	// end of the set-up, which only tasks change.
-	d.fileSeen = k.totalFilePages()
+	if c.kind == scenario.KindPageCache {
+		f, err := k.m.AddFile(c.fileSetPages)
+		if err != nil {
+			return err
+		}
+		t.file, t.rng = f, d.seeds.Stream("workload/"+c.name+"/reads")
+	}
 	d.eng.Schedule(c.startNs, d.kFault, int64(len(d.tasks)-1), 0)
 	return nil
 }
@@ -120,7 +130,7 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		return
 	}
 	k, c := d.k, t.cfg
-	var got, stall int64
+	var got, stall, memStall int64
 	var oom *kernel.OOMEvent
 	var err error
 	ticks := int64(1)
@@ -131,7 +141,7 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	t.openNs += ticks * faultTickNs
 	switch c.kind {
 	case scenario.KindPageCache:
-		stall, oom, err = d.readFiles(t, ticks)
+		stall, memStall, oom, err = d.readFiles(t, ticks)
 	default:
 		want := ticks * c.pagesPerTic
 		if c.targetPages > 0 {
@@ -148,6 +158,12 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		if got < want {
 			t.failedTicks++
 		}
+		memStall = stall
+		if oom == nil && err == nil && c.touchIntervalNs > 0 {
+			var ts, tm int64
+			ts, tm, oom, err = d.touch(t, ticks)
+			stall, memStall = stall+ts, memStall+tm
+		}
 	}
 	if err != nil {
 		// The task was killed by an earlier OOM: it stops.
@@ -156,7 +172,7 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	}
 	t.got += got
 	t.stallNs += stall
-	d.psi.stall(t.psiEnt, ev.At, stall)
+	d.psi.stall(t.psiEnt, ev.At, memStall)
 	k.wakeKswapd(ev.At)
 	if oom != nil {
 		k.recordOOM(ev.At, oom)
@@ -170,53 +186,67 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	}
 }
 
-// readFiles is one tick of a page-cache reader: it reads pagesPerTic pages
-// of its file set at uniformly random places, so the share that hits the
-// page cache is cached/fileSetPages; the misses (their expected number,
-// carried over in fractions) are read into the page cache (AllocFile).
-// Which of its pages reclaim took is not tracked page by page:
-// attributeFileReclaim charges each reader its share of the page cache's
-// shrinkage. The page cache is not the task's RSS.
-func (d *taskDriver) readFiles(t *task, ticks int64) (stall int64, oom *kernel.OOMEvent, err error) {
-	d.attributeFileReclaim()
+// readFiles is ticks ticks of a page-cache reader: it reads pagesPerTic
+// pages of its file set a tick, each on the hot set with probability
+// hotFraction and uniformly on the whole set otherwise, page by page
+// through the kernel's page cache (ReadFile: hits, misses read from disk,
+// refaults of evicted pages). The page cache is not the task's RSS. It
+// returns the stall and the part of it PSI counts as a memory stall:
+// reclaim, and the read of a refaulting workingset page
+// (psi_memstall_enter in folio_wait_bit_common), but not the read of an
+// ordinary miss, which is I/O.
+func (d *taskDriver) readFiles(t *task, ticks int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
 	c := t.cfg
-	reads := ticks * c.pagesPerTic
-	hit := min(1, t.cached/float64(c.fileSetPages))
-	t.missDue += float64(reads) * (1 - hit)
-	miss := int64(t.missDue)
-	t.missDue -= float64(miss)
-	t.reads += reads
-	if miss > 0 {
-		var got int64
-		got, stall, oom, err = d.k.m.AllocFile(c.pid, c.node, miss)
-		t.misses += got
-		t.cached += float64(got)
-		if got < miss {
+	readNs := d.k.m.Config().Cost.ReadNsPerPage
+	for range ticks * c.pagesPerTic {
+		idx := int64(t.rng.IntN(int(c.hotPages)))
+		if c.hotFraction < 1 && t.rng.Float64() >= c.hotFraction {
+			idx = int64(t.rng.IntN(int(c.fileSetPages)))
+		}
+		r, err := d.k.m.ReadFile(c.pid, t.file, idx, c.node)
+		if err != nil {
+			return stall, memStall, nil, err
+		}
+		t.reads++
+		stall += r.StallNs
+		memStall += r.StallNs
+		if !r.Hit && r.OK {
+			t.misses++
+			if !r.Restored {
+				memStall -= readNs
+			}
+		}
+		if r.Refault {
+			t.refaults++
+		}
+		if !r.OK {
 			t.failedTicks++
+			return stall, memStall, r.OOM, nil
 		}
 	}
-	d.fileSeen = d.k.totalFilePages()
-	return stall, oom, err
+	return stall, memStall, nil, nil
 }
 
-// attributeFileReclaim charges the page cache's shrinkage since the last
-// reader tick to the readers in proportion to their cached pages (the
-// rest of the page cache, such as files tasks read at start, takes its
-// own share).
-func (d *taskDriver) attributeFileReclaim() {
-	now := d.k.totalFilePages()
-	dropped := d.fileSeen - now
-	if dropped <= 0 || d.fileSeen == 0 {
-		d.fileSeen = now
-		return
+// touch is ticks ticks of a task's sweep over its memory: it touches its
+// RSS over touch_interval_ms (fractions carried over), which marks
+// resident pages accessed and faults swapped ones back in (TouchAnon).
+// It returns the stall and its memory-stall part: reclaim, and the swap
+// read of a workingset page (swap_read_folio's psi_memstall_enter).
+func (d *taskDriver) touch(t *task, ticks int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
+	c := t.cfg
+	kt, _ := d.k.m.Task(c.pid)
+	t.touchDue += float64(kt.RSSAnonPages+kt.SwapEntries) * float64(ticks*faultTickNs) / float64(c.touchIntervalNs)
+	n := int64(t.touchDue)
+	t.touchDue -= float64(n)
+	if n == 0 {
+		return 0, 0, nil, nil
 	}
-	keep := float64(now) / float64(d.fileSeen)
-	for _, t := range d.tasks {
-		if t.cfg.kind == scenario.KindPageCache {
-			t.cached *= keep
-		}
+	r, err := d.k.m.TouchAnon(c.pid, n)
+	if err != nil {
+		return 0, 0, nil, err
 	}
-	d.fileSeen = now
+	swapNs := d.k.m.Config().Cost.SwapInNsPerPage
+	return r.StallNs, r.StallNs - (r.SwappedIn-r.Restored)*swapNs, r.OOM, nil
 }
 
 // appendSummaries appends one line per task workload to out, a fleet
@@ -243,6 +273,7 @@ func (d *taskDriver) appendSummaries(out []KernelWorkloadSummary) []KernelWorklo
 		s.FailedTicks += t.failedTicks
 		s.PagesRead += t.reads
 		s.PagesMissed += t.misses
+		s.Refaults += t.refaults
 		if t.dead {
 			s.Killed++
 		}

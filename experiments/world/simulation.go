@@ -79,7 +79,7 @@ func newSimulation(cfg *config, limits sim.Limits, observe func(*Snapshot)) (*si
 // SBMP in workload order.
 func (s *simulation) buildKernel() error {
 	cfg := s.cfg
-	s.tasks = newTaskDriver(s.eng, s.psi)
+	s.tasks = newTaskDriver(s.eng, s.psi, cfg.seeds)
 	var err error
 	if s.kernel, err = newKernelSide(s.eng, &cfg.machine); err != nil {
 		return err
@@ -103,6 +103,7 @@ func (s *simulation) buildKernel() error {
 	}
 	s.ts.Columns = append(s.ts.Columns, kernelColumns...)
 	s.ts.Columns = append(s.ts.Columns, psiColumns...)
+	s.ts.Columns = append(s.ts.Columns, vmstatColumns()...)
 	return nil
 }
 
@@ -190,6 +191,7 @@ func (s *simulation) sample(now int64) {
 	row = s.kernel.appendSample(row)
 	some, full := s.psi.totals(0, now)
 	row = append(row, float64(some), float64(full))
+	row = s.kernel.appendVMStat(row)
 	if len(s.procs) > 0 {
 		row = appendSBMPSample(row, s.procs, s.perCPU)
 	}

@@ -39,6 +39,7 @@ func (s *simulation) summary(endNs int64) Summary {
 	out.OOMEvents = append(out.OOMEvents, s.kernel.oomEvents...)
 	out.OOMKills = len(s.kernel.oomEvents)
 	out.Kernel = s.kernel.summary()
+	out.VMStat = s.kernel.vmstat()
 	some, full := s.psi.totals(0, endNs)
 	out.MemoryPressure = PressureSummary{SomeTotalUs: some, FullTotalUs: full}
 	for gi := range out.Kernel.Cgroups {

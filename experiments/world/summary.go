@@ -42,6 +42,9 @@ type Summary struct {
 	// MemoryPressure is the machine's memory stall time, as
 	// /proc/pressure/memory reports it.
 	MemoryPressure PressureSummary `json:"memory_pressure"`
+	// VMStat is every /proc/vmstat counter the kernel model keeps, by
+	// its Linux name, at the end of the run.
+	VMStat map[string]int64 `json:"vmstat"`
 
 	FSMTransitions  map[string]uint64 `json:"fsm_transitions"`
 	InvariantChecks uint64            `json:"invariant_checks"`
@@ -216,6 +219,9 @@ type CgroupSummary struct {
 	// MemoryEvents is memory.events with its cgroup v2 names (low, high,
 	// max, oom, oom_kill, oom_group_kill), hierarchical.
 	MemoryEvents map[string]int64 `json:"memory_events"`
+	// MemoryStat is memory.stat with its cgroup v2 names and units (the
+	// page items in bytes, the events as counts), hierarchical.
+	MemoryStat map[string]int64 `json:"memory_stat"`
 	// MemoryPressure is the cgroup's memory.pressure.
 	MemoryPressure PressureSummary `json:"memory_pressure"`
 }
@@ -247,6 +253,9 @@ type KernelWorkloadSummary struct {
 	// reads that went to disk (page-cache misses).
 	PagesRead   int64 `json:"pages_read,omitempty"`
 	PagesMissed int64 `json:"pages_missed,omitempty"`
+	// Refaults are the misses of pages reclaim had evicted (the kernel
+	// found their shadow entries).
+	Refaults int64 `json:"refaults,omitempty"`
 	// ObjectsLeaked, SlabPages and Failures are a kmalloc leak's objects,
 	// the kernel pages they pin and the kmalloc calls that returned NULL.
 	ObjectsLeaked int64 `json:"objects_leaked,omitempty"`

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"math"
 	"reflect"
 	"strings"
@@ -296,8 +297,9 @@ rss_mb = 2500
 }
 
 // TestPageCacheReader: a reader keeps its file set cached when memory is
-// plentiful (misses = the set, once), and refaults when a memory hog
-// squeezes the page cache.
+// plentiful (misses = the set, once), pays a disk read for each miss
+// (which delays it in the closed loop, not in the ignore loop), and
+// refaults when a memory hog squeezes the page cache.
 func TestPageCacheReader(t *testing.T) {
 	const reader = `
 [run]
@@ -311,13 +313,22 @@ page_cache_mb = 512
 grow_mb_per_s = 512
 `
 	// Reads are uniform over the set: after reading r pages of a set of
-	// S, S(1 - exp(-r/S)) have been missed once; here r/S = 8.
-	calm := runSrc(t, reader).Summary.KernelWorkloads[0]
+	// S, S(1 - exp(-r/S)) have been missed once (sd about 130 here);
+	// here r/S = 8.
+	calm := runSrc(t, reader+"loop = \"ignore\"\n").Summary.KernelWorkloads[0]
 	perTick := int64(math.Round(512 * 256 / 1000.0))
 	const set = 512 << 8
 	within(t, "misses", float64(calm.PagesMissed), set*(1-math.Exp(-float64(calm.PagesRead)/set)), 0.002*set)
 	if calm.PagesRead != 8001*perTick {
 		t.Fatalf("calm reader %+v: want %d pages read in each of 8001 ticks", calm, perTick)
+	}
+	// Nothing to reclaim: the stall is the disk reads, one per miss.
+	if calm.StallNs != calm.PagesMissed*kernel.DefaultReadNsPerPage {
+		t.Fatalf("calm reader stalled %d ns for %d misses, want %d ns each", calm.StallNs, calm.PagesMissed, kernel.DefaultReadNsPerPage)
+	}
+	closed := runSrc(t, reader).Summary.KernelWorkloads[0]
+	if closed.PagesRead >= calm.PagesRead || closed.StallNs != closed.PagesMissed*kernel.DefaultReadNsPerPage {
+		t.Fatalf("closed-loop reader %+v: want fewer reads than %d, each miss a disk read", closed, calm.PagesRead)
 	}
 	squeezed := runSrc(t, reader+`
 [[workload]]
@@ -327,10 +338,11 @@ grow_mb_per_s = 400
 rss_mb = 1700
 `).Summary
 	r := squeezed.KernelWorkloads[0]
-	if r.PagesMissed <= calm.PagesMissed || squeezed.Kernel.PagesReclaimedFile == 0 {
-		t.Fatalf("squeezed reader %+v, file pages reclaimed %d: want refaults", r, squeezed.Kernel.PagesReclaimedFile)
+	if r.Refaults == 0 || squeezed.VMStat["workingset_refault_file"] != r.Refaults || squeezed.Kernel.PagesReclaimedFile == 0 {
+		t.Fatalf("squeezed reader %+v, vmstat refaults %d, file pages reclaimed %d: want refaults", r, squeezed.VMStat["workingset_refault_file"], squeezed.Kernel.PagesReclaimedFile)
 	}
-	t.Logf("misses: calm %d, squeezed %d (reclaimed file pages %d)", calm.PagesMissed, r.PagesMissed, squeezed.Kernel.PagesReclaimedFile)
+	t.Logf("misses: calm %d, closed %d of %d reads, squeezed %d (%d refaults; reclaimed file pages %d)",
+		calm.PagesMissed, closed.PagesMissed, closed.PagesRead, r.PagesMissed, r.Refaults, squeezed.Kernel.PagesReclaimedFile)
 }
 
 // TestFleet: count makes several tasks that the OOM killer weighs one by

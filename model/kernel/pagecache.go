@@ -207,11 +207,8 @@ func (m *Machine) markAccessed(ni int, i int32) {
 // entries: an evicted page's slot is reused by a later AllocFile.
 // Each page is a ReadFile miss. It stops at the first page it cannot get
 // and returns how many it got, the stall of the charges and allocations
-// (memcg and direct reclaim) and the OOM kill that stopped it, if any.
-// The stall leaves out the disk reads (got * ReclaimCost.ReadNsPerPage),
-// as it always has: AllocFile fills the page cache for callers that do
-// not model the reading task's time; a reader whose time matters uses
-// ReadFile, whose stall includes them.
+// (memcg and direct reclaim) and the disk reads, and the OOM kill that
+// stopped it, if any.
 func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallNs int64, oom *OOMEvent, err error) {
 	s, ok := m.slot[pid]
 	if !ok {
@@ -241,7 +238,6 @@ func (m *Machine) AllocFile(pid int64, prefNode int, n int64) (got int64, stallN
 			fs.recycle = append(fs.recycle, idx)
 			return got, stallNs, r.OOM, nil
 		}
-		stallNs -= m.cfg.Cost.ReadNsPerPage
 		got++
 	}
 	return got, stallNs, nil, nil
