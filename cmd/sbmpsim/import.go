@@ -195,7 +195,7 @@ func printImportJSON(w io.Writer, source string, topo numa.Topology, k *host.Rep
 // fragment, the keys a scenario takes.
 func printKernelTOML(w io.Writer, k *host.Report) error {
 	_, err := fmt.Fprintf(w, `
-# Kernel settings read from /proc/sys/vm and /proc/meminfo (%s).
+# Kernel settings read from /proc/sys/vm, /sys/kernel/mm and /proc/meminfo (%s).
 # Model vs kernel: %d of %d zones' watermarks and %d of %d tasks' oom_score match exactly.
 [kernel]
 swappiness = %d
@@ -203,9 +203,14 @@ oom_kill_allocating_task = %d
 min_free_kbytes = %d
 watermark_scale_factor = %d
 swap_mb = %d
+thp_enabled = %q
+thp_defrag = %q
+compaction_proactiveness = %d
+extfrag_threshold = %d
 `, k.KernelRelease, k.ZonesMatched, len(k.Zones), k.TasksMatched, len(k.Tasks),
 		k.Settings.Swappiness, k.Settings.OOMKillAllocatingTask, k.Settings.MinFreeKbytes,
-		k.Settings.WatermarkScaleFactor, k.Meminfo.SwapTotalKB/1024)
+		k.Settings.WatermarkScaleFactor, k.Meminfo.SwapTotalKB/1024,
+		k.Settings.THPEnabled, k.Settings.THPDefrag, k.Settings.CompactionProactiveness, k.Settings.ExtfragThreshold)
 	return err
 }
 

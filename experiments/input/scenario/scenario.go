@@ -155,6 +155,23 @@ type Kernel struct {
 	// WatermarkScaleFactor is vm.watermark_scale_factor, 1..3000. Default
 	// 10.
 	WatermarkScaleFactor int `toml:"watermark_scale_factor"`
+	// THPEnabled is /sys/kernel/mm/transparent_hugepage/enabled: which
+	// anonymous mappings may get huge pages at fault, "always",
+	// "madvise" (only those madvised MADV_HUGEPAGE) or "never". Default
+	// "madvise", the kernel's CONFIG_TRANSPARENT_HUGEPAGE_MADVISE.
+	THPEnabled string `toml:"thp_enabled"`
+	// THPDefrag is /sys/kernel/mm/transparent_hugepage/defrag: how hard a
+	// huge-page fault tries before it falls back to base pages, "always",
+	// "defer", "defer+madvise", "madvise" or "never". Default "madvise",
+	// the kernel's default.
+	THPDefrag string `toml:"thp_defrag"`
+	// CompactionProactiveness is vm.compaction_proactiveness, 0..100.
+	// Default 20.
+	CompactionProactiveness int `toml:"compaction_proactiveness"`
+	// ExtfragThreshold is vm.extfrag_threshold, 0..1000: below it a
+	// failed costly allocation is lack of memory and compaction is not
+	// tried. Default 500.
+	ExtfragThreshold int `toml:"extfrag_threshold"`
 	// Cgroups are the cgroup v2 groups tasks can run in ([[kernel.cgroup]]),
 	// parents before children; "/" always exists. Default none.
 	Cgroups []Cgroup `toml:"cgroup"`
@@ -186,7 +203,35 @@ type SBMP struct {
 	// Tier1BlockKiB is the size of a Tier-1 buddy block in KiB: 2048 or
 	// 4096 (SPEC 1.2). Default 2048.
 	Tier1BlockKiB int `toml:"tier1_block_kib"`
+	// Placement is where SBMP runs (SPEC 1.2): "user" (default: a
+	// process's allocator; Tier-1 blocks are anonymous mappings whose
+	// huge-page faults follow [kernel] thp_enabled and thp_defrag and
+	// fall back to base pages; its memory is the process's RSS and its
+	// cgroup's charge) or "kernel" (an in-kernel allocator; Tier-1 blocks
+	// are alloc_pages of order 9 or 10 with tier1_gfp, Tier-2 blocks
+	// alloc_pages with tier2_gfp: unmovable kernel memory in no task's
+	// RSS, charged to the process's cgroup only with __GFP_ACCOUNT).
+	Placement string `toml:"placement"`
+	// MadviseHugepage: in user placement, SBMP madvises its Tier-1
+	// mappings MADV_HUGEPAGE, as allocators that want huge pages do.
+	// Default true.
+	MadviseHugepage bool `toml:"madvise_hugepage"`
+	// Tier1GFP and Tier2GFP are the GFP masks of kernel placement's page
+	// requests, as "GFP_KERNEL | __GFP_NORETRY": a base (GFP_KERNEL or
+	// GFP_ATOMIC) and modifiers (__GFP_NORETRY, __GFP_RETRY_MAYFAIL,
+	// __GFP_HIGH, __GFP_ACCOUNT, __GFP_NOWARN, __GFP_COMP). Defaults
+	// "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP" (what SLUB
+	// asks for its high-order slabs first, allocate_slab) and
+	// "GFP_KERNEL".
+	Tier1GFP string `toml:"tier1_gfp"`
+	Tier2GFP string `toml:"tier2_gfp"`
 }
+
+// Where SBMP runs.
+const (
+	PlacementUser   = "user"
+	PlacementKernel = "kernel"
+)
 
 // Workload is one allocation stream ([[workload]]). Which keys apply
 // depends on Kind; experiments/scenarios/README.md has the table.
@@ -465,16 +510,24 @@ func Default() Scenario {
 		},
 		Machine: Machine{Preset: "intel-2s", NodeMemoryMB: 4096},
 		Kernel: Kernel{
-			Swappiness:            60,
-			OOMKillAllocatingTask: 0,
-			SwapMB:                0,
-			MinFreeKbytes:         0,
-			WatermarkScaleFactor:  10,
+			Swappiness:              60,
+			OOMKillAllocatingTask:   0,
+			SwapMB:                  0,
+			MinFreeKbytes:           0,
+			WatermarkScaleFactor:    10,
+			THPEnabled:              "madvise",
+			THPDefrag:               "madvise",
+			CompactionProactiveness: 20,
+			ExtfragThreshold:        500,
 		},
 		SBMP: SBMP{
 			SlotSizes:          []int64{64, 256, 1024},
 			Tier0CapacitySlots: 512,
 			Tier1BlockKiB:      2048,
+			Placement:          PlacementUser,
+			MadviseHugepage:    true,
+			Tier1GFP:           "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP",
+			Tier2GFP:           "GFP_KERNEL",
 		},
 		Policy: Policy{
 			Merge:   "lazy-threshold",

@@ -28,10 +28,12 @@ func TestDefault(t *testing.T) {
 	want := Scenario{
 		Run:     Run{Name: "scenario", Seed: 1, DurationMs: 30000, MaxEvents: 1e9},
 		Machine: Machine{Preset: "intel-2s", NodeMemoryMB: 4096},
-		Kernel:  Kernel{Swappiness: 60, WatermarkScaleFactor: 10},
-		SBMP:    SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048},
-		Policy:  Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
-		Output:  Output{SampleIntervalMs: 100},
+		Kernel: Kernel{Swappiness: 60, WatermarkScaleFactor: 10, THPEnabled: "madvise", THPDefrag: "madvise",
+			CompactionProactiveness: 20, ExtfragThreshold: 500},
+		SBMP: SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048,
+			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP", Tier2GFP: "GFP_KERNEL"},
+		Policy: Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
+		Output: Output{SampleIntervalMs: 100},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
@@ -351,6 +353,13 @@ func TestValidateErrors(t *testing.T) {
 		{"refill policy", "[policy]\nrefill = \"x\"\n" + w, "x.toml:2:1: policy.refill: must be one of adaptive-batch, fixed-batch"},
 		{"degrade policy", "[policy]\ndegrade = \"x\"\n" + w, "x.toml:2:1: policy.degrade: must be one of fail-fast, immediate-tier2"},
 		{"sample interval", "[output]\nsample_interval_ms = 0\n" + w, "x.toml:2:1: output.sample_interval_ms: must be in 1..1000000000, got 0"},
+		{"thp enabled", "[kernel]\nthp_enabled = \"sometimes\"\n" + w, `x.toml:2:1: kernel.thp_enabled: must be one of always, madvise, never; got "sometimes"`},
+		{"thp defrag", "[kernel]\nthp_defrag = \"defer-madvise\"\n" + w, `x.toml:2:1: kernel.thp_defrag: must be one of always, defer, defer+madvise, madvise, never; got "defer-madvise"`},
+		{"proactiveness", "[kernel]\ncompaction_proactiveness = 101\n" + w, "x.toml:2:1: kernel.compaction_proactiveness: must be in 0..100, got 101"},
+		{"extfrag", "[kernel]\nextfrag_threshold = -1\n" + w, "x.toml:2:1: kernel.extfrag_threshold: must be in 0..1000, got -1"},
+		{"placement", "[sbmp]\nplacement = \"firmware\"\n" + w, `x.toml:2:1: sbmp.placement: must be one of user, kernel; got "firmware"`},
+		{"gfp", "[sbmp]\ntier1_gfp = \"GFP_KERNEL | __GFP_NOFAIL\"\n" + w, `x.toml:2:1: sbmp.tier1_gfp: unknown flag "__GFP_NOFAIL"`},
+		{"loop", "[[workload]]\nloop = \"open\"\n", `x.toml:2:1: workload.0.loop: must be one of closed, queued, ignore; got "open"`},
 		{"no workload", "[run]\nseed = 1\n", "x.toml: workload: at least one [[workload]] is needed"},
 		{"rate", w + w + "rate_per_s = -5\n", "x.toml:3:1: workload.1.rate_per_s: must be > 0 and at most 1e+09, got -5"},
 		{"rate nan", w + "rate_per_s = nan\n", "x.toml:2:1: workload.0.rate_per_s: must be a finite number, got NaN"},

@@ -161,6 +161,10 @@ func (v *validator) kernel() {
 		v.failf("kernel.min_free_kbytes", "must be 0 (computed by the kernel model) or in 128..%d, got %d", math.MaxInt32, k.MinFreeKbytes)
 	}
 	v.intRange("kernel.watermark_scale_factor", int64(k.WatermarkScaleFactor), 1, 3000)
+	v.oneOf("kernel.thp_enabled", k.THPEnabled, []string{"always", "madvise", "never"})
+	v.oneOf("kernel.thp_defrag", k.THPDefrag, []string{"always", "defer", "defer+madvise", "madvise", "never"})
+	v.intRange("kernel.compaction_proactiveness", int64(k.CompactionProactiveness), 0, 100)
+	v.intRange("kernel.extfrag_threshold", int64(k.ExtfragThreshold), 0, 1000)
 	v.cgroups = map[string]bool{"/": true}
 	for i, c := range k.Cgroups {
 		key := "kernel.cgroup." + strconv.Itoa(i) + "."
@@ -211,6 +215,12 @@ func (v *validator) sbmp() {
 	v.intRange("sbmp.tier0_capacity_slots", int64(b.Tier0CapacitySlots), 2, MaxTier0CapacitySlots)
 	if b.Tier1BlockKiB != 2048 && b.Tier1BlockKiB != 4096 {
 		v.failf("sbmp.tier1_block_kib", "must be 2048 or 4096 (2 MiB or 4 MiB blocks), got %d", b.Tier1BlockKiB)
+	}
+	v.oneOf("sbmp.placement", b.Placement, []string{PlacementUser, PlacementKernel})
+	for _, m := range []struct{ key, mask string }{{"sbmp.tier1_gfp", b.Tier1GFP}, {"sbmp.tier2_gfp", b.Tier2GFP}} {
+		if _, err := ParseGFP(m.mask); err != nil {
+			v.failf(m.key, "%v", err)
+		}
 	}
 }
 
