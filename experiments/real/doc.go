@@ -1,0 +1,2 @@
+// Package real runs a scenario's workloads on this host (placeholder doc).
+package real
