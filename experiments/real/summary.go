@@ -1,0 +1,157 @@
+package real
+
+import (
+	"github.com/sbmpsim/sbmpsim/experiments/world"
+)
+
+// Schema names the version of real.json's layout.
+const Schema = "sbmpsim.real/v1"
+
+// Summary is what one real run reports, written as real.json. Fields
+// that mean what summary.json's mean carry the same names (scenario,
+// seed, sim_time_ns, oom_kills, oom_events, kernel_workloads, workloads,
+// vmstat), so that a real run and a simulation of the same scenario can
+// be compared field by field. Nothing in it is deterministic: it is what
+// this host's kernel did this time.
+type Summary struct {
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	Source   string `json:"source"`
+	Seed     uint64 `json:"seed"`
+	// SimTimeNs is the length of the run from the moment every process
+	// was released to the end (a real run's "simulated" time is wall
+	// time).
+	SimTimeNs int64 `json:"sim_time_ns"`
+	// SampleIntervalNs is how often the kernel was sampled; Samples how
+	// many times.
+	SampleIntervalNs int64 `json:"sample_interval_ns"`
+	Samples          int   `json:"samples"`
+
+	OOMKills  int        `json:"oom_kills"`
+	OOMEvents []OOMEvent `json:"oom_events"`
+	// KernelWorkloads are the task, mlock and page-cache workloads; a
+	// fleet is summed over its processes, as the simulation sums it.
+	KernelWorkloads []KernelWorkload `json:"kernel_workloads,omitempty"`
+	// Workloads are the synthetic workloads SBMP served.
+	Workloads []world.WorkloadSummary `json:"workloads,omitempty"`
+	// Processes are every process the run started, in the simulation's
+	// pid order.
+	Processes []Process `json:"processes"`
+	// Cgroups are the scenario's cgroups at the end of the run.
+	Cgroups []Cgroup `json:"cgroups"`
+	// Vmstat holds every /proc/vmstat counter as its change over the run
+	// (gauges such as nr_free_pages as their change too). The counters
+	// are the whole host's: other work on the host shows in them.
+	Vmstat map[string]int64 `json:"vmstat"`
+	// PSI is /proc/pressure/memory's stall time over the run, host-wide.
+	PSI PSITotals `json:"psi"`
+	// Swap is the swap file the run added (kernel.swap_mb), if any.
+	Swap *SwapSummary `json:"swap,omitempty"`
+
+	Host       *Host        `json:"host"`
+	NotApplied []NotApplied `json:"not_applied"`
+	// SetupNs is the time spent before the run's start (files written,
+	// processes placed); WallNs the whole command's time.
+	SetupNs int64 `json:"wall_setup_ns"`
+	WallNs  int64 `json:"wall_ns"`
+}
+
+// OOMEvent is one OOM kill of a process of the run, in summary.json's
+// shape (victim_pid is the pid the simulation gives the process), with
+// what the real run knows besides.
+type OOMEvent struct {
+	world.OOMEvent
+	// RealPID is the victim's pid on this host.
+	RealPID int `json:"victim_real_pid"`
+	// Workload names the victim's workload (its process, for SBMP).
+	Workload string `json:"workload"`
+	// SampleNs is the time of the last sample before the kill, which
+	// victim_points and the sizes below come from: the kernel's own
+	// figures at the moment of the kill are not visible from user space
+	// without its log. victim_points is oom_badness of that sample
+	// against the cgroup's limit (mem_cgroup_get_max).
+	SampleNs int64 `json:"sample_ns"`
+	// VictimRSSAnonPages is the victim's resident anonymous memory then.
+	VictimRSSAnonPages int64 `json:"victim_rss_anon_pages"`
+	// ScopeAnonPages and ScopeFilePages are the scope cgroup's anonymous
+	// and page-cache pages then.
+	ScopeAnonPages int64 `json:"scope_anon_pages"`
+	ScopeFilePages int64 `json:"scope_file_pages"`
+}
+
+// KernelWorkload is one task, mlock or page-cache workload at the end of
+// the run, in summary.json's shape, with what the real run measured
+// besides.
+type KernelWorkload struct {
+	world.KernelWorkloadSummary
+	// FaultNs is the time its processes spent faulting memory in (or
+	// reading), reclaim stalls included.
+	FaultNs int64 `json:"fault_ns,omitempty"`
+	// MissesMeasured: pages_missed counts reads that found their page
+	// out of the page cache (preadv2 RWF_NOWAIT), not an estimate.
+	MissesMeasured bool `json:"misses_measured,omitempty"`
+}
+
+// Process is one process the run started.
+type Process struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Workload    string `json:"workload"`
+	PID         int64  `json:"pid"`
+	RealPID     int    `json:"real_pid"`
+	Cgroup      string `json:"cgroup"`
+	OOMScoreAdj int64  `json:"oom_score_adj"`
+	// The last sample of /proc/PID/status and oom_score while it lived.
+	RSSAnonPages int64 `json:"rss_anon_pages"`
+	RSSFilePages int64 `json:"rss_file_pages"`
+	SwapPages    int64 `json:"swap_pages"`
+	OOMScore     int64 `json:"oom_score"`
+	// DiedNs is when it died before the end (-1: it lived to the end),
+	// and DiedOf why: "oom-kill", "global-oom-kill", "signal: ..." or
+	// "exit N".
+	DiedNs int64  `json:"died_ns"`
+	DiedOf string `json:"died_of,omitempty"`
+	// Stderr is what it wrote to standard error (at most a few KiB).
+	Stderr string `json:"stderr,omitempty"`
+}
+
+// Cgroup is one scenario cgroup at the end of the run: summary.json's
+// figures where they mean the same (current_pages is cgroup v1's
+// memory.usage_in_bytes, events_max its memory.failcnt plus
+// memory.memsw.failcnt), the limits written, and the kernel's files as it
+// printed them.
+type Cgroup struct {
+	world.CgroupSummary
+	Dir          string           `json:"dir"`
+	MaxBytes     int64            `json:"max_bytes"`
+	HighBytes    int64            `json:"high_bytes"`
+	SwapMaxBytes int64            `json:"swap_max_bytes"`
+	MemoryStat   map[string]int64 `json:"memory_stat"`
+	OOMControl   *OOMControl      `json:"oom_control,omitempty"`
+	MemoryEvents map[string]int64 `json:"memory_events,omitempty"`
+}
+
+// PSITotals are the memory stall times over the run, in microseconds.
+type PSITotals struct {
+	SomeTotalUs int64 `json:"some_total_us"`
+	FullTotalUs int64 `json:"full_total_us"`
+}
+
+// SwapSummary is the run's swap file.
+type SwapSummary struct {
+	Path      string `json:"path"`
+	SizeBytes int64  `json:"size_bytes"`
+	// PeakUsedBytes is the most of it in use at a sample.
+	PeakUsedBytes int64 `json:"peak_used_bytes"`
+}
+
+// Result is everything one real run produced.
+type Result struct {
+	Summary Summary
+	// Timeseries is real.csv: the kernel sampled every
+	// SampleIntervalNs, columns named as timeseries.csv names them where
+	// they mean the same.
+	Timeseries world.Timeseries
+	// Scenario is the resolved scenario it ran, as canonical TOML.
+	Scenario []byte
+}
