@@ -106,6 +106,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 	if r.log == nil {
 		r.log = io.Discard
 	}
+	stale, serr := sweepStale(h)
+	for _, s := range stale {
+		fmt.Fprintf(r.log, "real: removed %s, left by a run that was killed\n", s)
+	}
+	if serr != nil {
+		fmt.Fprintf(r.log, "real: %v\n", serr)
+	}
 	res, err := r.run(ctx)
 	if terr := r.teardown(); terr != nil {
 		return nil, errors.Join(err, terr)
@@ -114,6 +121,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 		return nil, err
 	}
 	res.Summary.WallNs = int64(time.Since(wallStart))
+	res.Summary.StaleRemoved = stale
 	return res, nil
 }
 
@@ -170,7 +178,13 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := r.makeGroups(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := r.startProcs(); err != nil {

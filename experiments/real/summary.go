@@ -50,6 +50,9 @@ type Summary struct {
 
 	Host       *Host        `json:"host"`
 	NotApplied []NotApplied `json:"not_applied"`
+	// StaleRemoved are the cgroups and directories of earlier runs that
+	// were killed (SIGKILL) which this run removed at its start.
+	StaleRemoved []string `json:"stale_removed,omitempty"`
 	// SetupNs is the time spent before the run's start (files written,
 	// processes placed); WallNs the whole command's time.
 	SetupNs int64 `json:"wall_setup_ns"`
