@@ -1,6 +1,12 @@
 package real
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
@@ -26,15 +32,36 @@ func (r *runner) result() (*Result, error) {
 	for _, g := range r.groups {
 		sum.Cgroups = append(sum.Cgroups, g.summary(s.last[g]))
 	}
+	var failed []error
 	for _, p := range r.procs {
 		sum.Processes = append(sum.Processes, p.summary())
+		if err := p.failure(); err != nil {
+			failed = append(failed, err)
+		}
 	}
+	if len(failed) > 0 {
+		return nil, errors.Join(failed...)
+	}
+	slices.SortStableFunc(sum.Processes, func(a, b Process) int { return cmp.Compare(a.PID, b.PID) })
 	sum.KernelWorkloads = r.kernelWorkloads()
 	sum.Workloads = r.synthWorkloads()
 	if r.swap != nil {
 		sum.Swap = &SwapSummary{Path: r.swap.path, SizeBytes: r.swap.sizeBytes, PeakUsedBytes: s.swapPeak}
 	}
 	return &Result{Summary: sum, Timeseries: s.ts, Scenario: enc}, nil
+}
+
+// failure is the error of a worker that failed rather than being
+// killed or stopped: the run's figures cannot be trusted then.
+func (p *proc) failure() error {
+	if strings.HasPrefix(p.info.DiedOf, "exit ") {
+		return fmt.Errorf("worker %s failed: %s", p.spec.Name, firstNonEmpty(p.stderr.String(), p.info.DiedOf))
+	}
+	_, st := p.exit()
+	if _, _, werr := p.message(); st != nil && st.Exited() && st.ExitCode() != exitOK {
+		return fmt.Errorf("worker %s failed as the run stopped (exit %d): %s", p.spec.Name, st.ExitCode(), firstNonEmpty(werr, p.stderr.String()))
+	}
+	return nil
 }
 
 // summary is the process's line in real.json: its last sample and why it

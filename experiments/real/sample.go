@@ -205,6 +205,10 @@ func (s *sampler) deaths(end time.Time) {
 // rose is the OOM killer's; a SIGKILL while only the host's rose, a
 // global OOM kill.
 func (s *sampler) classify(p *proc, st *os.ProcessState) {
+	if st == nil {
+		p.info.DiedOf = "unknown: its exit status was lost"
+		return
+	}
 	ws, _ := st.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:

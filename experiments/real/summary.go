@@ -84,7 +84,8 @@ type OOMEvent struct {
 
 // KernelWorkload is one task, mlock or page-cache workload at the end of
 // the run, in summary.json's shape, with what the real run measured
-// besides.
+// besides. stall_ns and failed_ticks are the model's and stay 0: the
+// time a real task spends in reclaim is inside fault_ns, not apart.
 type KernelWorkload struct {
 	world.KernelWorkloadSummary
 	// FaultNs is the time its processes spent faulting memory in (or
