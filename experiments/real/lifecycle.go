@@ -156,6 +156,7 @@ func (r *runner) begin() error {
 		return err
 	}
 	r.t0 = time.Now()
+	r.smp.startClock()
 	for _, p := range r.procs {
 		if err := p.send(ctlGo); err != nil {
 			return err

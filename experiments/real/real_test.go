@@ -96,6 +96,9 @@ func TestRealTwoTasksOOM(t *testing.T) {
 	if e.TimeNs < 1.5e9 || e.TimeNs > 3.5e9 {
 		t.Errorf("OOM kill at %d ns, want about 2.2 s", e.TimeNs)
 	}
+	if s.KernelLog == "read" && e.Source != fromKernelLog {
+		t.Errorf("the kernel log was read, but the event's source is %q", e.Source)
+	}
 	if e.VictimPoints < 19680 {
 		t.Errorf("victim points %d: below sidecar's anonymous memory and adj alone (19680)", e.VictimPoints)
 	}

@@ -26,6 +26,10 @@ func (r *runner) result() (*Result, error) {
 		Vmstat: map[string]int64{}, Host: r.h, NotApplied: r.p.notApplied, SetupNs: r.setupNs,
 		PSI: PSITotals{SomeTotalUs: s.psiLast.Some.TotalUs - s.psi0.Some.TotalUs, FullTotalUs: s.psiLast.Full.TotalUs - s.psi0.Full.TotalUs},
 	}
+	sum.KernelLog = "read"
+	if s.kmsg == nil {
+		sum.KernelLog = s.kmsgErr
+	}
 	for k, v := range s.vmLast {
 		sum.Vmstat[k] = v - s.vm0[k]
 	}

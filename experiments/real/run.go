@@ -162,6 +162,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.stop()
+	// A kill the kernel logged before the end counts even when the
+	// victim was reaped after it.
+	r.smp.deaths(r.t0.Add(time.Duration(r.p.durationNs)))
 	return r.result()
 }
 
@@ -278,6 +281,10 @@ func (r *runner) teardown() error {
 		}
 	}
 	r.groups, r.parent = nil, nil
+	if r.smp != nil && r.smp.kmsg != nil {
+		r.smp.kmsg.close()
+		r.smp.kmsg = nil
+	}
 	if r.swap != nil {
 		if err := r.swap.remove(deadline); err != nil {
 			errs = append(errs, err)

@@ -3,15 +3,12 @@ package real
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
-	"github.com/sbmpsim/sbmpsim/model/kernel"
 )
 
 // This file samples the kernel while the run goes and accounts for the
@@ -29,10 +26,6 @@ func vmstatColumns() []string {
 		"pswpin", "pswpout", "oom_kill", "pgmajfault",
 	}
 }
-
-// oomWait bounds how long the run waits, after a process was killed, for
-// its cgroup's oom_kill counter to show the kill.
-const oomWait = 200 * time.Millisecond
 
 // sampler reads the kernel every interval into the time series, and
 // keeps the last reading of each cgroup and process for the summary.
@@ -57,6 +50,12 @@ type sampler struct {
 	events     []OOMEvent
 	swapPeak   int64
 	samples    int
+	// kmsg reads the OOM killer's reports (nil without access to the
+	// kernel log; kmsgErr says why), and t0Us is the run's start on
+	// the log's clock.
+	kmsg    *kmsgReader
+	kmsgErr string
+	t0Us    int64
 }
 
 func newSampler(r *runner) *sampler {
@@ -72,6 +71,9 @@ func (s *sampler) baseline() error {
 	}
 	s.psi0, err = readPSI()
 	s.noPSI = err != nil
+	if s.kmsg, err = openKmsg(); err != nil {
+		s.kmsgErr = err.Error()
+	}
 	for _, g := range s.allGroups() {
 		c, err := s.r.fs.sample(g.dir)
 		if err != nil {
@@ -148,6 +150,9 @@ func (s *sampler) sample() error {
 		}
 	}
 	s.lastNs, s.vmLast, s.psiLast = now, vm, psi
+	if s.kmsg != nil {
+		s.kmsg.drain()
+	}
 	s.samples++
 	top := s.last[s.r.parent]
 	row := []float64{float64(now), pages(top.anonBytes), pages(top.fileBytes), pages(top.swapBytes), pages(top.usageBytes)}
@@ -183,132 +188,6 @@ func (s *sampler) sampleProc(p *proc, now int64, row []float64) []float64 {
 }
 
 func pages(bytes int64) float64 { return float64(bytes >> 12) }
-
-// deaths accounts for every process reaped since the last call. A death
-// after end is the run's own stopping, not an event.
-func (s *sampler) deaths(end time.Time) {
-	for _, p := range s.r.procs {
-		if p.died || p.alive() {
-			continue
-		}
-		at, st := p.exit()
-		if at.After(end) {
-			continue
-		}
-		p.died = true
-		p.info.DiedNs = int64(at.Sub(s.r.t0))
-		s.classify(p, st)
-	}
-}
-
-// classify says why p died: a SIGKILL while its cgroup's oom_kill count
-// rose is the OOM killer's; a SIGKILL while only the host's rose, a
-// global OOM kill.
-func (s *sampler) classify(p *proc, st *os.ProcessState) {
-	if st == nil {
-		p.info.DiedOf = "unknown: its exit status was lost"
-		return
-	}
-	ws, _ := st.Sys().(syscall.WaitStatus)
-	switch {
-	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
-		if s.memcgKill(p.group) {
-			p.info.DiedOf = "oom-kill"
-			s.record(p, "memcg:"+s.scope(p.group).path)
-			return
-		}
-		if vm, err := readVmstat(); err == nil && vm["oom_kill"]-s.vm0["oom_kill"] > int64(len(s.events)) {
-			p.info.DiedOf = "global-oom-kill"
-			s.record(p, "global")
-			return
-		}
-		p.info.DiedOf = "signal: killed (not by the OOM killer, as far as the counters show)"
-	case ws.Signaled():
-		p.info.DiedOf = "signal: " + ws.Signal().String()
-	default:
-		_, _, werr := p.message()
-		p.info.DiedOf = "exit " + strconv.Itoa(ws.ExitStatus())
-		if werr != "" {
-			p.info.DiedOf += ": " + werr
-		}
-	}
-}
-
-// memcgKill reports whether g's oom_kill count shows a kill not yet
-// accounted for, waiting up to oomWait for it. The kernel counts the
-// kill in the victim's own cgroup (memcg_memory_event_mm; cgroup v1
-// counts it nowhere else) right after sending SIGKILL, and the victim is
-// reaped only after it has exited, so the count is nearly always there.
-func (s *sampler) memcgKill(g *group) bool {
-	deadline := time.Now().Add(oomWait)
-	for {
-		if c, err := s.r.fs.sample(g.dir); err == nil && c.oomKill-s.oomBase[g] > s.attributed[g] {
-			s.attributed[g]++
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// scope is the cgroup whose limit the OOM was most likely about: of g
-// and the groups above it that have a limit, the one that was fullest
-// (usage over limit) at the last sample; the kernel does not say which.
-func (s *sampler) scope(g *group) *group {
-	best, bestFill := g, -1.0
-	for path := g.path; path != "/" && path != ""; path = parentOf(path) {
-		h := s.r.groupOf(path)
-		if h == nil || h.plan.maxBytes == 0 {
-			continue
-		}
-		if fill := float64(s.last[h].usageBytes) / float64(h.plan.maxBytes); fill > bestFill {
-			best, bestFill = h, fill
-		}
-	}
-	return best
-}
-
-// record adds an OOM event for victim p in scope, with its badness
-// points from its last sample.
-func (s *sampler) record(p *proc, scope string) {
-	e := OOMEvent{
-		OOMEvent: world.OOMEvent{TimeNs: p.info.DiedNs, Scope: scope, VictimPID: int(p.info.PID), VictimComm: p.spec.Comm},
-		RealPID:  p.info.RealPID, Workload: p.info.Workload, SampleNs: p.lastNs,
-	}
-	if p.sampled {
-		t := p.lastTask.ModelTask()
-		e.VictimPoints, _ = kernel.OOMBadness(&t, s.totalPages(scope))
-		e.VictimRSSAnonPages = p.lastTask.RSSAnonKB / 4
-	}
-	g := s.r.parent
-	if scope != "global" {
-		g = s.r.groupOf(scope[len("memcg:"):])
-	}
-	e.ScopeAnonPages, e.ScopeFilePages = s.last[g].anonBytes>>12, s.last[g].fileBytes>>12
-	s.events = append(s.events, e)
-	fmt.Fprintf(s.r.log, "real: OOM kill of %s at %.3f s (%s)\n", p.spec.Name, float64(e.TimeNs)/1e9, scope)
-}
-
-// totalPages is the OOM killer's totalpages for scope: the cgroup's
-// limit plus the swap it may use (mem_cgroup_get_max), or the host's
-// memory and swap for a global OOM.
-func (s *sampler) totalPages(scope string) int64 {
-	swapPages := s.r.p.totalSwapPages(s.r.h)
-	if scope == "global" {
-		return s.r.h.MemTotalKB/4 + swapPages
-	}
-	g := s.r.groupOf(scope[len("memcg:"):])
-	swapMax := int64(math.MaxInt64 / 2)
-	switch {
-	case s.r.p.sc.Kernel.SwapMB == 0:
-		swapMax = 0
-	case g.plan.swapMaxBytes > 0:
-		swapMax = g.plan.swapMaxBytes >> 12
-	}
-	return kernel.MemcgTotalPages(g.plan.limitPages(), swapMax, swapPages, s.r.p.sc.Kernel.Swappiness)
-}
 
 func readVmstat() (map[string]int64, error) {
 	b, err := os.ReadFile("/proc/vmstat")

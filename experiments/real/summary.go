@@ -45,6 +45,9 @@ type Summary struct {
 	Vmstat map[string]int64 `json:"vmstat"`
 	// PSI is /proc/pressure/memory's stall time over the run, host-wide.
 	PSI PSITotals `json:"psi"`
+	// KernelLog is "read" when the run read the OOM killer's reports
+	// from the kernel log, else why it could not.
+	KernelLog string `json:"kernel_log"`
 	// Swap is the swap file the run added (kernel.swap_mb), if any.
 	Swap *SwapSummary `json:"swap,omitempty"`
 
@@ -68,16 +71,24 @@ type OOMEvent struct {
 	RealPID int `json:"victim_real_pid"`
 	// Workload names the victim's workload (its process, for SBMP).
 	Workload string `json:"workload"`
-	// SampleNs is the time of the last sample before the kill, which
-	// victim_points and the sizes below come from: the kernel's own
-	// figures at the moment of the kill are not visible from user space
-	// without its log. victim_points is oom_badness of that sample
-	// against the cgroup's limit (mem_cgroup_get_max).
-	SampleNs int64 `json:"sample_ns"`
-	// VictimRSSAnonPages is the victim's resident anonymous memory then.
+	// Source says where time_ns, scope and victim_points come from.
+	// "kernel-log": the OOM killer's own report (/dev/kmsg): the time of
+	// the kill, the cgroup whose limit was hit, and oom_badness of the
+	// memory the kernel saw in the victim (its swap from the last
+	// sample). "samples", without access to the log: the time the
+	// victim was reaped, the fullest limited cgroup above it, and its
+	// memory at the last sample.
+	Source string `json:"source"`
+	// ReapedNs is when the run reaped the victim.
+	ReapedNs int64 `json:"reaped_ns"`
+	// VictimRSSAnonPages and VictimRSSFilePages are the victim's
+	// resident memory that the figures come from.
 	VictimRSSAnonPages int64 `json:"victim_rss_anon_pages"`
-	// ScopeAnonPages and ScopeFilePages are the scope cgroup's anonymous
-	// and page-cache pages then.
+	VictimRSSFilePages int64 `json:"victim_rss_file_pages"`
+	// SampleNs is the time of the last sample before the run saw the
+	// death, and ScopeAnonPages and ScopeFilePages the scope cgroup's
+	// anonymous and page-cache pages at it.
+	SampleNs       int64 `json:"sample_ns"`
 	ScopeAnonPages int64 `json:"scope_anon_pages"`
 	ScopeFilePages int64 `json:"scope_file_pages"`
 }
