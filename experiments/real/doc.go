@@ -31,8 +31,11 @@
 // memory.memsw.limit_in_bytes on v1, kernel.swappiness as each group's
 // memory.swappiness. kernel.swap_mb adds a swap file for the run. It
 // samples every cgroup, every process and the host's vmstat and PSI
-// every 50 ms, and accounts for each death: a SIGKILL while the victim's
-// cgroup counted an OOM kill is an OOM event.
+// every 50 ms, and accounts for each death: the OOM killer's victims
+// come with its own report from the kernel log (the time of the kill,
+// the cgroup whose limit was hit, the victim's memory), or, without
+// access to the log, are known by a SIGKILL while the victim's cgroup
+// counted an OOM kill.
 //
 // What it refuses, before starting anything, with errors that name the
 // file, line and key like any scenario error: a workload or process not
@@ -51,11 +54,12 @@
 // vm sysctls (oom_kill_allocating_task, min_free_kbytes,
 // watermark_scale_factor, vm.swappiness), which belong to everyone on
 // the host; processes are not pinned to their cpus; the time series is
-// sampled at its own interval. Figures the kernel does not show from
-// user space are taken from the last sample instead: an OOM victim's
-// badness points and sizes are those of the sample before the kill, and
-// the kill's time is when the victim was reaped. The vmstat and PSI
-// figures are the whole host's. Nothing here is deterministic.
+// sampled at its own interval. An OOM victim's swap is not in the
+// kernel's report and is taken from the last sample; without the kernel
+// log, so are its other figures, and the kill's time is when the victim
+// was reaped. The vmstat and PSI figures are the whole host's. Nothing
+// here is deterministic: a kernel may, for one, kill a second task
+// while the first victim's memory is still being freed.
 //
 // Clean-up is the contract: when Run returns, every process it started
 // has been killed and reaped, its cgroups removed, its files deleted and
