@@ -136,8 +136,7 @@ func (s *sampler) recordLogged(p *proc, k kmsgKill) {
 		RSSAnonPages: k.AnonKB / 4, RSSFilePages: k.FileKB / 4, RSSShmemPages: k.ShmemKB / 4,
 		SwapEntries: p.lastTask.VmSwapKB / 4, PgtablesBytes: k.PgtableK << 10, OOMScoreAdj: k.Adj,
 	}
-	e := s.event(p, scope, fromKernelLog)
-	e.TimeNs = s.logNs(k)
+	e := s.event(p, scope, fromKernelLog, s.logNs(k))
 	e.VictimPoints, _ = kernel.OOMBadness(&t, s.totalPages(scope))
 	e.VictimRSSAnonPages, e.VictimRSSFilePages = k.AnonKB/4, k.FileKB/4
 	s.add(e)
@@ -147,7 +146,7 @@ func (s *sampler) recordLogged(p *proc, k kmsgKill) {
 // is when the victim was reaped, and its figures those of the last
 // sample.
 func (s *sampler) recordSampled(p *proc, scope string) {
-	e := s.event(p, scope, fromSamples)
+	e := s.event(p, scope, fromSamples, p.info.DiedNs)
 	if p.sampled {
 		t := p.lastTask.ModelTask()
 		e.VictimPoints, _ = kernel.OOMBadness(&t, s.totalPages(scope))
@@ -156,17 +155,28 @@ func (s *sampler) recordSampled(p *proc, scope string) {
 	s.add(e)
 }
 
-// event is the common part of an OOM event of victim p in scope.
-func (s *sampler) event(p *proc, scope, source string) OOMEvent {
+// event is the common part of an OOM event of victim p in scope at
+// timeNs, with the scope's memory at the last sample before then.
+func (s *sampler) event(p *proc, scope, source string, timeNs int64) OOMEvent {
 	e := OOMEvent{
-		OOMEvent: world.OOMEvent{TimeNs: p.info.DiedNs, Scope: scope, VictimPID: int(p.info.PID), VictimComm: p.spec.Comm},
-		RealPID:  p.info.RealPID, Workload: p.info.Workload, Source: source, ReapedNs: p.info.DiedNs, SampleNs: s.lastNs,
+		OOMEvent: world.OOMEvent{TimeNs: timeNs, Scope: scope, VictimPID: int(p.info.PID), VictimComm: p.spec.Comm},
+		RealPID:  p.info.RealPID, Workload: p.info.Workload, Source: source, ReapedNs: p.info.DiedNs,
 	}
 	g := s.r.parent
 	if path, ok := strings.CutPrefix(scope, "memcg:"); ok && s.r.groupOf(path) != nil {
 		g = s.r.groupOf(path)
 	}
-	e.ScopeAnonPages, e.ScopeFilePages = s.last[g].anonBytes>>12, s.last[g].fileBytes>>12
+	if len(s.history) == 0 {
+		return e
+	}
+	snap := s.history[0]
+	for _, h := range s.history {
+		if h.ns <= timeNs {
+			snap = h
+		}
+	}
+	c := snap.groups[g]
+	e.SampleNs, e.ScopeAnonPages, e.ScopeFilePages = snap.ns, c.anonBytes>>12, c.fileBytes>>12
 	return e
 }
 

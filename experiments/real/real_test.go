@@ -106,11 +106,22 @@ func TestRealTwoTasksOOM(t *testing.T) {
 	for _, p := range s.Processes {
 		procs[p.Name] = p
 	}
-	if procs["sidecar"].DiedOf != "oom-kill" || procs["grower"].DiedNs != -1 {
+	if procs["sidecar"].DiedOf != "oom-kill" {
 		t.Errorf("processes %+v", s.Processes)
 	}
-	if got := s.KernelWorkloads[0].PagesGot; got != 80<<8 {
-		t.Errorf("grower got %d pages, want 80 MiB", got)
+	// The kernel may kill grower too, a few ms later, while sidecar's
+	// memory is being freed; this host does in most runs. Otherwise
+	// grower reaches its 80 MiB.
+	switch {
+	case s.OOMKills == 2:
+		if g := s.OOMEvents[1]; g.VictimComm != "grower" || g.TimeNs < e.TimeNs || procs["grower"].DiedOf != "oom-kill" {
+			t.Errorf("second OOM event %+v", g)
+		}
+		t.Logf("the kernel killed grower too, %.1f ms after sidecar", float64(s.OOMEvents[1].TimeNs-e.TimeNs)/1e6)
+	case s.OOMKills > 2:
+		t.Errorf("%d OOM kills of two tasks", s.OOMKills)
+	case procs["grower"].DiedNs != -1 || s.KernelWorkloads[0].PagesGot != 80<<8:
+		t.Errorf("grower %+v, %+v", procs["grower"], s.KernelWorkloads[0])
 	}
 	c := s.Cgroups[0]
 	if c.Path != "/box" || c.PeakPages < 23<<10 || c.EventsOOMKill != int64(s.OOMKills) || c.OOMControl == nil {
@@ -129,6 +140,32 @@ func TestRealTwoTasksOOM(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestRealOOMWithoutKernelLog runs real-two-tasks knowing OOM kills
+// only from the counters: sidecar is still found killed by the OOM
+// killer in /box. (Which kill came first is not asserted: when the
+// kernel kills grower too, a few ms later, the two are reaped in either
+// order.)
+func TestRealOOMWithoutKernelLog(t *testing.T) {
+	h := needHost(t)
+	tmp := t.TempDir()
+	res, err := Run(context.Background(), load(t, "real-two-tasks"), Options{TempDir: tmp, IgnoreKernelLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, h, tmp, os.Getpid())
+	s := res.Summary
+	found := false
+	for _, e := range s.OOMEvents {
+		if e.Source != fromSamples || e.Scope != "memcg:/box" {
+			t.Errorf("event %+v", e)
+		}
+		found = found || e.VictimComm == "sidecar" && e.VictimPoints >= 19680
+	}
+	if !found || s.KernelLog == "read" || s.Cgroups[0].EventsOOMKill != int64(s.OOMKills) {
+		t.Errorf("oom_kills %d, events %+v, cgroup oom_kill %d, kernel_log %q", s.OOMKills, s.OOMEvents, s.Cgroups[0].EventsOOMKill, s.KernelLog)
 	}
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	MaxDurationMs int64
 	// Log receives a line per step of the run (nil: none).
 	Log io.Writer
+	// IgnoreKernelLog leaves the kernel log unread: OOM events are then
+	// known only from the cgroups' counters and the samples (see
+	// OOMEvent.Source), as on a host whose log the run cannot read.
+	IgnoreKernelLog bool
 }
 
 func (o *Options) sampleInterval() time.Duration {

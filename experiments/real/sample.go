@@ -50,6 +50,10 @@ type sampler struct {
 	events     []OOMEvent
 	swapPeak   int64
 	samples    int
+	// history keeps the groups' readings of the last historyLen
+	// samples, so that an OOM event can show the sample before the kill
+	// although the death is seen after it.
+	history []snapshot
 	// kmsg reads the OOM killer's reports (nil without access to the
 	// kernel log; kmsgErr says why), and t0Us is the run's start on
 	// the log's clock.
@@ -57,6 +61,15 @@ type sampler struct {
 	kmsgErr string
 	t0Us    int64
 }
+
+// snapshot is the groups' readings at one sample.
+type snapshot struct {
+	ns     int64
+	groups map[*group]cgroupSample
+}
+
+// historyLen is how many samples history keeps (5 s at 50 ms).
+const historyLen = 100
 
 func newSampler(r *runner) *sampler {
 	return &sampler{r: r, last: map[*group]cgroupSample{}, oomBase: map[*group]int64{}, attributed: map[*group]int64{}}
@@ -71,8 +84,13 @@ func (s *sampler) baseline() error {
 	}
 	s.psi0, err = readPSI()
 	s.noPSI = err != nil
-	if s.kmsg, err = openKmsg(); err != nil {
-		s.kmsgErr = err.Error()
+	switch {
+	case s.r.opt.IgnoreKernelLog:
+		s.kmsgErr = "not read (Options.IgnoreKernelLog)"
+	default:
+		if s.kmsg, err = openKmsg(); err != nil {
+			s.kmsgErr = err.Error()
+		}
 	}
 	for _, g := range s.allGroups() {
 		c, err := s.r.fs.sample(g.dir)
@@ -132,13 +150,18 @@ func (s *sampler) loop(ctx context.Context, end time.Time) error {
 // sample appends one row to the time series.
 func (s *sampler) sample() error {
 	now := int64(time.Since(s.r.t0))
+	snap := snapshot{ns: now, groups: map[*group]cgroupSample{}}
 	for _, g := range s.allGroups() {
 		c, err := s.r.fs.sample(g.dir)
 		if err != nil {
 			return err
 		}
-		s.last[g] = c
+		s.last[g], snap.groups[g] = c, c
 	}
+	if len(s.history) == historyLen {
+		s.history = append(s.history[:0], s.history[1:]...)
+	}
+	s.history = append(s.history, snap)
 	vm, err := readVmstat()
 	if err != nil {
 		return err

@@ -85,9 +85,9 @@ type OOMEvent struct {
 	// resident memory that the figures come from.
 	VictimRSSAnonPages int64 `json:"victim_rss_anon_pages"`
 	VictimRSSFilePages int64 `json:"victim_rss_file_pages"`
-	// SampleNs is the time of the last sample before the run saw the
-	// death, and ScopeAnonPages and ScopeFilePages the scope cgroup's
-	// anonymous and page-cache pages at it.
+	// SampleNs is the time of the last sample before the kill, and
+	// ScopeAnonPages and ScopeFilePages the scope cgroup's anonymous and
+	// page-cache pages at it.
 	SampleNs       int64 `json:"sample_ns"`
 	ScopeAnonPages int64 `json:"scope_anon_pages"`
 	ScopeFilePages int64 `json:"scope_file_pages"`
