@@ -15,6 +15,10 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/real"
 )
 
+// defaultRealScenario is what `sbmpsim real` runs when no scenario is
+// named: the embedded example small and confined enough for any host.
+const defaultRealScenario = "real-two-tasks"
+
 type realFlags struct {
 	seed uint64
 	sets []string
@@ -25,8 +29,8 @@ type realFlags struct {
 func newRealCmd() *cobra.Command {
 	var f realFlags
 	cmd := &cobra.Command{
-		Use:   "real SCENARIO.toml | NAME",
-		Short: "Run a cgroup-confined scenario's workloads as real processes on this host",
+		Use:   "real [SCENARIO.toml | NAME]",
+		Short: "Run a cgroup-confined scenario's workloads as real processes on this host (default: the embedded " + defaultRealScenario + ")",
 		Long: `Run the task, mlock and page-cache workloads of a scenario as real processes
 on this machine, each in a memory cgroup made from the scenario's
 [[kernel.cgroup]] tables (under one private parent, removed at the end),
@@ -40,12 +44,15 @@ key. It needs root. Ctrl-C stops the run early; everything it started
 
   sbmpsim real real-two-tasks --out real-out/`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
-				return usageError{fmt.Errorf("%w: name the scenario to run, a file or an embedded name", err)}
+			if err := cobra.MaximumNArgs(1)(cmd, args); err != nil {
+				return usageError{fmt.Errorf("%w: name one scenario, a file or an embedded name", err)}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{defaultRealScenario}
+			}
 			sc, err := loadScenario(cmd, args, f.sets, f.seed)
 			if err != nil {
 				// Every failure to load is the input's: a missing or

@@ -24,7 +24,8 @@ func TestRealRefusesWithExit2(t *testing.T) {
 		{[]string{"real", "real-two-tasks", "--set", "kernel.cgroup.0.high_mb=64"}, []string{"--set: kernel.cgroup.0.high_mb"}},
 		{[]string{"real", "real-two-tasks", "--set", "kernel.nope=1"}, []string{"kernel.nope"}},
 		{[]string{"real", filepath.Join(t.TempDir(), "missing.toml")}, []string{"missing.toml"}},
-		{[]string{"real"}, []string{"arg"}},
+		{[]string{"real", "a", "b"}, []string{"name one scenario"}},
+		{[]string{"real", "--set", "workload.0.kind=go-runtime"}, []string{"--set: workload.0.kind: a go-runtime"}},
 	}
 	for _, tt := range tests {
 		code, _, stderr := sbmpsim(t, tt.args...)
