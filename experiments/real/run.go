@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -117,7 +118,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 	if serr != nil {
 		fmt.Fprintf(r.log, "real: %v\n", serr)
 	}
-	res, err := r.run(ctx)
+	res, err := r.runGuarded(ctx)
 	if terr := r.teardown(); terr != nil {
 		return nil, errors.Join(err, terr)
 	}
@@ -145,6 +146,17 @@ type runner struct {
 	t0      time.Time
 	setupNs int64
 	smp     *sampler
+}
+
+// runGuarded is run with a panic turned into an error, so that a bug
+// still leaves the host clean: teardown runs after it in every case.
+func (r *runner) runGuarded(ctx context.Context) (res *Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, fmt.Errorf("real: internal error (a bug; the run was cleaned up): %v\n%s", v, debug.Stack())
+		}
+	}()
+	return r.run(ctx)
 }
 
 // run sets the run up, runs it and collects its result; teardown undoes
