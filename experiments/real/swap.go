@@ -56,14 +56,14 @@ func addSwap(path string, sizeBytes int64) (*swapFile, error) {
 		return nil, err
 	}
 	s := &swapFile{path: path, sizeBytes: pages * pageBytes}
-	zero := make([]byte, fileChunk)
+	zero := make([]byte, dropEvery)
 	copy(zero, hdr)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("swap file: %w", err)
 	}
-	for off := int64(0); off < s.sizeBytes && err == nil; off += fileChunk {
-		n := min(fileChunk, s.sizeBytes-off)
+	for off := int64(0); off < s.sizeBytes && err == nil; off += dropEvery {
+		n := min(dropEvery, s.sizeBytes-off)
 		if _, err = f.Write(zero[:n]); err == nil && off == 0 {
 			clear(zero[:pageBytes])
 		}

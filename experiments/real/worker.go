@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -229,6 +230,9 @@ func (c *conn) serve(spec *workerSpec, samplers SamplerFunc) error {
 	if err := j.setup(); err != nil {
 		return err
 	}
+	// Give back what set-up took of the heap (file buffers): it is the
+	// worker's own memory, charged to its cgroup, and no workload's.
+	debug.FreeOSMemory()
 	c.send(workerMsg{State: "ready"})
 	if b, err := c.await(setup); err != nil || b != ctlGo {
 		return fmt.Errorf("waiting for the start: byte %q, %v", b, err)

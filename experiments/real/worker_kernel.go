@@ -31,10 +31,12 @@ const (
 	retouchEvery = 500 * time.Millisecond
 	// progressEvery is how often a worker reports its counters.
 	progressEvery = 100 * time.Millisecond
-	// fileChunk is the unit a worker writes its files in; each chunk is
-	// written back and dropped before the next, so writing a file set
-	// never holds more than a chunk of dirty page cache.
-	fileChunk = 8 << 20
+	// fileChunk is the unit a worker writes its files in, and
+	// dropEvery how much it writes before it writes that back and drops
+	// it from the page cache: writing a file set never holds more dirty
+	// page cache than that, and the worker's own heap stays small.
+	fileChunk = 1 << 20
+	dropEvery = 8 << 20
 	// fileBytesMax is the size of one file of a page-cache reader's set.
 	fileBytesMax = 64 << 20
 	// maxBacklog bounds how far behind its rate a reader may fall before
@@ -253,18 +255,22 @@ func writeDropped(path string, size int64, chunk []byte) error {
 		return err
 	}
 	defer f.Close()
+	var dropped int64
 	for off := int64(0); off < size; {
 		n := min(int64(len(chunk)), size-off)
 		if _, err := f.Write(chunk[:n]); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
+		if off += n; off-dropped < dropEvery && off < size {
+			continue
+		}
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("sync %s: %w", path, err)
 		}
-		if err := unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED); err != nil {
+		if err := unix.Fadvise(int(f.Fd()), dropped, off-dropped, unix.FADV_DONTNEED); err != nil {
 			return fmt.Errorf("fadvise %s: %w", path, err)
 		}
-		off += n
+		dropped = off
 	}
 	return f.Close()
 }
