@@ -41,6 +41,7 @@ type cgroupSample struct {
 	stat    map[string]int64
 	oom     *OOMControl      // cgroup v1
 	events  map[string]int64 // cgroup v2
+	psi     PSI              // cgroup v2's memory.pressure
 }
 
 // cgroupFS is the host's memory controller.
@@ -215,6 +216,11 @@ func (c cgroupFS) sampleV2(dir string, s *cgroupSample) error {
 		return fmt.Errorf("%s: memory.events: %w", dir, err)
 	}
 	s.failcnt, s.oomKill = s.events["max"], s.events["oom_kill"]
+	if text, err := c.read(dir, "memory.pressure"); err == nil { // with CONFIG_PSI
+		if s.psi, err = parsePSI(text); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
 	return nil
 }
 
@@ -242,11 +248,14 @@ func (g *group) summary(s cgroupSample) Cgroup {
 			Path: g.path, CurrentPages: s.usageBytes >> 12, PeakPages: s.maxUsageBytes >> 12,
 			SwapCurrentPages: s.swapBytes >> 12, EventsMax: s.failcnt, EventsOOMKill: s.oomKill,
 		},
-		Dir: g.dir, MemoryStat: s.stat, OOMControl: s.oom, MemoryEvents: s.events,
+		Dir: g.dir, MemoryStat: s.stat, OOMControl: s.oom,
 	}
-	if s.events != nil {
-		out.EventsHigh, out.EventsOOM = s.events["high"], s.events["oom"]
+	out.MemoryEvents = s.events
+	if s.events == nil {
+		out.MemoryEvents = map[string]int64{"max": s.failcnt, "oom_kill": s.oomKill}
 	}
+	out.EventsHigh, out.EventsOOM = out.MemoryEvents["high"], out.MemoryEvents["oom"]
+	out.MemoryPressure = world.PressureSummary{SomeTotalUs: s.psi.Some.TotalUs, FullTotalUs: s.psi.Full.TotalUs}
 	if p := g.plan; p != nil {
 		out.MaxBytes, out.HighBytes, out.SwapMaxBytes = p.maxBytes, p.highBytes, p.swapMaxBytes
 	}

@@ -24,7 +24,7 @@ func (r *runner) result() (*Result, error) {
 		SimTimeNs: s.lastNs, SampleIntervalNs: int64(r.opt.sampleInterval()), Samples: s.samples,
 		OOMKills: len(s.events), OOMEvents: append([]OOMEvent{}, s.events...),
 		Vmstat: map[string]int64{}, Host: r.h, NotApplied: r.p.notApplied, SetupNs: r.setupNs,
-		PSI: PSITotals{SomeTotalUs: s.psiLast.Some.TotalUs - s.psi0.Some.TotalUs, FullTotalUs: s.psiLast.Full.TotalUs - s.psi0.Full.TotalUs},
+		MemoryPressure: world.PressureSummary{SomeTotalUs: s.psiLast.Some.TotalUs - s.psi0.Some.TotalUs, FullTotalUs: s.psiLast.Full.TotalUs - s.psi0.Full.TotalUs},
 	}
 	sum.KernelLog = "read"
 	if s.kmsg == nil {

@@ -43,8 +43,9 @@ type Summary struct {
 	// (gauges such as nr_free_pages as their change too). The counters
 	// are the whole host's: other work on the host shows in them.
 	Vmstat map[string]int64 `json:"vmstat"`
-	// PSI is /proc/pressure/memory's stall time over the run, host-wide.
-	PSI PSITotals `json:"psi"`
+	// MemoryPressure is /proc/pressure/memory's stall time over the run,
+	// host-wide (summary.json's machine-wide memory_pressure).
+	MemoryPressure world.PressureSummary `json:"memory_pressure"`
 	// KernelLog is "read" when the run read the OOM killer's reports
 	// from the kernel log, else why it could not.
 	KernelLog string `json:"kernel_log"`
@@ -131,10 +132,13 @@ type Process struct {
 }
 
 // Cgroup is one scenario cgroup at the end of the run: summary.json's
-// figures where they mean the same (current_pages is cgroup v1's
-// memory.usage_in_bytes, events_max its memory.failcnt plus
-// memory.memsw.failcnt), the limits written, and the kernel's files as it
-// printed them.
+// figures where they mean the same, the limits written, and the kernel's
+// files as it printed them. On cgroup v2 memory_events and
+// memory_pressure are the group's files. Cgroup v1 has neither:
+// current_pages is its memory.usage_in_bytes, events_max and
+// memory_events' max its memory.failcnt plus memory.memsw.failcnt,
+// events_oom_kill and memory_events' oom_kill its memory.oom_control
+// oom_kill; the other events and the pressure stay 0.
 type Cgroup struct {
 	world.CgroupSummary
 	Dir          string           `json:"dir"`
@@ -143,13 +147,6 @@ type Cgroup struct {
 	SwapMaxBytes int64            `json:"swap_max_bytes"`
 	MemoryStat   map[string]int64 `json:"memory_stat"`
 	OOMControl   *OOMControl      `json:"oom_control,omitempty"`
-	MemoryEvents map[string]int64 `json:"memory_events,omitempty"`
-}
-
-// PSITotals are the memory stall times over the run, in microseconds.
-type PSITotals struct {
-	SomeTotalUs int64 `json:"some_total_us"`
-	FullTotalUs int64 `json:"full_total_us"`
 }
 
 // SwapSummary is the run's swap file.
