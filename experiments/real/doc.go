@@ -10,15 +10,22 @@
 // What it runs, per [[workload]] kind (each as its own process, this
 // binary started again as a worker: see IsWorker and WorkerMain):
 //   - task: maps anonymous memory and writes a byte to each 4 KiB page at
-//     grow_mb_per_s up to rss_mb, writing to all of it again every 500 ms
-//     so that it stays resident; count > 1 starts a fleet. Its
+//     grow_mb_per_s up to rss_mb, and writes to all of it again every
+//     touch_interval_ms (if set); count > 1 starts a fleet. Its
 //     page_cache_mb is a file it writes, drops from the page cache and
 //     reads once at start.
 //   - mlock: the same, each batch mlock'ed.
 //   - page-cache: writes a file set of page_cache_mb (written back and
 //     dropped as it goes, so the reader starts cold), then reads
 //     grow_mb_per_s of 4 KiB pages a second at uniformly random places
-//     with readahead off, counting the reads that miss the page cache.
+//     (hot_fraction of them within the first hot_mb) with readahead off,
+//     counting the reads that miss the page cache.
+//
+// Each works on the simulation's 1 ms tick, paced by its loop mode: with
+// "closed" the time a tick's work was blocked beyond the tick is taken
+// off its schedule (the work that would have come meanwhile is not
+// issued), with "queued" the work a stall delayed is done after it; a
+// real process cannot "ignore" a stall, and is paced as "queued".
 //   - synthetic: an SBMP process (sbmp/arena's Heap: the real allocator
 //     over mmap'd memory) driven in real time by the simulation's
 //     samplers and random streams, one process per [[process]].

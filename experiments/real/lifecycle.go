@@ -41,6 +41,7 @@ func (r *runner) startProcs() error {
 		spec := base
 		spec.Kind, spec.Name, spec.Comm, spec.StartNs = workerKind(t.kind), t.name, t.comm, t.startNs
 		spec.BytesPerS, spec.TargetBytes, spec.PageCacheBytes = t.bytesPerS, t.targetBytes, t.pageCacheBytes
+		spec.Loop, spec.TouchNs, spec.HotBytes, spec.HotFraction = t.loop, t.touchNs, t.hotBytes, t.hotFraction
 		spec.ReserveBytes = t.targetBytes
 		if spec.ReserveBytes == 0 {
 			spec.ReserveBytes = r.reserve(t.cgroup)

@@ -60,6 +60,13 @@ type taskPlan struct {
 	targetBytes    int64
 	pageCacheBytes int64
 	fleet          bool
+	// loop is the workload's loop mode; touchNs how often a task writes
+	// to all its memory again (0: never); hotBytes and hotFraction shape
+	// a reader's reads.
+	loop        string
+	touchNs     int64
+	hotBytes    int64
+	hotFraction float64
 }
 
 // procPlan is one SBMP process and the synthetic workloads it runs.
@@ -231,6 +238,7 @@ func (p *plan) compileTasks(refuse func(string, string, ...any)) {
 				workload: i, kind: w.Kind, name: w.Name, simPID: int64(1000 + i), cgroup: w.Cgroup,
 				oomScoreAdj: w.OOMScoreAdj, startNs: w.StartMs * 1e6, bytesPerS: w.GrowMBPerS * (1 << 20),
 				targetBytes: w.RSSMB << 20, pageCacheBytes: w.PageCacheMB << 20,
+				loop: w.Loop, touchNs: w.TouchIntervalMs * 1e6, hotBytes: w.HotMB << 20, hotFraction: w.HotFraction,
 			}
 			if w.Count > 1 {
 				t.simPID, t.name, t.fleet = int64(10000+1024*i+n), fmt.Sprintf("%s-%d", w.Name, n), true
@@ -304,8 +312,12 @@ func notApplied(sc *scenario.Scenario, h *Host) []NotApplied {
 	}
 	out = append(out, sw)
 	for i, w := range sc.Workloads {
+		key := "workload." + strconv.Itoa(i) + "."
 		if w.CPUs != "0" {
-			out = append(out, NotApplied{Key: "workload." + strconv.Itoa(i) + ".cpus", Value: w.CPUs, Reason: "processes are not pinned: the host has its own CPUs"})
+			out = append(out, NotApplied{Key: key + "cpus", Value: w.CPUs, Reason: "processes are not pinned: the host has its own CPUs"})
+		}
+		if w.Loop == scenario.LoopIgnore {
+			out = append(out, NotApplied{Key: key + "loop", Value: w.Loop, Reason: "a real process cannot ignore a stall: it is blocked for it, then catches up (as loop = \"queued\")"})
 		}
 	}
 	out = append(out, NotApplied{Key: "output.sample_interval_ms", Value: strconv.FormatInt(sc.Output.SampleIntervalMs, 10), Reason: "a real run samples the kernel at its own interval (sample_interval_ns)"})

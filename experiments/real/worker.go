@@ -87,6 +87,15 @@ type workerSpec struct {
 	PageCacheBytes int64  `json:"page_cache_bytes"`
 	Dir            string `json:"dir"`
 	Seed           uint64 `json:"seed"`
+	// Loop is the workload's loop mode (scenario.LoopClosed, ...).
+	Loop string `json:"loop"`
+	// TouchNs is how often a task writes to all its memory again (0:
+	// never).
+	TouchNs int64 `json:"touch_ns,omitempty"`
+	// HotBytes and HotFraction: a reader's share HotFraction of reads
+	// falls on the first HotBytes of its set (0: the whole set).
+	HotBytes    int64   `json:"hot_bytes,omitempty"`
+	HotFraction float64 `json:"hot_fraction,omitempty"`
 	// An SBMP process: the scenario (canonical TOML, parsed as if from
 	// Source), the indices of its synthetic workloads, the arena it
 	// reserves, its heap's shards and the run's length.

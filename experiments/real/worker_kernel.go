@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -25,10 +26,6 @@ const (
 	// tick is how often a worker does its next share of work (the
 	// simulation's faultTickNs).
 	tick = time.Millisecond
-	// retouchEvery is how often a task writes to every page it holds, so
-	// that its memory stays resident and referenced, as a live program's
-	// is.
-	retouchEvery = 500 * time.Millisecond
 	// progressEvery is how often a worker reports its counters.
 	progressEvery = 100 * time.Millisecond
 	// fileChunk is the unit a worker writes its files in, and
@@ -39,17 +36,18 @@ const (
 	dropEvery = 8 << 20
 	// fileBytesMax is the size of one file of a page-cache reader's set.
 	fileBytesMax = 64 << 20
-	// maxBacklog bounds how far behind its rate a reader may fall before
-	// it drops reads rather than bursting them.
-	maxBacklog = 100 * time.Millisecond
+	// maxReadsPerTick bounds the reads a reader makes before it looks
+	// at stop again, when it catches up.
+	maxReadsPerTick = 10000
 )
 
 // anonJob is a task: it maps ReserveBytes of anonymous memory and writes
 // one byte to each 4 KiB page at BytesPerS up to TargetBytes (or the
-// whole reservation), mlocking what it faulted in when mlock is set. A
-// task with PageCacheBytes first writes a file of that size, drops it
-// from the page cache and reads it once, as the simulation's task reads
-// its file at start.
+// whole reservation), mlocking what it faulted in when mlock is set, and
+// every TouchNs (if set) writes to all of it again. A task with
+// PageCacheBytes first writes a file of that size, drops it from the
+// page cache and reads it once, as the simulation's task reads its file
+// at start.
 type anonJob struct {
 	spec  *workerSpec
 	mlock bool
@@ -87,6 +85,7 @@ func (j *anonJob) run(start time.Time, stop <-chan struct{}, progress func(worke
 	if j.spec.TargetBytes > 0 {
 		target = min(target, j.spec.TargetBytes/pageBytes)
 	}
+	pace := newPacer(begin, j.spec.BytesPerS/pageBytes, j.spec.Loop)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	lastTouch, lastReport := begin, begin
@@ -95,17 +94,18 @@ func (j *anonJob) run(start time.Time, stop <-chan struct{}, progress func(worke
 		case <-stop:
 			return m, nil
 		case now := <-t.C:
-			due := min(target, int64(j.spec.BytesPerS*now.Sub(begin).Seconds())/pageBytes)
-			if due > m.PagesGot {
-				t0 := time.Now()
+			t0 := time.Now()
+			if due := min(target, pace.due(now)); due > m.PagesGot {
 				j.fault(m.PagesGot, due)
-				m.FaultNs += int64(time.Since(t0))
 				m.PagesGot = due
 			}
-			if now.Sub(lastTouch) >= retouchEvery {
+			if j.spec.TouchNs > 0 && now.Sub(lastTouch) >= time.Duration(j.spec.TouchNs) {
 				j.touch(0, m.PagesGot)
 				lastTouch = now
 			}
+			d := time.Since(t0)
+			m.FaultNs += int64(d)
+			pace.worked(d)
 			if now.Sub(lastReport) >= progressEvery {
 				progress(m)
 				lastReport = now
@@ -171,30 +171,26 @@ func (j *readerJob) run(start time.Time, stop <-chan struct{}, progress func(wor
 	if !sleepUntil(begin, stop) {
 		return m, nil
 	}
-	perS := j.spec.BytesPerS / pageBytes
-	backlog := int64(perS * maxBacklog.Seconds())
+	pace := newPacer(begin, j.spec.BytesPerS/pageBytes, j.spec.Loop)
 	buf := make([]byte, pageBytes)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	lastReport := begin
-	var dropped int64
 	for {
 		select {
 		case <-stop:
 			return m, nil
 		case now := <-t.C:
-			due := int64(perS*now.Sub(begin).Seconds()) - dropped
-			if due-m.PagesRead > backlog+1 {
-				dropped += due - m.PagesRead - backlog
-				due = m.PagesRead + backlog
-			}
 			t0 := time.Now()
-			for ; m.PagesRead < due; m.PagesRead++ {
+			for n, due := 0, pace.due(now); m.PagesRead < due && n < maxReadsPerTick; n++ {
 				if err := j.read(buf, &m); err != nil {
 					return m, err
 				}
+				m.PagesRead++
 			}
-			m.FaultNs += int64(time.Since(t0))
+			d := time.Since(t0)
+			m.FaultNs += int64(d)
+			pace.worked(d)
 			if now.Sub(lastReport) >= progressEvery {
 				progress(m)
 				lastReport = now
@@ -203,9 +199,14 @@ func (j *readerJob) run(start time.Time, stop <-chan struct{}, progress func(wor
 	}
 }
 
-// read reads one page at a uniformly random place of the set.
+// read reads one page at a uniformly random place of the set, or, for
+// a share HotFraction of reads, of its first HotBytes.
 func (j *readerJob) read(buf []byte, m *workerMsg) error {
-	page := int64(j.rng.IntN(int(j.pages)))
+	n := j.pages
+	if hot := j.spec.HotBytes / pageBytes; hot > 0 && j.rng.Float64() < j.spec.HotFraction {
+		n = hot
+	}
+	page := int64(j.rng.IntN(int(n)))
 	f := j.files[page*pageBytes/fileBytesMax]
 	off := page * pageBytes % fileBytesMax
 	_, err := unix.Preadv2(int(f.Fd()), [][]byte{buf}, off, unix.RWF_NOWAIT)
@@ -223,6 +224,35 @@ func (j *readerJob) read(buf []byte, m *workerMsg) error {
 		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
 	}
 	return nil
+}
+
+// pacer says how much of a worker's work is due, by its loop mode
+// (world's loopMode). With "queued" work keeps its open-loop times: what
+// a stall delayed is due at once after it. With "closed" the time a tick
+// of work took beyond the tick is taken off the schedule, as work that
+// would have come while the worker was blocked is not issued. A real
+// process cannot "ignore" a stall; it is paced as "queued".
+type pacer struct {
+	begin   time.Time
+	perS    float64
+	closed  bool
+	blocked time.Duration
+}
+
+func newPacer(begin time.Time, perS float64, loop string) *pacer {
+	return &pacer{begin: begin, perS: perS, closed: loop == "" || loop == scenario.LoopClosed}
+}
+
+// due is the work due by now since the start.
+func (p *pacer) due(now time.Time) int64 {
+	return int64(p.perS * (now.Sub(p.begin) - p.blocked).Seconds())
+}
+
+// worked notes a tick's work took d.
+func (p *pacer) worked(d time.Duration) {
+	if p.closed && d > tick {
+		p.blocked += d - tick
+	}
 }
 
 // writeFileSet writes size bytes as files of at most fileBytesMax in

@@ -35,6 +35,12 @@ type SamplerFunc func(sc *scenario.Scenario, index int) (Samplers, error)
 // before it looks at the clock and at stop again, when it runs behind.
 const maxBurst = 10000
 
+// lateNs is how late an arrival may be handled and still count as on
+// time: the timer's and the scheduler's slack. Later than that, the
+// workload was blocked (loop "closed" drops the arrival, "queued" issues
+// it late).
+const lateNs = int64(2 * time.Millisecond)
+
 // sbmpJob is an SBMP process: the real allocator over real memory
 // (sbmp/arena's Heap, one shard per CPU the process's workloads name),
 // driven in real time by its synthetic workloads, each with the
@@ -53,8 +59,11 @@ type synthLoad struct {
 	s                           Samplers
 	arrivals, sizes, life, leak sim.Stream
 	startNs, stopNs             int64
-	mu                          sync.Mutex
-	sum                         world.WorkloadSummary
+	// closed: arrivals that come while the workload is blocked are not
+	// issued (loop "closed"); otherwise they are issued late ("queued").
+	closed bool
+	mu     sync.Mutex
+	sum    world.WorkloadSummary
 }
 
 func newSBMPJob(spec *workerSpec, samplers SamplerFunc) (*sbmpJob, error) {
@@ -80,7 +89,7 @@ func newSBMPJob(spec *workerSpec, samplers SamplerFunc) (*sbmpJob, error) {
 		l := &synthLoad{
 			s: s, arrivals: seeds.Stream(prefix + "arrivals"), sizes: seeds.Stream(prefix + "sizes"),
 			life: seeds.Stream(prefix + "lifetimes"), leak: seeds.Stream(prefix + "leak"),
-			startNs: w.StartMs * 1e6, stopNs: spec.DurationNs,
+			startNs: w.StartMs * 1e6, stopNs: spec.DurationNs, closed: w.Loop == scenario.LoopClosed,
 			sum: world.WorkloadSummary{Name: w.Name, Kind: w.Kind},
 		}
 		if w.StopMs > 0 {
@@ -182,7 +191,9 @@ func (h *dueHeap) Pop() any {
 
 // run allocates at the workload's arrivals and frees each object when
 // its lifetime ends, until stop closes. Time is the wall clock since
-// start; work that is late is done at once, up to maxBurst at a time.
+// start; frees that are late are done at once, up to maxBurst at a time,
+// and so are arrivals, unless the loop is closed and they are later than
+// lateNs: those came while the workload was blocked, and are not issued.
 func (l *synthLoad) run(h *arena.Heap, start time.Time, stop <-chan struct{}) error {
 	var frees dueHeap
 	next, more := l.s.Arrivals.Next(&l.arrivals, l.startNs)
@@ -202,8 +213,15 @@ func (l *synthLoad) run(h *arena.Heap, start time.Time, stop <-chan struct{}) er
 			l.freed(int64(len(d.b)))
 		}
 		for n := 0; n < maxBurst && more && next <= now; n++ {
-			if b, life, ok := l.allocate(h); ok && life > 0 {
-				heap.Push(&frees, due{atNs: next + life, b: b})
+			if late := now-next > lateNs; late && l.closed {
+				l.count(&l.sum.RequestsNotIssued)
+			} else {
+				if late {
+					l.count(&l.sum.RequestsQueued)
+				}
+				if b, life, ok := l.allocate(h); ok && life > 0 {
+					heap.Push(&frees, due{atNs: next + life, b: b})
+				}
 			}
 			next, more = l.s.Arrivals.Next(&l.arrivals, next)
 			more = more && next < l.stopNs
@@ -243,6 +261,13 @@ func (l *synthLoad) allocate(h *arena.Heap) (b []byte, life int64, ok bool) {
 		return b, lifeNs, true
 	}
 	return b, 0, true
+}
+
+// count adds one to a counter of the workload's summary.
+func (l *synthLoad) count(c *uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*c++
 }
 
 func (l *synthLoad) freed(size int64) {
