@@ -248,7 +248,11 @@ func (g *group) summary(s cgroupSample) Cgroup {
 			Path: g.path, CurrentPages: s.usageBytes >> 12, PeakPages: s.maxUsageBytes >> 12,
 			SwapCurrentPages: s.swapBytes >> 12, EventsMax: s.failcnt, EventsOOMKill: s.oomKill,
 		},
-		Dir: g.dir, MemoryStat: s.stat, OOMControl: s.oom,
+		Dir: g.dir, OOMControl: s.oom,
+	}
+	out.MemoryStat = s.stat
+	if s.oom != nil { // cgroup v1
+		out.MemoryStat, out.MemoryStatV1 = v2Stat(s.stat), s.stat
 	}
 	out.MemoryEvents = s.events
 	if s.events == nil {
@@ -258,6 +262,43 @@ func (g *group) summary(s cgroupSample) Cgroup {
 	out.MemoryPressure = world.PressureSummary{SomeTotalUs: s.psi.Some.TotalUs, FullTotalUs: s.psi.Full.TotalUs}
 	if p := g.plan; p != nil {
 		out.MaxBytes, out.HighBytes, out.SwapMaxBytes = p.maxBytes, p.highBytes, p.swapMaxBytes
+	}
+	return out
+}
+
+// v2Name is the cgroup v2 memory.stat name of a cgroup v1 one: most are
+// the same, some renamed; swap is no memory.stat line in v2 (it is
+// memory.swap.current): "".
+func v2Name(v1 string) string {
+	switch v1 {
+	case "rss":
+		return "anon"
+	case "cache":
+		return "file"
+	case "rss_huge":
+		return "anon_thp"
+	case "mapped_file":
+		return "file_mapped"
+	case "dirty":
+		return "file_dirty"
+	case "writeback":
+		return "file_writeback"
+	case "swap":
+		return ""
+	}
+	return v1
+}
+
+// v2Stat is a cgroup v1 memory.stat in cgroup v2's terms: its
+// hierarchical total_* lines under the v2 names, in bytes and counts as
+// both print them. Lines v2 has no name for (pgpgin, pgpgout) keep
+// theirs.
+func v2Stat(v1 map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range v1 {
+		if name, ok := strings.CutPrefix(k, "total_"); ok && v2Name(name) != "" {
+			out[v2Name(name)] = v
+		}
 	}
 	return out
 }

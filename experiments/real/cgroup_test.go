@@ -120,3 +120,28 @@ func TestScenarioPathOfKernelMemcg(t *testing.T) {
 		}
 	}
 }
+
+// TestV2Stat: a cgroup v1 memory.stat in cgroup v2's names is its
+// hierarchical lines, renamed where v2 names them otherwise.
+func TestV2Stat(t *testing.T) {
+	v1, err := parseMemoryStat(readTestdata(t, "v1-memory.stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v2Stat(v1)
+	want := map[string]int64{
+		"anon": v1["total_rss"], "file": v1["total_cache"], "file_mapped": v1["total_mapped_file"],
+		"unevictable": v1["total_unevictable"], "workingset_refault_file": v1["total_workingset_refault_file"],
+		"pgmajfault": v1["total_pgmajfault"], "inactive_file": v1["total_inactive_file"],
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d", k, got[k], v)
+		}
+	}
+	for _, k := range []string{"swap", "rss", "cache", "hierarchical_memory_limit", "total_rss"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s is not a cgroup v2 memory.stat line", k)
+		}
+	}
+}

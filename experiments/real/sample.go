@@ -4,27 +4,34 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/model/kernel"
 )
 
 // This file samples the kernel while the run goes and accounts for the
 // processes that die: the OOM killer's victims among them.
 
 // vmstatColumns are the /proc/vmstat counters real.csv carries, as their
-// change since the start: the ones that tell reclaim, refaults,
-// compaction, THP, swap and the OOM killer apart. real.json has them all.
+// change since the start: every one the kernel model keeps (the
+// simulation's timeseries.csv columns, by the same names), then the
+// others that tell reclaim, compaction and the OOM killer apart.
+// real.json has them all.
 func vmstatColumns() []string {
-	return []string{
-		"pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
-		"allocstall_dma", "allocstall_dma32", "allocstall_normal", "allocstall_movable",
-		"workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
-		"compact_stall", "compact_fail", "compact_success", "thp_fault_alloc", "thp_fault_fallback",
-		"pswpin", "pswpout", "oom_kill", "pgmajfault",
+	var out []string
+	for e := range kernel.NrVMEvents {
+		out = append(out, e.String())
 	}
+	for _, c := range []string{"allocstall_dma", "allocstall_dma32", "compact_migrate_scanned", "compact_free_scanned", "pgalloc_normal", "pgfree", "nr_free_pages"} {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // sampler reads the kernel every interval into the time series, and

@@ -133,19 +133,21 @@ type Process struct {
 
 // Cgroup is one scenario cgroup at the end of the run: summary.json's
 // figures where they mean the same, the limits written, and the kernel's
-// files as it printed them. On cgroup v2 memory_events and
-// memory_pressure are the group's files. Cgroup v1 has neither:
-// current_pages is its memory.usage_in_bytes, events_max and
-// memory_events' max its memory.failcnt plus memory.memsw.failcnt,
-// events_oom_kill and memory_events' oom_kill its memory.oom_control
-// oom_kill; the other events and the pressure stay 0.
+// files as it printed them. On cgroup v2 memory_stat, memory_events and
+// memory_pressure are the group's files. Cgroup v1 has other files:
+// memory_stat is its memory.stat's hierarchical total_* lines under the
+// v2 names (rss is anon, cache file, ...; the file itself is in
+// memory_stat_v1), current_pages is its memory.usage_in_bytes,
+// events_max and memory_events' max its memory.failcnt plus
+// memory.memsw.failcnt, events_oom_kill and memory_events' oom_kill its
+// memory.oom_control oom_kill; it has no other events and no pressure.
 type Cgroup struct {
 	world.CgroupSummary
 	Dir          string           `json:"dir"`
 	MaxBytes     int64            `json:"max_bytes"`
 	HighBytes    int64            `json:"high_bytes"`
 	SwapMaxBytes int64            `json:"swap_max_bytes"`
-	MemoryStat   map[string]int64 `json:"memory_stat"`
+	MemoryStatV1 map[string]int64 `json:"memory_stat_v1,omitempty"`
 	OOMControl   *OOMControl      `json:"oom_control,omitempty"`
 }
 
