@@ -91,10 +91,10 @@ func TestRealTwoTasksOOM(t *testing.T) {
 	if e.VictimComm != "sidecar" || e.VictimPID != 1001 || e.Scope != "memcg:/box" {
 		t.Fatalf("first OOM event %+v, want sidecar (pid 1001) in memcg:/box", e)
 	}
-	// The cgroup fills at about 2.2 s (the scenario's comment); the
+	// The cgroup fills at about 2.1 s (the scenario's comment); the
 	// kill comes after the limit is hit, well within the run.
 	if e.TimeNs < 1.5e9 || e.TimeNs > 3.5e9 {
-		t.Errorf("OOM kill at %d ns, want about 2.2 s", e.TimeNs)
+		t.Errorf("OOM kill at %d ns, want about 2.1 s", e.TimeNs)
 	}
 	if s.KernelLog == "read" && e.Source != fromKernelLog {
 		t.Errorf("the kernel log was read, but the event's source is %q", e.Source)
