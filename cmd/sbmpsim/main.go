@@ -13,9 +13,16 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sbmpsim/sbmpsim/experiments/real"
 )
 
 func main() {
+	// `sbmpsim real` runs its workloads as this binary started again as
+	// a worker (experiments/real): such a process does only that.
+	if real.IsWorker() {
+		os.Exit(real.WorkerMain(nil))
+	}
 	// sbmpsim is a batch simulator whose heap (queues, page state) is
 	// small next to the machine: trading memory for less GC work measured
 	// 1.5x -> 2.0x speed-up of replications on two workers. GOGC in the
@@ -56,6 +63,6 @@ Run the default scenario (the OOM crisis of SPEC 1.3):  sbmpsim run --out out/`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd())
+	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd())
 	return root
 }

@@ -89,7 +89,7 @@ var layers = []struct {
 	{"experiments/input", 2},
 	{"experiments/world", 3},
 	{"experiments/output", 4},
-	{"experiments/ab", 5}, {"experiments/sweep", 5}, {"experiments/vopr", 5},
+	{"experiments/ab", 5}, {"experiments/sweep", 5}, {"experiments/vopr", 5}, {"experiments/real", 5},
 	{"experiments/canon", 6},
 	{"cmd", 7},
 }

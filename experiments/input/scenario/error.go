@@ -64,3 +64,14 @@ func (l *errorList) err() error {
 	}
 	return errors.Join(joined...)
 }
+
+// KeyError returns an *Error about key located as Validate locates its
+// own: at the key's position in the file, at its enclosing table when
+// the key kept its default, or at SetSource when an override supplied
+// it. Runners that refuse a valid scenario for reasons of their own (a
+// real run needs every workload in a cgroup with a memory limit) report
+// the refusal this way, so it reads like any other scenario error.
+func (s *Scenario) KeyError(key, format string, args ...any) *Error {
+	file, o := s.originOf(key, true)
+	return &Error{File: file, Line: o.line, Col: o.col, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
