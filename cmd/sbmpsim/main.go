@@ -21,7 +21,7 @@ func main() {
 	// `sbmpsim real` runs its workloads as this binary started again as
 	// a worker (experiments/real): such a process does only that.
 	if real.IsWorker() {
-		os.Exit(real.WorkerMain(nil))
+		os.Exit(real.WorkerMain(workloadSamplers))
 	}
 	// sbmpsim is a batch simulator whose heap (queues, page state) is
 	// small next to the machine: trading memory for less GC work measured

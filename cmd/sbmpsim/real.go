@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -101,7 +102,7 @@ func runReal(cmd *cobra.Command, sc *scenario.Scenario, f realFlags) error {
 			}
 		}
 	}()
-	res, err := real.Run(ctx, sc, real.Options{Log: stderr})
+	res, err := real.Run(ctx, sc, real.Options{Log: stderr, Samplers: workloadSamplers})
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return errors.New("interrupted: nothing written; what the run started has been removed")
 	}
@@ -133,4 +134,12 @@ func runReal(cmd *cobra.Command, sc *scenario.Scenario, f realFlags) error {
 		fmt.Fprintf(w, "wrote %s\n", filepath.Join(f.out, "real.json"))
 	}
 	return nil
+}
+
+// workloadSamplers builds a synthetic workload's samplers as the
+// simulation does, so that a real run draws what a simulated run of the
+// same seed draws.
+func workloadSamplers(sc *scenario.Scenario, index int) (real.Samplers, error) {
+	arr, size, life, err := world.WorkloadSamplers(sc, index)
+	return real.Samplers{Arrivals: arr, Sizes: size, Lifetimes: life}, err
 }

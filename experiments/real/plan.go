@@ -3,6 +3,7 @@ package real
 import (
 	"errors"
 	"fmt"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"math"
 	"strconv"
 	"strings"
@@ -212,9 +213,8 @@ func (p *plan) checkConfined(key, path string, refuse func(string, string, ...an
 }
 
 // compileTasks lists the task, mlock and page-cache processes with the
-// pids the simulation gives them (world's compileKernelWorkloads: 1000+i
-// for a single task, 10000+1024i+n for the members of a fleet), and
-// refuses the kinds a real run cannot do.
+// pids the simulation gives them (world.TaskPID), and refuses the kinds a
+// real run cannot do.
 func (p *plan) compileTasks(refuse func(string, string, ...any)) {
 	for i, w := range p.sc.Workloads {
 		key := "workload." + strconv.Itoa(i) + "."
@@ -235,13 +235,13 @@ func (p *plan) compileTasks(refuse func(string, string, ...any)) {
 		}
 		for n := range w.Count {
 			t := taskPlan{
-				workload: i, kind: w.Kind, name: w.Name, simPID: int64(1000 + i), cgroup: w.Cgroup,
+				workload: i, kind: w.Kind, name: w.Name, simPID: world.TaskPID(i, 0, false), cgroup: w.Cgroup,
 				oomScoreAdj: w.OOMScoreAdj, startNs: w.StartMs * 1e6, bytesPerS: w.GrowMBPerS * (1 << 20),
 				targetBytes: w.RSSMB << 20, pageCacheBytes: w.PageCacheMB << 20,
 				loop: w.Loop, touchNs: w.TouchIntervalMs * 1e6, hotBytes: w.HotMB << 20, hotFraction: w.HotFraction,
 			}
 			if w.Count > 1 {
-				t.simPID, t.name, t.fleet = int64(10000+1024*i+n), fmt.Sprintf("%s-%d", w.Name, n), true
+				t.simPID, t.name, t.fleet = world.TaskPID(i, n, true), fmt.Sprintf("%s-%d", w.Name, n), true
 			}
 			t.comm = commOf(t.name)
 			p.tasks = append(p.tasks, t)
@@ -256,10 +256,6 @@ func commOf(name string) string {
 	}
 	return name
 }
-
-// firstProcessPID is the pid the simulation gives its first SBMP process
-// (world's firstProcessPID).
-const firstProcessPID = 100
 
 // compileProcs lists one process per SBMP process a synthetic workload
 // allocates in, in the simulation's order (the implicit sbmp-app first
@@ -291,7 +287,7 @@ func (p *plan) compileProcs(opt *Options, refuse func(string, string, ...any)) {
 		p.procs = append(p.procs, procPlan{name: pr.Name, key: key, cgroup: pr.Cgroup, oomScoreAdj: pr.OOMScoreAdj, workloads: ws})
 	}
 	for i := range p.procs {
-		p.procs[i].simPID = int64(firstProcessPID + i)
+		p.procs[i].simPID = world.ProcessPID(i)
 	}
 }
 

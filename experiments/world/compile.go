@@ -188,7 +188,7 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 			return fmt.Errorf("process %s: %w", p.Name, err)
 		}
 		c.procs = append(c.procs, procConfig{
-			name: p.Name, pid: int64(firstProcessPID + i), cgroup: p.Cgroup, oomScoreAdj: p.OOMScoreAdj,
+			name: p.Name, pid: ProcessPID(i), cgroup: p.Cgroup, oomScoreAdj: p.OOMScoreAdj,
 			cpu: cpu, sbmp: sbmpCfg, policy: compilePolicy(sc.Policy),
 		})
 	}

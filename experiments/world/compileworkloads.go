@@ -45,13 +45,13 @@ func (c *config) compileKernelWorkloads(sc *scenario.Scenario) error {
 			}
 			for n := range w.Count {
 				t := taskConfig{
-					index: i, kind: w.Kind, pid: int64(1000 + i), name: w.Name, cpu: cpus[0], node: c.machine.kernelNodeOfCPU(cpus[0]),
+					index: i, kind: w.Kind, pid: TaskPID(i, 0, false), name: w.Name, cpu: cpus[0], node: c.machine.kernelNodeOfCPU(cpus[0]),
 					oomScoreAdj: w.OOMScoreAdj, cgroup: w.Cgroup, startNs: w.StartMs * 1e6,
 					pagesPerTic: max(1, int64(math.Round(w.GrowMBPerS*256*faultTickNs/1e9))),
 					targetPages: w.RSSMB << 8, loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(w.Cgroup),
 				}
 				if w.Count > 1 {
-					t.pid, t.name, t.fleet = int64(10000+1024*i+n), fmt.Sprintf("%s-%d", w.Name, n), true
+					t.pid, t.name, t.fleet = TaskPID(i, n, true), fmt.Sprintf("%s-%d", w.Name, n), true
 				}
 				if w.Kind == scenario.KindPageCache {
 					t.fileSetPages, t.hotPages, t.hotFraction = w.PageCacheMB<<8, w.HotMB<<8, w.HotFraction
@@ -328,3 +328,41 @@ func lifetimeOf(w *scenario.Workload) (workload.Lifetime, error) {
 	}
 	return l.WithLeak(w.LeakFraction)
 }
+
+// WorkloadSamplers builds the arrival process and the size and lifetime
+// distributions of synthetic workload index of sc (validated) exactly as
+// a run of sc builds them, so that a real run of the scenario
+// (experiments/real) draws what the simulation draws.
+func WorkloadSamplers(sc *scenario.Scenario, index int) (*workload.Arrivals, workload.Size, workload.Lifetime, error) {
+	if index < 0 || index >= len(sc.Workloads) || sc.Workloads[index].Kind != scenario.KindSynthetic {
+		return nil, workload.Size{}, workload.Lifetime{}, fmt.Errorf("workload %d is not a synthetic workload of %s", index, sc.Run.Name)
+	}
+	w := &sc.Workloads[index]
+	where := fmt.Sprintf("workload %d (%s)", index, w.Name)
+	size, err := sizeOf(sc, w)
+	if err != nil {
+		return nil, workload.Size{}, workload.Lifetime{}, fmt.Errorf("%s: %w", where, err)
+	}
+	life, err := lifetimeOf(w)
+	if err != nil {
+		return nil, workload.Size{}, workload.Lifetime{}, fmt.Errorf("%s: %w", where, err)
+	}
+	arr, err := arrivalOf(w)
+	if err != nil {
+		return nil, workload.Size{}, workload.Lifetime{}, fmt.Errorf("%s: %w", where, err)
+	}
+	return arr, size, life, nil
+}
+
+// TaskPID is the pid a run gives the kernel-side task of workload i: 1000+i
+// for a single task, 10000+1024i+n for member n of a fleet (count > 1).
+func TaskPID(i, n int, fleet bool) int64 {
+	if fleet {
+		return int64(10000 + 1024*i + n)
+	}
+	return int64(1000 + i)
+}
+
+// ProcessPID is the pid a run gives its i-th SBMP process (the implicit
+// sbmp-app first, if used, then the [[process]] tables in order).
+func ProcessPID(i int) int64 { return int64(firstProcessPID + i) }
