@@ -86,12 +86,11 @@ type OOMEvent struct {
 	// resident memory that the figures come from.
 	VictimRSSAnonPages int64 `json:"victim_rss_anon_pages"`
 	VictimRSSFilePages int64 `json:"victim_rss_file_pages"`
-	// SampleNs is the time of the last sample before the kill, and
-	// ScopeAnonPages and ScopeFilePages the scope cgroup's anonymous and
-	// page-cache pages at it.
-	SampleNs       int64 `json:"sample_ns"`
-	ScopeAnonPages int64 `json:"scope_anon_pages"`
-	ScopeFilePages int64 `json:"scope_file_pages"`
+	// SampleNs is the time of the last sample before the kill: the
+	// scope_anon_pages and scope_file_pages of the embedded event are
+	// the scope cgroup's memory.stat anon and file at it (the run's
+	// parent cgroup's for a global OOM).
+	SampleNs int64 `json:"sample_ns"`
 }
 
 // KernelWorkload is one task, mlock or page-cache workload at the end of

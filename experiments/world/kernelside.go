@@ -130,11 +130,29 @@ func (k *kernelSide) recordOOM(now int64, oom *kernel.OOMEvent) {
 	if oom.Action != kernel.OOMKill {
 		return // wait for the earlier victim, or nothing killable
 	}
-	k.oomEvents = append(k.oomEvents, OOMEvent{TimeNs: now, Scope: oom.Scope, VictimPID: int(oom.VictimPID), VictimComm: oom.VictimComm, VictimPoints: oom.Points})
+	e := OOMEvent{TimeNs: now, Scope: oom.Scope, VictimPID: int(oom.VictimPID), VictimComm: oom.VictimComm, VictimPoints: oom.Points}
+	e.ScopeAnonPages, e.ScopeFilePages = k.scopeMemory(oom.Scope)
+	k.oomEvents = append(k.oomEvents, e)
 	if f := k.killHooks[oom.VictimPID]; f != nil {
 		f(now)
 	}
 	k.eng.Schedule(now+k.m.Config().ReaperDelayNs, k.kReap, oom.VictimPID, 0)
+}
+
+// scopeMemory is the anonymous and page-cache pages of an OOM's scope as
+// the kill found them: the cgroup's memory.stat anon and file for
+// "memcg:PATH", the nodes' for "global".
+func (k *kernelSide) scopeMemory(scope string) (anon, file int64) {
+	if path, ok := strings.CutPrefix(scope, "memcg:"); ok {
+		if cg, ok := k.m.Cgroup(path); ok {
+			return cg.Stat[kernel.MemcgStatAnon], cg.Stat[kernel.MemcgStatFile]
+		}
+	}
+	for n := range k.nodes() {
+		anon += k.m.NodeAnonPages(n)
+		file += k.m.NodeFilePages(n)
+	}
+	return anon, file
 }
 
 func (k *kernelSide) onReap(ev sim.Event) {

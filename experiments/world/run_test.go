@@ -102,6 +102,11 @@ func TestAnonFill(t *testing.T) {
 	if oom.OOMKills != 1 || oom.OOMEvents[0].VictimComm != "db" || oom.OOMEvents[0].Scope != "global" {
 		t.Fatalf("no swap: oom_kills %d, events %+v; want db killed once", oom.OOMKills, oom.OOMEvents)
 	}
+	// A global OOM's scope is the machine: the nodes' anonymous pages
+	// fill nearly all of its 2 GiB when the page cache is gone.
+	if e := oom.OOMEvents[0]; e.ScopeAnonPages < 1900<<8 || e.ScopeAnonPages > 2048<<8 {
+		t.Errorf("scope anon at the global kill %d pages; want most of the machine's 2 GiB", e.ScopeAnonPages)
+	}
 	// The victim had the highest badness among the killable tasks.
 	for _, task := range oom.Kernel.Tasks {
 		if task.Comm != "db" && task.Killed {
@@ -128,6 +133,11 @@ func TestContainerOOM(t *testing.T) {
 	s := runEmbedded(t, "container-oom")
 	if s.OOMKills != 1 || s.OOMEvents[0].Scope != "memcg:/container" || s.OOMEvents[0].VictimComm != "app" {
 		t.Fatalf("oom events %+v; want one memcg:/container kill of app", s.OOMEvents)
+	}
+	// The scope's memory at the kill is the container's, not the
+	// machine's: within memory.max, and without the database's 1800 MiB.
+	if e := s.OOMEvents[0]; e.ScopeAnonPages <= 0 || e.ScopeAnonPages+e.ScopeFilePages > 1024<<8 {
+		t.Errorf("scope memory at the kill: anon %d + file %d pages; want some anon and at most memory.max (%d)", e.ScopeAnonPages, e.ScopeFilePages, 1024<<8)
 	}
 	for _, task := range s.Kernel.Tasks {
 		if task.Comm == "database" && (task.Killed || task.RSSAnonPages != 1800<<8) {

@@ -105,14 +105,19 @@ type TierCounts struct {
 	Tier2 uint64 `json:"tier2"`
 }
 
-// OOMEvent is one OOM kill: when, in which scope (global or a cgroup), and
-// the victim with the badness points that chose it.
+// OOMEvent is one OOM kill: when, in which scope (global or a cgroup), the
+// victim with the badness points that chose it, and the scope's memory
+// when it was killed: ScopeAnonPages and ScopeFilePages are the anon and
+// file lines of the cgroup's memory.stat for a memcg OOM, the nodes'
+// anonymous and page-cache pages for a global one.
 type OOMEvent struct {
-	TimeNs       int64  `json:"time_ns"`
-	Scope        string `json:"scope"`
-	VictimPID    int    `json:"victim_pid"`
-	VictimComm   string `json:"victim_comm"`
-	VictimPoints int64  `json:"victim_points"`
+	TimeNs         int64  `json:"time_ns"`
+	Scope          string `json:"scope"`
+	VictimPID      int    `json:"victim_pid"`
+	VictimComm     string `json:"victim_comm"`
+	VictimPoints   int64  `json:"victim_points"`
+	ScopeAnonPages int64  `json:"scope_anon_pages"`
+	ScopeFilePages int64  `json:"scope_file_pages"`
 }
 
 // WorkloadSummary is one workload's share of the run.
