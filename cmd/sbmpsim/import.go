@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -192,25 +193,18 @@ func printImportJSON(w io.Writer, source string, topo numa.Topology, k *host.Rep
 }
 
 // printKernelTOML writes the host's kernel settings as a [kernel]
-// fragment, the keys a scenario takes.
+// fragment, the keys a scenario takes (host.Report.KernelKeys).
 func printKernelTOML(w io.Writer, k *host.Report) error {
-	_, err := fmt.Fprintf(w, `
+	var b strings.Builder
+	fmt.Fprintf(&b, `
 # Kernel settings read from /proc/sys/vm, /sys/kernel/mm and /proc/meminfo (%s).
 # Model vs kernel: %d of %d zones' watermarks and %d of %d tasks' oom_score match exactly.
 [kernel]
-swappiness = %d
-oom_kill_allocating_task = %d
-min_free_kbytes = %d
-watermark_scale_factor = %d
-swap_mb = %d
-thp_enabled = %q
-thp_defrag = %q
-compaction_proactiveness = %d
-extfrag_threshold = %d
-`, k.KernelRelease, k.ZonesMatched, len(k.Zones), k.TasksMatched, len(k.Tasks),
-		k.Settings.Swappiness, k.Settings.OOMKillAllocatingTask, k.Settings.MinFreeKbytes,
-		k.Settings.WatermarkScaleFactor, k.Meminfo.SwapTotalKB/1024,
-		k.Settings.THPEnabled, k.Settings.THPDefrag, k.Settings.CompactionProactiveness, k.Settings.ExtfragThreshold)
+`, k.KernelRelease, k.ZonesMatched, len(k.Zones), k.TasksMatched, len(k.Tasks))
+	for _, kv := range k.KernelKeys() {
+		fmt.Fprintf(&b, "%s = %s\n", kv.Key, kv.Value)
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
