@@ -68,6 +68,12 @@
 // here is deterministic: a kernel may, for one, kill a second task
 // while the first victim's memory is still being freed.
 //
+// Runs on one host never overlap: a run holds an exclusive lock on
+// /run/lock/sbmpsim-real.lock from its set-up to the end of its clean-up,
+// and another run (another process, a test binary of the same `go test
+// ./...`) waits for it, since each would measure the other's workers in
+// the host-wide figures.
+//
 // Clean-up is the contract: when Run returns, every process it started
 // has been killed and reaped, its cgroups removed, its files deleted and
 // its swap file switched off and deleted, whether the run succeeded,

@@ -111,6 +111,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 	if r.log == nil {
 		r.log = io.Discard
 	}
+	unlock, err := lockHost(ctx, r.log)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	stale, serr := sweepStale(h)
 	for _, s := range stale {
 		fmt.Fprintf(r.log, "real: removed %s, left by a run that was killed\n", s)
