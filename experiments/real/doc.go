@@ -28,7 +28,10 @@
 // real process cannot "ignore" a stall, and is paced as "queued".
 //   - synthetic: an SBMP process (sbmp/arena's Heap: the real allocator
 //     over mmap'd memory) driven in real time by the simulation's
-//     samplers and random streams, one process per [[process]].
+//     samplers and random streams, one process per [[process]]. With
+//     sbmp.madvise_hugepage (the default) its Tier-1 blocks are madvised
+//     MADV_HUGEPAGE, so that their faults are the huge-page faults (or
+//     fallbacks) the simulation's Tier-1 growth models.
 //
 // Each process runs in its cgroup with its oom_score_adj from the start
 // of its set-up; the run creates the cgroups under one private parent

@@ -52,6 +52,9 @@ type sbmpJob struct {
 	cfgs  []sbmp.Config
 	heap  *arena.Heap
 	loads []*synthLoad
+	// hugepage: the scenario's sbmp.madvise_hugepage, which the arena
+	// honours by madvising its Tier-1 blocks MADV_HUGEPAGE.
+	hugepage bool
 }
 
 // synthLoad is one synthetic workload in an SBMP process.
@@ -74,7 +77,7 @@ func newSBMPJob(spec *workerSpec, samplers SamplerFunc) (*sbmpJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &sbmpJob{spec: spec}
+	j := &sbmpJob{spec: spec, hugepage: sc.SBMP.MadviseHugepage}
 	seeds := sim.Seeds{Master: sc.Run.Seed}
 	for _, i := range spec.Workloads {
 		if i < 0 || i >= len(sc.Workloads) {
@@ -126,7 +129,7 @@ func (j *sbmpJob) configs(sc *scenario.Scenario) error {
 func (j *sbmpJob) setup() error {
 	var err error
 	j.heap, err = arena.NewHeap(arena.Options{
-		Shards: len(j.cfgs), Arena: arena.ArenaConfig{SizeBytes: j.spec.ArenaBytes},
+		Shards: len(j.cfgs), Arena: arena.ArenaConfig{SizeBytes: j.spec.ArenaBytes, Hugepage: j.hugepage},
 		Config: func(i int) sbmp.Config { return j.cfgs[i] },
 	})
 	return err

@@ -32,6 +32,9 @@ const (
 	// DefaultMadviseMinOrder is the smallest block order FreePages gives
 	// back to the kernel (2 MiB: Tier-1 blocks and large allocations).
 	DefaultMadviseMinOrder = 9
+	// HugeOrder is the order of a transparent huge page: a PMD mapping,
+	// 2 MiB with 4 KiB pages (HPAGE_PMD_ORDER on x86-64 and arm64).
+	HugeOrder = 9
 
 	pageShift = 12
 	noOrder   = -1
@@ -49,6 +52,15 @@ type ArenaConfig struct {
 	// Smaller blocks keep their pages: they are reused soon, and a
 	// syscall per small free would cost more than the memory.
 	MadviseMinOrder int
+	// Hugepage madvises every block of HugeOrder or more that AllocPages
+	// hands out with sbmp.PageNoRetry (SBMP's Tier-1 blocks)
+	// MADV_HUGEPAGE, as allocators that want huge pages do: with THP
+	// "enabled" set to madvise, its first touch then faults a whole huge
+	// page in when the kernel has one (and the cgroup room for it), and
+	// falls back to base pages when not. FreePages takes the mark off
+	// again (MADV_NOHUGEPAGE), so the range serves base pages if it is
+	// handed out for anything else.
+	Hugepage bool
 }
 
 // Arena is a PageSource (Tier-2) over one anonymous mapping: a buddy
@@ -72,6 +84,10 @@ type Arena struct {
 	base    uintptr
 	pages   int32
 	madvise int // MadviseMinOrder
+	// hugepage is ArenaConfig.Hugepage; advised[p] says the block page p
+	// heads was madvised MADV_HUGEPAGE.
+	hugepage bool
+	advised  []bool
 
 	mu sync.Mutex
 	// free[o] lists the first page of every free block of order o.
@@ -97,6 +113,9 @@ type ArenaStats struct {
 	Splits, Merges int64
 	// MadvisedBytes are bytes given back to the kernel by FreePages.
 	MadvisedBytes int64
+	// HugepageBlocks counts the blocks madvised MADV_HUGEPAGE
+	// (ArenaConfig.Hugepage).
+	HugepageBlocks int64
 }
 
 // NewArena reserves and maps the arena.
@@ -128,11 +147,15 @@ func NewArena(cfg ArenaConfig) (*Arena, error) {
 		base:      start + skip,
 		pages:     pages,
 		madvise:   cfg.MadviseMinOrder,
+		hugepage:  cfg.Hugepage,
 		freeOrder: make([]int8, pages),
 		pos:       make([]int32, pages),
 		usedOrder: make([]int8, pages),
 	}
 	a.stats.SizeBytes = cfg.SizeBytes
+	if cfg.Hugepage {
+		a.advised = make([]bool, pages)
+	}
 	for p := range a.freeOrder {
 		a.freeOrder[p], a.usedOrder[p] = noOrder, noOrder
 	}
@@ -177,6 +200,14 @@ func (a *Arena) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (addr uin
 	a.stats.Allocs++
 	a.stats.InUseBytes += PageBytes << order
 	a.stats.InUseBytesPeak = max(a.stats.InUseBytesPeak, a.stats.InUseBytes)
+	if a.hugepage && order >= HugeOrder && flags&sbmp.PageNoRetry != 0 {
+		off := int(p) << pageShift
+		if err := hugepage(a.mem[off:off+PageBytes<<order], true); err != nil {
+			panic(fmt.Sprintf("arena: madvise MADV_HUGEPAGE of order %d at page %d: %v", order, p, err))
+		}
+		a.advised[p] = true
+		a.stats.HugepageBlocks++
+	}
 	return Origin + uint64(p)<<pageShift, 0, 0, true
 }
 
@@ -204,14 +235,23 @@ func (a *Arena) FreePages(cpu int, addr uint64, order int) {
 	a.usedOrder[p] = noOrder
 	a.stats.Frees++
 	a.stats.InUseBytes -= PageBytes << order
+	huge := a.advised != nil && a.advised[p]
+	if huge {
+		a.advised[p] = false
+	}
 	a.mu.Unlock()
 	var advised int64
+	off := int(p) << pageShift
 	if order >= a.madvise {
-		off := int(p) << pageShift
 		if err := dontNeed(a.mem[off : off+PageBytes<<order]); err != nil {
 			panic(fmt.Sprintf("arena: madvise of %#x order %d: %v", addr, order, err))
 		}
 		advised = PageBytes << order
+	}
+	if huge {
+		if err := hugepage(a.mem[off:off+PageBytes<<order], false); err != nil {
+			panic(fmt.Sprintf("arena: madvise MADV_NOHUGEPAGE of %#x order %d: %v", addr, order, err))
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -16,3 +16,13 @@ func unmap(b []byte) error { return syscall.Munmap(b) }
 // dontNeed gives b's physical pages back to the kernel. The range stays
 // mapped; on private anonymous memory the next touch reads zeros.
 func dontNeed(b []byte) error { return syscall.Madvise(b, syscall.MADV_DONTNEED) }
+
+// hugepage marks b for transparent huge pages at fault (MADV_HUGEPAGE),
+// or takes the mark off (MADV_NOHUGEPAGE).
+func hugepage(b []byte, on bool) error {
+	advice := syscall.MADV_NOHUGEPAGE
+	if on {
+		advice = syscall.MADV_HUGEPAGE
+	}
+	return syscall.Madvise(b, advice)
+}

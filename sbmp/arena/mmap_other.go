@@ -12,3 +12,5 @@ func mapAnon(int) ([]byte, error) { return nil, errors.ErrUnsupported }
 func unmap([]byte) error { return errors.ErrUnsupported }
 
 func dontNeed([]byte) error { return nil }
+
+func hugepage([]byte, bool) error { return nil }
