@@ -140,19 +140,20 @@ func (k *kernelSide) recordOOM(now int64, oom *kernel.OOMEvent) {
 }
 
 // scopeMemory is the anonymous and page-cache pages of an OOM's scope as
-// the kill found them: the cgroup's memory.stat anon and file for
-// "memcg:PATH", the nodes' for "global".
+// the kill found them: memory.stat's anon and file of the cgroup for
+// "memcg:PATH", of the root cgroup (every user page of the machine,
+// hierarchically) for "global". anon counts mlocked pages too
+// (NR_ANON_MAPPED), as the kernel's does.
 func (k *kernelSide) scopeMemory(scope string) (anon, file int64) {
-	if path, ok := strings.CutPrefix(scope, "memcg:"); ok {
-		if cg, ok := k.m.Cgroup(path); ok {
-			return cg.Stat[kernel.MemcgStatAnon], cg.Stat[kernel.MemcgStatFile]
-		}
+	path, ok := strings.CutPrefix(scope, "memcg:")
+	if !ok {
+		path = "/"
 	}
-	for n := range k.nodes() {
-		anon += k.m.NodeAnonPages(n)
-		file += k.m.NodeFilePages(n)
+	cg, ok := k.m.Cgroup(path)
+	if !ok {
+		panic("world: the OOM event's cgroup " + path + " is not the machine's") // the scope came from the machine
 	}
-	return anon, file
+	return cg.Stat[kernel.MemcgStatAnon], cg.Stat[kernel.MemcgStatFile]
 }
 
 func (k *kernelSide) onReap(ev sim.Event) {

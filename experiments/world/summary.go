@@ -108,8 +108,8 @@ type TierCounts struct {
 // OOMEvent is one OOM kill: when, in which scope (global or a cgroup), the
 // victim with the badness points that chose it, and the scope's memory
 // when it was killed: ScopeAnonPages and ScopeFilePages are the anon and
-// file lines of the cgroup's memory.stat for a memcg OOM, the nodes'
-// anonymous and page-cache pages for a global one.
+// file lines of the cgroup's memory.stat for a memcg OOM, of the root
+// cgroup's (the whole machine's user memory) for a global one.
 type OOMEvent struct {
 	TimeNs         int64  `json:"time_ns"`
 	Scope          string `json:"scope"`
