@@ -156,6 +156,10 @@ func (o *Out) Figure(name, caption string, width, height vg.Length, grid [][]*pl
 	return nil
 }
 
+// File stores a further file of the experiment under name (a JSON
+// document beside its tables, say), written with the rest by Write.
+func (o *Out) File(name string, data []byte) { o.files[name] = data }
+
 // Files returns everything the experiment writes, by file name, including
 // README.md and section.html.
 func (o *Out) Files() map[string][]byte {
