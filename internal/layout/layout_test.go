@@ -91,7 +91,10 @@ var layers = []struct {
 	{"experiments/output", 4},
 	{"experiments/ab", 5}, {"experiments/sweep", 5}, {"experiments/vopr", 5}, {"experiments/real", 5},
 	{"experiments/canon", 6},
-	{"cmd", 7},
+	// The validation writes its page with canon's Out and figure
+	// helpers, so it sits above them.
+	{"experiments/validate", 7},
+	{"cmd", 8},
 }
 
 // layerOf returns the layer of rel and its family prefix.

@@ -5,8 +5,8 @@ import "strconv"
 // KernelKey is one [kernel] key of a scenario with its value written as
 // TOML ("60", "\"madvise\"").
 type KernelKey struct {
-	Key   string
-	Value string
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // KernelKeys returns the [kernel] keys that model this host's kernel, in
