@@ -71,7 +71,7 @@ the quick ones, and they regenerate byte for byte.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote %s/%s/\n", e.Name, out, e.Name)
 			}
-			missing, err := canon.Report(out, catalog.All())
+			missing, err := canon.Report(out, reportSections())
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func newReportCmd() *cobra.Command {
 		Short: "Assemble DIR/index.html from the experiments' outputs (no rerun)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			missing, err := canon.Report(out, catalog.All())
+			missing, err := canon.Report(out, reportSections())
 			if err != nil {
 				return err
 			}

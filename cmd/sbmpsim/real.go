@@ -82,26 +82,33 @@ func asUsage(err error) error {
 	return err
 }
 
-func runReal(cmd *cobra.Command, sc *scenario.Scenario, f realFlags) error {
+// interruptible returns a context that SIGINT and SIGTERM cancel, for a
+// command that starts real processes (name prefixes its messages). The
+// signals stay caught until stop is called, after the clean-up: a second
+// Ctrl-C must not kill this process while it removes what it made.
+func interruptible(cmd *cobra.Command, name string) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(cmd.Context())
-	defer cancel()
-	// Signals stay caught until the run has cleaned up: a second Ctrl-C
-	// must not kill this process while it removes what it made.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer func() { signal.Stop(sigs); close(sigs) }()
 	stderr := cmd.ErrOrStderr()
 	go func() {
 		n := 0
 		for s := range sigs {
 			if n++; n == 1 {
-				fmt.Fprintf(stderr, "sbmpsim real: %v: stopping; cleaning up\n", s)
+				fmt.Fprintf(stderr, "%s: %v: stopping; cleaning up\n", name, s)
 				cancel()
 			} else {
-				fmt.Fprintf(stderr, "sbmpsim real: %v: still cleaning up, please wait\n", s)
+				fmt.Fprintf(stderr, "%s: %v: still cleaning up, please wait\n", name, s)
 			}
 		}
 	}()
+	return ctx, func() { signal.Stop(sigs); close(sigs); cancel() }
+}
+
+func runReal(cmd *cobra.Command, sc *scenario.Scenario, f realFlags) error {
+	ctx, stop := interruptible(cmd, "sbmpsim real")
+	defer stop()
+	stderr := cmd.ErrOrStderr()
 	res, err := real.Run(ctx, sc, real.Options{Log: stderr, Samplers: workloadSamplers})
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return errors.New("interrupted: nothing written; what the run started has been removed")
