@@ -76,7 +76,7 @@ func timelines(cr *CaseResult) (grid [][]*plot.Plot, header []string, rows [][]s
 	header = []string{"time_s"}
 	cols := [][]float64{secs}
 	var panels []*plot.Plot
-	for _, p := range []struct{ col, title string }{{"anon_pages", "anonymous memory"}, {"file_pages", "page cache"}} {
+	for _, p := range panelsOf(cr) {
 		var series []figure.Series
 		for _, side := range []struct {
 			name string
@@ -91,7 +91,7 @@ func timelines(cr *CaseResult) (grid [][]*plot.Plot, header []string, rows [][]s
 			header = append(header, side.name+"_"+p.col+"_mib_median", side.name+"_"+p.col+"_mib_min", side.name+"_"+p.col+"_mib_max")
 			cols = append(cols, b.med, b.lo, b.hi)
 		}
-		pl, err := timelinePanel(cr.Name+": "+p.title, series, cr, p.col == "anon_pages")
+		pl, err := timelinePanel(cr.Name+": "+p.title, series, cr, p.col)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -104,12 +104,29 @@ func timelines(cr *CaseResult) (grid [][]*plot.Plot, header []string, rows [][]s
 		}
 		rows = append(rows, row)
 	}
-	return [][]*plot.Plot{{panels[0]}, {panels[1]}}, header, rows, nil
+	for _, p := range panels {
+		grid = append(grid, []*plot.Plot{p})
+	}
+	return grid, header, rows, nil
+}
+
+// panelsOf are the columns a case's figure shows: anon and file, and
+// swap when a run used any.
+func panelsOf(cr *CaseResult) []struct{ col, title string } {
+	out := []struct{ col, title string }{{"anon_pages", "anonymous memory"}, {"file_pages", "page cache"}}
+	for _, runs := range [][]Observed{cr.real, cr.sim} {
+		for _, o := range runs {
+			if slices.Max(append([]float64{0}, o.series.cols["swap_used_pages"]...)) > 0 {
+				return append(out, struct{ col, title string }{"swap_used_pages", "swap in use"})
+			}
+		}
+	}
+	return out
 }
 
 // timelinePanel draws one panel: the sides' bands (an empty series draws
 // nothing but keeps its colour), then the kills.
-func timelinePanel(title string, series []figure.Series, cr *CaseResult, anon bool) (*plot.Plot, error) {
+func timelinePanel(title string, series []figure.Series, cr *CaseResult, col string) (*plot.Plot, error) {
 	var drawn []figure.Series
 	for _, s := range series {
 		if s.X == nil {
@@ -133,9 +150,14 @@ func timelinePanel(title string, series []figure.Series, cr *CaseResult, anon bo
 				continue
 			}
 			k := o.Kills[0]
-			y := float64(k.ScopeFilePages) / 256
-			if anon {
+			var y float64
+			switch col {
+			case "anon_pages":
 				y = float64(k.ScopeAnonPages) / 256
+			case "file_pages":
+				y = float64(k.ScopeFilePages) / 256
+			default: // no figure at the kill: the last sample before it
+				y = o.series.at(col, k.TimeNs) / 256
 			}
 			pts = append(pts, plotter.XY{X: float64(k.TimeNs) / 1e9, Y: y})
 		}
@@ -151,6 +173,8 @@ func timelinePanel(title string, series []figure.Series, cr *CaseResult, anon bo
 		p.Legend.Add(side.name, sc)
 	}
 	p.Y.Min = 0
+	p.Y.Max = max(p.Y.Max, 1)
+	p.Legend.Left = true
 	p.X.Tick.Marker = figure.PlainTicks{}
 	return p, nil
 }

@@ -114,7 +114,7 @@ type series struct {
 // counters the metrics read, named as timeseries.csv and real.csv name
 // them.
 var seriesColumns = []string{
-	"anon_pages", "file_pages",
+	"anon_pages", "file_pages", "swap_used_pages",
 	"pgscan_anon", "pgscan_file", "pgsteal_anon", "pgsteal_file", "pswpout",
 	"workingset_refault_anon", "workingset_refault_file",
 	"psi_some_total_us", "psi_full_total_us", "thp_fault_alloc", "thp_fault_fallback",

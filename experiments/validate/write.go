@@ -54,7 +54,7 @@ func Out(v *Validation, cmd string) (*canon.Out, error) {
 		}
 		o.CSV(cr.Name, header, rows)
 		caption := fmt.Sprintf("%s: the scope cgroup's anonymous memory and page cache over time, real runs (solid) and simulations (dashed), median with min-max band; markers: each run's first OOM kill at the memory it found. The simulated anon line is the machine's evictable anonymous pages (mlocked pages are not in it); the real one is the cgroup's memory.stat rss.", cr.Name)
-		if err := o.Figure(cr.Name, caption, 7*vg.Inch, 6*vg.Inch, grid); err != nil {
+		if err := o.Figure(cr.Name, caption, 7*vg.Inch, vg.Length(len(grid))*2.8*vg.Inch, grid); err != nil {
 			return nil, err
 		}
 	}
