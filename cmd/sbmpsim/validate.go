@@ -171,6 +171,4 @@ func validateCommand(f validateFlags) string {
 
 // reportSections are the report's sections in order: the canonical
 // experiments, then the validation.
-func reportSections() []canon.Experiment {
-	return append(catalog.All(), validate.Section())
-}
+func reportSections() []canon.Experiment { return catalog.ReportSections() }

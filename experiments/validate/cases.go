@@ -180,7 +180,7 @@ func Cases() []Case {
 		{
 			Name: "thp-madvise", Title: "madvised huge-page faults near the limit",
 			Checks: append([]Check{{THPAlloc, tolTHPAlloc}, {THPFallback, tolTHPFall}}, oomChecks()...),
-			// The THP fault model of issue 11 (madvise, fallback to base
+			// The simulation's THP fault model (madvise, fallback to base
 			// pages, compaction) reports itself as "thp".
 			NeedsSimModel: "thp",
 		},

@@ -13,16 +13,8 @@ import (
 )
 
 // Section is the validation's place in the report: notebooks-out/
-// validation/, a section of index.html (canon.Report) after the
-// canonical experiments. It is not a canonical experiment: it needs
-// root and real runs, and its real half is not deterministic.
-func Section() canon.Experiment {
-	return canon.Experiment{
-		Name:  "validation",
-		Title: "Sim-to-real validation: this host's kernel as the oracle",
-		Spec:  "issue 12: real runs against simulations of the same scenarios",
-	}
-}
+// validation/, the last section of index.html (canon.ValidationSection).
+func Section() canon.Experiment { return canon.ValidationSection() }
 
 // Out builds the validation's outputs: validation.json, README.md and
 // section.html with the summary table (also summary.csv), and per case

@@ -31,6 +31,12 @@ func All() []canon.Experiment {
 	}
 }
 
+// ReportSections lists the report's sections in order: the canonical
+// experiments, then the validation (canon.ValidationSection).
+func ReportSections() []canon.Experiment {
+	return append(All(), canon.ValidationSection())
+}
+
 // Lookup finds an experiment by name.
 func Lookup(name string) (canon.Experiment, bool) {
 	for _, e := range All() {

@@ -59,7 +59,18 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 			}
 		}
 	}
-	if _, err := canon.Report(root, All()); err != nil {
+	// The validation's section is a record of real runs, not rerun
+	// here: the report takes the committed one.
+	v := canon.ValidationSection().Name
+	if sec, err := os.ReadFile(filepath.Join(notebooks, v, "section.html")); err == nil {
+		if err := os.MkdirAll(filepath.Join(root, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, v, "section.html"), sec, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := canon.Report(root, ReportSections()); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(root, "index.html"))
