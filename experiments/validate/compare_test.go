@@ -2,6 +2,7 @@ package validate
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -138,3 +139,20 @@ func TestFormat(t *testing.T) {
 }
 
 func ptr(x float64) *float64 { return &x }
+
+// TestBuddyNote: the free blocks of huge-page order are counted from
+// /proc/buddyinfo over every zone.
+func TestBuddyNote(t *testing.T) {
+	info := "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+		"Node 0, zone   Normal  18479   7344   4840    250    898    468    320    305    756    434   3942 \n"
+	cr := &CaseResult{RealRuns: []RunRecord{{Buddyinfo: info}}}
+	got := buddyNote(cr)
+	for _, want := range []string{"435 free order-9 and 3945 order-10 blocks", "The host was not fragmented"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("buddyNote = %q, want it to say %q", got, want)
+		}
+	}
+	if buddyNote(&CaseResult{}) != "" {
+		t.Error("a note without real runs")
+	}
+}

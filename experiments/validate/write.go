@@ -45,6 +45,10 @@ func Out(v *Validation, cmd string) (*canon.Out, error) {
 			return nil, fmt.Errorf("case %s: %w", cr.Name, err)
 		}
 		o.CSV(cr.Name, header, rows)
+		o.P("Case %s (`%s`): %s; %s.", cr.Name, cr.Source, cr.Title, cr.Verdict+suffix(cr.Reason))
+		if b := buddyNote(cr); b != "" {
+			o.P("%s", b)
+		}
 		caption := fmt.Sprintf("%s: the scope cgroup's anonymous memory and page cache over time, real runs (solid) and simulations (dashed), median with min-max band; markers: each run's first OOM kill at the memory it found. The simulated anon line is the machine's evictable anonymous pages (mlocked pages are not in it); the real one is the cgroup's memory.stat rss.", cr.Name)
 		if err := o.Figure(cr.Name, caption, 7*vg.Inch, vg.Length(len(grid))*2.8*vg.Inch, grid); err != nil {
 			return nil, err
@@ -135,4 +139,43 @@ func formatError(m MetricResult) string {
 		return abs + " " + m.Unit
 	}
 	return fmt.Sprintf("%+.1f %% (%s %s)", 100**m.ErrRel, abs, m.Unit)
+}
+
+// buddyNote says how fragmented the host's free memory was before the
+// case's first real run (/proc/buddyinfo): the free blocks a huge page
+// can come from, against the simulated machine, whose free memory
+// starts in blocks of the largest order.
+func buddyNote(cr *CaseResult) string {
+	if len(cr.RealRuns) == 0 || cr.RealRuns[0].Buddyinfo == "" {
+		return ""
+	}
+	var free [11]int64
+	for _, line := range strings.Split(cr.RealRuns[0].Buddyinfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4+len(free) {
+			continue
+		}
+		for o := range free {
+			n, err := strconv.ParseInt(f[4+o], 10, 64)
+			if err == nil {
+				free[o] += n
+			}
+		}
+	}
+	var total, huge int64
+	for o, n := range free {
+		total += n << o
+		if o >= 9 {
+			huge += n << o
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("`/proc/buddyinfo` before the first real run: %d free order-9 and %d order-10 blocks, %.0f %% of the host's %d MiB of free memory in blocks a huge page can come from; the simulated machine starts with all its free memory in order-10 blocks.",
+		free[9], free[10], 100*float64(huge)/float64(total), total>>8)
+	if 2*huge > total {
+		note += " The host was not fragmented: a huge-page fault that falls back here falls back for the cgroup's charge, not for want of a free block."
+	}
+	return note
 }
