@@ -47,7 +47,7 @@ func (c *config) compileKernelWorkloads(sc *scenario.Scenario) error {
 				t := taskConfig{
 					index: i, kind: w.Kind, pid: TaskPID(i, 0, false), name: w.Name, cpu: cpus[0], node: c.machine.kernelNodeOfCPU(cpus[0]),
 					oomScoreAdj: w.OOMScoreAdj, cgroup: w.Cgroup, startNs: w.StartMs * 1e6,
-					pagesPerTic: max(1, int64(math.Round(w.GrowMBPerS*256*faultTickNs/1e9))),
+					pagesPerTick: w.GrowMBPerS * 256 * faultTickNs / 1e9,
 					targetPages: w.RSSMB << 8, loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(w.Cgroup),
 				}
 				if w.Count > 1 {

@@ -25,7 +25,9 @@ type taskConfig struct {
 	oomScoreAdj int64
 	cgroup      string
 	startNs     int64
-	pagesPerTic int64
+	// pagesPerTick is its rate in pages per tick; the fractions carry
+	// over from tick to tick (task.due).
+	pagesPerTick float64
 	targetPages int64 // 0: no limit
 	// fileSetPages is a page-cache reader's file set, of which reads
 	// fall on the first hotPages with probability hotFraction (else
@@ -63,6 +65,8 @@ type task struct {
 	// openNs is the open-loop time of its next tick (queued loop: the
 	// ticks it missed while blocked are caught up).
 	openNs int64
+	// due is the pages its rate owes it so far, not yet faulted or read.
+	due float64
 	psiEnt int
 }
 
@@ -88,7 +92,7 @@ func newTaskDriver(eng *sim.Engine, psi *pressure, seeds sim.Seeds) *taskDriver 
 // page cache, and its first tick is scheduled.
 func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 	d.k = k
-	t := &task{cfg: c, openNs: c.startNs, psiEnt: d.psi.entity(c.psiGroups, true)}
+	t := &task{cfg: c, openNs: c.startNs, psiEnt: d.psi.entity(c.psiGroups, false)}
 	comm := c.name
 	if len(comm) > 15 {
 		comm = comm[:15] // a Linux comm holds 15 bytes
@@ -139,11 +143,14 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		ticks = max(1, (ev.At-t.openNs)/faultTickNs+1)
 	}
 	t.openNs += ticks * faultTickNs
+	t.due += float64(ticks) * c.pagesPerTick
+	pages := int64(t.due)
+	t.due -= float64(pages)
 	switch c.kind {
 	case scenario.KindPageCache:
-		stall, memStall, oom, err = d.readFiles(t, ticks)
+		stall, memStall, oom, err = d.readFiles(t, pages)
 	default:
-		want := ticks * c.pagesPerTic
+		want := pages
 		if c.targetPages > 0 {
 			want = min(want, c.targetPages-t.got)
 		}
@@ -178,16 +185,19 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		k.recordOOM(ev.At, oom)
 	}
 	if !t.dead {
+		// A task is paced by its tick: a stall longer than the tick
+		// delays the next one (closed, queued), a shorter one is
+		// absorbed by the wait for it, as a timer-paced process's is.
 		next := ev.At + faultTickNs
 		if c.loop != loopIgnore {
-			next += stall // the task was blocked for its stall
+			next = ev.At + max(faultTickNs, stall)
 		}
 		d.eng.Schedule(next, d.kFault, ev.A, 0)
 	}
 }
 
-// readFiles is ticks ticks of a page-cache reader: it reads pagesPerTic
-// pages of its file set a tick, each on the hot set with probability
+// readFiles is a tick of a page-cache reader: it reads pages pages of
+// its file set (what its rate owes it), each on the hot set with probability
 // hotFraction and uniformly on the whole set otherwise, page by page
 // through the kernel's page cache (ReadFile: hits, misses read from disk,
 // refaults of evicted pages). The page cache is not the task's RSS. It
@@ -195,10 +205,10 @@ func (d *taskDriver) onFault(ev sim.Event) {
 // reclaim, and the read of a refaulting workingset page
 // (psi_memstall_enter in folio_wait_bit_common), but not the read of an
 // ordinary miss, which is I/O.
-func (d *taskDriver) readFiles(t *task, ticks int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
+func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
 	c := t.cfg
 	readNs := d.k.m.Config().Cost.ReadNsPerPage
-	for range ticks * c.pagesPerTic {
+	for range pages {
 		idx := int64(t.rng.IntN(int(c.hotPages)))
 		if c.hotFraction < 1 && t.rng.Float64() >= c.hotFraction {
 			idx = int64(t.rng.IntN(int(c.fileSetPages)))

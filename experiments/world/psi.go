@@ -12,13 +12,19 @@ package world
 // read, as folio_wait_bit_common does for PG_workingset). Stalls start at
 // an event's time, so each group keeps its totals incrementally.
 //
-// Non-idle: PSI's "full" needs every task that wants a CPU to be stalled.
-// The model's kernel tasks (faulting, reading, touching their memory) and
-// Go mutators run all the time, so they count as non-idle throughout; a
-// synthetic or trace workload thread does its work in an instant and is
-// non-idle only while it stalls. A group with no always-running member is
-// therefore fully stalled whenever some member is; one with such members
-// only while all of them are stalled. A dead task leaves its groups.
+// Non-idle: PSI's "full" needs every task that is not idle (running, or
+// stalled) to be stalled. A kernel-side task, a synthetic or trace
+// workload thread does its work in an instant and then sleeps until its
+// next tick or request, as a timer-paced process does (idle to PSI), so
+// it is non-idle only while it stalls. A Go mutator allocates all the
+// time and counts as non-idle throughout. A group with no always-running
+// member is therefore fully stalled whenever some member is; one with such
+// members only while all of them are stalled. What this leaves out: real
+// tasks spend CPU time between stalls (a page fault, a copy out of the
+// page cache), during which a stall elsewhere is "some" but not "full"; a
+// real host's full time is somewhat below its some time (measured by the
+// sim-to-real suite: 132 of 185 ms in cache-anon-swappiness0). A dead
+// task leaves its groups.
 type pressure struct {
 	groups []psiGroup
 	ents   []psiEntity

@@ -316,11 +316,12 @@ grow_mb_per_s = 512
 	// S, S(1 - exp(-r/S)) have been missed once (sd about 130 here);
 	// here r/S = 8.
 	calm := runSrc(t, reader+"loop = \"ignore\"\n").Summary.KernelWorkloads[0]
-	perTick := int64(math.Round(512 * 256 / 1000.0))
+	// 512 MiB/s is 131.072 pages a 1 ms tick, the fractions carried.
+	perTick := 512 * 256 / 1000.0
 	const set = 512 << 8
 	within(t, "misses", float64(calm.PagesMissed), set*(1-math.Exp(-float64(calm.PagesRead)/set)), 0.002*set)
-	if calm.PagesRead != 8001*perTick {
-		t.Fatalf("calm reader %+v: want %d pages read in each of 8001 ticks", calm, perTick)
+	if want := int64(8001 * perTick); calm.PagesRead != want {
+		t.Fatalf("calm reader %+v: want %d pages read in 8001 ticks of %g", calm, want, perTick)
 	}
 	// Nothing to reclaim: the stall is the disk reads, one per miss.
 	if calm.StallNs != calm.PagesMissed*kernel.DefaultReadNsPerPage {
