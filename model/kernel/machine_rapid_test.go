@@ -23,7 +23,7 @@ type machineSnapshot struct {
 	LRU            [][]lruvec
 	Kswapd         []bool
 	Tasks          []Task
-	TaskAnon       [][]pageSlot
+	TaskAnon       [][]vma
 	TaskMlocked    [][]int64
 	Files          [][]pageSlot
 	VMStat         VMStat
@@ -52,7 +52,12 @@ func snapshot(m *Machine) machineSnapshot {
 	}
 	s.Tasks = m.Tasks()
 	for i := range m.tasks {
-		s.TaskAnon = append(s.TaskAnon, slices.Clone(m.tasks[i].anon.slots))
+		var vmas []vma
+		for _, v := range m.tasks[i].anon.vmas {
+			v.slots, v.thp = slices.Clone(v.slots), slices.Clone(v.thp)
+			vmas = append(vmas, v)
+		}
+		s.TaskAnon = append(s.TaskAnon, vmas)
 		s.TaskMlocked = append(s.TaskMlocked, slices.Clone(m.tasks[i].mlocked))
 	}
 	for _, p := range m.cgPaths {

@@ -89,3 +89,35 @@ func shouldTryClaimBlock(order int, startMT Migratetype) bool {
 func pageblockIndex(startPFN, pfn int64) int {
 	return int(pfn>>PageblockOrder - startPFN>>PageblockOrder)
 }
+
+// PagetypeInfo is /proc/pagetypeinfo for one node's zone: its free blocks
+// by migratetype and order, and its pageblocks by migratetype.
+type PagetypeInfo struct {
+	FreeBlocks [NrMigratetypes][NrOrders]int64
+	Pageblocks [NrMigratetypes]int64
+}
+
+// NrFree sums FreeBlocks over the types: free_area[].nr_free, what
+// FragmentationIndex and ExtfragForOrder read.
+func (p *PagetypeInfo) NrFree() [NrOrders]int64 {
+	var nr [NrOrders]int64
+	for mt := range p.FreeBlocks {
+		for o, n := range p.FreeBlocks[mt] {
+			nr[o] += n
+		}
+	}
+	return nr
+}
+
+// PagetypeInfo returns node ni's /proc/pagetypeinfo.
+func (m *Machine) PagetypeInfo(ni int) PagetypeInfo {
+	b := m.nodes[ni].buddy
+	var p PagetypeInfo
+	for mt := range NrMigratetypes {
+		for o := range NrOrders {
+			p.FreeBlocks[mt][o] = b.NrFreeMT(o, mt)
+		}
+	}
+	p.Pageblocks = b.PageblockCounts()
+	return p
+}

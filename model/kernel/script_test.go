@@ -23,7 +23,7 @@ package kernel
 //	    reclaim of the node's zonelist, or memcg reclaim of cgroup P.
 //	kswapd [node=N]                     KswapdStep until it sleeps
 //	lru [node=N] [cgroup=P]             the lruvec's list sizes
-//	page file=S index=N | page pid=N slot=N
+//	page file=S index=N | page pid=N slot=N [map=N]
 //	    where the page is: list and flags, or swapped with its shadow
 //	vmstat [NAME...]                    /proc/vmstat lines, all non-zero or the named
 //	memstat cgroup=P [NAME...]          memory.stat lines, all non-zero or the named
@@ -295,7 +295,7 @@ func (r *scriptRunner) reclaim(a *scripttest.Args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sc := scanControl{target: v[1], gfp: GFPUser}
+	sc := scanControl{target: v[1], movable: true}
 	nodes := r.m.cfg.Zonelists[v[0]]
 	if a.Has("cgroup") {
 		path, _ := a.String("cgroup")
@@ -358,11 +358,11 @@ func (r *scriptRunner) page(a *scripttest.Args) (string, error) {
 		}
 		sl = r.m.files[f].slots[idx]
 	} else {
-		v, err := ints(a, "pid", -1, "slot", -1)
+		v, err := ints(a, "pid", -1, "slot", -1, "map", 0)
 		if err != nil {
 			return "", err
 		}
-		sl = r.m.tasks[r.m.slot[v[0]]].anon.slots[v[1]]
+		sl = r.m.tasks[r.m.slot[v[0]]].anon.vmas[v[2]].slots[v[1]]
 	}
 	if sl.pfn < 0 {
 		if !sl.sh.valid {
@@ -436,13 +436,15 @@ func (r *scriptRunner) mm(a *scripttest.Args) (string, error) {
 	}
 	ts := &r.m.tasks[r.m.slot[pid]]
 	var active, inactive int64
-	for _, sl := range ts.anon.slots {
-		if sl.pfn >= 0 {
-			_, n := r.m.nodeOf(sl.pfn)
-			if n.page(sl.pfn).flags&pgActive != 0 {
-				active++
-			} else {
-				inactive++
+	for _, v := range ts.anon.vmas {
+		for _, sl := range v.slots {
+			if sl.pfn >= 0 {
+				_, n := r.m.nodeOf(sl.pfn)
+				if n.page(sl.pfn).flags&pgActive != 0 {
+					active++
+				} else {
+					inactive++
+				}
 			}
 		}
 	}
