@@ -131,24 +131,27 @@ type OOMEvent struct {
 // a failed charge frees them and the allocation fails. User memory goes
 // through AllocAnon, MapAnon, AllocFile or AllocMlocked. FreeKernel frees
 // what Alloc returned, with the same order. The error reports a bad
-// request (a node or order out of range, an unknown pid or cgroup).
+// request (a node or order out of range; for __GFP_ACCOUNT, an unknown
+// pid or cgroup).
 func (m *Machine) Alloc(req AllocRequest) (AllocResult, error) {
 	if req.Node < 0 || req.Node >= len(m.nodes) || req.Order < 0 || req.Order > MaxOrder {
 		return AllocResult{}, fmt.Errorf("kernel: bad allocation request %+v", req)
 	}
 	mask := req.GFPMask()
 	cg, allocating := 0, -1
-	if s, ok := m.slot[req.PID]; ok {
-		cg, allocating = m.tasks[s].cg, s
-	} else if req.PID != 0 {
-		return AllocResult{}, fmt.Errorf("%w: %d", ErrNoTask, req.PID)
-	}
-	if req.Cgroup != "" {
-		c, ok := m.cgIndex[req.Cgroup]
-		if !ok {
-			return AllocResult{}, fmt.Errorf("kernel: Alloc: no cgroup %q", req.Cgroup)
+	if mask&GFPAccount != 0 {
+		if s, ok := m.slot[req.PID]; ok {
+			cg, allocating = m.tasks[s].cg, s
+		} else if req.PID != 0 {
+			return AllocResult{}, fmt.Errorf("%w: %d", ErrNoTask, req.PID)
 		}
-		cg = c
+		if req.Cgroup != "" {
+			c, ok := m.cgIndex[req.Cgroup]
+			if !ok {
+				return AllocResult{}, fmt.Errorf("kernel: Alloc: no cgroup %q", req.Cgroup)
+			}
+			cg = c
+		}
 	}
 	res := m.alloc(req)
 	if !res.OK {

@@ -6,19 +6,21 @@ package kernel
 // reclaim, their retry rules and the OOM killer.
 
 // allocContext is struct alloc_context with what the slow path carries
-// between its steps.
+// between its steps: the request's task, order and CPU, its zonelist,
+// gfp mask and migratetype.
 type allocContext struct {
-	req  AllocRequest
-	zl   []int
-	mask GFPFlags
-	mt   Migratetype
+	pid        int64
+	order, cpu int
+	zl         []int
+	mask       GFPFlags
+	mt         Migratetype
 }
 
 // allocFrom is __alloc_pages along the zonelist zl: the fast path at the
 // low watermark, then the slow path. __GFP_THISNODE narrows zl to the
 // preferred node.
 func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
-	ac := allocContext{req: req, zl: zl, mask: req.GFPMask()}
+	ac := allocContext{pid: req.PID, order: req.Order, cpu: req.CPU, zl: zl, mask: req.GFPMask()}
 	ac.mt = ac.mask.Migratetype()
 	if ac.mask&GFPThisNode != 0 {
 		ac.zl = []int{req.Node}
@@ -36,7 +38,7 @@ func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
 // atomic allocation reserves its pageblock for later ones
 // (reserve_highatomic_pageblock).
 func (m *Machine) getPageFromFreelist(ac *allocContext, flags AllocFlags) (AllocResult, bool) {
-	order := ac.req.Order
+	order := ac.order
 	for _, ni := range ac.zl {
 		n := m.nodes[ni]
 		if n.offline || !m.zoneWatermarkOK(ni, order, n.zone.WmarkPages(flags.Wmark()), flags, n.buddy.FreePages()) {
@@ -45,8 +47,8 @@ func (m *Machine) getPageFromFreelist(ac *allocContext, flags AllocFlags) (Alloc
 		}
 		var pfn int64
 		var ok bool
-		if order == 0 && ac.req.CPU >= 0 && ac.req.CPU < len(m.pcps) {
-			pfn, ok = m.pcps[ac.req.CPU][ni].AllocMT(ac.mt)
+		if order == 0 && ac.cpu >= 0 && ac.cpu < len(m.pcps) {
+			pfn, ok = m.pcps[ac.cpu][ni].AllocMT(ac.mt)
 		}
 		if !ok {
 			pfn, ok = n.buddy.Rmqueue(order, ac.mt, flags)
@@ -75,7 +77,7 @@ func (m *Machine) zoneWatermarkOK(ni, order int, mark int64, flags AllocFlags, f
 
 // slowpath is __alloc_pages_slowpath.
 func (m *Machine) slowpath(ac *allocContext) AllocResult {
-	order := ac.req.Order
+	order := ac.order
 	canDirect := ac.mask&GFPDirectReclaim != 0
 	canCompact := ac.mask&GFPIO != 0
 	costly := order > costlyOrder
@@ -83,9 +85,12 @@ func (m *Machine) slowpath(ac *allocContext) AllocResult {
 	if flags&AllocKswapd != 0 {
 		m.wakeAllKswapds(ac)
 	}
-	_, plainFit := m.wouldFitAt(ac.zl, order, AllocWmarkMin)
+	plainFit := true
+	if flags&AllocReserves != 0 {
+		_, plainFit = m.wouldFitAt(ac.zl, order, AllocWmarkMin)
+	}
 	if r, ok := m.getPageFromFreelist(ac, flags); ok {
-		if !plainFit && flags&AllocReserves != 0 {
+		if !plainFit {
 			m.stats.AtomicReserveAllocations++ // only the reserve discount let it in
 		}
 		return r
@@ -129,7 +134,7 @@ type slowState struct {
 // returns the allocation when one succeeded, and sets st.mayOOM when the
 // loop ended in __alloc_pages_may_oom's territory.
 func (m *Machine) retryLoop(ac *allocContext, flags AllocFlags, st *slowState) (AllocResult, bool) {
-	order := ac.req.Order
+	order := ac.order
 	costly := order > costlyOrder
 	for {
 		if flags&AllocKswapd != 0 {
@@ -173,7 +178,7 @@ func (m *Machine) retryLoop(ac *allocContext, flags AllocFlags, st *slowState) (
 // pageblock (unless it is the zone's last) and drain the per-CPU lists,
 // and try once more.
 func (m *Machine) directReclaimAlloc(ac *allocContext, flags AllocFlags, st *slowState) (AllocResult, bool) {
-	rec := m.directReclaim(ac.zl, ac.req.Order, ac.mask)
+	rec := m.directReclaim(ac.zl, ac.order, ac.mask)
 	st.stallNs += rec.costNs
 	st.progressed = rec.reclaimed > 0
 	r, ok := m.getPageFromFreelist(ac, flags)
@@ -197,10 +202,10 @@ func (m *Machine) mayOOM(ac *allocContext, st *slowState) AllocResult {
 		r.StallNs = st.stallNs
 		return r
 	}
-	if ac.req.Order > costlyOrder || ac.mask&(GFPRetryMayFail|GFPThisNode) != 0 {
+	if ac.order > costlyOrder || ac.mask&(GFPRetryMayFail|GFPThisNode) != 0 {
 		return AllocResult{StallNs: st.stallNs}
 	}
-	return AllocResult{StallNs: st.stallNs, OOM: m.outOfMemory(ac.req.PID)}
+	return AllocResult{StallNs: st.stallNs, OOM: m.outOfMemory(ac.pid)}
 }
 
 // wouldFitAt returns the first node along zl whose zone passes the
@@ -236,7 +241,7 @@ func (m *Machine) directReclaim(zl []int, order int, mask GFPFlags) reclaimResul
 // releases a highatomic pageblock, even a zone's last, and retries if it
 // did.
 func (m *Machine) shouldReclaimRetry(ac *allocContext, flags AllocFlags, progress bool, noProgress *int) bool {
-	order := ac.req.Order
+	order := ac.order
 	if progress && order <= costlyOrder {
 		*noProgress = 0
 	} else {
@@ -274,7 +279,7 @@ func (m *Machine) unreserveHighAtomic(ac *allocContext, force bool) bool {
 // zonelist for the request's order.
 func (m *Machine) wakeAllKswapds(ac *allocContext) {
 	for _, ni := range ac.zl {
-		m.wakeupKswapd(ni, ac.req.Order, ac.mask)
+		m.wakeupKswapd(ni, ac.order, ac.mask)
 	}
 }
 

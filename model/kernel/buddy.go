@@ -74,19 +74,19 @@ const (
 	stateAbsent   int8 = -2 // not managed: a hole, reserved or offline
 	statePCP      int8 = -3 // an order-0 page parked on a per-CPU list
 	stateAllocBit int8 = 64 // allocated head: stateAllocBit + order
-	// A free head stores NrOrders*mt + order (freeState): its order and
-	// the free list (migratetype) it is on, 0..NrOrders*NrMigratetypes-1.
+	// A free head stores order | mt<<4 (freeState): its order and the
+	// free list (migratetype) it is on, below stateAllocBit.
 )
 
 // freeState is the state of a free head of order on mt's free list.
-func freeState(order int, mt Migratetype) int8 { return int8(int(mt)*NrOrders + order) }
+func freeState(order int, mt Migratetype) int8 { return int8(order | int(mt)<<4) }
 
 // isFreeState reports whether s is the state of a free head.
 func isFreeState(s int8) bool { return s >= 0 && s < stateAllocBit }
 
 // freeStateOrder and freeStateMT decode a free head's state.
-func freeStateOrder(s int8) int             { return int(s) % NrOrders }
-func freeStateMT(s int8) Migratetype        { return Migratetype(int(s) / NrOrders) }
+func freeStateOrder(s int8) int             { return int(s & 15) }
+func freeStateMT(s int8) Migratetype        { return Migratetype(s >> 4) }
 func isAllocState(s int8) bool              { return s >= stateAllocBit && s <= stateAllocBit+MaxOrder }
 func allocState(order int) int8             { return stateAllocBit + int8(order) }
 func allocStateOrder(s int8) int            { return int(s - stateAllocBit) }
@@ -128,7 +128,6 @@ type Buddy struct {
 	managed  int64
 	free     int64
 	nrFree   [NrOrders]int64
-	nrFreeMT [NrOrders][NrMigratetypes]int64
 	head     [NrOrders][NrMigratetypes]int32
 	state    []int8
 	next     []int32
@@ -212,12 +211,27 @@ func (b *Buddy) NrFree(order int) int64 {
 }
 
 // NrFreeMT is the number of free blocks of exactly this order on mt's
-// free list (a cell of /proc/pagetypeinfo's free pages table).
+// free list (a cell of /proc/pagetypeinfo's free pages table). It walks
+// the list, as pagetypeinfo_showfree_print does: O(blocks).
 func (b *Buddy) NrFreeMT(order int, mt Migratetype) int64 {
 	if order < 0 || order > MaxOrder || mt >= NrMigratetypes {
 		return 0
 	}
-	return b.nrFreeMT[order][mt]
+	var n int64
+	h := b.head[order][mt]
+	for idx := h; idx != noPage; {
+		n++
+		if idx = b.next[idx]; idx == h {
+			break
+		}
+	}
+	return n
+}
+
+// HasFreeMT reports whether mt's free list of this order holds a block
+// (!free_area_empty).
+func (b *Buddy) HasFreeMT(order int, mt Migratetype) bool {
+	return order >= 0 && order <= MaxOrder && mt < NrMigratetypes && b.head[order][mt] != noPage
 }
 
 // PageblockMT returns the migratetype of pfn's pageblock
@@ -238,6 +252,11 @@ func (b *Buddy) PageblockCounts() [NrMigratetypes]int64 {
 // (Rmqueue with MigrateMovable and no reserve flags). It reports false
 // when no block of order or larger is free (or order is invalid).
 func (b *Buddy) Alloc(order int) (pfn int64, ok bool) {
+	if order >= 0 && order <= MaxOrder {
+		if idx, ok := b.smallest(order, MigrateMovable); ok {
+			return b.pfnAt(idx), true
+		}
+	}
 	return b.Rmqueue(order, MigrateMovable, 0)
 }
 
@@ -405,7 +424,6 @@ func (b *Buddy) freeBlockContaining(pfn int64) (headPFN int64, order int, ok boo
 func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
 	b.state[idx] = freeState(order, mt)
 	b.nrFree[order]++
-	b.nrFreeMT[order][mt]++
 	b.free += 1 << order
 	if mt == MigrateHighAtomic {
 		b.freeHighAtomic += 1 << order
@@ -440,7 +458,6 @@ func (b *Buddy) delFree(idx int32, order int) Migratetype {
 		}
 	}
 	b.nrFree[order]--
-	b.nrFreeMT[order][mt]--
 	b.free -= 1 << order
 	if mt == MigrateHighAtomic {
 		b.freeHighAtomic -= 1 << order

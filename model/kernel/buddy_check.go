@@ -15,10 +15,8 @@ import "fmt"
 // check`, not for the simulation's hot path.
 func (b *Buddy) CheckInvariants() error {
 	for o := 0; o <= MaxOrder; o++ {
-		for mt := range NrMigratetypes {
-			if err := b.checkList(o, mt); err != nil {
-				return err
-			}
+		if err := b.checkList(o); err != nil {
+			return err
 		}
 	}
 	var free, used, absent, freeHA int64
@@ -50,30 +48,26 @@ func (b *Buddy) CheckInvariants() error {
 	return nil
 }
 
-// checkList checks one free list's links, members and count.
-func (b *Buddy) checkList(o int, mt Migratetype) error {
-	h := b.head[o][mt]
-	var n int64
-	for idx := h; idx != noPage; {
-		if n > b.spanned || b.state[idx] != freeState(o, mt) || b.next[b.prev[idx]] != idx {
-			return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, mt, b.startPFN+int64(idx))
+// checkList checks the free lists of order o: links, members, and that
+// they hold nr_free blocks together.
+func (b *Buddy) checkList(o int) error {
+	var total int64
+	for mt := range NrMigratetypes {
+		h := b.head[o][mt]
+		var n int64
+		for idx := h; idx != noPage; {
+			if n > b.spanned || b.state[idx] != freeState(o, mt) || b.next[b.prev[idx]] != idx {
+				return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, mt, b.startPFN+int64(idx))
+			}
+			n++
+			if idx = b.next[idx]; idx == h {
+				break
+			}
 		}
-		n++
-		if idx = b.next[idx]; idx == h {
-			break
-		}
+		total += n
 	}
-	if n != b.nrFreeMT[o][mt] {
-		return fmt.Errorf("buddy: free list %d %s has %d blocks, counted %d", o, mt, n, b.nrFreeMT[o][mt])
-	}
-	if mt == NrMigratetypes-1 {
-		var sum int64
-		for t := range NrMigratetypes {
-			sum += b.nrFreeMT[o][t]
-		}
-		if sum != b.nrFree[o] {
-			return fmt.Errorf("buddy: free lists of order %d hold %d blocks, nr_free %d", o, sum, b.nrFree[o])
-		}
+	if total != b.nrFree[o] {
+		return fmt.Errorf("buddy: free lists of order %d hold %d blocks, nr_free %d", o, total, b.nrFree[o])
 	}
 	return nil
 }

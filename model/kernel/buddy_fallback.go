@@ -29,6 +29,11 @@ func (b *Buddy) Rmqueue(order int, mt Migratetype, flags AllocFlags) (pfn int64,
 	if order < 0 || order > MaxOrder || mt >= migratePCPTypes {
 		return 0, false
 	}
+	if flags&AllocHighAtomic == 0 {
+		if idx, ok := b.smallest(order, mt); ok { // the common case first
+			return b.pfnAt(idx), true
+		}
+	}
 	mode := rmqueueNormal
 	return b.rmqueue(order, mt, flags, &mode)
 }

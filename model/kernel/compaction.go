@@ -207,7 +207,7 @@ func (m *Machine) compactFinished(cc *compactControl) CompactResult {
 		return CompactResultContinue
 	}
 	for o := cc.order; o <= MaxOrder; o++ {
-		if n.buddy.NrFreeMT(o, cc.mt) > 0 || n.buddy.findSuitableFallback(o, cc.mt, true) >= 0 {
+		if n.buddy.HasFreeMT(o, cc.mt) || n.buddy.findSuitableFallback(o, cc.mt, true) >= 0 {
 			return CompactResultSuccess
 		}
 	}

@@ -22,7 +22,7 @@ func (m *Machine) compactCost(cc *compactControl) int64 {
 // zone's deferral reset) or compact_fail. The result's StallNs is the
 // compaction's cost.
 func (m *Machine) directCompact(ac *allocContext, flags AllocFlags, prio CompactPriority) (AllocResult, CompactResult, bool) {
-	order := ac.req.Order
+	order := ac.order
 	if order == 0 {
 		return AllocResult{}, CompactResultSkipped, false
 	}
@@ -54,7 +54,7 @@ func (m *Machine) tryToCompactPages(ac *allocContext, flags AllocFlags, prio Com
 	if ac.mask&GFPIO == 0 {
 		return CompactResultSkipped, 0 // gfp_compaction_allowed
 	}
-	order := ac.req.Order
+	order := ac.order
 	rc := CompactResultSkipped
 	var cost int64
 	for _, ni := range ac.zl {
@@ -92,7 +92,7 @@ func (m *Machine) tryToCompactPages(ac *allocContext, flags AllocFlags, prio Com
 // a failure retries at the next higher priority, down to
 // MIN_COMPACT_PRIORITY (MIN_COMPACT_COSTLY_PRIORITY for costly orders).
 func (m *Machine) shouldCompactRetry(ac *allocContext, flags AllocFlags, st *slowState) bool {
-	order := ac.req.Order
+	order := ac.order
 	if order == 0 {
 		return false
 	}
@@ -125,7 +125,7 @@ func (m *Machine) shouldCompactRetry(ac *allocContext, flags AllocFlags, st *slo
 // its reclaimable pages (reclaimable / order, not all of them: reclaim
 // is not worth thrashing for one high-order page).
 func (m *Machine) compactionZonelistSuitable(ac *allocContext) bool {
-	order := ac.req.Order
+	order := ac.order
 	for _, ni := range ac.zl {
 		n := m.nodes[ni]
 		if n.offline {

@@ -356,7 +356,7 @@ func WatermarkOK(z *Zone, area FreeArea, c WatermarkCheck) bool {
 		return false
 	}
 	typed, byType := area.(interface {
-		NrFreeMT(order int, mt Migratetype) int64
+		HasFreeMT(order int, mt Migratetype) bool
 	})
 	highAtomic := c.Flags&(AllocHighAtomic|AllocOOM) != 0
 	for o := c.Order; o <= MaxOrder; o++ {
@@ -367,11 +367,11 @@ func WatermarkOK(z *Zone, area FreeArea, c WatermarkCheck) bool {
 			continue
 		}
 		for mt := range migratePCPTypes {
-			if typed.NrFreeMT(o, mt) > 0 {
+			if typed.HasFreeMT(o, mt) {
 				return true
 			}
 		}
-		if highAtomic && typed.NrFreeMT(o, MigrateHighAtomic) > 0 {
+		if highAtomic && typed.HasFreeMT(o, MigrateHighAtomic) {
 			return true
 		}
 	}
