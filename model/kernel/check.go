@@ -152,7 +152,11 @@ func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
 			if p.vma < 0 || int(p.vma) >= len(a.vmas) || !a.vmas[p.vma].mapped {
 				return fmt.Errorf("anonymous page of task %d in mapping %d, which does not exist", m.tasks[p.owner-1].PID, p.vma)
 			}
-			slots = a.vmas[p.vma].slots
+			v := &a.vmas[p.vma]
+			if c := int(p.idx) / HugePagePages; p.flags&pgHuge != 0 && (c >= len(v.thp) || !v.thp[c]) {
+				return fmt.Errorf("page marked huge in mapping %d slot %d, whose huge page is not whole", p.vma, p.idx)
+			}
+			slots = v.slots
 		} else {
 			if p.flags&(pgYoung|pgHuge) != 0 {
 				return fmt.Errorf("a page-cache page is young or huge (%#x), but no task maps page cache", p.flags)

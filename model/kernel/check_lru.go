@@ -113,10 +113,12 @@ func (m *Machine) checkOwners(filePages []int64) error {
 }
 
 // checkAnonSpace checks task slot s's anonymous slots: each mapping's
-// counters, that its resident slots name pages of the task in that
-// mapping at that slot (so no frame belongs to two mappings, or twice to
-// one), its swapped slots keep a shadow, its whole huge pages are whole;
-// and that the task's RSS and swap entries are what its mappings hold.
+// counters, its swapped slots keep a shadow, its whole huge pages are
+// whole; and that the task's RSS and swap entries are what its mappings
+// hold. With checkPage (every anonymous page is named by the slot it
+// names) and RSS equal to the task's anonymous pages (checkTasks), the
+// resident slots and the pages are in one-to-one correspondence: no
+// frame belongs to two mappings, or twice to one.
 func (m *Machine) checkAnonSpace(s int) error {
 	t := &m.tasks[s]
 	a := &t.anon
@@ -170,14 +172,6 @@ func (m *Machine) checkVMA(s int, vi int32) (resident, swapped int64, err error)
 			if idx >= v.residentTop {
 				return 0, 0, fmt.Errorf("resident slot %d sits above %d", idx, v.residentTop)
 			}
-			_, n := m.nodeOf(sl.pfn)
-			p := n.page(sl.pfn)
-			if p.kind != pageAnon || p.owner != int32(s+1) || p.vma != vi || int(p.idx) != idx {
-				return 0, 0, fmt.Errorf("slot %d names pfn %d, which is kind %d of owner %d at mapping %d slot %d", idx, sl.pfn, p.kind, p.owner, p.vma, p.idx)
-			}
-			if huge := p.flags&pgHuge != 0; huge != (idx/HugePagePages < len(v.thp) && v.thp[idx/HugePagePages]) {
-				return 0, 0, fmt.Errorf("slot %d: page huge %v, mapping says otherwise", idx, huge)
-			}
 			resident++
 		}
 	}
@@ -185,15 +179,27 @@ func (m *Machine) checkVMA(s int, vi int32) (resident, swapped int64, err error)
 		return 0, 0, fmt.Errorf("%d freed slots, counter %d", freed, v.freed)
 	}
 	for c, whole := range v.thp {
-		if !whole {
-			continue
-		}
-		head := v.slots[c*HugePagePages].pfn
-		for i := 0; i < HugePagePages; i++ {
-			if head < 0 || head&(HugePagePages-1) != 0 || v.slots[c*HugePagePages+i].pfn != head+int64(i) {
-				return 0, 0, fmt.Errorf("huge page %d is not %d contiguous aligned resident pages", c, HugePagePages)
+		if whole {
+			if err := m.checkHugeChunk(v, c); err != nil {
+				return 0, 0, err
 			}
 		}
 	}
 	return resident, swapped, nil
+}
+
+// checkHugeChunk checks that whole huge page c of mapping v is 512
+// resident pages at contiguous, aligned frames, each marked pgHuge.
+func (m *Machine) checkHugeChunk(v *vma, c int) error {
+	head := v.slots[c*HugePagePages].pfn
+	if head < 0 || head&(HugePagePages-1) != 0 {
+		return fmt.Errorf("huge page %d starts at pfn %d", c, head)
+	}
+	_, n := m.nodeOf(head)
+	for i := range int64(HugePagePages) {
+		if v.slots[int64(c*HugePagePages)+i].pfn != head+i || n.page(head+i).flags&pgHuge == 0 {
+			return fmt.Errorf("huge page %d is not %d contiguous resident pages marked huge", c, HugePagePages)
+		}
+	}
+	return nil
 }
