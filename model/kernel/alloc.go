@@ -122,7 +122,12 @@ type OOMEvent struct {
 // direct compaction with the bounded retries of should_reclaim_retry and
 // should_compact_retry, fails costly orders (unless __GFP_RETRY_MAYFAIL),
 // tries once more at the high watermark and finally invokes the OOM
-// killer. __GFP_NORETRY stops after one round.
+// killer for non-costly orders only. With __GFP_NORETRY a costly request
+// compacts asynchronously, fails at once if compaction was skipped or
+// deferred, else reclaims once, compacts asynchronously once more and
+// fails. A request without __GFP_DIRECT_RECLAIM neither reclaims nor
+// compacts (SLUB's higher-order attempt in allocate_slab clears
+// __GFP_RECLAIM, so it does not compact).
 //
 // The pages are the kernel's: unmovable unless the mask says movable,
 // in no task's RSS, never reclaimed and never migrated. With
