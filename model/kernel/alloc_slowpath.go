@@ -71,6 +71,11 @@ func (m *Machine) getPageFromFreelist(ac *allocContext, flags AllocFlags) (Alloc
 // allocation may use.
 func (m *Machine) zoneWatermarkOK(ni, order int, mark int64, flags AllocFlags, free int64) bool {
 	n := m.nodes[ni]
+	if order == 0 && flags&AllocReserves == 0 {
+		// zone_watermark_fast's order-0 check, which gives the same
+		// answer as __zone_watermark_ok for a request without reserves.
+		return free-n.buddy.FreeHighAtomicPages() > mark+n.zone.LowmemReserve[ZoneNormal]
+	}
 	return WatermarkOK(&n.zone, n.buddy, WatermarkCheck{Order: order, Mark: mark, HighestZoneIdx: ZoneNormal,
 		Flags: flags, FreePages: free, FreeHighAtomic: n.buddy.FreeHighAtomicPages()})
 }
@@ -136,13 +141,17 @@ type slowState struct {
 func (m *Machine) retryLoop(ac *allocContext, flags AllocFlags, st *slowState) (AllocResult, bool) {
 	order := ac.order
 	costly := order > costlyOrder
-	for {
+	for first := true; ; first = false {
 		if flags&AllocKswapd != 0 {
 			m.wakeAllKswapds(ac)
 		}
-		if r, ok := m.getPageFromFreelist(ac, flags); ok {
-			r.StallNs = st.stallNs
-			return r, true
+		// The first pass's attempt repeats the one the slow path just
+		// made, with nothing run in between unless compaction did.
+		if !first || st.compact != CompactResultSkipped {
+			if r, ok := m.getPageFromFreelist(ac, flags); ok {
+				r.StallNs = st.stallNs
+				return r, true
+			}
 		}
 		if ac.mask&GFPDirectReclaim == 0 {
 			return AllocResult{StallNs: st.stallNs}, false
