@@ -324,6 +324,18 @@ func (b *Buddy) freeOneBlock(pfn int64, order int) {
 	var buddyPFN int64
 	for order < MaxOrder {
 		buddyPFN = pfn ^ (1 << order)
+		if order < PageblockOrder {
+			// The buddy lies in the same pageblock, so if free it is on
+			// the same list: one comparison finds it.
+			bi := buddyPFN - b.startPFN
+			if bi < 0 || bi >= b.spanned || b.state[bi] != freeState(order, mt) {
+				break
+			}
+			b.delFree(int32(bi), order)
+			pfn &= buddyPFN
+			order++
+			continue
+		}
 		bi, ok := b.freeHeadAt(buddyPFN, order)
 		if !ok {
 			break
