@@ -5,59 +5,108 @@ import (
 )
 
 // GFP is the kind of allocation, standing for the gfp_t masks that matter
-// to the model.
+// to the model; Mask gives the bits.
 type GFP int
 
 const (
 	// GFPUser is GFP_HIGHUSER_MOVABLE: user memory; may reclaim and may
-	// invoke the OOM killer.
+	// invoke the OOM killer; movable.
 	GFPUser GFP = iota
-	// GFPKernel is GFP_KERNEL: may reclaim and may invoke the OOM killer.
+	// GFPKernel is GFP_KERNEL: may reclaim and may invoke the OOM
+	// killer; unmovable.
 	GFPKernel
 	// GFPAtomic is GFP_ATOMIC: may not sleep, so no reclaim, but may dip
 	// into the reserve below the min watermark (ALLOC_MIN_RESERVE |
-	// ALLOC_NON_BLOCK).
+	// ALLOC_NON_BLOCK) and, at order > 0, into the highatomic reserve.
 	GFPAtomic
+	// GFPNowait is GFP_NOWAIT: may not sleep, wakes kswapd, no reserves.
+	GFPNowait
 )
 
 // String is the kernel's name of the gfp mask g stands for.
 func (g GFP) String() string {
-	return [...]string{"GFP_HIGHUSER_MOVABLE", "GFP_KERNEL", "GFP_ATOMIC"}[g]
+	if g < 0 || g > GFPNowait {
+		return fmt.Sprintf("GFP(%d)", int(g))
+	}
+	return [...]string{"GFP_HIGHUSER_MOVABLE", "GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"}[g]
 }
 
-// AllocRequest is one page allocation.
+// Mask is the gfp mask g stands for.
+func (g GFP) Mask() GFPFlags {
+	switch g {
+	case GFPUser:
+		return MaskHighUserMovable
+	case GFPKernel:
+		return MaskKernel
+	case GFPAtomic:
+		return MaskAtomic
+	case GFPNowait:
+		return MaskNowait
+	}
+	return 0
+}
+
+// AllocRequest is one page allocation (alloc_pages_node).
 type AllocRequest struct {
 	PID   int64 // the allocating task; 0 for the kernel itself
 	Node  int   // the preferred node (the CPU's node)
 	Order int
+	// GFP names the base mask; Flags adds __GFP bits to it
+	// (GFPNoRetry, GFPRetryMayFail, GFPAccount, GFPHigh, GFPThisNode,
+	// ...). Mask, when not zero, is the whole mask instead, GFP and
+	// Flags ignored (GFP_TRANSHUGE_LIGHT, or a mask with bits cleared).
 	GFP   GFP
+	Flags GFPFlags
+	Mask  GFPFlags
 	// CPU is the allocating CPU whose per-CPU page list serves order-0
 	// pages, or -1 to take them from the buddy allocator directly.
 	CPU int
-	// NoOOM is __GFP_RETRY_MAYFAIL: fail instead of invoking the OOM
+	// NoOOM adds __GFP_RETRY_MAYFAIL: fail instead of invoking the OOM
 	// killer.
 	NoOOM bool
-	// NoReclaim clears __GFP_DIRECT_RECLAIM, as GFP_TRANSHUGE_LIGHT does
-	// for a transparent huge page fault: after the watermark checks the
-	// allocation fails rather than reclaim (kswapd is still woken).
+	// NoReclaim clears __GFP_DIRECT_RECLAIM: after the watermark checks
+	// the allocation fails rather than reclaim or compact (kswapd is
+	// still woken if the mask says so).
 	NoReclaim bool
+	// Cgroup is the memory cgroup a __GFP_ACCOUNT allocation is charged
+	// to; "" means the allocating task's, or the root for PID 0 (the
+	// kernel charges the current task's memcg, get_mem_cgroup_from_current).
+	Cgroup string
+}
+
+// GFPMask is the request's gfp mask.
+func (r *AllocRequest) GFPMask() GFPFlags {
+	mask := r.Mask
+	if mask == 0 {
+		mask = r.GFP.Mask() | r.Flags
+	}
+	if r.NoOOM {
+		mask |= GFPRetryMayFail
+	}
+	if r.NoReclaim {
+		mask &^= GFPDirectReclaim
+	}
+	return mask
 }
 
 // AllocResult is what an allocation got.
 type AllocResult struct {
-	OK      bool
-	PFN     int64
-	Node    int
-	StallNs int64 // direct reclaim, charged to the caller
-	// OOM is set when the allocation invoked the OOM killer. The
-	// allocation then failed: the caller retries once the victim's
-	// memory is reaped (Reap), or gives up if it was the victim.
+	OK   bool
+	PFN  int64
+	Node int
+	// StallNs is the caller's time in direct reclaim and direct
+	// compaction, and in memcg reclaim for a __GFP_ACCOUNT charge.
+	StallNs int64
+	// OOM is set when the allocation invoked the OOM killer (global, or
+	// the memcg OOM killer of a __GFP_ACCOUNT charge). The allocation
+	// then failed: the caller retries once the victim's memory is reaped
+	// (Reap), or gives up if it was the victim.
 	OOM *OOMEvent
 }
 
 // OOMEvent is one OOM killer invocation.
 type OOMEvent struct {
-	Scope      string // "global" (memcg scopes come with the cgroup model)
+	Scope      string // "global", or "memcg:" and the cgroup
 	Action     OOMAction
 	VictimPID  int64
 	VictimComm string
@@ -65,183 +114,124 @@ type OOMEvent struct {
 	Reason     string
 }
 
-// Alloc allocates 2^order pages as __alloc_pages does: the fast path
-// against the low watermark along the zonelist; then the slow path, which
-// wakes kswapd, retries at the min watermark (with the GFP_ATOMIC reserve
-// discount for atomic requests, which never reclaim), does direct reclaim
-// with the bounded retries of should_reclaim_retry, fails costly orders,
+// Alloc allocates 2^order pages for the kernel as __alloc_pages does
+// (alloc_slowpath.go): the fast path against the low watermark along the
+// zonelist; then the slow path, which wakes kswapd, retries at the min
+// watermark (with the GFP_ATOMIC reserve discount), compacts directly
+// first for costly and unmovable high orders, does direct reclaim and
+// direct compaction with the bounded retries of should_reclaim_retry and
+// should_compact_retry, fails costly orders (unless __GFP_RETRY_MAYFAIL),
 // tries once more at the high watermark and finally invokes the OOM
-// killer. The pages are the kernel's (unreclaimable); user memory goes
-// through AllocAnon, AllocFile or AllocMlocked.
+// killer for non-costly orders only. With __GFP_NORETRY a costly request
+// compacts asynchronously, fails at once if compaction was skipped or
+// deferred, else reclaims once, compacts asynchronously once more and
+// fails. A request without __GFP_DIRECT_RECLAIM neither reclaims nor
+// compacts (SLUB's higher-order attempt in allocate_slab clears
+// __GFP_RECLAIM, so it does not compact).
+//
+// The pages are the kernel's: unmovable unless the mask says movable,
+// in no task's RSS, never reclaimed and never migrated. With
+// __GFP_ACCOUNT they are charged to a memory cgroup after the allocation
+// (__memcg_kmem_charge_page: memory.current and memory.stat "kernel");
+// a failed charge frees them and the allocation fails. User memory goes
+// through AllocAnon, MapAnon, AllocFile or AllocMlocked. FreeKernel frees
+// what Alloc returned, with the same order. The error reports a bad
+// request (a node or order out of range; for __GFP_ACCOUNT, an unknown
+// pid or cgroup).
 func (m *Machine) Alloc(req AllocRequest) (AllocResult, error) {
 	if req.Node < 0 || req.Node >= len(m.nodes) || req.Order < 0 || req.Order > MaxOrder {
 		return AllocResult{}, fmt.Errorf("kernel: bad allocation request %+v", req)
 	}
-	res := m.alloc(req)
-	if res.OK {
-		m.stats.AllocsOK++
-		_, n := m.nodeOf(res.PFN)
-		for i := int64(0); i < 1<<req.Order; i++ {
-			n.claim(res.PFN+i, pageKernel, 0, 0, 0)
+	mask := req.GFPMask()
+	cg, allocating := 0, -1
+	if mask&GFPAccount != 0 {
+		if s, ok := m.slot[req.PID]; ok {
+			cg, allocating = m.tasks[s].cg, s
+		} else if req.PID != 0 {
+			return AllocResult{}, fmt.Errorf("%w: %d", ErrNoTask, req.PID)
 		}
-	} else {
+		if req.Cgroup != "" {
+			c, ok := m.cgIndex[req.Cgroup]
+			if !ok {
+				return AllocResult{}, fmt.Errorf("kernel: Alloc: no cgroup %q", req.Cgroup)
+			}
+			cg = c
+		}
+	}
+	res := m.alloc(req)
+	if !res.OK {
 		m.stats.AllocsFailed++
+		return res, nil
+	}
+	_, n := m.nodeOf(res.PFN)
+	pages := int64(1) << req.Order
+	if mask&GFPAccount != 0 {
+		charged, stall, oom := m.chargeCg(cg, allocating, pages, chargeOptionsFor(mask, false))
+		res.StallNs += stall
+		if !charged {
+			if err := n.buddy.Free(res.PFN, req.Order); err != nil {
+				panic("kernel: " + err.Error()) // the block was just allocated
+			}
+			m.stats.AllocsFailed++
+			return AllocResult{StallNs: res.StallNs, OOM: oom}, nil
+		}
+		m.cgroups.modStatIdx(int32(cg), MemcgStatKernel, pages)
+	}
+	m.stats.AllocsOK++
+	for i := range pages {
+		n.claim(res.PFN+i, pageKernel, 0, cg, 0, 0)
+		if mask&GFPAccount != 0 {
+			n.page(res.PFN + i).flags = pgKmem
+		}
 	}
 	return res, nil
 }
 
-// FreeKernel frees pages Alloc returned.
+// chargeOptionsFor is what try_charge_memcg reads of a gfp mask.
+func chargeOptionsFor(mask GFPFlags, dying bool) ChargeOptions {
+	return ChargeOptions{
+		NoBlock:      mask&GFPDirectReclaim == 0,
+		NoRetry:      mask&GFPNoRetry != 0,
+		RetryMayFail: mask&GFPRetryMayFail != 0,
+		High:         mask&GFPHigh != 0,
+		Dying:        dying,
+	}
+}
+
+// FreeKernel frees pages Alloc returned, with the order it was given:
+// they go back to the buddy allocator (free_pages), and an accounted
+// block is uncharged (__memcg_kmem_uncharge_page).
 func (m *Machine) FreeKernel(pfn int64, order int) error {
+	if order < 0 || order > MaxOrder {
+		return fmt.Errorf("kernel: FreeKernel of order %d", order)
+	}
 	_, n := m.nodeOf(pfn)
+	if pfn+int64(1)<<order > n.zone.StartPFN+n.zone.SpannedPages {
+		return fmt.Errorf("kernel: FreeKernel of pfn %d order %d crosses its node", pfn, order)
+	}
+	p0 := *n.page(pfn)
 	for i := int64(0); i < 1<<order; i++ {
-		if p := n.page(pfn + i); p.kind != pageKernel {
-			return fmt.Errorf("kernel: free of pfn %d, which is not a kernel page", pfn+i)
+		if p := n.page(pfn + i); p.kind != pageKernel || p.flags != p0.flags || p.cg != p0.cg {
+			return fmt.Errorf("kernel: free of pfn %d, which is not a kernel page of this block", pfn+i)
 		}
 	}
+	if err := n.buddy.checkAllocated("free", pfn, order); err != nil {
+		return err
+	}
 	for i := int64(0); i < 1<<order; i++ {
+		n.page(pfn + i).flags = 0
 		n.forget(pfn + i)
 	}
-	return n.buddy.Free(pfn, order)
+	if p0.flags&pgKmem != 0 {
+		m.cgroups.modStatIdx(int32(p0.cg), MemcgStatKernel, -(1 << order))
+		m.uncharge(int(p0.cg), 1<<order)
+	}
+	n.buddy.freeOne(pfn, order)
+	return nil
 }
 
 func (m *Machine) alloc(req AllocRequest) AllocResult {
 	return m.allocFrom(m.cfg.Zonelists[req.Node], req)
-}
-
-// allocFrom is alloc along the zonelist zl.
-func (m *Machine) allocFrom(zl []int, req AllocRequest) AllocResult {
-	if r, ok := m.tryZonelist(zl, req, AllocWmarkLow); ok {
-		return r
-	}
-	for _, ni := range zl {
-		// wake_all_kswapds; wakeup_kswapd skips a zone without
-		// managed pages (an offline node).
-		if !m.nodes[ni].offline {
-			m.nodes[ni].kswapdWanted = true
-		}
-	}
-	flags := AllocWmarkMin
-	if req.GFP == GFPAtomic {
-		flags |= AllocMinReserve | AllocNonBlock
-	}
-	_, plainFit := m.wouldFitAt(zl, req.Order, AllocWmarkMin)
-	if r, ok := m.tryZonelist(zl, req, flags); ok {
-		if !plainFit {
-			m.stats.AtomicReserveAllocations++ // only the reserve discount let it in
-		}
-		return r
-	}
-	if req.GFP == GFPAtomic || req.NoReclaim {
-		return AllocResult{}
-	}
-	var stall int64
-	drained := false
-	for noProgress := 0; ; {
-		rec := m.directReclaim(zl, req.Order, req.GFP)
-		stall += rec.costNs
-		r, ok := m.tryZonelist(zl, req, flags)
-		if !ok && !drained {
-			// __alloc_pages_direct_reclaim: pages may be pinned on
-			// per-CPU lists; drain them once and retry.
-			m.drainAllPages()
-			drained = true
-			r, ok = m.tryZonelist(zl, req, flags)
-		}
-		if ok {
-			r.StallNs = stall
-			return r
-		}
-		if req.Order > costlyOrder {
-			// Costly orders without __GFP_RETRY_MAYFAIL give up here
-			// and never invoke the OOM killer.
-			return AllocResult{StallNs: stall}
-		}
-		if !m.shouldReclaimRetry(zl, req.Order, rec.reclaimed > 0, &noProgress) {
-			break
-		}
-	}
-	// __alloc_pages_may_oom: one last try at the high watermark.
-	if r, ok := m.tryZonelist(zl, req, AllocWmarkHigh); ok {
-		r.StallNs = stall
-		return r
-	}
-	if req.NoOOM {
-		return AllocResult{StallNs: stall}
-	}
-	return AllocResult{StallNs: stall, OOM: m.outOfMemory(req.PID)}
-}
-
-// tryZonelist is get_page_from_freelist: the first node along zl whose
-// zone passes the watermark check gives the pages, order-0 ones through
-// the CPU's per-CPU list when there is one (rmqueue_pcplist).
-func (m *Machine) tryZonelist(zl []int, req AllocRequest, flags AllocFlags) (AllocResult, bool) {
-	ni, ok := m.wouldFitAt(zl, req.Order, flags)
-	if !ok {
-		return AllocResult{}, false
-	}
-	var pfn int64
-	if req.Order == 0 && req.CPU >= 0 && req.CPU < len(m.pcps) {
-		pfn, ok = m.pcps[req.CPU][ni].Alloc()
-	} else {
-		pfn, ok = m.nodes[ni].buddy.Alloc(req.Order)
-	}
-	if !ok {
-		return AllocResult{}, false
-	}
-	return AllocResult{OK: true, PFN: pfn, Node: ni}, true
-}
-
-// wouldFitAt returns the first node along zl whose zone passes the
-// watermark check for order with flags.
-func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) {
-	for _, ni := range zl {
-		n := m.nodes[ni]
-		if n.offline {
-			// build_all_zonelists left the unpopulated zone out; its
-			// zero watermarks and free pages would fail the check too.
-			continue
-		}
-		c := WatermarkCheck{Order: order, Mark: n.zone.WmarkPages(flags.Wmark()), HighestZoneIdx: ZoneNormal, Flags: flags, FreePages: n.buddy.FreePages()}
-		if WatermarkOK(&n.zone, n.buddy, c) {
-			return ni, true
-		}
-	}
-	return 0, false
-}
-
-// directReclaim is __alloc_pages_direct_reclaim -> try_to_free_pages:
-// global reclaim over the zonelist's nodes for SWAP_CLUSTER_MAX pages
-// (at least the request), do_try_to_free_pages.
-func (m *Machine) directReclaim(zl []int, order int, gfp GFP) reclaimResult {
-	m.stats.DirectReclaims++
-	sc := scanControl{target: max(int64(swapClusterMax), int64(1)<<order), gfp: gfp}
-	m.doTryToFreePages(zl, &sc)
-	m.stats.DirectReclaimStallNs += sc.res.costNs
-	return sc.res
-}
-
-// shouldReclaimRetry is should_reclaim_retry: progress on a non-costly
-// order resets the count of fruitless rounds; after MAX_RECLAIM_RETRIES
-// of them, give up; otherwise retry only if some zone could pass its min
-// watermark were all its reclaimable pages freed.
-func (m *Machine) shouldReclaimRetry(zl []int, order int, progress bool, noProgress *int) bool {
-	if progress && order <= costlyOrder {
-		*noProgress = 0
-	} else {
-		*noProgress++
-	}
-	if *noProgress > maxReclaimRetries {
-		return false
-	}
-	for _, ni := range zl {
-		n := m.nodes[ni]
-		available := m.reclaimablePages(ni) + n.buddy.FreePages()
-		c := WatermarkCheck{Order: order, Mark: n.zone.Wmark.Min, HighestZoneIdx: ZoneNormal, Flags: AllocWmarkMin, FreePages: available}
-		if WatermarkOK(&n.zone, n.buddy, c) {
-			return true
-		}
-	}
-	return false
 }
 
 // outOfMemory is out_of_memory for a global OOM: pick a victim with
@@ -273,34 +263,4 @@ func (m *Machine) outOfMemory(pid int64) *OOMEvent {
 		panic("kernel: " + err.Error())
 	}
 	return k
-}
-
-// Reap frees everything an OOM victim (or an exiting task) holds: its
-// resident anonymous and mlocked pages and its swap entries. Afterwards
-// the task has no mm and is skipped by the OOM killer.
-func (m *Machine) Reap(pid int64) error {
-	s, ok := m.slot[pid]
-	if !ok {
-		return fmt.Errorf("%w: %d", ErrNoTask, pid)
-	}
-	t := &m.tasks[s]
-	m.freeAnonResident(t, t.RSSAnonPages-int64(len(t.mlocked)))
-	m.freeAnonSwapped(t, t.SwapEntries)
-	for _, pfn := range t.mlocked {
-		_, n := m.nodeOf(pfn)
-		n.release(pfn)
-	}
-	if nm := int64(len(t.mlocked)); nm > 0 {
-		m.cgroups.modStatIdx(int32(t.cg), MemcgStatUnevictable, -nm)
-		m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, -nm)
-		m.uncharge(t.cg, nm)
-		t.RSSAnonPages -= nm
-	}
-	t.mlocked = t.mlocked[:0]
-	if t.anon.live() != 0 || t.SwapEntries != 0 || t.RSSAnonPages != 0 {
-		panic(fmt.Sprintf("kernel: reap of task %d left %d slots, %d swap entries, rss %d", pid, t.anon.live(), t.SwapEntries, t.RSSAnonPages))
-	}
-	t.anon = anonSpace{}
-	t.NoMM, t.OOMSkip = true, true
-	return nil
 }

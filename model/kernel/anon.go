@@ -7,66 +7,147 @@ import "fmt"
 // shadow entry of its eviction) or freed, so that the task can touch its
 // memory again (TouchAnon) and bring swapped pages back (do_swap_page).
 
-// anonSpace is a task's evictable anonymous memory, page by page, oldest
-// first (the model's stand-in for the task's anonymous VMAs). Freed
-// slots are holes, dropped from the end at once and compacted away once
-// they are half the slots.
-type anonSpace struct {
+// vma is one anonymous mapping of a task: its pages in address order,
+// each resident (pfn >= 0), swapped out (with the shadow entry of its
+// eviction) or freed. The heap, vmas[0], grows at its end (AllocAnon)
+// and shrinks from it (FreeAnon); its freed slots are holes, dropped
+// from the end at once and compacted away once they are half the slots.
+// A MapAnon mapping keeps its size until UnmapAnon.
+type vma struct {
 	slots []pageSlot
 	freed int // slots that are slotFreed
 	// residentTop and swappedTop bound the resident and swapped slots:
 	// none sits at or above them. They let FreeAnon start its walks
 	// there rather than at the end.
 	residentTop, swappedTop int
-	// cursor is the slot TouchAnon touches next.
-	cursor int
+	// thp marks the HugePagePages-page chunks of a mapping that a huge
+	// page fault filled and that reclaim, migration or hotplug have not
+	// split since (its pages carry pgHuge).
+	thp []bool
+	// mapped is set while the id is in use.
+	mapped bool
 }
 
-// push adds a resident page at the end and returns its slot.
-func (a *anonSpace) push(pfn int64) int32 {
-	if len(a.slots) >= 1<<31-1 {
-		panic("kernel: a task with 2^31 anonymous pages") // pageState.idx is 32-bit
+// anonSpace is a task's evictable anonymous memory (the model's stand-in
+// for its anonymous VMAs): the heap and the task's mappings, by id.
+type anonSpace struct {
+	vmas []vma
+	// freeIDs are unmapped ids, reused by the next MapAnon.
+	freeIDs []int32
+	// cursorVMA and cursor are the slot TouchAnon touches next.
+	cursorVMA, cursor int
+}
+
+// newAnonSpace returns a task's anonymous memory with an empty heap.
+func newAnonSpace() anonSpace { return anonSpace{vmas: []vma{{mapped: true}}} }
+
+// heap is the task's heap, vmas[0].
+func (a *anonSpace) heap() *vma { return &a.vmas[0] }
+
+// push adds a resident page at the end of v and returns its slot.
+func (v *vma) push(pfn int64) int32 {
+	if len(v.slots) >= 1<<31-1 {
+		panic("kernel: a mapping with 2^31 anonymous pages") // pageState.idx is 32-bit
 	}
-	a.slots = append(a.slots, pageSlot{pfn: pfn})
-	a.residentTop = len(a.slots)
-	return int32(len(a.slots) - 1)
+	v.slots = append(v.slots, pageSlot{pfn: pfn})
+	v.residentTop = len(v.slots)
+	return int32(len(v.slots) - 1)
+}
+
+// fill makes freed slot idx of v resident at pfn.
+func (v *vma) fill(idx int32, pfn int64) {
+	if v.slots[idx].pfn != slotFreed {
+		panic(fmt.Sprintf("kernel: fault into anonymous slot %d, which is in use", idx))
+	}
+	v.slots[idx] = pageSlot{pfn: pfn}
+	v.freed--
+	v.residentTop = max(v.residentTop, int(idx)+1)
 }
 
 // swapOut marks slot idx swapped out with shadow sh.
-func (a *anonSpace) swapOut(idx int32, sh shadow) {
-	s := &a.slots[idx]
+func (v *vma) swapOut(idx int32, sh shadow) {
+	s := &v.slots[idx]
 	if s.pfn < 0 {
 		panic(fmt.Sprintf("kernel: swap-out of anonymous slot %d, which is not resident", idx))
 	}
 	s.pfn, s.sh = slotAbsent, sh
-	a.swappedTop = max(a.swappedTop, int(idx)+1)
+	v.swappedTop = max(v.swappedTop, int(idx)+1)
 }
 
 // swapIn marks swapped slot idx resident again at pfn.
-func (a *anonSpace) swapIn(idx int32, pfn int64) {
-	s := &a.slots[idx]
+func (v *vma) swapIn(idx int32, pfn int64) {
+	s := &v.slots[idx]
 	if s.pfn != slotAbsent {
 		panic(fmt.Sprintf("kernel: swap-in of anonymous slot %d, which is not swapped", idx))
 	}
 	s.pfn, s.sh = pfn, shadow{}
-	a.residentTop = max(a.residentTop, int(idx)+1)
+	v.residentTop = max(v.residentTop, int(idx)+1)
 }
 
-// live counts the slots not freed.
-func (a *anonSpace) live() int64 { return int64(len(a.slots) - a.freed) }
+// live counts v's slots not freed.
+func (v *vma) live() int64 { return int64(len(v.slots) - v.freed) }
 
-// next returns the next live slot from the cursor, round robin, and
-// moves the cursor past it. There must be a live slot.
-func (a *anonSpace) next() int32 {
+// live counts the task's anonymous slots not freed, every mapping.
+func (a *anonSpace) live() int64 {
+	var n int64
+	for i := range a.vmas {
+		n += a.vmas[i].live()
+	}
+	return n
+}
+
+// next returns the next live slot from the cursor, round robin over the
+// mappings in id order, and moves the cursor past it. There must be a
+// live slot.
+func (a *anonSpace) next() (int32, int32) {
 	for {
-		if a.cursor >= len(a.slots) {
+		if a.cursorVMA >= len(a.vmas) {
+			a.cursorVMA, a.cursor = 0, 0
+		}
+		v := &a.vmas[a.cursorVMA]
+		if a.cursor >= len(v.slots) {
+			a.cursorVMA++
 			a.cursor = 0
+			continue
 		}
 		i := a.cursor
 		a.cursor++
-		if a.slots[i].pfn != slotFreed {
-			return int32(i)
+		if v.slots[i].pfn != slotFreed {
+			return int32(a.cursorVMA), int32(i)
 		}
+	}
+}
+
+// newMapping adds an unpopulated mapping of pages slots (all freed) and
+// returns its id, reusing an unmapped one.
+func (a *anonSpace) newMapping(pages int64) int32 {
+	v := vma{slots: make([]pageSlot, pages), freed: int(pages), mapped: true, thp: make([]bool, (pages+HugePagePages-1)/HugePagePages)}
+	for i := range v.slots {
+		v.slots[i].pfn = slotFreed
+	}
+	if k := len(a.freeIDs); k > 0 {
+		id := a.freeIDs[k-1]
+		a.freeIDs = a.freeIDs[:k-1]
+		a.vmas[id] = v
+		return id
+	}
+	if len(a.vmas) >= 1<<31-1 {
+		panic("kernel: a task with 2^31 mappings") // pageState.vma is 32-bit
+	}
+	a.vmas = append(a.vmas, v)
+	return int32(len(a.vmas) - 1)
+}
+
+// dropMapping forgets mapping id, all of whose slots are freed, and
+// keeps the id for reuse.
+func (a *anonSpace) dropMapping(id int32) {
+	if a.vmas[id].live() != 0 {
+		panic(fmt.Sprintf("kernel: mapping %d dropped with %d live slots", id, a.vmas[id].live()))
+	}
+	a.vmas[id] = vma{}
+	a.freeIDs = append(a.freeIDs, id)
+	if a.cursorVMA == int(id) {
+		a.cursor = 0
 	}
 }
 
@@ -114,15 +195,16 @@ func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 	pages = min(pages, t.anon.live())
 	var r TouchResult
 	for r.Touched < pages && !t.killed {
-		idx := t.anon.next()
-		if pfn := t.anon.slots[idx].pfn; pfn >= 0 {
+		vi, idx := t.anon.next()
+		if pfn := t.anon.vmas[vi].slots[idx].pfn; pfn >= 0 {
 			_, n := m.nodeOf(pfn)
 			n.page(pfn).flags |= pgYoung
 			r.Touched++
 			continue
 		}
-		if !m.swapIn(s, idx, &r) {
-			t.anon.cursor = int(idx) // the page is still out: the next sweep starts with it
+		if !m.swapIn(s, vi, idx, &r) {
+			// The page is still out: the next sweep starts with it.
+			t.anon.cursorVMA, t.anon.cursor = int(vi), int(idx)
 			break
 		}
 		r.Touched++
@@ -130,12 +212,13 @@ func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 	return r, nil
 }
 
-// swapIn is do_swap_page for task slot s's swapped slot idx, into r. It
-// reports whether the page is resident again.
-func (m *Machine) swapIn(s int, idx int32, r *TouchResult) bool {
+// swapIn is do_swap_page for task slot s's swapped slot idx of mapping
+// vi, into r. It reports whether the page is resident again.
+func (m *Machine) swapIn(s int, vi, idx int32, r *TouchResult) bool {
 	t := &m.tasks[s]
 	m.countEvent(Pgfault, t.cg, MemcgStatPgfault, 1)
-	sh := t.anon.slots[idx].sh
+	v := &t.anon.vmas[vi]
+	sh := v.slots[idx].sh
 	node := int(sh.node)
 	if t.cpu >= 0 && t.cpu < len(m.cfg.CPUNodes) {
 		node = m.cfg.CPUNodes[t.cpu]
@@ -157,12 +240,12 @@ func (m *Machine) swapIn(s int, idx int32, r *TouchResult) bool {
 		return false
 	}
 	ni, n := m.nodeOf(a.PFN)
-	n.claim(a.PFN, pageAnon, int32(s+1), int32(t.cg), idx)
+	n.claim(a.PFN, pageAnon, int32(s+1), t.cg, vi, idx)
 	p := n.page(a.PFN)
 	p.flags = pgYoung
 	rr := m.workingsetRefault(ni, t.cg, false, sh, &p.flags)
 	m.lruAdd(ni, n.index(a.PFN))
-	t.anon.swapIn(idx, a.PFN)
+	v.swapIn(idx, a.PFN)
 	t.RSSAnonPages++
 	t.SwapEntries--
 	m.swapUsed--
@@ -185,40 +268,62 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// FreeAnon frees n of the task's anonymous memory: resident pages first,
-// newest first, then swap entries, newest first (munmap of the memory
-// the task got last; a swap entry frees its slot).
+// FreeAnon frees n of the task's heap (AllocAnon's memory): resident
+// pages first, newest first, then swap entries, newest first (munmap of
+// the memory the task got last; a swap entry frees its slot). Mappings
+// (MapAnon) are freed only by UnmapAnon.
 func (m *Machine) FreeAnon(pid int64, n int64) error {
 	s, ok := m.slot[pid]
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrNoTask, pid)
 	}
 	t := &m.tasks[s]
-	left := n - m.freeAnonResident(t, n)
-	m.freeAnonSwapped(t, min(left, t.SwapEntries))
+	heap := t.anon.heap()
+	left := n - m.freeAnonResident(t, heap, n)
+	m.freeAnonSwapped(t, heap, min(left, heap.swapped()))
 	m.trimAnon(t)
 	return nil
 }
 
-// freeAnonResident frees up to n of t's resident evictable anonymous
-// pages, newest first, and returns how many it freed.
-func (m *Machine) freeAnonResident(t *taskState, n int64) int64 {
-	a := &t.anon
+// swapped counts v's swapped slots.
+func (v *vma) swapped() int64 {
+	var n int64
+	for i := range v.swappedTop {
+		if v.slots[i].pfn == slotAbsent {
+			n++
+		}
+	}
+	return n
+}
+
+// freeAnonResident frees up to n of t's resident pages of mapping v,
+// newest first, and returns how many it freed. A huge page of a mapping
+// that is still whole goes back to the buddy allocator as one block, as
+// the kernel frees an unsplit THP folio; other pages go through the
+// task's CPU's per-CPU list.
+func (m *Machine) freeAnonResident(t *taskState, v *vma, n int64) int64 {
 	freed := int64(0)
-	i := a.residentTop - 1
+	i := v.residentTop - 1
 	for ; i >= 0 && freed < n; i-- {
-		pfn := a.slots[i].pfn
+		pfn := v.slots[i].pfn
 		if pfn < 0 {
 			continue
 		}
+		if c := i / HugePagePages; c < len(v.thp) && v.thp[c] && n-freed >= HugePagePages && i%HugePagePages == HugePagePages-1 {
+			m.freeHugeChunk(v, c)
+			freed += HugePagePages
+			i -= HugePagePages - 1
+			continue
+		}
+		m.splitHugeChunkOf(v, int32(i))
 		ni, nd := m.nodeOf(pfn)
 		m.lruDel(ni, nd.index(pfn))
 		m.freeUserPage(nd, pfn, t.cpu)
-		a.slots[i] = pageSlot{pfn: slotFreed}
-		a.freed++
+		v.slots[i] = pageSlot{pfn: slotFreed}
+		v.freed++
 		freed++
 	}
-	a.residentTop = i + 1
+	v.residentTop = i + 1
 	if freed > 0 {
 		t.RSSAnonPages -= freed
 		m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, -freed)
@@ -227,59 +332,66 @@ func (m *Machine) freeAnonResident(t *taskState, n int64) int64 {
 	return freed
 }
 
-// freeAnonSwapped frees n of t's swap entries, newest first.
-func (m *Machine) freeAnonSwapped(t *taskState, n int64) {
-	a := &t.anon
+// freeAnonSwapped frees n of t's swap entries of mapping v, newest
+// first.
+func (m *Machine) freeAnonSwapped(t *taskState, v *vma, n int64) {
 	freed := int64(0)
-	i := a.swappedTop - 1
+	i := v.swappedTop - 1
 	for ; i >= 0 && freed < n; i-- {
-		if a.slots[i].pfn != slotAbsent {
+		if v.slots[i].pfn != slotAbsent {
 			continue
 		}
-		a.slots[i] = pageSlot{pfn: slotFreed}
-		a.freed++
+		v.slots[i] = pageSlot{pfn: slotFreed}
+		v.freed++
 		freed++
 	}
-	a.swappedTop = i + 1
+	v.swappedTop = i + 1
 	t.SwapEntries -= freed
 	m.swapUsed -= freed
 	m.unchargeSwap(t.cg, freed)
 }
 
-// trimAnon drops freed slots from the end of t's anonymous memory and
-// compacts the rest once freed slots are half of them, renumbering the
-// pages' slots; the touch cursor keeps its place among the live slots.
+// trimAnon drops freed slots from the end of t's heap and compacts the
+// rest once freed slots are half of them, renumbering the pages' slots;
+// the touch cursor keeps its place among the live slots.
 func (m *Machine) trimAnon(t *taskState) {
 	a := &t.anon
-	for len(a.slots) > 0 && a.slots[len(a.slots)-1].pfn == slotFreed {
-		a.slots = a.slots[:len(a.slots)-1]
-		a.freed--
+	v := a.heap()
+	for len(v.slots) > 0 && v.slots[len(v.slots)-1].pfn == slotFreed {
+		v.slots = v.slots[:len(v.slots)-1]
+		v.freed--
 	}
-	if a.freed <= len(a.slots)/2+64 {
-		a.residentTop, a.swappedTop = min(a.residentTop, len(a.slots)), min(a.swappedTop, len(a.slots))
-		a.cursor = min(a.cursor, len(a.slots))
+	inHeap := a.cursorVMA == 0
+	if v.freed <= len(v.slots)/2+64 {
+		v.residentTop, v.swappedTop = min(v.residentTop, len(v.slots)), min(v.swappedTop, len(v.slots))
+		if inHeap {
+			a.cursor = min(a.cursor, len(v.slots))
+		}
 		return
 	}
 	out, cursor := 0, 0
-	for i, s := range a.slots {
-		if i == a.cursor {
+	for i, sl := range v.slots {
+		if inHeap && i == a.cursor {
 			cursor = out
 		}
-		if s.pfn == slotFreed {
+		if sl.pfn == slotFreed {
 			continue
 		}
-		if s.pfn >= 0 {
-			_, n := m.nodeOf(s.pfn)
-			n.page(s.pfn).idx = int32(out)
+		if sl.pfn >= 0 {
+			_, n := m.nodeOf(sl.pfn)
+			n.page(sl.pfn).idx = int32(out)
 		}
-		a.slots[out] = s
+		v.slots[out] = sl
 		out++
 	}
-	if a.cursor >= len(a.slots) {
+	if inHeap && a.cursor >= len(v.slots) {
 		cursor = out
 	}
-	clear(a.slots[out:])
-	a.slots = a.slots[:out]
-	a.freed, a.cursor = 0, cursor
-	a.residentTop, a.swappedTop = out, out
+	clear(v.slots[out:])
+	v.slots = v.slots[:out]
+	v.freed = 0
+	if inHeap {
+		a.cursor = cursor
+	}
+	v.residentTop, v.swappedTop = out, out
 }

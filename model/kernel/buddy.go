@@ -73,42 +73,76 @@ const (
 	stateTail     int8 = -1 // inside a block whose head is elsewhere
 	stateAbsent   int8 = -2 // not managed: a hole, reserved or offline
 	statePCP      int8 = -3 // an order-0 page parked on a per-CPU list
-	stateAllocBit int8 = 16 // allocated head: stateAllocBit + order
-	// A free head stores its order, 0..MaxOrder.
+	stateAllocBit int8 = 64 // allocated head: stateAllocBit + order
+	// A free head stores order | mt<<4 (freeState): its order and the
+	// free list (migratetype) it is on, below stateAllocBit.
 )
+
+// freeState is the state of a free head of order on mt's free list.
+func freeState(order int, mt Migratetype) int8 { return int8(order | int(mt)<<4) }
+
+// isFreeState reports whether s is the state of a free head.
+func isFreeState(s int8) bool { return s >= 0 && s < stateAllocBit }
+
+// freeStateOrder and freeStateMT decode a free head's state.
+func freeStateOrder(s int8) int             { return int(s & 15) }
+func freeStateMT(s int8) Migratetype        { return Migratetype(s >> 4) }
+func isAllocState(s int8) bool              { return s >= stateAllocBit && s <= stateAllocBit+MaxOrder }
+func allocState(order int) int8             { return stateAllocBit + int8(order) }
+func allocStateOrder(s int8) int            { return int(s - stateAllocBit) }
+func (b *Buddy) pfnAt(idx int32) int64      { return b.startPFN + int64(idx) }
+func (b *Buddy) blockOf(pfn int64) int      { return pageblockIndex(b.startPFN, pfn) }
+func (b *Buddy) mtOf(pfn int64) Migratetype { return b.blockMT[b.blockOf(pfn)] }
 
 // noPage ends a free list or an LRU list, and marks a page on none.
 const noPage = int32(-1)
 
 // Buddy is the binary buddy page allocator of one zone, modelled on
-// mm/page_alloc.c (Linux 6.12): one free area per order with a count
-// (nr_free) and a free list, allocation by __rmqueue_smallest and expand(),
-// freeing by __free_one_page with coalescing.
+// mm/page_alloc.c (Linux 6.18): per order and migratetype a free list,
+// per order a count (nr_free); allocation by __rmqueue (the requested
+// type's lists first, __rmqueue_smallest, then the fallbacks[] types by
+// __rmqueue_claim and __rmqueue_steal, buddy_fallback.go) and expand();
+// freeing by __free_one_page with coalescing onto the free list of the
+// freed page's pageblock type.
 //
 // Pages are identified by PFN in [StartPFN, StartPFN+Spanned). Only pages
 // handed over with AddRange are managed; the others are holes. Buddies are
 // found by absolute PFN (pfn ^ (1 << order)), as in the kernel, so a zone
-// whose start is not aligned has smaller blocks at its edges.
+// whose start is not aligned has smaller blocks at its edges. Pageblocks
+// of PageblockPages pages (aligned by absolute PFN) carry a Migratetype;
+// every free block is on the list of its pageblock's type, as
+// __add_to_free_list asserts in the kernel, and a free block larger than
+// a pageblock spans pageblocks of one type.
 //
-// Migratetypes are not modelled: there is one free list per order, as if
-// every pageblock were MIGRATE_MOVABLE; pageblock isolation, CMA and the
-// highatomic reserve are absent. Free lists keep the kernel's order
-// (LIFO, with the buddy_merge_likely tail placement), so which PFN an
-// allocation returns follows the kernel too.
+// Free lists keep the kernel's order (LIFO, with the buddy_merge_likely
+// tail placement), so which PFN an allocation returns follows the kernel
+// too. Pageblock isolation and CMA are not modelled.
 //
-// Memory: 9 bytes per spanned page (a state byte and two int32 links),
-// allocated once by NewBuddy; no operation allocates afterwards. Alloc,
-// Free and the per-order counts are O(MaxOrder).
+// Memory: 9 bytes per spanned page (a state byte and two int32 links) and
+// a byte per pageblock, allocated once by NewBuddy; no operation allocates
+// afterwards. Alloc, Free and the per-order counts are O(MaxOrder);
+// claiming a pageblock for another type walks its 512 pages.
 type Buddy struct {
 	startPFN int64
 	spanned  int64
 	managed  int64
 	free     int64
 	nrFree   [NrOrders]int64
-	head     [NrOrders]int32
+	head     [NrOrders][NrMigratetypes]int32
 	state    []int8
 	next     []int32
 	prev     []int32
+	// blockMT is each pageblock's migratetype (the pageblock flags).
+	blockMT []Migratetype
+	// freeHighAtomic is nr_free_highatomic: free pages on the
+	// highatomic lists, which the watermark check discounts for
+	// allocations without access to reserves; reservedHighAtomic is
+	// nr_reserved_highatomic, the pages of reserved pageblocks.
+	freeHighAtomic, reservedHighAtomic int64
+	// isLRU reports whether an allocated page is on an LRU list
+	// (PageLRU), which try_to_claim_block counts as movable. Nil: none
+	// is (a zone without the machine's page states).
+	isLRU func(pfn int64) bool
 }
 
 // NewBuddy returns an allocator spanning spannedPages pages from startPFN,
@@ -121,18 +155,28 @@ func NewBuddy(startPFN, spannedPages int64) (*Buddy, error) {
 	if spannedPages >= math.MaxInt32 {
 		return nil, fmt.Errorf("new buddy: span %d pages exceeds the model's limit %d", spannedPages, math.MaxInt32-1)
 	}
+	blocks := 0
+	if spannedPages > 0 {
+		blocks = pageblockIndex(startPFN, startPFN+spannedPages-1) + 1
+	}
 	b := &Buddy{
 		startPFN: startPFN,
 		spanned:  spannedPages,
 		state:    make([]int8, spannedPages),
 		next:     make([]int32, spannedPages),
 		prev:     make([]int32, spannedPages),
+		blockMT:  make([]Migratetype, blocks),
 	}
 	for i := range b.state {
 		b.state[i] = stateAbsent
 	}
+	for i := range b.blockMT {
+		b.blockMT[i] = MigrateMovable
+	}
 	for o := range b.head {
-		b.head[o] = noPage
+		for mt := range b.head[o] {
+			b.head[o][mt] = noPage
+		}
 	}
 	return b, nil
 }
@@ -149,8 +193,16 @@ func (b *Buddy) Managed() int64 { return b.managed }
 // FreePages is the number of free pages (NR_FREE_PAGES).
 func (b *Buddy) FreePages() int64 { return b.free }
 
+// FreeHighAtomicPages is nr_free_highatomic: the free pages held on the
+// highatomic reserve's lists.
+func (b *Buddy) FreeHighAtomicPages() int64 { return b.freeHighAtomic }
+
+// ReservedHighAtomicPages is nr_reserved_highatomic: the pages of the
+// pageblocks reserved for high-order atomic allocations.
+func (b *Buddy) ReservedHighAtomicPages() int64 { return b.reservedHighAtomic }
+
 // NrFree is the number of free blocks of exactly this order
-// (free_area[order].nr_free).
+// (free_area[order].nr_free), all migratetypes.
 func (b *Buddy) NrFree(order int) int64 {
 	if order < 0 || order > MaxOrder {
 		return 0
@@ -158,35 +210,81 @@ func (b *Buddy) NrFree(order int) int64 {
 	return b.nrFree[order]
 }
 
-// Alloc takes a block of 1 << order pages, as __rmqueue_smallest: the
-// smallest order with a free block gives its first listed block, and
-// expand() returns the upper halves to the lower free lists. It reports
-// false when no block of order or larger is free (or order is invalid).
-func (b *Buddy) Alloc(order int) (pfn int64, ok bool) {
-	if order < 0 || order > MaxOrder {
-		return 0, false
+// NrFreeMT is the number of free blocks of exactly this order on mt's
+// free list (a cell of /proc/pagetypeinfo's free pages table). It walks
+// the list, as pagetypeinfo_showfree_print does: O(blocks).
+func (b *Buddy) NrFreeMT(order int, mt Migratetype) int64 {
+	if order < 0 || order > MaxOrder || mt >= NrMigratetypes {
+		return 0
 	}
+	var n int64
+	h := b.head[order][mt]
+	for idx := h; idx != noPage; {
+		n++
+		if idx = b.next[idx]; idx == h {
+			break
+		}
+	}
+	return n
+}
+
+// HasFreeMT reports whether mt's free list of this order holds a block
+// (!free_area_empty).
+func (b *Buddy) HasFreeMT(order int, mt Migratetype) bool {
+	return order >= 0 && order <= MaxOrder && mt < NrMigratetypes && b.head[order][mt] != noPage
+}
+
+// PageblockMT returns the migratetype of pfn's pageblock
+// (get_pfnblock_migratetype); pfn must lie in the span.
+func (b *Buddy) PageblockMT(pfn int64) Migratetype { return b.mtOf(pfn) }
+
+// PageblockCounts counts the pageblocks of each migratetype ("Number of
+// blocks type" in /proc/pagetypeinfo), managed or not.
+func (b *Buddy) PageblockCounts() [NrMigratetypes]int64 {
+	var n [NrMigratetypes]int64
+	for _, mt := range b.blockMT {
+		n[mt]++
+	}
+	return n
+}
+
+// Alloc takes a block of 1 << order pages for a movable allocation
+// (Rmqueue with MigrateMovable and no reserve flags). It reports false
+// when no block of order or larger is free (or order is invalid).
+func (b *Buddy) Alloc(order int) (pfn int64, ok bool) {
+	if order >= 0 && order <= MaxOrder {
+		if idx, ok := b.smallest(order, MigrateMovable); ok {
+			return b.pfnAt(idx), true
+		}
+	}
+	return b.Rmqueue(order, MigrateMovable, 0)
+}
+
+// smallest is __rmqueue_smallest: the smallest order with a free block on
+// mt's list gives its first listed block, and expand() returns the upper
+// halves to mt's lower lists. The block is marked allocated.
+func (b *Buddy) smallest(order int, mt Migratetype) (int32, bool) {
 	for o := order; o <= MaxOrder; o++ {
-		idx := b.head[o]
+		idx := b.head[o][mt]
 		if idx == noPage {
 			continue
 		}
 		b.delFree(idx, o)
-		b.expand(idx, order, o)
-		b.state[idx] = stateAllocBit + int8(order)
-		return b.startPFN + int64(idx), true
+		b.expand(idx, order, o, mt)
+		b.state[idx] = allocState(order)
+		return idx, true
 	}
 	return 0, false
 }
 
 // expand splits the block at idx of order high down to order low, putting
-// each upper half on the free list of its order, like expand().
-func (b *Buddy) expand(idx int32, low, high int) {
+// each upper half on mt's free list of its order, like expand().
+func (b *Buddy) expand(idx int32, low, high int, mt Migratetype) {
 	size := int32(1) << high
 	for high > low {
 		high--
 		size >>= 1
-		b.addFree(idx+size, high, false)
+		b.addFree(idx+size, high, mt, false)
 	}
 }
 
@@ -202,24 +300,60 @@ func (b *Buddy) Free(pfn int64, order int) error {
 	return nil
 }
 
-// freeOne merges a validated block with its buddies and lists the result,
-// like __free_one_page (the caller has checked the block).
+// freeOne merges a validated block with its buddies and lists the result
+// on the free list of its pageblock's type, like free_one_page: a block
+// larger than a pageblock is freed pageblock by pageblock, each with its
+// own type (split_large_buddy), and __free_one_page merges; at pageblock
+// order and above a buddy of another mergeable type takes the freed
+// block's type; the highatomic reserve merges with nothing else.
 func (b *Buddy) freeOne(pfn int64, order int) {
+	if order > PageblockOrder {
+		for p := pfn; p < pfn+int64(1)<<order; p += PageblockPages {
+			b.state[p-b.startPFN] = allocState(PageblockOrder)
+			b.freeOneBlock(p, PageblockOrder)
+		}
+		return
+	}
+	b.freeOneBlock(pfn, order)
+}
+
+// freeOneBlock is __free_one_page for a block of at most a pageblock.
+func (b *Buddy) freeOneBlock(pfn int64, order int) {
+	mt := b.mtOf(pfn)
 	b.state[pfn-b.startPFN] = stateTail
 	var buddyPFN int64
 	for order < MaxOrder {
 		buddyPFN = pfn ^ (1 << order)
+		if order < PageblockOrder {
+			// The buddy lies in the same pageblock, so if free it is on
+			// the same list: one comparison finds it.
+			bi := buddyPFN - b.startPFN
+			if bi < 0 || bi >= b.spanned || b.state[bi] != freeState(order, mt) {
+				break
+			}
+			b.delFree(int32(bi), order)
+			pfn &= buddyPFN
+			order++
+			continue
+		}
 		bi, ok := b.freeHeadAt(buddyPFN, order)
 		if !ok {
 			break
 		}
+		buddyMT := freeStateMT(b.state[bi])
+		if order >= PageblockOrder && buddyMT != mt && (!mergeable(mt) || !mergeable(buddyMT)) {
+			break
+		}
 		b.delFree(bi, order)
 		b.state[bi] = stateTail
+		if buddyMT != mt {
+			b.setType(b.blockOf(buddyPFN), mt)
+		}
 		pfn &= buddyPFN
 		order++
 	}
 	toTail := b.buddyMergeLikely(pfn, buddyPFN, order)
-	b.addFree(int32(pfn-b.startPFN), order, toTail)
+	b.addFree(int32(pfn-b.startPFN), order, mt, toTail)
 }
 
 // buddyMergeLikely reports whether the block's parent's buddy is free, in
@@ -238,7 +372,11 @@ func (b *Buddy) buddyMergeLikely(pfn, buddyPFN int64, order int) bool {
 // the head of a free block of exactly this order (page_is_buddy).
 func (b *Buddy) freeHeadAt(pfn int64, order int) (int32, bool) {
 	idx := pfn - b.startPFN
-	if idx < 0 || idx >= b.spanned || b.state[idx] != int8(order) {
+	if idx < 0 || idx >= b.spanned {
+		return 0, false
+	}
+	s := b.state[idx]
+	if !isFreeState(s) || freeStateOrder(s) != order {
 		return 0, false
 	}
 	return int32(idx), true
@@ -251,11 +389,11 @@ func (b *Buddy) checkAllocated(op string, pfn int64, order int) error {
 	}
 	s := b.state[pfn-b.startPFN]
 	switch {
-	case s == stateAllocBit+int8(order):
+	case s == allocState(order):
 		return nil
 	case s == statePCP:
 		return &PageError{op, pfn, order, ErrDoubleFree}
-	case s >= stateAllocBit:
+	case isAllocState(s):
 		return &PageError{op, pfn, order, ErrBadOrder}
 	}
 	if _, _, free := b.freeBlockContaining(pfn); free {
@@ -293,16 +431,19 @@ func (b *Buddy) freeBlockContaining(pfn int64) (headPFN int64, order int, ok boo
 	return 0, 0, false
 }
 
-// addFree puts the block at idx on the free list of order, at the head
-// (the kernel's default) or the tail, and counts it.
-func (b *Buddy) addFree(idx int32, order int, toTail bool) {
-	b.state[idx] = int8(order)
+// addFree puts the block at idx on mt's free list of order, at the head
+// (the kernel's default) or the tail, and counts it (account_freepages).
+func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
+	b.state[idx] = freeState(order, mt)
 	b.nrFree[order]++
 	b.free += 1 << order
-	h := b.head[order]
+	if mt == MigrateHighAtomic {
+		b.freeHighAtomic += 1 << order
+	}
+	h := b.head[order][mt]
 	if h == noPage {
 		b.next[idx], b.prev[idx] = idx, idx
-		b.head[order] = idx
+		b.head[order][mt] = idx
 		return
 	}
 	// The list is circular: head's prev is the tail.
@@ -310,266 +451,29 @@ func (b *Buddy) addFree(idx int32, order int, toTail bool) {
 	b.next[idx], b.prev[idx] = h, tail
 	b.next[tail], b.prev[h] = idx, idx
 	if !toTail {
-		b.head[order] = idx
+		b.head[order][mt] = idx
 	}
 }
 
-// delFree unlinks the free block at idx from its list and uncounts it; the
-// caller sets its new state.
-func (b *Buddy) delFree(idx int32, order int) {
+// delFree unlinks the free block at idx of order from the list its state
+// names, uncounts it and returns the list's type; the caller sets the
+// block's new state.
+func (b *Buddy) delFree(idx int32, order int) Migratetype {
+	mt := freeStateMT(b.state[idx])
 	n, p := b.next[idx], b.prev[idx]
 	if n == idx {
-		b.head[order] = noPage
+		b.head[order][mt] = noPage
 	} else {
 		b.next[p], b.prev[n] = n, p
-		if b.head[order] == idx {
-			b.head[order] = n
+		if b.head[order][mt] == idx {
+			b.head[order][mt] = n
 		}
 	}
 	b.nrFree[order]--
 	b.free -= 1 << order
+	if mt == MigrateHighAtomic {
+		b.freeHighAtomic -= 1 << order
+	}
 	b.state[idx] = stateTail
-}
-
-// AllocAt takes the specific block [pfn, pfn + 1<<order), which must be
-// entirely free, splitting the free block that holds it and returning the
-// rest to the free lists (as take_page_off_buddy and
-// break_down_buddy_pages do for memory offlining and poisoning).
-func (b *Buddy) AllocAt(pfn int64, order int) error {
-	if err := b.checkBlock("alloc_at", pfn, order); err != nil {
-		return err
-	}
-	h, o, ok := b.freeBlockContaining(pfn)
-	if !ok || o < order {
-		// Coalescing is complete, so an entirely free aligned block
-		// always lies inside one free block of at least its order.
-		return &PageError{"alloc_at", pfn, order, ErrBusy}
-	}
-	b.takeOut(h, o, pfn, order)
-	b.state[pfn-b.startPFN] = stateAllocBit + int8(order)
-	return nil
-}
-
-// takeOut removes the free block (h, o) and frees back every part of it
-// but the target block (pfn, order), like break_down_buddy_pages.
-func (b *Buddy) takeOut(h int64, o int, pfn int64, order int) {
-	b.delFree(int32(h-b.startPFN), o)
-	for o > order {
-		o--
-		half := int64(1) << o
-		if pfn >= h+half {
-			b.addFree(int32(h-b.startPFN), o, false)
-			h += half
-		} else {
-			b.addFree(int32(h+half-b.startPFN), o, false)
-		}
-	}
-}
-
-// AddRange hands n absent pages from pfn to the allocator, freeing them in
-// the largest aligned blocks and coalescing with free neighbours, as
-// memblock_free_all and online_pages do via __free_pages_core. Managed
-// grows by n.
-func (b *Buddy) AddRange(pfn, n int64) error {
-	if err := b.checkRange("add_range", pfn, n); err != nil {
-		return err
-	}
-	for i := pfn - b.startPFN; i < pfn-b.startPFN+n; i++ {
-		if b.state[i] != stateAbsent {
-			return &PageError{"add_range", b.startPFN + i, 0, ErrNotAbsent}
-		}
-	}
-	for p, end := pfn, pfn+n; p < end; {
-		o := largestOrder(p, end-p)
-		i := p - b.startPFN
-		for j := i + 1; j < i+1<<o; j++ {
-			b.state[j] = stateTail
-		}
-		b.state[i] = stateAllocBit + int8(o)
-		b.managed += 1 << o
-		b.freeOne(p, o)
-		p += 1 << o
-	}
-	return nil
-}
-
-// RemoveRange takes n free pages from pfn out of the allocator (memory
-// going offline, or reserved): all of them must be free, otherwise nothing
-// changes and the error is ErrBusy. Managed shrinks by n.
-func (b *Buddy) RemoveRange(pfn, n int64) error {
-	if err := b.checkRange("remove_range", pfn, n); err != nil {
-		return err
-	}
-	for p, end := pfn, pfn+n; p < end; {
-		h, o, ok := b.freeBlockContaining(p)
-		if !ok {
-			return &PageError{"remove_range", p, 0, ErrBusy}
-		}
-		p = h + 1<<o
-	}
-	for p, end := pfn, pfn+n; p < end; {
-		o := largestOrder(p, end-p)
-		h, ho, _ := b.freeBlockContaining(p)
-		if ho < o {
-			o = ho // p is a free head, possibly of a smaller block
-		}
-		b.takeOut(h, ho, p, o)
-		for i := p - b.startPFN; i < p-b.startPFN+1<<o; i++ {
-			b.state[i] = stateAbsent
-		}
-		b.managed -= 1 << o
-		p += 1 << o
-	}
-	return nil
-}
-
-// checkRange validates a page range against the span.
-func (b *Buddy) checkRange(op string, pfn, n int64) error {
-	if n < 0 || pfn < b.startPFN || pfn+n > b.startPFN+b.spanned {
-		return &PageError{op, pfn, 0, ErrOutOfRange}
-	}
-	return nil
-}
-
-// largestOrder is the largest order of a block aligned at pfn that fits in
-// n > 0 pages.
-func largestOrder(pfn, n int64) int {
-	o := 0
-	for o < MaxOrder && pfn&(1<<(o+1)-1) == 0 && int64(1)<<(o+1) <= n {
-		o++
-	}
-	return o
-}
-
-// Split turns an allocated block of order into 1 << order allocated order-0
-// pages that are freed one by one, like split_page.
-func (b *Buddy) Split(pfn int64, order int) error {
-	if err := b.checkAllocated("split", pfn, order); err != nil {
-		return err
-	}
-	for i := pfn - b.startPFN; i < pfn-b.startPFN+1<<order; i++ {
-		b.state[i] = stateAllocBit
-	}
-	return nil
-}
-
-// toPCP marks an allocated order-0 page as parked on a per-CPU list.
-func (b *Buddy) toPCP(pfn int64) error {
-	if err := b.checkAllocated("pcp_free", pfn, 0); err != nil {
-		return err
-	}
-	b.state[pfn-b.startPFN] = statePCP
-	return nil
-}
-
-// markPCP marks a page the buddy allocator just handed out as parked on a
-// per-CPU list.
-func (b *Buddy) markPCP(pfn int64) {
-	b.state[pfn-b.startPFN] = statePCP
-}
-
-// fromPCP marks a page taken off a per-CPU list as allocated again.
-func (b *Buddy) fromPCP(pfn int64) {
-	b.state[pfn-b.startPFN] = stateAllocBit
-}
-
-// IsFree reports whether pfn lies in a free block.
-func (b *Buddy) IsFree(pfn int64) bool {
-	if pfn < b.startPFN || pfn >= b.startPFN+b.spanned {
-		return false
-	}
-	_, _, ok := b.freeBlockContaining(pfn)
-	return ok
-}
-
-// CheckInvariants walks the whole allocator in O(spanned) and returns the
-// first broken invariant: every free list is well linked, holds aligned
-// free heads of its order and matches nr_free; blocks tile the span without
-// overlap; free + allocated = managed; and coalescing is complete (no free
-// block has a free buddy of the same order). It is for tests and
-// `sbmpsim check`, not for the simulation's hot path.
-func (b *Buddy) CheckInvariants() error {
-	for o := 0; o <= MaxOrder; o++ {
-		if err := b.checkList(o); err != nil {
-			return err
-		}
-	}
-	var free, used, absent int64
-	for i := int64(0); i < b.spanned; {
-		size, err := b.checkBlockAt(i)
-		if err != nil {
-			return err
-		}
-		switch s := b.state[i]; {
-		case s == stateAbsent:
-			absent++
-		case s >= 0 && s <= MaxOrder:
-			free += size
-		default:
-			used += size
-		}
-		i += size
-	}
-	if free != b.free || free+used != b.managed || absent != b.spanned-b.managed {
-		return fmt.Errorf("buddy: counted free %d used %d absent %d, want free %d managed %d spanned %d",
-			free, used, absent, b.free, b.managed, b.spanned)
-	}
-	return nil
-}
-
-// checkList checks one free list's links, members and count.
-func (b *Buddy) checkList(o int) error {
-	h := b.head[o]
-	var n int64
-	for idx := h; idx != noPage; {
-		if n > b.spanned || b.state[idx] != int8(o) || b.next[b.prev[idx]] != idx {
-			return fmt.Errorf("buddy: free list %d broken at pfn %#x", o, b.startPFN+int64(idx))
-		}
-		n++
-		if idx = b.next[idx]; idx == h {
-			break
-		}
-	}
-	if n != b.nrFree[o] {
-		return fmt.Errorf("buddy: free list %d has %d blocks, nr_free %d", o, n, b.nrFree[o])
-	}
-	return nil
-}
-
-// checkBlockAt checks the block (or absent page) starting at index i and
-// returns its size in pages.
-func (b *Buddy) checkBlockAt(i int64) (int64, error) {
-	s := b.state[i]
-	pfn := b.startPFN + i
-	var o int
-	switch {
-	case s == stateAbsent || s == statePCP:
-		return 1, nil
-	case s >= 0 && s <= MaxOrder:
-		o = int(s)
-		if o < MaxOrder && b.IsFreeHead(pfn^(1<<o), o) {
-			return 0, fmt.Errorf("buddy: free block pfn %#x order %d not merged with its free buddy", pfn, o)
-		}
-	case s >= stateAllocBit && s <= stateAllocBit+MaxOrder:
-		o = int(s - stateAllocBit)
-	default:
-		return 0, fmt.Errorf("buddy: pfn %#x is a tail page outside any block", pfn)
-	}
-	size := int64(1) << o
-	if pfn&(size-1) != 0 || i+size > b.spanned {
-		return 0, fmt.Errorf("buddy: block pfn %#x order %d misaligned or outside the span", pfn, o)
-	}
-	for j := i + 1; j < i+size; j++ {
-		if b.state[j] != stateTail {
-			return 0, fmt.Errorf("buddy: block pfn %#x order %d overlaps pfn %#x", pfn, o, b.startPFN+j)
-		}
-	}
-	return size, nil
-}
-
-// IsFreeHead reports whether pfn is the head of a free block of exactly
-// this order.
-func (b *Buddy) IsFreeHead(pfn int64, order int) bool {
-	_, ok := b.freeHeadAt(pfn, order)
-	return ok
+	return mt
 }

@@ -155,9 +155,13 @@ func (r *buddyRef) alloc(t *rapid.T) {
 	for o := order; o <= MaxOrder; o++ {
 		want = want || nr[o] > 0
 	}
-	pfn, ok := r.b.Alloc(order)
+	// Any type's allocation reaches every ordinary free list through
+	// its fallbacks (steal, if it cannot claim), so the answer depends
+	// only on the free blocks.
+	mt := rapid.SampledFrom([]Migratetype{MigrateMovable, MigrateUnmovable, MigrateReclaimable}).Draw(t, "migratetype")
+	pfn, ok := r.b.Rmqueue(order, mt, 0)
 	if ok != want {
-		t.Fatalf("Alloc(%d) ok=%v, reference says a block is free: %v", order, ok, want)
+		t.Fatalf("Rmqueue(%d, %s) ok=%v, reference says a block is free: %v", order, mt, ok, want)
 	}
 	if ok {
 		r.take(t, pfn, order)
@@ -250,10 +254,13 @@ func (r *buddyRef) freeAll(t *rapid.T) {
 	}
 }
 
-// TestBuddyStateMachine drives random allocations, targeted allocations,
+// TestBuddyStateMachine drives random allocations of every ordinary
+// migratetype (own lists, claims and steals), targeted allocations,
 // splits, frees and misuse against the reference, checking after every
 // step that no page is free twice, no blocks overlap, free + allocated =
-// managed and nr_free matches a fully coalesced reference; after freeing
+// managed, every free block sits on its pageblock's type's list and
+// nr_free matches a fully coalesced reference (free blocks of ordinary
+// types merge across pageblocks of different types); after freeing
 // everything, all free memory is in maximal aligned blocks.
 func TestBuddyStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {

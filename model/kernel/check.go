@@ -59,8 +59,11 @@ func (m *Machine) CheckInvariants() error {
 				cgStat[p.cg][MemcgStatFile]++
 			case pageKernel:
 				kernelPages++
+				if p.flags&pgKmem != 0 {
+					cgStat[p.cg][MemcgStatKernel]++
+				}
 			}
-			if p.kind == pageAnon || p.kind == pageMlocked || p.kind == pageFile {
+			if p.kind == pageAnon || p.kind == pageMlocked || p.kind == pageFile || p.flags&pgKmem != 0 {
 				cgPages[p.cg]++
 			}
 		}
@@ -129,32 +132,57 @@ func (m *Machine) checkTasks(taskPages []int64) error {
 }
 
 // checkPage asserts a page's flags fit its kind: an evictable page is on
-// a list and may carry any LRU flag but young only when anonymous, and
-// its owner's slot names it (a page-cache page is counted in filePages);
-// any other page is on no list and has no flags.
+// a list and may carry any LRU flag but young (and huge) only when
+// anonymous, and its owner's slot names it (a page-cache page is counted
+// in filePages); an mlocked page is named by its task's mlocked pages; a
+// kernel page carries at most pgKmem; any other page is on no list and
+// has no flags.
 func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
 	switch p.kind {
 	case pageAnon, pageFile:
 		if p.flags&pgLRU == 0 {
 			return fmt.Errorf("kind %d is on no LRU list", p.kind)
 		}
+		if p.flags&pgKmem != 0 {
+			return fmt.Errorf("kind %d is marked kmem", p.kind)
+		}
 		var slots []pageSlot
 		if p.kind == pageAnon {
-			slots = m.tasks[p.owner-1].anon.slots
+			a := &m.tasks[p.owner-1].anon
+			if p.vma < 0 || int(p.vma) >= len(a.vmas) || !a.vmas[p.vma].mapped {
+				return fmt.Errorf("anonymous page of task %d in mapping %d, which does not exist", m.tasks[p.owner-1].PID, p.vma)
+			}
+			v := &a.vmas[p.vma]
+			if c := int(p.idx) / HugePagePages; p.flags&pgHuge != 0 && (c >= len(v.thp) || !v.thp[c]) {
+				return fmt.Errorf("page marked huge in mapping %d slot %d, whose huge page is not whole", p.vma, p.idx)
+			}
+			slots = v.slots
 		} else {
-			if p.flags&pgYoung != 0 {
-				return fmt.Errorf("a page-cache page is young, but no task maps page cache")
+			if p.flags&(pgYoung|pgHuge) != 0 {
+				return fmt.Errorf("a page-cache page is young or huge (%#x), but no task maps page cache", p.flags)
 			}
 			slots = m.files[p.owner-1].slots
 			filePages[p.owner-1]++
 		}
 		if p.idx < 0 || int(p.idx) >= len(slots) || slots[p.idx].pfn != pfn {
-			return fmt.Errorf("kind %d of owner %d at slot %d, which does not name it", p.kind, p.owner, p.idx)
+			return fmt.Errorf("kind %d of owner %d at mapping %d slot %d, which does not name it", p.kind, p.owner, p.vma, p.idx)
 		}
-	default:
-		if p.flags != 0 || p.prev != noPage || p.next != noPage {
-			return fmt.Errorf("kind %d has flags %#x, links %d %d", p.kind, p.flags, p.prev, p.next)
+		return nil
+	case pageMlocked:
+		if ml := m.tasks[p.owner-1].mlocked; p.idx < 0 || int(p.idx) >= len(ml) || ml[p.idx] != pfn {
+			return fmt.Errorf("mlocked page of task %d at index %d, which does not name it", m.tasks[p.owner-1].PID, p.idx)
 		}
+	case pageKernel:
+		if p.flags&^pgKmem != 0 {
+			return fmt.Errorf("kernel page has flags %#x", p.flags)
+		}
+		if p.prev != noPage || p.next != noPage {
+			return fmt.Errorf("kernel page has links %d %d", p.prev, p.next)
+		}
+		return nil
+	}
+	if p.flags != 0 || p.prev != noPage || p.next != noPage {
+		return fmt.Errorf("kind %d has flags %#x, links %d %d", p.kind, p.flags, p.prev, p.next)
 	}
 	return nil
 }
@@ -173,8 +201,8 @@ func (m *Machine) checkZones() error {
 		if !n.offline {
 			continue
 		}
-		if n.zone.ManagedPages != 0 || n.zone.PresentPages != 0 || m.PCPPages(ni) != 0 || n.kswapdWanted {
-			return fmt.Errorf("kernel: offline node %d: managed %d present %d pcp %d kswapd %v", ni, n.zone.ManagedPages, n.zone.PresentPages, m.PCPPages(ni), n.kswapdWanted)
+		if n.zone.ManagedPages != 0 || n.zone.PresentPages != 0 || m.PCPPages(ni) != 0 || n.kswapdWanted || n.compact.kcompactdWanted {
+			return fmt.Errorf("kernel: offline node %d: managed %d present %d pcp %d kswapd %v kcompactd %v", ni, n.zone.ManagedPages, n.zone.PresentPages, m.PCPPages(ni), n.kswapdWanted, n.compact.kcompactdWanted)
 		}
 		for i := range n.pages {
 			if n.pages[i].kind != pageFree {

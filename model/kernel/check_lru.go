@@ -54,7 +54,7 @@ func (n *node) walkList(cg, lru int) (int64, error) {
 		if p.prev != prev {
 			return 0, fmt.Errorf("page %d links back to %d, not %d", i, p.prev, prev)
 		}
-		if p.flags&pgLRU == 0 || (p.kind != pageAnon && p.kind != pageFile) || p.cg != int32(cg) || lruIndex(p.kind, p.flags) != lru {
+		if p.flags&pgLRU == 0 || (p.kind != pageAnon && p.kind != pageFile) || int(p.cg) != cg || lruIndex(p.kind, p.flags) != lru {
 			return 0, fmt.Errorf("page %d (kind %d, cgroup %d, flags %#x) does not belong here", i, p.kind, p.cg, p.flags)
 		}
 		prev = i
@@ -112,36 +112,94 @@ func (m *Machine) checkOwners(filePages []int64) error {
 	return nil
 }
 
-// checkAnonSpace checks task slot s's anonymous slots.
+// checkAnonSpace checks task slot s's anonymous slots: each mapping's
+// counters, its swapped slots keep a shadow, its whole huge pages are
+// whole; and that the task's RSS and swap entries are what its mappings
+// hold. With checkPage (every anonymous page is named by the slot it
+// names) and RSS equal to the task's anonymous pages (checkTasks), the
+// resident slots and the pages are in one-to-one correspondence: no
+// frame belongs to two mappings, or twice to one.
 func (m *Machine) checkAnonSpace(s int) error {
 	t := &m.tasks[s]
 	a := &t.anon
-	var resident, swapped, freed int64
-	for idx, sl := range a.slots {
-		switch {
-		case sl.pfn == slotFreed:
-			freed++
-		case sl.pfn == slotAbsent:
-			if !sl.sh.valid || idx >= a.swappedTop {
-				return fmt.Errorf("kernel: task %d: swapped slot %d has no shadow or sits above %d", t.PID, idx, a.swappedTop)
+	var resident, swapped int64
+	for vi := range a.vmas {
+		v := &a.vmas[vi]
+		if !v.mapped {
+			if len(v.slots) != 0 || vi == 0 {
+				return fmt.Errorf("kernel: task %d: unmapped mapping %d has %d slots", t.PID, vi, len(v.slots))
 			}
-			swapped++
-		default:
-			if idx >= a.residentTop {
-				return fmt.Errorf("kernel: task %d: resident slot %d sits above %d", t.PID, idx, a.residentTop)
-			}
-			resident++
+			continue
 		}
+		r, sw, err := m.checkVMA(s, int32(vi))
+		if err != nil {
+			return fmt.Errorf("kernel: task %d mapping %d: %w", t.PID, vi, err)
+		}
+		resident += r
+		swapped += sw
 	}
 	switch {
-	case freed != int64(a.freed):
-		return fmt.Errorf("kernel: task %d: %d freed slots, counter %d", t.PID, freed, a.freed)
 	case resident != t.RSSAnonPages-int64(len(t.mlocked)):
 		return fmt.Errorf("kernel: task %d: %d resident slots, rss %d with %d mlocked", t.PID, resident, t.RSSAnonPages, len(t.mlocked))
 	case swapped != t.SwapEntries:
 		return fmt.Errorf("kernel: task %d: %d swapped slots, %d swap entries", t.PID, swapped, t.SwapEntries)
-	case a.cursor < 0 || a.cursor > len(a.slots):
-		return fmt.Errorf("kernel: task %d: touch cursor %d of %d slots", t.PID, a.cursor, len(a.slots))
+	case a.cursorVMA < 0 || a.cursorVMA > len(a.vmas) || a.cursorVMA < len(a.vmas) && a.cursor > len(a.vmas[a.cursorVMA].slots):
+		return fmt.Errorf("kernel: task %d: touch cursor %d:%d of %d mappings", t.PID, a.cursorVMA, a.cursor, len(a.vmas))
+	}
+	for _, id := range a.freeIDs {
+		if id <= 0 || int(id) >= len(a.vmas) || a.vmas[id].mapped {
+			return fmt.Errorf("kernel: task %d: free mapping id %d is in use", t.PID, id)
+		}
+	}
+	return nil
+}
+
+// checkVMA checks mapping vi of task slot s and counts its resident and
+// swapped slots.
+func (m *Machine) checkVMA(s int, vi int32) (resident, swapped int64, err error) {
+	v := &m.tasks[s].anon.vmas[vi]
+	freed := 0
+	for idx, sl := range v.slots {
+		switch {
+		case sl.pfn == slotFreed:
+			freed++
+		case sl.pfn == slotAbsent:
+			if !sl.sh.valid || idx >= v.swappedTop {
+				return 0, 0, fmt.Errorf("swapped slot %d has no shadow or sits above %d", idx, v.swappedTop)
+			}
+			swapped++
+		default:
+			if idx >= v.residentTop {
+				return 0, 0, fmt.Errorf("resident slot %d sits above %d", idx, v.residentTop)
+			}
+			resident++
+		}
+	}
+	if freed != v.freed {
+		return 0, 0, fmt.Errorf("%d freed slots, counter %d", freed, v.freed)
+	}
+	for c, whole := range v.thp {
+		if whole {
+			if err := m.checkHugeChunk(v, c); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return resident, swapped, nil
+}
+
+// checkHugeChunk checks that whole huge page c of mapping v is 512
+// resident pages at contiguous, aligned frames, each marked pgHuge.
+func (m *Machine) checkHugeChunk(v *vma, c int) error {
+	head := v.slots[c*HugePagePages].pfn
+	if head < 0 || head&(HugePagePages-1) != 0 {
+		return fmt.Errorf("huge page %d starts at pfn %d", c, head)
+	}
+	_, n := m.nodeOf(head)
+	for i := range int64(HugePagePages) {
+		if v.slots[int64(c*HugePagePages)+i].pfn != head+i || n.page(head+i).flags&pgHuge == 0 {
+			return fmt.Errorf("huge page %d is not %d contiguous resident pages marked huge", c, HugePagePages)
+		}
 	}
 	return nil
 }

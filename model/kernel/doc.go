@@ -1,11 +1,13 @@
 // Package kernel models the Linux memory management that SBMP's Tier-2 and
 // the rest of the machine run on: zones and their watermarks, the buddy
-// page allocator with per-CPU page lists and NUMA zonelist fallback,
-// kswapd and direct reclaim balanced by vm.swappiness over active and
-// inactive LRU lists, workingset detection of refaults, swap, mlock, GFP
-// flags and their reserves, cgroup v2 memory.max and memory.high with
-// memory.stat, the OOM killer, and memory hotplug (a node's memory going
-// offline, its pages migrating away, and coming back: hotplug.go).
+// page allocator with pageblock migratetypes, per-CPU page lists and NUMA
+// zonelist fallback, memory compaction (direct, kcompactd and proactive),
+// transparent huge page faults, kswapd and direct reclaim balanced by
+// vm.swappiness over active and inactive LRU lists, workingset detection
+// of refaults, swap, mlock, GFP flags and their reserves, cgroup v2
+// memory.max and memory.high with memory.stat, the OOM killer, and memory
+// hotplug (a node's memory going offline, its pages migrating away, and
+// coming back: hotplug.go).
 //
 // The model follows the kernel where the kernel is documented or its source
 // is clear, and says so: each function names the Linux function it models
@@ -16,13 +18,49 @@
 //
 // # What the model has
 //
-//   - Pages with identity. A task's anonymous memory is a sequence of
-//     pages in fault order, each resident, swapped out or freed
-//     (anon.go): AllocAnon faults pages in, TouchAnon touches them in a
-//     round-robin sweep (setting the PTE's accessed bit, or faulting a
-//     swapped page back in: do_swap_page), FreeAnon and Reap free them.
+//   - Pages with identity. A task's anonymous memory is its heap, pages
+//     in fault order (AllocAnon faults them in, FreeAnon frees the
+//     newest), and its mappings (mapping.go: MapAnon populates a private
+//     anonymous region, with transparent huge pages or base pages;
+//     UnmapAnon frees exactly its frames, as munmap does); each page
+//     resident, swapped out or freed (anon.go). TouchAnon touches pages
+//     in a round-robin sweep (setting the PTE's accessed bit, or faulting
+//     a swapped page back in: do_swap_page); Reap frees everything.
 //     Page cache belongs to files (pagecache.go): ReadFile reads one page
 //     with read(2), AllocFile reads new pages of a task's own file.
+//   - Kernel pages (alloc.go): Alloc with a gfp mask (GFP_KERNEL,
+//     GFP_ATOMIC, GFP_NOWAIT and __GFP_NORETRY, __GFP_RETRY_MAYFAIL,
+//     __GFP_HIGH, __GFP_THISNODE, __GFP_ACCOUNT), unmovable, in no RSS,
+//     never reclaimed or migrated, charged to a cgroup's memory.current
+//     and memory.stat "kernel" with __GFP_ACCOUNT; FreeKernel.
+//   - Grouping pages by mobility (migratetype.go, buddy_fallback.go):
+//     2 MiB pageblocks carry MIGRATE_UNMOVABLE, MOVABLE, RECLAIMABLE or
+//     HIGHATOMIC; free lists per order and type; an allocation falls
+//     back as Linux 6.15+ does (__rmqueue_claim with try_to_claim_block,
+//     then __rmqueue_steal, in fallbacks[] order); per-CPU lists per
+//     type; the highatomic reserve of high-order GFP_ATOMIC
+//     allocations.
+//   - The page allocator's slow path (alloc_slowpath.go) as
+//     __alloc_pages_slowpath: kswapd wake-ups with the request's order
+//     (a node balanced but fragmented wakes kcompactd), direct
+//     compaction first for costly and unmovable high orders, direct
+//     reclaim, direct compaction at rising priorities, the retries of
+//     should_reclaim_retry and should_compact_retry, __GFP_NORETRY and
+//     __GFP_RETRY_MAYFAIL, the OOM killer for non-costly orders only.
+//   - Compaction (compaction*.go, kcompactd.go): compaction_suitable
+//     with compact_gap and the fragmentation index against
+//     vm.extfrag_threshold, deferral, the migration and free scanners
+//     with cached positions and pageblock skip hints, migration of
+//     anonymous, page-cache and (with vm.compact_unevictable_allowed)
+//     mlocked pages with their LRU flags and owners (migrate.go);
+//     kcompactd after kswapd (KcompactdStep) and proactive compaction by
+//     vm.compaction_proactiveness every 500 ms (ProactiveCompactStep).
+//   - Transparent huge page faults (thp.go): THPEnabled for
+//     transparent_hugepage/enabled, THPGFPMask (vma_thp_gfp_mask) for
+//     defrag and MADV_HUGEPAGE, the local-node-first allocation of
+//     alloc_pages_mpol, the memcg charge, thp_fault_alloc,
+//     thp_fault_fallback and thp_fault_fallback_charge, and the fallback
+//     to base pages.
 //   - Per node and cgroup (the kernel's lruvec) an inactive and an active
 //     list of anonymous pages and of page cache (lru.go), and the flags
 //     reclaim reads: PG_referenced, PG_active, PG_workingset and the
@@ -79,8 +117,46 @@
 //     other type's remaining scan in proportion; reclaim may take a
 //     little less of the second type here.
 //   - No memory.low or memory.min protection, no slab or inode
-//     shrinkers, no compaction (its vmstat counters are declared and stay
-//     0), one ZONE_NORMAL per node.
+//     shrinkers, one ZONE_NORMAL per node.
+//   - No watermark boost (boost_watermark, vm.watermark_boost_factor).
+//     After a fallback that mixes a pageblock, Linux raises the
+//     watermarks by up to 150% of high for a kswapd run that reclaims
+//     without swapping and then wakes kcompactd for pageblock order. The
+//     model reclaims less right after fragmenting allocations, and
+//     kcompactd wakes only for high-order requests and proactively.
+//   - No ALLOC_NOFRAGMENT: it spreads allocations to ZONE_DMA32 before
+//     mixing pageblocks of ZONE_NORMAL, and the model has no DMA32
+//     zones; within one zone it changes nothing. No CMA, no pageblock
+//     isolation (memory offlining takes a whole node, hotplug.go).
+//   - A huge page is kept as its 512 base pages, split at fault
+//     (split_page) and marked whole (pgHuge) until reclaim, migration or
+//     a partial free splits it; munmap of a whole one frees an order-9
+//     block, and compaction never migrates one. Linux keeps a THP as one
+//     folio: one LRU entry with one referenced bit, swapped whole with
+//     THP_SWAP. So the model ages huge-page memory 4 KiB at a time and
+//     splits it on its first eviction. khugepaged is not modelled: a
+//     region that fell back to base pages stays so (Linux may collapse
+//     it later); memory.stat has no anon_thp line; per-CPU lists hold
+//     order-0 pages only, where Linux also keeps orders 1-3 and the THP
+//     order (a freed order-9 block may wait on a list there).
+//   - Compaction leaves out the fast free-list searches
+//     (fast_find_migrateblock, fast_isolate_freepages) and so scans
+//     every page with the free scanner where async compaction strides;
+//     pages it frees go straight to the buddy allocator (the kernel
+//     frees them to the CPU's list and drains it), no page is captured
+//     for the compacting task, locks never contend, and migration never
+//     fails (the model has no pinned, dirty or writeback pages).
+//     Resetting the skip hints clears them all. A run costs
+//     ReclaimCost.ScanNsPerPage for every page scanned and
+//     MigrateNsPerPage for every page moved, a rate of the order of the
+//     under-a-second compaction of a fragmented 32 GiB machine reported
+//     with the proactive compaction patches. KcompactdStep does
+//     kcompactd_do_work in one step.
+//   - MapAnon populates a whole mapping at once (as MAP_POPULATE, or a
+//     first touch of every page) and assumes it PMD-aligned; mappings
+//     have no addresses, are never partly unmapped, and are not shared.
+//     Kernel pages are freed straight to the buddy allocator, not to a
+//     per-CPU list.
 //   - Shadow entries keep the exact 64-bit age (Linux packs it and, above
 //     2^36 pages of RAM, drops low bits), and are bounded by one per file
 //     page and one per swap slot instead of the shadow-node shrinker; a

@@ -211,6 +211,12 @@ func (m *Machine) OnlineNode(ni int) error {
 	n.offline = false
 	n.zone.PresentPages = n.zone.SpannedPages
 	n.zone.ManagedPages = n.buddy.Managed()
+	// kcompactd_run: compaction starts over on the new memory, its
+	// pageblocks movable (AddRange), no skip hints, nothing deferred.
+	n.compact = compactZoneState{skip: n.compact.skip}
+	clear(n.compact.skip)
+	m.resetCachedPositions(ni)
+	n.compact.initMigrate = n.zone.StartPFN
 	m.initPerZoneWmarkMin()
 	return nil
 }
@@ -318,16 +324,14 @@ func (m *Machine) migrateNode(ni int, targets []int, res *OfflineResult) int64 {
 	}
 	for s := range m.tasks {
 		t := &m.tasks[s]
-		for i, pfn := range t.mlocked {
+		for _, pfn := range t.mlocked {
 			if !m.onNode(ni, pfn) {
 				continue
 			}
-			npfn, ok := m.migratePage(ni, pfn, targets, res)
-			if !ok {
+			if _, ok := m.migratePage(ni, pfn, targets, res); !ok {
 				anon, mlocked, _ := n.movableCounts()
 				return anon + mlocked
 			}
-			t.mlocked[i] = npfn
 			res.MigratedMlockedPages++
 		}
 	}
@@ -342,29 +346,15 @@ func (m *Machine) onNode(ni int, pfn int64) bool {
 
 // migratePage moves the anonymous or mlocked page at pfn on node ni to a
 // new page along targets (migrate_pages with alloc_migration_target, no
-// OOM killer) and frees the old one. The owner, slot, cgroup, kind and
-// LRU flags move with it (folio_migrate_flags); an anonymous page joins
-// the head of the same list on its new node (putback), and its task's
-// slot follows it. It returns the new pfn, or false when no node had
-// room.
+// OOM killer; movePage does the move). It returns the new pfn, or false
+// when no node had room.
 func (m *Machine) migratePage(ni int, pfn int64, targets []int, res *OfflineResult) (int64, bool) {
 	r := m.allocFrom(targets, AllocRequest{Node: ni, GFP: GFPUser, CPU: -1, NoOOM: true})
 	res.StallNs += r.StallNs
 	if !r.OK {
 		return 0, false
 	}
-	from, to := m.nodes[ni], m.nodes[r.Node]
-	if old := from.page(pfn); old.kind == pageAnon {
-		m.lruDel(ni, from.index(pfn))
-	}
-	old := *from.page(pfn)
-	to.claim(r.PFN, old.kind, old.owner, old.cg, old.idx)
-	if old.kind == pageAnon {
-		to.page(r.PFN).flags = old.flags
-		m.lruAdd(r.Node, to.index(r.PFN))
-		m.tasks[old.owner-1].anon.slots[old.idx].pfn = r.PFN
-	}
-	from.release(pfn)
+	m.movePage(pfn, r.PFN)
 	res.StallNs += m.cfg.Cost.MigrateNsPerPage
 	m.stats.PagesMigrated++
 	return r.PFN, true
@@ -412,7 +402,9 @@ func (m *Machine) takeNodeOffline(ni int) {
 	}
 	// The lruvecs stay (the node's pgdat does in Linux), empty, with
 	// their ages, so that shadow entries of the node stay comparable.
-	n.offline, n.kswapdWanted = true, false
+	// kswapd and kcompactd stop (kswapd_stop, kcompactd_stop).
+	n.offline, n.kswapdWanted, n.kswapdOrder, n.kswapdRun = true, false, 0, kswapdRun{}
+	n.compact.kcompactdWanted, n.compact.kcompactdMaxOrder = false, 0
 	n.zone.PresentPages, n.zone.ManagedPages = 0, n.buddy.Managed()
 	m.initPerZoneWmarkMin()
 }

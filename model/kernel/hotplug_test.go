@@ -243,8 +243,9 @@ func TestAllocationsAfterOfflineAvoidTheNode(t *testing.T) {
 			t.Errorf("%+v: %+v %v; want a page on node 0", req, r, err)
 		}
 	}
-	// Push node 0 below its low watermark: kswapd wakes there only.
-	mustFault(t, m, 100, 1, m.NodeFreePages(0)-m.Zone(0).Wmark.Low+10, pageAnon)
+	// Push node 0 below its low watermark: kswapd wakes there only. The
+	// pages on CPU 2's movable per-CPU list are served first.
+	mustFault(t, m, 100, 1, m.NodeFreePages(0)+m.PCPPages(0)-m.Zone(0).Wmark.Low+10, pageAnon)
 	if !m.KswapdWanted(0) || m.KswapdWanted(1) {
 		t.Errorf("kswapd wanted: node 0 %v, node 1 %v", m.KswapdWanted(0), m.KswapdWanted(1))
 	}

@@ -39,6 +39,14 @@ const (
 	// pgLRU is PG_lru: the page is on an LRU list (not isolated, not
 	// free, not a kernel or mlocked page).
 	pgLRU
+	// pgHuge marks an anonymous page of a mapping's huge page that is
+	// still whole (a THP folio the model keeps as base pages on the
+	// LRU): compaction skips it as it skips a THP, and reclaim,
+	// migration or munmap of one of its pages splits it first.
+	pgHuge
+	// pgKmem is PageMemcgKmem: a kernel page charged to its cgroup
+	// (__GFP_ACCOUNT), uncharged when freed.
+	pgKmem
 )
 
 // lruList is one LRU list: its youngest and oldest pages (node-relative

@@ -41,6 +41,48 @@ type MachineConfig struct {
 	// kernel sizes them, order-0 allocations of a placed task go through
 	// its CPU's list, and its frees go back onto it. Empty: no lists.
 	CPUNodes []int
+	// Compaction are the compaction sysctls; nil takes Linux's defaults
+	// (DefaultCompactionSysctls).
+	Compaction *CompactionSysctls
+}
+
+// CompactionSysctls are the vm sysctls of memory compaction
+// (mm/compaction.c, Linux 6.18). A set of them is used as given: start
+// from DefaultCompactionSysctls to change one.
+type CompactionSysctls struct {
+	// ExtfragThreshold is vm.extfrag_threshold (0..1000, default 500):
+	// a costly-order compaction is skipped when the fragmentation index
+	// says the failure is a lack of memory (index <= threshold).
+	ExtfragThreshold int
+	// Proactiveness is vm.compaction_proactiveness (0..100, default 20);
+	// 0 disables proactive compaction.
+	Proactiveness int
+	// ProactivenessLeeway is vm.compaction_proactiveness_leeway (0..100,
+	// default 10): how far above the low mark the fragmentation score
+	// may rise before proactive compaction starts.
+	ProactivenessLeeway int
+	// UnevictableAllowed is vm.compact_unevictable_allowed (default 1,
+	// CONFIG_COMPACT_UNEVICTABLE_DEFAULT without PREEMPT_RT): compaction
+	// migrates mlocked pages.
+	UnevictableAllowed bool
+}
+
+// DefaultCompactionSysctls are the compaction sysctls of a Linux 6.18
+// kernel as booted (sysctl_extfrag_threshold,
+// sysctl_compaction_proactiveness and its leeway,
+// sysctl_compact_unevictable_allowed); the project's host reads 500 and
+// 20 (REFERENCE.md).
+func DefaultCompactionSysctls() CompactionSysctls {
+	return CompactionSysctls{ExtfragThreshold: 500, Proactiveness: 20, ProactivenessLeeway: 10, UnevictableAllowed: true}
+}
+
+// check validates the sysctls' ranges.
+func (c *CompactionSysctls) check() error {
+	if c.ExtfragThreshold < 0 || c.ExtfragThreshold > 1000 || c.Proactiveness < 0 || c.Proactiveness > 100 ||
+		c.ProactivenessLeeway < 0 || c.ProactivenessLeeway > 100 {
+		return fmt.Errorf("kernel: compaction sysctls %+v outside extfrag_threshold 0..1000, compaction_proactiveness 0..100, leeway 0..100", *c)
+	}
+	return nil
 }
 
 // ReclaimCost prices reclaim work and the IO of faults. Direct reclaim
@@ -99,10 +141,12 @@ func DefaultReclaimCost() ReclaimCost {
 // tasks that own anonymous memory. It is pure state: the simulator calls
 // it and schedules what it asks for (kswapd steps, OOM reaps) as events.
 type Machine struct {
-	cfg   MachineConfig
-	nodes []*node
-	tasks []taskState // index is the task slot; pids map to slots
-	slot  map[int64]int
+	cfg MachineConfig
+	// compaction is *cfg.Compaction, or the defaults.
+	compaction CompactionSysctls
+	nodes      []*node
+	tasks      []taskState // index is the task slot; pids map to slots
+	slot       map[int64]int
 	// cgPaths are the cgroups pages can be charged to, "/" first, in
 	// creation order (a parent before its children); cgIndex inverts it
 	// and cgParent gives each one's parent (-1 for the root). The
@@ -143,8 +187,16 @@ type node struct {
 	// pfn - start: owner, LRU flags and links.
 	pages []pageState
 	// kswapdWanted is set when an allocation found the node below its
-	// low watermark and cleared when kswapd brought it above high.
+	// low watermark (or without a free block of its order) and cleared
+	// when kswapd went back to sleep.
 	kswapdWanted bool
+	// kswapdOrder is pgdat->kswapd_order, the largest order a wake-up
+	// asked for since kswapd's run began; kswapdRun is the run in
+	// progress (balance_pgdat's state across KswapdStep batches).
+	kswapdOrder int
+	kswapdRun   kswapdRun
+	// compact is the zone's compaction state and kcompactd's.
+	compact compactZoneState
 	// offline is set while the node's memory is offline (OfflineNode):
 	// its zone manages no pages and the page allocator skips it.
 	offline bool
@@ -168,17 +220,27 @@ type pageState struct {
 	// owner is the task slot + 1 for anonymous and mlocked pages, the
 	// FileID + 1 for page-cache pages, else 0.
 	owner int32
-	cg    int32 // the cgroup the page is charged to (index into cgPaths)
+	// vma is the anonymous page's mapping in its task (0 the heap of
+	// AllocAnon, else a MapAnon mapping).
+	vma int32
 	// idx is the page's place in its owner: the index of its slot in
-	// the task's anonymous memory, or its page index in the file.
+	// the mapping, its index in the task's mlocked pages, or its page
+	// index in the file.
 	idx int32
 	// prev and next link the page into its LRU list (noPage when the
 	// page is on none): node-relative page indices, prev toward the
 	// head (youngest), next toward the tail (oldest).
 	prev, next int32
-	kind       pageKind
-	flags      pageFlags
+	// cg is the cgroup the page is charged to (index into cgPaths; at
+	// most maxCgroups): user pages always, kernel pages when they were
+	// allocated with __GFP_ACCOUNT (pgKmem).
+	cg    int16
+	kind  pageKind
+	flags pageFlags
 }
+
+// maxCgroups bounds the cgroups a machine keeps (pageState.cg is 16-bit).
+const maxCgroups = 1 << 15
 
 type pageKind uint8
 
@@ -190,6 +252,15 @@ const (
 	pageKernel
 )
 
+// onLRU reports whether pfn is on an LRU list as try_to_claim_block
+// counts it (PageLRU): an evictable page on its list, or an mlocked page
+// (on the unevictable list in the kernel; the model keeps no list for
+// it).
+func (n *node) onLRU(pfn int64) bool {
+	p := n.page(pfn)
+	return p.flags&pgLRU != 0 || p.kind == pageMlocked
+}
+
 // page returns the state of pfn on node n.
 func (n *node) page(pfn int64) *pageState { return &n.pages[pfn-n.zone.StartPFN] }
 
@@ -197,14 +268,14 @@ func (n *node) page(pfn int64) *pageState { return &n.pages[pfn-n.zone.StartPFN]
 func (n *node) index(pfn int64) int32 { return int32(pfn - n.zone.StartPFN) }
 
 // claim records pfn's new life as kind for owner (a task slot + 1, a
-// FileID + 1, or 0) at position idx, charged to cgroup cg. It is not on
-// any list yet and has no flags.
-func (n *node) claim(pfn int64, kind pageKind, owner, cg, idx int32) {
+// FileID + 1, or 0) at position idx of mapping vma, charged to cgroup
+// cg. It is not on any list yet and has no flags.
+func (n *node) claim(pfn int64, kind pageKind, owner int32, cg int, vma, idx int32) {
 	p := n.page(pfn)
 	if p.kind != pageFree && p.kind != pageKernel || p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: claim of pfn %d, which is in use (kind %d)", pfn, p.kind))
 	}
-	*p = pageState{owner: owner, cg: cg, idx: idx, prev: noPage, next: noPage, kind: kind}
+	*p = pageState{owner: owner, cg: int16(cg), vma: vma, idx: idx, prev: noPage, next: noPage, kind: kind}
 }
 
 // forget ends pfn's life in the page state. The page must be off every
@@ -228,15 +299,18 @@ func (n *node) release(pfn int64) {
 // taskState is a task and the pages it owns.
 type taskState struct {
 	Task
-	// anon is the task's evictable anonymous memory, page by page in the
-	// order it was faulted in: each slot resident, swapped or freed.
+	// anon is the task's evictable anonymous memory: its heap, page by
+	// page in the order it was faulted in, and its mappings; each slot
+	// resident, swapped or freed.
 	anon anonSpace
 	cg   int // the task's cgroup, index into cgPaths
 	// overHighPages is memcg_nr_pages_over_high: charges made while the
 	// cgroup was above memory.high, not yet throttled for.
 	overHighPages int64
-	mlocked       []int64
-	killed        bool
+	// mlocked are the task's mlocked pages; a page's pageState.idx is
+	// its index here.
+	mlocked []int64
+	killed  bool
 	// cpu is where the task runs (PlaceTask), -1 when unplaced: its
 	// order-0 pages then bypass the per-CPU lists.
 	cpu int
@@ -258,6 +332,8 @@ type Stats struct {
 	AtomicReserveAllocations int64 // succeeded only thanks to the GFP_ATOMIC discount
 	PagesMigrated            int64 // moved off a node going offline
 	PagesDroppedOffline      int64 // page cache dropped, not migrated, by offlining
+	CompactStallNs           int64 // direct compaction, charged to allocating tasks
+	KcompactdNs              int64 // kcompactd's and proactive compaction's work
 }
 
 // ErrNoTask is returned for a pid the machine does not know.
@@ -287,11 +363,19 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 			*c.v = *c.d
 		}
 	}
+	compaction := DefaultCompactionSysctls()
+	if cfg.Compaction != nil {
+		compaction = *cfg.Compaction
+	}
+	if err := compaction.check(); err != nil {
+		return nil, err
+	}
+	cfg.Compaction = &compaction
 	cgroups, err := NewCgroups(1)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{cfg: cfg, slot: map[int64]int{}, cgPaths: []string{"/"}, cgIndex: map[string]int{"/": 0}, cgParent: []int{-1}, cgroups: cgroups}
+	m := &Machine{cfg: cfg, compaction: compaction, slot: map[int64]int{}, cgPaths: []string{"/"}, cgIndex: map[string]int{"/": 0}, cgParent: []int{-1}, cgroups: cgroups}
 	zones := make([]Zone, len(cfg.NodePages))
 	start := int64(0)
 	for n, pages := range cfg.NodePages {
@@ -316,6 +400,8 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		for i := range nd.pages {
 			nd.pages[i].prev, nd.pages[i].next = noPage, noPage
 		}
+		b.isLRU = nd.onLRU
+		nd.compact.skip = make([]bool, len(b.blockMT))
 		m.nodeOrder = append(m.nodeOrder, len(m.nodes))
 		m.nodes = append(m.nodes, nd)
 		start += pages
@@ -331,6 +417,8 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 	}
 	for n := range m.nodes {
 		m.nodes[n].zone = zones[n]
+		m.resetCachedPositions(n)
+		m.nodes[n].compact.initMigrate = zones[n].StartPFN
 	}
 	m.cfg.MinFreeKbytes = minFree
 	if len(cfg.CPUNodes) > 0 {
@@ -357,7 +445,7 @@ func (m *Machine) AddTask(t Task) error {
 		return fmt.Errorf("kernel: task %d is in cgroup %q, which does not exist", t.PID, t.Cgroup)
 	}
 	m.slot[t.PID] = len(m.tasks)
-	m.tasks = append(m.tasks, taskState{Task: t, cg: cg, cpu: -1, ownFile: -1})
+	m.tasks = append(m.tasks, taskState{Task: t, cg: cg, cpu: -1, ownFile: -1, anon: newAnonSpace()})
 	return nil
 }
 
@@ -424,6 +512,7 @@ func (m *Machine) addCgroupIndex(path string) error {
 	if _, dup := m.cgIndex[path]; dup {
 		return fmt.Errorf("kernel: cgroup %q exists", path)
 	}
+
 	i := len(m.cgPaths)
 	if ci, ok := m.cgroups.index[path]; !ok || int(ci) != i {
 		panic(fmt.Sprintf("kernel: cgroup %s is %d in the memory controller, %d here", path, ci, i))

@@ -116,3 +116,71 @@ func BenchmarkTouchAnonSwap(b *testing.B) {
 		}
 	}
 }
+
+// fragmentedMachine is a one-node 256 MiB machine whose task 100 holds
+// every other page in one-page mappings, so that no 2 MiB block is free.
+// It returns the mappings held.
+func fragmentedMachine(b *testing.B) (*Machine, []MappingID) {
+	b.Helper()
+	m := benchMachine(b, 60, 0)
+	var ids []MappingID
+	for range testNodePages - testNodePages/32 {
+		r, err := m.MapAnon(100, 0, 1, MapOptions{})
+		if err != nil || !r.OK {
+			b.Fatal(r, err)
+		}
+		ids = append(ids, r.ID)
+	}
+	var kept []MappingID
+	for i, id := range ids {
+		if i%2 == 1 {
+			kept = append(kept, id)
+		} else if err := m.UnmapAnon(100, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m, kept
+}
+
+// BenchmarkDirectCompaction faults a 2 MiB region in with a huge page
+// (defrag "always", madvised) on a fragmented machine, so that every
+// operation compacts a pageblock's worth of pages first; the machine is
+// fragmented again, untimed, once 56 regions have been mapped.
+func BenchmarkDirectCompaction(b *testing.B) {
+	m, _ := fragmentedMachine(b)
+	opts := MapOptions{Huge: true, Defrag: THPDefragAlways, Madvised: true}
+	var stalls int64
+	b.ResetTimer()
+	for i := range b.N {
+		if i%56 == 55 {
+			b.StopTimer()
+			stalls += m.VMStat()[CompactStall]
+			m, _ = fragmentedMachine(b)
+			b.StartTimer()
+		}
+		r, err := m.MapAnon(100, 0, HugePagePages, opts)
+		if err != nil || !r.OK || r.HugePages != 1 {
+			b.Fatal(r, err)
+		}
+	}
+	stalls += m.VMStat()[CompactStall]
+	b.ReportMetric(float64(stalls)/float64(b.N), "compactions/op")
+}
+
+// BenchmarkMapUnmapHuge maps and unmaps a 2 MiB region faulted with a
+// huge page on a machine with free 2 MiB blocks: the fault, the split
+// into base pages on the LRU, and the free of the whole block.
+func BenchmarkMapUnmapHuge(b *testing.B) {
+	m := benchMachine(b, 60, 0)
+	opts := MapOptions{Huge: true, Defrag: THPDefragMadvise, Madvised: true}
+	b.ResetTimer()
+	for range b.N {
+		r, err := m.MapAnon(100, 0, HugePagePages, opts)
+		if err != nil || !r.OK || r.HugePages != 1 {
+			b.Fatal(r, err)
+		}
+		if err := m.UnmapAnon(100, r.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -23,7 +23,7 @@ type machineSnapshot struct {
 	LRU            [][]lruvec
 	Kswapd         []bool
 	Tasks          []Task
-	TaskAnon       [][]pageSlot
+	TaskAnon       [][]vma
 	TaskMlocked    [][]int64
 	Files          [][]pageSlot
 	VMStat         VMStat
@@ -52,7 +52,12 @@ func snapshot(m *Machine) machineSnapshot {
 	}
 	s.Tasks = m.Tasks()
 	for i := range m.tasks {
-		s.TaskAnon = append(s.TaskAnon, slices.Clone(m.tasks[i].anon.slots))
+		var vmas []vma
+		for _, v := range m.tasks[i].anon.vmas {
+			v.slots, v.thp = slices.Clone(v.slots), slices.Clone(v.thp)
+			vmas = append(vmas, v)
+		}
+		s.TaskAnon = append(s.TaskAnon, vmas)
 		s.TaskMlocked = append(s.TaskMlocked, slices.Clone(m.tasks[i].mlocked))
 	}
 	for _, p := range m.cgPaths {
@@ -72,13 +77,17 @@ func snapshot(m *Machine) machineSnapshot {
 }
 
 // TestMachineBooksBalance drives a small two-node machine with per-CPU
-// lists, swap and cgroups through random faults, page-cache reads of a
-// task's own file and of shared files, touches of anonymous memory
-// (swap-ins), mlocks, frees, kernel and atomic allocations, kswapd, OOM
-// kills and reaps, and a node's memory going offline and online, and
-// checks the books after every step: CheckInvariants, which also walks
-// every LRU list (each evictable page on exactly one, the one its flags
-// name) and every page's owner slot.
+// lists, swap and cgroups through random faults, mappings with and
+// without huge pages under every defrag mode and their unmapping,
+// page-cache reads of a task's own file and of shared files, touches of
+// anonymous memory (swap-ins), mlocks, frees, kernel allocations of every
+// kind (atomic, no-retry, accounted to a cgroup, costly), kswapd,
+// kcompactd and proactive compaction, OOM kills and reaps, and a node's
+// memory going offline and online, and checks the books after every
+// step: CheckInvariants, which also walks every LRU list (each evictable
+// page on exactly one, the one its flags name), every page's owner slot
+// and every mapping's frames, and every free list against the
+// pageblocks' types.
 func TestMachineBooksBalance(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		swap := rapid.SampledFrom([]int64{0, 2048}).Draw(t, "swap")
@@ -124,8 +133,53 @@ func TestMachineBooksBalance(t *testing.T) {
 			files = append(files, f)
 		}
 		var kernelBlocks [][2]int64 // pfn, order
+		mappings := map[int64][]MappingID{}
 		live := func(pid int64) bool { tk, _ := m.Task(pid); return !tk.OOMVictim }
 		t.Repeat(map[string]func(*rapid.T){
+			"map": func(t *rapid.T) { mapStep(t, m, pids, mappings, live) },
+			"fragment": func(t *rapid.T) {
+				// Many one-page mappings, every other one unmapped:
+				// free memory in single pages between movable ones.
+				pid := rapid.SampledFrom(pids).Draw(t, "pid")
+				if !live(pid) {
+					t.Skip("killed")
+				}
+				node := rapid.IntRange(0, 1).Draw(t, "node")
+				for i := range rapid.IntRange(1, 3000).Draw(t, "pages") {
+					r, err := m.MapAnon(pid, node, 1, MapOptions{NoOOM: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !r.OK {
+						break
+					}
+					if i%2 == 0 {
+						mappings[pid] = append(mappings[pid], r.ID)
+					} else if err := m.UnmapAnon(pid, r.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			"unmap": func(t *rapid.T) {
+				pid := rapid.SampledFrom(pids).Draw(t, "pid")
+				if tk, _ := m.Task(pid); len(mappings[pid]) == 0 || tk.NoMM {
+					t.Skip("no mapping")
+				}
+				i := rapid.IntRange(0, len(mappings[pid])-1).Draw(t, "i")
+				if err := m.UnmapAnon(pid, mappings[pid][i]); err != nil {
+					t.Fatal(err)
+				}
+				mappings[pid] = append(mappings[pid][:i], mappings[pid][i+1:]...)
+			},
+			"kcompactd": func(t *rapid.T) {
+				ni := rapid.IntRange(0, 1).Draw(t, "node")
+				if _, again := m.KcompactdStep(ni); again || m.KcompactdWanted(ni) {
+					t.Fatalf("kcompactd of node %d still wanted after its step", ni)
+				}
+			},
+			"proactive": func(t *rapid.T) {
+				m.ProactiveCompactStep(rapid.IntRange(0, 1).Draw(t, "node"))
+			},
 			"fault": func(t *rapid.T) {
 				pid := rapid.SampledFrom(pids).Draw(t, "pid")
 				if !live(pid) {
@@ -212,11 +266,17 @@ func TestMachineBooksBalance(t *testing.T) {
 				}
 			},
 			"kernel alloc": func(t *rapid.T) {
-				order := rapid.SampledFrom([]int{0, 3, 9}).Draw(t, "order")
-				gfp := rapid.SampledFrom([]GFP{GFPKernel, GFPAtomic}).Draw(t, "gfp")
-				r, err := m.Alloc(AllocRequest{Node: rapid.IntRange(0, 1).Draw(t, "node"), Order: order, GFP: gfp, CPU: -1})
+				order := rapid.SampledFrom([]int{0, 1, 3, 4, 9, 10}).Draw(t, "order")
+				gfp := rapid.SampledFrom([]GFP{GFPKernel, GFPAtomic, GFPNowait}).Draw(t, "gfp")
+				flags := rapid.SampledFrom([]GFPFlags{0, GFPNoRetry, GFPRetryMayFail, GFPAccount, GFPAccount | GFPNoRetry}).Draw(t, "flags")
+				req := AllocRequest{Node: rapid.IntRange(0, 1).Draw(t, "node"), Order: order, GFP: gfp, Flags: flags,
+					CPU: rapid.IntRange(-1, 2).Draw(t, "cpu"), Cgroup: rapid.SampledFrom([]string{"", "/c"}).Draw(t, "cgroup")}
+				r, err := m.Alloc(req)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if r.OOM != nil && (order > costlyOrder || flags&GFPRetryMayFail != 0 && r.OOM.Scope == "global") {
+					t.Fatalf("%+v invoked the OOM killer: %+v", req, r.OOM)
 				}
 				if r.OK {
 					kernelBlocks = append(kernelBlocks, [2]int64{r.PFN, int64(order)})
@@ -253,6 +313,7 @@ func TestMachineBooksBalance(t *testing.T) {
 						if err := m.Reap(pid); err != nil {
 							t.Fatal(err)
 						}
+						delete(mappings, pid)
 					}
 				}
 			},
@@ -263,6 +324,38 @@ func TestMachineBooksBalance(t *testing.T) {
 			},
 		})
 	})
+}
+
+// mapStep maps a region for a random task, with or without huge pages
+// under a random defrag mode, and checks that the mapping is all there or
+// not there at all.
+func mapStep(t *rapid.T, m *Machine, pids []int64, mappings map[int64][]MappingID, live func(int64) bool) {
+	pid := rapid.SampledFrom(pids).Draw(t, "pid")
+	if !live(pid) {
+		t.Skip("killed")
+	}
+	pages := rapid.SampledFrom([]int64{1, 7, HugePagePages, 2 * HugePagePages, HugePagePages + 3}).Draw(t, "pages")
+	opts := MapOptions{
+		Huge:     rapid.Bool().Draw(t, "huge"),
+		Defrag:   THPDefrag(rapid.IntRange(0, int(THPDefragNever)).Draw(t, "defrag")),
+		Madvised: rapid.Bool().Draw(t, "madvised"),
+		NoOOM:    rapid.Bool().Draw(t, "no_oom"),
+	}
+	r, err := m.MapAnon(pid, rapid.IntRange(0, 1).Draw(t, "node"), pages, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK {
+		if r.HugePages*HugePagePages+r.BasePages >= pages {
+			t.Fatalf("failed map of %d pages got them all: %+v", pages, r)
+		}
+		return
+	}
+	res, sw, whole, err := m.MappingPages(pid, r.ID)
+	if err != nil || res+sw != pages || whole > r.HugePages || r.HugePages*HugePagePages+r.BasePages != pages || !opts.Huge && r.HugePages > 0 {
+		t.Fatalf("map of %d pages %+v: resident %d swapped %d whole %d, %v", pages, r, res, sw, whole, err)
+	}
+	mappings[pid] = append(mappings[pid], r.ID)
 }
 
 // offlineStep offlines node ni and checks the outcome against the state

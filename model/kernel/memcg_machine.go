@@ -14,6 +14,9 @@ import (
 
 // AddCgroup creates a cgroup (its parent must exist) with its limits.
 func (m *Machine) AddCgroup(path string, limits CgroupLimits) error {
+	if len(m.cgPaths) >= maxCgroups {
+		return fmt.Errorf("kernel: cgroup %q: the model keeps at most %d cgroups", path, maxCgroups)
+	}
 	if err := m.cgroups.Create(path, limits); err != nil {
 		return err
 	}
@@ -73,7 +76,7 @@ func (m *Machine) unchargeSwap(cg int, pages int64) {
 // the kernel walks); its cost accumulates in *stallNs.
 func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 	return func(r MemcgReclaim) int64 {
-		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, gfp: GFPUser}
+		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, movable: true}
 		m.doTryToFreePages(m.nodeOrder, &sc)
 		*stallNs += sc.res.costNs
 		return sc.res.reclaimed
@@ -85,28 +88,21 @@ func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 // task has gathered a charge batch over high. On failure the OOM event,
 // if the memcg OOM killer ran, says whom it killed.
 func (m *Machine) chargeUser(slot int, noOOM bool) (ok bool, stallNs int64, oom *OOMEvent) {
-	return m.chargeUserPages(slot, 1, noOOM)
+	return m.chargePages(slot, 1, ChargeOptions{RetryMayFail: noOOM})
 }
 
-// chargeUserPages is chargeUser for n pages at once, as mem_cgroup_charge
-// charges a large folio.
-func (m *Machine) chargeUserPages(slot int, n int64, noOOM bool) (ok bool, stallNs int64, oom *OOMEvent) {
+// chargePages is chargeUser for n pages at once with the gfp mask's
+// options, as mem_cgroup_charge charges a large folio.
+func (m *Machine) chargePages(slot int, n int64, opts ChargeOptions) (ok bool, stallNs int64, oom *OOMEvent) {
 	t := &m.tasks[slot]
-	path := m.cgPaths[t.cg]
-	reclaim := m.memcgReclaimer(&stallNs)
-	res, err := m.cgroups.Charge(path, n, ChargeOptions{Dying: t.killed, RetryMayFail: noOOM}, reclaim)
-	if err != nil {
-		panic("kernel: " + err.Error())
-	}
-	if !res.Charged {
-		if res.InvokeOOM {
-			oom = m.memcgOOM(res.Over, slot)
-		}
+	opts.Dying = t.killed
+	ok, stallNs, oom, over := m.charge(t.cg, slot, n, opts)
+	if !ok {
 		return false, stallNs, oom
 	}
-	t.overHighPages += res.OverHighPages
+	t.overHighPages += over
 	if t.overHighPages > MemcgChargeBatch {
-		h, err := m.cgroups.HandleOverHigh(path, t.overHighPages, HighOptions{Dying: t.killed}, reclaim)
+		h, err := m.cgroups.HandleOverHigh(m.cgPaths[t.cg], t.overHighPages, HighOptions{Dying: t.killed}, m.memcgReclaimer(&stallNs))
 		if err != nil {
 			panic("kernel: " + err.Error())
 		}
@@ -115,6 +111,39 @@ func (m *Machine) chargeUserPages(slot int, n int64, noOOM bool) (ok bool, stall
 		m.stats.MemcgHighStallNs += h.StallNs
 	}
 	return true, stallNs, nil
+}
+
+// chargeCg charges n pages to cgroup cg for a kernel allocation
+// (__memcg_kmem_charge_page -> obj_cgroup_charge_pages ->
+// try_charge_memcg), by the task at slot allocating (-1: none, for the
+// memcg OOM killer's choice). memory.high's overage is left to the
+// task's next user page charge.
+func (m *Machine) chargeCg(cg, allocating int, n int64, opts ChargeOptions) (ok bool, stallNs int64, oom *OOMEvent) {
+	if allocating >= 0 {
+		opts.Dying = m.tasks[allocating].killed
+	}
+	ok, stallNs, oom, over := m.charge(cg, allocating, n, opts)
+	if ok && allocating >= 0 {
+		m.tasks[allocating].overHighPages += over
+	}
+	return ok, stallNs, oom
+}
+
+// charge is try_charge_memcg of n pages to cgroup cg with its memcg
+// reclaim, and the memcg OOM killer when it asks for one; it returns the
+// pages to add to the charging task's over-high count.
+func (m *Machine) charge(cg, allocating int, n int64, opts ChargeOptions) (ok bool, stallNs int64, oom *OOMEvent, overHigh int64) {
+	res, err := m.cgroups.Charge(m.cgPaths[cg], n, opts, m.memcgReclaimer(&stallNs))
+	if err != nil {
+		panic("kernel: " + err.Error())
+	}
+	if !res.Charged {
+		if res.InvokeOOM {
+			oom = m.memcgOOM(res.Over, allocating)
+		}
+		return false, stallNs, oom, 0
+	}
+	return true, stallNs, nil, res.OverHighPages
 }
 
 // memcgOOM is mem_cgroup_out_of_memory: the victim is chosen among the

@@ -12,7 +12,7 @@ type MemcgStatItem int
 // accumulated pgscan and pgsteal, then memcg_vm_event_stat[], Linux
 // 6.18). Swap is not a memory.stat line in cgroup v2; it is
 // memory.swap.current. All are kept in pages (or events); the first
-// seven print in bytes, the rest as counts, as memcg_page_state_output
+// eight print in bytes, the rest as counts, as memcg_page_state_output
 // does.
 const (
 	// MemcgStatAnon is "anon" (NR_ANON_MAPPED): anonymous pages mapped
@@ -20,6 +20,11 @@ const (
 	MemcgStatAnon MemcgStatItem = iota
 	// MemcgStatFile is "file" (NR_FILE_PAGES): page-cache pages.
 	MemcgStatFile
+	// MemcgStatKernel is "kernel" (MEMCG_KMEM): kernel pages charged to
+	// the cgroup, which is what alloc_pages with __GFP_ACCOUNT is
+	// (__memcg_kmem_charge_page -> account_kmem); slab and percpu have
+	// lines of their own, not modelled.
+	MemcgStatKernel
 	// MemcgStatInactiveAnon .. MemcgStatActiveFile are the LRU list
 	// sizes, in enum lru_list order.
 	MemcgStatInactiveAnon
@@ -63,7 +68,7 @@ func (s MemcgStatItem) String() string {
 		return fmt.Sprintf("MemcgStatItem(%d)", int(s))
 	}
 	return [NrMemcgStatItems]string{
-		"anon", "file", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
+		"anon", "file", "kernel", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
 		"workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon",
 		"workingset_activate_file", "workingset_restore_anon", "workingset_restore_file",
 		"pgscan", "pgsteal", "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",

@@ -169,7 +169,7 @@ func (m *Machine) readMiss(s int, f FileID, idx int32, prefNode int) FileRead {
 	}
 	ni, n := m.nodeOf(a.PFN)
 	fs := &m.files[f]
-	n.claim(a.PFN, pageFile, int32(f)+1, int32(t.cg), idx)
+	n.claim(a.PFN, pageFile, int32(f)+1, t.cg, 0, idx)
 	p := n.page(a.PFN)
 	rr := m.workingsetRefault(ni, t.cg, true, fs.slots[idx].sh, &p.flags)
 	fs.slots[idx] = pageSlot{pfn: a.PFN}

@@ -77,28 +77,79 @@ func PagesetConfig(z *Zone, nodeCPUs, onlineCPUs int, highFraction int64) PCPCon
 // holding order-0 pages taken from the zone's Buddy in batches so that most
 // allocations and frees avoid the zone lock.
 //
-// It follows rmqueue_pcplist, nr_pcp_alloc, free_unref_page_commit,
-// nr_pcp_high, nr_pcp_free and free_pcppages_bulk of Linux 6.12, including
-// the alloc_factor/free_count batch scaling, with two simplifications:
+// It follows rmqueue_pcplist, nr_pcp_alloc, free_frozen_page_commit,
+// nr_pcp_high, nr_pcp_free and free_pcppages_bulk of Linux 6.18, including
+// the alloc_factor/free_count batch scaling and a list per migratetype
+// (MIGRATE_PCPTYPES): an allocation takes from its type's list, refilled
+// by rmqueue_bulk with that type (fallbacks included); a freed page joins
+// the list of its pageblock's type (the highatomic reserve's pages join
+// the movable list), and goes back to the buddy allocator on the free
+// list its pageblock's type names at that time. Two simplifications:
 // pcp->high stays at high_min (the kernel's behaviour when high_min ==
 // high_max, i.e. with vm.percpu_pagelist_high_fraction set; the 6.7+
 // auto-tuning that lets high float up to high_max is not modelled), and
-// only order-0 pages of one migratetype are listed (the kernel also keeps
-// orders 1-3 and THP-order pages on pcp lists).
+// only order-0 pages are listed (the kernel also keeps orders 1-3 and
+// THP-order pages on pcp lists, so a freed order-9 block may wait on a
+// list, and a refill of one takes two).
 //
-// The list is LIFO for allocations and frees; refills append at the tail
+// Each list is LIFO for allocations and frees; refills append at the tail
 // in the order the buddy returned them and drains take the tail, as the
 // kernel does. Storage is allocated once by NewPCP.
 type PCP struct {
 	buddy         *Buddy
 	cfg           PCPConfig
 	high          int64
-	ring          []int64
-	first         int
+	lists         [migratePCPTypes]pcpList
 	count         int64
 	allocFactor   int
 	freeCount     int64
 	reclaimActive bool
+}
+
+// pcpList is one migratetype's list of a PCP: a ring of pfns.
+type pcpList struct {
+	ring  []int64
+	first int
+	n     int64
+}
+
+// push puts pfn at the head of the list.
+func (l *pcpList) push(pfn int64) {
+	l.first = (l.first - 1 + len(l.ring)) % len(l.ring)
+	l.ring[l.first] = pfn
+	l.n++
+}
+
+// append puts pfn at the tail of the list.
+func (l *pcpList) append(pfn int64) {
+	l.ring[(l.first+int(l.n))%len(l.ring)] = pfn
+	l.n++
+}
+
+// pop takes the head of the list.
+func (l *pcpList) pop() int64 {
+	pfn := l.ring[l.first]
+	l.first = (l.first + 1) % len(l.ring)
+	l.n--
+	return pfn
+}
+
+// popTail takes the tail of the list.
+func (l *pcpList) popTail() int64 {
+	l.n--
+	return l.ring[(l.first+int(l.n))%len(l.ring)]
+}
+
+// grow gives the list a ring of at least need slots, keeping its pages.
+func (l *pcpList) grow(need int) {
+	if need <= len(l.ring) {
+		return
+	}
+	ring := make([]int64, need)
+	for i := range int(l.n) {
+		ring[i] = l.ring[(l.first+i)%len(l.ring)]
+	}
+	l.ring, l.first = ring, 0
 }
 
 // NewPCP returns an empty per-CPU list over the zone's buddy allocator.
@@ -106,7 +157,11 @@ func NewPCP(b *Buddy, cfg PCPConfig) (*PCP, error) {
 	if err := checkPCPConfig(cfg); err != nil {
 		return nil, fmt.Errorf("new pcp: %w", err)
 	}
-	return &PCP{buddy: b, cfg: cfg, high: cfg.HighMin, ring: make([]int64, pcpCapacity(cfg))}, nil
+	p := &PCP{buddy: b, cfg: cfg, high: cfg.HighMin}
+	for mt := range p.lists {
+		p.lists[mt].ring = make([]int64, pcpCapacity(cfg))
+	}
+	return p, nil
 }
 
 // checkPCPConfig validates batch and high limits. zone_highsize keeps
@@ -135,18 +190,15 @@ func pcpCapacity(cfg PCPConfig) int {
 // pageset_update does when zone_pcp_update follows a watermark change
 // (memory hotplug) or zone_pcp_disable and zone_pcp_reset take a zone's
 // lists down. Pages already listed stay; a list above its new high is
-// trimmed by its next free, as in the kernel. The ring grows when the new
-// limits need more room; it never shrinks.
+// trimmed by its next free, as in the kernel. The rings grow when the new
+// limits need more room; they never shrink.
 func (p *PCP) setConfig(cfg PCPConfig) error {
 	if err := checkPCPConfig(cfg); err != nil {
 		return fmt.Errorf("pcp set config: %w", err)
 	}
-	if need := max(pcpCapacity(cfg), int(p.count)+1); need > len(p.ring) {
-		ring := make([]int64, need)
-		for i := range int(p.count) {
-			ring[i] = p.ring[(p.first+i)%len(p.ring)]
-		}
-		p.ring, p.first = ring, 0
+	need := max(pcpCapacity(cfg), int(p.count)+1)
+	for mt := range p.lists {
+		p.lists[mt].grow(need)
 	}
 	p.cfg, p.high = cfg, cfg.HighMin
 	return nil
@@ -165,20 +217,25 @@ func (p *PCP) Config() PCPConfig { return p.cfg }
 // zone, frees keep at most min(4 * batch, high) pages on the list.
 func (p *PCP) SetReclaimActive(active bool) { p.reclaimActive = active }
 
-// Alloc takes an order-0 page, refilling the list from the buddy allocator
-// when it is empty (rmqueue_pcplist, __rmqueue_pcplist, rmqueue_bulk). It
-// reports false when the list is empty and the buddy has no page either.
-// Watermarks are the caller's business, as in the kernel.
-func (p *PCP) Alloc() (pfn int64, ok bool) {
+// Alloc takes an order-0 page for a movable allocation (AllocMT with
+// MigrateMovable).
+func (p *PCP) Alloc() (pfn int64, ok bool) { return p.AllocMT(MigrateMovable) }
+
+// AllocMT takes an order-0 page for an allocation of type mt from mt's
+// list, refilling the list from the buddy allocator when it is empty
+// (rmqueue_pcplist, __rmqueue_pcplist, rmqueue_bulk). It reports false
+// when the list is empty and the buddy has no page either. Watermarks are
+// the caller's business, as in the kernel.
+func (p *PCP) AllocMT(mt Migratetype) (pfn int64, ok bool) {
 	p.freeCount >>= 1
-	if p.count == 0 {
-		p.refill(p.nrPCPAlloc())
-		if p.count == 0 {
+	l := &p.lists[mt]
+	if l.n == 0 {
+		p.refill(mt, p.nrPCPAlloc())
+		if l.n == 0 {
 			return 0, false
 		}
 	}
-	pfn = p.ring[p.first]
-	p.first = (p.first + 1) % len(p.ring)
+	pfn = l.pop()
 	p.count--
 	p.buddy.fromPCP(pfn)
 	return pfn, true
@@ -200,38 +257,45 @@ func (p *PCP) nrPCPAlloc() int64 {
 	return min(batch, maxNrAlloc)
 }
 
-// refill moves up to n order-0 pages from the buddy to the tail of the list
-// (rmqueue_bulk); it stops early when the buddy runs dry.
-func (p *PCP) refill(n int64) {
+// refill moves up to n order-0 pages of type mt from the buddy to the
+// tail of mt's list (rmqueue_bulk, which remembers in its rmqueue mode
+// where it found pages); it stops early when the buddy runs dry.
+func (p *PCP) refill(mt Migratetype, n int64) {
+	l := &p.lists[mt]
+	mode := rmqueueNormal
 	for ; n > 0; n-- {
-		pfn, ok := p.buddy.Alloc(0)
+		pfn, ok := p.buddy.rmqueue(0, mt, 0, &mode)
 		if !ok {
 			return
 		}
 		p.buddy.markPCP(pfn)
-		p.ring[(p.first+int(p.count))%len(p.ring)] = pfn
+		l.append(pfn)
 		p.count++
 	}
 }
 
-// Free puts an allocated order-0 page on the list and, once the list holds
-// high pages or more, returns a batch to the buddy allocator
-// (free_unref_page_commit). Freeing a page that is already free or on a
-// per-CPU list fails with ErrDoubleFree and changes nothing.
+// Free puts an allocated order-0 page on the list of its pageblock's
+// type and, once the lists hold high pages or more, returns pages to the
+// buddy allocator (free_frozen_page_commit). Freeing a page that is
+// already free or on a per-CPU list fails with ErrDoubleFree and changes
+// nothing.
 func (p *PCP) Free(pfn int64) error {
 	if err := p.buddy.toPCP(pfn); err != nil {
 		return err
 	}
+	mt := p.buddy.mtOf(pfn)
+	if mt >= migratePCPTypes {
+		mt = MigrateMovable
+	}
 	p.allocFactor >>= 1
-	p.first = (p.first - 1 + len(p.ring)) % len(p.ring)
-	p.ring[p.first] = pfn
+	p.lists[mt].push(pfn)
 	p.count++
 	if p.freeCount < p.cfg.Batch<<pcpBatchScaleMax {
 		p.freeCount++
 	}
 	high := p.nrPCPHigh()
 	if p.count >= high {
-		p.freeBulk(p.nrPCPFree(high))
+		p.freeBulk(p.nrPCPFree(high), mt)
 	}
 	return nil
 }
@@ -257,27 +321,42 @@ func (p *PCP) nrPCPFree(high int64) int64 {
 	return min(max(p.freeCount, batch), high-batch)
 }
 
-// freeBulk returns up to n pages from the tail of the list to the buddy
-// allocator (free_pcppages_bulk) and reports how many it returned.
-func (p *PCP) freeBulk(n int64) int64 {
+// freeBulk returns up to n pages to the buddy allocator from the tails
+// of the lists, round robin starting with list first and emptying each
+// list it visits before moving on (free_pcppages_bulk). Each page goes to
+// the free list of its pageblock's type at that time. It reports how
+// many pages it returned.
+func (p *PCP) freeBulk(n int64, first Migratetype) int64 {
 	n = min(n, p.count)
-	for i := int64(0); i < n; i++ {
-		last := (p.first + int(p.count) - 1) % len(p.ring)
-		pfn := p.ring[last]
-		p.count--
-		p.buddy.fromPCP(pfn)
-		p.buddy.freeOne(pfn, 0)
+	mt := int(first) - 1
+	for left := n; left > 0; {
+		for {
+			if mt++; mt >= len(p.lists) {
+				mt = 0
+			}
+			if p.lists[mt].n > 0 {
+				break
+			}
+		}
+		l := &p.lists[mt]
+		for left > 0 && l.n > 0 {
+			pfn := l.popTail()
+			p.count--
+			left--
+			p.buddy.fromPCP(pfn)
+			p.buddy.freeOne(pfn, 0)
+		}
 	}
 	return n
 }
 
-// Drain returns every page on the list to the buddy allocator, in chunks
+// Drain returns every page on the lists to the buddy allocator, in chunks
 // of batch << CONFIG_PCP_BATCH_SCALE_MAX as drain_pages_zone does, and
 // reports how many pages it returned.
 func (p *PCP) Drain() int64 {
 	var total int64
 	for p.count > 0 {
-		total += p.freeBulk(min(p.count, p.cfg.Batch<<pcpBatchScaleMax))
+		total += p.freeBulk(min(p.count, p.cfg.Batch<<pcpBatchScaleMax), 0)
 	}
 	return total
 }

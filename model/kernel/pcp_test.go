@@ -231,8 +231,8 @@ func TestPCPSetConfigKeepsPages(t *testing.T) {
 	if err := p.setConfig(PCPConfig{Batch: 63, HighMin: 4000, HighMax: 4000}); err != nil {
 		t.Fatal(err)
 	}
-	if p.High() != 4000 || len(p.ring) < 4001 || len(want) != 7 {
-		t.Fatalf("high %d, ring %d, %d pages listed", p.High(), len(p.ring), len(want))
+	if p.High() != 4000 || len(p.lists[MigrateMovable].ring) < 4001 || len(want) != 7 {
+		t.Fatalf("high %d, ring %d, %d pages listed", p.High(), len(p.lists[MigrateMovable].ring), len(want))
 	}
 	for i, w := range want {
 		if pfn, ok := p.Alloc(); !ok || pfn != w {

@@ -251,8 +251,9 @@ func (m *Machine) reclaimAnonPage(ni int, i int32, target int) {
 	n := m.nodes[ni]
 	p := &n.pages[i]
 	t := &m.tasks[p.owner-1]
+	m.splitHugePage(p) // the THP is split to swap its pages one by one
 	sh := m.workingsetEviction(ni, target, p)
-	t.anon.swapOut(p.idx, sh)
+	t.anon.vmas[p.vma].swapOut(p.idx, sh)
 	t.RSSAnonPages--
 	t.SwapEntries++
 	m.swapUsed++

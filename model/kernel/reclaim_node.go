@@ -23,8 +23,9 @@ type scanControl struct {
 	root          int
 	cgroupReclaim bool
 	kswapd        bool
-	// gfp is the allocation's mask, for allocstall's zone.
-	gfp      GFP
+	// movable says the allocation is movable (__GFP_MOVABLE), for
+	// allocstall's zone.
+	movable  bool
 	priority int
 	// forceDeactivate is set on do_try_to_free_pages' retry after a run
 	// that reclaimed nothing while skipping active lists.
@@ -46,7 +47,7 @@ func (m *Machine) doTryToFreePages(nodes []int, sc *scanControl) {
 	for {
 		if !sc.cgroupReclaim {
 			ev := AllocstallMovable
-			if sc.gfp != GFPUser {
+			if !sc.movable {
 				ev = AllocstallNormal
 			}
 			m.vmstat[ev]++
@@ -236,36 +237,87 @@ func (m *Machine) reclaimablePages(ni int) int64 {
 // finished.
 func (m *Machine) KswapdWanted(ni int) bool { return m.nodes[ni].kswapdWanted }
 
+// kswapdRun is balance_pgdat's state across KswapdStep batches: the
+// order the run was woken for (alloc_order), the order it still
+// reclaims for (sc.order, which drops to 0 once a compaction gap has been
+// reclaimed), and what the run has reclaimed.
+type kswapdRun struct {
+	running                  bool
+	allocOrder, reclaimOrder int
+	reclaimed                int64
+}
+
 // KswapdStep runs one batch of node ni's kswapd (balance_pgdat): age the
 // anonymous lists (age_active_anon), then reclaim toward the high
 // watermark, at most 4 * SWAP_CLUSTER_MAX pages, lowering the priority
-// until the batch is met. It returns the simulated time the batch took
-// and whether kswapd should run again; it goes back to sleep once the
-// node is above high or a batch reclaims nothing, and then snapshots the
-// refaults as balance_pgdat does on its way out.
+// until the batch is met. A run woken for a high order reclaims until the
+// node is balanced at that order or, since fragmentation may keep it
+// from ever being, until it has reclaimed compact_gap(order) pages, then
+// balances at order 0 (kswapd_shrink_node). It returns the simulated
+// time the batch took and whether kswapd should run again; it goes back
+// to sleep once the node is balanced or a batch reclaims nothing, and
+// then snapshots the refaults as balance_pgdat does on its way out. A
+// sleep at a balanced node resets compaction's skip hints
+// (reset_isolation_suitable) and wakes kcompactd for the run's order
+// (kswapd_try_to_sleep).
 func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 	n := m.nodes[ni]
 	if !n.kswapdWanted || n.offline {
 		return 0, false // asleep, or stopped with its node's memory (kswapd_stop)
 	}
 	m.stats.KswapdRuns++
+	run := &n.kswapdRun
+	if !run.running || n.kswapdOrder > run.allocOrder {
+		*run = kswapdRun{running: true, allocOrder: n.kswapdOrder, reclaimOrder: n.kswapdOrder}
+	}
 	deficit := n.zone.Wmark.High - n.buddy.FreePages()
-	if deficit <= 0 {
-		n.kswapdWanted = false
-		m.snapshotRefaults(ni, 0)
+	if m.kswapdBalanced(ni, run.reclaimOrder) {
+		m.kswapdSleep(ni, true)
 		return 0, false
 	}
-	sc := scanControl{target: min(deficit, 4*swapClusterMax), kswapd: true}
+	target := deficit
+	if run.reclaimOrder > 0 {
+		target = max(deficit, CompactGap(run.reclaimOrder)-run.reclaimed)
+	}
+	sc := scanControl{target: min(target, 4*swapClusterMax), kswapd: true}
 	m.ageActiveAnon(ni, &sc)
 	for sc.priority = DefPriority; sc.priority >= 0 && sc.res.reclaimed < sc.target; sc.priority-- {
 		m.shrinkNode(ni, &sc)
 	}
-	if sc.res.reclaimed == 0 || n.buddy.FreePages() >= n.zone.Wmark.High {
-		n.kswapdWanted = false
-		m.snapshotRefaults(ni, 0)
+	run.reclaimed += sc.res.reclaimed
+	if run.reclaimOrder > 0 && run.reclaimed >= CompactGap(run.reclaimOrder) {
+		run.reclaimOrder = 0
+	}
+	if sc.res.reclaimed == 0 || m.kswapdBalanced(ni, run.reclaimOrder) {
+		m.kswapdSleep(ni, sc.res.reclaimed > 0)
 		return sc.res.costNs, false
 	}
 	return max(sc.res.costNs, 1), true
+}
+
+// kswapdBalanced is prepare_kswapd_sleep's balance test: free pages at
+// the high watermark for order 0 (the model's test since its first
+// kswapd), pgdat_balanced for a higher order.
+func (m *Machine) kswapdBalanced(ni, order int) bool {
+	n := m.nodes[ni]
+	if order == 0 {
+		return n.buddy.FreePages() >= n.zone.Wmark.High
+	}
+	return m.pgdatBalanced(ni, order)
+}
+
+// kswapdSleep ends node ni's kswapd run (kswapd_try_to_sleep): the
+// refaults are snapshotted; at a balanced node the skip hints are reset
+// and kcompactd is woken for the run's order.
+func (m *Machine) kswapdSleep(ni int, balanced bool) {
+	n := m.nodes[ni]
+	run := n.kswapdRun
+	n.kswapdWanted, n.kswapdOrder, n.kswapdRun = false, 0, kswapdRun{}
+	m.snapshotRefaults(ni, 0)
+	if balanced && m.kswapdBalanced(ni, run.reclaimOrder) {
+		m.resetIsolationSuitable(ni)
+		m.wakeupKcompactd(ni, run.allocOrder)
+	}
 }
 
 // ageActiveAnon is age_active_anon: with swap (can_age_anon_pages),

@@ -6,9 +6,12 @@ package kernel
 // commit only diffs you understand. Commands (unknown arguments are
 // errors):
 //
-//	machine pages=N [nodes=N] [swap=N] [swappiness=N]
+//	machine pages=N [nodes=N] [swap=N] [swappiness=N] [extfrag=N]
+//	        [proactiveness=N] [cpus=N]
 //	    a machine of nodes nodes of pages 4 KiB pages each (zonelists in
-//	    node order from the local node), swap pages of swap.
+//	    node order from the local node), swap pages of swap, the
+//	    compaction sysctls given (else Linux's defaults), and cpus CPUs
+//	    per node with per-CPU lists (none by default).
 //	cgroup path=P [max=N] [high=N]      a cgroup, limits in pages
 //	task pid=N [cgroup=P] [cpu=N]       a task, optionally placed
 //	file name=S pages=N                 a file (AddFile)
@@ -23,12 +26,14 @@ package kernel
 //	    reclaim of the node's zonelist, or memcg reclaim of cgroup P.
 //	kswapd [node=N]                     KswapdStep until it sleeps
 //	lru [node=N] [cgroup=P]             the lruvec's list sizes
-//	page file=S index=N | page pid=N slot=N
+//	page file=S index=N | page pid=N slot=N [map=N]
 //	    where the page is: list and flags, or swapped with its shadow
 //	vmstat [NAME...]                    /proc/vmstat lines, all non-zero or the named
 //	memstat cgroup=P [NAME...]          memory.stat lines, all non-zero or the named
 //	mm pid=N                            the task's resident and swapped pages
 //	check                               CheckInvariants
+//
+// and the compaction commands of script_compact_test.go.
 
 import (
 	"flag"
@@ -44,7 +49,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected outputs of testd
 
 func TestScript(t *testing.T) {
 	scripttest.RunDir(t, "testdata/scripts/*.txt", *rewrite, func() scripttest.Runner {
-		r := &scriptRunner{files: map[string]FileID{}}
+		r := &scriptRunner{files: map[string]FileID{}, kernel: map[string][]kernelBlock{}}
 		return r.run
 	})
 }
@@ -53,6 +58,8 @@ func TestScript(t *testing.T) {
 type scriptRunner struct {
 	m     *Machine
 	files map[string]FileID
+	// kernel holds the blocks kalloc got, by name.
+	kernel map[string][]kernelBlock
 }
 
 func (r *scriptRunner) run(line string) string {
@@ -81,6 +88,7 @@ func (r *scriptRunner) dispatch(cmd string, a *scripttest.Args) (string, error) 
 		"kswapd": r.kswapd, "lru": r.lru, "page": r.page, "vmstat": r.vmstatCmd,
 		"memstat": r.memstat, "check": r.check, "mm": r.mm,
 	}
+	r.compactHandlers(handlers)
 	h, ok := handlers[cmd]
 	if !ok {
 		return "", fmt.Errorf("unknown command %q", cmd)
@@ -109,12 +117,17 @@ func ints(a *scripttest.Args, spec ...any) ([]int64, error) {
 }
 
 func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
-	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60)
+	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0)
 	if err != nil {
 		return "", err
 	}
-	cfg := MachineConfig{Swappiness: int(v[3]), SwapPages: v[2]}
+	sys := DefaultCompactionSysctls()
+	sys.ExtfragThreshold, sys.Proactiveness = int(v[4]), int(v[5])
+	cfg := MachineConfig{Swappiness: int(v[3]), SwapPages: v[2], Compaction: &sys}
 	for n := range int(v[1]) {
+		for range v[6] {
+			cfg.CPUNodes = append(cfg.CPUNodes, n)
+		}
 		cfg.NodePages = append(cfg.NodePages, v[0])
 		var zl []int
 		for k := range int(v[1]) {
@@ -295,7 +308,7 @@ func (r *scriptRunner) reclaim(a *scripttest.Args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sc := scanControl{target: v[1], gfp: GFPUser}
+	sc := scanControl{target: v[1], movable: true}
 	nodes := r.m.cfg.Zonelists[v[0]]
 	if a.Has("cgroup") {
 		path, _ := a.String("cgroup")
@@ -358,11 +371,11 @@ func (r *scriptRunner) page(a *scripttest.Args) (string, error) {
 		}
 		sl = r.m.files[f].slots[idx]
 	} else {
-		v, err := ints(a, "pid", -1, "slot", -1)
+		v, err := ints(a, "pid", -1, "slot", -1, "map", 0)
 		if err != nil {
 			return "", err
 		}
-		sl = r.m.tasks[r.m.slot[v[0]]].anon.slots[v[1]]
+		sl = r.m.tasks[r.m.slot[v[0]]].anon.vmas[v[2]].slots[v[1]]
 	}
 	if sl.pfn < 0 {
 		if !sl.sh.valid {
@@ -436,13 +449,15 @@ func (r *scriptRunner) mm(a *scripttest.Args) (string, error) {
 	}
 	ts := &r.m.tasks[r.m.slot[pid]]
 	var active, inactive int64
-	for _, sl := range ts.anon.slots {
-		if sl.pfn >= 0 {
-			_, n := r.m.nodeOf(sl.pfn)
-			if n.page(sl.pfn).flags&pgActive != 0 {
-				active++
-			} else {
-				inactive++
+	for _, v := range ts.anon.vmas {
+		for _, sl := range v.slots {
+			if sl.pfn >= 0 {
+				_, n := r.m.nodeOf(sl.pfn)
+				if n.page(sl.pfn).flags&pgActive != 0 {
+					active++
+				} else {
+					inactive++
+				}
 			}
 		}
 	}

@@ -24,69 +24,6 @@ func (m *Machine) AllocAnonOnNodes(pid int64, prefNode int, n int64, noOOM bool,
 	return m.allocUser(pid, prefNode, n, pageAnon, noOOM, perNode)
 }
 
-// AllocAnonHuge faults in one naturally aligned block of 2^order
-// anonymous pages for task pid, as a transparent huge page fault does
-// (do_huge_pmd_anonymous_page with THP defrag "madvise", the default, for
-// a region that was not madvised): the cgroup is charged for the whole
-// block (reclaiming inside it if needed, never OOM-killing), then one
-// order-`order` request goes along the preferred node's zonelist with
-// GFP_TRANSHUGE_LIGHT: no direct reclaim, no compaction, no OOM killer;
-// kswapd is woken. It fails when no free block of that order sits above
-// the watermarks: free memory fragmented into smaller pieces does not
-// help (the model has no compaction). The block is then split
-// (split_page) into ordinary anonymous pages that reclaim, swap and
-// FreeAnon treat one by one, all young. It returns the node that served
-// the block. As vma_alloc_anon_folio_pmd and __do_huge_pmd_anonymous_page
-// count them: thp_fault_alloc and one pgfault on success,
-// thp_fault_fallback on failure, and thp_fault_fallback_charge too when
-// the charge failed (the caller's fallback to base pages counts their
-// own faults).
-func (m *Machine) AllocAnonHuge(pid int64, prefNode, order int) (servedNode int, stallNs int64, ok bool, err error) {
-	s, found := m.slot[pid]
-	if !found {
-		return 0, 0, false, fmt.Errorf("%w: %d", ErrNoTask, pid)
-	}
-	if m.tasks[s].killed {
-		return 0, 0, false, fmt.Errorf("kernel: task %d was OOM-killed", pid)
-	}
-	if order < 0 || order > MaxOrder {
-		return 0, 0, false, fmt.Errorf("kernel: AllocAnonHuge: order %d is outside 0..%d", order, MaxOrder)
-	}
-	n := int64(1) << order
-	// As do_huge_pmd_anonymous_page: allocate the folio, then charge it
-	// (mem_cgroup_charge may reclaim inside the cgroup, never OOM-kill);
-	// a failed charge frees the folio and the fault falls back.
-	r, err := m.Alloc(AllocRequest{PID: pid, Node: prefNode, Order: order, GFP: GFPUser, CPU: -1, NoOOM: true, NoReclaim: true})
-	if err != nil {
-		return prefNode, stallNs, false, err
-	}
-	stallNs += r.StallNs
-	if !r.OK {
-		m.vmstat[ThpFaultFallback]++
-		return prefNode, stallNs, false, nil
-	}
-	charged, stall, _ := m.chargeUserPages(s, n, true)
-	stallNs += stall
-	if !charged {
-		if err := m.FreeKernel(r.PFN, order); err != nil {
-			panic("kernel: " + err.Error()) // the block was just allocated
-		}
-		m.vmstat[ThpFaultFallback]++
-		m.vmstat[ThpFaultFallbackCharge]++
-		return prefNode, stallNs, false, nil
-	}
-	m.vmstat[ThpFaultAlloc]++
-	m.countEvent(Pgfault, m.tasks[s].cg, MemcgStatPgfault, 1)
-	_, nd := m.nodeOf(r.PFN)
-	if err := nd.buddy.Split(r.PFN, order); err != nil {
-		panic("kernel: " + err.Error()) // the block was just allocated
-	}
-	for i := range n {
-		m.adopt(s, r.PFN+i, pageAnon)
-	}
-	return r.Node, stallNs, true, nil
-}
-
 // AllocAnonMayFail is AllocAnon for a request that fails rather than
 // invoke the OOM killer (__GFP_RETRY_MAYFAIL), globally or in its cgroup.
 // An allocator growing its heap by a large block uses it, and falls back
@@ -136,29 +73,42 @@ func (m *Machine) allocUser(pid int64, prefNode int, count int64, kind pageKind,
 	return got, stallNs, nil, nil
 }
 
-// adopt turns a freshly allocated kernel page into an anonymous or
-// mlocked page of task slot. An anonymous page joins the inactive anon
-// list with its PTE young from the faulting access
-// (folio_add_lru_vma -> folio_add_lru; since Linux 5.9 new anonymous
-// pages start inactive); an mlocked one is unevictable.
+// adopt turns a freshly allocated page into an anonymous page at the
+// end of task slot's heap, or an mlocked page of the task.
 func (m *Machine) adopt(slot int, pfn int64, kind pageKind) {
-	ni, n := m.nodeOf(pfn)
 	t := &m.tasks[slot]
-	cg := int32(t.cg)
 	switch kind {
 	case pageAnon:
-		idx := t.anon.push(pfn)
-		n.claim(pfn, pageAnon, int32(slot+1), cg, idx)
-		n.page(pfn).flags = pgYoung
-		m.lruAdd(ni, n.index(pfn))
+		heap := t.anon.heap()
+		heap.push(slotFreed)
+		heap.freed++
+		m.adoptAt(slot, 0, int32(len(heap.slots)-1), pfn, 0)
+		return
 	case pageMlocked:
-		n.claim(pfn, pageMlocked, int32(slot+1), cg, 0)
+		_, n := m.nodeOf(pfn)
+		n.claim(pfn, pageMlocked, int32(slot+1), t.cg, 0, int32(len(t.mlocked)))
 		t.mlocked = append(t.mlocked, pfn)
-		m.cgroups.modStatIdx(cg, MemcgStatUnevictable, 1)
+		m.cgroups.modStatIdx(int32(t.cg), MemcgStatUnevictable, 1)
 	default:
 		panic(fmt.Sprintf("kernel: adopt of a page of kind %d", kind))
 	}
-	m.cgroups.modStatIdx(cg, MemcgStatAnon, 1)
+	m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, 1)
+	t.RSSAnonPages++
+}
+
+// adoptAt turns a freshly allocated page into the anonymous page at
+// freed slot idx of task slot's mapping vi, with the extra flags (pgHuge
+// for a page of a huge page fault). It joins the inactive anon list with
+// its PTE young from the faulting access (folio_add_lru_vma ->
+// folio_add_lru; since Linux 5.9 new anonymous pages start inactive).
+func (m *Machine) adoptAt(slot int, vi, idx int32, pfn int64, flags pageFlags) {
+	ni, n := m.nodeOf(pfn)
+	t := &m.tasks[slot]
+	t.anon.vmas[vi].fill(idx, pfn)
+	n.claim(pfn, pageAnon, int32(slot+1), t.cg, vi, idx)
+	n.page(pfn).flags = pgYoung | flags
+	m.lruAdd(ni, n.index(pfn))
+	m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, 1)
 	t.RSSAnonPages++
 }
 

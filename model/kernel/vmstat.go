@@ -61,12 +61,31 @@ const (
 	PgstealFile
 	// VMOOMKill counts OOM kills, global and memcg (__oom_kill_process).
 	VMOOMKill
+	// PgmigrateSuccess counts pages migrated (migrate_pages), by
+	// compaction or memory offlining. A migration never fails in the
+	// model once it has a target, so pgmigrate_fail stays out.
+	PgmigrateSuccess
+	// CompactMigrateScanned and CompactFreeScanned count the pages
+	// compaction's migration and free scanners looked at, and
+	// CompactIsolated the pages they isolated (compact_zone,
+	// isolate_migratepages_block, isolate_freepages_block), direct,
+	// kcompactd and proactive compaction alike.
+	CompactMigrateScanned
+	CompactFreeScanned
+	CompactIsolated
 	// CompactStall, CompactFail and CompactSuccess count direct
-	// compaction runs and their outcomes. The model has no compaction
-	// yet: they stay 0.
+	// compaction runs that did not skip every zone, and whether the
+	// allocation then succeeded (__alloc_pages_direct_compact).
 	CompactStall
 	CompactFail
 	CompactSuccess
+	// CompactDaemonWake counts kcompactd's wake-ups for a high order
+	// (kcompactd_do_work), and CompactDaemonMigrateScanned and
+	// CompactDaemonFreeScanned its scanners' pages, proactive
+	// compaction included (KCOMPACTD_MIGRATE_SCANNED, _FREE_SCANNED).
+	CompactDaemonWake
+	CompactDaemonMigrateScanned
+	CompactDaemonFreeScanned
 	// ThpFaultAlloc, ThpFaultFallback and ThpFaultFallbackCharge count
 	// transparent huge page faults that got a huge page, that fell back
 	// to base pages, and that fell back because the memcg charge failed
@@ -90,7 +109,9 @@ func (e VMEvent) String() string {
 		"pgactivate", "pgdeactivate", "pgfault", "pgmajfault", "pgrefill",
 		"pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
 		"pgscan_anon", "pgscan_file", "pgsteal_anon", "pgsteal_file",
-		"oom_kill", "compact_stall", "compact_fail", "compact_success",
+		"oom_kill", "pgmigrate_success", "compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
+		"compact_stall", "compact_fail", "compact_success", "compact_daemon_wake",
+		"compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
 		"thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
 	}[e]
 }

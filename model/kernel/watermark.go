@@ -305,28 +305,38 @@ type WatermarkCheck struct {
 	Flags          AllocFlags
 	// FreePages is the zone's free page count (NR_FREE_PAGES).
 	FreePages int64
+	// FreeHighAtomic is the zone's free pages in the highatomic reserve
+	// (nr_free_highatomic), which only allocations with access to
+	// reserves may count.
+	FreeHighAtomic int64
 }
 
 // WatermarkOK reports whether an allocation may take pages from the zone,
-// as __zone_watermark_ok (mm/page_alloc.c, Linux 6.12; the reserve rules
+// as __zone_watermark_ok (mm/page_alloc.c, Linux 6.18; the reserve rules
 // date from 6.3, "mm/page_alloc: explicitly define what alloc flags
 // deplete min reserves"):
 //
-//   - free -= (1 << order) - 1 (the block itself must fit above the mark);
+//   - free -= (1 << order) - 1 (the block itself must fit above the mark),
+//     and free -= nr_free_highatomic unless the flags give access to
+//     reserves (__zone_watermark_unusable_free);
 //   - ALLOC_MIN_RESERVE (__GFP_HIGH): min -= min/2, and with
 //     ALLOC_NON_BLOCK as well (GFP_ATOMIC) min -= min/4, so 0.375 x mark;
 //     ALLOC_NON_BLOCK alone (GFP_NOWAIT) gets no discount;
 //   - ALLOC_OOM: min -= min/2;
 //   - fail if free <= min + lowmem_reserve[highest_zoneidx];
 //   - order 0 passes; a higher order also needs a free block of at least
-//     that order.
+//     that order on an ordinary type's list, or on the highatomic
+//     reserve's for ALLOC_HIGHATOMIC and ALLOC_OOM.
 //
-// Highatomic reserves and CMA are not modelled (both count as zero), so
-// every free block of a large enough order qualifies. area may be nil, in
-// which case no order > 0 request passes.
+// CMA is not modelled. area may be nil, in which case no order > 0
+// request passes; an area that does not keep lists per migratetype
+// counts every free block.
 func WatermarkOK(z *Zone, area FreeArea, c WatermarkCheck) bool {
 	minPages := c.Mark
 	free := c.FreePages - (int64(1)<<c.Order - 1)
+	if c.Flags&AllocReserves == 0 {
+		free -= c.FreeHighAtomic
+	}
 	if c.Flags&AllocMinReserve != 0 {
 		minPages -= minPages / 2
 		if c.Flags&AllocNonBlock != 0 {
@@ -342,8 +352,26 @@ func WatermarkOK(z *Zone, area FreeArea, c WatermarkCheck) bool {
 	if c.Order == 0 {
 		return true
 	}
-	for o := c.Order; o <= MaxOrder && area != nil; o++ {
-		if area.NrFree(o) > 0 {
+	if area == nil {
+		return false
+	}
+	typed, byType := area.(interface {
+		HasFreeMT(order int, mt Migratetype) bool
+	})
+	highAtomic := c.Flags&(AllocHighAtomic|AllocOOM) != 0
+	for o := c.Order; o <= MaxOrder; o++ {
+		if !byType {
+			if area.NrFree(o) > 0 {
+				return true
+			}
+			continue
+		}
+		for mt := range migratePCPTypes {
+			if typed.HasFreeMT(o, mt) {
+				return true
+			}
+		}
+		if highAtomic && typed.HasFreeMT(o, MigrateHighAtomic) {
 			return true
 		}
 	}
