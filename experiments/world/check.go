@@ -357,8 +357,8 @@ func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
 	if got := st.Tier0Allocs + st.Tier1Allocs + st.Tier2Allocs - st.Frees; got != liveObjects {
 		return fmt.Errorf("process %s: its allocator has %d objects out, its workloads %d live", name, got, liveObjects)
 	}
-	if got := t.RSSAnonPages + t.SwapEntries; got != p.held {
-		return fmt.Errorf("process %s (pid %d): holds %d pages, the kernel says rss %d + swap %d = %d", name, pid, p.held, t.RSSAnonPages, t.SwapEntries, got)
+	if err := c.checkPlacementBooks(p, t); err != nil {
+		return err
 	}
 	blockBytes := c.s.cfg.blockBytes
 	var cacheBytes int64
@@ -369,6 +369,30 @@ func (c *checker) checkProcBooks(p *sbmpSide, liveObjects int64) error {
 	if want := p.tier1Blocks()*blockBytes + cacheBytes; p.held*4096 != want {
 		return fmt.Errorf("process %s: holds %d B; Tier-1 %d blocks of %d B + page cache %d B = %d",
 			name, p.held*4096, p.tier1Blocks(), blockBytes, cacheBytes, want)
+	}
+	return nil
+}
+
+// checkPlacementBooks checks where a live process's pages are: in user
+// placement they are its memory (RSS + swap), one mapping per block; in
+// kernel placement they are kernel pages, none of them its RSS.
+func (c *checker) checkPlacementBooks(p *sbmpSide, t kernel.Task) error {
+	name, pid := p.cfg.name, p.cfg.pid
+	var blockPages int64
+	for _, b := range p.blocks {
+		blockPages += int64(1) << b.order
+	}
+	if blockPages != p.held {
+		return fmt.Errorf("process %s: holds %d pages, its blocks add up to %d", name, p.held, blockPages)
+	}
+	if p.cfg.place.kernel {
+		if t.RSSAnonPages+t.SwapEntries != 0 {
+			return fmt.Errorf("process %s (pid %d): an in-kernel allocator with rss %d + swap %d", name, pid, t.RSSAnonPages, t.SwapEntries)
+		}
+		return nil
+	}
+	if got := t.RSSAnonPages + t.SwapEntries; got != p.held {
+		return fmt.Errorf("process %s (pid %d): holds %d pages, the kernel says rss %d + swap %d = %d", name, pid, p.held, t.RSSAnonPages, t.SwapEntries, got)
 	}
 	return nil
 }

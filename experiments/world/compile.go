@@ -118,6 +118,9 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 		SwapPages:             sc.Kernel.SwapMB << 8,
 		ReaperDelayNs:         victimExitNs,
 	}
+	cs := kernel.DefaultCompactionSysctls()
+	cs.ExtfragThreshold, cs.Proactiveness = sc.Kernel.ExtfragThreshold, sc.Kernel.CompactionProactiveness
+	cfg.Compaction = &cs
 	for _, n := range topo.Nodes {
 		if n.MemoryMB > 0 {
 			kIndex[n.ID] = len(cfg.NodePages)
@@ -182,6 +185,10 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
 		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
 	}
+	place, err := compilePlacement(sc)
+	if err != nil {
+		return err
+	}
 	for i, p := range list {
 		cpu := firstCPU[p.Name]
 		if err := c.machine.checkCPU(cpu); err != nil {
@@ -189,7 +196,7 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 		}
 		c.procs = append(c.procs, procConfig{
 			name: p.Name, pid: ProcessPID(i), cgroup: p.Cgroup, oomScoreAdj: p.OOMScoreAdj,
-			cpu: cpu, sbmp: sbmpCfg, policy: compilePolicy(sc.Policy),
+			cpu: cpu, sbmp: sbmpCfg, policy: compilePolicy(sc.Policy), place: place,
 		})
 	}
 	c.procOf = make([]int, len(sc.Workloads))
@@ -200,6 +207,46 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 		}
 	}
 	return nil
+}
+
+// compilePlacement is [sbmp] placement with the THP modes of [kernel] and
+// the gfp masks of kernel placement.
+func compilePlacement(sc *scenario.Scenario) (placement, error) {
+	b, k := &sc.SBMP, &sc.Kernel
+	p := placement{kernel: b.Placement == scenario.PlacementKernel, madvised: b.MadviseHugepage}
+	p.thp = map[string]kernel.THPEnabledMode{"always": kernel.THPEnabledAlways, "madvise": kernel.THPEnabledMadvise, "never": kernel.THPEnabledNever}[k.THPEnabled]
+	p.defrag = map[string]kernel.THPDefrag{
+		"always": kernel.THPDefragAlways, "defer": kernel.THPDefragDefer, "defer+madvise": kernel.THPDefragDeferMadvise,
+		"madvise": kernel.THPDefragMadvise, "never": kernel.THPDefragNever,
+	}[k.THPDefrag]
+	for _, m := range []struct {
+		key, mask string
+		dst       *kernel.GFPFlags
+	}{{"sbmp.tier1_gfp", b.Tier1GFP, &p.tier1Mask}, {"sbmp.tier2_gfp", b.Tier2GFP, &p.tier2Mask}} {
+		g, err := scenario.ParseGFP(m.mask)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", m.key, err)
+		}
+		*m.dst = kernelMask(g)
+	}
+	return p, nil
+}
+
+// kernelMask is the kernel model's gfp mask of a parsed scenario mask.
+func kernelMask(g scenario.GFP) kernel.GFPFlags {
+	mask := kernel.MaskKernel
+	if g.Atomic {
+		mask = kernel.MaskAtomic
+	}
+	for _, f := range []struct {
+		on  bool
+		bit kernel.GFPFlags
+	}{{g.NoRetry, kernel.GFPNoRetry}, {g.RetryMayFail, kernel.GFPRetryMayFail}, {g.High, kernel.GFPHigh}, {g.Account, kernel.GFPAccount}} {
+		if f.on {
+			mask |= f.bit
+		}
+	}
+	return mask
 }
 
 // compilePolicy names the policies of p with their parameters.

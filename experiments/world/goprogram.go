@@ -105,6 +105,9 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 		res = g.proc.a.AllocAttempt(cpu, size, attempt)
 	}
 	g.psi.stall(g.psiEnt, now, g.proc.takeMemStall())
+	if g.proc.dead {
+		return 0, res.CostNs + wait, false // killed by its own page fault
+	}
 	if !res.OK {
 		g.acct.fail()
 		if !g.proc.dead {

@@ -89,7 +89,11 @@ type kernelSide struct {
 	eng          *sim.Engine
 	kReap        sim.Kind
 	kKswapd      sim.Kind
+	kKcompactd   sim.Kind
+	kProactive   sim.Kind
 	kswapdActive []bool
+	// kcompactdActive[n] is set while node n's kcompactd is scheduled.
+	kcompactdActive []bool
 	// memNodeIDs[k] is the topology node id of kernel node k.
 	memNodeIDs []int
 	oomEvents  []OOMEvent
@@ -109,12 +113,20 @@ func newKernelSide(eng *sim.Engine, cfg *machineConfig) (*kernelSide, error) {
 			return nil, fmt.Errorf("kernel.cgroup %s: %w", c.path, err)
 		}
 	}
+	n := len(cfg.kernel.NodePages)
 	k := &kernelSide{
 		m: m, eng: eng, memNodeIDs: cfg.memNodeIDs,
-		kswapdActive: make([]bool, len(cfg.kernel.NodePages)), killHooks: map[int64]func(int64){},
+		kswapdActive: make([]bool, n), kcompactdActive: make([]bool, n), killHooks: map[int64]func(int64){},
 	}
 	k.kReap = eng.Register("kernel.oom_reap", k.onReap)
 	k.kKswapd = eng.Register("kernel.kswapd", k.onKswapd)
+	k.kKcompactd = eng.Register("kernel.kcompactd", k.onKcompactd)
+	k.kProactive = eng.Register("kernel.proactive_compact", k.onProactive)
+	if cfg.kernel.Compaction.Proactiveness > 0 {
+		// kcompactd checks the fragmentation score every
+		// HPAGE_FRAG_CHECK_INTERVAL_MSEC when proactiveness is on.
+		eng.Schedule(kernel.ProactiveCheckIntervalNs, k.kProactive, 0, 0)
+	}
 	return k, nil
 }
 
@@ -162,12 +174,17 @@ func (k *kernelSide) onReap(ev sim.Event) {
 	}
 }
 
-// wakeKswapd schedules kswapd on every node an allocation woke.
+// wakeKswapd schedules kswapd, and kcompactd, on every node an
+// allocation or kswapd woke.
 func (k *kernelSide) wakeKswapd(now int64) {
 	for n := range k.kswapdActive {
 		if k.m.KswapdWanted(n) && !k.kswapdActive[n] {
 			k.kswapdActive[n] = true
 			k.eng.Schedule(now, k.kKswapd, int64(n), 0)
+		}
+		if k.m.KcompactdWanted(n) && !k.kcompactdActive[n] {
+			k.kcompactdActive[n] = true
+			k.eng.Schedule(now, k.kKcompactd, int64(n), 0)
 		}
 	}
 }
@@ -176,9 +193,32 @@ func (k *kernelSide) onKswapd(ev sim.Event) {
 	cost, again := k.m.KswapdStep(int(ev.A))
 	if !again {
 		k.kswapdActive[ev.A] = false
+		// kswapd going back to sleep after balancing for a high-order
+		// request wakes kcompactd (wakeup_kcompactd).
+		k.wakeKswapd(ev.At)
 		return
 	}
 	k.eng.Schedule(ev.At+max(cost, 1), k.kKswapd, ev.A, 0)
+}
+
+// onKcompactd runs node A's kcompactd (kcompactd_do_work) once it has
+// spent its time.
+func (k *kernelSide) onKcompactd(ev sim.Event) {
+	cost, again := k.m.KcompactdStep(int(ev.A))
+	if again || k.m.KcompactdWanted(int(ev.A)) {
+		k.eng.Schedule(ev.At+max(cost, 1), k.kKcompactd, ev.A, 0)
+		return
+	}
+	k.kcompactdActive[ev.A] = false
+}
+
+// onProactive runs proactive compaction on every node whose
+// fragmentation score asks for it, every HPAGE_FRAG_CHECK_INTERVAL_MSEC.
+func (k *kernelSide) onProactive(ev sim.Event) {
+	for n := range k.nodes() {
+		k.m.ProactiveCompactStep(n)
+	}
+	k.eng.Schedule(ev.At+kernel.ProactiveCheckIntervalNs, k.kProactive, 0, 0)
 }
 
 // kernelColumns are the time series columns the kernel model adds: pages

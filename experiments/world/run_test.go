@@ -174,22 +174,37 @@ func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 	t.Logf("fixed-batch: %+v fallback %d; adaptive-batch: %+v fallback %d", base.TierAllocs, base.FallbackCount, other.TierAllocs, other.FallbackCount)
 }
 
-// TestExhaustionChain: a machine too small for the workload runs Tier-0
-// and Tier-1 dry; wait-refill makes allocations wait and retry, then
-// degrade to Tier-2, whose pages end in the OOM killer choosing the SBMP
-// process (the seed's chain in miniature).
+// TestExhaustionChain: a machine too small for the workload. In user
+// placement a Tier-1 block that cannot get a huge page falls back to base
+// pages (do_huge_pmd_anonymous_page's VM_FAULT_FALLBACK), so SBMP never
+// degrades: its RSS grows until the OOM killer kills the SBMP process. In
+// kernel placement a Tier-1 block is a costly __GFP_NORETRY allocation
+// that fails once memory runs short, so Tier-0 and Tier-1 run dry;
+// wait-refill makes allocations wait and retry, then degrade to Tier-2,
+// whose kernel pages no task owns: the OOM killer kills the task beside
+// SBMP, never SBMP (a kernel context).
 func TestExhaustionChain(t *testing.T) {
-	s := runEmbedded(t, "oom-crisis",
-		"machine.node_memory_mb=32", "run.duration_ms=1000", "policy.degrade=wait-refill",
-		`workload=[{name="fill", cpus="0-31", rate_per_s=100000, size_bytes=1024, lifetime="forever"}]`)
-	if s.Workloads[0].AllocRetries == 0 || s.SBMP.DegradeEntries == 0 || s.TierAllocs.Tier2 == 0 {
-		t.Fatalf("retries %d, degrade entries %d, tier2 %d: want all > 0", s.Workloads[0].AllocRetries, s.SBMP.DegradeEntries, s.TierAllocs.Tier2)
+	sets := []string{"machine.node_memory_mb=32", "run.duration_ms=1000", "policy.degrade=wait-refill",
+		`workload=[{name="fill", cpus="0-31", rate_per_s=100000, size_bytes=1024, lifetime="forever"}, {name="bystander", kind="task", cpus="1", rss_mb=8}]`}
+	user := runEmbedded(t, "oom-crisis", append(sets, "sbmp.placement=user")...)
+	if user.SBMP.DegradeEntries != 0 || user.VMStat["thp_fault_fallback"] == 0 {
+		t.Errorf("user placement: degrade entries %d, thp_fault_fallback %d: want no degrade, and huge-page faults falling back",
+			user.SBMP.DegradeEntries, user.VMStat["thp_fault_fallback"])
 	}
-	if s.OOMKills != 1 || s.OOMEvents[0].VictimComm != "sbmp-app" {
-		t.Fatalf("oom events %+v; want the SBMP process killed", s.OOMEvents)
+	if user.OOMKills == 0 || user.OOMEvents[0].VictimComm != "sbmp-app" {
+		t.Fatalf("user placement: oom events %+v; want the SBMP process killed", user.OOMEvents)
 	}
-	if s.AllocFailures == 0 {
-		t.Fatal("no allocation failed after the app was killed")
+	kern := runEmbedded(t, "oom-crisis", append(sets, "sbmp.placement=kernel")...)
+	if kern.Workloads[0].AllocRetries == 0 || kern.SBMP.DegradeEntries == 0 || kern.TierAllocs.Tier2 == 0 {
+		t.Fatalf("kernel placement: retries %d, degrade entries %d, tier2 %d: want all > 0", kern.Workloads[0].AllocRetries, kern.SBMP.DegradeEntries, kern.TierAllocs.Tier2)
+	}
+	if kern.OOMKills == 0 || kern.OOMEvents[0].VictimComm != "bystander" {
+		t.Fatalf("kernel placement: oom events %+v; want the bystander killed, not SBMP", kern.OOMEvents)
+	}
+	for _, e := range kern.OOMEvents {
+		if e.VictimComm == "sbmp-app" {
+			t.Fatalf("kernel placement: the OOM killer chose SBMP's kernel context: %+v", kern.OOMEvents)
+		}
 	}
 }
 

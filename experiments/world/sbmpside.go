@@ -2,6 +2,7 @@ package world
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/sbmpsim/sbmpsim/model/kernel"
@@ -38,6 +39,29 @@ type procConfig struct {
 	cpu         int         // where it is placed: its first workload's first CPU
 	sbmp        sbmp.Config // without policies
 	policy      policySet
+	place       placement
+}
+
+// placement is where SBMP runs ([sbmp] placement) and how it asks the
+// kernel for memory.
+type placement struct {
+	// kernel: an in-kernel allocator (Tier-1 and Tier-2 blocks are
+	// alloc_pages with tier1Mask and tier2Mask; unmovable kernel memory in
+	// no task's RSS). Otherwise a process's allocator: its blocks are
+	// anonymous mappings, Tier-1 ones faulted with huge pages when
+	// kernel.THPEnabled(thp, madvised) says so, with defrag's gfp mask.
+	kernel               bool
+	tier1Mask, tier2Mask kernel.GFPFlags
+	thp                  kernel.THPEnabledMode
+	defrag               kernel.THPDefrag
+	madvised             bool
+}
+
+// block is what backs a block SBMP holds: its mapping (user placement) or
+// its first page frame (kernel placement), and its order.
+type block struct {
+	backing int64
+	order   int
 }
 
 // footprint is what the SBMP processes together hold from the kernel, in
@@ -63,12 +87,12 @@ type sbmpSide struct {
 	diedNs int64
 	diedOf string
 	held   int64 // pages held from the kernel
+	// blocks maps the address SBMP got for each block to what backs it.
+	blocks map[uint64]block
 	// memStallNs is what the kernel stalled the current allocation for
 	// (reclaim, compaction, throttling): its PSI memory stall, taken by
 	// the workload that allocated (takeMemStall).
 	memStallNs int64
-	// perNode is AllocPages' scratch: pages served by each kernel node.
-	perNode []int64
 	// servedRemote counts page requests another node served.
 	servedRemote int64
 	// onDeath runs once when the process dies, so that its workloads stop.
@@ -83,8 +107,11 @@ type sbmpSide struct {
 // newSBMPSide starts the process of c with its own SBMP allocator, placed
 // on its CPU, and schedules its policy ticks and alert samples.
 func newSBMPSide(eng *sim.Engine, k *kernelSide, cost *numaCost, fp *footprint, c *procConfig) (*sbmpSide, error) {
-	s := &sbmpSide{cfg: c, k: k, eng: eng, fp: fp, va: newVASpace(), diedNs: -1, perNode: make([]int64, k.nodes())}
-	if err := k.m.AddTask(kernel.Task{PID: c.pid, Comm: c.name, Cgroup: c.cgroup, OOMScoreAdj: c.oomScoreAdj}); err != nil {
+	s := &sbmpSide{cfg: c, k: k, eng: eng, fp: fp, va: newVASpace(), diedNs: -1, blocks: map[uint64]block{}}
+	// In the kernel SBMP is a kernel context, which the OOM killer never
+	// chooses (oom_unkillable_task: kernel threads).
+	task := kernel.Task{PID: c.pid, Comm: c.name, Cgroup: c.cgroup, OOMScoreAdj: c.oomScoreAdj, Unkillable: c.place.kernel}
+	if err := k.m.AddTask(task); err != nil {
 		return nil, fmt.Errorf("process %s: %w", c.name, err)
 	}
 	if err := k.m.PlaceTask(c.pid, c.cpu); err != nil {
@@ -214,11 +241,27 @@ func (s *sbmpSide) exit(now int64, why string) {
 		return
 	}
 	if s.held > 0 {
-		if err := s.k.m.FreeAnon(s.cfg.pid, s.held); err != nil {
+		if err := s.freeAll(); err != nil {
 			panic(err) // the pages are the process's own: a bug, loudly
 		}
 	}
 	s.die(now, why)
+}
+
+// freeAll gives back every block the process holds: its address space
+// (exit_mmap, as the reap of a killed process does), or its kernel pages
+// in address order.
+func (s *sbmpSide) freeAll() error {
+	if !s.cfg.place.kernel {
+		return s.k.m.Reap(s.cfg.pid)
+	}
+	for _, a := range slices.Sorted(maps.Keys(s.blocks)) {
+		if err := s.k.m.FreeKernel(s.blocks[a].backing, s.blocks[a].order); err != nil {
+			return err
+		}
+		delete(s.blocks, a)
+	}
+	return nil
 }
 
 // die marks the process dead (OOM-killed, or a fatal error of its own):
@@ -277,90 +320,114 @@ func (c engineClock) Now() int64 { return c.eng.Now() }
 // model, at virtual addresses of its own.
 type sbmpPages sbmpSide
 
-// AllocPages faults in 2^order pages for the process. A no-retry request
-// is a Tier-1 block: it is faulted in as a transparent huge page (one
-// naturally aligned block, no reclaim, no compaction, never the OOM
-// killer), so it fails when memory is free but fragmented, and Tier-1
-// cannot grow. Other requests (Tier-2 pages for large or degraded
-// allocations) fault order-0 pages one by one and may end in an OOM kill,
-// recorded in the run. Either may be served by another node along the
-// zonelist: the node that served the block, or most of the pages, is
-// reported, and SBMP files the memory under it. (The kernel model does not
-// map SBMP's addresses to page frames, so freeing returns the process's
-// newest pages, wherever they are.)
+// AllocPages gets 2^order pages for the process at an address of its
+// own, and reports the node that served the most of them and the stall.
+// In user placement it maps them (MapAnon): a Tier-1 block (a no-retry
+// request of the block order) with transparent huge pages when the THP
+// mode allows them for the mapping, which fall back to base pages as a
+// huge-page fault does; anything else with base pages. A mapping can end
+// in an OOM kill (recorded; it may be this very process). In kernel
+// placement it allocates kernel pages (alloc_pages) with the Tier-1 or
+// Tier-2 gfp mask: a costly Tier-1 request compacts as its mask allows
+// and fails rather than invoke the OOM killer; an order-0 or order-1
+// Tier-2 request may invoke it.
 func (p *sbmpPages) AllocPages(cpu, node, order int, flags sbmp.PageFlags) (uint64, int, int64, bool) {
 	s := (*sbmpSide)(p)
 	if s.dead {
 		return 0, node, 0, false
 	}
-	want := int64(1) << order
-	served := node
+	tier1 := flags&sbmp.PageNoRetry != 0
+	var backing int64
+	var served int
 	var stall int64
-	if flags&sbmp.PageNoRetry != 0 {
-		var ok bool
-		var err error
-		served, stall, ok, err = s.k.m.AllocAnonHuge(s.cfg.pid, node, order)
-		if err != nil || !ok {
-			s.memStallNs += stall
-			s.k.wakeKswapd(s.eng.Now())
-			return 0, node, stall, false
-		}
+	var ok bool
+	if s.cfg.place.kernel {
+		backing, served, stall, ok = p.allocKernel(cpu, node, order, tier1)
 	} else {
-		var ok bool
-		if served, stall, ok = p.allocBasePages(node, want); !ok {
-			s.memStallNs += stall
-			return 0, node, stall, false
-		}
+		backing, served, stall, ok = p.mapAnon(node, order, tier1)
 	}
 	s.memStallNs += stall
+	s.k.wakeKswapd(s.eng.Now())
+	if !ok {
+		return 0, node, stall, false
+	}
+	want := int64(1) << order
 	s.held += want
 	s.fp.pages += want
 	s.fp.peakPages = max(s.fp.peakPages, s.fp.pages)
 	if served != node {
 		s.servedRemote++
 	}
-	s.k.wakeKswapd(s.eng.Now())
-	return s.va.alloc(order), served, stall, true
+	addr := s.va.alloc(order)
+	s.blocks[addr] = block{backing: backing, order: order}
+	return addr, served, stall, true
 }
 
-// allocBasePages faults in want order-0 pages along node's zonelist and
-// reports the node that served most of them. All or nothing: a partial
-// allocation is given back.
-func (p *sbmpPages) allocBasePages(node int, want int64) (served int, stall int64, ok bool) {
+// mapAnon maps 2^order anonymous pages for a user-placement process.
+func (p *sbmpPages) mapAnon(node, order int, tier1 bool) (mapping int64, served int, stall int64, ok bool) {
 	s := (*sbmpSide)(p)
-	per := s.perNode
-	clear(per)
-	got, stall, oom, err := s.k.m.AllocAnonOnNodes(s.cfg.pid, node, want, false, per)
-	if oom != nil {
-		s.k.recordOOM(s.eng.Now(), oom) // may kill this very process
+	pl := &s.cfg.place
+	opts := kernel.MapOptions{Defrag: pl.defrag, Madvised: pl.madvised}
+	opts.Huge = tier1 && order >= kernel.HugePageOrder && kernel.THPEnabled(pl.thp, pl.madvised)
+	r, err := s.k.m.MapAnon(s.cfg.pid, node, int64(1)<<order, opts)
+	if err != nil {
+		panic(err) // a live task and a valid node: a bug, loudly
 	}
-	if err != nil || got < want {
-		if got > 0 && !s.dead {
-			if err := s.k.m.FreeAnon(s.cfg.pid, got); err != nil {
-				panic(err)
-			}
-		}
-		return node, stall, false
+	if r.OOM != nil {
+		s.k.recordOOM(s.eng.Now(), r.OOM) // may kill this very process
 	}
-	served = node
-	for n, c := range per {
-		if c > per[served] {
-			served = n
-		}
+	if !r.OK || s.dead {
+		return 0, node, r.StallNs, false
 	}
-	return served, stall, true
+	return int64(r.ID), r.Node, r.StallNs, true
 }
 
-// FreePages returns 2^order of the process's pages to the kernel model.
+// allocKernel allocates 2^order kernel pages for a kernel-placement
+// allocator, with the Tier-1 or Tier-2 mask; __GFP_ACCOUNT charges the
+// process's cgroup.
+func (p *sbmpPages) allocKernel(cpu, node, order int, tier1 bool) (pfn int64, served int, stall int64, ok bool) {
+	s := (*sbmpSide)(p)
+	mask := s.cfg.place.tier2Mask
+	if tier1 {
+		mask = s.cfg.place.tier1Mask
+	}
+	req := kernel.AllocRequest{Node: node, Order: order, Mask: mask, CPU: -1, Cgroup: s.cfg.cgroup}
+	if order == 0 {
+		req.CPU = cpu
+	}
+	r, err := s.k.m.Alloc(req)
+	if err != nil {
+		panic(err) // a valid node, order and cgroup: a bug, loudly
+	}
+	if r.OOM != nil {
+		s.k.recordOOM(s.eng.Now(), r.OOM)
+	}
+	return r.PFN, r.Node, r.StallNs, r.OK
+}
+
+// FreePages gives back a block AllocPages returned: unmaps it, or frees
+// its kernel pages.
 func (p *sbmpPages) FreePages(cpu int, addr uint64, order int) {
 	s := (*sbmpSide)(p)
 	s.va.free(addr, order)
-	if !s.dead {
-		s.held -= int64(1) << order
-		s.fp.pages -= int64(1) << order
-		if err := s.k.m.FreeAnon(s.cfg.pid, int64(1)<<order); err != nil {
-			panic(err)
-		}
+	b, found := s.blocks[addr]
+	delete(s.blocks, addr)
+	if s.dead && !s.cfg.place.kernel {
+		return // the kernel reaped the process's memory
+	}
+	if !found {
+		panic(fmt.Sprintf("sbmp process %s: free of block %#x it does not hold", s.cfg.name, addr))
+	}
+	s.held -= int64(1) << order
+	s.fp.pages -= int64(1) << order
+	var err error
+	if s.cfg.place.kernel {
+		err = s.k.m.FreeKernel(b.backing, order)
+	} else {
+		err = s.k.m.UnmapAnon(s.cfg.pid, kernel.MappingID(b.backing))
+	}
+	if err != nil {
+		panic(err) // the block is the process's own: a bug, loudly
 	}
 }
 

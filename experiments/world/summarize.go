@@ -35,7 +35,9 @@ func (s *simulation) summary(endNs int64) Summary {
 	}
 	out.AllocLatencyNs = latencySummary(&b.lat)
 	out.AllocFailures = b.failures
-	out.Models = append(out.Models, "kernel")
+	// The kernel model now has THP faults and compaction: a summary says
+	// so, so that readers of an older one can tell.
+	out.Models = append(out.Models, "kernel", "thp", "compaction")
 	out.OOMEvents = append(out.OOMEvents, s.kernel.oomEvents...)
 	out.OOMKills = len(s.kernel.oomEvents)
 	out.Kernel = s.kernel.summary()

@@ -180,6 +180,9 @@ func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, r
 	n := attempt & retryAttemptMask
 	res := w.proc.a.AllocAttempt(w.threads[th], size, n)
 	d.psi.stall(w.psiEnt[th], now, w.proc.takeMemStall())
+	if w.proc.dead {
+		return // the allocation's own page fault got its process killed
+	}
 	if !res.OK {
 		if res.RetryAfterNs > 0 && !w.proc.dead && n < retryAttemptMask {
 			w.acct.retries++

@@ -147,6 +147,9 @@ func (t *traceWorkload) step(now int64) {
 			size := int64(op.SizeBytes)
 			res := t.proc.a.AllocAttempt(t.cpu(), max(size, 1), t.attempt)
 			t.psi.stall(t.psiEnt, now, t.proc.takeMemStall())
+			if t.proc.dead {
+				return // killed by its own page fault: the replay stopped with it
+			}
 			if !res.OK && res.RetryAfterNs > 0 && !t.proc.dead {
 				t.acct.retries++
 				t.attempt++

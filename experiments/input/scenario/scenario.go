@@ -220,8 +220,9 @@ type SBMP struct {
 	// requests, as "GFP_KERNEL | __GFP_NORETRY": a base (GFP_KERNEL or
 	// GFP_ATOMIC) and modifiers (__GFP_NORETRY, __GFP_RETRY_MAYFAIL,
 	// __GFP_HIGH, __GFP_ACCOUNT, __GFP_NOWARN, __GFP_COMP). Defaults
-	// "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP" (what SLUB
-	// asks for its high-order slabs first, allocate_slab) and
+	// "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN" (what kvmalloc asks for
+	// its physically contiguous attempt, kmalloc_gfp_adjust: one round of
+	// reclaim and compaction, then the caller's fallback) and
 	// "GFP_KERNEL".
 	Tier1GFP string `toml:"tier1_gfp"`
 	Tier2GFP string `toml:"tier2_gfp"`
@@ -526,7 +527,7 @@ func Default() Scenario {
 			Tier1BlockKiB:      2048,
 			Placement:          PlacementUser,
 			MadviseHugepage:    true,
-			Tier1GFP:           "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP",
+			Tier1GFP:           "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN",
 			Tier2GFP:           "GFP_KERNEL",
 		},
 		Policy: Policy{

@@ -31,7 +31,7 @@ func TestDefault(t *testing.T) {
 		Kernel: Kernel{Swappiness: 60, WatermarkScaleFactor: 10, THPEnabled: "madvise", THPDefrag: "madvise",
 			CompactionProactiveness: 20, ExtfragThreshold: 500},
 		SBMP: SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048,
-			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN | __GFP_COMP", Tier2GFP: "GFP_KERNEL"},
+			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN", Tier2GFP: "GFP_KERNEL"},
 		Policy: Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
 		Output: Output{SampleIntervalMs: 100},
 	}

@@ -290,6 +290,7 @@ func (v *validator) workload(key string, w Workload) {
 		v.lifetime(key, w, positive, between)
 		v.placement(key, w, positive)
 	case KindGoRuntime:
+		v.userProgram(key, w)
 		v.size(key, w, positive)
 		positive("alloc_mb_per_s", w.AllocMBPerS, 1<<20)
 		positive("live_mb", w.LiveMB, 1<<20)
@@ -304,6 +305,7 @@ func (v *validator) workload(key string, w Workload) {
 			v.failf(key+"gogc", "gogc = -1 (off) needs a gomemlimit_mb, or the heap grows without bound")
 		}
 	case KindHeaptrack:
+		v.userProgram(key, w)
 		if w.File == "" {
 			v.failNearf(key+"file", "a heaptrack workload needs the trace file to replay")
 		}
@@ -329,6 +331,14 @@ func (v *validator) workload(key string, w Workload) {
 		v.intRange(key+"size_bytes", w.SizeBytes, 8, 1<<22)
 	default:
 		v.failf(key+"kind", "must be one of %s; got %q", strings.Join(WorkloadKinds(), ", "), w.Kind)
+	}
+}
+
+// userProgram refuses a user program's workload (a Go program, a traced
+// process) when SBMP runs in the kernel.
+func (v *validator) userProgram(key string, w Workload) {
+	if v.s.SBMP.Placement == PlacementKernel {
+		v.failf(key+"kind", "a %s workload is a user-space program; it needs sbmp.placement = %q, not %q", w.Kind, PlacementUser, PlacementKernel)
 	}
 }
 
