@@ -48,7 +48,7 @@ func (c *config) compileKernelWorkloads(sc *scenario.Scenario) error {
 					index: i, kind: w.Kind, pid: TaskPID(i, 0, false), name: w.Name, cpu: cpus[0], node: c.machine.kernelNodeOfCPU(cpus[0]),
 					oomScoreAdj: w.OOMScoreAdj, cgroup: w.Cgroup, startNs: w.StartMs * 1e6,
 					pagesPerTick: w.GrowMBPerS * 256 * faultTickNs / 1e9,
-					targetPages: w.RSSMB << 8, loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(w.Cgroup),
+					targetPages:  w.RSSMB << 8, loop: loopOf(w.Loop), psiGroups: c.machine.psiGroups(w.Cgroup),
 				}
 				if w.Count > 1 {
 					t.pid, t.name, t.fleet = TaskPID(i, n, true), fmt.Sprintf("%s-%d", w.Name, n), true

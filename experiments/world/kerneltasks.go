@@ -28,7 +28,7 @@ type taskConfig struct {
 	// pagesPerTick is its rate in pages per tick; the fractions carry
 	// over from tick to tick (task.due).
 	pagesPerTick float64
-	targetPages int64 // 0: no limit
+	targetPages  int64 // 0: no limit
 	// fileSetPages is a page-cache reader's file set, of which reads
 	// fall on the first hotPages with probability hotFraction (else
 	// anywhere); pageCachePages is what any other task reads into the
@@ -66,7 +66,7 @@ type task struct {
 	// ticks it missed while blocked are caught up).
 	openNs int64
 	// due is the pages its rate owes it so far, not yet faulted or read.
-	due float64
+	due    float64
 	psiEnt int
 }
 
