@@ -20,7 +20,7 @@ func TestRealRefusesWithExit2(t *testing.T) {
 		want []string
 	}{
 		{[]string{"real", path}, []string{path + ":1:1: workload.0.cgroup: a real run confines", path + ":5:1: workload.1.kind: a kmalloc-leak"}},
-		{[]string{"real", "oom-crisis"}, []string{"embedded:oom-crisis:48:1: workload.0.process: runs in the implicit process \"sbmp-app\" in \"/\"; declare a [[process]]"}},
+		{[]string{"real", "oom-crisis"}, []string{"workload.0.process: runs in the implicit process \"sbmp-app\" in \"/\"; declare a [[process]]"}},
 		{[]string{"real", "real-two-tasks", "--set", "kernel.cgroup.0.high_mb=64"}, []string{"--set: kernel.cgroup.0.high_mb"}},
 		{[]string{"real", "real-two-tasks", "--set", "kernel.nope=1"}, []string{"kernel.nope"}},
 		{[]string{"real", filepath.Join(t.TempDir(), "missing.toml")}, []string{"missing.toml"}},

@@ -133,8 +133,8 @@ func TestOOMCrisisContents(t *testing.T) {
 	if s.Machine.Preset != "intel-2s" || s.Machine.NodeMemoryMB != 512 || k.Swappiness != 0 || k.OOMKillAllocatingTask != 0 || k.SwapMB != 0 {
 		t.Errorf("machine/kernel: %+v %+v", s.Machine, k)
 	}
-	if s.Run.DurationMs != 10000 || len(s.Workloads) != 7 {
-		t.Fatalf("run %+v, %d workloads", s.Run, len(s.Workloads))
+	if s.Run.DurationMs != 60000 || len(s.Workloads) != 7 || s.SBMP.Placement != PlacementKernel {
+		t.Fatalf("run %+v, %d workloads, placement %q", s.Run, len(s.Workloads), s.SBMP.Placement)
 	}
 	a, b := s.Workloads[0], s.Workloads[1]
 	if a.CPUs != "0-15" || a.RatePerS != 50000 || a.SizeBytes != 64 || a.LifetimeMeanMs != 5 {
