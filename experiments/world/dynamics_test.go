@@ -89,3 +89,36 @@ func TestThrashBeforeOOM(t *testing.T) {
 	t.Logf("thrash from %.1f s to the OOM kill at %.1f s: %v refaults, %.1f s of memory stall (PSI some)",
 		float64(startNs)/1e9, float64(killNs)/1e9, beforeKill[refault]-atStart[refault], (beforeKill[some]-atStart[some])/1e6)
 }
+
+// TestTHPModes: the user-placed crisis under transparent_hugepage/enabled
+// = never and always. never: no huge-page fault is even tried
+// (thp_fault_alloc and thp_fault_fallback stay 0; Linux counts a fallback
+// only for a fault that tried); always: Tier-1 blocks are tried as huge
+// pages and fall back to base pages when none can be had. Either way a
+// Tier-1 block never fails for want of a free 2 MiB block, so SBMP never
+// degrades to Tier-2 on free-but-fragmented memory.
+func TestTHPModes(t *testing.T) {
+	never := runEmbedded(t, "oom-crisis-user", "run.duration_ms=20000", "kernel.thp_enabled=never")
+	always := runEmbedded(t, "oom-crisis-user", "run.duration_ms=20000", "kernel.thp_enabled=always", "kernel.thp_defrag=always")
+	if never.VMStat["thp_fault_alloc"] != 0 || never.VMStat["thp_fault_fallback"] != 0 {
+		t.Errorf("thp_enabled=never: thp_fault_alloc %d, thp_fault_fallback %d; want both 0",
+			never.VMStat["thp_fault_alloc"], never.VMStat["thp_fault_fallback"])
+	}
+	if always.VMStat["thp_fault_alloc"] == 0 || always.VMStat["thp_fault_alloc"]+always.VMStat["thp_fault_fallback"] < always.SBMP.Tier1BlocksEnd {
+		t.Errorf("thp_enabled=always: thp_fault_alloc %d + fallback %d for %d Tier-1 blocks; want a huge-page try per block",
+			always.VMStat["thp_fault_alloc"], always.VMStat["thp_fault_fallback"], always.SBMP.Tier1BlocksEnd)
+	}
+	for _, run := range []struct {
+		mode string
+		s    Summary
+	}{{"never", never}, {"always", always}} {
+		if run.s.SBMP.DegradeEntries != 0 || run.s.SBMP.Tier2Fallbacks != 0 {
+			t.Errorf("thp_enabled=%s: %d degrade entries, %d Tier-2 fallbacks; a user-space Tier-1 block must never fail on fragmentation",
+				run.mode, run.s.SBMP.DegradeEntries, run.s.SBMP.Tier2Fallbacks)
+		}
+	}
+	t.Logf("never: %d Tier-1 blocks, thp alloc %d fallback %d; always: %d blocks, thp alloc %d fallback %d (compaction stalls %d, successes %d)",
+		never.SBMP.Tier1BlocksEnd, never.VMStat["thp_fault_alloc"], never.VMStat["thp_fault_fallback"],
+		always.SBMP.Tier1BlocksEnd, always.VMStat["thp_fault_alloc"], always.VMStat["thp_fault_fallback"],
+		always.VMStat["compact_stall"], always.VMStat["compact_success"])
+}
