@@ -37,11 +37,13 @@
 //
 // Simplifications (each changes what a run can show, and is stated where
 // the mechanism lives):
-//   - A Tier-1 block is faulted in as a transparent huge page that cannot
-//     fall back to base pages and is never compacted for, so Tier-1 fails
-//     on memory that is free but fragmented (sbmpPages.AllocPages).
-//   - SBMP's addresses are not mapped to page frames: freeing a block
-//     returns the process's newest pages, wherever they are.
+//   - SBMP's placement ([sbmp] placement, sbmpPages.AllocPages): in user
+//     space each block is its own anonymous mapping, populated at once
+//     when SBMP gets it (a real allocator's RSS would grow as it touches
+//     the block); in the kernel each block is an alloc_pages of its order.
+//     Either way a free gives back exactly that block's frames.
+//   - A Go program's or a trace's memory is SBMP's; a task's is a heap it
+//     grows (newest pages freed first) and sweeps (touch_interval_ms).
 //   - A thread's work in an instant: a synthetic request, a trace
 //     operation or a task's tick takes no simulated time beyond its
 //     stalls, so a thread is idle except while it stalls (see psi.go).
