@@ -110,17 +110,19 @@ type Dist struct {
 // allocation); the latency metrics are each run's own quantile of its
 // allocation latency (summary.json alloc_latency_ns).
 type Metrics[T any] struct {
+	AllocFailures      T `json:"alloc_failures"`
 	FallbackRate       T `json:"fallback_rate"`
 	AllocStallNs       T `json:"alloc_stall_ns"`
 	AllocLatencyP50Ns  T `json:"alloc_latency_p50_ns"`
 	AllocLatencyP99Ns  T `json:"alloc_latency_p99_ns"`
 	AllocLatencyP999Ns T `json:"alloc_latency_p999_ns"`
 	FootprintPeakBytes T `json:"footprint_peak_bytes"`
+	MemoryStallNs      T `json:"memory_stall_ns"`
 }
 
 // all returns the fields of m in metricDefs order.
 func (m *Metrics[T]) all() []*T {
-	return []*T{&m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes}
+	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs}
 }
 
 // unit says how a metric's values read.
@@ -130,6 +132,7 @@ const (
 	unitRatio unit = iota
 	unitNs
 	unitBytes
+	unitCount
 )
 
 // metricDef is one continuous metric: its name (the JSON key) and how to
@@ -141,12 +144,16 @@ type metricDef struct {
 }
 
 var metricDefs = [...]metricDef{
+	// A policy that avoids OOM kills by failing allocations shows it here.
+	{"alloc_failures", unitCount, func(s *world.Summary) float64 { return float64(s.AllocFailures) }},
 	{"fallback_rate", unitRatio, fallbackRate},
 	{"alloc_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocStallNs) }},
 	{"alloc_latency_p50_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P50) }},
 	{"alloc_latency_p99_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P99) }},
 	{"alloc_latency_p999_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P999) }},
 	{"footprint_peak_bytes", unitBytes, func(s *world.Summary) float64 { return float64(s.FootprintPeakBytes) }},
+	// The machine's memory stall as PSI reports it (some), every task's.
+	{"memory_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(s.MemoryPressure.SomeTotalUs) * 1e3 }},
 }
 
 // fallbackRate is the fraction of a run's allocations that fell back to

@@ -71,6 +71,8 @@ func formatValue(u unit, x float64) string {
 		return formatNs(x)
 	case unitBytes:
 		return formatBytes(x)
+	case unitCount:
+		return fmt.Sprintf("%.6g", x)
 	default:
 		return fmt.Sprintf("%.4g", x)
 	}
