@@ -191,4 +191,4 @@ func mib(v int64, k float64) string {
 }
 
 // number formats a rate as TOML reads it back exactly.
-func number(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+func number(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
