@@ -39,8 +39,8 @@ func Experiment() canon.Experiment {
 // base runs 1/k as many, so that every size costs about the same, but
 // never fewer than the floor, below which an interval says little.
 const (
-	fullSeeds, fullFloor   = 100, 10
-	quickSeeds, quickFloor = 8, 2
+	fullSeeds, fullFloor   = 100, 20
+	quickSeeds, quickFloor = 12, 3
 	// quickSizes is how many node sizes the quick run has, from the base.
 	quickSizes = 3
 )
@@ -91,6 +91,19 @@ func (p *point) mean(get func(world.Summary) float64) float64 { return canon.Mea
 func failures(r world.Summary) float64  { return float64(r.AllocFailures) }
 func fallbacks(r world.Summary) float64 { return float64(r.SBMP.Tier2Fallbacks) }
 func events(r world.Summary) float64    { return float64(r.Events) }
+func scanned(r world.Summary) float64 {
+	return float64(r.VMStat["pgscan_kswapd"] + r.VMStat["pgscan_direct"])
+}
+func refaults(r world.Summary) float64 { return float64(r.VMStat["workingset_refault_file"]) }
+
+// directReclaims is the run's direct reclaims (0 for a run without the
+// kernel model).
+func directReclaims(r world.Summary) float64 {
+	if r.Kernel == nil {
+		return 0
+	}
+	return float64(r.Kernel.DirectReclaims)
+}
 
 func run(env *canon.Env, out *canon.Out) error { return runWith(env, out, nil) }
 

@@ -33,7 +33,7 @@ func TestRunShort(t *testing.T) {
 	if lines := strings.Count(csv, "\n"); lines != 1+quickSizes {
 		t.Errorf("transfer.csv has %d lines, want a header and %d sizes:\n%s", lines, quickSizes, csv)
 	}
-	for _, want := range []string{"\n512,1,8,", "\n1024,2,4,", "\n2048,4,2,"} {
+	for _, want := range []string{"\n512,1,12,", "\n1024,2,6,", "\n2048,4,3,"} {
 		if !strings.Contains(csv, want) {
 			t.Errorf("transfer.csv has no row starting %q:\n%s", want, csv)
 		}
@@ -65,7 +65,7 @@ func TestSizesAndSeeds(t *testing.T) {
 		quick bool
 		k     float64
 		want  int
-	}{{false, 1, 100}, {false, 8, 13}, {false, 64, 10}, {true, 1, 8}, {true, 2, 4}, {true, 4, 2}, {true, 8, 2}} {
+	}{{false, 1, 100}, {false, 4, 25}, {false, 8, 20}, {false, 64, 20}, {true, 1, 12}, {true, 2, 6}, {true, 4, 3}, {true, 8, 3}} {
 		if got := seedsAt(c.quick, c.k); got != c.want {
 			t.Errorf("seedsAt(%v, %v) = %d, want %d", c.quick, c.k, got, c.want)
 		}
