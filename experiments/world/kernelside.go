@@ -258,10 +258,13 @@ func (k *kernelSide) appendSample(row []float64) []float64 {
 	return append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
 }
 
-// appendNodes appends each node's pages by kind to dst.
+// appendNodes appends each node's pages by kind, and its zone's sizes,
+// to dst.
 func (k *kernelSide) appendNodes(dst []NodeSnapshot) []NodeSnapshot {
 	for n, id := range k.memNodeIDs {
-		dst = append(dst, NodeSnapshot{ID: id, FreePages: k.m.NodeFreePages(n), FilePages: k.m.NodeFilePages(n), AnonPages: k.m.NodeAnonPages(n)})
+		z := k.m.Zone(n)
+		dst = append(dst, NodeSnapshot{ID: id, FreePages: k.m.NodeFreePages(n), FilePages: k.m.NodeFilePages(n), AnonPages: k.m.NodeAnonPages(n),
+			ManagedPages: z.ManagedPages, Wmark: z.Wmark, PCP: k.m.PagesetConfig(n)})
 	}
 	return dst
 }

@@ -1,6 +1,9 @@
 package world
 
-import "github.com/sbmpsim/sbmpsim/sbmp"
+import (
+	"github.com/sbmpsim/sbmpsim/model/kernel"
+	"github.com/sbmpsim/sbmpsim/sbmp"
+)
 
 // Snapshot is the state of a run at one sample, as an Observer sees it.
 // The run owns it and reuses its slices: an observer copies what it keeps.
@@ -17,6 +20,9 @@ type Snapshot struct {
 	OOMEvents []OOMEvent
 	// Processes are the processes SBMP serves, in summary order.
 	Processes []ProcessSnapshot
+	// MinFreeKbytes is vm.min_free_kbytes: the scenario's, or what the
+	// kernel model computed from the machine's memory as Linux does.
+	MinFreeKbytes int64
 }
 
 // NodeSnapshot is one memory node's pages at a sample.
@@ -26,6 +32,13 @@ type NodeSnapshot struct {
 	FreePages int64
 	FilePages int64
 	AnonPages int64
+	// ManagedPages, Wmark and PCP are what the kernel model derived from
+	// the node's memory as Linux does: the pages the buddy allocator
+	// manages, the zone's watermarks (setup_per_zone_wmarks) and each of
+	// its CPUs' per-CPU list limits (zone_set_pageset_high_and_batch).
+	ManagedPages int64
+	Wmark        kernel.Watermarks
+	PCP          kernel.PCPConfig
 }
 
 // ProcessSnapshot is one SBMP process at a sample.

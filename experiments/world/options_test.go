@@ -3,6 +3,7 @@ package world
 import (
 	"context"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -63,6 +64,42 @@ func TestObserverSeesEverySample(t *testing.T) {
 	// anon-fill ends in one OOM kill: the observer sees it arrive.
 	if plain.Summary.OOMKills != 1 || kills[0] != 0 || kills[len(kills)-1] != 1 {
 		t.Errorf("OOM kills: summary %d, observed %d at the start and %d at the end", plain.Summary.OOMKills, kills[0], kills[len(kills)-1])
+	}
+}
+
+// TestObserverSeesZoneSizes: the snapshot carries what the kernel model
+// derived from each node's memory, as Linux sizes it: min_free_kbytes
+// from the lowmem pages (int_sqrt(kB * 16)), shared among the nodes as
+// their min watermarks, low and high above min, and per-CPU lists of at
+// least one page a batch with high at least four batches.
+func TestObserverSeesZoneSizes(t *testing.T) {
+	sc := loadShort(t, "oom-crisis", "run.duration_ms=1")
+	var snap Snapshot
+	if _, err := Run(context.Background(), sc, Options{Observer: func(s *Snapshot) {
+		if snap.Nodes == nil {
+			snap = *s
+			snap.Nodes = slices.Clone(s.Nodes)
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var managed, mins int64
+	for _, n := range snap.Nodes {
+		managed += n.ManagedPages
+		mins += n.Wmark.Min
+		if !(n.Wmark.Min > 0 && n.Wmark.Low > n.Wmark.Min && n.Wmark.High > n.Wmark.Low) {
+			t.Errorf("node %d: watermarks %+v", n.ID, n.Wmark)
+		}
+		if n.PCP.Batch < 1 || n.PCP.HighMin < 4*n.PCP.Batch {
+			t.Errorf("node %d: per-CPU lists %+v", n.ID, n.PCP)
+		}
+	}
+	want := int64(math.Sqrt(float64(managed * 4 * 16)))
+	if snap.MinFreeKbytes < want-1 || snap.MinFreeKbytes > want+1 {
+		t.Errorf("min_free_kbytes %d, want int_sqrt(%d kB * 16) = %d", snap.MinFreeKbytes, managed*4, want)
+	}
+	if d := mins - snap.MinFreeKbytes/4; d < -int64(len(snap.Nodes)) || d > 0 {
+		t.Errorf("min watermarks sum to %d pages, min_free_kbytes %d is %d pages", mins, snap.MinFreeKbytes, snap.MinFreeKbytes/4)
 	}
 }
 

@@ -212,6 +212,7 @@ func (s *simulation) snapshot(now int64, row []float64) *Snapshot {
 	sn.TimeNs, sn.Columns, sn.Row = now, s.ts.Columns, row
 	sn.Nodes = s.kernel.appendNodes(sn.Nodes[:0])
 	sn.OOMEvents = s.kernel.oomEvents
+	sn.MinFreeKbytes = s.kernel.m.Config().MinFreeKbytes
 	if len(sn.Processes) != len(s.procs) {
 		sn.Processes = make([]ProcessSnapshot, len(s.procs))
 	}

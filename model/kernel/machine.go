@@ -567,6 +567,10 @@ func (m *Machine) Config() MachineConfig { return m.cfg }
 // Zone returns node n's zone (watermarks, managed pages).
 func (m *Machine) Zone(n int) Zone { return m.nodes[n].zone }
 
+// PagesetConfig returns the per-CPU list limits (batch, high) that each
+// CPU of node n's zone has now, as the kernel sized them from the zone.
+func (m *Machine) PagesetConfig(n int) PCPConfig { return m.pagesetConfig(n) }
+
 // NodeFreePages returns node n's free pages.
 func (m *Machine) NodeFreePages(n int) int64 { return m.nodes[n].buddy.FreePages() }
 

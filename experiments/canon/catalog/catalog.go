@@ -14,6 +14,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/canon/oomcrisis"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/oomprob"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/tierbalance"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/transfer"
 )
 
 // All lists the canonical experiments in report order, the order of the
@@ -28,6 +29,7 @@ func All() []canon.Experiment {
 		hotswap.Experiment(),
 		kernelbypass.Experiment(),
 		gogovernance.Experiment(),
+		transfer.Experiment(),
 	}
 }
 
