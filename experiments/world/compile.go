@@ -121,6 +121,7 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 		OOMKillAllocatingTask: sc.Kernel.OOMKillAllocatingTask == 1,
 		SwapPages:             sc.Kernel.SwapMB << 8,
 		ReaperDelayNs:         victimExitNs,
+		Khugepaged:            sc.Kernel.THPEnabled != "never",
 	}
 	cs := kernel.DefaultCompactionSysctls()
 	cs.ExtfragThreshold, cs.Proactiveness = sc.Kernel.ExtfragThreshold, sc.Kernel.CompactionProactiveness

@@ -69,11 +69,12 @@ func TestObserverSeesEverySample(t *testing.T) {
 
 // TestObserverSeesZoneSizes: the snapshot carries what the kernel model
 // derived from each node's memory, as Linux sizes it: min_free_kbytes
-// from the lowmem pages (int_sqrt(kB * 16)), shared among the nodes as
-// their min watermarks, low and high above min, and per-CPU lists of at
-// least one page a batch with high at least four batches.
+// from the lowmem pages (int_sqrt(kB * 16); with THP off, so that
+// khugepaged does not raise it), shared among the nodes as their min
+// watermarks, low and high above min, and per-CPU lists of at least one
+// page a batch with high at least four batches.
 func TestObserverSeesZoneSizes(t *testing.T) {
-	sc := loadShort(t, "oom-crisis", "run.duration_ms=1")
+	sc := loadShort(t, "oom-crisis", "run.duration_ms=1", "kernel.thp_enabled=never")
 	var snap Snapshot
 	if _, err := Run(context.Background(), sc, Options{Observer: func(s *Snapshot) {
 		if snap.Nodes == nil {

@@ -427,6 +427,11 @@ func (m *Machine) initPerZoneWmarkMin() {
 	if newMin := int64(isqrt(lowmemKbytes * 16)); newMin > m.userMinFreeKbytes {
 		m.cfg.MinFreeKbytes = min(max(newMin, 128), 262144)
 	}
+	if m.cfg.Khugepaged {
+		// Memory hotplug tells khugepaged too
+		// (khugepaged_min_free_kbytes_update).
+		m.cfg.MinFreeKbytes = THPMinFreeKbytes(zones, m.cfg.MinFreeKbytes)
+	}
 	if err := SetupWatermarks(zones, m.cfg.MinFreeKbytes, m.cfg.WatermarkScaleFactor); err != nil {
 		panic("kernel: " + err.Error()) // an online node always has managed pages
 	}

@@ -41,6 +41,11 @@ type MachineConfig struct {
 	// kernel sizes them, order-0 allocations of a placed task go through
 	// its CPU's list, and its frees go back onto it. Empty: no lists.
 	CPUNodes []int
+	// Khugepaged is set when transparent huge pages are enabled
+	// (transparent_hugepage/enabled is not "never"), so khugepaged runs
+	// and raises vm.min_free_kbytes (THPMinFreeKbytes) at boot and on
+	// memory hotplug.
+	Khugepaged bool
 	// Compaction are the compaction sysctls; nil takes Linux's defaults
 	// (DefaultCompactionSysctls).
 	Compaction *CompactionSysctls
@@ -411,6 +416,11 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 	if minFree == 0 {
 		minFree = CalculateMinFreeKbytes(zones)
 		m.userMinFreeKbytes = -1
+	}
+	if cfg.Khugepaged {
+		// khugepaged starts with THP enabled and raises min_free_kbytes
+		// (set_recommended_min_free_kbytes), above a user's value too.
+		minFree = THPMinFreeKbytes(zones, minFree)
 	}
 	if err := SetupWatermarks(zones, minFree, cfg.WatermarkScaleFactor); err != nil {
 		return nil, err

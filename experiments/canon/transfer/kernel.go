@@ -19,18 +19,17 @@ type kernelSizes struct {
 	Nodes         []world.NodeSnapshot
 }
 
-// thpMinFreeKbytes is what vm.min_free_kbytes would be on Linux with
-// transparent huge pages enabled (the scenario's thp_enabled =
-// "madvise" starts khugepaged, whose set_recommended_min_free_kbytes
-// raises it to 11 pageblocks a zone, at most 5 % of memory). The kernel
-// model does not model khugepaged and keeps the boot value; this is the
-// model's own formula (kernel.THPMinFreeKbytes) over the booted zones.
-func (ks kernelSizes) thpMinFreeKbytes() int64 {
+// bootMinFreeKbytes is vm.min_free_kbytes as the kernel computes it at
+// boot (calculate_min_free_kbytes) over the booted zones, before
+// khugepaged raises it (set_recommended_min_free_kbytes) when
+// transparent huge pages are enabled, as the scenario's thp_enabled =
+// "madvise" does.
+func (ks kernelSizes) bootMinFreeKbytes() int64 {
 	zones := make([]kernel.Zone, len(ks.Nodes))
 	for i, n := range ks.Nodes {
 		zones[i] = kernel.Zone{Node: i, Type: kernel.ZoneNormal, PresentPages: n.ManagedPages, ManagedPages: n.ManagedPages, Wmark: n.Wmark}
 	}
-	return kernel.THPMinFreeKbytes(zones, ks.MinFreeKbytes)
+	return kernel.CalculateMinFreeKbytes(zones)
 }
 
 // sizeKernel boots sc's machine in a run stopped at its first sample and
@@ -60,7 +59,7 @@ func kernelTable(out *canon.Out, pts []*point) {
 	for _, p := range pts {
 		for _, g := range sameNodes(p.Kernel.Nodes) {
 			n := g.node
-			rows = append(rows, []string{sizeLabel(p.NodeMiB), g.ids, canon.Fixed(pagesMiB(n.ManagedPages), 1), strconv.FormatInt(p.Kernel.MinFreeKbytes, 10), strconv.FormatInt(p.Kernel.thpMinFreeKbytes(), 10),
+			rows = append(rows, []string{sizeLabel(p.NodeMiB), g.ids, canon.Fixed(pagesMiB(n.ManagedPages), 1), strconv.FormatInt(p.Kernel.bootMinFreeKbytes(), 10), strconv.FormatInt(p.Kernel.MinFreeKbytes, 10),
 				canon.Fixed(pagesMiB(n.Wmark.Min), 2), canon.Fixed(pagesMiB(n.Wmark.Low), 2), canon.Fixed(pagesMiB(n.Wmark.High), 2), canon.Fixed(100*float64(n.Wmark.High)/float64(n.ManagedPages), 3),
 				strconv.FormatInt(n.PCP.Batch, 10), strconv.FormatInt(n.PCP.HighMin, 10)})
 		}
@@ -75,17 +74,17 @@ func kernelTable(out *canon.Out, pts []*point) {
 		return canon.Fixed(100*float64(n.Wmark.High)/float64(n.ManagedPages), 2) + " %"
 	}
 	k := last.K / first.K
-	out.P("What the kernel model sizes from the memory at boot is not scaled by the experiment: it follows from the node size as in Linux. `vm.min_free_kbytes` is `int_sqrt(lowmem kB × 16)` (`calculate_min_free_kbytes`), shared among the nodes as their min watermarks; low and high lie above min by the larger of a quarter of min and `watermark_scale_factor` (0.1 %%) of the zone (`setup_per_zone_wmarks`); a CPU's per-CPU list holds up to the low watermark split among the node's CPUs, taken in batches of about 0.1 %% of the zone but at most 63 pages (`zone_set_pageset_high_and_batch`). From %s to %s a node (k × %s, √k = %s), `min_free_kbytes` grows × %s and node 0's high watermark × %s, from %s to %s of its memory: a larger machine keeps a smaller share in reserve, and at k times the rates its reserve lasts a shorter time.",
+	out.P("What the kernel model sizes from the memory at boot is not scaled by the experiment: it follows from the node size as in Linux. `vm.min_free_kbytes` is `int_sqrt(lowmem kB × 16)` (`calculate_min_free_kbytes`), raised, since the scenario's `thp_enabled = \"madvise\"` starts khugepaged, to 11 pageblocks a zone, at most 5 %% of memory (`set_recommended_min_free_kbytes`); it is shared among the nodes as their min watermarks; low and high lie above min by the larger of a quarter of min and `watermark_scale_factor` (0.1 %%) of the zone (`setup_per_zone_wmarks`); a CPU's per-CPU list holds up to the low watermark split among the node's CPUs, taken in batches of about 0.1 %% of the zone but at most 63 pages (`zone_set_pageset_high_and_batch`). From %s to %s a node (k × %s, √k = %s), `min_free_kbytes` grows × %s and node 0's high watermark × %s, from %s to %s of its memory: a larger machine keeps a smaller share in reserve, and at k times the rates its reserve lasts a shorter time.",
 		sizeLabel(first.NodeMiB), sizeLabel(last.NodeMiB), canon.Fixed(k, 0), canon.Fixed(math.Sqrt(k), 2),
 		ratio(func(p *point) int64 { return p.Kernel.MinFreeKbytes }), ratio(high), highShare(first), highShare(last))
 	share := func(p *point, kb int64) string {
 		return canon.Fixed(100*float64(kb)/float64(len(p.Kernel.Nodes)*int(p.NodeMiB)*1024), 2) + " %"
 	}
-	out.P("One Linux mechanism is missing here: with transparent huge pages enabled (the scenario's `thp_enabled = \"madvise\"` starts khugepaged), `set_recommended_min_free_kbytes` raises `min_free_kbytes` to 11 pageblocks a zone, at most 5 %% of memory. The kernel model does not model khugepaged and keeps the boot value, so its small machines keep less in reserve than a real host would: at %s a node Linux would reserve %d kB (%s of memory) where the model reserves %d kB (%s); at %s, %d kB (%s) against %d kB (%s). Results at small sizes are the ones this gap moves most.",
-		sizeLabel(first.NodeMiB), first.Kernel.thpMinFreeKbytes(), share(first, first.Kernel.thpMinFreeKbytes()), first.Kernel.MinFreeKbytes, share(first, first.Kernel.MinFreeKbytes),
-		sizeLabel(last.NodeMiB), last.Kernel.thpMinFreeKbytes(), share(last, last.Kernel.thpMinFreeKbytes()), last.Kernel.MinFreeKbytes, share(last, last.Kernel.MinFreeKbytes))
+	out.P("khugepaged's raise is what sets the reserve at these sizes: at %s a node `min_free_kbytes` is %d kB (%s of memory) where the boot formula alone gives %d kB (%s); at %s, %d kB (%s) against %d kB (%s).",
+		sizeLabel(first.NodeMiB), first.Kernel.MinFreeKbytes, share(first, first.Kernel.MinFreeKbytes), first.Kernel.bootMinFreeKbytes(), share(first, first.Kernel.bootMinFreeKbytes()),
+		sizeLabel(last.NodeMiB), last.Kernel.MinFreeKbytes, share(last, last.Kernel.MinFreeKbytes), last.Kernel.bootMinFreeKbytes(), share(last, last.Kernel.bootMinFreeKbytes()))
 	out.Table("transfer-kernel-sizes", "What the kernel model derived from each node size at boot (memory and watermarks in MiB; per-CPU lists in pages, for each CPU of the node)",
-		[]string{"node memory", "nodes", "managed (MiB)", "min_free_kbytes", "with khugepaged (not modelled)", "min (MiB)", "low (MiB)", "high (MiB)", "high (% of managed)", "pcp batch", "pcp high"}, rows)
+		[]string{"node memory", "nodes", "managed (MiB)", "min_free_kbytes at boot", "min_free_kbytes (khugepaged)", "min (MiB)", "low (MiB)", "high (MiB)", "high (% of managed)", "pcp batch", "pcp high"}, rows)
 }
 
 // nodeGroup is a run of nodes the kernel sized alike, and their ids.
