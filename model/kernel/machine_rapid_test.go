@@ -72,7 +72,7 @@ func snapshot(m *Machine) machineSnapshot {
 	for _, f := range m.files {
 		s.Files = append(s.Files, slices.Clone(f.slots))
 	}
-	s.SwapUsed, s.Stats, s.MinFreeKbytes, s.VMStat = m.swapUsed, m.stats, m.cfg.MinFreeKbytes, m.vmstat
+	s.SwapUsed, s.Stats, s.MinFreeKbytes, s.VMStat = m.swap.used, m.stats, m.cfg.MinFreeKbytes, m.vmstat
 	return s
 }
 
