@@ -32,6 +32,7 @@ package kernel
 //	    where the page is: list and flags, or swapped with its shadow
 //	vmstat [NAME...]                    /proc/vmstat lines, all non-zero or the named
 //	memstat cgroup=P [NAME...]          memory.stat lines, all non-zero or the named
+//	cgfile cgroup=P file=NAME           a memory controller file (CgroupFile)
 //	mm pid=N                            the task's resident and swapped pages
 //	swap                                swap slots in use, swap-cache pages,
 //	                                    and whether vm_swap_full holds
@@ -91,6 +92,7 @@ func (r *scriptRunner) dispatch(cmd string, a *scripttest.Args) (string, error) 
 		"anon": r.anon, "touch": r.touch, "free": r.free, "reclaim": r.reclaim,
 		"kswapd": r.kswapd, "lru": r.lru, "page": r.page, "vmstat": r.vmstatCmd,
 		"memstat": r.memstat, "check": r.check, "mm": r.mm, "swap": r.swapCmd,
+		"cgfile": r.cgfile,
 	}
 	r.compactHandlers(handlers)
 	h, ok := handlers[cmd]
@@ -456,6 +458,18 @@ func (r *scriptRunner) memstat(a *scripttest.Args) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+func (r *scriptRunner) cgfile(a *scripttest.Args) (string, error) {
+	path, err := a.String("cgroup")
+	if err != nil {
+		return "", err
+	}
+	name, err := a.String("file")
+	if err != nil {
+		return "", err
+	}
+	return r.m.CgroupFile(path, name)
 }
 
 func (r *scriptRunner) check(*scripttest.Args) (string, error) {
