@@ -147,3 +147,67 @@ func TestPageClusterConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestActivateFreesSwapWhenFull checks shrink_folio_list's
+// activate_locked: a mapped swap-cache page that reclaim activates gives
+// its slot up when swap is half full for its cgroup, and keeps it
+// otherwise; a page read ahead and not mapped keeps it either way
+// (folio_free_swap refuses a folio whose entry a PTE still holds).
+func TestActivateFreesSwapWhenFull(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		cluster := 2
+		m, err := NewMachine(MachineConfig{NodePages: []int64{4096}, Zonelists: [][]int{{0}}, SwapPages: 4096, Swappiness: 100, PageCluster: &cluster})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AddCgroup("/a", CgroupLimits{SwapMaxPages: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AddTask(Task{PID: 1, Comm: "t", Cgroup: "/a"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _, err := m.AllocAnon(1, 0, 2); err != nil || got != 2 {
+			t.Fatalf("AllocAnon: %d, %v", got, err)
+		}
+		for range 2 {
+			sc := scanControl{target: 2, root: 1, cgroupReclaim: true, movable: true}
+			m.doTryToFreePages(m.nodeOrder, &sc)
+		}
+		// One fault maps page 0 and reads page 1 ahead (slots 1..3).
+		if r, err := m.TouchAnon(1, 1); err != nil || r.SwappedIn != 1 || r.ReadAhead != 1 {
+			t.Fatalf("full %v: touch %+v, %v", full, r, err)
+		}
+		v := &m.tasks[0].anon.vmas[0]
+		if v.slots[0].swp == 0 || v.slots[1].swf&swfReadahead == 0 {
+			t.Fatalf("full %v: slots %+v", full, v.slots)
+		}
+		if full {
+			// memory.swap.max written down to 4: the 2 slots in use are
+			// half of it.
+			if err := m.cgroups.SetSwapMax("/a", 4); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Both pages found young and referenced: activate_locked.
+		var b reclaimBatch
+		for idx := range 2 {
+			pfn := v.slots[idx].pfn
+			ni, n := m.nodeOf(pfn)
+			n.page(pfn).flags |= pgYoung | pgReferenced
+			m.lruDel(ni, n.index(pfn))
+			m.shrinkFolio(ni, n.index(pfn), false, &scanControl{root: 1, cgroupReclaim: true}, &b)
+		}
+		if b.activated != 2 {
+			t.Fatalf("full %v: %d activated, want 2", full, b.activated)
+		}
+		if v.slots[1].swp == 0 {
+			t.Errorf("full %v: the read-ahead page lost its slot, but its PTE holds the entry", full)
+		}
+		if full != (v.slots[0].swp == 0) {
+			t.Errorf("full %v: the mapped page's slot is %d after its activation", full, v.slots[0].swp)
+		}
+		if err := m.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
