@@ -144,10 +144,10 @@
 //     meets an mlocked page there culls it (folio_evictable in
 //     shrink_folio_list). On this project's host the validation
 //     workers fault and mlock within one tick: over all its runs
-//     /proc/vmstat showed unevictable_pgs_culled 494,331 against
-//     unevictable_pgs_mlocked 494,031 and unevictable_pgs_scanned 0, so
-//     reclaim met almost no mlocked page on an evictable list, and the
-//     model leaves that window out.
+//     /proc/vmstat showed unevictable_pgs_culled 494,331 (which
+//     __mlock_folio and __mlock_new_folio count too) against
+//     unevictable_pgs_mlocked 494,031, so reclaim and lru_add culled at
+//     most 300 pages, and the model leaves that window out.
 //   - No writeback and no dirty page cache. Page cache is clean, and an
 //     anonymous page (new to swap, or a dirty swap-cache page) is
 //     written to swap and freed in one step; Linux starts the write,
