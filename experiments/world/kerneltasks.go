@@ -255,8 +255,7 @@ func (d *taskDriver) touch(t *task, ticks int64) (stall, memStall int64, oom *ke
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	swapNs := d.k.m.Config().Cost.SwapInNsPerPage
-	return r.StallNs, r.StallNs - (r.SwappedIn-r.Restored)*swapNs, r.OOM, nil
+	return r.StallNs, r.StallNs - r.IOWaitNs, r.OOM, nil
 }
 
 // appendSummaries appends one line per task workload to out, a fleet

@@ -64,17 +64,19 @@ func (v *vma) fill(idx int32, pfn int64) {
 	v.residentTop = max(v.residentTop, int(idx)+1)
 }
 
-// swapOut marks slot idx swapped out with shadow sh.
+// swapOut marks slot idx, whose entry swap slot holds, swapped out with
+// shadow sh.
 func (v *vma) swapOut(idx int32, sh shadow) {
 	s := &v.slots[idx]
-	if s.pfn < 0 {
-		panic(fmt.Sprintf("kernel: swap-out of anonymous slot %d, which is not resident", idx))
+	if s.pfn < 0 || s.swp == 0 {
+		panic(fmt.Sprintf("kernel: swap-out of anonymous slot %d, which is not resident or has no swap slot", idx))
 	}
-	s.pfn, s.sh = slotAbsent, sh
+	s.pfn, s.sh, s.swf = slotAbsent, sh, 0
 	v.swappedTop = max(v.swappedTop, int(idx)+1)
 }
 
-// swapIn marks swapped slot idx resident again at pfn.
+// swapIn marks swapped slot idx resident again at pfn, in the swap
+// cache: it keeps its swap slot.
 func (v *vma) swapIn(idx int32, pfn int64) {
 	s := &v.slots[idx]
 	if s.pfn != slotAbsent {
@@ -156,30 +158,40 @@ type TouchResult struct {
 	// Touched counts the pages touched: resident ones, whose PTEs are
 	// now young, and swapped ones brought back.
 	Touched int64
-	// SwappedIn counts the pages read back from swap (major faults), and
-	// Refaults, Activated and Restored what workingset_refault made of
-	// them.
-	SwappedIn, Refaults, Activated, Restored int64
+	// SwappedIn counts the major faults: pages read back from swap.
+	// ReadAhead counts the pages their readahead read besides (into the
+	// swap cache, any task's), and ReadaheadHits the minor faults on
+	// such pages, already in memory. Refaults, Activated and Restored
+	// are what workingset_refault made of every page read.
+	SwappedIn, ReadAhead, ReadaheadHits int64
+	Refaults, Activated, Restored       int64
 	// StallNs is the task's time in the faults: reclaim for the new
-	// pages and the swap reads.
-	StallNs int64
+	// pages and the swap reads. IOWaitNs is the part of it spent
+	// waiting on reads of pages that were not in the workingset, which
+	// PSI counts as I/O rather than a memory stall.
+	StallNs, IOWaitNs int64
 	// OOM is the OOM kill that stopped the sweep, if one did.
 	OOM *OOMEvent
 }
 
 // TouchAnon has task pid touch the next pages pages of its anonymous
 // memory (at most all of it once), in a round-robin sweep over its pages
-// in fault order that continues where the last call stopped. A resident
-// page gets its PTE's accessed bit set (which reclaim reads through
-// folio_referenced); a swapped page is faulted back in as do_swap_page
-// does: a major fault (pgfault, pgmajfault, pswpin) that charges and
-// allocates a page (direct reclaim, memcg reclaim and the OOM killer may
-// follow), runs workingset_refault with the page's shadow entry (an
-// activated refault goes to the active list) and costs a swap read. The
-// swap slot is freed at once: the model keeps no swap cache (see
-// doc.go). The new page is allocated on the node of the task's CPU
-// (PlaceTask), else on the node the page was evicted from. The sweep
-// stops at the first page it cannot bring back.
+// in fault order that continues where the last call stopped. A touch
+// adds one to a byte of the page: a read, then a write. A resident page
+// gets its PTE's accessed bit set (which reclaim reads through
+// folio_referenced) and, if it is in the swap cache, becomes dirty (its
+// copy on swap is stale). A page that swap readahead brought into the
+// swap cache is mapped by a minor fault (swapCacheFault). A swapped page
+// is faulted back in by do_swap_page (swapIn): a major fault (pgfault,
+// pgmajfault, pswpin) whose readahead also reads its neighbours on swap
+// (swap_cluster_readahead), that charges and allocates a page (direct
+// reclaim, memcg reclaim and the OOM killer may follow), runs
+// workingset_refault with the page's shadow entry (an activated refault
+// goes to the active list) and costs a swap read. The page stays in the
+// swap cache with its slot unless swap is half full for its cgroup
+// (should_try_to_free_swap). The new page is allocated on the node of
+// the task's CPU (PlaceTask), else on the node the page was evicted
+// from. The sweep stops at the first page it cannot bring back.
 func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 	s, ok := m.slot[pid]
 	if !ok {
@@ -196,69 +208,24 @@ func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 	var r TouchResult
 	for r.Touched < pages && !t.killed {
 		vi, idx := t.anon.next()
-		if pfn := t.anon.vmas[vi].slots[idx].pfn; pfn >= 0 {
-			_, n := m.nodeOf(pfn)
-			n.page(pfn).flags |= pgYoung
-			r.Touched++
-			continue
-		}
-		if !m.swapIn(s, vi, idx, &r) {
+		sl := &t.anon.vmas[vi].slots[idx]
+		switch {
+		case sl.pfn >= 0 && sl.swf&swfReadahead != 0:
+			m.swapCacheFault(s, vi, idx, &r)
+		case sl.pfn >= 0:
+			_, n := m.nodeOf(sl.pfn)
+			n.page(sl.pfn).flags |= pgYoung
+			if sl.swp != 0 {
+				sl.swf |= swfDirty
+			}
+		case !m.swapIn(s, vi, idx, &r):
 			// The page is still out: the next sweep starts with it.
 			t.anon.cursorVMA, t.anon.cursor = int(vi), int(idx)
-			break
+			return r, nil
 		}
 		r.Touched++
 	}
 	return r, nil
-}
-
-// swapIn is do_swap_page for task slot s's swapped slot idx of mapping
-// vi, into r. It reports whether the page is resident again.
-func (m *Machine) swapIn(s int, vi, idx int32, r *TouchResult) bool {
-	t := &m.tasks[s]
-	m.countEvent(Pgfault, t.cg, MemcgStatPgfault, 1)
-	v := &t.anon.vmas[vi]
-	sh := v.slots[idx].sh
-	node := int(sh.node)
-	if t.cpu >= 0 && t.cpu < len(m.cfg.CPUNodes) {
-		node = m.cfg.CPUNodes[t.cpu]
-	}
-	charged, stall, oom := m.chargeUser(s, false)
-	r.StallNs += stall
-	if !charged {
-		r.OOM = oom
-		return false
-	}
-	a, err := m.Alloc(AllocRequest{PID: t.PID, Node: node, GFP: GFPUser, CPU: t.cpu})
-	if err != nil {
-		panic("kernel: " + err.Error()) // the node came from the machine's own records
-	}
-	r.StallNs += a.StallNs
-	if !a.OK {
-		m.uncharge(t.cg, 1)
-		r.OOM = a.OOM
-		return false
-	}
-	ni, n := m.nodeOf(a.PFN)
-	n.claim(a.PFN, pageAnon, int32(s+1), t.cg, vi, idx)
-	p := n.page(a.PFN)
-	p.flags = pgYoung
-	rr := m.workingsetRefault(ni, t.cg, false, sh, &p.flags)
-	m.lruAdd(ni, n.index(a.PFN))
-	v.swapIn(idx, a.PFN)
-	t.RSSAnonPages++
-	t.SwapEntries--
-	m.swapUsed--
-	m.unchargeSwap(t.cg, 1)
-	m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, 1)
-	m.vmstat[Pswpin]++
-	m.countEvent(Pgmajfault, t.cg, MemcgStatPgmajfault, 1)
-	r.StallNs += m.cfg.Cost.SwapInNsPerPage
-	r.SwappedIn++
-	r.Refaults += b2i(rr.refault)
-	r.Activated += b2i(rr.activate)
-	r.Restored += b2i(rr.restore)
-	return true
 }
 
 func b2i(b bool) int64 {
@@ -300,40 +267,53 @@ func (v *vma) swapped() int64 {
 // newest first, and returns how many it freed. A huge page of a mapping
 // that is still whole goes back to the buddy allocator as one block, as
 // the kernel frees an unsplit THP folio; other pages go through the
-// task's CPU's per-CPU list.
+// task's CPU's per-CPU list. A page in the swap cache takes its swap
+// slot with it: zap_pte_range frees a mapped one's through
+// free_swap_cache (folio_free_swap), a read-ahead one's (whose PTE
+// still holds the entry) through free_swap_and_cache_nr.
 func (m *Machine) freeAnonResident(t *taskState, v *vma, n int64) int64 {
-	freed := int64(0)
+	freed, mapped := int64(0), int64(0)
 	i := v.residentTop - 1
 	for ; i >= 0 && freed < n; i-- {
-		pfn := v.slots[i].pfn
-		if pfn < 0 {
+		sl := v.slots[i]
+		if sl.pfn < 0 {
 			continue
 		}
 		if c := i / HugePagePages; c < len(v.thp) && v.thp[c] && n-freed >= HugePagePages && i%HugePagePages == HugePagePages-1 {
 			m.freeHugeChunk(v, c)
 			freed += HugePagePages
+			mapped += HugePagePages
 			i -= HugePagePages - 1
 			continue
 		}
 		m.splitHugeChunkOf(v, int32(i))
-		ni, nd := m.nodeOf(pfn)
-		m.lruDel(ni, nd.index(pfn))
-		m.freeUserPage(nd, pfn, t.cpu)
+		ni, nd := m.nodeOf(sl.pfn)
+		m.lruDel(ni, nd.index(sl.pfn))
+		m.freeUserPage(nd, sl.pfn, t.cpu)
+		if sl.swp != 0 {
+			m.freeSwapSlot(sl.swp)
+			m.swapCacheMod(t.cg, -1)
+		}
+		if sl.swf&swfReadahead != 0 {
+			t.SwapEntries--
+		} else {
+			mapped++
+		}
 		v.slots[i] = pageSlot{pfn: slotFreed}
 		v.freed++
 		freed++
 	}
 	v.residentTop = i + 1
 	if freed > 0 {
-		t.RSSAnonPages -= freed
-		m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, -freed)
+		t.RSSAnonPages -= mapped
+		m.cgroups.modStatIdx(int32(t.cg), MemcgStatAnon, -mapped)
 		m.uncharge(t.cg, freed)
 	}
 	return freed
 }
 
 // freeAnonSwapped frees n of t's swap entries of mapping v, newest
-// first.
+// first, and their slots (free_swap_and_cache_nr).
 func (m *Machine) freeAnonSwapped(t *taskState, v *vma, n int64) {
 	freed := int64(0)
 	i := v.swappedTop - 1
@@ -341,14 +321,13 @@ func (m *Machine) freeAnonSwapped(t *taskState, v *vma, n int64) {
 		if v.slots[i].pfn != slotAbsent {
 			continue
 		}
+		m.freeSwapSlot(v.slots[i].swp)
 		v.slots[i] = pageSlot{pfn: slotFreed}
 		v.freed++
 		freed++
 	}
 	v.swappedTop = i + 1
 	t.SwapEntries -= freed
-	m.swapUsed -= freed
-	m.unchargeSwap(t.cg, freed)
 }
 
 // trimAnon drops freed slots from the end of t's heap and compacts the
@@ -380,6 +359,9 @@ func (m *Machine) trimAnon(t *taskState) {
 		if sl.pfn >= 0 {
 			_, n := m.nodeOf(sl.pfn)
 			n.page(sl.pfn).idx = int32(out)
+		}
+		if sl.swp != 0 {
+			m.swap.slots[sl.swp].idx = int32(out)
 		}
 		v.slots[out] = sl
 		out++

@@ -113,8 +113,9 @@ func (m *Machine) checkOwners(filePages []int64) error {
 }
 
 // checkAnonSpace checks task slot s's anonymous slots: each mapping's
-// counters, its swapped slots keep a shadow, its whole huge pages are
-// whole; and that the task's RSS and swap entries are what its mappings
+// counters, its swapped slots keep a shadow and a swap slot, its whole
+// huge pages are whole; and that the task's RSS (mapped pages) and swap
+// entries (swapped-out and read-ahead pages) are what its mappings
 // hold. With checkPage (every anonymous page is named by the slot it
 // names) and RSS equal to the task's anonymous pages (checkTasks), the
 // resident slots and the pages are in one-to-one correspondence: no
@@ -122,7 +123,7 @@ func (m *Machine) checkOwners(filePages []int64) error {
 func (m *Machine) checkAnonSpace(s int) error {
 	t := &m.tasks[s]
 	a := &t.anon
-	var resident, swapped int64
+	var mapped, swapEntries int64
 	for vi := range a.vmas {
 		v := &a.vmas[vi]
 		if !v.mapped {
@@ -135,14 +136,14 @@ func (m *Machine) checkAnonSpace(s int) error {
 		if err != nil {
 			return fmt.Errorf("kernel: task %d mapping %d: %w", t.PID, vi, err)
 		}
-		resident += r
-		swapped += sw
+		mapped += r
+		swapEntries += sw
 	}
 	switch {
-	case resident != t.RSSAnonPages-int64(len(t.mlocked)):
-		return fmt.Errorf("kernel: task %d: %d resident slots, rss %d with %d mlocked", t.PID, resident, t.RSSAnonPages, len(t.mlocked))
-	case swapped != t.SwapEntries:
-		return fmt.Errorf("kernel: task %d: %d swapped slots, %d swap entries", t.PID, swapped, t.SwapEntries)
+	case mapped != t.RSSAnonPages-int64(len(t.mlocked)):
+		return fmt.Errorf("kernel: task %d: %d mapped slots, rss %d with %d mlocked", t.PID, mapped, t.RSSAnonPages, len(t.mlocked))
+	case swapEntries != t.SwapEntries:
+		return fmt.Errorf("kernel: task %d: %d swapped or read-ahead slots, %d swap entries", t.PID, swapEntries, t.SwapEntries)
 	case a.cursorVMA < 0 || a.cursorVMA > len(a.vmas) || a.cursorVMA < len(a.vmas) && a.cursor > len(a.vmas[a.cursorVMA].slots):
 		return fmt.Errorf("kernel: task %d: touch cursor %d:%d of %d mappings", t.PID, a.cursorVMA, a.cursor, len(a.vmas))
 	}
@@ -154,25 +155,44 @@ func (m *Machine) checkAnonSpace(s int) error {
 	return nil
 }
 
-// checkVMA checks mapping vi of task slot s and counts its resident and
-// swapped slots.
-func (m *Machine) checkVMA(s int, vi int32) (resident, swapped int64, err error) {
+// checkVMA checks mapping vi of task slot s and counts its mapped
+// resident slots and its swap entries (swapped-out slots and pages read
+// ahead into the swap cache, whose PTEs still hold the entry). Every
+// slot with a swap slot must be named back by that swap slot
+// (checkSwap checks the other direction), so no swap slot backs two
+// pages.
+func (m *Machine) checkVMA(s int, vi int32) (mapped, swapEntries int64, err error) {
 	v := &m.tasks[s].anon.vmas[vi]
 	freed := 0
 	for idx, sl := range v.slots {
+		if sl.swp != 0 {
+			if sl.swp < 0 || int(sl.swp) >= len(m.swap.slots) {
+				return 0, 0, fmt.Errorf("slot %d has swap slot %d of %d", idx, sl.swp, len(m.swap.slots)-1)
+			}
+			if d := m.swap.slots[sl.swp]; d.owner != int32(s+1) || d.vma != vi || d.idx != int32(idx) {
+				return 0, 0, fmt.Errorf("slot %d has swap slot %d, which names task slot %d mapping %d slot %d", idx, sl.swp, d.owner-1, d.vma, d.idx)
+			}
+		}
+		if err := m.checkSwapFlags(sl, idx); err != nil {
+			return 0, 0, err
+		}
 		switch {
 		case sl.pfn == slotFreed:
 			freed++
 		case sl.pfn == slotAbsent:
-			if !sl.sh.valid || idx >= v.swappedTop {
-				return 0, 0, fmt.Errorf("swapped slot %d has no shadow or sits above %d", idx, v.swappedTop)
+			if !sl.sh.valid || idx >= v.swappedTop || sl.swp == 0 {
+				return 0, 0, fmt.Errorf("swapped slot %d has no shadow or no swap slot, or sits above %d", idx, v.swappedTop)
 			}
-			swapped++
+			swapEntries++
 		default:
 			if idx >= v.residentTop {
 				return 0, 0, fmt.Errorf("resident slot %d sits above %d", idx, v.residentTop)
 			}
-			resident++
+			if sl.swf&swfReadahead != 0 {
+				swapEntries++
+			} else {
+				mapped++
+			}
 		}
 	}
 	if freed != v.freed {
@@ -185,7 +205,27 @@ func (m *Machine) checkVMA(s int, vi int32) (resident, swapped int64, err error)
 			}
 		}
 	}
-	return resident, swapped, nil
+	return mapped, swapEntries, nil
+}
+
+// checkSwapFlags checks a slot's swap-cache state: only a resident page
+// in the swap cache has any, a page read ahead is clean and not mapped
+// (so not young), and a freed slot keeps no swap slot.
+func (m *Machine) checkSwapFlags(sl pageSlot, idx int) error {
+	switch {
+	case sl.pfn == slotFreed && (sl.swp != 0 || sl.swf != 0):
+		return fmt.Errorf("freed slot %d keeps swap slot %d (flags %#x)", idx, sl.swp, sl.swf)
+	case sl.swf != 0 && (sl.pfn < 0 || sl.swp == 0):
+		return fmt.Errorf("slot %d has swap-cache flags %#x but is not a resident page in the swap cache", idx, sl.swf)
+	case sl.swf&swfReadahead != 0 && sl.swf&swfDirty != 0:
+		return fmt.Errorf("slot %d was read ahead and is dirty, but no task mapped it", idx)
+	case sl.swf&swfReadahead != 0:
+		_, n := m.nodeOf(sl.pfn)
+		if n.page(sl.pfn).flags&pgYoung != 0 {
+			return fmt.Errorf("slot %d was read ahead and is young, but no PTE maps it", idx)
+		}
+	}
+	return nil
 }
 
 // checkHugeChunk checks that whole huge page c of mapping v is 512

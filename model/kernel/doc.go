@@ -24,10 +24,30 @@
 //     anonymous region, with transparent huge pages or base pages;
 //     UnmapAnon frees exactly its frames, as munmap does); each page
 //     resident, swapped out or freed (anon.go). TouchAnon touches pages
-//     in a round-robin sweep (setting the PTE's accessed bit, or faulting
-//     a swapped page back in: do_swap_page); Reap frees everything.
+//     in a round-robin sweep: a read then a write of one byte, which
+//     sets the PTE's accessed bit (and dirties a swap-cache page), maps
+//     a read-ahead page by a minor fault, or faults a swapped page back
+//     in (do_swap_page, swapin.go); Reap frees everything.
 //     Page cache belongs to files (pagecache.go): ReadFile reads one page
 //     with read(2), AllocFile reads new pages of a task's own file.
+//   - Swap with identity and the swap cache (swap.go, swapin.go): each
+//     swap slot is free, holds a swapped-out page's entry, or backs a
+//     page in the swap cache; reclaim allocates slots in order
+//     (folio_alloc_swap on a rotational device's global cluster). A
+//     page read back stays in the swap cache with its slot, charged to
+//     memory.current and still to memory.swap.current (cgroup v2), until
+//     do_swap_page's should_try_to_free_swap (swap half full for its
+//     cgroup: mem_cgroup_swap_full), reclaim's activate_locked at the
+//     same test, or an unmap frees the slot; reclaim drops a clean one
+//     without a write and writes a dirty one to its own slot. A major
+//     fault reads the aligned block of up to 2^vm.page-cluster slots
+//     around its own (swap_cluster_readahead, the readahead 6.18 uses
+//     with a rotational swap device, as this project's host has),
+//     sized by swapin_nr_pages from the hits on earlier readahead; the
+//     read-ahead pages go to the inactive (or, refaulting, active) anon
+//     list unmapped, in no RSS. SwapCachedPages is meminfo's
+//     SwapCached; memory.stat has swapcached, pswpin and pswpout;
+//     /proc/vmstat swap_ra and swap_ra_hit.
 //   - Kernel pages (alloc.go): Alloc with a gfp mask (GFP_KERNEL,
 //     GFP_ATOMIC, GFP_NOWAIT and __GFP_NORETRY, __GFP_RETRY_MAYFAIL,
 //     __GFP_HIGH, __GFP_THISNODE, __GFP_ACCOUNT), unmovable, in no RSS,
@@ -81,26 +101,65 @@
 //   - The counters users read: /proc/vmstat (VMStat, vmstat.go) and
 //     cgroup v2 memory.stat (memcg_stat.go), kept from the pages.
 //   - Fault and reclaim costs in simulated time (ReclaimCost), the disk
-//     read of a page-cache miss or a swap-in measured on the build
-//     machine (DefaultReadNsPerPage).
+//     read of a page-cache miss or a swap-in and the extra pages of a
+//     swap readahead measured on the build machine
+//     (DefaultReadNsPerPage, DefaultSwapReadaheadNsPerPage).
 //
 // # What it simplifies, and what each simplification would change
 //
 //   - No multi-generational LRU (MGLRU). A host with lru_gen enabled ages
 //     pages in generations and tiers, protects refaulting pages by tier
 //     rather than by refault distance, and would thrash differently.
-//   - No swap cache. A swapped-in page frees its swap slot at once; Linux
-//     keeps the page in the swap cache (and the slot) until the page is
-//     written or swap is half full (should_try_to_free_swap), so an
-//     unmodified page can be reclaimed again without a write. The model
-//     writes every re-evicted page again (more pswpout and swap-out cost)
-//     and shows less swap in use.
-//   - No writeback and no dirty pages. Page cache is clean and an
-//     anonymous page is written to swap and freed in one step; Linux
-//     starts the write, frees the page on a later pass, and throttles
-//     reclaim on writeback (reclaim_throttle) and writers on dirty limits
-//     (balance_dirty_pages). Reclaim of write-heavy workloads is
-//     therefore faster and cheaper here than on a host.
+//   - Swap readahead is swap_cluster_readahead only. With no rotational
+//     swap device Linux uses swap_vma_readahead (a window of virtual
+//     addresses, hits kept per VMA, at most 2^min(page-cluster, 5)
+//     pages within one page table); on such a host the model's
+//     readahead would read other tasks' neighbours on swap where Linux
+//     reads the faulting task's own neighbours in memory. A readahead
+//     page that cannot be charged or allocated without the OOM killer is
+//     skipped (the kernel's readahead allocations may reclaim and kill
+//     like any user fault), every read-ahead page is allocated on the
+//     faulting page's node, and the fault's one read costs
+//     SwapInNsPerPage plus SwapReadaheadNsPerPage per page read ahead,
+//     however the block's slots are spread.
+//   - The swap allocator takes the next free slot after the last one
+//     handed out. 6.18's cluster allocator prefers partly used clusters
+//     to free ones and, once swap is half full, reclaims swap-cache
+//     slots it passes (cluster_reclaim_range); the model's slots of one
+//     reclaim run are more often neighbours, so its readahead hits a
+//     little more, and it frees swap-cache slots only on swap-in,
+//     activation and unmap.
+//   - Swap accounting is cgroup v2's: a swap-cache page counts in
+//     memory.current and memory.swap.current. On cgroup v1 with memsw
+//     (this project's host), memcg1_swapin uncharges the slot at
+//     swap-in, so the page counts once against memory.memsw, and
+//     mem_cgroup_swap_full looks only at vm_swap_full: the host keeps
+//     swap-cache pages longer than the model's cgroups with a
+//     memory.swap.max do.
+//   - AllocMlocked puts a page on no list: mlocked pages are never
+//     scanned. Linux puts a page faulted in a VM_LOCKED mapping straight
+//     on the unevictable list (mlock_new_folio); a page faulted before
+//     mlock(2) sits on an evictable list until mlock_vma_pages_range
+//     moves it (mlock_folio, then lru_add_drain), and reclaim that
+//     meets an mlocked page there culls it (folio_evictable in
+//     shrink_folio_list). On this project's host the validation
+//     workers fault and mlock within one tick: over all its runs
+//     /proc/vmstat showed unevictable_pgs_culled 494,331 (which
+//     __mlock_folio and __mlock_new_folio count too) against
+//     unevictable_pgs_mlocked 494,031, so reclaim and lru_add culled at
+//     most 300 pages, and the model leaves that window out.
+//   - No writeback and no dirty page cache. Page cache is clean, and an
+//     anonymous page (new to swap, or a dirty swap-cache page) is
+//     written to swap and freed in one step; Linux starts the write,
+//     keeps the page on the inactive list (PG_reclaim), and frees it on
+//     a later pass after folio_rotate_reclaimable has moved it to the
+//     tail, so each page it swaps out is scanned at least once more and
+//     a reclaim run issues more writes than it needs while they are in
+//     flight; it also throttles reclaim on writeback (reclaim_throttle)
+//     and writers on dirty limits (balance_dirty_pages). Reclaim of
+//     swap-heavy and write-heavy workloads is therefore faster and
+//     cheaper here than on a host, with fewer anon pages scanned for the
+//     same pages stolen.
 //   - No mapped page cache. Files are read with read(2), never mmap'd, so
 //     no page-cache page is ever young: no VM_EXEC protection of program
 //     text, no activation of mapped file pages by their PTEs. Mapped

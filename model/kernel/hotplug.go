@@ -270,7 +270,7 @@ func (m *Machine) migrationRoom(targets []int) int64 {
 		room += n.filePages()
 		anon += n.anonPages()
 	}
-	return room + min(anon, max(0, m.cfg.SwapPages-m.swapUsed))
+	return room + min(anon, max(0, m.cfg.SwapPages-m.swap.used))
 }
 
 // disableNodePCPs is zone_pcp_disable for node ni: every CPU's list of

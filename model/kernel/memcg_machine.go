@@ -45,7 +45,7 @@ func (m *Machine) uncharge(cg int, pages int64) {
 // canSwap reports whether a page of cgroup cg may go to swap: free slots
 // on the device and room under memory.swap.max of cg and its ancestors.
 func (m *Machine) canSwap(cg int) bool {
-	free := m.cfg.SwapPages - m.swapUsed
+	free := m.cfg.SwapPages - m.swap.used
 	if free <= 0 {
 		return false
 	}

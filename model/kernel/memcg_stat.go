@@ -12,7 +12,7 @@ type MemcgStatItem int
 // accumulated pgscan and pgsteal, then memcg_vm_event_stat[], Linux
 // 6.18). Swap is not a memory.stat line in cgroup v2; it is
 // memory.swap.current. All are kept in pages (or events); the first
-// eight print in bytes, the rest as counts, as memcg_page_state_output
+// nine print in bytes, the rest as counts, as memcg_page_state_output
 // does.
 const (
 	// MemcgStatAnon is "anon" (NR_ANON_MAPPED): anonymous pages mapped
@@ -25,6 +25,10 @@ const (
 	// (__memcg_kmem_charge_page -> account_kmem); slab and percpu have
 	// lines of their own, not modelled.
 	MemcgStatKernel
+	// MemcgStatSwapcached is "swapcached" (NR_SWAPCACHE): the cgroup's
+	// pages in the swap cache (swap_cache_add_folio), which memory.stat
+	// prints after file_writeback and before the LRU lines.
+	MemcgStatSwapcached
 	// MemcgStatInactiveAnon .. MemcgStatActiveFile are the LRU list
 	// sizes, in enum lru_list order.
 	MemcgStatInactiveAnon
@@ -47,6 +51,12 @@ const (
 	// pgsteal.
 	MemcgStatPgscan
 	MemcgStatPgsteal
+	// MemcgStatPswpin and MemcgStatPswpout are the cgroup's pages read
+	// from and written to swap (count_memcg_folio_events in
+	// swap_read_folio and __swap_writepage), first of
+	// memcg_vm_event_stat[] on a kernel without cgroup v1's pgpgin.
+	MemcgStatPswpin
+	MemcgStatPswpout
 	// The vm events of the cgroup's pages (count_memcg_events). Reclaim
 	// done for a cgroup's limit counts as direct.
 	MemcgStatPgscanKswapd
@@ -68,10 +78,10 @@ func (s MemcgStatItem) String() string {
 		return fmt.Sprintf("MemcgStatItem(%d)", int(s))
 	}
 	return [NrMemcgStatItems]string{
-		"anon", "file", "kernel", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
+		"anon", "file", "kernel", "swapcached", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
 		"workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon",
 		"workingset_activate_file", "workingset_restore_anon", "workingset_restore_file",
-		"pgscan", "pgsteal", "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
+		"pgscan", "pgsteal", "pswpin", "pswpout", "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
 		"pgfault", "pgmajfault", "pgrefill", "pgactivate", "pgdeactivate",
 	}[s]
 }

@@ -55,3 +55,29 @@ func (c *Cgroups) SwapAvailable(path string, freeSwapPages int64) (int64, error)
 	}
 	return max(n, 0), nil
 }
+
+// swapFull is mem_cgroup_swap_full's cgroup v2 walk (without
+// vm_swap_full, which the machine adds): cgroup i or an ancestor below
+// the root uses at least half its memory.swap.high or memory.swap.max.
+// Swap-cache pages then give up their slots (do_swap_page's
+// should_try_to_free_swap, shrink_folio_list's activate_locked).
+func (c *Cgroups) swapFull(i int32) bool {
+	for ; i > rootCgroup; i = c.cgs[i].parent {
+		s := &c.cgs[i].swap
+		if s.usage*2 >= s.high || s.usage*2 >= s.max {
+			return true
+		}
+	}
+	return false
+}
+
+// SwapFull reports mem_cgroup_swap_full's cgroup test for the cgroup at
+// path (vm_swap_full aside): whether it or an ancestor below the root
+// uses at least half of its memory.swap.max or memory.swap.high.
+func (c *Cgroups) SwapFull(path string) (bool, error) {
+	i, err := c.lookup("swap full", path)
+	if err != nil {
+		return false, err
+	}
+	return c.swapFull(i), nil
+}

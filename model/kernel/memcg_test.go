@@ -734,10 +734,11 @@ func TestFiles(t *testing.T) {
 		{"/a", "memory.swap.max", "max\n"},
 		{"/a", "memory.peak", "40960\n"},
 		// memory.stat prints every line the model keeps, in the kernel's
-		// order; the page lines in bytes.
-		{"/a", "memory.stat", "anon 28672\nfile 12288\nkernel 0\ninactive_anon 0\n"},
-		{"/a/b", "memory.stat", "anon 28672\nfile 0\nkernel 0\ninactive_anon 0\n"},
-		{"/", "memory.stat", "anon 28672\nfile 12288\nkernel 0\ninactive_anon 0\n"},
+		// order (memory_stats[]: swapcached comes between kernel and the LRU
+		// lines); the page lines in bytes.
+		{"/a", "memory.stat", "anon 28672\nfile 12288\nkernel 0\nswapcached 0\ninactive_anon 0\n"},
+		{"/a/b", "memory.stat", "anon 28672\nfile 0\nkernel 0\nswapcached 0\ninactive_anon 0\n"},
+		{"/", "memory.stat", "anon 28672\nfile 12288\nkernel 0\nswapcached 0\ninactive_anon 0\n"},
 		{"/a", "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\noom_group_kill 0\n"},
 		{"/a", "memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"},
 	} {

@@ -109,11 +109,12 @@ func (m *Machine) isolate(ni, cg, lru int, nr int64) []int32 {
 // shrinkInactiveList is shrink_inactive_list: isolate a batch from the
 // tail, count the scan, decide each page with folio_check_references,
 // and activate, keep or reclaim it (shrink_folio_list). An anonymous page
-// that finds no swap slot is activated, as a failed add_to_swap does.
-// Activated pages age the lruvec (move_folios_to_lru); the cost of the
-// batch, swap writes and pages not reclaimed, is noted (lru_note_cost).
+// that is not in the swap cache and finds no swap slot is activated, as
+// a failed add_to_swap does; an activated swap-cache page gives its slot
+// up when swap is half full (activate_locked). Activated pages age the
+// lruvec (move_folios_to_lru); the cost of the batch, swap writes and
+// pages not reclaimed, is noted (lru_note_cost).
 func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanControl) int64 {
-	n := m.nodes[ni]
 	file := isFileLRU(lru)
 	taken := m.isolate(ni, cg, lru, nrToScan)
 	scanned := int64(len(taken))
@@ -121,62 +122,82 @@ func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanCo
 		return 0
 	}
 	m.countReclaim(cg, file, scanned, sc, PgscanKswapd, PgscanAnon, MemcgStatPgscan, MemcgStatPgscanKswapd)
-	var reclaimed, pageout, activated int64
+	var b reclaimBatch
 	for _, i := range taken {
-		p := &n.pages[i]
-		young := 0
-		switch {
-		case !file && m.tasks[p.owner-1].killed:
+		m.shrinkFolio(ni, i, file, sc, &b)
+	}
+	reclaimed := b.dropped + b.anonDropped + b.pageout
+	if reclaimed > 0 {
+		// The batch's pages are all the lruvec's cgroup's: uncharge them
+		// at once (mem_cgroup_uncharge_list).
+		m.cgroups.modStatIdx(int32(cg), MemcgStatFile, -b.dropped)
+		m.cgroups.modStatIdx(int32(cg), MemcgStatAnon, -b.unmapped)
+		m.uncharge(cg, reclaimed)
+	}
+	m.countEvent(Pgactivate, cg, MemcgStatPgactivate, b.activated)
+	m.ageNonresident(ni, cg, uint64(b.activated))
+	m.countReclaim(cg, file, reclaimed, sc, PgstealKswapd, PgstealAnon, MemcgStatPgsteal, MemcgStatPgstealKswapd)
+	m.noteCost(ni, cg, file, b.pageout, scanned-reclaimed)
+	cost := &m.cfg.Cost
+	sc.res.reclaimed += reclaimed
+	sc.res.scanned += scanned
+	sc.res.costNs += scanned*cost.ScanNsPerPage + (b.dropped+b.anonDropped)*cost.DropFileNsPerPage + b.pageout*cost.SwapOutNsPerPage
+	m.stats.PagesReclaimedFile += b.dropped
+	m.stats.PagesSwappedOut += b.pageout
+	m.countEvent(Pswpout, cg, MemcgStatPswpout, b.pageout)
+	return reclaimed
+}
+
+// reclaimBatch is what shrink_folio_list did with a batch: page-cache
+// pages dropped, clean swap-cache pages dropped without a write,
+// anonymous pages written to swap (pageout), mapped anonymous pages
+// among the last two (unmapped from their task), and pages activated.
+type reclaimBatch struct {
+	dropped, anonDropped, pageout, unmapped, activated int64
+}
+
+// shrinkFolio is shrink_folio_list's decision for isolated page i of
+// node ni, whose list is file or anon, into b.
+func (m *Machine) shrinkFolio(ni int, i int32, file bool, sc *scanControl, b *reclaimBatch) {
+	p := &m.nodes[ni].pages[i]
+	var sl *pageSlot
+	young := 0
+	if !file {
+		t := &m.tasks[p.owner-1]
+		sl = &t.anon.vmas[p.vma].slots[p.idx]
+		if t.killed {
 			// folio_referenced_one: an anonymous page mapped only by an
 			// exiting or OOM-killed task is left for the exit (or the
 			// OOM reaper) to free, not swapped.
 			young = -1
-		case p.flags&pgYoung != 0:
-			young = 1
-		}
-		ref, referenced := CheckReferences(young, p.flags&pgReferenced != 0, file, false)
-		if young >= 0 {
-			p.flags &^= pgYoung | pgReferenced
-		}
-		if referenced {
-			p.flags |= pgReferenced
-		}
-		switch {
-		case ref == FolioRefKeep:
-			m.lruAdd(ni, i)
-		case ref == FolioRefActivate || !file && !m.canSwap(cg):
-			p.flags |= pgActive
-			m.lruAdd(ni, i)
-			activated++
-		case file:
-			m.reclaimFilePage(ni, i, sc.root)
-			reclaimed++
-		default:
-			m.reclaimAnonPage(ni, i, sc.root)
-			reclaimed++
-			pageout++
 		}
 	}
-	dropped := reclaimed - pageout
-	if reclaimed > 0 {
-		// The batch's pages are all the lruvec's cgroup's: uncharge them
-		// at once (mem_cgroup_uncharge_list).
-		m.cgroups.modStatIdx(int32(cg), MemcgStatFile, -dropped)
-		m.cgroups.modStatIdx(int32(cg), MemcgStatAnon, -pageout)
-		m.uncharge(cg, reclaimed)
+	if young == 0 && p.flags&pgYoung != 0 {
+		young = 1
 	}
-	m.countEvent(Pgactivate, cg, MemcgStatPgactivate, activated)
-	m.ageNonresident(ni, cg, uint64(activated))
-	m.countReclaim(cg, file, reclaimed, sc, PgstealKswapd, PgstealAnon, MemcgStatPgsteal, MemcgStatPgstealKswapd)
-	m.noteCost(ni, cg, file, pageout, scanned-reclaimed)
-	cost := &m.cfg.Cost
-	sc.res.reclaimed += reclaimed
-	sc.res.scanned += scanned
-	sc.res.costNs += scanned*cost.ScanNsPerPage + dropped*cost.DropFileNsPerPage + pageout*cost.SwapOutNsPerPage
-	m.stats.PagesReclaimedFile += dropped
-	m.stats.PagesSwappedOut += pageout
-	m.vmstat[Pswpout] += pageout
-	return reclaimed
+	ref, referenced := CheckReferences(young, p.flags&pgReferenced != 0, file, false)
+	if young >= 0 {
+		p.flags &^= pgYoung | pgReferenced
+	}
+	if referenced {
+		p.flags |= pgReferenced
+	}
+	switch {
+	case ref == FolioRefKeep:
+		m.lruAdd(ni, i)
+	case ref == FolioRefActivate || !file && sl.swp == 0 && !m.canSwap(int(p.cg)):
+		if !file && m.memcgSwapFull(int(p.cg)) {
+			m.folioFreeSwap(sl, int(p.cg))
+		}
+		p.flags |= pgActive
+		m.lruAdd(ni, i)
+		b.activated++
+	case file:
+		m.reclaimFilePage(ni, i, sc.root)
+		b.dropped++
+	default:
+		m.reclaimAnonPage(ni, i, sc.root, b)
+	}
 }
 
 // countReclaim counts n pages scanned or stolen (the kswapd counter
@@ -243,20 +264,40 @@ func (m *Machine) reclaimFilePage(ni int, i int32, target int) {
 	n.release(n.zone.StartPFN + int64(i))
 }
 
-// reclaimAnonPage writes anonymous page i of node ni, isolated, to swap
-// and frees it: the task's slot keeps the swap entry with the shadow
-// entry (the kernel keeps the shadow in the swap cache slot), and swap
-// is charged; the caller uncharges the memory.
-func (m *Machine) reclaimAnonPage(ni int, i int32, target int) {
+// reclaimAnonPage reclaims anonymous page i of node ni, isolated, into
+// b. A page not in the swap cache gets a slot (add_to_swap, which
+// charges its swap) and is written (pageout); a page in the swap cache
+// is written again only if dirty, and a clean one is dropped with no
+// write (its copy on swap is good). Either way it leaves memory
+// (__remove_mapping): its anonymous slot keeps the swap entry with the
+// shadow entry (the kernel keeps the shadow in the swap slot), the task
+// loses it from its RSS to its swap entries if it was mapped (a page
+// read ahead and never mapped was in neither), and the caller
+// uncharges the memory.
+func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) {
 	n := m.nodes[ni]
 	p := &n.pages[i]
-	t := &m.tasks[p.owner-1]
+	s := int(p.owner - 1)
+	t := &m.tasks[s]
 	m.splitHugePage(p) // the THP is split to swap its pages one by one
+	sl := &t.anon.vmas[p.vma].slots[p.idx]
+	switch {
+	case sl.swp == 0:
+		sl.swp = m.allocSwapSlot(s, p.vma, p.idx, int(p.cg))
+		b.pageout++
+	case sl.swf&swfDirty != 0:
+		m.swapCacheMod(int(p.cg), -1)
+		b.pageout++
+	default:
+		m.swapCacheMod(int(p.cg), -1)
+		b.anonDropped++
+	}
+	if sl.swf&swfReadahead == 0 {
+		t.RSSAnonPages--
+		t.SwapEntries++
+		b.unmapped++
+	}
 	sh := m.workingsetEviction(ni, target, p)
 	t.anon.vmas[p.vma].swapOut(p.idx, sh)
-	t.RSSAnonPages--
-	t.SwapEntries++
-	m.swapUsed++
-	m.chargeSwap(int(p.cg))
 	n.release(n.zone.StartPFN + int64(i))
 }

@@ -226,8 +226,8 @@ func (m *Machine) cgPreorder() []int {
 func (m *Machine) reclaimablePages(ni int) int64 {
 	n := m.nodes[ni]
 	r := n.filePages()
-	if m.swapUsed < m.cfg.SwapPages {
-		r += min(n.anonPages(), m.cfg.SwapPages-m.swapUsed)
+	if m.swap.used < m.cfg.SwapPages {
+		r += min(n.anonPages(), m.cfg.SwapPages-m.swap.used)
 	}
 	return r
 }

@@ -7,12 +7,14 @@ package kernel
 // errors):
 //
 //	machine pages=N [nodes=N] [swap=N] [swappiness=N] [extfrag=N]
-//	        [proactiveness=N] [cpus=N]
+//	        [proactiveness=N] [cpus=N] [cluster=N]
 //	    a machine of nodes nodes of pages 4 KiB pages each (zonelists in
 //	    node order from the local node), swap pages of swap, the
-//	    compaction sysctls given (else Linux's defaults), and cpus CPUs
-//	    per node with per-CPU lists (none by default).
-//	cgroup path=P [max=N] [high=N]      a cgroup, limits in pages
+//	    compaction sysctls given (else Linux's defaults), cpus CPUs
+//	    per node with per-CPU lists (none by default), and
+//	    vm.page-cluster cluster (default 3).
+//	cgroup path=P [max=N] [high=N] [swapmax=N]
+//	    a cgroup, limits in pages
 //	task pid=N [cgroup=P] [cpu=N]       a task, optionally placed
 //	file name=S pages=N                 a file (AddFile)
 //	read pid=N file=S pages=A..B [node=N] [times=N]
@@ -30,7 +32,10 @@ package kernel
 //	    where the page is: list and flags, or swapped with its shadow
 //	vmstat [NAME...]                    /proc/vmstat lines, all non-zero or the named
 //	memstat cgroup=P [NAME...]          memory.stat lines, all non-zero or the named
+//	cgfile cgroup=P file=NAME           a memory controller file (CgroupFile)
 //	mm pid=N                            the task's resident and swapped pages
+//	swap                                swap slots in use, swap-cache pages,
+//	                                    and whether vm_swap_full holds
 //	check                               CheckInvariants
 //
 // and the compaction commands of script_compact_test.go.
@@ -86,7 +91,8 @@ func (r *scriptRunner) dispatch(cmd string, a *scripttest.Args) (string, error) 
 		"cgroup": r.cgroup, "task": r.task, "file": r.file, "read": r.read,
 		"anon": r.anon, "touch": r.touch, "free": r.free, "reclaim": r.reclaim,
 		"kswapd": r.kswapd, "lru": r.lru, "page": r.page, "vmstat": r.vmstatCmd,
-		"memstat": r.memstat, "check": r.check, "mm": r.mm,
+		"memstat": r.memstat, "check": r.check, "mm": r.mm, "swap": r.swapCmd,
+		"cgfile": r.cgfile,
 	}
 	r.compactHandlers(handlers)
 	h, ok := handlers[cmd]
@@ -117,13 +123,14 @@ func ints(a *scripttest.Args, spec ...any) ([]int64, error) {
 }
 
 func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
-	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0)
+	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0, "cluster", defaultPageCluster)
 	if err != nil {
 		return "", err
 	}
 	sys := DefaultCompactionSysctls()
 	sys.ExtfragThreshold, sys.Proactiveness = int(v[4]), int(v[5])
-	cfg := MachineConfig{Swappiness: int(v[3]), SwapPages: v[2], Compaction: &sys}
+	cluster := int(v[7])
+	cfg := MachineConfig{Swappiness: int(v[3]), SwapPages: v[2], Compaction: &sys, PageCluster: &cluster}
 	for n := range int(v[1]) {
 		for range v[6] {
 			cfg.CPUNodes = append(cfg.CPUNodes, n)
@@ -151,11 +158,11 @@ func (r *scriptRunner) cgroup(a *scripttest.Args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := ints(a, "max", 0, "high", 0)
+	v, err := ints(a, "max", 0, "high", 0, "swapmax", 0)
 	if err != nil {
 		return "", err
 	}
-	return "", r.m.AddCgroup(path, CgroupLimits{MaxPages: v[0], HighPages: v[1]})
+	return "", r.m.AddCgroup(path, CgroupLimits{MaxPages: v[0], HighPages: v[1], SwapMaxPages: v[2]})
 }
 
 func (r *scriptRunner) task(a *scripttest.Args) (string, error) {
@@ -291,8 +298,12 @@ func (r *scriptRunner) touch(a *scripttest.Args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("touched %d swapped_in %d refaults %d activated %d restored %d stall %.3f ms\n",
-		t.Touched, t.SwappedIn, t.Refaults, t.Activated, t.Restored, float64(t.StallNs)/1e6) + oomLine(t.OOM), nil
+	ra := ""
+	if t.ReadAhead != 0 || t.ReadaheadHits != 0 {
+		ra = fmt.Sprintf(" read_ahead %d ra_hits %d", t.ReadAhead, t.ReadaheadHits)
+	}
+	return fmt.Sprintf("touched %d swapped_in %d%s refaults %d activated %d restored %d stall %.3f ms\n",
+		t.Touched, t.SwappedIn, ra, t.Refaults, t.Activated, t.Restored, float64(t.StallNs)/1e6) + oomLine(t.OOM), nil
 }
 
 func (r *scriptRunner) free(a *scripttest.Args) (string, error) {
@@ -381,8 +392,22 @@ func (r *scriptRunner) page(a *scripttest.Args) (string, error) {
 		if !sl.sh.valid {
 			return "not resident, no shadow\n", nil
 		}
-		return fmt.Sprintf("not resident, shadow: node %d cgroup %s eviction %d workingset %v\n",
-			sl.sh.node, r.m.cgPaths[sl.sh.cg], sl.sh.eviction, sl.sh.workingset), nil
+		where := ""
+		if sl.swp != 0 {
+			where = fmt.Sprintf(" in swap slot %d", sl.swp)
+		}
+		return fmt.Sprintf("not resident%s, shadow: node %d cgroup %s eviction %d workingset %v\n",
+			where, sl.sh.node, r.m.cgPaths[sl.sh.cg], sl.sh.eviction, sl.sh.workingset), nil
+	}
+	cache := ""
+	if sl.swp != 0 {
+		cache = fmt.Sprintf(", swap cache slot %d", sl.swp)
+		if sl.swf&swfDirty != 0 {
+			cache += " dirty"
+		}
+		if sl.swf&swfReadahead != 0 {
+			cache += " readahead"
+		}
 	}
 	ni, n := r.m.nodeOf(sl.pfn)
 	p := n.page(sl.pfn)
@@ -396,7 +421,11 @@ func (r *scriptRunner) page(a *scripttest.Args) (string, error) {
 			flags = append(flags, f.name)
 		}
 	}
-	return fmt.Sprintf("node %d %s [%s]\n", ni, names[lruIndex(p.kind, p.flags)], strings.Join(flags, " ")), nil
+	return fmt.Sprintf("node %d %s [%s]%s\n", ni, names[lruIndex(p.kind, p.flags)], strings.Join(flags, " "), cache), nil
+}
+
+func (r *scriptRunner) swapCmd(*scripttest.Args) (string, error) {
+	return fmt.Sprintf("used %d cached %d vm_swap_full %v\n", r.m.SwapUsed(), r.m.SwapCachedPages(), r.m.vmSwapFull()), nil
 }
 
 func (r *scriptRunner) vmstatCmd(a *scripttest.Args) (string, error) {
@@ -429,6 +458,18 @@ func (r *scriptRunner) memstat(a *scripttest.Args) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+func (r *scriptRunner) cgfile(a *scripttest.Args) (string, error) {
+	path, err := a.String("cgroup")
+	if err != nil {
+		return "", err
+	}
+	name, err := a.String("file")
+	if err != nil {
+		return "", err
+	}
+	return r.m.CgroupFile(path, name)
 }
 
 func (r *scriptRunner) check(*scripttest.Args) (string, error) {

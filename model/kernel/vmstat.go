@@ -25,7 +25,9 @@ const (
 	WorkingsetRestoreAnon
 	WorkingsetRestoreFile
 	// Pswpin and Pswpout count pages read from and written to swap
-	// (swap_read_folio, swap_writepage).
+	// (swap_read_folio, __swap_writepage): a swap-in reads the faulting
+	// page and its readahead, and reclaim writes a page that has no
+	// copy on swap or a dirty one.
 	Pswpin
 	Pswpout
 	// AllocstallNormal and AllocstallMovable count direct reclaim runs
@@ -93,6 +95,12 @@ const (
 	ThpFaultAlloc
 	ThpFaultFallback
 	ThpFaultFallbackCharge
+	// SwapRa counts pages swap readahead read besides the faulting one
+	// (swap_cluster_readahead), and SwapRaHit the faults that found such
+	// a page in the swap cache, PG_readahead still set
+	// (swap_update_readahead).
+	SwapRa
+	SwapRaHit
 	// NrVMEvents is the number of counters.
 	NrVMEvents
 )
@@ -113,6 +121,7 @@ func (e VMEvent) String() string {
 		"compact_stall", "compact_fail", "compact_success", "compact_daemon_wake",
 		"compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
 		"thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
+		"swap_ra", "swap_ra_hit",
 	}[e]
 }
 

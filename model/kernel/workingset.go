@@ -27,10 +27,15 @@ type shadow struct {
 
 // pageSlot is where a page of a file or of a task's anonymous memory
 // lives: a resident page (pfn >= 0), or none, with the shadow entry its
-// eviction left when there is one.
+// eviction left when there is one. An anonymous page's swap slot is swp
+// (0 for none: slot 0 is the swap header): a swapped-out page always
+// has one, and a resident page has one while it is in the swap cache,
+// with its swap-cache state in swf.
 type pageSlot struct {
 	pfn int64
 	sh  shadow
+	swp int32
+	swf swapFlags
 }
 
 // Slot states besides a resident pfn.
