@@ -9,6 +9,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/real"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/slowtest"
 )
 
 // TestMain lets the test binary serve as the workers of the real runs
@@ -32,9 +33,7 @@ func samplers(sc *scenario.Scenario, i int) (real.Samplers, error) {
 // table is what the suite is for. Without root or a writable memory
 // cgroup it is skipped, and says why.
 func TestSuiteOnThisHost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped under -short: it runs every validation case for real, twice (a few minutes)")
-	}
+	slowtest.Require(t, "runs every validation case for real, twice, a few minutes")
 	h, err := ReadHost(real.Options{})
 	if err != nil {
 		t.Fatal(err)

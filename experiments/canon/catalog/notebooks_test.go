@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/internal/slowtest"
 )
 
 // notebooks is the committed output of `sbmpsim experiment run all --quick`.
@@ -24,9 +25,7 @@ const notebooks = "../../../notebooks-out"
 // the models shows up here: regenerate with
 // `go run ./cmd/sbmpsim experiment run all --quick` and commit the diff.
 func TestQuickOutputsRegenerate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reruns every experiment (minutes); runs without -short")
-	}
+	slowtest.Require(t, "reruns every experiment in quick mode, about ten minutes")
 	root := t.TempDir()
 	env := canon.NewEnv(context.Background(), true, 2)
 	for _, e := range All() {
