@@ -387,7 +387,7 @@ func oomText(arms []canon.Arm) string {
 	churn := func(s world.Summary) float64 { return workloadFailures(s, "churn") }
 	blocks := func(s world.Summary) float64 { return debugfsValue(s.SBMP.Debugfs, "tier1_blocks") }
 	early, late := arms[2], arms[len(arms)-2]
-	fmt.Fprintf(&b, "Averting the kill costs failed allocations: with `fail-fast` a small request that Tier-0 and Tier-1 cannot serve fails instead of taking a 4 KiB page from Tier-2. Swapped at %s, that costs about what `fail-fast` from the start does (%s against %s failed allocations a run, %s of them the 64 B churn). ",
+	fmt.Fprintf(&b, "Averting the kill costs failed allocations: with `fail-fast` a small request that Tier-0 and Tier-1 cannot serve fails instead of taking an 8 KiB page from Tier-2 (SPEC 2.5). Swapped at %s, that costs about what `fail-fast` from the start does (%s against %s failed allocations a run, %s of them the 64 B churn). ",
 		strings.TrimPrefix(early.Name, "swap to fail-fast at "), canon.Fixed(mean(early, fails), 0), canon.Fixed(mean(arms[1], fails), 0), canon.Fixed(mean(early, churn), 0))
 	if mean(late, churn) > mean(early, churn) {
 		fmt.Fprintf(&b, "Swapped at %s it costs more: %s failed allocations a run, %s of them the 64 B churn that the old allocator was still serving from its own Tier-1. The new allocator starts with an empty Tier-1 and grows it from the kernel; by then the kernel has no 2 MiB block to give (the new allocator gets %s blocks on average, against %s when swapped at %s), and whatever Tier-1 memory the old allocator still holds serves only the old allocator.",

@@ -70,7 +70,7 @@ func run(env *canon.Env, out *canon.Out) error {
 // chain tells SPEC 1.3's chain and draws it from seed 1's run.
 func chain(out *canon.Out, res *world.Result) error {
 	s := res.Summary
-	out.P("The default scenario (`sbmpsim run`) stages SPEC 1.3's chain from the models: page cache and anonymous memory allocated interleaved fragment physical memory; socket 1's long-lived 256-byte sessions need new Tier-1 slabs; Tier-1 grows by 2 MiB blocks faulted in as transparent huge pages, which fail once no node has a free 2 MiB block; refills cross to the other node, then the allocator degrades to Tier-2 and each session costs a 4 KiB page; with `vm.swappiness=0`, no swap and `oom_kill_allocating_task=0`, reclaim takes the page cache and the OOM killer follows.")
+	out.P("The default scenario (`sbmpsim run`) stages SPEC 1.3's chain from the models, with SBMP in the kernel as the seed describes it (`placement = \"kernel\"`): two file readers and two databases share a 2 × 512 MiB machine with `vm.swappiness=0` and no swap, and the page cache fills what the databases leave; socket 1's long-lived 256-byte sessions need fresh Tier-1 blocks, each an order-9 `alloc_pages(GFP_KERNEL | __GFP_NORETRY)` whose asynchronous compaction cannot move page cache out of a movable pageblock for an unmovable request, so each failure wakes kswapd to reclaim page cache and kcompactd to compact; Tier-1 keeps growing, paid for by the page cache, and the readers refault. Once the page cache is gone no 2 MiB block can be had, refills cross to the other node and fail there too, the allocator degrades to Tier-2 (each session an 8 KiB page, SPEC 2.5), direct reclaim finds nothing and the OOM killer picks the biggest task, since SBMP's memory is kernel memory in no task's RSS.")
 	if err := timeline(out, res); err != nil {
 		return err
 	}
@@ -121,8 +121,13 @@ func compareArms(out *canon.Out, arms []canon.Arm, seeds []uint64, durationMs in
 		}
 		fails := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocFailures) })
 		fb := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.SBMP.Tier2Fallbacks) })
-		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), canon.Fixed(a.P, 2), fmt.Sprintf("[%s, %s]", canon.Fixed(a.CI.Lo, 2), canon.Fixed(a.CI.Hi, 2)), median, diff, ci, p, canon.Fixed(fb, 0), canon.Fixed(fails, 0)})
-		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), strconv.Itoa(a.OOM), strconv.Itoa(len(a.Runs)), canon.Fixed(a.P, 4), canon.Fixed(a.CI.Lo, 4), canon.Fixed(a.CI.Hi, 4), median, diff, ci, p, canon.Fixed(fb, 1), canon.Fixed(fails, 1)})
+		stall := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.MemoryPressure.SomeTotalUs) / 1e6 })
+		p99 := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.AllocLatencyNs.P99) })
+		peak := canon.MeanOf(a.Runs, func(s world.Summary) float64 { return float64(s.FootprintPeakBytes) / (1 << 20) })
+		rows = append(rows, []string{a.Name, fmt.Sprintf("%d / %d", a.OOM, len(a.Runs)), canon.Fixed(a.P, 2), fmt.Sprintf("[%s, %s]", canon.Fixed(a.CI.Lo, 2), canon.Fixed(a.CI.Hi, 2)), median, diff, ci, p,
+			canon.Fixed(fb, 0), canon.Fixed(fails, 0), canon.Fixed(stall, 2), canon.Fixed(p99, 0), canon.Fixed(peak, 1)})
+		csvRows = append(csvRows, []string{a.Name, strings.Join(a.Sets, " "), strconv.Itoa(a.OOM), strconv.Itoa(len(a.Runs)), canon.Fixed(a.P, 4), canon.Fixed(a.CI.Lo, 4), canon.Fixed(a.CI.Hi, 4), median, diff, ci, p,
+			canon.Fixed(fb, 1), canon.Fixed(fails, 1), canon.Fixed(stall, 3), canon.Fixed(p99, 1), canon.Fixed(peak, 2)})
 	}
 	bars, err := figure.BarsCI(fmt.Sprintf("P(OOM kill within %d s), %d seeds, 95 %% Wilson", durationMs/1000, len(seeds)), "probability", labels, v, lo, hi)
 	if err != nil {
@@ -132,9 +137,9 @@ func compareArms(out *canon.Out, arms []canon.Arm, seeds []uint64, durationMs in
 	if err := out.Figure("oom-probability-by-policy", "OOM probability per variant of the default scenario, with 95 % Wilson intervals; each variant changes one setting from the seed's.", 8*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{bars}}); err != nil {
 		return err
 	}
-	out.CSV("oom-probability-by-policy", []string{"variant", "overrides", "oom_runs", "runs", "p_oom", "wilson_lo", "wilson_hi", "median_first_oom_s", "diff_vs_seed_points", "newcombe_ci_points", "mcnemar_p", "mean_fallback_to_tier2", "mean_alloc_failures"}, csvRows)
-	out.Table("oom-crisis-arms", fmt.Sprintf("Seeds 1-%d; differences are this variant minus the seed's settings, on the same seeds (Newcombe interval, McNemar exact p)", len(seeds)),
-		[]string{"variant", "OOM runs", "P(OOM)", "95 % Wilson", "median first OOM (s)", "diff (points)", "95 % CI", "McNemar p", "fallback_to_tier2", "alloc failures"}, rows)
+	out.CSV("oom-probability-by-policy", []string{"variant", "overrides", "oom_runs", "runs", "p_oom", "wilson_lo", "wilson_hi", "median_first_oom_s", "diff_vs_seed_points", "newcombe_ci_points", "mcnemar_p", "mean_fallback_to_tier2", "mean_alloc_failures", "mean_memory_stall_some_s", "mean_alloc_latency_p99_ns", "mean_footprint_peak_mib"}, csvRows)
+	out.Table("oom-crisis-arms", fmt.Sprintf("Seeds 1-%d; differences are this variant minus the seed's settings, on the same seeds (Newcombe interval, McNemar exact p); the last five columns are means over the seeds, so that a variant that avoids the OOM kill by failing requests or stalling shows it here", len(seeds)),
+		[]string{"variant", "OOM runs", "P(OOM)", "95 % Wilson", "median first OOM (s)", "diff (points)", "95 % CI", "McNemar p", "fallback_to_tier2", "alloc failures", "memory stall (s, PSI some)", "p99 latency (ns)", "peak footprint (MiB)"}, rows)
 	out.P("Under the seed's settings %d of %d runs end in an OOM kill (P = %.2f, 95 %% CI %.2f to %.2f).", base.OOM, len(base.Runs), base.P, base.CI.Lo, base.CI.Hi)
 	if len(lower) > 0 {
 		out.P("Which change breaks the chain, with its interval: %s. Any variant not named here did not lower the OOM probability by an interval that excludes zero.", strings.Join(lower, "; "))

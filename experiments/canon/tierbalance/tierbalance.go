@@ -279,8 +279,13 @@ func collapseStory(e moments, tl *timeline, s world.Summary) string {
 	if !math.IsNaN(e.dropS) {
 		until = e.dropS - (tl.t[1] - tl.t[0])
 	}
-	fmt.Fprintf(&b, "`oom-crisis`, seed 1: until %.1f s Tier-0 serves %s of allocations. Tier-1 gains its last 2 MiB block (%.0f in all) at %.1f s and never grows again; Tier-0 keeps its hit rate while the slabs Tier-1 already holds last. ",
+	fmt.Fprintf(&b, "`oom-crisis`, seed 1: until %.1f s Tier-0 serves %s of allocations. Tier-1 gains its last 2 MiB block (%.0f in all) at %.1f s",
 		until, pctFine(e.hitBefore), e.maxBlocks, e.lastGrowS)
+	if math.IsNaN(e.dropS) || e.lastGrowS <= e.dropS {
+		b.WriteString(" and never grows again; Tier-0 keeps its hit rate while the slabs Tier-1 already holds last. ")
+	} else {
+		b.WriteString(", after the collapse, from memory the OOM kill freed. ")
+	}
 	if math.IsNaN(e.dropS) {
 		b.WriteString("The hit rate never collapses in this run. ")
 	} else {
@@ -299,7 +304,12 @@ func collapseStory(e moments, tl *timeline, s world.Summary) string {
 		fmt.Fprintf(&b, "SPEC 1.5's alerts go to danger: %s. ", strings.Join(alerts, ", "))
 	}
 	if len(s.OOMEvents) > 0 {
-		fmt.Fprintf(&b, "The OOM killer kills `%s` at %.2f s (dashed line); the process allocates nothing after that.", s.OOMEvents[0].VictimComm, float64(s.OOMEvents[0].TimeNs)/1e9)
+		fmt.Fprintf(&b, "The OOM killer kills `%s` at %.2f s (dashed line)", s.OOMEvents[0].VictimComm, float64(s.OOMEvents[0].TimeNs)/1e9)
+		if tl.endS < float64(s.SimTimeNs)/1e9 {
+			b.WriteString("; SBMP's process allocates nothing after its death.")
+		} else {
+			b.WriteString("; SBMP's process is not the victim and goes on allocating from the memory the kill freed.")
+		}
 	}
 	return b.String()
 }
@@ -309,9 +319,13 @@ func dryStory(eo, es moments, steady *timeline) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "The heatmap shows `cpuN_tier0_free` (SPEC 1.4), which counts the free slots of the smallest class, 64 B, in each CPU's cache; rows are the CPUs whose 64 B cache ever held a slot (%s in `oom-crisis`, %s in `steady`). ", cpuList(eo.active), cpuList(es.active))
 	if !math.IsNaN(eo.dropS) {
-		first := minFinite(eo.firstDry)
-		fmt.Fprintf(&b, "In `oom-crisis` %d of these %d CPUs run dry (below %d slots, SPEC 1.5's danger level, in at least %s of the samples from the collapse at %.1f s to the end of the process): %s; the first dips below %d at %.1f s. They run dry together, not one by one: a CPU's cache is empty whenever its refill from Tier-1 fails, and Tier-1 fails for all of socket 0 at once. A refill that succeeds still moves a batch of slots (the bright cells that flicker in the red). ",
-			len(eo.dry), len(eo.active), dryBelowSlots, canon.Percent(dryShare), eo.dropS, cpuList(eo.dry), dryBelowSlots, first)
+		fmt.Fprintf(&b, "In `oom-crisis` %d of these %d CPUs run dry (below %d slots, SPEC 1.5's danger level, in at least %s of the samples from the collapse at %.1f s to the end of the process)",
+			len(eo.dry), len(eo.active), dryBelowSlots, canon.Percent(dryShare), eo.dropS)
+		if first := minFinite(eo.firstDry); len(eo.dry) > 0 && !math.IsNaN(first) {
+			fmt.Fprintf(&b, ": %s; the first dips below %d at %.1f s. A CPU's cache is empty whenever its refill from Tier-1 fails; a refill that succeeds still moves a batch of slots (the bright cells that flicker in the red). ", cpuList(eo.dry), dryBelowSlots, first)
+		} else {
+			b.WriteString(": none. ")
+		}
 		var lo, hi float64 = 1, 0
 		for _, v := range eo.dryFrac {
 			lo, hi = min(lo, v), max(hi, v)
@@ -502,7 +516,7 @@ func heatmapFigure(out *canon.Out, oom, steady *timeline, eo, es moments) error 
 		}
 	}
 	out.CSV("tier0-free-heatmap", []string{"scenario", "cpu", "time_s", "tier0_free_64B_slots"}, rows)
-	return out.Figure("tier0-free-heatmap", "Free 64 B slots in each CPU's Tier-0 cache over time, seed 1 (rows: CPUs whose 64 B cache ever held a slot). Red and orange are a cache empty or below SPEC 1.5's danger level of 8, green one with 32 or more free slots; blank cells are before the CPU's first refill and after the OOM kill (dashed line), when the process is gone.",
+	return out.Figure("tier0-free-heatmap", "Free 64 B slots in each CPU's Tier-0 cache over time, seed 1 (rows: CPUs whose 64 B cache ever held a slot). Red and orange are a cache empty or below SPEC 1.5's danger level of 8, green one with 32 or more free slots; blank cells are before the CPU's first refill and, when SBMP's own process is the OOM victim, after its death; the dashed line is the first OOM kill.",
 		11*vg.Inch, 8*vg.Inch, grid)
 }
 
@@ -572,9 +586,9 @@ func seedTable(out *canon.Out, results []*world.Result, seeds []uint64) error {
 	out.Table("tier-balance-seeds", fmt.Sprintf("`oom-crisis`, seeds 1-%d: when Tier-1 last grew, when the hit rate fell below %s, when Tier-2 served the majority, when `tier0_free_avg` went to danger, the OOM kill, the 64 B caches run dry, and the hit rate before and after the collapse (empty: never)", len(seeds), canon.Percent(hitDropBelow)),
 		[]string{"seed", "Tier-1 last grew (s)", "hit rate < 90 % (s)", "Tier-2 majority (s)", "tier0_free_avg danger (s)", "OOM kill (s)", "CPUs dry", "hit rate before", "hit rate after"}, rows)
 	if len(lag) > 0 {
-		s := fmt.Sprintf("Over seeds 1-%d the hit rate collapses in %d runs, %.1f to %.1f s after Tier-1 last grew", len(seeds), collapsed, slices.Min(lag), slices.Max(lag))
+		s := fmt.Sprintf("Over seeds 1-%d the hit rate collapses in %d runs, %s to %s after Tier-1 last grew (negative: before it)", len(seeds), collapsed, signedS(slices.Min(lag)), signedS(slices.Max(lag)))
 		if len(lead) > 0 {
-			s += fmt.Sprintf("; the OOM kill follows the collapse by %.1f to %.1f s", slices.Min(lead), slices.Max(lead))
+			s += fmt.Sprintf("; the OOM kill comes %s to %s after the collapse (negative: before it)", signedS(slices.Min(lead)), signedS(slices.Max(lead)))
 		}
 		if slices.Min(lag) > 0 {
 			s += ". In every run that collapses, Tier-1 had stopped growing first: the hit rate holds while refills succeed, and falls when the slabs Tier-1 already holds are used up"
@@ -623,4 +637,9 @@ func cpuList(cpus []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
+}
+
+// signedS writes a time difference in seconds with its sign.
+func signedS(v float64) string {
+	return fmt.Sprintf("%+.1f s", v)
 }
