@@ -43,7 +43,7 @@ var variants = []canon.Variant{
 }
 
 func run(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(8, 100)
+	seeds := env.Seeds(4, 100)
 	arms, err := env.RunVariants("oom-crisis", nil, variants, seeds)
 	if err != nil {
 		return err
