@@ -376,13 +376,16 @@ type Stats struct {
 // ErrNoTask is returned for a pid the machine does not know.
 var ErrNoTask = errors.New("kernel: no such task")
 
-// NewMachine builds the machine's zones, buddy allocators and watermarks.
-func NewMachine(cfg MachineConfig) (*Machine, error) {
+// withDefaults checks cfg and fills its zero values with the kernel's
+// defaults (watermark_scale_factor 10, the measured reclaim costs,
+// page-cluster 3, the compaction sysctls), returning the compaction
+// sysctls and page-cluster it settled on.
+func (cfg *MachineConfig) withDefaults() (CompactionSysctls, int, error) {
 	if len(cfg.NodePages) == 0 || len(cfg.Zonelists) != len(cfg.NodePages) {
-		return nil, fmt.Errorf("kernel: %d nodes but %d zonelists", len(cfg.NodePages), len(cfg.Zonelists))
+		return CompactionSysctls{}, 0, fmt.Errorf("kernel: %d nodes but %d zonelists", len(cfg.NodePages), len(cfg.Zonelists))
 	}
 	if cfg.Swappiness < 0 || cfg.Swappiness > 200 {
-		return nil, fmt.Errorf("kernel: swappiness %d outside 0..200", cfg.Swappiness)
+		return CompactionSysctls{}, 0, fmt.Errorf("kernel: swappiness %d outside 0..200", cfg.Swappiness)
 	}
 	if cfg.WatermarkScaleFactor == 0 {
 		cfg.WatermarkScaleFactor = 10
@@ -406,7 +409,7 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		pageCluster = *cfg.PageCluster
 	}
 	if pageCluster < 0 || pageCluster > maxPageCluster || cfg.SwapPages < 0 || cfg.SwapPages >= math.MaxInt32 {
-		return nil, fmt.Errorf("kernel: page-cluster %d outside 0..%d, or swap of %d pages outside 0..%d", pageCluster, maxPageCluster, cfg.SwapPages, math.MaxInt32-1)
+		return CompactionSysctls{}, 0, fmt.Errorf("kernel: page-cluster %d outside 0..%d, or swap of %d pages outside 0..%d", pageCluster, maxPageCluster, cfg.SwapPages, math.MaxInt32-1)
 	}
 	cfg.PageCluster = &pageCluster
 	compaction := DefaultCompactionSysctls()
@@ -414,9 +417,18 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 		compaction = *cfg.Compaction
 	}
 	if err := compaction.check(); err != nil {
-		return nil, err
+		return CompactionSysctls{}, 0, err
 	}
 	cfg.Compaction = &compaction
+	return compaction, pageCluster, nil
+}
+
+// NewMachine builds the machine's zones, buddy allocators and watermarks.
+func NewMachine(cfg MachineConfig) (*Machine, error) {
+	compaction, pageCluster, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	cgroups, err := NewCgroups(1)
 	if err != nil {
 		return nil, err
