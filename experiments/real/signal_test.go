@@ -1,7 +1,6 @@
 package real
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sbmpsim/sbmpsim/internal/syncbuf"
 )
 
 // TestInterruptLeavesNothing builds sbmpsim, starts `sbmpsim real` with
@@ -27,7 +27,7 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	tmp, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
 	cmd := exec.CommandContext(ctx, bin, "real", "real-two-tasks", "--set", "run.duration_ms=60000", "--set", "kernel.swap_mb=16", "--out", out)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,25 +62,6 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	t.Logf("stderr:\n%s", stderr.String())
 }
 
-// lockedBuffer is a bytes.Buffer that the command writes to while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestKilledRunIsSweptNext kills `sbmpsim real` with SIGKILL, which it
 // cannot handle: its workers must die with it (Pdeathsig), and the next
 // run must remove the cgroups, directory and swap file it left.
@@ -92,7 +73,7 @@ func TestKilledRunIsSweptNext(t *testing.T) {
 	tmp := t.TempDir()
 	cmd := exec.CommandContext(ctx, bin, "real", "real-two-tasks", "--set", "run.duration_ms=60000", "--set", "kernel.swap_mb=16")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -133,7 +114,7 @@ func buildSbmpsim(ctx context.Context, t *testing.T) string {
 
 // waitRunning waits until run pid has both workers of real-two-tasks
 // in its cgroup and has started the run, and returns their pids.
-func waitRunning(t *testing.T, h *Host, pid int, stderr *lockedBuffer) []int {
+func waitRunning(t *testing.T, h *Host, pid int, stderr *syncbuf.Buffer) []int {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {

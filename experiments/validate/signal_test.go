@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/real"
+
+	"github.com/sbmpsim/sbmpsim/internal/syncbuf"
 )
 
 // TestInterruptStopsTheSuite builds sbmpsim, starts `sbmpsim validate
@@ -40,7 +40,7 @@ func TestInterruptStopsTheSuite(t *testing.T) {
 	tmp, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
 	cmd := exec.CommandContext(ctx, bin, "validate", "real", "--case", "cache-anon-swappiness60", "--runs", "1", "--out", out)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestInterruptStopsTheSuite(t *testing.T) {
 
 // waitForProcs waits until the suite's first real run (whose cgroups
 // are named after the suite's pid) has its workers running.
-func waitForProcs(t *testing.T, h *Host, pid int, stderr *lockedBuffer) {
+func waitForProcs(t *testing.T, h *Host, pid int, stderr *syncbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -86,23 +86,4 @@ func waitForProcs(t *testing.T, h *Host, pid int, stderr *lockedBuffer) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the suite's first run did not start; stderr:\n%s", stderr.String())
-}
-
-// lockedBuffer is a bytes.Buffer that the command writes to while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
