@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/real"
-
 	"github.com/sbmpsim/sbmpsim/internal/syncbuf"
 )
 
