@@ -60,8 +60,10 @@ type task struct {
 	file                    kernel.FileID
 	rng                     sim.Stream
 	reads, misses, refaults int64
-	// touchDue is the part of a page a touching task owes its sweep.
-	touchDue float64
+	// sweepLeft is what the sweep in progress has still to touch, and
+	// nextSweepNs when the next one starts (touch_interval_ms after the
+	// start of the last).
+	sweepLeft, nextSweepNs int64
 	// openNs is the open-loop time of its next tick (queued loop: the
 	// ticks it missed while blocked are caught up).
 	openNs int64
@@ -92,7 +94,7 @@ func newTaskDriver(eng *sim.Engine, psi *pressure, seeds sim.Seeds) *taskDriver 
 // page cache, and its first tick is scheduled.
 func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 	d.k = k
-	t := &task{cfg: c, openNs: c.startNs, psiEnt: d.psi.entity(c.psiGroups, false)}
+	t := &task{cfg: c, openNs: c.startNs, nextSweepNs: c.startNs + c.touchIntervalNs, psiEnt: d.psi.entity(c.psiGroups, false)}
 	comm := c.name
 	if len(comm) > 15 {
 		comm = comm[:15] // a Linux comm holds 15 bytes
@@ -125,7 +127,8 @@ func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 }
 
 // onFault runs one tick of task A: an anonymous or mlocked task faults in
-// its next pages; a page-cache reader reads its next pages. Direct-reclaim
+// its next pages; a page-cache reader reads its next pages; a task with
+// touch_interval_ms sweeps its memory when a sweep is due. Direct-reclaim
 // stalls delay the task's next tick; an OOM kill is recorded and its reap
 // scheduled.
 func (d *taskDriver) onFault(ev sim.Event) {
@@ -133,67 +136,102 @@ func (d *taskDriver) onFault(ev sim.Event) {
 	if t.dead {
 		return
 	}
+	c := t.cfg
+	var r tickResult
+	sweeping := t.sweepLeft > 0 && c.loop != loopIgnore
+	if !sweeping {
+		r = d.grow(t, ev.At)
+	}
+	if r.err == nil && r.oom == nil && c.touchIntervalNs > 0 && c.kind != scenario.KindPageCache {
+		if t.sweepLeft == 0 && ev.At >= t.nextSweepNs {
+			kt, _ := d.k.m.Task(c.pid)
+			t.sweepLeft = kt.RSSAnonPages + kt.SwapEntries
+			t.nextSweepNs = ev.At + c.touchIntervalNs
+		}
+		if t.sweepLeft > 0 {
+			s := d.sweep(t)
+			r.stall, r.memStall, r.oom, r.err = r.stall+s.stall, r.memStall+s.memStall, s.oom, s.err
+		}
+	}
+	if r.err != nil {
+		// The task was killed by an earlier OOM: it stops.
+		t.dead = true
+		return
+	}
+	t.stallNs += r.stall
+	d.psi.stall(t.psiEnt, ev.At, r.memStall)
+	d.k.wakeKswapd(ev.At)
+	if r.oom != nil {
+		d.k.recordOOM(ev.At, r.oom)
+	}
+	if t.dead || r.idle {
+		return
+	}
+	// A task is paced by its tick: a stall longer than the tick delays
+	// the next one (closed, queued), a shorter one is absorbed by the
+	// wait for it, as a timer-paced process's is. A sweep in progress
+	// goes on as soon as its last chunk is done: the task is busy.
+	next := ev.At + faultTickNs
+	switch {
+	case c.loop == loopIgnore:
+	case t.sweepLeft > 0:
+		next = ev.At + max(r.stall, 1)
+	default:
+		next = ev.At + max(faultTickNs, r.stall)
+	}
+	d.eng.Schedule(next, d.kFault, ev.A, 0)
+}
+
+// tickResult is what a task's tick (or a chunk of its sweep) cost: its
+// stall and the memory-stall part of it, an OOM it met, an error (the
+// task was killed), and idle: a task at its target that has nothing more
+// to do.
+type tickResult struct {
+	stall, memStall int64
+	oom             *kernel.OOMEvent
+	err             error
+	idle            bool
+}
+
+// grow is a tick's growth of task t at now: the pages its rate owes it
+// are faulted in (or, for a page-cache reader, read).
+func (d *taskDriver) grow(t *task, now int64) tickResult {
 	k, c := d.k, t.cfg
-	var got, stall, memStall int64
-	var oom *kernel.OOMEvent
-	var err error
+	var r tickResult
 	ticks := int64(1)
 	if c.loop == loopQueued {
 		// The ticks it missed while blocked are due now.
-		ticks = max(1, (ev.At-t.openNs)/faultTickNs+1)
+		ticks = max(1, (now-t.openNs)/faultTickNs+1)
 	}
 	t.openNs += ticks * faultTickNs
 	t.due += float64(ticks) * c.pagesPerTick
 	pages := int64(t.due)
 	t.due -= float64(pages)
-	switch c.kind {
-	case scenario.KindPageCache:
-		stall, memStall, oom, err = d.readFiles(t, pages)
-	default:
-		want := pages
-		if c.targetPages > 0 {
-			want = min(want, c.targetPages-t.got)
-		}
-		if want <= 0 {
-			return
-		}
-		if c.kind == scenario.KindMlock {
-			got, stall, oom, err = k.m.AllocMlocked(c.pid, c.node, want)
-		} else {
-			got, stall, oom, err = k.m.AllocAnon(c.pid, c.node, want)
-		}
-		if got < want {
-			t.failedTicks++
-		}
-		memStall = stall
-		if oom == nil && err == nil && c.touchIntervalNs > 0 {
-			var ts, tm int64
-			ts, tm, oom, err = d.touch(t, ticks)
-			stall, memStall = stall+ts, memStall+tm
-		}
+	if c.kind == scenario.KindPageCache {
+		r.stall, r.memStall, r.oom, r.err = d.readFiles(t, pages)
+		return r
 	}
-	if err != nil {
-		// The task was killed by an earlier OOM: it stops.
-		t.dead = true
-		return
+	want := pages
+	if c.targetPages > 0 {
+		want = min(want, c.targetPages-t.got)
+	}
+	if want <= 0 {
+		// At its target: it keeps ticking only to sweep.
+		r.idle = c.touchIntervalNs == 0
+		return r
+	}
+	var got int64
+	if c.kind == scenario.KindMlock {
+		got, r.stall, r.oom, r.err = k.m.AllocMlocked(c.pid, c.node, want)
+	} else {
+		got, r.stall, r.oom, r.err = k.m.AllocAnon(c.pid, c.node, want)
+	}
+	if got < want {
+		t.failedTicks++
 	}
 	t.got += got
-	t.stallNs += stall
-	d.psi.stall(t.psiEnt, ev.At, memStall)
-	k.wakeKswapd(ev.At)
-	if oom != nil {
-		k.recordOOM(ev.At, oom)
-	}
-	if !t.dead {
-		// A task is paced by its tick: a stall longer than the tick
-		// delays the next one (closed, queued), a shorter one is
-		// absorbed by the wait for it, as a timer-paced process's is.
-		next := ev.At + faultTickNs
-		if c.loop != loopIgnore {
-			next = ev.At + max(faultTickNs, stall)
-		}
-		d.eng.Schedule(next, d.kFault, ev.A, 0)
-	}
+	r.memStall = r.stall
+	return r
 }
 
 // readFiles is a tick of a page-cache reader: it reads pages pages of
@@ -237,25 +275,32 @@ func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom
 	return stall, memStall, nil, nil
 }
 
-// touch is ticks ticks of a task's sweep over its memory: it touches its
-// RSS over touch_interval_ms (fractions carried over), which marks
-// resident pages accessed and faults swapped ones back in (TouchAnon).
-// It returns the stall and its memory-stall part: reclaim, and the swap
-// read of a workingset page (swap_read_folio's psi_memstall_enter).
-func (d *taskDriver) touch(t *task, ticks int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
-	c := t.cfg
-	kt, _ := d.k.m.Task(c.pid)
-	t.touchDue += float64(kt.RSSAnonPages+kt.SwapEntries) * float64(ticks*faultTickNs) / float64(c.touchIntervalNs)
-	n := int64(t.touchDue)
-	t.touchDue -= float64(n)
-	if n == 0 {
-		return 0, 0, nil, nil
-	}
-	r, err := d.k.m.TouchAnon(c.pid, n)
+// sweepChunkPages is how many pages of a sweep one event touches. The
+// real worker (experiments/real) writes to all its pages in one go every
+// touch_interval_ms, and the time that takes is time it does not grow;
+// the simulation runs the sweep as consecutive chunks, each taking what
+// it stalled, so that other tasks' events interleave with a long sweep
+// as they run beside it on a host. 512 pages is a huge page's worth.
+const sweepChunkPages = 512
+
+// sweep touches the next chunk of task t's sweep over its memory (its
+// resident and swapped pages, counted when the sweep started): resident
+// pages are marked accessed, swapped ones faulted back in (TouchAnon). It
+// returns the chunk's stall and its memory-stall part: reclaim, and the
+// swap read of a workingset page (swap_read_folio's psi_memstall_enter).
+func (d *taskDriver) sweep(t *task) tickResult {
+	n := min(t.sweepLeft, sweepChunkPages)
+	r, err := d.k.m.TouchAnon(t.cfg.pid, n)
 	if err != nil {
-		return 0, 0, nil, err
+		return tickResult{err: err}
 	}
-	return r.StallNs, r.StallNs - r.IOWaitNs, r.OOM, nil
+	t.sweepLeft -= n
+	if r.Touched < n {
+		// A page could not come back (an OOM, or a charge that failed):
+		// the sweep ends, and the next starts where this one stopped.
+		t.sweepLeft = 0
+	}
+	return tickResult{stall: r.StallNs, memStall: r.StallNs - r.IOWaitNs, oom: r.OOM}
 }
 
 // appendSummaries appends one line per task workload to out, a fleet

@@ -1,11 +1,13 @@
 package world
 
 import (
-	"github.com/sbmpsim/sbmpsim/model/kernel"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/kernel"
 )
 
 // long skips a test whose worth is its statistics or its length under
@@ -556,4 +558,68 @@ refill = "adaptive-batch"
 		t.Errorf("%d refills with the swap to adaptive batches, the same without", s.SBMP.Refills)
 	}
 	t.Logf("swap flush %d ns; refills %d vs %d; p99 latency %d vs %d ns", f.SwapFlushNs, s.SBMP.Refills, plainRes.Summary.SBMP.Refills, s.AllocLatencyNs.P99, plainRes.Summary.AllocLatencyNs.P99)
+}
+
+// TestSweepBlocksGrowth: a task with touch_interval_ms sweeps all its
+// memory in one go every interval, as the real worker does. While swapped
+// pages come back in, the sweep holds the closed-loop task's growth (it
+// grows less than the same task with loop "ignore", by about the sweeps'
+// stall), and a task at its target keeps sweeping (swap-ins go on after it
+// stopped growing).
+func TestSweepBlocksGrowth(t *testing.T) {
+	const src = `
+[run]
+duration_ms = 5000
+[machine]
+node_memory_mb = 1024
+[kernel]
+swap_mb = 512
+swappiness = 60
+[[kernel.cgroup]]
+path = "/box"
+max_mb = 128
+swap_max_mb = 256
+[[workload]]
+name = "app"
+kind = "task"
+cgroup = "/box"
+grow_mb_per_s = 64
+touch_interval_ms = 1000
+`
+	closed := runSrc(t, src).Summary
+	open := runSrc(t, src+"loop = \"ignore\"\n").Summary
+	c, o := closed.KernelWorkloads[0], open.KernelWorkloads[0]
+	if o.PagesGot != 5001*64<<8/1000 {
+		t.Fatalf("open-loop app %+v: want 5001 ticks of 64 MiB/s", o)
+	}
+	if c.StallNs == 0 || c.PagesGot >= o.PagesGot {
+		t.Fatalf("closed-loop app %+v against open %+v: want its sweeps' stall to cost growth", c, o)
+	}
+	// 64 MiB/s is 16384 pages a second: the closed loop loses about its
+	// stall's worth of growth (a tick absorbs a stall shorter than it).
+	lost := float64(o.PagesGot-c.PagesGot) / (64 << 8)
+	if stall := float64(c.StallNs) / 1e9; lost > stall*1.05 || lost < stall*0.5 {
+		t.Errorf("closed-loop app lost %.2f s of growth for %.2f s of stall", lost, stall)
+	}
+	t.Logf("closed: %d pages, stall %.2f s; open: %d pages, stall %.2f s", c.PagesGot, float64(c.StallNs)/1e9, o.PagesGot, float64(o.StallNs)/1e9)
+
+	// At 160 MiB from 2.5 s on, the app only sweeps: it keeps swapping
+	// its pages back in to the end.
+	res := runSrc(t, src+"rss_mb = 160\n")
+	ts := res.Timeseries
+	col := slices.Index(ts.Columns, "pswpin")
+	at := func(ns float64) float64 {
+		for _, r := range ts.Rows {
+			if r[0] >= ns {
+				return r[col]
+			}
+		}
+		return ts.Rows[len(ts.Rows)-1][col]
+	}
+	if got := res.Summary.KernelWorkloads[0].PagesGot; got != 160<<8 {
+		t.Fatalf("app got %d pages, want its 160 MiB target", got)
+	}
+	if in3, in5 := at(3e9), at(5e9); in5 <= in3 || res.Summary.OOMKills != 0 {
+		t.Fatalf("app at its target: pswpin %g at 3 s, %g at 5 s, %d OOM kills: want swap-ins to go on, no kill", in3, in5, res.Summary.OOMKills)
+	}
 }

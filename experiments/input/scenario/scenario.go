@@ -402,7 +402,11 @@ type Workload struct {
 	// TouchIntervalMs is how often a task sweeps its whole anonymous
 	// memory, touching every page once (setting the pages' accessed bits,
 	// and faulting swapped pages back in); 0 never touches a page again
-	// after faulting it. Default 0.
+	// after faulting it. A sweep starts every touch_interval_ms and runs
+	// through all the task's pages in one go, as a periodic scan or a
+	// garbage collector's mark does; the task does not grow meanwhile, so
+	// with loop "closed" a sweep slowed by swap-ins is growth lost.
+	// Default 0.
 	TouchIntervalMs int64 `toml:"touch_interval_ms"`
 	// HotMB and HotFraction shape a page-cache reader's reads: a share
 	// hot_fraction of them falls uniformly on the first hot_mb of its file
