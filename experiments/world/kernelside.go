@@ -102,9 +102,12 @@ type kernelSide struct {
 }
 
 // newKernelSide builds the kernel model of the machine with its cgroups
-// and registers kswapd's and the reaper's events.
+// and registers kswapd's and the reaper's events. The machine reads the
+// engine's clock, so that its swap writes take time.
 func newKernelSide(eng *sim.Engine, cfg *machineConfig) (*kernelSide, error) {
-	m, err := kernel.NewMachine(cfg.kernel)
+	kc := cfg.kernel
+	kc.Clock = eng.Now
+	m, err := kernel.NewMachine(kc)
 	if err != nil {
 		return nil, err
 	}

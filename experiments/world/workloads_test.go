@@ -573,12 +573,12 @@ duration_ms = 5000
 [machine]
 node_memory_mb = 1024
 [kernel]
-swap_mb = 512
+swap_mb = 1024
 swappiness = 60
 [[kernel.cgroup]]
 path = "/box"
 max_mb = 128
-swap_max_mb = 256
+swap_max_mb = 768
 [[workload]]
 name = "app"
 kind = "task"

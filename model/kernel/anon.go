@@ -205,12 +205,15 @@ func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 		return TouchResult{}, fmt.Errorf("kernel: TouchAnon of %d pages", pages)
 	}
 	pages = min(pages, t.anon.live())
+	if m.asyncWriteback() {
+		m.endWriteback()
+	}
 	var r TouchResult
 	for r.Touched < pages && !t.killed {
 		vi, idx := t.anon.next()
 		sl := &t.anon.vmas[vi].slots[idx]
 		switch {
-		case sl.pfn >= 0 && sl.swf&swfReadahead != 0:
+		case sl.pfn >= 0 && sl.swf&swfUnmapped != 0:
 			m.swapCacheFault(s, vi, idx, &r)
 		case sl.pfn >= 0:
 			_, n := m.nodeOf(sl.pfn)
@@ -294,7 +297,7 @@ func (m *Machine) freeAnonResident(t *taskState, v *vma, n int64) int64 {
 			m.freeSwapSlot(sl.swp)
 			m.swapCacheMod(t.cg, -1)
 		}
-		if sl.swf&swfReadahead != 0 {
+		if sl.swf&swfUnmapped != 0 {
 			t.SwapEntries--
 		} else {
 			mapped++

@@ -47,7 +47,7 @@ func (m *Machine) CheckInvariants() error {
 			switch p.kind {
 			case pageAnon:
 				nAnon++
-				if sl := m.tasks[p.owner-1].anon.vmas[p.vma].slots[p.idx]; sl.swf&swfReadahead == 0 {
+				if sl := m.tasks[p.owner-1].anon.vmas[p.vma].slots[p.idx]; sl.swf&swfUnmapped == 0 {
 					taskPages[p.owner-1]++
 					cgStat[p.cg][MemcgStatAnon]++
 				}

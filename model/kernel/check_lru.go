@@ -188,7 +188,7 @@ func (m *Machine) checkVMA(s int, vi int32) (mapped, swapEntries int64, err erro
 			if idx >= v.residentTop {
 				return 0, 0, fmt.Errorf("resident slot %d sits above %d", idx, v.residentTop)
 			}
-			if sl.swf&swfReadahead != 0 {
+			if sl.swf&swfUnmapped != 0 {
 				swapEntries++
 			} else {
 				mapped++
@@ -209,20 +209,29 @@ func (m *Machine) checkVMA(s int, vi int32) (mapped, swapEntries int64, err erro
 }
 
 // checkSwapFlags checks a slot's swap-cache state: only a resident page
-// in the swap cache has any, a page read ahead is clean and not mapped
-// (so not young), and a freed slot keeps no swap slot.
+// in the swap cache has any, a page read ahead or swapped out is clean and
+// not mapped (so not young), a page is one of the two, only a swapped-out
+// or mapped page is under writeback, and a freed slot keeps no swap slot.
 func (m *Machine) checkSwapFlags(sl pageSlot, idx int) error {
 	switch {
 	case sl.pfn == slotFreed && (sl.swp != 0 || sl.swf != 0):
 		return fmt.Errorf("freed slot %d keeps swap slot %d (flags %#x)", idx, sl.swp, sl.swf)
 	case sl.swf != 0 && (sl.pfn < 0 || sl.swp == 0):
 		return fmt.Errorf("slot %d has swap-cache flags %#x but is not a resident page in the swap cache", idx, sl.swf)
-	case sl.swf&swfReadahead != 0 && sl.swf&swfDirty != 0:
-		return fmt.Errorf("slot %d was read ahead and is dirty, but no task mapped it", idx)
-	case sl.swf&swfReadahead != 0:
+	case sl.swf&(swfOut|swfWriteback) != 0 && !m.asyncWriteback():
+		return fmt.Errorf("slot %d is swapped out or under writeback (flags %#x) on a machine whose writes complete at once", idx, sl.swf)
+	case sl.swf&swfWriteback != 0 && !m.inFlight(sl):
+		return fmt.Errorf("slot %d is under writeback but no write of it is in flight", idx)
+	case sl.swf&swfUnmapped == swfUnmapped:
+		return fmt.Errorf("slot %d is both read ahead and swapped out (flags %#x)", idx, sl.swf)
+	case sl.swf&swfReadahead != 0 && sl.swf&swfWriteback != 0:
+		return fmt.Errorf("slot %d was read ahead and is under writeback", idx)
+	case sl.swf&swfUnmapped != 0 && sl.swf&swfDirty != 0:
+		return fmt.Errorf("slot %d is dirty, but no task maps it (flags %#x)", idx, sl.swf)
+	case sl.swf&swfUnmapped != 0:
 		_, n := m.nodeOf(sl.pfn)
 		if n.page(sl.pfn).flags&pgYoung != 0 {
-			return fmt.Errorf("slot %d was read ahead and is young, but no PTE maps it", idx)
+			return fmt.Errorf("slot %d is young, but no PTE maps it (flags %#x)", idx, sl.swf)
 		}
 	}
 	return nil

@@ -148,18 +148,22 @@
 //     __mlock_folio and __mlock_new_folio count too) against
 //     unevictable_pgs_mlocked 494,031, so reclaim and lru_add culled at
 //     most 300 pages, and the model leaves that window out.
-//   - No writeback and no dirty page cache. Page cache is clean, and an
-//     anonymous page (new to swap, or a dirty swap-cache page) is
-//     written to swap and freed in one step; Linux starts the write,
-//     keeps the page on the inactive list (PG_reclaim), and frees it on
-//     a later pass after folio_rotate_reclaimable has moved it to the
-//     tail, so each page it swaps out is scanned at least once more and
-//     a reclaim run issues more writes than it needs while they are in
-//     flight; it also throttles reclaim on writeback (reclaim_throttle)
-//     and writers on dirty limits (balance_dirty_pages). Reclaim of
-//     swap-heavy and write-heavy workloads is therefore faster and
-//     cheaper here than on a host, with fewer anon pages scanned for the
-//     same pages stolen.
+//   - No dirty page cache: page cache is clean, so there is no file
+//     writeback, no flusher, no dirty throttling (balance_dirty_pages)
+//     and no reclaim_throttle on dirty or congested pages; write-heavy
+//     workloads are reclaimed faster here than on a host. Swap writes
+//     are modelled (writeback.go) when the machine has a clock: the page
+//     stays in memory until a scan after its write frees it; without a
+//     clock (the package's own tests) a write completes at once and the
+//     page is freed in the same pass, as on a synchronous device. The
+//     swap device is one FIFO queue with a latency measured by
+//     sequential O_DIRECT writes; a reclaim batch's writes are one
+//     request. cgroup v1's memcg reclaim waits for a page still under
+//     writeback (shrink_folio_list's case 3, folio_wait_writeback); the
+//     model's cgroups are v2's and activate it instead. Compaction and
+//     memory offlining migrate a page under writeback (Linux's async
+//     compaction skips it), and a page under writeback that its task
+//     frees is freed at once (Linux holds it until the write ends).
 //   - No mapped page cache. Files are read with read(2), never mmap'd, so
 //     no page-cache page is ever young: no VM_EXEC protection of program
 //     text, no activation of mapped file pages by their PTEs. Mapped

@@ -91,11 +91,19 @@ func snapshot(m *Machine) machineSnapshot {
 func TestMachineBooksBalance(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		swap := rapid.SampledFrom([]int64{0, 2048}).Draw(t, "swap")
+		// With a clock, swap writes take time (writeback.go) and the
+		// "advance" action moves it on.
+		var now int64
+		var clock func() int64
+		if rapid.Bool().Draw(t, "clock") {
+			clock = func() int64 { return now }
+		}
 		m, err := NewMachine(MachineConfig{
 			NodePages: []int64{8192, 4096}, Zonelists: [][]int{{0, 1}, {1, 0}},
 			Swappiness: rapid.SampledFrom([]int{0, 60, 200}).Draw(t, "swappiness"),
 			SwapPages:  swap, CPUNodes: []int{0, 0, 1},
 			OOMKillAllocatingTask: rapid.Bool().Draw(t, "kill_allocating"),
+			Clock:                 clock,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +144,10 @@ func TestMachineBooksBalance(t *testing.T) {
 		mappings := map[int64][]MappingID{}
 		live := func(pid int64) bool { tk, _ := m.Task(pid); return !tk.OOMVictim }
 		t.Repeat(map[string]func(*rapid.T){
+			"advance": func(t *rapid.T) {
+				now += rapid.Int64Range(0, 200_000).Draw(t, "ns")
+				m.EndWriteback()
+			},
 			"map": func(t *rapid.T) { mapStep(t, m, pids, mappings, live) },
 			"fragment": func(t *rapid.T) {
 				// Many one-page mappings, every other one unmapped:

@@ -5,9 +5,11 @@ import "math/bits"
 // This file works the LRU lists for reclaim (mm/vmscan.c, Linux 6.18,
 // the classic two-list LRU): isolate_lru_folios, shrink_inactive_list
 // with shrink_folio_list's decisions (folio_check_references), and
-// shrink_active_list. Pages are clean: a file page is dropped, an
-// anonymous page is written to swap and freed in the same step (the
-// model has no writeback and no swap cache, see doc.go).
+// shrink_active_list. Page cache is clean: a file page is dropped. An
+// anonymous page is written to swap: on a machine with a clock the write
+// takes time and the page is freed by a later scan (writeback.go);
+// without one the write completes at once and the page is freed in the
+// same pass, as on a synchronous device.
 
 // FolioRef is enum folio_references, folio_check_references' verdict on
 // an inactive page.
@@ -93,8 +95,12 @@ func IntSqrt(x int64) int64 {
 }
 
 // isolate is isolate_lru_folios: up to nr pages off the tail of cgroup
-// cg's list lru on node ni, into the machine's scratch slice.
+// cg's list lru on node ni, into the machine's scratch slice. Writes
+// that have completed are applied first, so their pages are at the tail.
 func (m *Machine) isolate(ni, cg, lru int, nr int64) []int32 {
+	if m.asyncWriteback() {
+		m.endWriteback()
+	}
 	n := m.nodes[ni]
 	l := &n.lru[cg].lists[lru]
 	m.isolated = m.isolated[:0]
@@ -126,12 +132,12 @@ func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanCo
 	for _, i := range taken {
 		m.shrinkFolio(ni, i, file, sc, &b)
 	}
-	reclaimed := b.dropped + b.anonDropped + b.pageout
+	// The batch's pages are all the lruvec's cgroup's: uncharge them at
+	// once (mem_cgroup_uncharge_list).
+	m.cgroups.modStatIdx(int32(cg), MemcgStatAnon, -b.unmapped)
+	reclaimed := b.dropped + b.anonDropped + b.writtenFreed
 	if reclaimed > 0 {
-		// The batch's pages are all the lruvec's cgroup's: uncharge them
-		// at once (mem_cgroup_uncharge_list).
 		m.cgroups.modStatIdx(int32(cg), MemcgStatFile, -b.dropped)
-		m.cgroups.modStatIdx(int32(cg), MemcgStatAnon, -b.unmapped)
 		m.uncharge(cg, reclaimed)
 	}
 	m.countEvent(Pgactivate, cg, MemcgStatPgactivate, b.activated)
@@ -141,7 +147,9 @@ func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanCo
 	cost := &m.cfg.Cost
 	sc.res.reclaimed += reclaimed
 	sc.res.scanned += scanned
-	sc.res.costNs += scanned*cost.ScanNsPerPage + (b.dropped+b.anonDropped)*cost.DropFileNsPerPage + b.pageout*cost.SwapOutNsPerPage
+	spent := scanned*cost.ScanNsPerPage + (b.dropped+b.anonDropped)*cost.DropFileNsPerPage + b.pageout*cost.SwapOutNsPerPage
+	sc.res.costNs += spent
+	m.wb.elapsed += spent
 	m.stats.PagesReclaimedFile += b.dropped
 	m.stats.PagesSwappedOut += b.pageout
 	m.countEvent(Pswpout, cg, MemcgStatPswpout, b.pageout)
@@ -150,10 +158,11 @@ func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanCo
 
 // reclaimBatch is what shrink_folio_list did with a batch: page-cache
 // pages dropped, clean swap-cache pages dropped without a write,
-// anonymous pages written to swap (pageout), mapped anonymous pages
-// among the last two (unmapped from their task), and pages activated.
+// anonymous pages written to swap (pageout) and those of them freed in
+// the same pass (a synchronous write), mapped anonymous pages among these
+// (unmapped from their task), and pages activated.
 type reclaimBatch struct {
-	dropped, anonDropped, pageout, unmapped, activated int64
+	dropped, anonDropped, pageout, writtenFreed, unmapped, activated int64
 }
 
 // shrinkFolio is shrink_folio_list's decision for isolated page i of
@@ -171,6 +180,17 @@ func (m *Machine) shrinkFolio(ni int, i int32, file bool, sc *scanControl, b *re
 			// OOM reaper) to free, not swapped.
 			young = -1
 		}
+	}
+	if sl != nil && sl.swf&swfWriteback != 0 {
+		// shrink_folio_list meets a folio under writeback before it
+		// checks references: kswapd with PGDAT_WRITEBACK (case 1) and
+		// every reclaimer where writeback_throttling_sane holds (case 2)
+		// activate it; folio_rotate_reclaimable brings it back to the
+		// inactive tail when the write ends.
+		p.flags |= pgActive
+		m.lruAdd(ni, i)
+		b.activated++
+		return
 	}
 	if young == 0 && p.flags&pgYoung != 0 {
 		young = 1
@@ -249,7 +269,9 @@ func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanCont
 	}
 	m.countEvent(Pgdeactivate, cg, MemcgStatPgdeactivate, scanned)
 	sc.res.scanned += scanned
-	sc.res.costNs += scanned * m.cfg.Cost.ScanNsPerPage
+	spent := scanned * m.cfg.Cost.ScanNsPerPage
+	sc.res.costNs += spent
+	m.wb.elapsed += spent
 }
 
 // reclaimFilePage drops page-cache page i of node ni, isolated, leaving
@@ -265,15 +287,16 @@ func (m *Machine) reclaimFilePage(ni int, i int32, target int) {
 }
 
 // reclaimAnonPage reclaims anonymous page i of node ni, isolated, into
-// b. A page not in the swap cache gets a slot (add_to_swap, which
-// charges its swap) and is written (pageout); a page in the swap cache
-// is written again only if dirty, and a clean one is dropped with no
-// write (its copy on swap is good). Either way it leaves memory
-// (__remove_mapping): its anonymous slot keeps the swap entry with the
-// shadow entry (the kernel keeps the shadow in the swap slot), the task
-// loses it from its RSS to its swap entries if it was mapped (a page
-// read ahead and never mapped was in neither), and the caller
-// uncharges the memory.
+// b. A mapped page is unmapped (try_to_unmap): the task loses it from
+// its RSS to its swap entries (a page read ahead, or swapped out and not
+// yet freed, was in neither). A page not in the swap cache gets a slot
+// (add_to_swap, which charges its swap) and is written (pageout); a page
+// in the swap cache is written again only if dirty, and a clean one is
+// dropped with no write (its copy on swap is good). A write on a machine
+// with a clock only starts: the page stays (writeback.go). Otherwise the
+// page leaves memory (__remove_mapping): its anonymous slot keeps the
+// swap entry with the shadow entry (the kernel keeps the shadow in the
+// swap slot), and the caller uncharges the memory.
 func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) {
 	n := m.nodes[ni]
 	p := &n.pages[i]
@@ -281,22 +304,34 @@ func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) 
 	t := &m.tasks[s]
 	m.splitHugePage(p) // the THP is split to swap its pages one by one
 	sl := &t.anon.vmas[p.vma].slots[p.idx]
-	switch {
-	case sl.swp == 0:
-		sl.swp = m.allocSwapSlot(s, p.vma, p.idx, int(p.cg))
-		b.pageout++
-	case sl.swf&swfDirty != 0:
-		m.swapCacheMod(int(p.cg), -1)
-		b.pageout++
-	default:
-		m.swapCacheMod(int(p.cg), -1)
-		b.anonDropped++
-	}
-	if sl.swf&swfReadahead == 0 {
+	if sl.swf&swfUnmapped == 0 {
+		// try_to_unmap: the PTE now holds the swap entry.
 		t.RSSAnonPages--
 		t.SwapEntries++
 		b.unmapped++
 	}
+	write := sl.swp == 0 || sl.swf&swfDirty != 0
+	if sl.swp == 0 {
+		sl.swp = m.allocSwapSlot(s, p.vma, p.idx, int(p.cg))
+		m.swapCacheMod(int(p.cg), 1) // add_to_swap
+	}
+	if write {
+		b.pageout++
+		if m.asyncWriteback() {
+			// pageout started the write: the page stays, unmapped, in
+			// the swap cache, back at the head of the inactive list
+			// (keep), until a scan after the write frees it.
+			p.flags &^= pgYoung
+			sl.swf = swfOut | swfWriteback
+			m.startWrite(s, p.vma, p.idx)
+			m.lruAdd(ni, i)
+			return
+		}
+		b.writtenFreed++
+	} else {
+		b.anonDropped++
+	}
+	m.swapCacheMod(int(p.cg), -1)
 	sh := m.workingsetEviction(ni, target, p)
 	t.anon.vmas[p.vma].swapOut(p.idx, sh)
 	n.release(n.zone.StartPFN + int64(i))

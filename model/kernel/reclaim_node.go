@@ -171,6 +171,10 @@ func (m *Machine) shrinkLruvec(ni, cg int, sc *scanControl) {
 	if m.cfg.SwapPages > 0 && InactiveIsLow(v.hier[InactiveAnon], v.hier[ActiveAnon]) {
 		m.shrinkActiveList(ni, cg, ActiveAnon, swapClusterMax, sc)
 	}
+	if m.asyncWriteback() {
+		// blk_finish_plug: the run's swap writes go to the device.
+		m.submitWrites()
+	}
 }
 
 // shrinkList is shrink_list: an active list is deactivated only when

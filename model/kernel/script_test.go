@@ -7,12 +7,14 @@ package kernel
 // errors):
 //
 //	machine pages=N [nodes=N] [swap=N] [swappiness=N] [extfrag=N]
-//	        [proactiveness=N] [cpus=N] [cluster=N]
+//	        [proactiveness=N] [cpus=N] [cluster=N] [clock=1]
 //	    a machine of nodes nodes of pages 4 KiB pages each (zonelists in
 //	    node order from the local node), swap pages of swap, the
 //	    compaction sysctls given (else Linux's defaults), cpus CPUs
-//	    per node with per-CPU lists (none by default), and
-//	    vm.page-cluster cluster (default 3).
+//	    per node with per-CPU lists (none by default),
+//	    vm.page-cluster cluster (default 3), and with clock=1 a clock
+//	    that starts at 0 (swap writes take time; see advance).
+//	advance us=N                        move the clock N microseconds on
 //	cgroup path=P [max=N] [high=N] [swapmax=N]
 //	    a cgroup, limits in pages
 //	task pid=N [cgroup=P] [cpu=N]       a task, optionally placed
@@ -61,7 +63,9 @@ func TestScript(t *testing.T) {
 
 // scriptRunner holds one script's machine and its named files.
 type scriptRunner struct {
-	m     *Machine
+	m *Machine
+	// now is the machine's clock, for a machine made with clock=1.
+	now   int64
 	files map[string]FileID
 	// kernel holds the blocks kalloc got, by name.
 	kernel map[string][]kernelBlock
@@ -92,7 +96,7 @@ func (r *scriptRunner) dispatch(cmd string, a *scripttest.Args) (string, error) 
 		"anon": r.anon, "touch": r.touch, "free": r.free, "reclaim": r.reclaim,
 		"kswapd": r.kswapd, "lru": r.lru, "page": r.page, "vmstat": r.vmstatCmd,
 		"memstat": r.memstat, "check": r.check, "mm": r.mm, "swap": r.swapCmd,
-		"cgfile": r.cgfile,
+		"cgfile": r.cgfile, "advance": r.advance,
 	}
 	r.compactHandlers(handlers)
 	h, ok := handlers[cmd]
@@ -123,7 +127,7 @@ func ints(a *scripttest.Args, spec ...any) ([]int64, error) {
 }
 
 func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
-	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0, "cluster", defaultPageCluster)
+	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0, "cluster", defaultPageCluster, "clock", 0)
 	if err != nil {
 		return "", err
 	}
@@ -131,6 +135,9 @@ func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
 	sys.ExtfragThreshold, sys.Proactiveness = int(v[4]), int(v[5])
 	cluster := int(v[7])
 	cfg := MachineConfig{Swappiness: int(v[3]), SwapPages: v[2], Compaction: &sys, PageCluster: &cluster}
+	if v[8] != 0 {
+		cfg.Clock = func() int64 { return r.now }
+	}
 	for n := range int(v[1]) {
 		for range v[6] {
 			cfg.CPUNodes = append(cfg.CPUNodes, n)
@@ -151,6 +158,16 @@ func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
 		fmt.Fprintf(&b, "node %d: %d pages, watermarks min %d low %d high %d\n", n, z.ManagedPages, z.Wmark.Min, z.Wmark.Low, z.Wmark.High)
 	}
 	return b.String(), nil
+}
+
+func (r *scriptRunner) advance(a *scripttest.Args) (string, error) {
+	us, err := a.Int("us")
+	if err != nil || us < 0 {
+		return "", fmt.Errorf("advance wants us=N >= 0 (%v)", err)
+	}
+	r.now += us * 1000
+	r.m.EndWriteback()
+	return "", nil
 }
 
 func (r *scriptRunner) cgroup(a *scripttest.Args) (string, error) {
@@ -407,6 +424,12 @@ func (r *scriptRunner) page(a *scripttest.Args) (string, error) {
 		}
 		if sl.swf&swfReadahead != 0 {
 			cache += " readahead"
+		}
+		if sl.swf&swfOut != 0 {
+			cache += " swapped-out"
+		}
+		if sl.swf&swfWriteback != 0 {
+			cache += " writeback"
 		}
 	}
 	ni, n := r.m.nodeOf(sl.pfn)

@@ -58,6 +58,17 @@ const (
 	// and not in memory.stat's anon, but its swap entry is in the
 	// task's MM_SWAPENTS.
 	swfReadahead
+	// swfOut: reclaim swapped the page out (pageout) and it is still in
+	// memory, in the swap cache, until the scan after its write frees it
+	// (writeback.go). Its task's PTE holds the swap entry, as for a page
+	// read ahead.
+	swfOut
+	// swfWriteback: the page's write to swap is in flight
+	// (PG_writeback, with PG_reclaim, which pageout sets).
+	swfWriteback
+	// swfUnmapped are the states in which the task's PTE holds the swap
+	// entry of a resident page.
+	swfUnmapped = swfReadahead | swfOut
 )
 
 // newSwapDevice returns a device of pages slots, all free.
@@ -140,11 +151,12 @@ func (m *Machine) swapCacheMod(cg int, n int64) {
 // folioFreeSwap is folio_free_swap for the resident anonymous page in
 // slot sl, charged to cgroup cg: a page in the swap cache whose entry
 // no page table holds any more (it is mapped) leaves the swap cache,
-// dirty, and its slot is freed. A page read ahead and not yet mapped
-// keeps its slot (folio_swapped: the PTE still holds the entry). It
-// reports whether the slot was freed.
+// dirty, and its slot is freed. A page read ahead and not yet mapped, or
+// swapped out and not yet freed, keeps its slot (folio_swapped: the PTE
+// still holds the entry), and so does a page under writeback. It reports
+// whether the slot was freed.
 func (m *Machine) folioFreeSwap(sl *pageSlot, cg int) bool {
-	if sl.swp == 0 || sl.swf&swfReadahead != 0 {
+	if sl.swp == 0 || sl.swf&(swfUnmapped|swfWriteback) != 0 {
 		return false
 	}
 	m.freeSwapSlot(sl.swp)

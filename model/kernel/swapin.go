@@ -214,18 +214,22 @@ func (m *Machine) readSwapPage(s int, off int32, node int, target bool) (ok bool
 }
 
 // swapCacheFault is do_swap_page for task slot s's slot idx of mapping
-// vi when its page is already in the swap cache, read ahead by an
-// earlier fault: a minor fault, no read; swap_update_readahead clears
-// PG_readahead and counts the hit (swap_ra_hit, and a hit for the next
-// window), and the page is mapped.
+// vi when its page is still in the swap cache: read ahead by an earlier
+// fault, or swapped out by reclaim and not yet freed (under writeback or
+// waiting for the scan that frees it). A minor fault, no read; for a
+// page read ahead, swap_update_readahead clears PG_readahead and counts
+// the hit (swap_ra_hit, and a hit for the next window); the page is
+// mapped.
 func (m *Machine) swapCacheFault(s int, vi, idx int32, r *TouchResult) {
 	t := &m.tasks[s]
 	m.countEvent(Pgfault, t.cg, MemcgStatPgfault, 1)
 	sl := &t.anon.vmas[vi].slots[idx]
-	sl.swf &^= swfReadahead
-	m.vmstat[SwapRaHit]++
-	m.swapRA.hits++
-	r.ReadaheadHits++
+	if sl.swf&swfReadahead != 0 {
+		m.vmstat[SwapRaHit]++
+		m.swapRA.hits++
+		r.ReadaheadHits++
+	}
+	sl.swf &^= swfUnmapped
 	m.mapSwapCachePage(s, vi, idx)
 }
 

@@ -101,6 +101,9 @@ const (
 	// (swap_update_readahead).
 	SwapRa
 	SwapRaHit
+	// Pgrotated counts pages moved to the tail of their inactive list when
+	// their writeback ended (lru_move_tail via folio_rotate_reclaimable).
+	Pgrotated
 	// NrVMEvents is the number of counters.
 	NrVMEvents
 )
@@ -121,7 +124,7 @@ func (e VMEvent) String() string {
 		"compact_stall", "compact_fail", "compact_success", "compact_daemon_wake",
 		"compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
 		"thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
-		"swap_ra", "swap_ra_hit",
+		"swap_ra", "swap_ra_hit", "pgrotated",
 	}[e]
 }
 
