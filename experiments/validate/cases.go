@@ -107,12 +107,13 @@ var (
 // They are explanations, not excuses: the verdicts stay misses, and each
 // names what in the model would have to change.
 const (
-	// Writeback: model/kernel/doc.go's simplification "no writeback".
-	whyWriteback = "the model has no writeback (model/kernel/doc.go): a page reclaim swaps out is freed at once and its write costs nothing. Linux's pageout() only starts the write, frees the page on a later scan once writeback is done (folio_rotate_reclaimable), and on cgroup v1 a memcg reclaimer that meets a page still under writeback and marked for reclaim waits for it (shrink_folio_list, legacy memcg: folio_wait_writeback), so the disk's writes bound how fast the app can push its pages to swap. Measured: once swapping starts at 6.5 s the real app's anon plus swap grows about 6 MiB/s (209 to 254 MiB by 14 s) where the model's grows 23 MiB/s (208 to 378 MiB, the memsw limit, killed at 13.8 s); real reclaim scans 1.8 times as many pages and swaps out 43 % fewer"
+	// cgroup v1's swap cache: model/kernel/doc.go's "swap accounting is
+	// cgroup v2's".
+	whyV1SwapCache = "the simulated app swaps out and back in about twice the pages the real one does for the same growth. The host's cgroups are v1, the model's are v2's (model/kernel/doc.go): sampled every second during a real run, the cgroup's memory.stat showed swapcached growing to 211 MiB with rss at 190-237 MiB, since v1 uncharges a swapped-in page's swap (memcg1_swapin) and mem_cgroup_swap_full then looks only at vm_swap_full (false with a 512 MiB swap file), so swapped-in pages stay in the swap cache and go back to the slots they had; the model frees a swapped-in page's slot once the cgroup has used half its memory.swap.max, and ends with 10 MiB in the swap cache. Not yet tested: whether that accounts for the doubled traffic; it needs cgroup v1's memsw accounting in the model (keeping v1's swap cache under v2's charges OOM-kills the simulated app at 9.2 s, as each swap-cache page is charged to memory and swap)"
+	// A refault count near its bound, seen on one of three suite runs.
+	whyRefaultSpread = "the simulated reader refaults 23,134 pages in every run; the real medians of three suite runs on the same host and day were 18,666, 20,829 and 17,697, so the error was +24 %, +11 % and +31 % against a 30 % bound: the real spread between runs of the suite is as large as the margin. No mechanism for the simulated excess was isolated (which page-cache pages the two evict first differs; see thrash-hot-cache)"
 	// PSI: the simulated stall is higher, and "full" equals "some".
 	whyStallPerRefault = "the simulated stall is higher: 16 % more refaults (52,755 against 45,336; which pages are evicted first differs) and more stall per refault (15.8 against 12.6 us of some per refault), so some is +45 %, just inside its bound; in the model full equals some, since its tasks sleep between ticks and are idle to PSI (world/psi.go), where the real full is 94 % of some (real tasks spend CPU between stalls); the two add up to +55 %"
-	// mlock: the same simplification, seen in the scans.
-	whyMlockScan = "Linux scanned 2.2 times as many pages for 1.15 times the pages stolen (144,166 against 66,468 scanned; 52,618 against 45,643 stolen; both swap out the 64 MiB allowance, 16,399 against 16,384 pages): the model has no writeback (model/kernel/doc.go), so a page it swaps out is freed on the scan that writes it, where Linux's pageout() leaves it on the inactive list under writeback and frees it on a later scan (folio_rotate_reclaimable), scanning each swapped page at least twice; further rotations (a fresh fault's young PTE kept once by folio_check_references, pages found on the evictable list before mlock moves them) were not isolated"
 )
 
 // oomChecks are the checks of every case that expects an OOM kill.
@@ -130,22 +131,20 @@ func Cases() []Case {
 			Name: "cache-anon-swappiness0", Title: "page cache against anon, swappiness 0, no swap",
 			Checks: append(oomChecks(), Check{Scanned, tolScan}, Check{Stolen, tolSteal}, Check{Refaults, tolRefault},
 				Check{StallSome, tolStall}, Check{StallFull, tolStall}, Check{Thrash, tolThrash}),
+			Misses: map[MetricID]string{
+				Refaults: whyRefaultSpread,
+			},
 		},
 		{
 			Name: "cache-anon-swappiness60", Title: "page cache against anon, swappiness 60, swap file",
 			Checks: append(oomChecks(), Check{Scanned, tolScan}, Check{Stolen, tolSteal}, Check{SwappedOut, tolSteal},
 				Check{Refaults, tolRefault}, Check{StallSome, tolStall}, Check{StallFull, tolStall}),
 			Misses: map[MetricID]string{
-				FirstOOM:   whyWriteback,
-				Victim:     whyWriteback,
-				AnonAtKill: whyWriteback,
-				FileAtKill: whyWriteback,
-				Scanned:    whyWriteback,
-				Stolen:     whyWriteback,
-				SwappedOut: whyWriteback,
-				Refaults:   whyWriteback,
-				StallSome:  whyWriteback,
-				StallFull:  whyWriteback,
+				Stolen:     whyV1SwapCache,
+				SwappedOut: whyV1SwapCache,
+				Refaults:   whyV1SwapCache,
+				StallSome:  whyV1SwapCache,
+				StallFull:  whyV1SwapCache + "; and the model's full equals its some (world/psi.go)",
 			},
 		},
 		{
@@ -175,9 +174,6 @@ func Cases() []Case {
 			Name: "mlock", Title: "mlocked memory beside swappable anon and page cache",
 			Checks: append(oomChecks(), Check{Scanned, tolScan}, Check{Stolen, tolSteal}, Check{SwappedOut, tolSteal},
 				Check{Refaults, tolRefault}, Check{StallSome, tolStall}),
-			Misses: map[MetricID]string{
-				Scanned: whyMlockScan,
-			},
 		},
 		{
 			Name: "memory-high", Title: "memory.high throttling below memory.max",
