@@ -74,7 +74,7 @@ func (c *Case) Scenario(h *Host, seed uint64) (*scenario.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applyHost(sc, data, h); err != nil {
+	if err := applyHost(sc, data, h, c.NeedsMemoryHigh); err != nil {
 		return nil, err
 	}
 	sc.Run.Seed = seed
@@ -86,8 +86,9 @@ func (c *Case) Scenario(h *Host, seed uint64) (*scenario.Scenario, error) {
 }
 
 // applyHost gives sc, parsed from data, the host's machine and the host's
-// kernel keys that data does not set.
-func applyHost(sc *scenario.Scenario, data []byte, h *Host) error {
+// kernel keys that data does not set; a case that needs memory.high
+// keeps cgroup v2 (needsHigh).
+func applyHost(sc *scenario.Scenario, data []byte, h *Host, needsHigh bool) error {
 	pos := tomlfile.Scan(data)
 	if _, ok := pos["machine"]; ok {
 		return sc.KeyError("machine", "a validation case runs on the host's machine; remove [machine]")
@@ -99,6 +100,11 @@ func applyHost(sc *scenario.Scenario, data []byte, h *Host) error {
 	var errs []error
 	for _, kv := range h.Kernel {
 		if _, set := pos["kernel."+kv.Key]; set {
+			continue
+		}
+		if kv.Key == "cgroup_version" && needsHigh {
+			// memory.high needs cgroup v2: on a v1 host the real runs
+			// are skipped and the case is simulated as v2.
 			continue
 		}
 		if err := sc.Set("kernel." + kv.Key + "=" + kv.Value); err != nil {

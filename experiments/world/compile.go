@@ -118,6 +118,7 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 		MinFreeKbytes:         sc.Kernel.MinFreeKbytes,
 		WatermarkScaleFactor:  int64(sc.Kernel.WatermarkScaleFactor),
 		Swappiness:            sc.Kernel.Swappiness,
+		CgroupV1:              sc.Kernel.CgroupVersion == 1,
 		OOMKillAllocatingTask: sc.Kernel.OOMKillAllocatingTask == 1,
 		SwapPages:             sc.Kernel.SwapMB << 8,
 		ReaperDelayNs:         victimExitNs,

@@ -10,8 +10,9 @@ import "fmt"
 // checkVMA's check the other way, no slot backs two pages and no page
 // two slots); the slots in use and the swap-cache pages match the
 // machine's counts and fit the device; each cgroup's own swap charge is
-// the slots charged to it and its memory.stat swapcached its
-// swap-cache pages.
+// the slots charged to it (with cgroup v1's memsw accounting, the slots
+// of its swapped-out pages only, each marked charged) and its
+// memory.stat swapcached its swap-cache pages.
 func (m *Machine) checkSwap() error {
 	d := &m.swap
 	if int64(len(d.slots)) != m.cfg.SwapPages+1 || d.slots[0] != (swapSlot{}) || d.next < 1 || int(d.next) > max(len(d.slots)-1, 1) {
@@ -32,8 +33,16 @@ func (m *Machine) checkSwap() error {
 			return err
 		}
 		used++
-		charged[sl.cg]++
-		if m.slotOf(int32(off)).pfn >= 0 {
+		resident := m.slotOf(int32(off)).pfn >= 0
+		switch {
+		case !m.cgroups.memsw && sl.charged:
+			return fmt.Errorf("kernel: swap slot %d is marked charged under cgroup v2's accounting", off)
+		case m.cgroups.memsw && sl.charged == resident:
+			return fmt.Errorf("kernel: swap slot %d: charged %v, its page resident %v (v1 charges the entries of pages out of memory)", off, sl.charged, resident)
+		case !m.cgroups.memsw || sl.charged:
+			charged[sl.cg]++
+		}
+		if resident {
 			inCache++
 			cached[sl.cg]++
 		}

@@ -129,13 +129,16 @@
 //     reclaim run are more often neighbours, so its readahead hits a
 //     little more, and it frees swap-cache slots only on swap-in,
 //     activation and unmap.
-//   - Swap accounting is cgroup v2's: a swap-cache page counts in
-//     memory.current and memory.swap.current. On cgroup v1 with memsw
-//     (this project's host), memcg1_swapin uncharges the slot at
-//     swap-in, so the page counts once against memory.memsw, and
-//     mem_cgroup_swap_full looks only at vm_swap_full: the host keeps
-//     swap-cache pages longer than the model's cgroups with a
-//     memory.swap.max do.
+//   - Swap accounting is cgroup v2's by default: a swap-cache page counts
+//     in memory.current and memory.swap.current. MachineConfig.CgroupV1
+//     accounts it as cgroup v1 with memsw does (this project's host):
+//     memcg1_swapin uncharges the entry at swap-in, so the page counts
+//     once against memsw, a page's entry is charged when the page leaves
+//     memory (mem_cgroup_swapout), a charge must fit memory.max plus
+//     swap.max on memory plus swapped-out pages and reclaims without
+//     swapping when it does not, and mem_cgroup_swap_full looks only at
+//     vm_swap_full, so swap-cache pages stay. v1's OOM lock, soft limit,
+//     move_charge and kmem counters are not modelled.
 //   - AllocMlocked puts a page on no list: mlocked pages are never
 //     scanned. Linux puts a page faulted in a VM_LOCKED mapping straight
 //     on the unevictable list (mlock_new_folio); a page faulted before

@@ -42,6 +42,11 @@ type MachineConfig struct {
 	ReaperDelayNs int64
 	// Cost is what reclaim work costs in simulated time.
 	Cost ReclaimCost
+	// CgroupV1 accounts swap as cgroup v1 does with memsw accounting
+	// (Cgroups.SetMemsw): a cgroup's swap.max is then the part of
+	// memory.memsw.limit_in_bytes above memory.max. The default is cgroup
+	// v2's accounting.
+	CgroupV1 bool
 	// Clock, when set, is the caller's simulated time in ns. Swap writes
 	// then take time (Cost.SwapWriteNsPerRequest and SwapWriteNsPerPage
 	// on one FIFO device), and a page reclaim swaps out is freed by a
@@ -481,6 +486,7 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	cgroups.SetMemsw(cfg.CgroupV1)
 	m := &Machine{cfg: cfg, compaction: compaction, slot: map[int64]int{}, cgPaths: []string{"/"}, cgIndex: map[string]int{"/": 0}, cgParent: []int{-1}, cgroups: cgroups,
 		swap: newSwapDevice(cfg.SwapPages), swapRA: newSwapRAState(), pageCluster: pageCluster}
 	zones := make([]Zone, len(cfg.NodePages))

@@ -104,6 +104,7 @@ func TestMachineBooksBalance(t *testing.T) {
 			SwapPages:  swap, CPUNodes: []int{0, 0, 1},
 			OOMKillAllocatingTask: rapid.Bool().Draw(t, "kill_allocating"),
 			Clock:                 clock,
+			CgroupV1:              rapid.Bool().Draw(t, "cgroup_v1"),
 		})
 		if err != nil {
 			t.Fatal(err)

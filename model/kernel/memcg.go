@@ -64,6 +64,7 @@ const (
 	ErrReclaimContract  CgroupErr = "reclaimer reported pages it did not uncharge from the target's subtree"
 	ErrMemcgRounds      CgroupErr = "charge or throttle loop exceeded its round limit"
 	ErrNoCgroupFile     CgroupErr = "no such cgroup file"
+	ErrNoMemsw          CgroupErr = "not a cgroup v1 controller with memsw accounting"
 )
 
 // CgroupError says which operation on which cgroup failed, and why.
@@ -161,7 +162,25 @@ type Cgroups struct {
 	cgs    []memcg
 	index  map[string]int32 // path -> position in cgs; looked up, never ranged over
 	stocks []memcgStock     // per CPU
+	// memsw is cgroup v1's memsw accounting (SetMemsw); memswFailed says
+	// the last failed memory charge hit the memsw limit.
+	memsw, memswFailed bool
 }
+
+// SetMemsw switches the controller to cgroup v1's accounting of swap
+// (do_memsw_account): the swap counter holds the swapped-out pages only
+// (a page is charged to it when it leaves memory, mem_cgroup_swapout, and
+// uncharged when it is read back, memcg1_swapin, or its entry freed), a
+// memory charge must also fit memory.memsw.limit_in_bytes, which the
+// model takes as memory.max plus swap.max, and a charge that hits it
+// reclaims without swapping (may_swap cleared); swap itself is not
+// limited per cgroup (mem_cgroup_get_nr_swap_pages), and
+// mem_cgroup_swap_full is vm_swap_full alone. The OOM lock, the soft
+// limit and v1's other files are not modelled.
+func (c *Cgroups) SetMemsw(on bool) { c.memsw = on }
+
+// Memsw reports whether the controller accounts swap as cgroup v1 does.
+func (c *Cgroups) Memsw() bool { return c.memsw }
 
 // NewCgroups returns a controller with only the root cgroup "/" and one
 // charge stock for each of nrCPUs CPUs.

@@ -63,7 +63,13 @@ func (c *Cgroups) Margin(path string) (int64, error) {
 
 func (c *Cgroups) margin(i int32) int64 {
 	m := &c.cgs[i].memory
-	return max(m.max-m.usage, 0)
+	margin := max(m.max-m.usage, 0)
+	if c.memsw {
+		// v1: the memsw counter's room bounds it too.
+		s := &c.cgs[i].swap
+		margin = min(margin, max(satAdd(m.max, s.max)-m.usage-s.usage, 0))
+	}
+	return margin
 }
 
 // ChargeOptions are the gfp flags and task state try_charge_memcg looks
@@ -174,8 +180,10 @@ type chargeState struct {
 // rounds and 18 max events before the OOM killer. Charges to the root
 // always succeed; the kernel does not charge the root memcg at all, the
 // model counts them in the root's own charge so that its usage is the
-// machine's. Not modelled: memcg v1 (memsw, the v1 OOM lock and charge
-// moving), and the OOM killer's margin recheck inside
+// machine's. cgroup v1's memsw counter is modelled (SetMemsw: the memsw
+// try-charge first, reclaim without swap when it fails, its room in the
+// margin). Not modelled: the v1 OOM lock and charge moving, and the OOM
+// killer's margin recheck inside
 // mem_cgroup_out_of_memory (nothing changes between here and the
 // caller's SelectVictim).
 func (c *Cgroups) Charge(path string, pages int64, opts ChargeOptions, reclaim MemcgReclaimer) (ChargeResult, error) {

@@ -76,7 +76,7 @@ func (m *Machine) unchargeSwap(cg int, pages int64) {
 // the kernel walks); its cost accumulates in *stallNs.
 func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
 	return func(r MemcgReclaim) int64 {
-		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, movable: true}
+		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, movable: true, noSwap: !r.MaySwap}
 		m.doTryToFreePages(m.nodeOrder, &sc)
 		*stallNs += sc.res.costNs
 		return sc.res.reclaimed

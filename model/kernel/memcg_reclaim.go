@@ -27,8 +27,9 @@ type MemcgReclaim struct {
 	// SWAP_CLUSTER_MAX). Reclaim starts at DEF_PRIORITY and stops once
 	// it has this many (do_try_to_free_pages).
 	NrToReclaimPages int64
-	// MaySwap is sc->may_swap, always true on cgroup v2 (only the v1
-	// memsw counter clears it). Whether anon can actually be swapped is
+	// MaySwap is sc->may_swap, always true on cgroup v2; with v1's memsw
+	// accounting a charge that hit the memsw limit clears it, since
+	// swapping does not lower memsw. Whether anon can actually be swapped is
 	// SwapAvailable > 0. Scan balance: ScanCount with CgroupReclaim set
 	// and the global vm.swappiness (cgroup v2 has no per-cgroup
 	// swappiness, mem_cgroup_swappiness), so swappiness 0 reclaims file
@@ -55,7 +56,7 @@ func (c *Cgroups) reclaim(fn MemcgReclaimer, target int32, pages int64, why Memc
 	}
 	before := c.cgs[target].memory.usage
 	got := fn(MemcgReclaim{Cgroup: c.cgs[target].path, NrToReclaimPages: max(pages, swapClusterMax),
-		MaySwap: true, Reason: why})
+		MaySwap: why != ReclaimForMax || !c.memswFailed, Reason: why})
 	if after := c.cgs[target].memory.usage; got < 0 || after > before-got {
 		return 0, cgErr("reclaim", c.cgs[target].path, ErrReclaimContract,
 			"reported %d pages, memory.current %d -> %d", got, before, after)

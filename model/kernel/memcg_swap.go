@@ -22,6 +22,23 @@ func (c *Cgroups) TryChargeSwap(path string, pages int64) (ok bool, over string,
 	return true, "", nil
 }
 
+// ChargeSwapOut charges swap entries to the cgroup at path whatever its
+// limits (page_counter_charge), as cgroup v1's mem_cgroup_swapout moves a
+// page's memsw charge to its swap entry when the page leaves memory. Only
+// a controller with memsw accounting (SetMemsw) charges swap this way.
+func (c *Cgroups) ChargeSwapOut(path string, pages int64) error {
+	i, err := c.lookupPages("swap out", path, pages)
+	if err != nil {
+		return err
+	}
+	if !c.memsw {
+		return cgErr("swap out", path, ErrNoMemsw, "cgroup v2 charges swap when the slot is allocated")
+	}
+	c.counterCharge(i, true, pages)
+	c.cgs[i].localSwap += pages
+	return nil
+}
+
 // UnchargeSwap releases swap entries charged to the cgroup at path
 // (__mem_cgroup_uncharge_swap, when a page is swapped in or its entry
 // freed). More than the cgroup's own swap charge is an
@@ -50,6 +67,9 @@ func (c *Cgroups) SwapAvailable(path string, freeSwapPages int64) (int64, error)
 		return 0, err
 	}
 	n := freeSwapPages
+	if c.memsw {
+		return max(n, 0), nil // v1: no per-cgroup swap limit
+	}
 	for ; i > rootCgroup; i = c.cgs[i].parent {
 		n = min(n, c.cgs[i].swap.max-c.cgs[i].swap.usage)
 	}
@@ -62,6 +82,9 @@ func (c *Cgroups) SwapAvailable(path string, freeSwapPages int64) (int64, error)
 // Swap-cache pages then give up their slots (do_swap_page's
 // should_try_to_free_swap, shrink_folio_list's activate_locked).
 func (c *Cgroups) swapFull(i int32) bool {
+	if c.memsw {
+		return false // v1: vm_swap_full alone
+	}
 	for ; i > rootCgroup; i = c.cgs[i].parent {
 		s := &c.cgs[i].swap
 		if s.usage*2 >= s.high || s.usage*2 >= s.max {

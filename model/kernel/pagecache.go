@@ -181,6 +181,7 @@ func (m *Machine) readMiss(s int, f FileID, idx int32, prefNode int) FileRead {
 	r.OK, r.Node = true, ni
 	r.Refault, r.Activated, r.Restored = rr.refault, rr.activate, rr.restore
 	r.StallNs += m.cfg.Cost.ReadNsPerPage
+	m.spend(m.cfg.Cost.ReadNsPerPage)
 	return r
 }
 

@@ -149,7 +149,7 @@ func (m *Machine) shrinkInactiveList(ni, cg, lru int, nrToScan int64, sc *scanCo
 	sc.res.scanned += scanned
 	spent := scanned*cost.ScanNsPerPage + (b.dropped+b.anonDropped)*cost.DropFileNsPerPage + b.pageout*cost.SwapOutNsPerPage
 	sc.res.costNs += spent
-	m.wb.elapsed += spent
+	m.spend(spent)
 	m.stats.PagesReclaimedFile += b.dropped
 	m.stats.PagesSwappedOut += b.pageout
 	m.countEvent(Pswpout, cg, MemcgStatPswpout, b.pageout)
@@ -271,7 +271,7 @@ func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanCont
 	sc.res.scanned += scanned
 	spent := scanned * m.cfg.Cost.ScanNsPerPage
 	sc.res.costNs += spent
-	m.wb.elapsed += spent
+	m.spend(spent)
 }
 
 // reclaimFilePage drops page-cache page i of node ni, isolated, leaving
@@ -332,6 +332,7 @@ func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) 
 		b.anonDropped++
 	}
 	m.swapCacheMod(int(p.cg), -1)
+	m.swapOutCharge(sl.swp)
 	sh := m.workingsetEviction(ni, target, p)
 	t.anon.vmas[p.vma].swapOut(p.idx, sh)
 	n.release(n.zone.StartPFN + int64(i))

@@ -23,6 +23,8 @@ type scanControl struct {
 	root          int
 	cgroupReclaim bool
 	kswapd        bool
+	// noSwap clears sc->may_swap (cgroup v1's memsw limit).
+	noSwap bool
 	// movable says the allocation is movable (__GFP_MOVABLE), for
 	// allocstall's zone.
 	movable  bool
@@ -142,7 +144,7 @@ func (m *Machine) shrinkLruvec(ni, cg int, sc *scanControl) {
 	in := ScanInput{
 		Swappiness:     m.cfg.Swappiness,
 		CgroupReclaim:  sc.cgroupReclaim,
-		MaySwap:        true,
+		MaySwap:        !sc.noSwap,
 		CanReclaimAnon: m.canSwap(cg),
 		Priority:       sc.priority,
 		FileIsTiny:     sc.fileIsTiny,

@@ -7,13 +7,14 @@ package kernel
 // errors):
 //
 //	machine pages=N [nodes=N] [swap=N] [swappiness=N] [extfrag=N]
-//	        [proactiveness=N] [cpus=N] [cluster=N] [clock=1]
+//	        [proactiveness=N] [cpus=N] [cluster=N] [clock=1] [v1=1]
 //	    a machine of nodes nodes of pages 4 KiB pages each (zonelists in
 //	    node order from the local node), swap pages of swap, the
 //	    compaction sysctls given (else Linux's defaults), cpus CPUs
 //	    per node with per-CPU lists (none by default),
 //	    vm.page-cluster cluster (default 3), and with clock=1 a clock
-//	    that starts at 0 (swap writes take time; see advance).
+//	    that starts at 0 (swap writes take time; see advance), and with
+//	    v1=1 cgroup v1's memsw accounting of swap.
 //	advance us=N                        move the clock N microseconds on
 //	cgroup path=P [max=N] [high=N] [swapmax=N]
 //	    a cgroup, limits in pages
@@ -127,7 +128,7 @@ func ints(a *scripttest.Args, spec ...any) ([]int64, error) {
 }
 
 func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
-	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0, "cluster", defaultPageCluster, "clock", 0)
+	v, err := ints(a, "pages", -1, "nodes", 1, "swap", 0, "swappiness", 60, "extfrag", 500, "proactiveness", 20, "cpus", 0, "cluster", defaultPageCluster, "clock", 0, "v1", 0)
 	if err != nil {
 		return "", err
 	}
@@ -138,6 +139,7 @@ func (r *scriptRunner) machine(a *scripttest.Args) (string, error) {
 	if v[8] != 0 {
 		cfg.Clock = func() int64 { return r.now }
 	}
+	cfg.CgroupV1 = v[9] != 0
 	for n := range int(v[1]) {
 		for range v[6] {
 			cfg.CPUNodes = append(cfg.CPUNodes, n)

@@ -29,6 +29,9 @@ import "fmt"
 type swapSlot struct {
 	owner, vma, idx int32
 	cg              int16
+	// charged: with cgroup v1's memsw accounting, the entry holds a swap
+	// charge (its page is out of memory).
+	charged bool
 }
 
 // swapDevice is the machine's one swap area (struct swap_info_struct):
@@ -114,7 +117,9 @@ func (m *Machine) allocSwapSlot(s int, vi, idx int32, cg int) int32 {
 		if d.slots[off].owner == 0 {
 			d.slots[off] = swapSlot{owner: int32(s + 1), vma: vi, idx: idx, cg: int16(cg)}
 			d.used++
-			m.chargeSwap(cg)
+			if !m.cgroups.memsw {
+				m.chargeSwap(cg)
+			}
 			return off
 		}
 	}
@@ -131,7 +136,37 @@ func (m *Machine) freeSwapSlot(off int32) {
 	}
 	d.slots[off] = swapSlot{}
 	d.used--
+	if !m.cgroups.memsw || sl.charged {
+		m.unchargeSwap(int(sl.cg), 1)
+	}
+}
+
+// swapOutCharge is cgroup v1's mem_cgroup_swapout for the page whose
+// entry swap slot off holds: as the page leaves memory its memsw charge
+// stays with the entry, which the model counts as a swap charge. With
+// cgroup v2's accounting the slot was charged when it was allocated.
+func (m *Machine) swapOutCharge(off int32) {
+	sl := &m.swap.slots[off]
+	if !m.cgroups.memsw || sl.charged {
+		return
+	}
+	if err := m.cgroups.ChargeSwapOut(m.cgPaths[sl.cg], 1); err != nil {
+		panic("kernel: " + err.Error())
+	}
+	sl.charged = true
+}
+
+// swapInUncharge is cgroup v1's memcg1_swapin for swap slot off, whose
+// page is back in memory and charged there: the entry's swap charge goes,
+// so the page counts once against memsw, and the slot stays with the
+// swap cache.
+func (m *Machine) swapInUncharge(off int32) {
+	sl := &m.swap.slots[off]
+	if !sl.charged {
+		return
+	}
 	m.unchargeSwap(int(sl.cg), 1)
+	sl.charged = false
 }
 
 // slotOf returns the anonymous slot swap slot off holds the entry of.

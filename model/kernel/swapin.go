@@ -143,6 +143,7 @@ func (m *Machine) swapIn(s int, vi, idx int32, r *TouchResult) bool {
 	}
 	readNs := m.cfg.Cost.SwapInNsPerPage + read*m.cfg.Cost.SwapReadaheadNsPerPage
 	r.StallNs += readNs
+	m.spend(readNs)
 	if !rr.restore {
 		// Only the read of a workingset page is a memory stall
 		// (folio_wait_bit_common's psi_memstall_enter); the rest is I/O.
@@ -209,6 +210,7 @@ func (m *Machine) readSwapPage(s int, off int32, node int, target bool) (ok bool
 		m.vmstat[SwapRa]++
 	}
 	m.swapCacheMod(cg, 1)
+	m.swapInUncharge(off)
 	m.countEvent(Pswpin, cg, MemcgStatPswpin, 1)
 	return true, stallNs, nil, rr
 }

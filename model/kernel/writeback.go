@@ -36,12 +36,15 @@ package kernel
 // that completed is at the tail by the time any scan looks.
 //
 // A call into the machine happens at one instant of the caller's clock,
-// but the reclaim it does takes time: memcg charging retries reclaim up
-// to MAX_RECLAIM_RETRIES times, and each run scans for as long as its
-// cost says. So within one instant the writeback clock runs on by the
-// reclaim cost spent so far (writeback.elapsed), and writes complete
-// during a run of retries as they would on a host, instead of every retry
-// finding the same pages in flight and the charge ending in an OOM kill.
+// but what it does takes time: memcg charging retries reclaim up to
+// MAX_RECLAIM_RETRIES times, each run scanning for as long as its cost
+// says, and a sweep over a task's memory waits for every swap-in and
+// page-cache read it faults. So within one instant the writeback clock
+// runs on by the reclaim and read time spent so far (writeback.elapsed),
+// and writes complete during a call as they would on a host, instead of
+// every retry finding the same pages in flight (and the charge ending in
+// an OOM kill) or a sweep of thousands of faults finding its own writes
+// never done.
 
 // wbEntry is one page under writeback: its anonymous slot and when the
 // write completes.
@@ -63,6 +66,14 @@ type writeback struct {
 	// clock is the caller's clock when the machine last looked, and
 	// elapsed the reclaim cost spent since at that instant.
 	clock, elapsed int64
+}
+
+// spend runs the writeback clock on by ns spent at this instant.
+func (m *Machine) spend(ns int64) {
+	if m.asyncWriteback() {
+		m.now() // a new instant starts from the caller's clock
+		m.wb.elapsed += ns
+	}
 }
 
 // now is the writeback clock: the caller's clock plus the reclaim cost

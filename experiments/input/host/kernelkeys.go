@@ -11,13 +11,14 @@ type KernelKey struct {
 
 // KernelKeys returns the [kernel] keys that model this host's kernel, in
 // the order `sbmpsim import host` prints them: the vm sysctls, the swap
-// configured (MiB), and the THP and compaction settings. A runner that
+// configured (MiB), the THP and compaction settings, and the memory
+// controller's version when one was found. A runner that
 // simulates a scenario on this host (the sim-to-real validation) sets
 // them too, so that both read the same values.
 func (r *Report) KernelKeys() []KernelKey {
 	s := r.Settings
 	num := func(v int64) string { return strconv.FormatInt(v, 10) }
-	return []KernelKey{
+	keys := []KernelKey{
 		{"swappiness", num(s.Swappiness)},
 		{"oom_kill_allocating_task", num(s.OOMKillAllocatingTask)},
 		{"min_free_kbytes", num(s.MinFreeKbytes)},
@@ -28,4 +29,8 @@ func (r *Report) KernelKeys() []KernelKey {
 		{"compaction_proactiveness", num(s.CompactionProactiveness)},
 		{"extfrag_threshold", num(s.ExtfragThreshold)},
 	}
+	if r.CgroupVersion != 0 {
+		keys = append(keys, KernelKey{"cgroup_version", num(int64(r.CgroupVersion))})
+	}
+	return keys
 }

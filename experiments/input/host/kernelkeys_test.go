@@ -1,6 +1,8 @@
 package host
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -20,5 +22,43 @@ func TestKernelKeys(t *testing.T) {
 		`thp_enabled="always"`, `thp_defrag="defer+madvise"`, "compaction_proactiveness=20", "extfrag_threshold=500"}
 	if !slices.Equal(got, want) {
 		t.Errorf("KernelKeys:\n got %q\nwant %q", got, want)
+	}
+	r.CgroupVersion = 1
+	if keys := r.KernelKeys(); keys[len(keys)-1] != (KernelKey{"cgroup_version", "1"}) {
+		t.Errorf("KernelKeys with a cgroup v1 host end in %v, want cgroup_version = 1", keys[len(keys)-1])
+	}
+}
+
+// TestReadCgroupVersion: the unified hierarchy with the memory
+// controller is version 2 (also on a hybrid host), a v1 memory mount is
+// version 1, and neither is 0.
+func TestReadCgroupVersion(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  int
+	}{
+		{"v2", map[string]string{"sys/fs/cgroup/cgroup.controllers": "cpuset cpu io memory pids\n"}, 2},
+		{"v2 without memory", map[string]string{"sys/fs/cgroup/cgroup.controllers": "cpu io pids\n"}, 0},
+		{"hybrid", map[string]string{"sys/fs/cgroup/unified/cgroup.controllers": "memory\n", "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, 2},
+		{"v1", map[string]string{"sys/fs/cgroup/unified/cgroup.controllers": "\n", "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, 1},
+		{"none", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, text := range tt.files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := ReadCgroupVersion(root); got != tt.want {
+				t.Errorf("ReadCgroupVersion = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,9 @@ type Report struct {
 	TasksUnstable int `json:"tasks_unstable"`
 	// TasksVfork counts tasks taken for vfork children (InferVfork).
 	TasksVfork int `json:"tasks_vfork"`
+	// CgroupVersion is the memory controller's version (ReadCgroupVersion;
+	// 0 when none was found).
+	CgroupVersion int `json:"cgroup_version,omitempty"`
 }
 
 // ZoneReport compares one zone of the kernel with the model.
@@ -99,6 +102,7 @@ func Snapshot(root string) (Report, error) {
 		return r, err
 	}
 	r.OOMTotalPages = r.Meminfo.TotalPages()
+	r.CgroupVersion = ReadCgroupVersion(root)
 	if b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/osrelease")); err == nil {
 		r.KernelRelease = strings.TrimSpace(string(b))
 	}

@@ -172,6 +172,14 @@ type Kernel struct {
 	// failed costly allocation is lack of memory and compaction is not
 	// tried. Default 500.
 	ExtfragThreshold int `toml:"extfrag_threshold"`
+	// CgroupVersion is the memory controller's version, 1 or 2: how swap
+	// is charged to cgroups. With 2, memory.swap.max (swap_max_mb) limits
+	// the swap slots a cgroup holds, swap-cache pages included; with 1
+	// (memsw accounting), memory.memsw.limit_in_bytes is max_mb plus
+	// swap_max_mb over memory and swapped-out pages together, and a
+	// swapped-in page stays in the swap cache until swap is half full
+	// machine-wide. Version 1 has no memory.high. Default 2.
+	CgroupVersion int `toml:"cgroup_version"`
 	// Cgroups are the cgroup v2 groups tasks can run in ([[kernel.cgroup]]),
 	// parents before children; "/" always exists. Default none.
 	Cgroups []Cgroup `toml:"cgroup"`
@@ -524,6 +532,7 @@ func Default() Scenario {
 			THPDefrag:               "madvise",
 			CompactionProactiveness: 20,
 			ExtfragThreshold:        500,
+			CgroupVersion:           2,
 		},
 		SBMP: SBMP{
 			SlotSizes:          []int64{64, 256, 1024},

@@ -165,6 +165,7 @@ func (v *validator) kernel() {
 	v.oneOf("kernel.thp_defrag", k.THPDefrag, []string{"always", "defer", "defer+madvise", "madvise", "never"})
 	v.intRange("kernel.compaction_proactiveness", int64(k.CompactionProactiveness), 0, 100)
 	v.intRange("kernel.extfrag_threshold", int64(k.ExtfragThreshold), 0, 1000)
+	v.intRange("kernel.cgroup_version", int64(k.CgroupVersion), 1, 2)
 	v.cgroups = map[string]bool{"/": true}
 	for i, c := range k.Cgroups {
 		key := "kernel.cgroup." + strconv.Itoa(i) + "."
@@ -181,6 +182,9 @@ func (v *validator) kernel() {
 		}
 		v.intRange(key+"max_mb", c.MaxMB, 0, MaxSwapMB)
 		v.intRange(key+"high_mb", c.HighMB, 0, MaxSwapMB)
+		if c.HighMB != 0 && k.CgroupVersion == 1 {
+			v.failf(key+"high_mb", "cgroup v1 (kernel.cgroup_version = 1) has no memory.high; remove it or use version 2")
+		}
 		v.intRange(key+"swap_max_mb", c.SwapMaxMB, 0, MaxSwapMB)
 	}
 }
