@@ -307,6 +307,10 @@ func notApplied(sc *scenario.Scenario, h *Host) []NotApplied {
 		sw.Reason = fmt.Sprintf("cgroup v2 has no per-cgroup swappiness; the global vm.swappiness (%d) was not changed", h.VM.Swappiness)
 	}
 	out = append(out, sw)
+	if v := sc.Kernel.CgroupVersion; h.Cgroup.Version != 0 && v != h.Cgroup.Version {
+		out = append(out, NotApplied{Key: "kernel.cgroup_version", Value: strconv.Itoa(v),
+			Reason: fmt.Sprintf("the host's memory controller is cgroup v%d, and it charges swap as v%d does", h.Cgroup.Version, h.Cgroup.Version)})
+	}
 	for i, w := range sc.Workloads {
 		key := "workload." + strconv.Itoa(i) + "."
 		if w.CPUs != "0" {

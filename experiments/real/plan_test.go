@@ -132,3 +132,27 @@ process = "app"
 		t.Fatalf("pids %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestNotAppliedCgroupVersion: a scenario's cgroup version that is not the
+// host's is listed as not applied (the host charges swap its own way); the
+// host's own version is not.
+func TestNotAppliedCgroupVersion(t *testing.T) {
+	sc, err := scenario.Load("real-two-tasks") // cgroup_version 2, the default
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(h *Host) bool {
+		for _, n := range notApplied(sc, h) {
+			if n.Key == "kernel.cgroup_version" {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(fakeHost(1)) {
+		t.Error("cgroup_version 2 on a v1 host: want it listed as not applied")
+	}
+	if has(fakeHost(2)) {
+		t.Error("cgroup_version 2 on a v2 host: listed as not applied")
+	}
+}
