@@ -163,7 +163,7 @@
 //     sequential O_DIRECT writes; a reclaim batch's writes are one
 //     request. cgroup v1's memcg reclaim waits for a page still under
 //     writeback (shrink_folio_list's case 3, folio_wait_writeback); the
-//     model's cgroups are v2's and activate it instead. Compaction and
+//     model activates it instead, with CgroupV1 too. Compaction and
 //     memory offlining migrate a page under writeback (Linux's async
 //     compaction skips it), and a page under writeback that its task
 //     frees is freed at once (Linux holds it until the write ends).

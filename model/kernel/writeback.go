@@ -24,16 +24,19 @@ package kernel
 // PGDAT_WRITEBACK, and every reclaimer where writeback_throttling_sane
 // holds, which is cgroup v2 and global reclaim). Case 3, where cgroup
 // v1's memcg reclaim waits for the write (folio_wait_writeback), is not
-// modelled: the model's cgroups are v2's (doc.go).
+// modelled, also with MachineConfig.CgroupV1: the model's v1 reclaimer
+// activates the page as v2's does (doc.go).
 //
 // The device is one FIFO server: the pages one shrink_lruvec run writes
 // are one request (shrink_lruvec plugs the block layer, which merges the
 // run's bios to neighbouring slots), and a request completes
 // SwapWriteNsPerRequest plus SwapWriteNsPerPage per page after the device
-// is free. Completions are applied when the machine is next asked to
-// reclaim or to touch memory, and by EndWriteback (which the simulator
-// calls before it samples the machine), in completion order, so a page
-// that completed is at the tail by the time any scan looks.
+// is free. Completions are applied, in completion order, when the machine
+// is next asked to reclaim or to touch memory, so a page that completed is
+// at the tail by the time any scan looks; EndWriteback applies them on
+// request. The simulator does not call it when it samples, so that
+// sampling cannot change a run: pgrotated and the list sizes in its time
+// series lag the device by up to the time to the next reclaim or touch.
 //
 // A call into the machine happens at one instant of the caller's clock,
 // but what it does takes time: memcg charging retries reclaim up to
@@ -115,8 +118,10 @@ func (m *Machine) submitWrites() {
 // EndWriteback applies every swap write that has completed by the
 // machine's clock (folio_end_writeback): the pages move to the tail of
 // their inactive lists. The machine does so itself before it reclaims or
-// touches memory; a caller that reads the machine's counters or lists
-// calls it first. Without a clock there is nothing in flight.
+// touches memory; a caller that wants the counters and lists current
+// between operations calls it first (applying completions earlier can
+// change what later operations do). Without a clock there is nothing in
+// flight.
 func (m *Machine) EndWriteback() {
 	if m.asyncWriteback() {
 		m.endWriteback()
