@@ -130,6 +130,23 @@ func (n *node) listAdd(l *lruList, i int32) {
 	l.n++
 }
 
+// listAddTail puts page i at the tail of l.
+func (n *node) listAddTail(l *lruList, i int32) {
+	p := &n.pages[i]
+	if p.flags&pgLRU != 0 {
+		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
+	}
+	p.prev, p.next = l.tail, noPage
+	p.flags |= pgLRU
+	if l.tail != noPage {
+		n.pages[l.tail].next = i
+	} else {
+		l.head = i
+	}
+	l.tail = i
+	l.n++
+}
+
 // listDel takes page i off l.
 func (n *node) listDel(l *lruList, i int32) {
 	p := &n.pages[i]
@@ -159,6 +176,15 @@ func (m *Machine) lruAdd(ni int, i int32) {
 	p := &n.pages[i]
 	lru := lruIndex(p.kind, p.flags)
 	n.listAdd(&n.lru[p.cg].lists[lru], i)
+	m.lruSizeMod(ni, int(p.cg), lru, 1)
+}
+
+// lruAddTail is lruvec_add_folio_tail: as lruAdd, at the tail.
+func (m *Machine) lruAddTail(ni int, i int32) {
+	n := m.nodes[ni]
+	p := &n.pages[i]
+	lru := lruIndex(p.kind, p.flags)
+	n.listAddTail(&n.lru[p.cg].lists[lru], i)
 	m.lruSizeMod(ni, int(p.cg), lru, 1)
 }
 

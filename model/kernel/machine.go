@@ -260,8 +260,10 @@ type Machine struct {
 	// isolated is reclaim's scratch: the pages one batch took off a list
 	// (isolate_lru_folios), reused so that reclaim allocates nothing.
 	isolated []int32
-	// wb is swap writeback in flight (writeback.go).
-	wb writeback
+	// wb is swap writeback in flight (writeback.go), and async says swap
+	// writes take time (a clock and swap).
+	wb    writeback
+	async bool
 }
 
 // node is one NUMA node's memory.
@@ -488,7 +490,8 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 	}
 	cgroups.SetMemsw(cfg.CgroupV1)
 	m := &Machine{cfg: cfg, compaction: compaction, slot: map[int64]int{}, cgPaths: []string{"/"}, cgIndex: map[string]int{"/": 0}, cgParent: []int{-1}, cgroups: cgroups,
-		swap: newSwapDevice(cfg.SwapPages), swapRA: newSwapRAState(), pageCluster: pageCluster}
+		swap: newSwapDevice(cfg.SwapPages), swapRA: newSwapRAState(), pageCluster: pageCluster,
+		async: cfg.Clock != nil && cfg.SwapPages > 0}
 	zones := make([]Zone, len(cfg.NodePages))
 	start := int64(0)
 	for n, pages := range cfg.NodePages {

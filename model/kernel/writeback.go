@@ -90,8 +90,9 @@ func (m *Machine) now() int64 {
 }
 
 // asyncWriteback reports whether swap writes take time: the machine has
-// a clock.
-func (m *Machine) asyncWriteback() bool { return m.cfg.Clock != nil }
+// a clock and swap (NewMachine sets it once; without swap nothing is
+// ever written, and the read and reclaim paths skip the clock).
+func (m *Machine) asyncWriteback() bool { return m.async }
 
 // startWrite is pageout for anonymous slot idx of task slot s's mapping
 // vi: the write joins the current batch's request.
@@ -155,15 +156,8 @@ func (m *Machine) endWriteback() {
 // has nothing left to complete: the model frees a page under writeback
 // at once, where Linux holds the folio until the write ends.
 func (m *Machine) completeWrite(e wbEntry) {
-	if int(e.owner-1) >= len(m.tasks) {
-		return
-	}
-	a := &m.tasks[e.owner-1].anon
-	if int(e.vma) >= len(a.vmas) || int(e.idx) >= len(a.vmas[e.vma].slots) {
-		return
-	}
-	sl := &a.vmas[e.vma].slots[e.idx]
-	if sl.pfn < 0 || sl.swf&swfWriteback == 0 {
+	sl := m.entrySlot(e)
+	if sl == nil || sl.pfn < 0 || sl.swf&swfWriteback == 0 {
 		return
 	}
 	sl.swf &^= swfWriteback
@@ -181,38 +175,26 @@ func (m *Machine) completeWrite(e wbEntry) {
 	m.vmstat[Pgrotated]++
 }
 
-// lruAddTail is lruvec_add_folio_tail: page i of node ni joins the tail
-// of its list.
-func (m *Machine) lruAddTail(ni int, i int32) {
-	n := m.nodes[ni]
-	p := &n.pages[i]
-	lru := lruIndex(p.kind, p.flags)
-	l := &n.lru[p.cg].lists[lru]
-	if p.flags&pgLRU != 0 {
-		panic("kernel: page added to an LRU list twice")
-	}
-	p.prev, p.next = l.tail, noPage
-	p.flags |= pgLRU
-	if l.tail != noPage {
-		n.pages[l.tail].next = i
-	} else {
-		l.head = i
-	}
-	l.tail = i
-	l.n++
-	m.lruSizeMod(ni, int(p.cg), lru, 1)
-}
-
 // inFlight reports whether a write in flight names the slot sl points
 // to (for CheckInvariants: a linear search).
 func (m *Machine) inFlight(sl pageSlot) bool {
 	for _, e := range m.wb.queue[m.wb.head:] {
-		a := &m.tasks[e.owner-1].anon
-		if int(e.vma) < len(a.vmas) && int(e.idx) < len(a.vmas[e.vma].slots) {
-			if x := a.vmas[e.vma].slots[e.idx]; x.pfn == sl.pfn && x.swp == sl.swp {
-				return true
-			}
+		if x := m.entrySlot(e); x != nil && x.pfn == sl.pfn && x.swp == sl.swp {
+			return true
 		}
 	}
 	return false
+}
+
+// entrySlot is the anonymous slot a write names, or nil when its task's
+// mappings no longer have it (reaped or unmapped since).
+func (m *Machine) entrySlot(e wbEntry) *pageSlot {
+	if int(e.owner-1) >= len(m.tasks) {
+		return nil
+	}
+	a := &m.tasks[e.owner-1].anon
+	if int(e.vma) >= len(a.vmas) || int(e.idx) >= len(a.vmas[e.vma].slots) {
+		return nil
+	}
+	return &a.vmas[e.vma].slots[e.idx]
 }
