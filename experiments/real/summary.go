@@ -103,7 +103,7 @@ type KernelWorkload struct {
 	// reading), reclaim stalls included.
 	FaultNs int64 `json:"fault_ns,omitempty"`
 	// MissesMeasured: pages_missed counts reads that found their page
-	// out of the page cache (preadv2 RWF_NOWAIT), not an estimate.
+	// out of the page cache (cachestat(2) before each read), not an estimate.
 	MissesMeasured bool `json:"misses_measured,omitempty"`
 }
 

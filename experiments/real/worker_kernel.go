@@ -135,9 +135,22 @@ func (j *anonJob) touch(from, to int64) {
 // and dropped from the page cache, so that it starts cold, as the
 // simulation's reader does), then reads BytesPerS worth of 4 KiB pages a
 // second at uniformly random places with pread. Readahead is off
-// (FADV_RANDOM), so a miss reads exactly its page, and each read first
-// tries preadv2(RWF_NOWAIT), which fails on a page not in the page
-// cache: the misses are counted, not estimated.
+// (FADV_RANDOM), so a miss reads exactly its page. Before each read,
+// cachestat(2) says whether the page is in the page cache: the misses
+// are counted, not estimated, and the read itself is a plain blocking
+// pread, as an application's is.
+//
+// The count does not use preadv2(RWF_NOWAIT), which fails on a page not
+// in the page cache: a NOWAIT read that misses still starts the page's
+// read, and Linux runs that readahead under memalloc_noio_save
+// (mm/filemap.c, filemap_get_pages, v6.18), so the page's memory cgroup
+// charge, and the reclaim it triggers, is GFP_NOIO. Reclaim without
+// __GFP_IO cannot swap (shrink_folio_list keeps an anonymous folio that
+// is not in the swap cache, and unmaps but does not write one that is),
+// so every miss of such a reader pushed the swapping onto the other
+// tasks of its cgroup. Traced on this project's host
+// (mm_vmscan_memcg_reclaim_begin): all 1,759 reclaim runs the probing
+// reader entered were GFP_NOIO and wrote no page.
 type readerJob struct {
 	spec  *workerSpec
 	files []*os.File
@@ -209,16 +222,21 @@ func (j *readerJob) read(buf []byte, m *workerMsg) error {
 	page := int64(j.rng.IntN(int(n)))
 	f := j.files[page*pageBytes/fileBytesMax]
 	off := page * pageBytes % fileBytesMax
-	_, err := unix.Preadv2(int(f.Fd()), [][]byte{buf}, off, unix.RWF_NOWAIT)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EAGAIN):
-		m.PagesMissed++
-	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
-		m.MissesMeasured = false
-	default:
-		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+	if m.MissesMeasured {
+		var cs unix.Cachestat_t
+		err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Off: uint64(off), Len: pageBytes}, &cs, 0)
+		switch {
+		case err == nil:
+			if cs.Cache == 0 {
+				m.PagesMissed++
+			}
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EPERM):
+			// cachestat(2) is Linux 6.5 and later; without it the
+			// misses are not counted (kernels before it, seccomp).
+			m.MissesMeasured = false
+		default:
+			return fmt.Errorf("cachestat %s at %d: %w", f.Name(), off, err)
+		}
 	}
 	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
 		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
