@@ -300,7 +300,7 @@ func (d *taskDriver) sweep(t *task) tickResult {
 		// the sweep ends, and the next starts where this one stopped.
 		t.sweepLeft = 0
 	}
-	return tickResult{stall: r.StallNs, memStall: r.StallNs - r.IOWaitNs, oom: r.OOM}
+	return tickResult{stall: r.StallNs, memStall: r.StallNs - r.IOWaitNs - r.CPUNs, oom: r.OOM}
 }
 
 // appendSummaries appends one line per task workload to out, a fleet

@@ -166,10 +166,12 @@ type TouchResult struct {
 	SwappedIn, ReadAhead, ReadaheadHits int64
 	Refaults, Activated, Restored       int64
 	// StallNs is the task's time in the faults: reclaim for the new
-	// pages and the swap reads. IOWaitNs is the part of it spent
-	// waiting on reads of pages that were not in the workingset, which
-	// PSI counts as I/O rather than a memory stall.
-	StallNs, IOWaitNs int64
+	// pages, the swap reads and the CPU time of swapping in. IOWaitNs is
+	// the part of it spent waiting on reads of pages that were not in
+	// the workingset, which PSI counts as I/O rather than a memory
+	// stall, and CPUNs the part spent running the faults (swap-in CPU
+	// time), which PSI does not count either.
+	StallNs, IOWaitNs, CPUNs int64
 	// OOM is the OOM kill that stopped the sweep, if one did.
 	OOM *OOMEvent
 }

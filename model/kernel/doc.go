@@ -103,7 +103,11 @@
 //   - Fault and reclaim costs in simulated time (ReclaimCost), the disk
 //     read of a page-cache miss or a swap-in and the extra pages of a
 //     swap readahead measured on the build machine
-//     (DefaultReadNsPerPage, DefaultSwapReadaheadNsPerPage).
+//     (DefaultReadNsPerPage, DefaultSwapReadaheadNsPerPage), and the CPU
+//     time of a swap-in: per page read and per fault that maps a page
+//     from the swap cache (DefaultSwapInCPUNsPerPage,
+//     DefaultSwapCacheFaultNs), time the faulting task runs, which PSI
+//     does not count as a stall.
 //
 // # What it simplifies, and what each simplification would change
 //

@@ -109,7 +109,9 @@ func SwapClusterWindow(offset int64, pages int, swapPages int64) (start, end int
 // allocation of the readahead can reclaim it before it is mapped (the
 // kernel reads it in slot order and its fault's reference keeps reclaim
 // off it). The fault waits for one read: SwapInNsPerPage for its page
-// and SwapReadaheadNsPerPage for each readahead page in it.
+// and SwapReadaheadNsPerPage for each readahead page in it; and it runs
+// SwapInCPUNsPerPage for each page it read and SwapCacheFaultNs to map
+// its own.
 func (m *Machine) swapIn(s int, vi, idx int32, r *TouchResult) bool {
 	t := &m.tasks[s]
 	m.countEvent(Pgfault, t.cg, MemcgStatPgfault, 1)
@@ -144,6 +146,7 @@ func (m *Machine) swapIn(s int, vi, idx int32, r *TouchResult) bool {
 	readNs := m.cfg.Cost.SwapInNsPerPage + read*m.cfg.Cost.SwapReadaheadNsPerPage
 	r.StallNs += readNs
 	m.spend(readNs)
+	r.addCPU(m, (read+1)*m.cfg.Cost.SwapInCPUNsPerPage+m.cfg.Cost.SwapCacheFaultNs)
 	if !rr.restore {
 		// Only the read of a workingset page is a memory stall
 		// (folio_wait_bit_common's psi_memstall_enter); the rest is I/O.
@@ -232,7 +235,16 @@ func (m *Machine) swapCacheFault(s int, vi, idx int32, r *TouchResult) {
 		r.ReadaheadHits++
 	}
 	sl.swf &^= swfUnmapped
+	r.addCPU(m, m.cfg.Cost.SwapCacheFaultNs)
 	m.mapSwapCachePage(s, vi, idx)
+}
+
+// addCPU adds ns of the faulting task's CPU time to the touch: time
+// the sweep takes, and time the writeback clock runs on.
+func (r *TouchResult) addCPU(m *Machine, ns int64) {
+	r.StallNs += ns
+	r.CPUNs += ns
+	m.spend(ns)
 }
 
 // mapSwapCachePage is the end of do_swap_page for a page in the swap
