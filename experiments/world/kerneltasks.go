@@ -257,7 +257,7 @@ func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom
 		}
 		t.reads++
 		stall += r.StallNs
-		memStall += r.StallNs
+		memStall += r.StallNs - r.CPUNs
 		if !r.Hit && r.OK {
 			t.misses++
 			if !r.Restored {

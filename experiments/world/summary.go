@@ -250,7 +250,10 @@ type KernelWorkloadSummary struct {
 	Kind  string `json:"kind"`
 	Tasks int    `json:"tasks,omitempty"`
 	// PagesGot are the anonymous or mlocked pages faulted in.
-	PagesGot    int64 `json:"pages_got,omitempty"`
+	PagesGot int64 `json:"pages_got,omitempty"`
+	// StallNs is the time its faults and reads took: reclaim, disk
+	// reads, and the kernel's time around them (a page-cache hit's
+	// read(2) included), which the real worker's fault_ns measures too.
 	StallNs     int64 `json:"stall_ns,omitempty"`
 	FailedTicks int64 `json:"failed_ticks,omitempty"`
 	Killed      int   `json:"oom_killed,omitempty"`

@@ -325,12 +325,16 @@ grow_mb_per_s = 512
 	if want := int64(8001 * perTick); calm.PagesRead != want {
 		t.Fatalf("calm reader %+v: want %d pages read in 8001 ticks of %g", calm, want, perTick)
 	}
-	// Nothing to reclaim: the stall is the disk reads, one per miss.
-	if calm.StallNs != calm.PagesMissed*kernel.DefaultReadNsPerPage {
-		t.Fatalf("calm reader stalled %d ns for %d misses, want %d ns each", calm.StallNs, calm.PagesMissed, kernel.DefaultReadNsPerPage)
+	// Nothing to reclaim: the stall is the disk reads and the kernel's
+	// time around them, one per miss, and the read(2) of each hit.
+	readTime := func(s KernelWorkloadSummary) int64 {
+		return s.PagesMissed*(kernel.DefaultReadNsPerPage+kernel.DefaultReadCPUNsPerPage) + (s.PagesRead-s.PagesMissed)*kernel.DefaultReadHitNs
+	}
+	if calm.StallNs != readTime(calm) {
+		t.Fatalf("calm reader stalled %d ns for %d misses and %d hits, want %d", calm.StallNs, calm.PagesMissed, calm.PagesRead-calm.PagesMissed, readTime(calm))
 	}
 	closed := runSrc(t, reader).Summary.KernelWorkloads[0]
-	if closed.PagesRead >= calm.PagesRead || closed.StallNs != closed.PagesMissed*kernel.DefaultReadNsPerPage {
+	if closed.PagesRead >= calm.PagesRead || closed.StallNs != readTime(closed) {
 		t.Fatalf("closed-loop reader %+v: want fewer reads than %d, each miss a disk read", closed, calm.PagesRead)
 	}
 	squeezed := runSrc(t, reader+`

@@ -131,16 +131,21 @@ type ReclaimCost struct {
 	// submits the cluster's pages under one block plug, so neighbouring
 	// slots go to the disk as one larger request. 0 takes the default.
 	SwapReadaheadNsPerPage int64
-	// SwapInCPUNsPerPage is the faulting task's CPU time for each page a
-	// swap-in reads, its own and each readahead page: allocating and
-	// charging the page, adding it to the swap cache and the LRU, and
-	// submitting and completing its read (swapin_readahead,
-	// __read_swap_cache_async, swap_read_folio). SwapCacheFaultNs is the
-	// CPU time of a fault that maps a page from the swap cache
-	// (do_swap_page after the read, or without one on a readahead page or
-	// one swapped out and not yet freed). Neither is a memory stall:
-	// the task is running. 0 takes the defaults.
+	// SwapInCPUNsPerPage is the faulting task's time for each page a
+	// swap-in reads, its own and each readahead page, beyond the disk:
+	// allocating and charging the page, adding it to the swap cache and
+	// the LRU (swapin_readahead, __read_swap_cache_async).
+	// SwapCacheFaultNs is the time of a fault that maps a page from the
+	// swap cache (do_swap_page after the read, or without one on a
+	// readahead page or one swapped out and not yet freed). Neither is
+	// a memory stall: the task is running. 0 takes the defaults.
 	SwapInCPUNsPerPage, SwapCacheFaultNs int64
+	// ReadCPUNsPerPage is what a page-cache miss costs the reader beyond
+	// the disk read (ReadNsPerPage): allocating the page and adding it
+	// to the page cache and the LRU. ReadHitNs is a read(2) of a page
+	// that is cached: the system call and the copy. Neither is a memory
+	// stall. 0 takes the defaults.
+	ReadCPUNsPerPage, ReadHitNs int64
 	// SwapWriteNsPerRequest and SwapWriteNsPerPage are how long the swap
 	// device takes to complete one write request of n pages: the first
 	// plus n times the second, after the requests before it (used with
@@ -210,28 +215,50 @@ const (
 // of a random read.
 const DefaultSwapReadaheadNsPerPage = 2_800
 
-// DefaultSwapInCPUNsPerPage and DefaultSwapCacheFaultNs are the kernel
-// CPU time of bringing pages back from swap, measured on the same
-// machine with a short Go program kept outside the repository. With a
-// 1 GiB swap file active, in a cgroup v1 memory cgroup of its own, it
-// faults in 256 MiB of anonymous memory (MADV_NOHUGEPAGE) and, five
-// times over, pages it all out (madvise(MADV_PAGEOUT)), waits for the
-// writes, and sweeps it with one write a page, reading the sweeping
-// thread's time on the CPU from /proc/thread-self/schedstat before and
-// after the sweep (less a sweep over resident memory, 0.01 us a page).
-// Left in the swap cache, the pages are mapped back by minor faults
-// alone: 1.57, 1.61, 1.64, 1.70 and 1.71 us a page, mean 1.65 us
-// (DefaultSwapCacheFaultNs). Freed from it first (the cgroup's limit set
-// to 16 MiB and back), the sweep reads them (about 61,650 pages in, 7,730
-// major faults with swap readahead): 7.55, 7.39, 7.61, 7.79, 7.62, 5.33,
-// 7.00, 6.54, 6.02 and 6.75 us a page read, mean 6.96 us, of which the
-// faults that map the 65,536 pages take 1.75 us (1.65 us times 1.063
-// pages mapped a page read): 5.2 us a page read
-// (DefaultSwapInCPUNsPerPage). The disk time the sweep waited is
-// SwapInNsPerPage and SwapReadaheadNsPerPage, on top.
+// DefaultSwapInCPUNsPerPage and DefaultSwapCacheFaultNs are the time a
+// swap-in takes beyond its disk read, measured on the same machine with a
+// short Go program kept outside the repository. With a 1 GiB swap file
+// active, in a cgroup v1 memory cgroup of its own, it faults in 256 MiB
+// of anonymous memory (MADV_NOHUGEPAGE) and, five times over, pages it
+// all out (madvise(MADV_PAGEOUT)), waits for the writes, and times a
+// sweep of one write a page. Left in the swap cache, the pages are mapped
+// back by minor faults alone, no read: 1.57, 1.61, 1.64, 1.70, 1.71, 1.19
+// and 1.31 us a page in seven runs, mean 1.5 us (DefaultSwapCacheFaultNs).
+// Freed from it first (the cgroup's limit set to 16 MiB and back), the
+// sweep reads them back, about 61,700 pages in 7,740 major faults with
+// swap readahead, and took 12.16, 13.92, 12.48, 12.35 and 11.87 us a page
+// read; in each run 2,000 random O_DIRECT reads of 32 KiB (a readahead
+// cluster) on the same disk took 75.4, 87.8, 75.5, 75.4 and 68.5 us, 9.4,
+// 11.0, 9.5, 9.5 and 8.6 us a page read at 7.98 pages a fault, and the
+// faults that map the pages 1.3 us a page (that session's minor-fault
+// runs): the rest, 1.4, 1.6, 1.7, 1.6 and 2.0 us, mean 1.7 us a page read
+// (DefaultSwapInCPUNsPerPage), is allocating and charging the page,
+// adding it to the swap cache and the LRU. Part of a read's own CPU
+// time (submitting it, which in this VM costs about 25 us of a 4 KiB
+// O_DIRECT read's 60-80) is inside the disk latency already, so the time
+// is taken from the sweep's wall time, not its CPU time.
 const (
-	DefaultSwapInCPUNsPerPage = 5_200
-	DefaultSwapCacheFaultNs   = 1_650
+	DefaultSwapInCPUNsPerPage = 1_700
+	DefaultSwapCacheFaultNs   = 1_500
+)
+
+// DefaultReadCPUNsPerPage and DefaultReadHitNs are what a read(2) of one
+// 4 KiB page-cache page costs beyond the disk: on a miss, allocating the
+// page, adding it to the page cache and the LRU and completing the read
+// (filemap_read's filemap_create_folio path), and on a hit the system
+// call and the copy. Measured on the same machine with a short Go
+// program kept outside the repository: on a 2 GiB file written, synced
+// and dropped from the page cache (drop_caches), opened once with
+// FADV_RANDOM and once with O_DIRECT, it alternates a pread(2) of a page
+// not yet read with an O_DIRECT pread of another random page, 10,000
+// pairs a run, then reads the 10,000 pages again as hits. The misses took
+// 14.4, 5.2, 4.5 and 4.5 us longer than the O_DIRECT reads beside them
+// on average (means 97.0, 87.7, 85.0 and 84.8 against 82.6, 82.5, 80.6
+// and 80.3 us), mean 7.2 us; the hits 2.18, 2.33, 2.46 and 2.09 us, mean
+// 2.3 us.
+const (
+	DefaultReadCPUNsPerPage = 7_200
+	DefaultReadHitNs        = 2_300
 )
 
 // DefaultReclaimCost is a modest SSD-backed machine: scanning about 0.1
@@ -240,8 +267,9 @@ const (
 // across nodes and remapping at about 2 GB/s), and, measured on this
 // project's build machine, swapping a page out (DefaultSwapOutNsPerPage),
 // page-cache and swap reads (DefaultReadNsPerPage), each further page of
-// a swap readahead (DefaultSwapReadaheadNsPerPage), the CPU time of
-// swap-ins (DefaultSwapInCPUNsPerPage, DefaultSwapCacheFaultNs), and the
+// a swap readahead (DefaultSwapReadaheadNsPerPage), the time of
+// swap-ins and page-cache reads beyond the disk (DefaultSwapInCPUNsPerPage,
+// DefaultSwapCacheFaultNs, DefaultReadCPUNsPerPage, DefaultReadHitNs), and the
 // swap device's write latency (DefaultSwapWriteNsPerRequest,
 // DefaultSwapWriteNsPerPage).
 func DefaultReclaimCost() ReclaimCost {
@@ -249,6 +277,7 @@ func DefaultReclaimCost() ReclaimCost {
 		ReadNsPerPage: DefaultReadNsPerPage, SwapInNsPerPage: DefaultReadNsPerPage,
 		SwapReadaheadNsPerPage: DefaultSwapReadaheadNsPerPage,
 		SwapInCPUNsPerPage:     DefaultSwapInCPUNsPerPage, SwapCacheFaultNs: DefaultSwapCacheFaultNs,
+		ReadCPUNsPerPage: DefaultReadCPUNsPerPage, ReadHitNs: DefaultReadHitNs,
 		SwapWriteNsPerRequest: DefaultSwapWriteNsPerRequest, SwapWriteNsPerPage: DefaultSwapWriteNsPerPage}
 }
 
@@ -491,6 +520,8 @@ func (cfg *MachineConfig) withDefaults() (CompactionSysctls, int, error) {
 		{&cfg.Cost.SwapReadaheadNsPerPage, &def.SwapReadaheadNsPerPage},
 		{&cfg.Cost.SwapInCPUNsPerPage, &def.SwapInCPUNsPerPage},
 		{&cfg.Cost.SwapCacheFaultNs, &def.SwapCacheFaultNs},
+		{&cfg.Cost.ReadCPUNsPerPage, &def.ReadCPUNsPerPage},
+		{&cfg.Cost.ReadHitNs, &def.ReadHitNs},
 		{&cfg.Cost.SwapWriteNsPerRequest, &def.SwapWriteNsPerRequest},
 		{&cfg.Cost.SwapWriteNsPerPage, &def.SwapWriteNsPerPage},
 	} {

@@ -248,7 +248,7 @@ func TestMachineBooksBalance(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if r.Hit && (!r.OK || r.Refault || r.StallNs != 0) || r.Activated && !r.Refault || r.Restored && !r.Activated {
+					if r.Hit && (!r.OK || r.Refault || r.StallNs != r.CPUNs) || r.CPUNs > r.StallNs || r.Activated && !r.Refault || r.Restored && !r.Activated {
 						t.Fatalf("read of page %d: %+v", i, r)
 					}
 					if !r.OK {
@@ -270,7 +270,7 @@ func TestMachineBooksBalance(t *testing.T) {
 				// workingset_refault runs for every page read, the
 				// readahead's (__read_swap_cache_async) included.
 				if r.SwappedIn+r.ReadaheadHits > r.Touched || r.Activated > r.Refaults || r.Restored > r.Activated ||
-					r.Refaults > r.SwappedIn+r.ReadAhead || r.IOWaitNs > r.StallNs ||
+					r.Refaults > r.SwappedIn+r.ReadAhead || r.IOWaitNs+r.CPUNs > r.StallNs ||
 					after.RSSAnonPages+after.SwapEntries != before.RSSAnonPages+before.SwapEntries {
 					t.Fatalf("touch %+v: rss+swap %d -> %d", r, before.RSSAnonPages+before.SwapEntries, after.RSSAnonPages+after.SwapEntries)
 				}

@@ -103,9 +103,10 @@ type FileRead struct {
 	Refault, Activated, Restored bool
 	// Node is the node holding the page (when OK).
 	Node int
-	// StallNs is the reader's time: reclaim for the new page and the
-	// disk read of a miss.
-	StallNs int64
+	// StallNs is the reader's time: reclaim for the new page, the disk
+	// read of a miss and the CPU time of the read. CPUNs is the last
+	// part, which PSI does not count as a stall.
+	StallNs, CPUNs int64
 	// OOM is the OOM kill the miss's allocation or charge invoked, if
 	// any; the page is then not cached.
 	OOM *OOMEvent
@@ -119,7 +120,8 @@ type FileRead struct {
 // reclaim, the OOM killer), runs workingset_refault with the slot's
 // shadow entry if there is one, adds the page to the active list if the
 // refault activated it and to the inactive list otherwise
-// (filemap_add_folio), costs a disk read (ReclaimCost.ReadNsPerPage),
+// (filemap_add_folio), costs a disk read (ReclaimCost.ReadNsPerPage)
+// and the CPU time around it (ReadCPUNsPerPage; a hit costs ReadHitNs),
 // and marks the page accessed, as the read that follows does. Page
 // cache belongs to no task's RSS.
 func (m *Machine) ReadFile(pid int64, f FileID, index int64, prefNode int) (FileRead, error) {
@@ -142,7 +144,9 @@ func (m *Machine) ReadFile(pid int64, f FileID, index int64, prefNode int) (File
 	if pfn := m.files[f].slots[index].pfn; pfn >= 0 {
 		ni, n := m.nodeOf(pfn)
 		m.markAccessed(ni, n.index(pfn))
-		return FileRead{Hit: true, OK: true, Node: ni}, nil
+		hit := m.cfg.Cost.ReadHitNs
+		m.spend(hit)
+		return FileRead{Hit: true, OK: true, Node: ni, StallNs: hit, CPUNs: hit}, nil
 	}
 	return m.readMiss(s, f, int32(index), prefNode), nil
 }
@@ -180,8 +184,9 @@ func (m *Machine) readMiss(s int, f FileID, idx int32, prefNode int) FileRead {
 	m.markAccessed(ni, i)
 	r.OK, r.Node = true, ni
 	r.Refault, r.Activated, r.Restored = rr.refault, rr.activate, rr.restore
-	r.StallNs += m.cfg.Cost.ReadNsPerPage
-	m.spend(m.cfg.Cost.ReadNsPerPage)
+	r.CPUNs = m.cfg.Cost.ReadCPUNsPerPage
+	r.StallNs += m.cfg.Cost.ReadNsPerPage + r.CPUNs
+	m.spend(m.cfg.Cost.ReadNsPerPage + r.CPUNs)
 	return r
 }
 
