@@ -23,7 +23,17 @@ const importSchema = "sbmpsim.import/v1"
 type importFlags struct {
 	format string // "toml" or "json"
 	root   string // file system root for `import host`
+	// measureDisk is the directory whose disk `import host` times
+	// ("" for none).
+	measureDisk string
 }
+
+// The disk measurement of `import host --measure-disk`: as the
+// validation suite measures its host (experiments/validate).
+const (
+	importDiskBytes = 512 << 20
+	importDiskReads = 4000
+)
 
 func newImportCmd() *cobra.Command {
 	var f importFlags
@@ -106,13 +116,24 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 				}
 				report = &r
 			}
+			var disk *host.Disk
+			if f.measureDisk != "" {
+				d, err := host.MeasureDisk(f.measureDisk, importDiskBytes, importDiskReads)
+				if err != nil {
+					return fmt.Errorf("import host: --measure-disk %s: %w", f.measureDisk, err)
+				}
+				disk = &d
+			}
 			if f.format == "json" {
-				return printImportJSON(cmd.OutOrStdout(), source, topo, report)
+				return printImportJSON(cmd.OutOrStdout(), source, topo, report, disk)
 			}
 			err = printImport(cmd.OutOrStdout(), f.format, source, topo, []string{
 				"Machine imported by 'sbmpsim import host' from " + source + ";",
 				"sockets are the CPUs' physical package ids.",
 			})
+			if err == nil && disk != nil {
+				err = printDiskTOML(cmd.OutOrStdout(), disk)
+			}
 			if err != nil || report == nil {
 				return err
 			}
@@ -120,6 +141,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 		},
 	}
 	hostCmd.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
+	hostCmd.Flags().StringVar(&f.measureDisk, "measure-disk", "", "time random O_DIRECT reads of a 512 MiB scratch file under `DIR` (about 2 s; the file is removed) and add [machine] disk_read_ns and disk_readahead_ns_per_page")
 
 	cmd.AddCommand(numactl, hostCmd)
 	return cmd
@@ -187,9 +209,22 @@ func printImport(w io.Writer, format, source string, topo numa.Topology, header 
 
 // printImportJSON writes the JSON document of `import host`, with the
 // kernel snapshot.
-func printImportJSON(w io.Writer, source string, topo numa.Topology, k *host.Report) error {
+func printImportJSON(w io.Writer, source string, topo numa.Topology, k *host.Report, disk *host.Disk) error {
 	m := scenario.MachineOf(&topo)
+	if disk != nil {
+		m.DiskReadNs, m.DiskReadaheadNsPerPage = disk.ReadNs, disk.ReadaheadNsPerPage
+	}
 	return writeImportJSON(w, importDocument{Schema: importSchema, Source: source, Machine: m, Derived: derive(&topo), Kernel: k})
+}
+
+// printDiskTOML writes the measured disk's keys, which belong to the
+// [machine] section printImport just wrote.
+func printDiskTOML(w io.Writer, d *host.Disk) error {
+	_, err := fmt.Fprintf(w, `# Disk under %s, %d random O_DIRECT reads of each size: 4 KiB %.1f us, 32 KiB %.1f us.
+disk_read_ns = %d
+disk_readahead_ns_per_page = %d
+`, d.Dir, d.Reads, float64(d.ReadNs)/1e3, float64(d.Read32Ns)/1e3, d.ReadNs, d.ReadaheadNsPerPage)
+	return err
 }
 
 // printKernelTOML writes the host's kernel settings as a [kernel]

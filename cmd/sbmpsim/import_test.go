@@ -236,3 +236,30 @@ func TestImportHostLive(t *testing.T) {
 		t.Errorf("tasks matched %d (+%d within RSS counter slack) of %d", k.TasksMatched, k.Slack, len(k.Tasks))
 	}
 }
+
+// TestImportHostMeasureDisk: --measure-disk adds the disk keys to
+// [machine], the fragment still parses and carries them, and a
+// directory that does not exist is an error naming it, exit 1.
+func TestImportHostMeasureDisk(t *testing.T) {
+	root := filepath.Join(hostTestdata, "sysfs", "tiered")
+	dir := t.TempDir()
+	code, stdout, stderr := sbmpsim(t, "import", "host", "--root", root, "--measure-disk", dir)
+	if code != 0 {
+		if strings.Contains(stderr, "no O_DIRECT") {
+			t.Skipf("skipped: %s", stderr)
+		}
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	s, _ := loadFragment(t, stdout)
+	if s.Machine.DiskReadNs <= 0 || s.Machine.DiskReadaheadNsPerPage < 0 || !strings.Contains(stdout, "random O_DIRECT reads") {
+		t.Fatalf("machine %+v\n%s", s.Machine, stdout)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	missing := filepath.Join(dir, "missing")
+	code, _, stderr = sbmpsim(t, "import", "host", "--root", root, "--measure-disk", missing)
+	if code != 1 || !strings.Contains(stderr, "--measure-disk "+missing) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

@@ -127,6 +127,14 @@ func kernelConfig(sc *scenario.Scenario, topo *numa.Topology) (cfg kernel.Machin
 	cs := kernel.DefaultCompactionSysctls()
 	cs.ExtfragThreshold, cs.Proactiveness = sc.Kernel.ExtfragThreshold, sc.Kernel.CompactionProactiveness
 	cfg.Compaction = &cs
+	cfg.Cost = kernel.DefaultReclaimCost()
+	if d := sc.Machine.DiskReadNs; d > 0 {
+		// One random read: a page-cache miss's and a swap-in's.
+		cfg.Cost.ReadNsPerPage, cfg.Cost.SwapInNsPerPage = d, d
+	}
+	if d := sc.Machine.DiskReadaheadNsPerPage; d > 0 {
+		cfg.Cost.SwapReadaheadNsPerPage = d
+	}
 	for _, n := range topo.Nodes {
 		if n.MemoryMB > 0 {
 			kIndex[n.ID] = len(cfg.NodePages)

@@ -83,6 +83,10 @@ func (m *Machine) Topology() (numa.Topology, error) {
 	return t, nil
 }
 
+// maxDiskNs bounds the disk latencies of [machine]: a second a read is
+// no disk a page cache is worth modelling on.
+const maxDiskNs = 1_000_000_000
+
 // MachineOf returns the [machine] section that gives t inline: preset "",
 // node_ids only when they are not 0..n-1, media keys only when a node has
 // media parameters, cost overrides only when they differ from the
@@ -127,6 +131,8 @@ func (m Machine) clone() Machine {
 // machine validates [machine].
 func (v *validator) machine() {
 	m := &v.s.Machine
+	v.intRange("machine.disk_read_ns", m.DiskReadNs, 0, maxDiskNs)
+	v.intRange("machine.disk_readahead_ns_per_page", m.DiskReadaheadNsPerPage, 0, maxDiskNs)
 	if _, set := v.s.origins["machine.node_memory_mb"]; set && m.Preset == "" && m.NodeMemoryMB != 0 {
 		v.failf("machine.node_memory_mb", "scales a preset's memory; for an inline machine give memory_mb per node")
 	}

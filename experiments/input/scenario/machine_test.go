@@ -125,6 +125,9 @@ func TestMachineErrors(t *testing.T) {
 		{"cost override", "[machine]\npreset = \"tiered\"\nremote_latency_ns = 40\n", []string{
 			"x.toml:3:1: machine.remote_latency_ns: must be at least local_latency_ns (78 ns)"}},
 		{"wrong type", "[machine]\ndistances = [10, 21]\n", []string{"x.toml:2:1: machine.distances.0: expected an array, found integer 10"}},
+		{"disk latencies", "[machine]\npreset = \"1-node\"\ndisk_read_ns = -1\ndisk_readahead_ns_per_page = 2000000000\n", []string{
+			"x.toml:3:1: machine.disk_read_ns: must be in 0..1000000000, got -1",
+			"x.toml:4:1: machine.disk_readahead_ns_per_page: must be in 0..1000000000, got 2000000000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,6 +136,16 @@ type Machine struct {
 	// RemoteBandwidthMBps overrides the bandwidth at SLIT distance 21; 0
 	// keeps the default (60100 MB/s).
 	RemoteBandwidthMBps int64 `toml:"remote_bandwidth_mbps" json:"remote_bandwidth_mbps"`
+	// DiskReadNs is the disk's latency for one random 4 KiB read, what a
+	// page-cache miss and a swap-in wait for; 0 keeps the kernel model's
+	// default (kernel.DefaultReadNsPerPage, measured on this project's
+	// build machine). DiskReadaheadNsPerPage is what each further 4 KiB
+	// page of one contiguous read adds (a swap readahead cluster); 0
+	// keeps kernel.DefaultSwapReadaheadNsPerPage. Disks differ by more
+	// than these defaults' error: `sbmpsim validate real` measures its
+	// host's before it simulates. Optional, at most 1 s.
+	DiskReadNs             int64 `toml:"disk_read_ns,omitempty" json:"disk_read_ns,omitempty"`
+	DiskReadaheadNsPerPage int64 `toml:"disk_readahead_ns_per_page,omitempty" json:"disk_readahead_ns_per_page,omitempty"`
 }
 
 // Kernel holds the Linux memory-management knobs of the kernel model
