@@ -34,7 +34,25 @@ type Host struct {
 	// can): no root, no writable memory cgroup, a tmpfs temporary
 	// directory.
 	NotRunnable string `json:"not_runnable,omitempty"`
+	// Disk is the read latency of the disk under the real runs'
+	// temporary directory that the simulations use ([machine]
+	// disk_read_ns and disk_readahead_ns_per_page); nil for the model's
+	// defaults. The suite sets it per case, to what it measured beside
+	// the case's real runs (CaseResult.Disk); it is not part of the
+	// host's record.
+	Disk *host.Disk `json:"-"`
 }
+
+// The disk measurement: a 256 MiB scratch file, written once when the
+// suite starts, and 1,000 random reads of each size just before each real
+// run (about 0.2 s): the latency drifts by tens of percent over minutes
+// on a shared host (4 KiB reads took 53 to 108 us on this project's host
+// on one day), so each case gets the mean of the measurements beside its
+// own runs.
+const (
+	diskFileBytes   = 256 << 20
+	diskReadsPerRun = 1000
+)
 
 // ReadHost reads the host's facts as experiments/real probes them and
 // import host reads them (root "/"). A host that cannot run real runs
@@ -60,7 +78,8 @@ func ReadHost(opt real.Options) (*Host, error) {
 }
 
 // Scenario returns case c's scenario as both sides run it on h, with
-// seed: the case's file, with h's [machine] (the case has none) and
+// seed: the case's file, with h's [machine] (the case has none; with
+// h's disk latency when it was measured) and
 // every [kernel] key of import host that the case does not set itself
 // (its swappiness, swap and cgroups stay its own), and the simulation
 // sampled as often as a real run samples. Errors in the case's file
@@ -97,6 +116,9 @@ func applyHost(sc *scenario.Scenario, data []byte, h *Host, needsHigh bool) erro
 		return fmt.Errorf("the host's machine is unknown: %s", h.MachineError)
 	}
 	sc.Machine = *h.Machine
+	if h.Disk != nil {
+		sc.Machine.DiskReadNs, sc.Machine.DiskReadaheadNsPerPage = h.Disk.ReadNs, h.Disk.ReadaheadNsPerPage
+	}
 	var errs []error
 	for _, kv := range h.Kernel {
 		if _, set := pos["kernel."+kv.Key]; set {

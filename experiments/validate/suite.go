@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/real"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
@@ -54,8 +55,11 @@ type Validation struct {
 	Runs   int    `json:"runs"`
 	// Skipped says why the suite did not run at all (no root, no
 	// writable memory cgroup); then Cases is empty.
-	Skipped string       `json:"skipped,omitempty"`
-	Cases   []CaseResult `json:"cases"`
+	Skipped string `json:"skipped,omitempty"`
+	// DiskError says why the disk could not be measured; the cases are
+	// then simulated with the model's default disk.
+	DiskError string       `json:"disk_error,omitempty"`
+	Cases     []CaseResult `json:"cases"`
 	// WallNs is the suite's wall time.
 	WallNs int64 `json:"wall_ns"`
 }
@@ -84,6 +88,10 @@ type CaseResult struct {
 	Verdict string         `json:"verdict"`
 	Reason  string         `json:"reason,omitempty"`
 	Metrics []MetricResult `json:"metrics"`
+	// Disk is the mean of the disk measurements beside the case's real
+	// runs, which its simulations use; nil when the disk could not be
+	// measured or the real runs did not run.
+	Disk *host.Disk `json:"disk,omitempty"`
 	// RealRuns and SimRuns are each run's OOM kills and facts.
 	RealRuns []RunRecord `json:"real_runs"`
 	SimRuns  []RunRecord `json:"sim_runs"`
@@ -133,9 +141,15 @@ func Run(ctx context.Context, opt Options) (*Validation, error) {
 		v.Skipped = h.NotRunnable
 		return v, nil
 	}
+	probe, err := host.NewDiskProbe(h.TempDir, diskFileBytes)
+	if err != nil {
+		v.DiskError = err.Error()
+	} else {
+		defer probe.Close()
+	}
 	for i := range cases {
 		fmt.Fprintf(log, "validate: case %d of %d: %s\n", i+1, len(cases), cases[i].Name)
-		cr, err := runCase(ctx, &cases[i], h, &opt, log)
+		cr, err := runCase(ctx, &cases[i], h, probe, &opt, log)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +169,7 @@ func suffix(reason string) string {
 
 // runCase runs one case on both sides and judges it. Only ctx's end is
 // returned as an error; a run that fails is the case's verdict.
-func runCase(ctx context.Context, c *Case, h *Host, opt *Options, log io.Writer) (CaseResult, error) {
+func runCase(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, log io.Writer) (CaseResult, error) {
 	cr := CaseResult{Name: c.Name, Title: c.Title, Source: c.Source()}
 	sc, err := c.Scenario(h, 1)
 	if err != nil {
@@ -175,10 +189,27 @@ func runCase(ctx context.Context, c *Case, h *Host, opt *Options, log io.Writer)
 	}
 	skip := realSkip(c, sc, h, opt)
 	if skip == "" {
-		if err := runReal(ctx, c, h, opt, scope, &cr, log); err != nil {
+		if err := runReal(ctx, c, h, probe, opt, scope, &cr, log); err != nil {
 			if ctx.Err() != nil {
 				return cr, err
 			}
+			cr.Verdict, cr.Reason = Failed, err.Error()
+			return cr, nil
+		}
+	}
+	if cr.Disk != nil {
+		// The simulations run on the disk measured beside the real
+		// runs, and the record shows the scenario they ran.
+		hc := *h
+		hc.Disk = cr.Disk
+		h = &hc
+		if sc, err = c.Scenario(h, 1); err == nil {
+			var enc []byte
+			if enc, err = sc.Encode(); err == nil {
+				cr.Scenario = string(enc)
+			}
+		}
+		if err != nil {
 			cr.Verdict, cr.Reason = Failed, err.Error()
 			return cr, nil
 		}
@@ -212,9 +243,25 @@ func realSkip(c *Case, sc *scenario.Scenario, h *Host, opt *Options) string {
 	return ""
 }
 
-// runReal runs the case for real, seeds 1..runs, one run at a time.
-func runReal(ctx context.Context, c *Case, h *Host, opt *Options, scope string, cr *CaseResult, log io.Writer) error {
+// runReal runs the case for real, seeds 1..runs, one run at a time,
+// measuring the disk with probe (when there is one) just before each
+// run; cr.Disk is the measurements' mean.
+func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, scope string, cr *CaseResult, log io.Writer) error {
+	var disks []host.Disk
+	defer func() {
+		if len(disks) > 0 {
+			d := host.MeanDisk(disks)
+			cr.Disk = &d
+		}
+	}()
 	for seed := uint64(1); seed <= uint64(opt.runs()); seed++ {
+		if probe != nil {
+			d, err := probe.Measure(diskReadsPerRun)
+			if err != nil {
+				return err
+			}
+			disks = append(disks, d)
+		}
 		sc, err := c.Scenario(h, seed)
 		if err != nil {
 			return err
