@@ -46,3 +46,19 @@ func TestMeasureDiskBadInput(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// TestMeanDisk weights each measurement by its reads and derives the
+// readahead cost from the means; no measurements give a zero Disk.
+func TestMeanDisk(t *testing.T) {
+	got := MeanDisk([]Disk{
+		{Dir: "/tmp", Reads: 1000, ReadNs: 60_000, Read32Ns: 80_000},
+		{Dir: "/tmp", Reads: 3000, ReadNs: 100_000, Read32Ns: 114_000},
+	})
+	want := Disk{Dir: "/tmp", Reads: 4000, ReadNs: 90_000, Read32Ns: 105_500, ReadaheadNsPerPage: 2_214}
+	if got != want {
+		t.Fatalf("MeanDisk = %+v, want %+v", got, want)
+	}
+	if d := MeanDisk(nil); d != (Disk{}) {
+		t.Fatalf("MeanDisk(nil) = %+v", d)
+	}
+}
