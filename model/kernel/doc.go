@@ -103,11 +103,14 @@
 //   - Fault and reclaim costs in simulated time (ReclaimCost), the disk
 //     read of a page-cache miss or a swap-in and the extra pages of a
 //     swap readahead measured on the build machine
-//     (DefaultReadNsPerPage, DefaultSwapReadaheadNsPerPage), and the CPU
-//     time of a swap-in: per page read and per fault that maps a page
-//     from the swap cache (DefaultSwapInCPUNsPerPage,
-//     DefaultSwapCacheFaultNs), time the faulting task runs, which PSI
-//     does not count as a stall.
+//     (DefaultReadNsPerPage, DefaultSwapReadaheadNsPerPage; a scenario
+//     can give its own disk's), and the time around the disk: per page
+//     a swap-in reads and per fault that maps a page from the swap cache
+//     (DefaultSwapInCPUNsPerPage, DefaultSwapCacheFaultNs), per
+//     page-cache miss and per hit (DefaultReadCPUNsPerPage,
+//     DefaultReadHitNs): time the task runs, which PSI does not count as
+//     a stall. Scanning and freeing a page in reclaim
+//     (ScanNsPerPage, DropFileNsPerPage) are assumptions.
 //
 // # What it simplifies, and what each simplification would change
 //
