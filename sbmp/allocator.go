@@ -783,6 +783,9 @@ func (a *Allocator) Stats() Stats { return a.stats }
 // (cpuN_tier0_free of SPEC 1.4 for class 0).
 func (a *Allocator) Tier0Free(cpu, cls int) int { return len(a.cpus[cpu].caches[cls]) }
 
+// CPUState is the state of cpu's refill FSM (SPEC 2.1).
+func (a *Allocator) CPUState(cpu int) State { return a.cpus[cpu].fsm.State() }
+
 // Tier1Blocks is the number of blocks Tier-1 holds from Tier-2.
 func (a *Allocator) Tier1Blocks() int64 {
 	var n int64

@@ -52,4 +52,14 @@ type ProcessSnapshot struct {
 	// Tier0Free is the free slots of the smallest class in each CPU's
 	// Tier-0 cache, by CPU.
 	Tier0Free []int
+	// HeldPages are the pages the process holds from the kernel (its
+	// SBMP footprint: Tier-1 blocks and Tier-2 pages).
+	HeldPages int64
+	// FSM is each CPU's refill FSM state (SPEC 2.1), by CPU.
+	FSM []sbmp.State
+	// Alerts are the SPEC 1.5 signals of the last 500 ms alert window
+	// (zero before the first window closes), and AlertsAtNs when that
+	// window closed (0 before).
+	Alerts     [3]sbmp.Alert
+	AlertsAtNs int64
 }

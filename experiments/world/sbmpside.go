@@ -102,6 +102,10 @@ type sbmpSide struct {
 	kAlert    sim.Kind
 	lastStats sbmp.Stats
 	alerts    [3]AlertSummary
+	// lastAlerts are the signals of the window that closed at
+	// lastAlertsNs, for observers.
+	lastAlerts   [3]sbmp.Alert
+	lastAlertsNs int64
 }
 
 // newSBMPSide starts the process of c with its own SBMP allocator, placed
@@ -297,7 +301,8 @@ func (s *sbmpSide) onAlert(ev sim.Event) {
 		return
 	}
 	cur := s.stats()
-	for i, al := range s.a.Alerts(s.lastStats, cur, alertIntervalNs) {
+	s.lastAlerts, s.lastAlertsNs = s.a.Alerts(s.lastStats, cur, alertIntervalNs), ev.At
+	for i, al := range s.lastAlerts {
 		sum := &s.alerts[i]
 		sum.Metric = al.Metric
 		sum.Max = max(sum.Max, al.Value)

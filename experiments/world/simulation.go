@@ -220,10 +220,12 @@ func (s *simulation) snapshot(now int64, row []float64) *Snapshot {
 	for i, p := range s.procs {
 		ps := &sn.Processes[i]
 		ps.Name, ps.Dead, ps.Stats, ps.Degraded = p.cfg.name, p.dead, p.stats(), p.a.Degraded()
-		ps.Tier0Free = ps.Tier0Free[:0]
+		ps.Tier0Free, ps.FSM = ps.Tier0Free[:0], ps.FSM[:0]
 		for c := range cpus {
 			ps.Tier0Free = append(ps.Tier0Free, p.a.Tier0Free(c, 0))
+			ps.FSM = append(ps.FSM, p.a.CPUState(c))
 		}
+		ps.Alerts, ps.AlertsAtNs, ps.HeldPages = p.lastAlerts, p.lastAlertsNs, p.held
 	}
 	return sn
 }
