@@ -293,7 +293,9 @@ func TestSaveAsksForAPathForAnEmbeddedScenario(t *testing.T) {
 	s.typeText(path)
 	s.key(tcell.KeyTab) // to the Save button
 	s.key(tcell.KeyEnter)
-	s.waitFor("the save", func(text string) bool { return !strings.Contains(text, "● modified") && strings.Contains(text, "saved") })
+	s.waitFor("the save", func(text string) bool {
+		return !strings.Contains(text, "● modified") && strings.Contains(text, "saved")
+	})
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
