@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -12,6 +15,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/cmd/sbmpsim/internal/tui"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
 )
 
 func newTUICmd() *cobra.Command {
@@ -53,9 +57,54 @@ Ctrl-C stop what runs in the view shown, or quit; F10 quit.`,
 			if err != nil {
 				return err
 			}
-			return u.Run()
+			// A hang-up (an SSH session that drops) or a termination
+			// signal stops the UI, which restores the terminal; unsaved
+			// text then goes to a recovery file instead of being lost.
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			var got atomic.Value
+			go func() {
+				if s, ok := <-sigs; ok {
+					got.Store(s)
+					u.Stop()
+				}
+			}()
+			if err := u.Run(); err != nil {
+				return err
+			}
+			s, stopped := got.Load().(os.Signal)
+			if !stopped {
+				return nil
+			}
+			if text, modified := u.Unsaved(); modified {
+				rec := recoveryPath(path, source)
+				if err := output.WriteFileAtomic(rec, []byte(text)); err != nil {
+					return fmt.Errorf("tui stopped by %v; the unsaved scenario could not be kept: %w", s, err)
+				}
+				return fmt.Errorf("tui stopped by %v; the unsaved scenario is in %s", s, rec)
+			}
+			return fmt.Errorf("tui stopped by %v", s)
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "goroutines of a seeds run")
 	return cmd
+}
+
+// recoveryPath is where a signal's unsaved text goes: beside the file, or
+// for an embedded scenario in the working directory, never over an
+// existing file.
+func recoveryPath(path, source string) string {
+	base := path
+	if base == "" {
+		base = strings.TrimPrefix(source, tomlfile.EmbeddedPrefix) + ".toml"
+	}
+	base = strings.TrimSuffix(base, ".toml") + ".recovered"
+	p := base + ".toml"
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			return p
+		}
+		p = fmt.Sprintf("%s-%d.toml", base, i)
+	}
 }

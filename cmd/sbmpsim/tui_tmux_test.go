@@ -108,6 +108,52 @@ func TestTUIInTmux(t *testing.T) {
 	}
 }
 
+// TestTUISignalKeepsUnsavedText sends SIGTERM to a tui with unsaved
+// changes to the default scenario: the terminal comes back, the exit is
+// non-zero, and the text is in oom-crisis.recovered.toml in the working
+// directory.
+func TestTUISignalKeepsUnsavedText(t *testing.T) {
+	slowtest.Require(t, "drives the tui in tmux")
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is not installed (apt-get install tmux)")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "sbmpsim")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	pidFile := filepath.Join(tmp, "pid")
+	tm := newTmux(t, 80, 24, fmt.Sprintf(`cd %q && { echo $$ > %q; exec %q tui; }`, tmp, pidFile, bin))
+	tm.wait("the editor", "✓ valid scenario")
+	tm.literal("# mine")
+	tm.wait("the edit", "● modified")
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("kill", "-TERM", strings.TrimSpace(string(pid))).CombinedOutput(); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(time.Minute)
+	rec := filepath.Join(tmp, "oom-crisis.recovered.toml")
+	for {
+		if got, err := os.ReadFile(rec); err == nil {
+			if !strings.HasPrefix(string(got), "# mine") {
+				t.Errorf("the recovery file starts %.20q", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s", rec)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// tmuxSessions numbers the sessions of this test process (tests using
+// tmux do not run in parallel).
+var tmuxSessions int
+
 // tmux is one detached tmux session on a socket of its own.
 type tmux struct {
 	t      *testing.T
@@ -116,7 +162,8 @@ type tmux struct {
 
 func newTmux(t *testing.T, w, h int, command string) *tmux {
 	t.Helper()
-	tm := &tmux{t: t, socket: fmt.Sprintf("sbmpsim-test-%d-%d", os.Getpid(), w)}
+	tmuxSessions++
+	tm := &tmux{t: t, socket: fmt.Sprintf("sbmpsim-test-%d-%d", os.Getpid(), tmuxSessions)}
 	t.Cleanup(func() { _ = tm.cmd("kill-server").Run() })
 	c := tm.cmd("new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "sh", "-c", command)
 	c.Env = append(os.Environ(), "TERM=xterm-256color")

@@ -214,6 +214,14 @@ func (u *UI) Run() error {
 // Stop ends Run from any goroutine.
 func (u *UI) Stop() { u.app.Stop() }
 
+// Unsaved returns the editor's text and whether it differs from the file;
+// after Run has returned, the caller keeps what would otherwise be lost
+// (a hang-up or a termination signal stops the UI without asking).
+func (u *UI) Unsaved() (text string, modified bool) {
+	text = u.editor.GetText()
+	return text, text != u.saved
+}
+
 // redrawLoop redraws at most every redrawInterval while background work
 // has something new.
 func (u *UI) redrawLoop() {

@@ -361,3 +361,37 @@ func TestLineOffset(t *testing.T) {
 		}
 	}
 }
+
+func TestCtrlCStopsTheSeedsCleanly(t *testing.T) {
+	opt := embedded(t, "anon-fill")
+	opt.Workers = 2
+	opt.Run = func(ctx context.Context, _ *scenario.Scenario, _ world.Options) (*world.Result, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	s := start(t, 80, 24, opt)
+	s.key(tcell.KeyCtrlT)
+	s.contains("Run over seeds")
+	s.key(tcell.KeyTab)
+	s.key(tcell.KeyTab)
+	s.key(tcell.KeyTab)
+	s.key(tcell.KeyEnter)
+	s.contains("running, Ctrl-C stops")
+	s.key(tcell.KeyCtrlC)
+	text := s.contains("stopped after")
+	if !strings.Contains(text, "0 of 100 seeds done") {
+		t.Errorf("a stopped seeds run counts a seed it did not finish:\n%s", text)
+	}
+	s.key(tcell.KeyF2) // the UI answers, and a second Ctrl-C (nothing runs) quits
+	s.contains("✓ valid scenario")
+	s.key(tcell.KeyCtrlC)
+	select {
+	case err := <-s.errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.errc <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ctrl-C with nothing running did not quit")
+	}
+}
