@@ -57,7 +57,9 @@ func stackedArea(scr tcell.Screen, x, y, w, h int, ts []float64, span float64, s
 		}
 		var sum float64
 		for k := range series {
-			sum += math.Max(series[k][i], 0)
+			if i < len(series[k]) {
+				sum += math.Max(series[k][i], 0)
+			}
 			bounds[k] = int(math.Round(math.Min(sum/top, 1) * float64(8*h)))
 		}
 		for r := range h { // r counts rows from the bottom
@@ -110,7 +112,7 @@ func lineChart(scr tcell.Screen, x, y, w, h int, ts []float64, span float64, ser
 		prev := -1
 		for dx := range dw {
 			i := column(ts, span, dx, dw)
-			if i < 0 {
+			if i < 0 || i >= len(s) {
 				prev = -1
 				continue
 			}

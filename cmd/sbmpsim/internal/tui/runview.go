@@ -83,7 +83,15 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 	case runFailed:
 		endRows = 3
 	}
-	fixed := 1 + 1 + len(r.nodes) + 1 + 3*len(r.procs) + oomRows + endRows
+	// Per-node figures are the first thing to go when the terminal is
+	// short (the charts show the same), so that the OOM kills and the
+	// summary always fit.
+	fixed := 1 + 1 + 1 + 3*len(r.procs) + oomRows + endRows
+	valueRows := len(r.nodes)
+	if p.left()-fixed-len(r.nodes)-1 < valueRows {
+		valueRows = 0
+	}
+	fixed += valueRows
 	spare := max(0, p.left()-fixed+1)
 	memH, tierH := 1, 1
 	if len(r.nodes) > 0 {
@@ -117,7 +125,7 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 			stackedArea(scr, x+label, y+start, cw, rows, r.ts, span, [][]float64{n.anon, n.rest, n.file, n.free}, memColors, n.managed)
 		}
 	}
-	for _, n := range r.nodes {
+	for _, n := range r.nodes[:valueRows] {
 		if len(n.free) == 0 {
 			break
 		}

@@ -304,7 +304,7 @@ func drawSeeds(scr tcell.Screen, x, y, w, h int, s *seedsState) {
 			iv, err := stats.NewcombePairedDiff(t, 0.95)
 			d := float64(t.OnlyB-t.OnlyA) / float64(t.N())
 			if err == nil {
-				p.line("[::b]B − A[::-] OOM probability over %d paired seeds: %+.3f   95 %% Newcombe [%+.3f, %+.3f]", t.N(), d, -iv.Hi, -iv.Lo)
+				p.line("[::b]B − A[::-], %d paired seeds: OOM %+.3f, 95 %% Newcombe [%+.3f, %+.3f]", t.N(), d, -iv.Hi, -iv.Lo)
 			}
 		}
 	}

@@ -149,7 +149,7 @@ func New(opt Options) (*UI, error) {
 	ta.SetChangedFunc(u.onEdit)
 	ta.SetMovedFunc(func() { u.setStatus("") })
 
-	u.errView = tview.NewTextView().SetDynamicColors(true).SetWrap(false)
+	u.errView = tview.NewTextView().SetDynamicColors(true).SetWrap(true)
 	u.body = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(u.editor, 0, 1, true).
 		AddItem(u.errView, 1, 0, false)
@@ -223,16 +223,17 @@ func (u *UI) Unsaved() (text string, modified bool) {
 }
 
 // redrawLoop redraws at most every redrawInterval while background work
-// has something new.
+// has something new, and every second anyway, so that wall-clock figures
+// move while a long seed runs.
 func (u *UI) redrawLoop() {
 	t := time.NewTicker(redrawInterval)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-u.done:
 			return
 		case <-t.C:
-			if u.dirty.Swap(false) {
+			if u.dirty.Swap(false) || tick%int(time.Second/redrawInterval) == 0 {
 				u.app.QueueUpdateDraw(func() {})
 			}
 		}
@@ -347,14 +348,25 @@ func (u *UI) refreshChrome() {
 	}
 	u.status.SetText(fmt.Sprintf("[::r] %d:%d [::-] %s", row+1, col+1, msg))
 
+	// The error panel wraps long errors: one line for the verdict, then
+	// each error's rows at the panel's width, at most maxErrRows in all.
+	const maxErrRows = 6
+	_, _, w, _ := u.body.GetRect()
 	lines := 1
-	if len(u.errs) > 0 || u.other != "" {
-		lines = min(len(u.errs), 4) + 1
-		if u.other != "" {
-			lines = min(lines+1, 5)
+	msgs := make([]string, 0, len(u.errs)+1)
+	for i, e := range u.errs {
+		if i == 4 {
+			break
 		}
+		msgs = append(msgs, e.Error())
 	}
-	u.body.ResizeItem(u.errView, lines, 0)
+	if u.other != "" {
+		msgs = append(msgs, firstLine(u.other))
+	}
+	for _, m := range msgs {
+		lines += max(1, (len([]rune(m))+max(w, 1)-1)/max(w, 1))
+	}
+	u.body.ResizeItem(u.errView, min(lines, maxErrRows), 0)
 }
 
 // onEdit runs after every change to the text: it validates after a pause.

@@ -395,3 +395,35 @@ func TestCtrlCStopsTheSeedsCleanly(t *testing.T) {
 		t.Fatal("Ctrl-C with nothing running did not quit")
 	}
 }
+
+// TestRunViewFitsEightNodesIn80x24 draws a finished run of an eight-node
+// machine into the run view's 80x22 cells: the OOM kill and the summary
+// must stay on the screen, the per-node figures give way.
+func TestRunViewFitsEightNodesIn80x24(t *testing.T) {
+	r := newRunState("epyc", 1, 10e9, time.Now())
+	for i := range 8 {
+		r.nodes = append(r.nodes, nodeSeries{id: i, managed: 1024, free: []float64{512}, file: []float64{256}, anon: []float64{200}, rest: []float64{56}})
+	}
+	r.ts = []float64{10}
+	r.procs = []procView{{name: "sbmp-app", tier0Free: make([]int, 64)}}
+	r.oom = []world.OOMEvent{{TimeNs: 9_500_000_000, Scope: "global", VictimPID: 7, VictimComm: "db"}}
+	r.summary = &world.Summary{OOMKills: 1}
+	r.status = runDone
+	scr := tcell.NewSimulationScreen("UTF-8")
+	if err := scr.Init(); err != nil {
+		t.Fatal(err)
+	}
+	scr.SetSize(80, 22)
+	drawRun(scr, 0, 0, 80, 22, r)
+	scr.Show()
+	s := &session{scr: scr}
+	text := s.contents()
+	for _, want := range []string{"node 7", "OOM kill at 9.500 s", "Summary allocs", "FSM"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the run view lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "node 0: free") {
+		t.Errorf("the per-node figures did not give way:\n%s", text)
+	}
+}
