@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/vopr"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/sim"
 )
 
 type checkFlags struct {
@@ -28,6 +30,8 @@ type checkFlags struct {
 	out       string
 	noShrink  bool
 	maxShrink int
+	meta      bool
+	ops       int
 }
 
 func newCheckCmd() *cobra.Command {
@@ -42,8 +46,21 @@ each SBMP allocator, the kernel model, each Go program and the run's own books.
 A failing seed prints the command that replays it; its scenario is shrunk while
 it still fails the same way and written to --out as SEED.toml, with the data
 files it names, to replay with 'sbmpsim check --scenario FILE' or
+
 'sbmpsim run FILE'. --scenario checks one scenario file instead. The output
-does not depend on --workers; the exit status is 1 when any seed fails.`,
+does not depend on --workers; the exit status is 1 when any seed fails.
+
+--metamorphic runs the metamorphic check instead: from each seed, one
+operation sequence (allocations of every size, frees on any CPU, ticks,
+flushes) on a small machine of its own, replayed on the real allocator under
+every policy of each family (merge, refill, degrade), the other families at
+their defaults. Every run must keep its books (no overlapping live objects,
+every free accepted, invariants after every operation, every page back once
+all is freed), and each run's history must equal the family default's up to
+the first operation at which their policies decided differently.`,
+		Example: `  sbmpsim check --seeds 100                 # 100 random scenarios, every invariant after every event
+  sbmpsim check --scenario oom-crisis --every 1000
+  sbmpsim check --metamorphic --seeds 20    # every policy of each family on one sequence per seed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheck(cmd, f) },
 	}
@@ -56,6 +73,8 @@ does not depend on --workers; the exit status is 1 when any seed fails.`,
 	fl.StringVar(&f.out, "out", "check-out", "directory for the shrunk scenarios of failing seeds")
 	fl.BoolVar(&f.noShrink, "no-shrink", false, "do not shrink failing scenarios")
 	fl.IntVar(&f.maxShrink, "max-shrink-runs", vopr.DefaultMaxShrinkRuns, "bound on the runs one shrink makes")
+	fl.BoolVar(&f.meta, "metamorphic", false, "run the metamorphic check of the policy families instead")
+	fl.IntVar(&f.ops, "ops", vopr.DefaultMetaOps, "operations in each metamorphic sequence")
 	return cmd
 }
 
@@ -70,6 +89,9 @@ func runCheck(cmd *cobra.Command, f checkFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	start := time.Now()
+	if f.meta {
+		return runMetamorphic(ctx, cmd.OutOrStdout(), f, start)
+	}
 	var outcomes []vopr.Outcome
 	if f.scenario != "" {
 		sc, err := scenario.Load(f.scenario)
@@ -153,4 +175,30 @@ func writeShrunk(dir string, o vopr.Outcome) (string, error) {
 	}
 	path := filepath.Join(dir, fmt.Sprintf("%d.toml", o.Seed))
 	return path, os.WriteFile(path, append([]byte(head), enc...), 0o644)
+}
+
+// runMetamorphic runs the metamorphic check of seeds f.seed.. on f.workers
+// goroutines and prints each seed's report in seed order.
+func runMetamorphic(ctx context.Context, w io.Writer, f checkFlags, start time.Time) error {
+	if f.scenario != "" {
+		return usageError{errors.New("--metamorphic generates its own sequences: it takes no --scenario")}
+	}
+	if f.ops < 1 || f.ops > 10_000_000 {
+		return usageError{fmt.Errorf("--ops %d: want 1..10000000", f.ops)}
+	}
+	outs, err := sim.Replicate(ctx, f.seeds, f.workers, func(i int) (vopr.MetaOutcome, error) {
+		return vopr.CheckMetamorphic(f.seed+uint64(i), vopr.MetaOptions{Ops: f.ops}), nil
+	})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, o := range outs {
+		fmt.Fprint(w, o.Report())
+		if o.Failed() {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "metamorphic: %d seeds of %d operations, %d failed (wall %.2fs)\n", len(outs), f.ops, failed, time.Since(start).Seconds())
+	return vopr.MetaError(outs)
 }

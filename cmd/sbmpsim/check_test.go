@@ -30,3 +30,25 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("--seeds 0: exit %d, want 2 (usage)", code)
 	}
 }
+
+func TestCheckMetamorphic(t *testing.T) {
+	code, out, stderr := sbmpsim(t, "check", "--metamorphic", "--seeds", "2", "--seed", "11", "--ops", "800", "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	for _, want := range []string{"seed 11:", "seed 12:", "merge: 4 policies", "refill: 6 policies", "degrade: 5 policies", "metamorphic: 2 seeds of 800 operations, 0 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	one := func(workers string) string {
+		_, out, _ := sbmpsim(t, "check", "--metamorphic", "--seeds", "2", "--seed", "11", "--ops", "300", "--workers", workers)
+		return out[:strings.LastIndex(out, "(wall")]
+	}
+	if one("1") != one("2") {
+		t.Error("the metamorphic report depends on --workers")
+	}
+	if code, _, stderr := sbmpsim(t, "check", "--metamorphic", "--scenario", "steady"); code != 2 || !strings.Contains(stderr, "takes no --scenario") {
+		t.Errorf("--metamorphic --scenario: exit %d, %s", code, stderr)
+	}
+}
