@@ -39,21 +39,32 @@ const (
 
 // Alerts evaluates the three signals of SPEC 1.5 over the window from
 // prev to cur (elapsedNs apart): tier0_free_avg (the mean free slots of
-// the smallest class over the CPUs, now), tier1_merge_delay (the mean
-// merge delay of the slabs merged in the window) and fallback_to_tier2
-// (Tier-2 fallbacks per second in the window).
+// the smallest class, now, over the CPUs that have asked for that class
+// with an empty cache, which every CPU allocating it does first:
+// a CPU that never allocates it has an empty cache that says nothing
+// about pressure, and averaging it in would hold the signal low on any
+// machine where the load runs on some CPUs only; with no such CPU the
+// signal is safe at 0), tier1_merge_delay (the mean merge delay of the
+// slabs merged in the window) and fallback_to_tier2 (Tier-2 fallbacks per
+// second in the window).
 func (a *Allocator) Alerts(prev, cur Stats, elapsedNs int64) [3]Alert {
-	var free int
+	var free, users int
 	for cpu := range a.cpus {
-		free += a.Tier0Free(cpu, 0)
+		if a.cpus[cpu].used&1 != 0 {
+			free += a.Tier0Free(cpu, 0)
+			users++
+		}
 	}
-	avg := float64(free) / float64(len(a.cpus))
-	t0 := Alert{Metric: "tier0_free_avg", Value: avg, Level: AlertWarning}
-	switch {
-	case avg > Tier0FreeAvgSafe:
-		t0.Level = AlertSafe
-	case avg < Tier0FreeAvgDanger:
-		t0.Level = AlertDanger
+	t0 := Alert{Metric: "tier0_free_avg", Level: AlertSafe}
+	if users > 0 {
+		t0.Value = float64(free) / float64(users)
+		switch {
+		case t0.Value > Tier0FreeAvgSafe:
+		case t0.Value < Tier0FreeAvgDanger:
+			t0.Level = AlertDanger
+		default:
+			t0.Level = AlertWarning
+		}
 	}
 	md := Alert{Metric: "tier1_merge_delay_ms"}
 	if n := cur.MergeDelayCount - prev.MergeDelayCount; n > 0 {

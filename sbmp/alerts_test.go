@@ -5,10 +5,35 @@ import "testing"
 func TestAlertsThresholds(t *testing.T) {
 	f := newFakeEnv(2, 1, 1<<12)
 	a := newTestAllocator(t, f, Config{})
-	// Empty caches: 0 free slots per CPU is danger.
+	// No CPU has asked for the class: nothing to say, safe at 0.
 	got := a.Alerts(Stats{}, Stats{}, 500e6)
-	if got[0].Level != AlertDanger || got[1].Level != AlertSafe || got[2].Level != AlertSafe {
+	if got[0].Level != AlertSafe || got[0].Value != 0 || got[1].Level != AlertSafe || got[2].Level != AlertSafe {
 		t.Fatalf("idle allocator: %+v", got)
+	}
+	// CPU 0 allocates one 64 B object: its cache holds the rest of a
+	// refill of 64, 63 free; CPU 1 never asked and does not count.
+	p0 := a.Alloc(0, 64)
+	if got := a.Alerts(Stats{}, Stats{}, 500e6); got[0].Value != 63 || got[0].Level != AlertSafe {
+		t.Fatalf("one user with 63 free: %+v", got[0])
+	}
+	// CPU 1 asks for a 64 B slot once (its cache then holds 63) and frees
+	// it; CPU 0 empties its cache: (0 + 64) / 2 = 32 is a warning, not
+	// safe (SPEC 1.5: safe above 32).
+	p1 := a.Alloc(1, 64)
+	if _, err := a.Free(1, p1.Addr, 64); err != nil {
+		t.Fatal(err)
+	}
+	var held []uint64
+	for a.Tier0Free(0, 0) > 0 {
+		held = append(held, a.Alloc(0, 64).Addr)
+	}
+	if got := a.Alerts(Stats{}, Stats{}, 500e6); got[0].Value != 32 || got[0].Level != AlertWarning {
+		t.Fatalf("two users, 0 and 64 free: %+v", got[0])
+	}
+	for _, p := range append(held, p0.Addr) {
+		if _, err := a.Free(0, p, 64); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Fill both CPUs' caches past 32 free slots: safe.
 	for cpu := range 2 {

@@ -25,6 +25,7 @@ func paired(exp Experiment, recsA, recsB []record, bootSeed uint64) (Paired, err
 			return p, fmt.Errorf("paired %s: %w", def.name, err)
 		}
 	}
+	p.TradeOff = tradeOff(exp, &p)
 	return p, nil
 }
 

@@ -70,9 +70,23 @@ type ArmReport struct {
 	TimeToFirstOOM        TimeToOOM  `json:"time_to_first_oom"`
 	// Metrics summarise the per-run values across seeds.
 	Metrics Metrics[Dist] `json:"metrics"`
+	// DegradeSLI is SPEC 3.3's degrade SLI pooled over the arm's runs:
+	// the allocations that met the degrade condition and those of them
+	// that came through unharmed. It is descriptive (allocations of one
+	// run are not independent); the paired comparison is on
+	// degrade_harmed per run.
+	DegradeSLI PooledSLI `json:"degrade_sli"`
 	// RunsDigest is the first 16 hex digits of the SHA-256 of the runs'
 	// trace hashes in seed order: equal digests, equal runs.
 	RunsDigest string `json:"runs_digest"`
+}
+
+// PooledSLI counts allocations that met the degrade condition over an
+// arm's runs; Rate is Unharmed / Met, null when none met it.
+type PooledSLI struct {
+	Met      uint64   `json:"met"`
+	Unharmed uint64   `json:"unharmed"`
+	Rate     *float64 `json:"rate"`
 }
 
 // TimeToOOM is the Kaplan–Meier estimate of the time to a run's first
@@ -118,11 +132,12 @@ type Metrics[T any] struct {
 	AllocLatencyP999Ns T `json:"alloc_latency_p999_ns"`
 	FootprintPeakBytes T `json:"footprint_peak_bytes"`
 	MemoryStallNs      T `json:"memory_stall_ns"`
+	DegradeHarmed      T `json:"degrade_harmed"`
 }
 
 // all returns the fields of m in metricDefs order.
 func (m *Metrics[T]) all() []*T {
-	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs}
+	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs, &m.DegradeHarmed}
 }
 
 // unit says how a metric's values read.
@@ -154,6 +169,14 @@ var metricDefs = [...]metricDef{
 	{"footprint_peak_bytes", unitBytes, func(s *world.Summary) float64 { return float64(s.FootprintPeakBytes) }},
 	// The machine's memory stall as PSI reports it (some), every task's.
 	{"memory_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(s.MemoryPressure.SomeTotalUs) * 1e3 }},
+	// SPEC 3.3: allocations that met the degrade condition and failed or
+	// missed their workload's latency objective.
+	{"degrade_harmed", unitCount, func(s *world.Summary) float64 {
+		if s.DegradeSLI == nil {
+			return 0
+		}
+		return float64(s.DegradeSLI.Failed + s.DegradeSLI.OverSLO)
+	}},
 }
 
 // fallbackRate is the fraction of a run's allocations that fell back to
@@ -172,6 +195,11 @@ type Paired struct {
 	Bootstrap  BootstrapInfo         `json:"bootstrap"`
 	OOM        PairedOOM             `json:"oom"`
 	Metrics    Metrics[PairedMetric] `json:"metrics"`
+	// TradeOff reads every outcome together: what B does to the OOM
+	// probability and, beside it, each other outcome whose interval
+	// excludes zero, as a cost or a gain. A policy that avoids OOM by
+	// failing allocations says so here.
+	TradeOff string `json:"trade_off"`
 }
 
 // BootstrapInfo records how the bootstrap intervals were drawn, so they
@@ -281,6 +309,8 @@ type record struct {
 	simTimeNs  int64
 	traceHash  string
 	metrics    [len(metricDefs)]float64
+	// sliMet and sliUnharmed are the run's degrade SLI counts.
+	sliMet, sliUnharmed uint64
 }
 
 func (r *record) oom() bool { return r.oomKills > 0 }
@@ -301,6 +331,9 @@ func records(arm Arm, seeds []uint64, runs []world.Summary) ([]record, error) {
 		for m, def := range metricDefs {
 			rec.metrics[m] = def.value(s)
 		}
+		if s.DegradeSLI != nil {
+			rec.sliMet, rec.sliUnharmed = s.DegradeSLI.Met, s.DegradeSLI.Unharmed
+		}
 		out[i] = rec
 	}
 	return out, nil
@@ -316,7 +349,13 @@ func armReport(arm Arm, recs []record) (ArmReport, error) {
 			ar.OOMRuns++
 		}
 		ar.OOMKillsTotal += recs[i].oomKills
+		ar.DegradeSLI.Met += recs[i].sliMet
+		ar.DegradeSLI.Unharmed += recs[i].sliUnharmed
 		h.Write([]byte(recs[i].traceHash + "\n"))
+	}
+	if ar.DegradeSLI.Met > 0 {
+		r := float64(ar.DegradeSLI.Unharmed) / float64(ar.DegradeSLI.Met)
+		ar.DegradeSLI.Rate = &r
 	}
 	ar.RunsDigest = hex.EncodeToString(h.Sum(nil))[:16]
 	ar.OOMProbability = float64(ar.OOMRuns) / float64(n)

@@ -42,6 +42,9 @@ func handRuns() *Runs {
 		if i >= 5 && i <= 7 {
 			b.SimTimeNs = 2 * sec
 		}
+		if i == 5 { // one run of B met degrade: 3 of 4 came through
+			b.DegradeSLI = &world.DegradeSLI{SLICounts: world.SLICounts{Met: 4, Unharmed: 3, Failed: 1}}
+		}
 		for _, t := range oomA[i] {
 			a.OOMEvents = append(a.OOMEvents, world.OOMEvent{TimeNs: t})
 		}
@@ -309,7 +312,7 @@ func TestReportJSONLayout(t *testing.T) {
 			t.Errorf("arms.%s.metrics has %d entries", k, len(arm.Metrics))
 		}
 	}
-	for _, k := range []string{"difference", "bootstrap", "oom", "metrics"} {
+	for _, k := range []string{"difference", "bootstrap", "oom", "metrics", "trade_off"} {
 		if _, ok := doc.Paired[k]; !ok {
 			t.Errorf("paired.%s missing", k)
 		}
@@ -329,10 +332,65 @@ func TestRunsCSV(t *testing.T) {
 		t.Errorf("header %q", lines[0])
 	}
 	// Seed-major, arm a first; the first OOM is the earliest kill.
-	if want := "a,41,1,2,2000000000,10000000000,1000,0,10,0.01,0,0,300,0,1048576,0,a"; lines[1] != want {
+	if want := "a,41,1,2,2000000000,10000000000,1000,0,10,0.01,0,0,300,0,1048576,0,0,0,0,0,a"; lines[1] != want {
 		t.Errorf("row 1 = %q\nwant    %q", lines[1], want)
 	}
-	if want := "b,46,0,0,,2000000000,2000,0,15,0.0075,507,0,295,0,1048578,0,b"; lines[12] != want {
+	if want := "b,46,0,0,,2000000000,2000,0,15,0.0075,507,0,295,0,1048578,0,4,3,1,0,b"; lines[12] != want {
 		t.Errorf("row 12 = %q\nwant     %q", lines[12], want)
+	}
+}
+
+// TestTradeOffNamesEveryCost: the hand runs' B has about as many OOM
+// kills as A, a higher stall (a cost), a lower p99 and fewer fallbacks
+// (gains); the trade-off line names each, with its sign.
+func TestTradeOffNamesEveryCost(t *testing.T) {
+	rep, err := Analyze(handExperiment(), handRuns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Paired.TradeOff
+	for _, want := range []string{`B "new" and A "old" do not differ measurably in OOM kills (+20.0 points)`,
+		"at a cost of alloc_stall_ns +7 ns", "gaining fallback_rate -", "alloc_latency_p99_ns -9 ns"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trade-off %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestTradeOffOfAPolicyThatFails(t *testing.T) {
+	exp := handExperiment()
+	p := &Paired{}
+	p.OOM.Difference, p.OOM.CI95Newcombe = -0.965, [2]float64{-0.981, -0.924}
+	p.Metrics.AllocFailures = PairedMetric{MeanDifference: 530239, CI95Bootstrap: [2]float64{493913, 567104}}
+	p.Metrics.FootprintPeakBytes = PairedMetric{MeanDifference: -150 << 20, CI95Bootstrap: [2]float64{-165 << 20, -138 << 20}}
+	got := tradeOff(exp, p)
+	want := `Trade-off: B "new" avoids OOM kills that A "old" has (-96.5 points); at a cost of alloc_failures +530239; gaining footprint_peak_bytes -150 MiB (means per run, B - A, where the 95% interval excludes 0).`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	p.Metrics = Metrics[PairedMetric]{}
+	if got := tradeOff(exp, p); !strings.HasSuffix(got, "no other outcome differs measurably.") {
+		t.Errorf("no metric differs: %s", got)
+	}
+}
+
+func TestPooledDegradeSLI(t *testing.T) {
+	rep, err := Analyze(handExperiment(), handRuns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Arms.A.DegradeSLI, rep.Arms.B.DegradeSLI
+	if a.Met != 0 || a.Rate != nil || b.Met != 4 || b.Unharmed != 3 || b.Rate == nil || *b.Rate != 0.75 {
+		t.Errorf("pooled SLI a %+v b %+v", a, b)
+	}
+	if m := rep.Arms.B.Metrics.DegradeHarmed; m.Max != 1 || m.Mean != 0.1 {
+		t.Errorf("degrade_harmed per run: %+v", m)
+	}
+	var sb strings.Builder
+	if err := rep.WriteTable(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "none met degrade") || !strings.Contains(sb.String(), "3/4 = 75.0%") {
+		t.Errorf("table:\n%s", sb.String())
 	}
 }

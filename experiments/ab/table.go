@@ -33,10 +33,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			def.name, f(ma[m].Mean), f(mb[m].Mean), f(p.MeanDifference), f(p.CI95Bootstrap[0]), f(p.CI95Bootstrap[1]),
 			p.SignTest.P, p.Wilcoxon.P)
 	}
+	fmt.Fprintf(tw, "degrade SLI (pooled)\t%s\t%s\t\t\n", sliCell(&a.DegradeSLI), sliCell(&b.DegradeSLI))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	sb.WriteString("\n" + po.Verdict + "\n")
+	sb.WriteString("\n" + r.Paired.TradeOff + "\n\n" + po.Verdict + "\n")
 	for _, p := range mp {
 		sb.WriteString(p.Verdict + "\n")
 	}
@@ -67,4 +68,12 @@ func medianCell(t *TimeToOOM) string {
 		return ">" + formatNs(float64(ns))
 	}
 	return fmt.Sprintf("%s [%s, %s]", bound(t.MedianNs, t.MedianReached), bound(t.CI95LoNs, t.CI95LoReached), bound(t.CI95HiNs, t.CI95HiReached))
+}
+
+// sliCell is "unharmed/met = rate" of an arm's pooled degrade SLI.
+func sliCell(s *PooledSLI) string {
+	if s.Rate == nil {
+		return "none met degrade"
+	}
+	return fmt.Sprintf("%d/%d = %.1f%%", s.Unharmed, s.Met, 100**s.Rate)
 }

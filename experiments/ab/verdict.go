@@ -47,6 +47,52 @@ func metricVerdict(exp Experiment, def metricDef, p PairedMetric) string {
 	}
 }
 
+// tradeOff reads the OOM interval and every metric's together. Each
+// metric is one where less is better (failures, fallbacks, stall,
+// latency, footprint, memory stall), so a metric whose interval lies
+// above zero is a cost of B and one below zero a gain; a metric whose
+// interval holds zero is left out. Like the other verdicts it says only
+// what the intervals beside it say.
+func tradeOff(exp Experiment, p *Paired) string {
+	var costs, gains []string
+	for m, pm := range p.Metrics.all() {
+		def := metricDefs[m]
+		d := formatValue(def.unit, pm.MeanDifference)
+		if !strings.HasPrefix(d, "-") {
+			d = "+" + d
+		}
+		switch lo, hi := pm.CI95Bootstrap[0], pm.CI95Bootstrap[1]; {
+		case lo > 0:
+			costs = append(costs, def.name+" "+d)
+		case hi < 0:
+			gains = append(gains, def.name+" "+d)
+		}
+	}
+	b, a := armLabel(exp.B), armLabel(exp.A)
+	pts := 100 * p.OOM.Difference
+	var s string
+	switch lo, hi := p.OOM.CI95Newcombe[0], p.OOM.CI95Newcombe[1]; {
+	case hi < 0:
+		s = fmt.Sprintf("%s avoids OOM kills that %s has (%+.1f points)", b, a, pts)
+	case lo > 0:
+		s = fmt.Sprintf("%s has OOM kills that %s avoids (%+.1f points)", b, a, pts)
+	default:
+		s = fmt.Sprintf("%s and %s do not differ measurably in OOM kills (%+.1f points)", b, a, pts)
+	}
+	switch {
+	case len(costs) == 0 && len(gains) == 0:
+		return "Trade-off: " + s + "; no other outcome differs measurably."
+	case len(costs) == 0:
+		s += "; at no measurable cost"
+	default:
+		s += "; at a cost of " + strings.Join(costs, ", ")
+	}
+	if len(gains) > 0 {
+		s += "; gaining " + strings.Join(gains, ", ")
+	}
+	return "Trade-off: " + s + " (means per run, B - A, where the 95% interval excludes 0)."
+}
+
 // relative formats the relative difference, if there is one.
 func relative(p PairedMetric) string {
 	if p.RelativeDifference == nil {

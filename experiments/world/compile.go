@@ -41,7 +41,13 @@ type config struct {
 	// index in procs of the process an SBMP workload allocates in (-1
 	// for a workload outside SBMP).
 	workloadKinds []string
-	procOf        []int
+	// sloNs are the workloads' degrade-SLI latency objectives by index
+	// (slo_latency_ms), and workloadNames their names.
+	sloNs         []int64
+	workloadNames []string
+	// probes are the [[probe]]s.
+	probes []probeConfig
+	procOf []int
 	// Each side's parts, in workload (or declaration) order.
 	tasks     []taskConfig
 	kmallocs  []kmallocConfig
@@ -70,7 +76,10 @@ func compile(sc *scenario.Scenario) (*config, error) {
 	}
 	for _, w := range sc.Workloads {
 		c.workloadKinds = append(c.workloadKinds, w.Kind)
+		c.sloNs = append(c.sloNs, int64(w.SLOLatencyMs*1e6))
+		c.workloadNames = append(c.workloadNames, w.Name)
 	}
+	c.probes = compileProbes(sc)
 	if err := c.compileKernelWorkloads(sc); err != nil {
 		return nil, err
 	}

@@ -108,8 +108,13 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 	if g.proc.dead {
 		return 0, res.CostNs + wait, false // killed by its own page fault
 	}
+	degraded := res.Degraded || wait > 0 // only degrade asks to wait
 	if !res.OK {
 		g.acct.fail()
+		if degraded {
+			g.acct.degraded(cpu, false, 0)
+		}
+		g.acct.observe(now, cpu, size, res, res.CostNs+wait, -1)
 		if !g.proc.dead {
 			g.eng.Schedule(now, g.kExit, 0, 0)
 		}
@@ -117,6 +122,10 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 	}
 	g.acct.alloc(now, size)
 	g.acct.latency(res.CostNs + wait)
+	if degraded {
+		g.acct.degraded(cpu, true, res.CostNs+wait)
+	}
+	g.acct.observe(now, cpu, size, res, res.CostNs+wait, -1)
 	return res.Addr, res.CostNs + wait, true
 }
 

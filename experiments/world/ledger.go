@@ -1,5 +1,7 @@
 package world
 
+import "github.com/sbmpsim/sbmpsim/sbmp"
+
 import "github.com/sbmpsim/sbmpsim/experiments/stats"
 
 // ledger is the run's books of the objects its workloads allocate through
@@ -18,14 +20,16 @@ type ledger struct {
 	// accounts are the workloads' accounts by workload index; nil for a
 	// workload outside SBMP (task, mlock, page-cache, kmalloc-leak).
 	accounts []*account
+	// probes are the run's [[probe]]s; nil without any.
+	probes *probeSet
 }
 
 // newLedger returns books for n workloads, none of them open yet.
 func newLedger(n int) *ledger { return &ledger{accounts: make([]*account, n)} }
 
 // open opens the account of workload index with its name.
-func (l *ledger) open(index int, name string) *account {
-	a := &account{name: name, l: l}
+func (l *ledger) open(index int, name string, sloNs int64) *account {
+	a := &account{name: name, l: l, sloNs: sloNs, index: index}
 	l.accounts[index] = a
 	return a
 }
@@ -46,6 +50,41 @@ type account struct {
 	// lostObjects and lostBytes were live when the process died: gone
 	// with it, never freed.
 	lostObjects, lostBytes int64
+	// sloNs is the latency objective of the degrade SLI; sli counts the
+	// workload's allocations that met the degrade condition, and byCPU
+	// the same by the CPU that asked.
+	sloNs int64
+	sli   SLICounts
+	byCPU []SLICounts
+	// index is the workload's index in the scenario.
+	index int
+}
+
+// observe shows one allocation at its final outcome to the run's probes:
+// asked on cpu for size bytes, its result, its latency from the first
+// request, and the allocating stack's depth (-1 when not modelled).
+func (a *account) observe(now int64, cpu int, size int64, res sbmp.AllocResult, latencyNs int64, depth int32) {
+	a.l.probes.observe(now, a.index, cpu, size, res, latencyNs, depth)
+}
+
+// degraded counts an allocation that met the degrade condition (SPEC
+// 3.3) once its outcome is final: unharmed when it succeeded within the
+// workload's latency objective, from its first request to its end.
+func (a *account) degraded(cpu int, ok bool, latencyNs int64) {
+	if cpu >= len(a.byCPU) {
+		a.byCPU = append(a.byCPU, make([]SLICounts, cpu+1-len(a.byCPU))...)
+	}
+	for _, c := range [2]*SLICounts{&a.sli, &a.byCPU[cpu]} {
+		c.Met++
+		switch {
+		case !ok:
+			c.Failed++
+		case latencyNs > a.sloNs:
+			c.OverSLO++
+		default:
+			c.Unharmed++
+		}
+	}
 }
 
 // alloc counts one allocation of size bytes at now.
@@ -102,5 +141,6 @@ func (a *account) summary(kind string) WorkloadSummary {
 		Name: a.name, Kind: kind, Allocs: a.allocs, AllocFailures: a.failures, AllocRetries: a.retries, Frees: a.frees,
 		BytesAllocated: a.bytesAllocated, BytesLiveEnd: a.liveBytes, ObjectsLiveEnd: a.liveObjects,
 		ObjectsLost: a.lostObjects, BytesLost: a.lostBytes,
+		DegradeSLI: a.sli.withRate(a.sloNs),
 	}
 }

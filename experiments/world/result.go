@@ -34,6 +34,9 @@ func finish(s *simulation, endNs int64, atEnd func()) (*Result, error) {
 			g.addFiles(files)
 		}
 	}
+	if ps := s.books.probes; ps != nil {
+		files["probes.csv"] = ps.csv(s.cfg.workloadNames)
+	}
 	lat := s.books.lat
 	return &Result{Summary: s.summary(endNs), Timeseries: s.ts, Scenario: s.cfg.encoded, Files: files, Latency: &lat}, nil
 }

@@ -55,6 +55,9 @@ func newSimulation(cfg *config, limits sim.Limits, observe func(*Snapshot)) (*si
 			s.close()
 		}
 	}()
+	if len(cfg.probes) > 0 {
+		s.books.probes = newProbeSet(cfg.probes, cfg.seeds)
+	}
 	s.psi = newPressure(1 + len(cfg.machine.cgroups))
 	s.synth = newSynthDriver(s.eng, s.psi, n)
 	s.kSample = s.eng.Register("sample", s.onSample)
@@ -143,11 +146,11 @@ func (s *simulation) buildWorkloads() error {
 		switch {
 		case si < len(cfg.synthetic) && cfg.synthetic[si].index == i:
 			c := &cfg.synthetic[si]
-			s.synth.add(c, proc, s.books.open(i, c.name), cfg.seeds, cfg.machine.psiGroups(proc.cfg.cgroup))
+			s.synth.add(c, proc, s.books.open(i, c.name, cfg.sloNs[i]), cfg.seeds, cfg.machine.psiGroups(proc.cfg.cgroup))
 			si++
 		case pi < len(cfg.programs) && cfg.programs[pi].index == i:
 			c := &cfg.programs[pi]
-			g, err := newGoWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name), cfg.seeds)
+			g, err := newGoWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name, cfg.sloNs[i]), cfg.seeds)
 			if err != nil {
 				return err
 			}
@@ -156,7 +159,7 @@ func (s *simulation) buildWorkloads() error {
 			pi++
 		case ti < len(cfg.traces) && cfg.traces[ti].index == i:
 			c := &cfg.traces[ti]
-			t, err := newTraceWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name), cfg.seeds)
+			t, err := newTraceWorkload(s.eng, s.psi, c, proc, s.books.open(i, c.name, cfg.sloNs[i]), cfg.seeds)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,8 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/sbmp"
+	"slices"
+	"strings"
 )
 
 // summary is what the run reports after endNs of simulated time.
@@ -51,6 +53,9 @@ func (s *simulation) summary(endNs int64) Summary {
 		out.Kernel.Cgroups[gi].MemoryPressure = PressureSummary{SomeTotalUs: some, FullTotalUs: full}
 	}
 	out.Workloads = s.workloadSummaries()
+	if ps := s.books.probes; ps != nil {
+		out.Probes = ps.summary(s.cfg.workloadNames)
+	}
 	out.KernelWorkloads = s.kmalloc.appendSummaries(s.tasks.appendSummaries(nil))
 	if s.faults != nil {
 		out.Faults = s.faults.summary()
@@ -75,6 +80,40 @@ func (s *simulation) summarizeSBMP(out *Summary) {
 	out.AllocStallNs = st.AllocStallNs
 	out.SBMP = sbmpSummary(s.procs, st)
 	out.FootprintPeakBytes = s.fp.peakPages * 4096
+	out.DegradeSLI = s.degradeSLI()
+}
+
+// degradeSLI sums the workloads' degrade SLI, overall and by CPU, and
+// names the degrade policies in effect at the end (each process's, once).
+func (s *simulation) degradeSLI() *DegradeSLI {
+	d := &DegradeSLI{ByCPU: []CPUSLI{}}
+	var names []string
+	for _, p := range s.procs {
+		if n := p.a.DegradePolicy(); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	d.Policy = strings.Join(names, ",")
+	var byCPU []SLICounts
+	for _, a := range s.books.accounts {
+		if a == nil {
+			continue
+		}
+		d.add(a.sli)
+		for cpu, c := range a.byCPU {
+			if cpu >= len(byCPU) {
+				byCPU = append(byCPU, make([]SLICounts, cpu+1-len(byCPU))...)
+			}
+			byCPU[cpu].add(c)
+		}
+	}
+	d.SLICounts = d.withRate(0)
+	for cpu, c := range byCPU {
+		if c.Met > 0 {
+			d.ByCPU = append(d.ByCPU, CPUSLI{CPU: cpu, SLICounts: c.withRate(0)})
+		}
+	}
+	return d
 }
 
 // workloadSummaries are the SBMP workloads' lines, in workload order.

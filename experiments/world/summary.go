@@ -59,6 +59,10 @@ type Summary struct {
 	Faults []FaultSummary `json:"faults,omitempty"`
 	// SBMP is the allocator's own counters, when it took part.
 	SBMP *SBMPSummary `json:"sbmp,omitempty"`
+	// DegradeSLI is SPEC 3.3's degrade SLI over the SBMP workloads.
+	DegradeSLI *DegradeSLI `json:"degrade_sli,omitempty"`
+	// Probes are the [[probe]]s' counts (their records: probes.csv).
+	Probes []ProbeSummary `json:"probes,omitempty"`
 	// Kernel is the kernel model's counters, when it took part.
 	Kernel *KernelSummary `json:"kernel,omitempty"`
 
@@ -120,6 +124,58 @@ type OOMEvent struct {
 	ScopeFilePages int64  `json:"scope_file_pages"`
 }
 
+// SLICounts count the allocations that met the degrade condition (Tier-0
+// empty and the refill found nothing, so the degrade policy decided) by
+// how they ended: unharmed (succeeded within the workload's latency
+// objective, slo_latency_ms, waits and retries included), failed, or
+// over the objective. Rate is unharmed / met, null when none met it:
+// SPEC 3.3's "degrade success rate".
+type SLICounts struct {
+	SLONs    int64    `json:"slo_ns,omitempty"`
+	Met      uint64   `json:"met"`
+	Unharmed uint64   `json:"unharmed"`
+	Failed   uint64   `json:"failed"`
+	OverSLO  uint64   `json:"over_slo"`
+	Rate     *float64 `json:"rate"`
+}
+
+// withRate returns c with its rate (and objective, when one is given).
+func (c SLICounts) withRate(sloNs int64) SLICounts {
+	c.SLONs = sloNs
+	c.Rate = nil
+	if c.Met > 0 {
+		r := float64(c.Unharmed) / float64(c.Met)
+		c.Rate = &r
+	}
+	return c
+}
+
+// add adds o's counts to c.
+func (c *SLICounts) add(o SLICounts) {
+	c.Met += o.Met
+	c.Unharmed += o.Unharmed
+	c.Failed += o.Failed
+	c.OverSLO += o.OverSLO
+}
+
+// DegradeSLI is SPEC 3.3's grey-release SLI of a run: of the SBMP
+// allocations that met the degrade condition, the share that came
+// through unharmed, sliced as SPEC 3.3 reads for the simulator: by
+// degrade policy (the one in effect at the end; an A/B compares two), by
+// workload (in the workloads' lines) and by the CPU that asked.
+type DegradeSLI struct {
+	Policy string `json:"policy"`
+	SLICounts
+	// ByCPU holds the CPUs where some allocation met the condition.
+	ByCPU []CPUSLI `json:"by_cpu"`
+}
+
+// CPUSLI is the SLI of the allocations one CPU asked for.
+type CPUSLI struct {
+	CPU int `json:"cpu"`
+	SLICounts
+}
+
 // WorkloadSummary is one workload's share of the run.
 type WorkloadSummary struct {
 	Name           string `json:"name"`
@@ -144,6 +200,9 @@ type WorkloadSummary struct {
 	// (loop "queued").
 	RequestsNotIssued uint64 `json:"requests_not_issued"`
 	RequestsQueued    uint64 `json:"requests_queued"`
+	// DegradeSLI is SPEC 3.3's degrade SLI for this workload's
+	// allocations (see DegradeSLI).
+	DegradeSLI SLICounts `json:"degrade_sli"`
 	// GoRuntime is a go-runtime workload's runtime.MemStats-like end
 	// state and GC record.
 	GoRuntime *GoRuntimeSummary `json:"go_runtime,omitempty"`

@@ -183,6 +183,9 @@ func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, r
 	if w.proc.dead {
 		return // the allocation's own page fault got its process killed
 	}
+	// Only the degrade path asks for a retry, so a retried allocation
+	// met the degrade condition on its first attempt.
+	degraded := res.Degraded || n > 0
 	if !res.OK {
 		if res.RetryAfterNs > 0 && !w.proc.dead && n < retryAttemptMask {
 			w.acct.retries++
@@ -192,11 +195,19 @@ func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, r
 		}
 		w.block(th, now+res.CostNs)
 		w.acct.fail()
+		if degraded {
+			w.acct.degraded(w.threads[th], false, 0)
+		}
+		w.acct.observe(now, w.threads[th], size, res, now-reqNs+res.CostNs, -1)
 		return
 	}
 	w.block(th, now+res.CostNs)
 	w.acct.alloc(now, size)
 	w.acct.latency(now - reqNs + res.CostNs)
+	if degraded {
+		w.acct.degraded(w.threads[th], true, now-reqNs+res.CostNs)
+	}
+	w.acct.observe(now, w.threads[th], size, res, now-reqNs+res.CostNs, -1)
 	if leak {
 		w.leakedBytes += size
 		return

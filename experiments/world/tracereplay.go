@@ -56,6 +56,7 @@ type traceWorkload struct {
 	live      [][]uint64
 	pending   heaptrack.Op // an allocation waiting to be retried
 	attempt   int
+	reqNs     int64 // when the pending allocation was first asked for
 	hasOp     bool
 	done      bool
 	kStep     sim.Kind
@@ -145,7 +146,11 @@ func (t *traceWorkload) step(now int64) {
 			}
 		case heaptrack.KindAlloc:
 			size := int64(op.SizeBytes)
-			res := t.proc.a.AllocAttempt(t.cpu(), max(size, 1), t.attempt)
+			if t.attempt == 0 {
+				t.reqNs = now
+			}
+			cpu := t.cpu()
+			res := t.proc.a.AllocAttempt(cpu, max(size, 1), t.attempt)
 			t.psi.stall(t.psiEnt, now, t.proc.takeMemStall())
 			if t.proc.dead {
 				return // killed by its own page fault: the replay stopped with it
@@ -157,6 +162,10 @@ func (t *traceWorkload) step(now int64) {
 				t.eng.Schedule(now+res.RetryAfterNs, t.kStep, 0, 0)
 				return
 			}
+			if res.Degraded || t.attempt > 0 { // only degrade asks for a retry
+				t.acct.degraded(cpu, res.OK, now-t.reqNs+res.CostNs)
+			}
+			t.acct.observe(now, cpu, max(size, 1), res, now-t.reqNs+res.CostNs, int32(min(op.StackDepth, 1<<30)))
 			if t.cfg.loop != loopIgnore {
 				t.block(now, res.CostNs)
 			}

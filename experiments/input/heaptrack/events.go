@@ -34,7 +34,7 @@ func (r *Reader) parseAlloc(args []byte) (Op, bool, error) {
 	}
 	info := &r.infos[index]
 	info.live++
-	return Op{Kind: KindAlloc, Info: uint32(index), SizeBytes: info.SizeBytes}, true, nil
+	return Op{Kind: KindAlloc, Info: uint32(index), SizeBytes: info.SizeBytes, StackDepth: info.StackDepth}, true, nil
 }
 
 // v0Info returns the allocation info index of a version-0 allocation,

@@ -202,6 +202,11 @@ func (r *Reader) parseTrace(args []byte) error {
 		return r.errorf("too many traces")
 	}
 	r.numTraces++
+	depth := uint32(1)
+	if f[1] > 0 {
+		depth += r.depths[f[1]-1]
+	}
+	r.depths = append(r.depths, depth)
 	if r.tables != nil {
 		r.tables.addTrace(uint32(f[0]), uint32(f[1]))
 	}
@@ -229,7 +234,11 @@ func (r *Reader) addInfo(size, trace uint64) error {
 	if uint64(len(r.infos)) > maxIndex {
 		return r.errorf("too many allocation infos")
 	}
-	r.infos = append(r.infos, infoState{AllocInfo: AllocInfo{SizeBytes: size, Trace: uint32(trace)}})
+	var depth uint32
+	if trace > 0 {
+		depth = r.depths[trace-1]
+	}
+	r.infos = append(r.infos, infoState{AllocInfo: AllocInfo{SizeBytes: size, Trace: uint32(trace), StackDepth: depth}})
 	return nil
 }
 

@@ -56,6 +56,8 @@ type Op struct {
 	Info uint32
 	// SizeBytes is the size of that allocation info.
 	SizeBytes uint64
+	// StackDepth is the depth of that allocation info's backtrace.
+	StackDepth uint32
 	// Temporary marks a free that heaptrack counts as a temporary
 	// allocation: the previous "+" or "-" line was "+ Info" (heaptrack 1.4
 	// also counts "- 0" right after another free or at the very start,

@@ -41,6 +41,9 @@ type AllocInfo struct {
 	// Trace is the 1-based index of the "t" line of the innermost frame,
 	// or 0 for an allocation without a backtrace.
 	Trace uint32
+	// StackDepth is the number of frames of that backtrace: the "t" lines
+	// from Trace up its parents to the root (0 without a backtrace).
+	StackDepth uint32
 }
 
 // Tolerated counts well-formed lines that heaptrack_print 1.4 accepts
@@ -97,9 +100,11 @@ type Reader struct {
 	numStrings uint64
 	numIPs     uint64
 	numTraces  uint64
-	infos      []infoState
-	v0Infos    map[v0Key]uint32
-	v0Ptrs     map[uint64]uint32
+	// depths[k] is the depth of trace k+1 (its frames up to the root).
+	depths  []uint32
+	infos   []infoState
+	v0Infos map[v0Key]uint32
+	v0Ptrs  map[uint64]uint32
 
 	// lastKey is heaptrack's lastAllocationPtr: the info index (pointer in
 	// version 0) of the latest "+", reset to 0 by every "-".

@@ -279,3 +279,22 @@ func TestSummarizeNeedsFreshReader(t *testing.T) {
 		t.Error("Summarize accepted a used Reader")
 	}
 }
+
+// TestStackDepth: trace 3's frames are 3, 2 and 1 (three deep), trace 1
+// is one deep, and an allocation without a backtrace has depth 0.
+func TestStackDepth(t *testing.T) {
+	text := "v 10400 3\ns 4 main\ni 1 1\ni 2 1\ni 3 1\nt 1 0\nt 2 1\nt 3 2\na 10 3\na 20 1\na 30 0\n+ 0\n+ 1\n+ 2\n"
+	ops, err := readAllBytes(t, "depth", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint32
+	for _, op := range ops {
+		if op.Kind == KindAlloc {
+			got = append(got, op.StackDepth)
+		}
+	}
+	if len(got) != 3 || got[0] != 3 || got[1] != 1 || got[2] != 0 {
+		t.Errorf("stack depths %v, want [3 1 0]", got)
+	}
+}

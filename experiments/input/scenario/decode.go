@@ -253,6 +253,8 @@ func elementDefault(t reflect.Type, i int) (reflect.Value, bool) {
 		return reflect.ValueOf(DefaultProcessEntry(i)), true
 	case reflect.TypeFor[Fault]():
 		return reflect.ValueOf(DefaultFault(i)), true
+	case reflect.TypeFor[Probe]():
+		return reflect.ValueOf(DefaultProbe(i)), true
 	}
 	return reflect.Value{}, false
 }

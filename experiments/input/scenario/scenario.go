@@ -58,6 +58,8 @@ type Scenario struct {
 	Processes []Process `toml:"process"`
 	// Faults are the injected faults, one per [[fault]] table.
 	Faults []Fault `toml:"fault"`
+	// Probes watch SBMP's allocation path, one per [[probe]] table.
+	Probes []Probe `toml:"probe"`
 	// Output configures what the run records.
 	Output Output `toml:"output"`
 
@@ -287,6 +289,13 @@ type Workload struct {
 	// the blocked thread; the wait is part of its latency) or "ignore"
 	// (stalls are charged but delay nothing).
 	Loop string `toml:"loop"`
+	// SLOLatencyMs is the latency objective SPEC 3.3's degrade SLI holds
+	// an allocation to: one that met the degrade condition counts as
+	// unharmed when it succeeded within this many milliseconds of being
+	// requested (waits and retries included). Default 1200: SPEC 4.4's
+	// p95 latency objective for a whole request, the most an allocation
+	// inside one can take without breaking it; set your service's.
+	SLOLatencyMs float64 `toml:"slo_latency_ms"`
 
 	// Arrival is the arrival process of a synthetic workload: "poisson"
 	// (default), "mmpp" (two-state Markov-modulated Poisson: bursts),
@@ -595,6 +604,7 @@ func DefaultWorkload(index int) Workload {
 		Cgroup:           "/",
 		Count:            1,
 		Loop:             LoopClosed,
+		SLOLatencyMs:     DefaultSLOLatencyMs,
 		HotFraction:      1,
 	}
 }
@@ -615,11 +625,62 @@ func DefaultFault(index int) Fault {
 	return Fault{LatencyFactor: 10, BandwidthFactor: 1, RateMBPerS: 10}
 }
 
+// Probe is one [[probe]] table: an observer on SBMP's allocation path
+// (SPEC 3.2 and 4.2). A probe only watches: it draws its samples from a
+// random stream of its own, so a run with probes has the trace of the run
+// without them. What it records goes to probes.csv; its counts to
+// summary.json's probes.
+type Probe struct {
+	// Name labels the probe in probes.csv and summary.json; unique.
+	// Default "probe<index>" (index from 0, in file order).
+	Name string `toml:"name"`
+	// Kind is "alloc" (the allocation entry, SPEC 3.2: every SBMP
+	// allocation of the workloads it watches, or a sample of them) or
+	// "span" (SPEC 4.2: allocations Tier-2 served from the page
+	// allocator, with their size in pages and the allocating stack's
+	// depth, flagged past SPEC 4.2's thresholds). Required.
+	Kind string `toml:"kind"`
+	// SampleRate is the fraction of allocations an "alloc" probe records
+	// (1: every one, as a hook on mallocgc sees 100 %), or the fraction of
+	// small span requests (32 KiB or less: Go's largest small size class
+	// and SPEC 2.5's page-cache bound) a "span" probe records (SPEC 4.2:
+	// 1 %); larger spans are always recorded. 0 (the default) takes 1 for
+	// "alloc" and 0.01 for "span".
+	SampleRate float64 `toml:"sample_rate"`
+	// Workload limits the probe to one SBMP workload; "" (the default)
+	// watches all of them.
+	Workload string `toml:"workload"`
+}
+
+// Probe kinds.
+const (
+	ProbeAlloc = "alloc"
+	ProbeSpan  = "span"
+)
+
+// EffectiveSampleRate is the probe's sample rate, its kind's default
+// when SampleRate is 0.
+func (p Probe) EffectiveSampleRate() float64 {
+	switch {
+	case p.SampleRate > 0:
+		return p.SampleRate
+	case p.Kind == ProbeSpan:
+		return 0.01
+	default:
+		return 1
+	}
+}
+
+// DefaultProbe returns the defaults of the index-th [[probe]].
+func DefaultProbe(index int) Probe { return Probe{Name: "probe" + strconv.Itoa(index)} }
+
 // What a workload's threads do when an allocation stalls them.
 const (
-	LoopClosed = "closed"
-	LoopQueued = "queued"
-	LoopIgnore = "ignore"
+	// DefaultSLOLatencyMs is SPEC 4.4's p95 latency objective (1.2 s).
+	DefaultSLOLatencyMs = 1200
+	LoopClosed          = "closed"
+	LoopQueued          = "queued"
+	LoopIgnore          = "ignore"
 )
 
 // Workload kinds, arrival processes and lifetime distributions.

@@ -493,3 +493,31 @@ func TestLoadPrefersFile(t *testing.T) {
 		t.Fatalf("Load(steady) with a file of that name: %+v, %v", s, err)
 	}
 }
+
+func TestProbeValidation(t *testing.T) {
+	base := "[[workload]]\nname = \"app\"\n[[workload]]\nname = \"reader\"\nkind = \"page-cache\"\npage_cache_mb = 64\n"
+	for _, tc := range []struct{ probe, want string }{
+		{"[[probe]]\nkind = \"alloc\"\n", ""},
+		{"[[probe]]\nkind = \"span\"\nsample_rate = 0.5\nworkload = \"app\"\n", ""},
+		{"[[probe]]\nkind = \"stack\"\n", "probe.0.kind"},
+		{"[[probe]]\nkind = \"alloc\"\nsample_rate = 1.5\n", "probe.0.sample_rate: must be in 0..1"},
+		{"[[probe]]\nkind = \"alloc\"\nworkload = \"nope\"\n", `probe.0.workload: no workload "nope"`},
+		{"[[probe]]\nkind = \"alloc\"\nworkload = \"reader\"\n", "outside SBMP"},
+		{"[[probe]]\nkind = \"alloc\"\nname = \"x\"\n[[probe]]\nkind = \"span\"\nname = \"x\"\n", "probe.1.name: must be a unique"},
+	} {
+		sc, err := Parse("p.toml", []byte(base+tc.probe))
+		if err == nil {
+			err = sc.Validate()
+		}
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.probe, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: got %v, want %q", tc.probe, err, tc.want)
+		}
+	}
+	sc, _ := Parse("p.toml", []byte(base+"[[probe]]\nkind = \"span\"\n[[probe]]\nkind = \"alloc\"\n"))
+	if got := sc.Probes[0].EffectiveSampleRate(); got != 0.01 || sc.Probes[1].EffectiveSampleRate() != 1 || sc.Probes[1].Name != "probe1" {
+		t.Errorf("defaults: %+v", sc.Probes)
+	}
+}

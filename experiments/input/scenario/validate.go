@@ -59,6 +59,7 @@ func (s *Scenario) Validate() error {
 	v.processList()
 	v.workloads()
 	v.faults()
+	v.probes()
 	v.intRange("output.sample_interval_ms", s.Output.SampleIntervalMs, 1, MaxDurationMs)
 	return v.errs.err()
 }
@@ -281,6 +282,7 @@ func (v *validator) workload(key string, w Workload) {
 		v.failf(key+"stop_ms", "must be 0 (the end of the run) or after start_ms (%d), got %d", w.StartMs, w.StopMs)
 	}
 	v.oneOf(key+"loop", w.Loop, []string{LoopClosed, LoopQueued, LoopIgnore})
+	positive("slo_latency_ms", w.SLOLatencyMs, MaxDurationMs)
 	if UsesSBMP(w.Kind) && w.Process != DefaultProcess && !v.processes[w.Process] {
 		v.failf(key+"process", "no process %q; declare it in [[process]] (or leave the default %q)", w.Process, DefaultProcess)
 	}
@@ -489,6 +491,36 @@ func (v *validator) processList() {
 }
 
 // faults checks [[fault]].
+// probes checks the [[probe]] tables: a known kind, a sample rate in
+// 0..1, a unique name, and a workload (when named) that runs on SBMP.
+func (v *validator) probes() {
+	kinds := map[string]string{}
+	for _, w := range v.s.Workloads {
+		kinds[w.Name] = w.Kind
+	}
+	seen := map[string]bool{}
+	for i, p := range v.s.Probes {
+		key := "probe." + strconv.Itoa(i) + "."
+		v.oneOf(key+"kind", p.Kind, []string{ProbeAlloc, ProbeSpan})
+		if math.IsNaN(p.SampleRate) || p.SampleRate < 0 || p.SampleRate > 1 {
+			v.failf(key+"sample_rate", "must be in 0..1 (0: the kind's default), got %v", p.SampleRate)
+		}
+		if p.Name == "" || seen[p.Name] {
+			v.failf(key+"name", "must be a unique, non-empty name, got %q", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Workload != "" {
+			kind, ok := kinds[p.Workload]
+			switch {
+			case !ok:
+				v.failf(key+"workload", "no workload %q", p.Workload)
+			case !UsesSBMP(kind):
+				v.failf(key+"workload", "workload %q is a %s workload, outside SBMP: a probe watches SBMP's allocation path", p.Workload, kind)
+			}
+		}
+	}
+}
+
 func (v *validator) faults() {
 	names := map[string]string{}
 	for _, w := range v.s.Workloads {

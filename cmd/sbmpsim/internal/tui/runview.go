@@ -202,7 +202,11 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 		p.line("  tiers %d / %d / %d  fallbacks %d  degrade entries %d  OOM kills %d  PSI some %.2f s full %.2f s",
 			s.TierAllocs.Tier0, s.TierAllocs.Tier1, s.TierAllocs.Tier2, fb, de, s.OOMKills,
 			float64(s.MemoryPressure.SomeTotalUs)/1e6, float64(s.MemoryPressure.FullTotalUs)/1e6)
-		p.line("  %d events, trace %s", s.Events, s.TraceHash)
+		sli := "none met degrade"
+		if d := s.DegradeSLI; d != nil && d.Rate != nil {
+			sli = fmt.Sprintf("%d/%d unharmed (%.1f %%, %s)", d.Unharmed, d.Met, 100**d.Rate, d.Policy)
+		}
+		p.line("  degrade SLI %s  %d events, trace %s", sli, s.Events, s.TraceHash)
 	}
 }
 
