@@ -240,7 +240,7 @@ func drawProc(p *printer, v *procView) {
 			p.scr.SetContent(p.x+label+c, row, ch, nil, tcell.StyleDefault.Foreground(col))
 		}
 		if n := len(v.tier0Free); n > 0 && label+n+2 < p.w {
-			tview.Print(p.scr, fmt.Sprintf("Tier-0 free/CPU, avg %.1f; SBMP holds %.1f MiB", float64(sum)/float64(n), v.heldMiB),
+			tview.Print(p.scr, fmt.Sprintf("Tier-0 free/CPU (%d in all); SBMP holds %.1f MiB", sum, v.heldMiB),
 				p.x+label+n+1, row, p.w-label-n-1, tview.AlignLeft, tcell.ColorWhite)
 		}
 	}
