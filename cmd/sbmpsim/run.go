@@ -34,7 +34,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run one scenario (default: the embedded " + scenarios.Default + ")",
 		Long: `Run a scenario file, or an embedded scenario by name (see 'sbmpsim scenarios'),
 and write summary.json, timeseries.csv and scenario.toml (the resolved scenario)
-into --out. With --seeds N it runs N replications (seeds S, S+1, ... from
+into --out, with metrics.om, the figure live.png/live.svg, probes.csv when the
+scenario has [[probe]] tables, and a go-runtime workload's gctrace files. With --seeds N it runs N replications (seeds S, S+1, ... from
 --seed or the scenario's run.seed) on --workers goroutines and writes
 replications.json; the results do not depend on the number of workers.`,
 		Args: cobra.MaximumNArgs(1),
