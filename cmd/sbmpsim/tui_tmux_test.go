@@ -23,15 +23,7 @@ import (
 // the default scenario), so it is one of the slow checks; .ci/run installs
 // tmux and sets the switch, and with the switch on a missing tmux fails.
 func TestTUIInTmux(t *testing.T) {
-	slowtest.Require(t, "drives the tui in tmux")
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is not installed (apt-get install tmux)")
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "sbmpsim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	_, bin := buildForTmux(t)
 	// The reference: seeds 1 and 2 of the default scenario, as the CLI
 	// runs them.
 	out, err := exec.Command(bin, "run", "--seeds", "2", "--json").Output()
@@ -113,15 +105,7 @@ func TestTUIInTmux(t *testing.T) {
 // non-zero, and the text is in oom-crisis.recovered.toml in the working
 // directory.
 func TestTUISignalKeepsUnsavedText(t *testing.T) {
-	slowtest.Require(t, "drives the tui in tmux")
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is not installed (apt-get install tmux)")
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "sbmpsim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	tmp, bin := buildForTmux(t)
 	pidFile := filepath.Join(tmp, "pid")
 	tm := newTmux(t, 80, 24, fmt.Sprintf(`cd %q && { echo $$ > %q; exec %q tui; }`, tmp, pidFile, bin))
 	tm.wait("the editor", "✓ valid scenario")
@@ -148,6 +132,23 @@ func TestTUISignalKeepsUnsavedText(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// buildForTmux skips unless the slow checks are on, requires tmux, and
+// builds the binary into a temporary directory, which it returns with
+// the binary's path.
+func buildForTmux(t *testing.T) (dir, bin string) {
+	t.Helper()
+	slowtest.Require(t, "drives the tui in tmux")
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is not installed (apt-get install tmux)")
+	}
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "sbmpsim")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
 }
 
 // tmuxSessions numbers the sessions of this test process (tests using

@@ -30,6 +30,16 @@ type printer struct {
 	row        int
 }
 
+// newPrinter clears the rectangle and returns a printer for it.
+func newPrinter(scr tcell.Screen, x, y, w, h int) *printer {
+	for row := range h {
+		for c := range w {
+			scr.SetContent(x+c, y+row, ' ', nil, tcell.StyleDefault)
+		}
+	}
+	return &printer{scr: scr, x: x, y: y, w: w, h: h}
+}
+
 // line prints one line and moves down; it reports whether it fitted.
 func (p *printer) line(format string, args ...any) bool {
 	if p.row >= p.h {
@@ -49,12 +59,7 @@ func (p *printer) left() int { return p.h - p.row }
 
 // drawRun draws the run view for r (nil before the first run).
 func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
-	p := &printer{scr: scr, x: x, y: y, w: w, h: h}
-	for row := range h {
-		for c := range w {
-			scr.SetContent(x+c, y+row, ' ', nil, tcell.StyleDefault)
-		}
-	}
+	p := newPrinter(scr, x, y, w, h)
 	if r == nil {
 		p.line("[::b]No run yet.[::-] Ctrl-R runs the scenario in the editor; F2 goes back to it.")
 		return

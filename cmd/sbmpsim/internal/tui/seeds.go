@@ -114,10 +114,8 @@ func (s *seedsState) end(err error, stopped bool, now time.Time) {
 
 // openSeedsForm asks how many seeds, and for an optional B arm.
 func (u *UI) openSeedsForm() {
-	sc, err := u.parse()
-	if err != nil {
-		u.validateNow()
-		u.setStatus("[red]fix the scenario's errors first (Ctrl-G)[-]")
+	sc, ok := u.runnable()
+	if !ok {
 		return
 	}
 	form := tview.NewForm()
@@ -236,12 +234,7 @@ func (u *UI) startSeeds(arms []*scenario.Scenario, bSet string, n, workers int) 
 
 // drawSeeds draws the seeds view for s (nil before the first seeds run).
 func drawSeeds(scr tcell.Screen, x, y, w, h int, s *seedsState) {
-	p := &printer{scr: scr, x: x, y: y, w: w, h: h}
-	for row := range h {
-		for c := range w {
-			scr.SetContent(x+c, y+row, ' ', nil, tcell.StyleDefault)
-		}
-	}
+	p := newPrinter(scr, x, y, w, h)
 	if s == nil {
 		p.line("[::b]No seeds run yet.[::-] Ctrl-T runs the scenario over seeds (and, optionally, against a B arm).")
 		return

@@ -627,10 +627,8 @@ func (u *UI) interrupt() {
 // startRun runs the editor's scenario in the background, stopping a run
 // already going.
 func (u *UI) startRun() {
-	sc, err := u.parse()
-	if err != nil {
-		u.validateNow()
-		u.setStatus("[red]fix the scenario's errors first (Ctrl-G)[-]")
+	sc, ok := u.runnable()
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -658,6 +656,18 @@ func (u *UI) startRun() {
 		r.finish(res, err, ctx.Err() != nil, time.Now())
 		u.dirty.Store(true)
 	}()
+}
+
+// runnable parses and validates the editor's text for a run; with
+// errors it shows them and says so on the status line.
+func (u *UI) runnable() (*scenario.Scenario, bool) {
+	sc, err := u.parse()
+	if err != nil {
+		u.validateNow()
+		u.setStatus("[red]fix the scenario's errors first (Ctrl-G)[-]")
+		return nil, false
+	}
+	return sc, true
 }
 
 // running reports whether the run is still going.
