@@ -297,36 +297,10 @@ func runMeta(seq metaSeq, k policies.Kind, name string) (*metaTrace, error) {
 	tr := &metaTrace{}
 	op := 0
 	log := func(v string) { tr.decisions = append(tr.decisions, decision{op: op, value: v}) }
-	var cfg sbmp.Config
-	var err error
-	pick := func(kind policies.Kind) string {
-		if kind == k {
-			return name
-		}
-		return FamilyDefault(kind)
-	}
-	m, err := policies.Merge(pick(policies.KindMerge), nil)
+	cfg, err := metaConfig(seq, k, name, log)
 	if err != nil {
 		return nil, err
 	}
-	r, err := policies.Refill(pick(policies.KindRefill), nil)
-	if err != nil {
-		return nil, err
-	}
-	d, err := policies.Degrade(pick(policies.KindDegrade), nil)
-	if err != nil {
-		return nil, err
-	}
-	switch k {
-	case policies.KindMerge:
-		m = recMerge{m, log}
-	case policies.KindRefill:
-		r = recRefill{r, log}
-	default:
-		d = recDegrade{d, log}
-	}
-	cfg.Merge, cfg.Refill, cfg.Degrade = m, r, d
-	cfg.SlotSizes, cfg.BlockOrder = seq.slotSizes, seq.blockOrder
 	a, err := sbmp.New(env.env(), cfg)
 	if err != nil {
 		return nil, err
@@ -406,6 +380,41 @@ func runMeta(seq metaSeq, k policies.Kind, name string) (*metaTrace, error) {
 		return tr, fmt.Errorf("after freeing, flushing and scavenging everything, %d pages were not given back to the page source", env.used)
 	}
 	return tr, nil
+}
+
+// metaConfig is the allocator's shape for seq, family k's policy name
+// wrapped to log every decision through log, the other families at their
+// defaults.
+func metaConfig(seq metaSeq, k policies.Kind, name string, log func(string)) (sbmp.Config, error) {
+	cfg := sbmp.Config{SlotSizes: seq.slotSizes, BlockOrder: seq.blockOrder}
+	pick := func(kind policies.Kind) string {
+		if kind == k {
+			return name
+		}
+		return FamilyDefault(kind)
+	}
+	m, err := policies.Merge(pick(policies.KindMerge), nil)
+	if err != nil {
+		return cfg, err
+	}
+	r, err := policies.Refill(pick(policies.KindRefill), nil)
+	if err != nil {
+		return cfg, err
+	}
+	d, err := policies.Degrade(pick(policies.KindDegrade), nil)
+	if err != nil {
+		return cfg, err
+	}
+	switch k {
+	case policies.KindMerge:
+		m = recMerge{m, log}
+	case policies.KindRefill:
+		r = recRefill{r, log}
+	default:
+		d = recDegrade{d, log}
+	}
+	cfg.Merge, cfg.Refill, cfg.Degrade = m, r, d
+	return cfg, nil
 }
 
 // books are the live objects of a run, sorted by address, to find overlaps.
