@@ -3,19 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sbmpsim/sbmpsim/experiments/ab"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 type runFlags struct {
@@ -89,43 +94,79 @@ func loadScenario(cmd *cobra.Command, args, sets []string, seed uint64) (*scenar
 
 func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 	start := time.Now()
-	res, err := world.Run(cmd.Context(), sc, world.Options{})
-	if err != nil {
+	res, err := world.Run(cmd.Context(), sc, world.Options{CheckAtEnd: true})
+	var inc *world.IncompleteError
+	switch {
+	case errors.As(err, &inc):
+		res = inc.Result
+	case err != nil:
 		return err
 	}
-	res.Summary.WallNs = time.Since(start).Nanoseconds()
+	wall := time.Since(start)
+	var written []string
 	if f.out != "" {
-		if err := output.WriteRun(f.out, res); err != nil {
+		if written, err = output.WriteRun(f.out, res); err != nil {
 			return err
 		}
+		t := output.Timing{Command: "run", WallNs: wall.Nanoseconds(), Workers: 1, Runs: 1}
+		if err := output.WriteTiming(f.out, t); err != nil {
+			return err
+		}
+		written = append(written, output.TimingName)
 	}
 	if f.json {
 		b, err := output.SummaryJSON(&res.Summary)
 		if err != nil {
 			return err
 		}
-		_, err = cmd.OutOrStdout().Write(b)
-		return err
+		if _, err = cmd.OutOrStdout().Write(b); err != nil {
+			return err
+		}
+		if inc != nil {
+			return inc
+		}
+		return nil
 	}
 	s := res.Summary
-	fmt.Fprintf(cmd.OutOrStdout(), "%s seed=%d: %d events in %.3fs of simulated time, trace %s\n",
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "%s seed=%d: %d events in %.3fs of simulated time, trace %s\n",
 		s.Scenario, s.Seed, s.Events, float64(s.SimTimeNs)/1e9, s.TraceHash)
-	fmt.Fprintf(cmd.OutOrStdout(), "allocs=%d frees=%d live_end=%d B peak=%d B objects_live_time_avg=%.1f oom_kills=%d (wall %.2fs)\n",
-		s.Allocs, s.Frees, s.BytesRequestedLiveEnd, s.BytesRequestedPeak, s.ObjectsLiveTimeAvg, s.OOMKills, float64(s.WallNs)/1e9)
+	fmt.Fprintf(w, "allocs=%d frees=%d failed=%d live_end=%d B peak=%d B objects_live_time_avg=%.1f oom_kills=%d invariant_checks=%d (wall %.2fs)\n",
+		s.Allocs, s.Frees, s.AllocFailures, s.BytesRequestedLiveEnd, s.BytesRequestedPeak, s.ObjectsLiveTimeAvg, s.OOMKills, s.InvariantChecks, wall.Seconds())
 	if f.out != "" {
-		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(f.out, "summary.json"))
+		fmt.Fprintf(w, "wrote %d files into %s: %s\n", len(written), f.out, strings.Join(written, ", "))
+	}
+	if inc != nil {
+		return fmt.Errorf("%w; summary.json says incomplete", inc)
 	}
 	return nil
 }
 
-// Replications is replications.json: one summary per seed, in seed order.
+// ReplicationsSchema names the version of replications.json's layout. v2
+// (from v1): version, scenario_file and aggregate added; wall_ns and
+// wall_workers moved to timing.json, so that the file does not depend on
+// --workers.
+const ReplicationsSchema = "sbmpsim.replications/v2"
+
+// Replications is replications.json: the aggregate over the seeds and one
+// summary per seed, in seed order.
 type Replications struct {
-	Schema   string          `json:"schema"`
-	Scenario string          `json:"scenario"`
-	Seeds    []uint64        `json:"seeds"`
-	Runs     []world.Summary `json:"runs"`
-	Workers  int             `json:"wall_workers"`
-	WallNs   int64           `json:"wall_ns"`
+	Schema  string            `json:"schema"`
+	Version buildinfo.Version `json:"version"`
+	// Scenario is the scenario's run.name.
+	Scenario string `json:"scenario"`
+	// ScenarioFile is the resolved scenario, written beside
+	// replications.json; `sbmpsim run scenario.toml --seed S` replays
+	// seed S.
+	ScenarioFile string   `json:"scenario_file"`
+	Seeds        []uint64 `json:"seeds"`
+	// Aggregate summarises the runs: OOM probability with Wilson and
+	// Clopper-Pearson 95 % intervals, time to first OOM (Kaplan-Meier,
+	// runs without a kill censored at their end), failed allocations,
+	// stall, latency and footprint across seeds (the same block as one
+	// arm of ab.json).
+	Aggregate ab.ArmReport    `json:"aggregate"`
+	Runs      []world.Summary `json:"runs"`
 }
 
 func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
@@ -143,9 +184,14 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 	if err != nil {
 		return err
 	}
+	wall := time.Since(start)
+	agg, err := ab.Describe(ab.Arm{Key: "scenario", Name: sc.Run.Name}, seeds, runs)
+	if err != nil {
+		return err
+	}
 	rep := Replications{
-		Schema: "sbmpsim.replications/v1", Scenario: sc.Run.Name, Seeds: seeds, Runs: runs,
-		Workers: f.workers, WallNs: time.Since(start).Nanoseconds(),
+		Schema: ReplicationsSchema, Version: buildinfo.Current(), Scenario: sc.Run.Name,
+		ScenarioFile: "scenario.toml", Seeds: seeds, Aggregate: agg, Runs: runs,
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -153,10 +199,7 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 	}
 	b = append(b, '\n')
 	if f.out != "" {
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return err
-		}
-		if err := output.WriteFileAtomic(filepath.Join(f.out, "replications.json"), b); err != nil {
+		if err := writeReplications(f.out, sc, b, output.Timing{Command: "run --seeds", WallNs: wall.Nanoseconds(), Workers: f.workers, Runs: len(runs)}); err != nil {
 			return err
 		}
 	}
@@ -164,6 +207,46 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 		_, err = cmd.OutOrStdout().Write(b)
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d replications on %d workers in %.2fs\n", sc.Run.Name, len(runs), f.workers, float64(rep.WallNs)/1e9)
+	printAggregate(cmd.OutOrStdout(), sc.Run.Name, &agg, f.workers, wall)
+	if f.out != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, scenario.toml and %s into %s\n", "replications.json", output.TimingName, f.out)
+	}
 	return nil
+}
+
+// writeReplications writes the resolved scenario, replications.json and
+// timing.json into dir, each atomically.
+func writeReplications(dir string, sc *scenario.Scenario, rep []byte, t output.Timing) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	toml, err := sc.Encode()
+	if err != nil {
+		return err
+	}
+	if err := output.WriteFileAtomic(filepath.Join(dir, "scenario.toml"), toml); err != nil {
+		return err
+	}
+	if err := output.WriteFileAtomic(filepath.Join(dir, "replications.json"), rep); err != nil {
+		return err
+	}
+	return output.WriteTiming(dir, t)
+}
+
+// printAggregate prints the replications' outcomes: OOM probability with
+// its intervals, time to first OOM, and failed allocations, stall, p99
+// latency and footprint (medians across seeds).
+func printAggregate(w io.Writer, name string, a *ab.ArmReport, workers int, wall time.Duration) {
+	fmt.Fprintf(w, "%s: %d replications on %d workers in %.2fs\n", name, a.Runs, workers, wall.Seconds())
+	fmt.Fprintf(w, "  OOM in %d of %d runs: p = %.3f, 95%% Wilson [%.3f, %.3f], Clopper-Pearson [%.3f, %.3f]\n",
+		a.OOMRuns, a.Runs, a.OOMProbability, a.OOMCI95Wilson[0], a.OOMCI95Wilson[1], a.OOMCI95ClopperPearson[0], a.OOMCI95ClopperPearson[1])
+	t := a.TimeToFirstOOM
+	if t.MedianReached {
+		fmt.Fprintf(w, "  time to first OOM: median %.3f s (Kaplan-Meier, %d runs censored)\n", float64(t.MedianNs)/1e9, t.CensoredRuns)
+	} else {
+		fmt.Fprintf(w, "  time to first OOM: median not reached in %.3f s (%d of %d runs had no kill)\n", float64(t.FollowUpMaxNs)/1e9, t.CensoredRuns, a.Runs)
+	}
+	m := &a.Metrics
+	fmt.Fprintf(w, "  failed allocations: median %.0f, mean %.1f; alloc stall: median %.3f ms; p99 latency: median %.0f ns; footprint peak: median %.1f MiB\n",
+		m.AllocFailures.Median, m.AllocFailures.Mean, m.AllocStallNs.Median/1e6, m.AllocLatencyP99Ns.Median, m.FootprintPeakBytes.Median/(1<<20))
 }

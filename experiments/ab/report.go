@@ -7,6 +7,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // Schema names the version of ab.json's layout.
@@ -37,10 +38,13 @@ type Experiment struct {
 // and arms.b carry runs, oom_runs, oom_probability and oom_ci95_wilson;
 // paired differences sit under paired.
 type Report struct {
-	Schema   string   `json:"schema"`
-	Scenario string   `json:"scenario"`
-	Source   string   `json:"source"`
-	Common   []string `json:"overrides_both"`
+	Schema string `json:"schema"`
+	// Version is the build that made the runs and the report (added in
+	// v1 without a bump: readers of v1 ignore it).
+	Version  buildinfo.Version `json:"version"`
+	Scenario string            `json:"scenario"`
+	Source   string            `json:"source"`
+	Common   []string          `json:"overrides_both"`
 	// SeedFirst and Seeds give the seeds both arms ran on: SeedFirst,
 	// SeedFirst+1, ..., SeedFirst+Seeds-1.
 	SeedFirst uint64  `json:"seed_first"`
@@ -286,7 +290,7 @@ func Analyze(exp Experiment, runs *Runs) (*Report, error) {
 		return nil, err
 	}
 	r := &Report{
-		Schema: Schema, Scenario: exp.Scenario, Source: exp.Source, Common: nonNil(exp.Common),
+		Schema: Schema, Version: buildinfo.Current(), Scenario: exp.Scenario, Source: exp.Source, Common: nonNil(exp.Common),
 		SeedFirst: runs.Seeds[0], Seeds: n, Level: Level,
 	}
 	if r.Arms.A, err = armReport(exp.A, recsA); err != nil {
@@ -337,6 +341,23 @@ func records(arm Arm, seeds []uint64, runs []world.Summary) ([]record, error) {
 		out[i] = rec
 	}
 	return out, nil
+}
+
+// Describe summarises replications of one scenario as an arm: OOM
+// probability with its Wilson and Clopper-Pearson intervals, time to first
+// OOM, failed allocations and the other outcomes' distributions across
+// seeds. runs must be from seeds, in order. `sbmpsim run --seeds` writes it
+// as replications.json's aggregate; arm.Key names the resolved scenario
+// file (Key + ".toml").
+func Describe(arm Arm, seeds []uint64, runs []world.Summary) (ArmReport, error) {
+	if len(runs) == 0 || len(runs) != len(seeds) {
+		return ArmReport{}, fmt.Errorf("analyze: %d runs for %d seeds", len(runs), len(seeds))
+	}
+	recs, err := records(arm, seeds, runs)
+	if err != nil {
+		return ArmReport{}, err
+	}
+	return armReport(arm, recs)
 }
 
 // armReport summarises one arm's records.

@@ -136,9 +136,6 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	}
 	r := &Runs{Seeds: cfg.Seeds, A: make([]world.Summary, len(cfg.Seeds)), B: make([]world.Summary, len(cfg.Seeds))}
 	for j, s := range out {
-		// Wall time is the one thing that differs between workers; it
-		// is not part of the experiment's result.
-		s.WallNs = 0
 		if j%2 == 0 {
 			r.A[j/2] = s
 		} else {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )

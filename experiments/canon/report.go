@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/output"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // ValidationSection is the report's last section: the sim-to-real
@@ -21,6 +22,11 @@ func ValidationSection() Experiment {
 		Title: "Sim-to-real validation: this host's kernel as the oracle",
 		Spec:  "real runs against simulations of the same scenarios",
 	}
+}
+
+// BuildLine is index.html's line saying which build wrote the page.
+func BuildLine(v buildinfo.Version) string {
+	return fmt.Sprintf("<p class=\"build\">Written by sbmpsim %s.</p>\n", html.EscapeString(v.String()))
 }
 
 // Report assembles root/index.html from the section.html of each of exps
@@ -43,8 +49,12 @@ code{background:#f4f4f4;padding:0 .2rem}
 </style></head><body>
 <h1>sbmpsim: canonical experiments</h1>
 <p>Each section is one canonical experiment: the figures, the numbers behind them (CSV beside each in its directory) and the command that regenerates it. Every number comes from the simulator, and the same command and seeds give the same bytes, except in the last section, the validation, whose real runs are what this host's kernel did.</p>
-<ul>
 `)
+	// The build line is the one line of the page that depends on the build
+	// rather than on the experiments (BuildLine; the regeneration check
+	// compares the page without it).
+	b.WriteString(BuildLine(buildinfo.Current()))
+	b.WriteString("<ul>\n")
 	var sections []string
 	for _, e := range exps {
 		sec, err := os.ReadFile(filepath.Join(root, e.Name, "section.html"))

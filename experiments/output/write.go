@@ -2,6 +2,7 @@ package output
 
 import (
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 
 	"encoding/json"
 	"fmt"
@@ -14,24 +15,27 @@ import (
 // WriteRun writes a run's files into dir, creating it if needed:
 // scenario.toml (the resolved scenario), timeseries.csv, metrics.om
 // (OpenMetrics), the figure live.svg and live.png, the run's further
-// files (Result.Files, such as gctrace-NAME.txt) and, last, summary.json. Each file is written to a temporary name and renamed into
-// place, so a reader never sees a half-written file, and a directory with a
-// summary.json holds a complete run.
-func WriteRun(dir string, res *world.Result) error {
+// files (Result.Files, such as gctrace-NAME.txt) and, last, summary.json,
+// and returns the names written, in that order. Each file is written to a
+// temporary name and renamed into place, so a reader never sees a
+// half-written file, and a directory with a summary.json holds a whole run
+// (one that a limit stopped says so: summary.json's incomplete and
+// stopped_by).
+func WriteRun(dir string, res *world.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
+		return nil, fmt.Errorf("create output directory: %w", err)
 	}
 	summary, err := SummaryJSON(&res.Summary)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	svg, png, err := figureLive(res.Summary.Scenario, res.Summary.Seed, &res.Timeseries)
+	svg, png, err := figureLive(res)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metrics, err := MetricsOpenMetrics(&res.Summary)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type file struct {
 		name string
@@ -48,12 +52,51 @@ func WriteRun(dir string, res *world.Result) error {
 		files = append(files, file{name, res.Files[name]})
 	}
 	files = append(files, file{"summary.json", summary})
-	for _, f := range files {
+	names := make([]string, len(files))
+	for i, f := range files {
 		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
-			return err
+			return nil, err
 		}
+		names[i] = f.name
 	}
-	return nil
+	return names, nil
+}
+
+// TimingName is the file the CLI writes a command's wall-clock figures
+// to. It is the one output file outside the determinism promise.
+const TimingName = "timing.json"
+
+// TimingSchema names the version of timing.json's layout.
+const TimingSchema = "sbmpsim.timing/v1"
+
+// Timing is timing.json: how long a command took on the wall clock. No
+// other output holds a wall-clock figure, so that two runs with the same
+// inputs write identical files except this one.
+type Timing struct {
+	Schema string `json:"schema"`
+	// Command is the sbmpsim command that wrote it ("run", "run --seeds",
+	// "ab").
+	Command string `json:"command"`
+	// WallNs is the command's wall time, from the start of the first run
+	// to the end of the last.
+	WallNs int64 `json:"wall_ns"`
+	// Workers is the number of goroutines that ran replications.
+	Workers int `json:"workers"`
+	// Runs is the number of simulation runs it made.
+	Runs int `json:"runs"`
+	// Version is the build that ran it.
+	Version buildinfo.Version `json:"version"`
+}
+
+// WriteTiming writes t as dir/timing.json, filling in its schema and the
+// build.
+func WriteTiming(dir string, t Timing) error {
+	t.Schema, t.Version = TimingSchema, buildinfo.Current()
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode timing: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, TimingName), append(b, '\n'))
 }
 
 // SummaryJSON encodes a summary as indented JSON with a final newline.

@@ -16,10 +16,16 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // ReportSchema names the version of sweep.json's layout.
-const ReportSchema = "sbmpsim.sweep/v1"
+//
+// v2 (from v1): version added; per point oom_ci95_clopper_pearson and the
+// alloc_failures metric added (a policy that avoids OOM kills by failing
+// allocations shows it beside the OOM probability); runs_digest no longer
+// covers the build.
+const ReportSchema = "sbmpsim.sweep/v2"
 
 // Level is the confidence level of every interval in sweep.json (the
 // "ci95" fields). A constant, so that two sweep.json files compare.
@@ -28,17 +34,19 @@ const Level = 0.95
 // Report is sweep.json: the plan and, per point, the outcome over its
 // seeds. It holds no wall times.
 type Report struct {
-	Schema    string   `json:"schema"`
-	Sweep     string   `json:"sweep"`
-	Hash      string   `json:"hash"`
-	Scenario  string   `json:"scenario"`
-	Source    string   `json:"source"`
-	SeedFirst uint64   `json:"seed_first"`
-	Seeds     int      `json:"seeds"`
-	Overrides []string `json:"overrides"`
-	Axes      []Axis   `json:"axes"`
-	Level     float64  `json:"level"`
-	Runs      int      `json:"runs"`
+	Schema string `json:"schema"`
+	// Version is the build that made the runs and the report.
+	Version   buildinfo.Version `json:"version"`
+	Sweep     string            `json:"sweep"`
+	Hash      string            `json:"hash"`
+	Scenario  string            `json:"scenario"`
+	Source    string            `json:"source"`
+	SeedFirst uint64            `json:"seed_first"`
+	Seeds     int               `json:"seeds"`
+	Overrides []string          `json:"overrides"`
+	Axes      []Axis            `json:"axes"`
+	Level     float64           `json:"level"`
+	Runs      int               `json:"runs"`
 	// Points are in grid order, as in plan.json.
 	Points []PointReport `json:"points"`
 }
@@ -52,12 +60,15 @@ type PointReport struct {
 	OOMRuns        int        `json:"oom_runs"`
 	OOMProbability float64    `json:"oom_probability"`
 	OOMCI95Wilson  [2]float64 `json:"oom_ci95_wilson"`
-	FirstOOM       FirstOOM   `json:"time_to_first_oom"`
+	// OOMCI95ClopperPearson is the exact binomial interval, which keeps
+	// its coverage at 0 or all runs OOMing.
+	OOMCI95ClopperPearson [2]float64 `json:"oom_ci95_clopper_pearson"`
+	FirstOOM              FirstOOM   `json:"time_to_first_oom"`
 	// Metrics summarise the per-run values across seeds.
 	Metrics Metrics `json:"metrics"`
 	// RunsDigest is the first 16 hex digits of the SHA-256 of the point's
-	// run files (summary.json with wall_ns 0) in seed order: equal
-	// digests, equal runs. (Trace hashes alone would not do: they cover
+	// run files (summary.json, its version left empty) in seed order:
+	// equal digests, equal runs, whichever build made them. (Trace hashes alone would not do: they cover
 	// the order of events, not every charged latency.)
 	RunsDigest string `json:"runs_digest"`
 }
@@ -87,11 +98,14 @@ type Dist struct {
 	P90    float64 `json:"p90"`
 }
 
-// Metrics are the per-run metrics a sweep summarises. fallback_rate is
+// Metrics are the per-run metrics a sweep summarises. alloc_failures is
+// summary.json's alloc_failures (a policy that avoids OOM kills by failing
+// allocations shows it here); fallback_rate is
 // fallback_count / allocs (0 for a run without allocations);
 // alloc_latency_p99_ns is each run's own p99 (summary.json
 // alloc_latency_ns.p99).
 type Metrics struct {
+	AllocFailures      Dist `json:"alloc_failures"`
 	FallbackRate       Dist `json:"fallback_rate"`
 	AllocStallNs       Dist `json:"alloc_stall_ns"`
 	AllocLatencyP99Ns  Dist `json:"alloc_latency_p99_ns"`
@@ -99,7 +113,7 @@ type Metrics struct {
 }
 
 // metricNames are the CSV column stems of Metrics, in field order.
-var metricNames = []string{"fallback_rate", "alloc_stall_ns", "alloc_latency_p99_ns", "footprint_peak_bytes"}
+var metricNames = []string{"alloc_failures", "fallback_rate", "alloc_stall_ns", "alloc_latency_p99_ns", "footprint_peak_bytes"}
 
 // MissingError lists the runs of a sweep that have no file.
 type MissingError struct {
@@ -148,7 +162,7 @@ func Aggregate(pf *PlanFile, runs []world.Summary) (*Report, error) {
 		return nil, fmt.Errorf("aggregate: %d runs for a plan of %d", len(runs), pf.Runs)
 	}
 	r := &Report{
-		Schema: ReportSchema, Sweep: pf.Sweep, Hash: pf.Hash, Scenario: pf.Scenario, Source: pf.Source,
+		Schema: ReportSchema, Version: buildinfo.Current(), Sweep: pf.Sweep, Hash: pf.Hash, Scenario: pf.Scenario, Source: pf.Source,
 		SeedFirst: pf.SeedFirst, Seeds: pf.Seeds, Overrides: pf.Overrides, Axes: pf.Axes, Level: Level, Runs: pf.Runs,
 	}
 	for pi, pt := range pf.Points {
@@ -177,7 +191,9 @@ func aggregatePoint(pt PlanPoint, runs []world.Summary) (PointReport, error) {
 		for m, v := range metricValues(s) {
 			cols[m] = append(cols[m], v)
 		}
-		b, err := output.SummaryJSON(s)
+		unversioned := *s
+		unversioned.Version = buildinfo.Version{}
+		b, err := output.SummaryJSON(&unversioned)
 		if err != nil {
 			return pr, err
 		}
@@ -189,6 +205,10 @@ func aggregatePoint(pt PlanPoint, runs []world.Summary) (PointReport, error) {
 		return pr, err
 	}
 	pr.OOMCI95Wilson = [2]float64{iv.Lo, iv.Hi}
+	if iv, err = stats.ClopperPearsonInterval(pr.OOMRuns, len(runs), Level); err != nil {
+		return pr, err
+	}
+	pr.OOMCI95ClopperPearson = [2]float64{iv.Lo, iv.Hi}
 	if pr.FirstOOM, err = firstOOM(obs); err != nil {
 		return pr, err
 	}
@@ -198,7 +218,7 @@ func aggregatePoint(pt PlanPoint, runs []world.Summary) (PointReport, error) {
 			return pr, fmt.Errorf("%s: %w", metricNames[m], err)
 		}
 	}
-	pr.Metrics = Metrics{FallbackRate: dists[0], AllocStallNs: dists[1], AllocLatencyP99Ns: dists[2], FootprintPeakBytes: dists[3]}
+	pr.Metrics = Metrics{AllocFailures: dists[0], FallbackRate: dists[1], AllocStallNs: dists[2], AllocLatencyP99Ns: dists[3], FootprintPeakBytes: dists[4]}
 	pr.RunsDigest = hex.EncodeToString(digest.Sum(nil))[:16]
 	return pr, nil
 }
@@ -209,7 +229,7 @@ func metricValues(s *world.Summary) []float64 {
 	if s.Allocs > 0 {
 		rate = float64(s.FallbackCount) / float64(s.Allocs)
 	}
-	return []float64{rate, float64(s.AllocStallNs), float64(s.AllocLatencyNs.P99), float64(s.FootprintPeakBytes)}
+	return []float64{float64(s.AllocFailures), rate, float64(s.AllocStallNs), float64(s.AllocLatencyNs.P99), float64(s.FootprintPeakBytes)}
 }
 
 func firstOOM(obs []stats.Observation) (FirstOOM, error) {
@@ -261,7 +281,7 @@ func (r *Report) CSV() ([]byte, error) {
 	for _, a := range r.Axes {
 		header = append(header, a.Keys...)
 	}
-	header = append(header, "runs", "oom_runs", "oom_probability", "oom_ci95_lo", "oom_ci95_hi", "first_oom_median_ns")
+	header = append(header, "runs", "oom_runs", "oom_probability", "oom_ci95_lo", "oom_ci95_hi", "oom_ci95_cp_lo", "oom_ci95_cp_hi", "first_oom_median_ns")
 	for _, m := range metricNames {
 		header = append(header, m+"_mean", m+"_median", m+"_p10", m+"_p90")
 	}
@@ -283,8 +303,8 @@ func (r *Report) CSV() ([]byte, error) {
 			median = strconv.FormatInt(p.FirstOOM.MedianNs, 10)
 		}
 		row = append(row, strconv.Itoa(p.Runs), strconv.Itoa(p.OOMRuns), f(p.OOMProbability),
-			f(p.OOMCI95Wilson[0]), f(p.OOMCI95Wilson[1]), median)
-		for _, d := range []Dist{p.Metrics.FallbackRate, p.Metrics.AllocStallNs, p.Metrics.AllocLatencyP99Ns, p.Metrics.FootprintPeakBytes} {
+			f(p.OOMCI95Wilson[0]), f(p.OOMCI95Wilson[1]), f(p.OOMCI95ClopperPearson[0]), f(p.OOMCI95ClopperPearson[1]), median)
+		for _, d := range []Dist{p.Metrics.AllocFailures, p.Metrics.FallbackRate, p.Metrics.AllocStallNs, p.Metrics.AllocLatencyP99Ns, p.Metrics.FootprintPeakBytes} {
 			row = append(row, f(d.Mean), f(d.Median), f(d.P10), f(d.P90))
 		}
 		row = append(row, p.RunsDigest)

@@ -95,9 +95,9 @@ func (e *FailedError) Error() string {
 // there it writes the aggregate (sweep.csv, then sweep.json); a shard
 // (N > 1) writes its manifest shard-I-of-N.json instead.
 //
-// A run's file depends only on its scenario and seed: wall_ns is written
-// as 0 and source is the plan's, so directories of one sweep are
-// byte-identical however it was run.
+// A run's file depends only on its scenario, its seed and the build: a
+// summary holds no wall-clock figure and source is the plan's, so
+// directories of one sweep are byte-identical however it was run.
 //
 // Cancelling ctx stops new runs from starting; the runs under way finish
 // and are written, and Execute returns an error wrapping ErrInterrupted.
@@ -163,11 +163,14 @@ func (p *Plan) pending(dir string, mine []Run, out *Outcome) ([]Run, error) {
 	for _, r := range mine {
 		path := runPath(dir, r.ID)
 		_, _, err := readRun(path, r)
+		var ve *VersionError
 		switch {
 		case err == nil:
 			out.Resumed++
 			continue
 		case errors.Is(err, fs.ErrNotExist):
+		case errors.As(err, &ve):
+			return nil, fmt.Errorf("resume: %w", err)
 		default:
 			if err := os.Remove(path); err != nil {
 				return nil, fmt.Errorf("remove unreadable run file: %w", err)
@@ -240,7 +243,6 @@ func (p *Plan) simulate(ctx context.Context, r Run) (world.Summary, error) {
 		return world.Summary{}, err
 	}
 	s := res.Summary
-	s.WallNs = 0
 	s.Source = p.Source
 	return s, nil
 }

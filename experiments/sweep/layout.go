@@ -13,6 +13,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // The files of a sweep directory:
@@ -110,7 +111,9 @@ func claimDir(dir string, pf *PlanFile) error {
 }
 
 // readRun reads and checks the run file at path: a summary of the right
-// schema for run's seed. The bytes are returned as read.
+// schema for run's seed, made by this build (a sweep resumed or merged by
+// another build would mix runs of two models). The bytes are returned as
+// read.
 func readRun(path string, run Run) (world.Summary, []byte, error) {
 	var s world.Summary
 	b, err := os.ReadFile(path)
@@ -123,7 +126,21 @@ func readRun(path string, run Run) (world.Summary, []byte, error) {
 	if s.Schema != world.SummarySchema || s.Seed != run.Seed {
 		return s, b, fmt.Errorf("%s: not run %s (schema %q, seed %d; want %q, seed %d)", path, run.ID, s.Schema, s.Seed, world.SummarySchema, run.Seed)
 	}
+	if cur := buildinfo.Current(); s.Version != cur {
+		return s, b, &VersionError{Path: path, Have: s.Version, Want: cur}
+	}
 	return s, b, nil
+}
+
+// VersionError reports a run file made by another build than the one
+// resuming or merging the sweep.
+type VersionError struct {
+	Path       string
+	Have, Want buildinfo.Version
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s: made by sbmpsim %s, not by this build (%s); runs of different builds do not mix: rerun the sweep into a new --out directory with one build", e.Path, e.Have, e.Want)
 }
 
 // tempRun returns the run id a temporary file of WriteFileAtomic in

@@ -9,8 +9,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 )
 
 // This file draws a case's memory timelines: the scope's anonymous and

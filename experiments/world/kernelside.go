@@ -250,7 +250,23 @@ func (k *kernelSide) appendVMStat(row []float64) []float64 {
 // "total=" fields (microseconds).
 var psiColumns = []string{"psi_some_total_us", "psi_full_total_us"}
 
-// appendSample appends the values of kernelColumns to row.
+// nodeColumns are the per-node time series columns, four for each memory
+// node by its ID: node{ID}_free_pages, _file_pages, _anon_pages, and
+// _kernel_pages, the node's managed pages that are none of the three
+// (kernel allocations: slab, page tables, kernel-placed SBMP blocks;
+// unevictable and mlocked pages), as the tui's memory chart reads them.
+func (k *kernelSide) nodeColumns() []string {
+	var out []string
+	for _, id := range k.memNodeIDs {
+		for _, kind := range []string{"free", "file", "anon", "kernel"} {
+			out = append(out, fmt.Sprintf("node%d_%s_pages", id, kind))
+		}
+	}
+	return out
+}
+
+// appendSample appends the values of kernelColumns, then of nodeColumns,
+// to row.
 func (k *kernelSide) appendSample(row []float64) []float64 {
 	var free, file, anon int64
 	for n := range k.nodes() {
@@ -258,7 +274,13 @@ func (k *kernelSide) appendSample(row []float64) []float64 {
 		file += k.m.NodeFilePages(n)
 		anon += k.m.NodeAnonPages(n)
 	}
-	return append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
+	row = append(row, float64(free), float64(file), float64(anon), float64(k.m.SwapUsed()))
+	for n := range k.memNodeIDs {
+		nf, nc, na := k.m.NodeFreePages(n), k.m.NodeFilePages(n), k.m.NodeAnonPages(n)
+		rest := max(0, k.m.Zone(n).ManagedPages-nf-nc-na)
+		row = append(row, float64(nf), float64(nc), float64(na), float64(rest))
+	}
+	return row
 }
 
 // appendNodes appends each node's pages by kind, and its zone's sizes,

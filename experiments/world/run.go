@@ -2,6 +2,7 @@ package world
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
@@ -27,6 +28,13 @@ type Options struct {
 	// violation. Checking only reads: the Result is the unchecked run's,
 	// with Summary.InvariantChecks counting the checks made.
 	CheckEvery int64
+	// CheckAtEnd, if set, checks every invariant once, on the state at
+	// the end of the run (a whole-structure walk of each allocator, the
+	// kernel and the run's books), and fails the run with an
+	// *InvariantError if one is violated; Summary.InvariantChecks counts
+	// the component checks made. It only reads: the Result is otherwise
+	// the unchecked run's.
+	CheckAtEnd bool
 	// AtEnd, if set, is called once at the end of simulated time while
 	// the whole simulation is still alive (benchmarks measure memory
 	// there).
@@ -43,8 +51,10 @@ const cancelCheckNs = 10_000_000
 // Run simulates sc (already validated) from its seed and returns the
 // result. The result is a pure function of sc and opt.StopAtNs: the wall
 // time is the caller's to measure, and neither observing nor checking
-// changes it. A run that reaches its event limit fails with a
-// *sim.LimitError; a cancelled context stops the run with ctx.Err().
+// changes it. A run that reaches its event limit (run.max_events) fails
+// with an *IncompleteError, which carries the run summarised up to where
+// it stopped and matches sim.ErrLimit; a cancelled context stops the run
+// with ctx.Err().
 func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, error) {
 	cfg, err := compile(sc)
 	if err != nil {
@@ -77,10 +87,52 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 		}
 		t = min(t+cancelCheckNs, endNs)
 		if err := s.eng.RunUntil(t); err != nil {
+			var le *sim.LimitError
+			if errors.As(err, &le) && le.Limit == "events" {
+				return nil, incomplete(s, le)
+			}
 			return nil, fmt.Errorf("run %s: %w", cfg.name, err)
 		}
 	}
-	return finish(s, endNs, opt.AtEnd)
+	res, err := finish(s, endNs, opt.AtEnd)
+	if err != nil || !opt.CheckAtEnd {
+		return res, err
+	}
+	c := &checker{s: s, ctx: ctx}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	res.Summary.InvariantChecks = c.checks
+	return res, nil
+}
+
+// IncompleteError reports a run that a limit stopped before its end.
+// Result is the run summarised at the time it stopped, its summary marked
+// incomplete with the limit that stopped it.
+type IncompleteError struct {
+	Scenario string
+	Limit    *sim.LimitError
+	Result   *Result
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("run %s: stopped by its event limit %s at %.9f s of simulated time, before the end of the run",
+		e.Scenario, e.Result.Summary.StoppedBy, float64(e.Limit.NowNs)/1e9)
+}
+
+// Unwrap makes errors.Is(err, sim.ErrLimit) and errors.As(err,
+// **sim.LimitError) see the limit.
+func (e *IncompleteError) Unwrap() error { return e.Limit }
+
+// incomplete summarises s at the time the limit stopped it.
+func incomplete(s *simulation, le *sim.LimitError) error {
+	res, err := finish(s, s.eng.Now(), nil)
+	if err != nil {
+		return fmt.Errorf("run %s: %w (and summarising it: %v)", s.cfg.name, le, err)
+	}
+	res.Summary.Incomplete = true
+	res.Summary.StoppedBy = fmt.Sprintf("run.max_events=%d", le.Value)
+	return &IncompleteError{Scenario: s.cfg.name, Limit: le, Result: res}
 }
 
 // RunSeeds runs sc once per seed on up to workers goroutines and returns

@@ -105,6 +105,7 @@ func (s *simulation) buildKernel() error {
 		ki++
 	}
 	s.ts.Columns = append(s.ts.Columns, kernelColumns...)
+	s.ts.Columns = append(s.ts.Columns, s.kernel.nodeColumns()...)
 	s.ts.Columns = append(s.ts.Columns, psiColumns...)
 	s.ts.Columns = append(s.ts.Columns, vmstatColumns()...)
 	return nil

@@ -3,6 +3,7 @@ package world
 import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 	"github.com/sbmpsim/sbmpsim/sbmp"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ func (s *simulation) summary(endNs int64) Summary {
 		Scenario:              cfg.name,
 		Source:                cfg.source,
 		Seed:                  cfg.seeds.Master,
+		Version:               buildinfo.Current(),
 		Models:                []string{"workload"},
 		SimTimeNs:             endNs,
 		Events:                s.eng.Events(),

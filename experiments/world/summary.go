@@ -1,12 +1,19 @@
 package world
 
+import "github.com/sbmpsim/sbmpsim/internal/buildinfo"
+
 // SummarySchema names the version of summary.json's layout.
-const SummarySchema = "sbmpsim.summary/v1"
+//
+// v2 (from v1): version added; incomplete and stopped_by added (a run a
+// limit stopped is summarised to where it stopped instead of not at all);
+// wall_ns moved out (to the CLI's timing.json), so that every field is a
+// function of the inputs and the build.
+const SummarySchema = "sbmpsim.summary/v2"
 
 // Summary is what one run reports, written as summary.json. Field names and
 // meanings are a contract (ARCHITECTURE.md): scripts and checks read them.
-// Only WallNs (and any field named wall_*) may differ between two runs with
-// the same inputs. Counters of models not built yet stay zero; Models says
+// Nothing in it differs between two runs with the same inputs and the same
+// build (Version): wall-clock figures are the caller's (timing.json). Counters of models not built yet stay zero; Models says
 // which models took part, so a zero can be read correctly.
 type Summary struct {
 	Schema   string   `json:"schema"`
@@ -14,6 +21,15 @@ type Summary struct {
 	Source   string   `json:"source"`
 	Seed     uint64   `json:"seed"`
 	Models   []string `json:"models"`
+	// Version is the build that made the run (sbmpsim version).
+	Version buildinfo.Version `json:"version"`
+	// Incomplete is true when a limit (StoppedBy) stopped the run before
+	// the end of run.duration_ms: the summary covers simulated time up to
+	// SimTimeNs only.
+	Incomplete bool `json:"incomplete"`
+	// StoppedBy names the limit that stopped an incomplete run, with its
+	// value (e.g. "run.max_events=1000"); empty for a complete run.
+	StoppedBy string `json:"stopped_by,omitempty"`
 
 	SimTimeNs int64  `json:"sim_time_ns"`
 	Events    int64  `json:"events"`
@@ -65,8 +81,6 @@ type Summary struct {
 	Probes []ProbeSummary `json:"probes,omitempty"`
 	// Kernel is the kernel model's counters, when it took part.
 	Kernel *KernelSummary `json:"kernel,omitempty"`
-
-	WallNs int64 `json:"wall_ns"`
 }
 
 // FirstOOMNs is the time of the run's first OOM kill, or -1 if it had

@@ -11,10 +11,10 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/gonum/stat/distuv"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"

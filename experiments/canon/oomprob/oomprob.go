@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"

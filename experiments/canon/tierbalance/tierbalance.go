@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"

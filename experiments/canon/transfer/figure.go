@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
-	"github.com/sbmpsim/sbmpsim/experiments/canon/figure"
+	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )

@@ -1,4 +1,5 @@
-// Package figure holds the plot helpers the canonical experiments share:
+// Package figure holds the plot helpers the figures of runs and of the
+// canonical experiments share:
 // a colour cycle, line and bar plots with intervals, a heatmap grid, a
 // vertical marker and tick labels, all on gonum/plot. Out.Figure (package
 // canon) renders what they build.
