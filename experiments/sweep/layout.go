@@ -20,10 +20,10 @@ import (
 //
 //	plan.json            the resolved sweep (PlanFile); identical in every
 //	                     directory of one sweep
-//	runs/ID.json         one run's summary (sbmpsim.summary/v1, wall_ns 0)
+//	runs/ID.json         one run's summary (sbmpsim.summary/v2; no wall-clock field)
 //	shard-I-of-N.json    a finished shard's manifest (sharded runs only)
 //	sweep.csv            the aggregate, one row per point
-//	sweep.json           the aggregate (sbmpsim.sweep/v1), written last:
+//	sweep.json           the aggregate (sbmpsim.sweep/v2), written last:
 //	                     a directory with a sweep.json holds a whole sweep
 const (
 	PlanName   = "plan.json"
