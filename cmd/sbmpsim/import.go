@@ -50,6 +50,9 @@ TOML (default) or JSON (--format json).
 Paste the TOML over the [machine] section of a scenario. numactl does not
 print sockets, so 'import numactl' infers them from the distances (nodes
 closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
+		Example: `  sbmpsim import host > host.toml
+  numactl --hardware | sbmpsim import numactl -
+  sbmpsim import numactl numactl.txt --format json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unknown import source %q: use 'import numactl FILE' or 'import host'", args[0])}
@@ -65,6 +68,8 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 	numactl := &cobra.Command{
 		Use:   "numactl FILE",
 		Short: "Import the output of 'numactl --hardware' (FILE - for standard input)",
+		Example: `  numactl --hardware | sbmpsim import numactl -
+  sbmpsim import numactl numactl.txt --format json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("import numactl needs exactly one FILE (the output of 'numactl --hardware', or - for standard input), got %d arguments", len(args))}
@@ -91,6 +96,8 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 	hostCmd := &cobra.Command{
 		Use:   "host",
 		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
+		Example: `  sbmpsim import host
+  sbmpsim import host --format json --measure-disk /tmp`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 0 {
 				return usageError{fmt.Errorf("import host takes no arguments, got %q", args)}
