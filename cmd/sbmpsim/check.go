@@ -114,8 +114,8 @@ func runCheck(cmd *cobra.Command, f checkFlags) error {
 		}
 		first = sc.Run.Seed
 	}
-	if uint64(f.seeds-1) > maxSeed-first {
-		return usageError{fmt.Errorf("--seeds %d from seed %d: the seeds must stay within 0..%d", f.seeds, first, uint64(maxSeed))}
+	if err := checkSeedRange(first, f.seeds); err != nil {
+		return err
 	}
 	seeds := make([]uint64, f.seeds)
 	for i := range seeds {

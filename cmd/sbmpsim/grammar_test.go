@@ -61,6 +61,7 @@ func TestExitCodeTable(t *testing.T) {
 		{"ab seed", []string{"ab", "--seed", "x"}, 2, seedRange + "x"},
 		{"stats seed", []string{"stats", "--seed", "1e3"}, 2, seedRange + "1e3"},
 		{"check seeds past the end", []string{"check", "--seed", "9223372036854775807", "--seeds", "2"}, 2, "the seeds must stay within"},
+		{"run seeds past the end", []string{"run", "--seed", "9223372036854775807", "--seeds", "2"}, 2, "the seeds must stay within"},
 		{"run zero seeds", []string{"run", "--seeds", "0"}, 2, fewSeeds + "0"},
 		{"run negative seeds", []string{"run", "--seeds", "-3"}, 2, fewSeeds + "-3"},
 		{"ab zero seeds", []string{"ab", "--seeds", "0"}, 2, fewSeeds + "0"},

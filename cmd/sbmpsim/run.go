@@ -49,6 +49,9 @@ replications.json; the results do not depend on the number of workers.`,
 			if err != nil {
 				return err
 			}
+			if err := checkSeedRange(sc.Run.Seed, f.seeds); err != nil {
+				return err
+			}
 			if f.seeds > 1 {
 				return runReplications(cmd, sc, f)
 			}

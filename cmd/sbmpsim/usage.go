@@ -94,6 +94,15 @@ func (s *seedFlag) Set(v string) error {
 	return nil
 }
 
+// checkSeedRange refuses n seeds from first when the last would pass
+// maxSeed.
+func checkSeedRange(first uint64, n int) error {
+	if n > 0 && uint64(n-1) > maxSeed-first {
+		return usageError{fmt.Errorf("--seeds %d from seed %d: the seeds must stay within 0..%d", n, first, uint64(maxSeed))}
+	}
+	return nil
+}
+
 // countFlag is the value of a count that must be at least 1 (--seeds).
 type countFlag int
 
