@@ -93,6 +93,12 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 		},
 	}
 
+	cmd.AddCommand(numactl, newImportHostCmd(&f))
+	return cmd
+}
+
+// newImportHostCmd is `import host`, sharing f with its parent.
+func newImportHostCmd(f *importFlags) *cobra.Command {
 	hostCmd := &cobra.Command{
 		Use:   "host",
 		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
@@ -149,9 +155,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 	}
 	hostCmd.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
 	hostCmd.Flags().StringVar(&f.measureDisk, "measure-disk", "", "time random O_DIRECT reads of a 512 MiB scratch file under `DIR` (about 2 s; the file is removed) and add [machine] disk_read_ns and disk_readahead_ns_per_page")
-
-	cmd.AddCommand(numactl, hostCmd)
-	return cmd
+	return hostCmd
 }
 
 // check validates the shared flags.
