@@ -33,7 +33,7 @@ type abFlags struct {
 func newABCmd() *cobra.Command {
 	var f abFlags
 	cmd := &cobra.Command{
-		Use:   "ab [SCENARIO.toml | NAME] --a KEY=VALUE... --b KEY=VALUE... [--seeds N] [--workers W] [--out DIR]",
+		Use:   "ab [SCENARIO] --a KEY=VALUE... --b KEY=VALUE... [--seeds N] [--workers W] [--set KEY=VALUE]... [--out DIR]",
 		Short: "Compare two variants of a scenario (default: the embedded " + scenarios.Default + ") on the same seeds",
 		Long: `Run an A/B experiment: arm A is the scenario with the --a overrides, arm B
 with the --b overrides (--set applies to both). Both arms run on the same
@@ -50,7 +50,11 @@ It prints a table (--json: ab.json) and, with --out DIR, writes ab.json,
 runs.csv (one row per seed and arm) and a.toml, b.toml (each arm's resolved
 scenario: 'sbmpsim run DIR/a.toml --seed S' replays one run). Every
 difference is B minus A.`,
-		Args: cobra.MaximumNArgs(1),
+		Example: `  sbmpsim ab --seeds 200 --a policy.degrade=immediate-tier2 --b policy.degrade=fail-fast --out ab-out/
+  sbmpsim ab steady --seeds 20 --set run.duration_ms=2000 --a policy.refill=fixed-batch --b policy.refill=adaptive-batch
+  sbmpsim ab --seeds 10 --a-name wait --a policy.degrade=wait-refill,policy.degrade_wait_ms=2 --b policy.degrade=fail-fast --json`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			exp, seeds, err := prepareAB(cmd, args, f)
 			if err != nil {
@@ -60,13 +64,17 @@ difference is B minus A.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.a, "a", nil, "override for arm A, KEY=VALUE[,KEY=VALUE...] (repeatable)")
-	fl.StringArrayVar(&f.b, "b", nil, "override for arm B, KEY=VALUE[,KEY=VALUE...] (repeatable)")
+	// The shorthands -a and -b are what lets cobra complete these flags'
+	// values: it takes a one-letter flag name for a shorthand.
+	fl.StringArrayVarP(&f.a, "a", "a", nil, "override for arm A, KEY=VALUE[,KEY=VALUE...] (repeatable)")
+	fl.StringArrayVarP(&f.b, "b", "b", nil, "override for arm B, KEY=VALUE[,KEY=VALUE...] (repeatable)")
 	fl.StringVar(&f.aName, "a-name", "a", "label of arm A in reports")
 	fl.StringVar(&f.bName, "b-name", "b", "label of arm B in reports")
-	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key in both arms (repeatable)")
-	fl.Uint64Var(&f.seed, "seed", 0, "first seed (default: the scenario's run.seed)")
-	fl.IntVar(&f.seeds, "seeds", 100, fmt.Sprintf("number of seeds, each run in both arms (%d..%d)", ab.MinSeeds, ab.MaxSeeds))
+	setFlag(cmd, &f.sets, "override a scenario key in both arms (repeatable)")
+	mustComplete(cmd, "a", completeSet)
+	mustComplete(cmd, "b", completeSet)
+	seedVar(fl, &f.seed, 0, "first seed (default: the scenario's run.seed)")
+	seedsVar(fl, &f.seeds, 100, fmt.Sprintf("number of seeds, each run in both arms (%d..%d)", ab.MinSeeds, ab.MaxSeeds))
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running simulations")
 	fl.StringVar(&f.out, "out", "", "directory to write ab.json, runs.csv, a.toml and b.toml into")
 	fl.BoolVar(&f.json, "json", false, "print ab.json to standard output instead of the table")

@@ -17,8 +17,10 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "bench engine | e2e",
 		Short: "Measure simulator throughput and print JSON",
+		Example: `  sbmpsim bench engine --hold-sizes 1000,100000
+  sbmpsim bench e2e                        # the embedded steady scenario`,
 	}
 	cmd.AddCommand(newBenchEngineCmd(), newBenchE2ECmd())
 	return cmd
@@ -49,18 +51,28 @@ const benchE2EScenario = "steady"
 func newBenchE2ECmd() *cobra.Command {
 	var live int64
 	var name string
+	var sets []string
 	cmd := &cobra.Command{
-		Use:   "e2e [--scenario NAME]",
-		Short: "Time the whole simulator on a scenario (default steady), and its memory per live object",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "e2e [SCENARIO] [--set KEY=VALUE]...",
+		Short: "Time the whole simulator on a scenario (default " + benchE2EScenario + "), and its memory per live object",
+		Example: `  sbmpsim bench e2e
+  sbmpsim bench e2e oom-crisis --set run.duration_ms=10000
+  sbmpsim bench e2e steady --live-objects 200000`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenario,
+		Annotations:       map[string]string{defaultScenarioKey: benchE2EScenario},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			prev := runtime.GOMAXPROCS(1)
 			defer runtime.GOMAXPROCS(prev)
-			sc, err := scenario.Load(name)
+			arg, err := scenarioArg(args, name)
 			if err != nil {
 				return err
 			}
-			if err := sc.Validate(); err != nil {
+			if arg != "" {
+				args = []string{arg}
+			}
+			sc, err := loadScenario(cmd, args, sets, 0)
+			if err != nil {
 				return err
 			}
 			runtime.GC()
@@ -74,7 +86,7 @@ func newBenchE2ECmd() *cobra.Command {
 			out.SimAllocsPerS = float64(out.AllocsFrees) / wall
 			out.SimEventsPerS = float64(res.Summary.Events) / wall
 			res = nil
-			if out.BytesPerLiveObject, out.LiveObjects, err = bytesPerLiveObject(name, live); err != nil {
+			if out.BytesPerLiveObject, out.LiveObjects, err = bytesPerLiveObject(sc, live); err != nil {
 				return err
 			}
 			b, err := json.MarshalIndent(out, "", "  ")
@@ -86,7 +98,8 @@ func newBenchE2ECmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().Int64Var(&live, "live-objects", 1_000_000, "live objects for the memory measurement")
-	cmd.Flags().StringVar(&name, "scenario", benchE2EScenario, "scenario (embedded name or file) to time")
+	setFlag(cmd, &sets, "override a scenario key (repeatable)")
+	deprecatedScenarioFlag(cmd, &name, "sbmpsim bench e2e SCENARIO")
 	return cmd
 }
 
@@ -97,12 +110,9 @@ func newBenchE2ECmd() *cobra.Command {
 // long-lived object does), and divides the difference in Go heap in use
 // at the end of the two runs by the difference in live objects. The fixed
 // cost of the machine model (per-page state) cancels out.
-func bytesPerLiveObject(name string, n int64) (float64, int64, error) {
+func bytesPerLiveObject(base *scenario.Scenario, n int64) (float64, int64, error) {
 	heapAt := func(objects int64) (uint64, int64, error) {
-		sc, err := scenario.Load(name)
-		if err != nil {
-			return 0, 0, err
-		}
+		sc := base.Clone()
 		for _, s := range []string{
 			"run.duration_ms=1000",
 			fmt.Sprintf(`workload=[{name="live", cpus="0-31", rate_per_s=%d, size_bytes=64, lifetime_mean_ms=1e6}]`, objects),
@@ -166,7 +176,9 @@ func newBenchEngineCmd() *cobra.Command {
 		seed      uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "engine",
+		Use: "engine",
+		Example: `  sbmpsim bench engine
+  sbmpsim bench engine --hold-sizes 1000 --holds 200000 --mm1-customers 100000`,
 		Short: "Time the event engine: the hold model per queue size, and an M/M/1 queue (rho 0.9) against the same model as a tight single-purpose loop",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -203,7 +215,7 @@ func newBenchEngineCmd() *cobra.Command {
 	fl.IntSliceVar(&sizes, "hold-sizes", []int{1_000, 100_000, 1_000_000}, "pending-event counts for the hold model (0 skips it)")
 	fl.IntVar(&holds, "holds", 3_000_000, "timed holds per size, after a warm-up of 4 holds per pending event")
 	fl.IntVar(&customers, "mm1-customers", 1_000_000, "customers served in the M/M/1 runs")
-	fl.Uint64Var(&seed, "seed", 1, "seed")
+	seedVar(fl, &seed, 1, "seed of the engine's random streams")
 	return cmd
 }
 

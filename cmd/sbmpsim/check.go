@@ -25,7 +25,8 @@ type checkFlags struct {
 	seed      uint64
 	seeds     int
 	workers   int
-	scenario  string
+	scenario  string // the scenario checked ("" for generated ones)
+	sets      []string
 	every     int64
 	out       string
 	noShrink  bool
@@ -37,7 +38,7 @@ type checkFlags struct {
 func newCheckCmd() *cobra.Command {
 	var f checkFlags
 	cmd := &cobra.Command{
-		Use:   "check [--seeds N] [--seed S] [--workers W] [--scenario FILE]",
+		Use:   "check [SCENARIO] [--seeds N] [--seed S] [--workers W] [--set KEY=VALUE]...",
 		Short: "Randomized whole-system verification: random scenarios, every invariant after every event",
 		Long: `check generates a random scenario from each seed S, S+1, ..., S+N-1 (machine,
 kernel settings, SBMP shape, policies, workloads of every kind, processes,
@@ -45,10 +46,12 @@ cgroups, faults) and runs it with every invariant checked after every event:
 each SBMP allocator, the kernel model, each Go program and the run's own books.
 A failing seed prints the command that replays it; its scenario is shrunk while
 it still fails the same way and written to --out as SEED.toml, with the data
-files it names, to replay with 'sbmpsim check --scenario FILE' or
+files it names, to replay with 'sbmpsim check FILE' or 'sbmpsim run FILE'.
 
-'sbmpsim run FILE'. --scenario checks one scenario file instead. The output
-does not depend on --workers; the exit status is 1 when any seed fails.
+Given a SCENARIO (a file or an embedded name), check runs that scenario
+instead, with --set applied, on seeds S..S+N-1 (S from --seed, else the
+scenario's run.seed). The output does not depend on --workers; the exit
+status is 1 when any seed fails.
 
 --metamorphic runs the metamorphic check instead: from each seed, one
 operation sequence (allocations of every size, frees on any CPU, ticks,
@@ -59,16 +62,26 @@ every free accepted, invariants after every operation, every page back once
 all is freed), and each run's history must equal the family default's up to
 the first operation at which their policies decided differently.`,
 		Example: `  sbmpsim check --seeds 100                 # 100 random scenarios, every invariant after every event
-  sbmpsim check --scenario oom-crisis --every 1000
+  sbmpsim check oom-crisis --every 1000     # one scenario, checked every 1000th event
+  sbmpsim check steady --seeds 4 --set run.duration_ms=1000
   sbmpsim check --metamorphic --seeds 20    # every policy of each family on one sequence per seed`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runCheck(cmd, f) },
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenario,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := scenarioArg(args, f.scenario)
+			if err != nil {
+				return err
+			}
+			f.scenario = name
+			return runCheck(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
-	fl.Uint64Var(&f.seed, "seed", 1, "first seed")
-	fl.IntVar(&f.seeds, "seeds", 1, "number of seeds")
+	seedVar(fl, &f.seed, 1, "first seed")
+	seedsVar(fl, &f.seeds, 1, "number of seeds (at least 1)")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines checking seeds")
-	fl.StringVar(&f.scenario, "scenario", "", "check this scenario file (or embedded name) instead of generated ones")
+	deprecatedScenarioFlag(cmd, &f.scenario, "sbmpsim check SCENARIO")
+	setFlag(cmd, &f.sets, "override a key of the SCENARIO checked (repeatable)")
 	fl.Int64Var(&f.every, "every", 1, "check after every N-th event")
 	fl.StringVar(&f.out, "out", "check-out", "directory for the shrunk scenarios of failing seeds")
 	fl.BoolVar(&f.noShrink, "no-shrink", false, "do not shrink failing scenarios")
@@ -79,11 +92,11 @@ the first operation at which their policies decided differently.`,
 }
 
 func runCheck(cmd *cobra.Command, f checkFlags) error {
-	if f.seeds < 1 || f.workers < 1 || f.every < 1 {
-		return usageError{errors.New("--seeds, --workers and --every must be at least 1")}
+	if f.workers < 1 || f.every < 1 {
+		return usageError{errors.New("--workers and --every must be at least 1")}
 	}
-	if f.seed > 1<<63-1 || uint64(f.seeds-1) > 1<<63-1-f.seed {
-		return usageError{errors.New("seeds must stay within 0..2^63-1")}
+	if len(f.sets) > 0 && f.scenario == "" {
+		return usageError{errors.New("--set applies to a SCENARIO checked (sbmpsim check SCENARIO --set ...); generated scenarios take none")}
 	}
 	opt := vopr.Options{Every: f.every, Shrink: !f.noShrink, MaxShrinkRuns: f.maxShrink}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
@@ -92,30 +105,31 @@ func runCheck(cmd *cobra.Command, f checkFlags) error {
 	if f.meta {
 		return runMetamorphic(ctx, cmd.OutOrStdout(), f, start)
 	}
-	var outcomes []vopr.Outcome
+	var sc *scenario.Scenario
+	first := f.seed
 	if f.scenario != "" {
-		sc, err := scenario.Load(f.scenario)
-		if err != nil {
-			return err
-		}
-		if cmd.Flags().Changed("seed") {
-			if err := sc.Set("run.seed=" + strconv.FormatUint(f.seed, 10)); err != nil {
-				return usageError{err}
-			}
-		}
-		if err := sc.Validate(); err != nil {
-			return err
-		}
-		outcomes = []vopr.Outcome{vopr.CheckScenario(sc, opt)}
-	} else {
-		seeds := make([]uint64, f.seeds)
-		for i := range seeds {
-			seeds[i] = f.seed + uint64(i)
-		}
 		var err error
-		if outcomes, err = vopr.CheckSeeds(ctx, seeds, f.workers, opt); err != nil {
+		if sc, err = loadScenario(cmd, []string{f.scenario}, f.sets, f.seed); err != nil {
 			return err
 		}
+		first = sc.Run.Seed
+	}
+	if err := checkSeedRange(first, f.seeds); err != nil {
+		return err
+	}
+	seeds := make([]uint64, f.seeds)
+	for i := range seeds {
+		seeds[i] = first + uint64(i)
+	}
+	var outcomes []vopr.Outcome
+	var err error
+	if sc != nil {
+		outcomes, err = vopr.CheckScenarioSeeds(ctx, sc, seeds, f.workers, opt)
+	} else {
+		outcomes, err = vopr.CheckSeeds(ctx, seeds, f.workers, opt)
+	}
+	if err != nil {
+		return err
 	}
 	return reportCheck(cmd.OutOrStdout(), f, outcomes, time.Since(start))
 }
@@ -135,7 +149,7 @@ func reportCheck(w io.Writer, f checkFlags, outcomes []vopr.Outcome, wall time.D
 		failed++
 		fmt.Fprintf(w, "FAIL seed %d: %v\n", o.Seed, o.Err)
 		if f.scenario != "" {
-			fmt.Fprintf(w, "  replay: sbmpsim check --scenario %s --seed %d\n", f.scenario, o.Seed)
+			fmt.Fprintf(w, "  replay: %s\n", checkReplay(f, o.Seed))
 		} else {
 			fmt.Fprintf(w, "  replay: sbmpsim check --seed %d\n", o.Seed)
 		}
@@ -145,7 +159,7 @@ func reportCheck(w io.Writer, f checkFlags, outcomes []vopr.Outcome, wall time.D
 				return err
 			}
 			fmt.Fprintf(w, "  shrunk in %d runs to %s: %v\n", o.Shrunk.Runs, path, o.Shrunk.Err)
-			fmt.Fprintf(w, "  replay shrunk: sbmpsim check --scenario %s   (or: sbmpsim run %s)\n", path, path)
+			fmt.Fprintf(w, "  replay shrunk: sbmpsim check %s   (or: sbmpsim run %s)\n", shellQuote(path), shellQuote(path))
 		}
 	}
 	secs := wall.Seconds()
@@ -155,6 +169,15 @@ func reportCheck(w io.Writer, f checkFlags, outcomes []vopr.Outcome, wall time.D
 		return fmt.Errorf("%d of %d seeds failed", failed, len(outcomes))
 	}
 	return nil
+}
+
+// checkReplay is the command line that checks seed of f's scenario again.
+func checkReplay(f checkFlags, seed uint64) string {
+	words := []string{"sbmpsim", "check", shellQuote(f.scenario)}
+	for _, s := range f.sets {
+		words = append(words, "--set", shellQuote(s))
+	}
+	return strings.Join(append(words, "--seed", strconv.FormatUint(seed, 10)), " ")
 }
 
 // writeShrunk writes o's shrunk scenario as DIR/SEED.toml, with the data
@@ -181,7 +204,7 @@ func writeShrunk(dir string, o vopr.Outcome) (string, error) {
 // goroutines and prints each seed's report in seed order.
 func runMetamorphic(ctx context.Context, w io.Writer, f checkFlags, start time.Time) error {
 	if f.scenario != "" {
-		return usageError{errors.New("--metamorphic generates its own sequences: it takes no --scenario")}
+		return usageError{errors.New("--metamorphic generates its own sequences: it takes no SCENARIO")}
 	}
 	if f.ops < 1 || f.ops > 10_000_000 {
 		return usageError{fmt.Errorf("--ops %d: want 1..10000000", f.ops)}

@@ -48,7 +48,7 @@ func TestCheckMetamorphic(t *testing.T) {
 	if one("1") != one("2") {
 		t.Error("the metamorphic report depends on --workers")
 	}
-	if code, _, stderr := sbmpsim(t, "check", "--metamorphic", "--scenario", "steady"); code != 2 || !strings.Contains(stderr, "takes no --scenario") {
-		t.Errorf("--metamorphic --scenario: exit %d, %s", code, stderr)
+	if code, _, stderr := sbmpsim(t, "check", "--metamorphic", "steady"); code != 2 || !strings.Contains(stderr, "takes no SCENARIO") {
+		t.Errorf("--metamorphic SCENARIO: exit %d, %s", code, stderr)
 	}
 }

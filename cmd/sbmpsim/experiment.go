@@ -20,11 +20,14 @@ func newExperimentCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "experiment list | run NAME|all [--quick] [--workers W] [--out DIR]",
 		Short: "The canonical experiments: figures, CSV and an HTML report under notebooks-out/",
+		Example: `  sbmpsim experiment list
+  sbmpsim experiment run all --quick       # what notebooks-out/ holds`,
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List the canonical experiments",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List the canonical experiments",
+		Example: "  sbmpsim experiment list",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, e := range catalog.All() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-16s %s (%s)\n", e.Name, e.Title, e.Spec)
@@ -43,7 +46,10 @@ SVG), the CSV of every plotted number, README.md and an HTML section to
 DIR/NAME/; then rebuild DIR/index.html from every experiment's section.
 --quick runs the small versions (fewer seeds); the committed outputs are
 the quick ones, and they regenerate byte for byte.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  sbmpsim experiment run all --quick
+  sbmpsim experiment run oom-probability --workers 2 --out /tmp/nb`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeExperiment,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var list []canon.Experiment
 			if args[0] == "all" {
@@ -95,7 +101,9 @@ func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report [--out DIR]",
 		Short: "Assemble DIR/index.html from the experiments' outputs (no rerun)",
-		Args:  cobra.NoArgs,
+		Example: `  sbmpsim report
+  sbmpsim report --out /tmp/nb`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			missing, err := canon.Report(out, reportSections())
 			if err != nil {

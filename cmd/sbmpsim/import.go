@@ -50,6 +50,9 @@ TOML (default) or JSON (--format json).
 Paste the TOML over the [machine] section of a scenario. numactl does not
 print sockets, so 'import numactl' infers them from the distances (nodes
 closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
+		Example: `  sbmpsim import host > host.toml
+  numactl --hardware | sbmpsim import numactl -
+  sbmpsim import numactl numactl.txt --format json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unknown import source %q: use 'import numactl FILE' or 'import host'", args[0])}
@@ -65,6 +68,8 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 	numactl := &cobra.Command{
 		Use:   "numactl FILE",
 		Short: "Import the output of 'numactl --hardware' (FILE - for standard input)",
+		Example: `  numactl --hardware | sbmpsim import numactl -
+  sbmpsim import numactl numactl.txt --format json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("import numactl needs exactly one FILE (the output of 'numactl --hardware', or - for standard input), got %d arguments", len(args))}
@@ -88,9 +93,17 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 		},
 	}
 
+	cmd.AddCommand(numactl, newImportHostCmd(&f))
+	return cmd
+}
+
+// newImportHostCmd is `import host`, sharing f with its parent.
+func newImportHostCmd(f *importFlags) *cobra.Command {
 	hostCmd := &cobra.Command{
 		Use:   "host",
 		Short: "Import this machine's NUMA topology from /sys/devices/system/node",
+		Example: `  sbmpsim import host
+  sbmpsim import host --format json --measure-disk /tmp`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 0 {
 				return usageError{fmt.Errorf("import host takes no arguments, got %q", args)}
@@ -142,9 +155,7 @@ closer than 20 share a socket); 'import host' reads the CPUs' package ids.`,
 	}
 	hostCmd.Flags().StringVar(&f.root, "root", "/", "root of the file system to read sys/devices/system/node from")
 	hostCmd.Flags().StringVar(&f.measureDisk, "measure-disk", "", "time random O_DIRECT reads of a 512 MiB scratch file under `DIR` (about 2 s; the file is removed) and add [machine] disk_read_ns and disk_readahead_ns_per_page")
-
-	cmd.AddCommand(numactl, hostCmd)
-	return cmd
+	return hostCmd
 }
 
 // check validates the shared flags.

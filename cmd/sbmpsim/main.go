@@ -6,7 +6,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,20 +32,25 @@ func main() {
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// execute runs the command line args and returns the exit code. Tests call
-// it directly.
+// execute runs the command line args and returns the exit code (the
+// table in exitCodes). Tests call it directly.
 func execute(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
+	// The root's hook runs once cobra has parsed the flags and checked
+	// the arguments of the command named: an error before then is a bad
+	// invocation. (No command has a PersistentPreRun of its own, which
+	// cobra would run instead.)
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return 0
+	cmd, err := root.ExecuteC()
+	if err != nil && !started && cmd != nil {
+		err = fmt.Errorf("%w\n(see '%s --help')", err, cmd.CommandPath())
 	}
-	fmt.Fprintf(stderr, "sbmpsim: %v\n", err)
-	if errors.As(err, &usageError{}) {
-		return 2
+	if err != nil {
+		fmt.Fprintf(stderr, "sbmpsim: %v\n", err)
 	}
-	return 1
+	return exitCode(err, started)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -56,13 +60,23 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long: `sbmpsim runs the SBMP allocator against a modelled multi-socket machine in
 deterministic virtual time: same scenario and seed, same bytes out.
 
-Run the default scenario (the OOM crisis of SPEC 1.3):  sbmpsim run --out out/`,
+A scenario is always the argument (SCENARIO): a scenario file, or the name
+of one embedded in the binary ('sbmpsim scenarios' lists them); commands
+that load one take --set KEY=VALUE (any scenario key, repeatable) and, where
+they run one seed or a range, --seed S and --seeds N.
+
+` + exitCodes,
+		Example: `  sbmpsim run --out out/                      # the default scenario (the OOM crisis of SPEC 1.3)
+  sbmpsim run steady --seed 7 --set kernel.swappiness=60 --json
+  sbmpsim scenarios                           # the embedded scenarios, one line each
+  source <(sbmpsim completion bash)           # completion of commands, names and --set keys`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd(), newVersionCmd())
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newSweepsCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd(), newVersionCmd())
+	addBuiltinExamples(root)
 	return root
 }

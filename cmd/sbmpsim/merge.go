@@ -25,6 +25,8 @@ every run; a run found in several inputs must be byte-identical in all.
 Errors name the missing or conflicting run ids and, when the shard manifests
 tell, the shard to run again. Nothing is written unless the inputs are
 complete. OUT may be new, empty, one of the inputs, or an earlier merge.`,
+		Example: `  sbmpsim merge out/shard-* --out out/all
+  sbmpsim merge out/shard-0 out/shard-1 --out out/shard-0   # into one of the inputs`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("merge takes the sweep directories to combine, e.g. sbmpsim merge out/shard-* --out out/all")}

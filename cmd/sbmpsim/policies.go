@@ -14,7 +14,9 @@ func newPoliciesCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "policies",
 		Short: "List SBMP's merge, refill and degrade policies with their parameters and defaults",
-		Args:  cobra.NoArgs,
+		Example: `  sbmpsim policies
+  sbmpsim run --set policy.refill=adaptive-batch     # one of them, in a run`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			var kind policies.Kind

@@ -30,7 +30,7 @@ type realFlags struct {
 func newRealCmd() *cobra.Command {
 	var f realFlags
 	cmd := &cobra.Command{
-		Use:   "real [SCENARIO.toml | NAME]",
+		Use:   "real [SCENARIO] [--seed S] [--set KEY=VALUE]... [--out DIR]",
 		Short: "Run a cgroup-confined scenario's workloads as real processes on this host (default: the embedded " + defaultRealScenario + ")",
 		Long: `Run the task, mlock and page-cache workloads of a scenario as real processes
 on this machine, each in a memory cgroup made from the scenario's
@@ -41,9 +41,11 @@ and scenario.toml into --out, in the shapes of a simulated run's files.
 Every workload must be in a [[kernel.cgroup]] with max_mb > 0; kinds and
 settings a real run cannot honour are refused, naming the file, line and
 key. It needs root. Ctrl-C stops the run early; everything it started
-(processes, cgroups, files, swap) is removed before it exits.
-
-  sbmpsim real real-two-tasks --out real-out/`,
+(processes, cgroups, files, swap) is removed before it exits.`,
+		Example: `  sbmpsim real real-two-tasks --out real-out/
+  sbmpsim real --set kernel.cgroup.0.max_mb=128 --seed 2 --json`,
+		ValidArgsFunction: completeScenario,
+		Annotations:       map[string]string{defaultScenarioKey: defaultRealScenario},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.MaximumNArgs(1)(cmd, args); err != nil {
 				return usageError{fmt.Errorf("%w: name one scenario, a file or an embedded name", err)}
@@ -64,8 +66,8 @@ key. It needs root. Ctrl-C stops the run early; everything it started
 		},
 	}
 	fl := cmd.Flags()
-	fl.Uint64Var(&f.seed, "seed", 0, "master seed (overrides run.seed)")
-	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set kernel.cgroup.0.max_mb=128 (repeatable)")
+	seedVar(fl, &f.seed, 0, "master seed (overrides run.seed)")
+	setFlag(cmd, &f.sets, "override a scenario key, e.g. --set kernel.cgroup.0.max_mb=128 (repeatable)")
 	fl.StringVar(&f.out, "out", "", "directory to write real.json, real.csv and scenario.toml into")
 	fl.BoolVar(&f.json, "json", false, "print real.json to standard output")
 	return cmd

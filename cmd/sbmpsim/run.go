@@ -35,7 +35,7 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run [SCENARIO.toml | NAME]",
+		Use:   "run [SCENARIO] [--seed S] [--seeds N] [--set KEY=VALUE]... [--out DIR] [--json]",
 		Short: "Run one scenario (default: the embedded " + scenarios.Default + ")",
 		Long: `Run a scenario file, or an embedded scenario by name (see 'sbmpsim scenarios'),
 and write summary.json, timeseries.csv and scenario.toml (the resolved scenario)
@@ -43,10 +43,18 @@ into --out, with metrics.om, the figure live.png/live.svg, probes.csv when the
 scenario has [[probe]] tables, and a go-runtime workload's gctrace files. With --seeds N it runs N replications (seeds S, S+1, ... from
 --seed or the scenario's run.seed) on --workers goroutines and writes
 replications.json; the results do not depend on the number of workers.`,
-		Args: cobra.MaximumNArgs(1),
+		Example: `  sbmpsim run --out out/                          # the default scenario, all its files
+  sbmpsim run steady --seed 7 --set kernel.swappiness=60 --json
+  sbmpsim run my-scenario.toml --set workload.0.rate_per_s=5e4 --out out/
+  sbmpsim run --seeds 8 --workers 2 --out reps/   # seeds 1..8, replications.json`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := loadScenario(cmd, args, f.sets, f.seed)
 			if err != nil {
+				return err
+			}
+			if err := checkSeedRange(sc.Run.Seed, f.seeds); err != nil {
 				return err
 			}
 			if f.seeds > 1 {
@@ -56,38 +64,46 @@ replications.json; the results do not depend on the number of workers.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.Uint64Var(&f.seed, "seed", 0, "master seed (overrides run.seed)")
-	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set kernel.swappiness=60 (repeatable)")
+	seedVar(fl, &f.seed, 0, "master seed (overrides run.seed)")
+	setFlag(cmd, &f.sets, "override a scenario key, e.g. --set kernel.swappiness=60 (repeatable)")
 	fl.StringVar(&f.out, "out", "", "directory to write the run's files into")
 	fl.BoolVar(&f.json, "json", false, "print summary.json to standard output")
-	fl.IntVar(&f.seeds, "seeds", 1, "number of replications, with consecutive seeds")
+	seedsVar(fl, &f.seeds, 1, "number of replications, with consecutive seeds (at least 1)")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running replications")
 	return cmd
 }
 
-// loadScenario loads the named scenario (or the default), applies --set
-// overrides and --seed, and validates the result.
+// loadScenario loads the scenario args names (a file or an embedded
+// name; with no argument the command's default: scenarios.Default unless
+// its defaultScenarioKey annotation names another), applies the --set
+// overrides and, when the command has --seed and it was given, the seed,
+// and validates the result. Every error is the input's, so a usage error
+// (exit 2): an unknown name, a file that does not parse, a bad --set, a
+// value out of range.
 func loadScenario(cmd *cobra.Command, args, sets []string, seed uint64) (*scenario.Scenario, error) {
 	name := scenarios.Default
+	if d, ok := cmd.Annotations[defaultScenarioKey]; ok {
+		name = d
+	}
 	if len(args) == 1 {
 		name = args[0]
 	}
 	sc, err := scenario.Load(name)
 	if err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	for _, s := range sets {
 		if err := sc.Set(s); err != nil {
 			return nil, usageError{err}
 		}
 	}
-	if cmd.Flags().Changed("seed") {
+	if f := cmd.Flags().Lookup("seed"); f != nil && f.Changed {
 		if err := sc.Set(fmt.Sprintf("run.seed=%d", seed)); err != nil {
-			return nil, usageError{err}
+			return nil, usageError{fmt.Errorf("--seed: %w", err)}
 		}
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	return sc, nil
 }
@@ -136,8 +152,11 @@ func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 	if f.out != "" {
 		fmt.Fprintf(w, "wrote %d files into %s: %s\n", len(written), f.out, strings.Join(written, ", "))
 	}
-	if inc != nil {
+	if inc != nil && f.out != "" {
 		return fmt.Errorf("%w; summary.json says incomplete", inc)
+	}
+	if inc != nil {
+		return inc
 	}
 	return nil
 }

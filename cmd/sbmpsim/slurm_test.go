@@ -84,7 +84,7 @@ func TestSweepOnSlurm(t *testing.T) {
 	cmd.Env = append(c.env(), "SWEEP="+sweepFile, "OUT=out", "SBMPSIM="+bin)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", slurmSubmitFile, err, stderrOf(err))
+		t.Fatalf("%s: %v\n%s", slurmSubmitFile, err, exitStderr(err))
 	}
 	mergeJob := strings.TrimSpace(string(out))
 	t.Logf("submitted; the merge is job %s", mergeJob)
@@ -121,7 +121,7 @@ func (c *slurmCluster) slurm(name string, args ...string) (string, error) {
 	cmd.Env = c.env()
 	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderrOf(err))
+		return string(out), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, exitStderr(err))
 	}
 	return string(out), nil
 }
@@ -247,7 +247,7 @@ func nodeResources(t *testing.T) (cpus, memMB int) {
 	t.Helper()
 	out, err := exec.Command("slurmd", "-C").Output()
 	if err != nil {
-		t.Fatalf("slurmd -C: %v\n%s", err, stderrOf(err))
+		t.Fatalf("slurmd -C: %v\n%s", err, exitStderr(err))
 	}
 	c, m := slurmdCPUs.FindSubmatch(out), slurmdMemory.FindSubmatch(out)
 	if c == nil || m == nil {
@@ -280,8 +280,8 @@ func hostShortName(t *testing.T) string {
 	return strings.SplitN(h, ".", 2)[0]
 }
 
-// stderrOf is the standard error that exec.Cmd.Output kept in err.
-func stderrOf(err error) string {
+// exitStderr is the standard error that exec.Cmd.Output kept in err.
+func exitStderr(err error) string {
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(ee.Stderr)
 	}

@@ -21,6 +21,7 @@ import (
 )
 
 type sweepFlags struct {
+	sets    []string
 	out     string
 	shard   string
 	workers int
@@ -30,13 +31,17 @@ type sweepFlags struct {
 func newSweepCmd() *cobra.Command {
 	var f sweepFlags
 	cmd := &cobra.Command{
-		Use:   "sweep EXPERIMENT --out DIR [--shard I/N] [--workers W]",
+		Use:   "sweep SWEEP --out DIR [--shard I/N] [--workers W] [--set KEY=VALUE]...",
 		Short: "Run a scenario over a grid of parameters and seeds (resumable, shardable)",
-		Long: `Run a sweep file (or an embedded sweep: ` + strings.Join(sweeps.Names(), ", ") + `): a base
-scenario over the cross product of the file's axes, each point on the same
-seeds. Every point is validated before anything runs. Each run's summary is
-written to DIR/runs/ID.json as soon as it finishes; when all runs are there,
-DIR/sweep.json and DIR/sweep.csv hold the aggregate per point.
+		Long: `Run SWEEP, a sweep file or an embedded sweep ('sbmpsim sweeps' lists them:
+` + strings.Join(sweeps.Names(), ", ") + `): a base scenario over the cross product of the file's
+axes, each point on the same seeds. --set overrides a key of the base
+scenario, after the file's own set (run.seed excepted: the seeds are the
+file's); the overrides are part of the sweep, so a directory resumes only
+with the same ones. Every point is validated before anything runs. Each
+run's summary is written to DIR/runs/ID.json as soon as it finishes; when
+all runs are there, DIR/sweep.json and DIR/sweep.csv hold the aggregate per
+point.
 
 Stopped half-way (Ctrl-C, SIGTERM, a crash, a node lost), the same command
 resumes: finished runs are kept, only the others are run.
@@ -44,12 +49,17 @@ resumes: finished runs are kept, only the others are run.
 --shard I/N runs only the runs whose index i has i % N == I and writes
 DIR/shard-I-of-N.json when done; 'sbmpsim merge DIR... --out OUT' combines
 the shards into what one unsharded sweep writes, byte for byte.`,
+		Example: `  sbmpsim sweep swap-load --dry-run                    # validate every point, list them
+  sbmpsim sweep swap-load --out out/swap-load --workers 2
+  sbmpsim sweep degrade-refill --set run.duration_ms=20000 --out out/dr
+  sbmpsim sweep my-grid.toml --shard 0/4 --out out/shard-0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("sweep takes one sweep file or embedded sweep name, got %d arguments", len(args))}
+				return usageError{fmt.Errorf("sweep takes one SWEEP, a sweep file or an embedded sweep name (sbmpsim sweeps), got %d arguments", len(args))}
 			}
 			return nil
 		},
+		ValidArgsFunction: completeSweep,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			shard, err := sweep.ParseShard(f.shard)
 			if err != nil {
@@ -61,11 +71,7 @@ the shards into what one unsharded sweep writes, byte for byte.`,
 			if f.out == "" && !f.dryRun {
 				return usageError{errors.New("--out DIR is required: the directory the runs and the aggregate go to")}
 			}
-			sf, err := sweep.Load(args[0])
-			if err != nil {
-				return err
-			}
-			plan, err := sweep.NewPlan(sf)
+			plan, err := loadSweep(args[0], f.sets)
 			if err != nil {
 				return err
 			}
@@ -75,12 +81,56 @@ the shards into what one unsharded sweep writes, byte for byte.`,
 			return runSweep(cmd, plan, shard, f)
 		},
 	}
+	setFlag(cmd, &f.sets, "override a key of the base scenario, after the sweep file's set (repeatable)")
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "directory for plan.json, runs/ and the aggregate (resumes if it holds this sweep)")
 	fl.StringVar(&f.shard, "shard", "0/1", "run only shard I of N (0 <= I < N): the runs with index % N == I")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running simulations")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the sweep and list its points and runs; run and write nothing")
 	return cmd
+}
+
+// loadSweep loads the sweep file or embedded sweep name, adds the --set
+// overrides and resolves the plan, validating every point. Every error
+// is the input's, so a usage error (exit 2).
+func loadSweep(name string, sets []string) (*sweep.Plan, error) {
+	sf, err := sweep.Load(name)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if err := sf.AddSet(sets); err != nil {
+		return nil, usageError{err}
+	}
+	plan, err := sweep.NewPlan(sf)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return plan, nil
+}
+
+// newSweepsCmd is `sbmpsim sweeps`, the list of the embedded sweeps.
+func newSweepsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sweeps",
+		Short: "List the embedded sweeps, one line each",
+		Long: `List the sweeps embedded in the binary, which 'sbmpsim sweep' takes by name,
+each with a line that describes it: the first sentence of the comment the
+sweep file opens with.`,
+		Example: `  sbmpsim sweeps
+  sbmpsim sweep swap-load --dry-run         # one of them, its points`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			names := sweeps.Names()
+			width := 0
+			for _, n := range names {
+				width = max(width, len(n))
+			}
+			for _, n := range names {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-*s  %s\n", width, n, sweeps.Format().Description(n))
+			}
+			return nil
+		},
+	}
 }
 
 // printSweepPlan lists the points of a validated plan.

@@ -73,13 +73,13 @@ func TestSweepUsageAndFileErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"sweep"}, 2, "one sweep file"},
+		{[]string{"sweep"}, 2, "one SWEEP"},
 		{[]string{"sweep", path}, 2, "--out DIR is required"},
 		{[]string{"sweep", path, "--out", out, "--shard", "2/2"}, 2, "--shard: shard \"2/2\": I must be 0..1"},
 		{[]string{"sweep", path, "--out", out, "--shard", "1"}, 2, "want I/N"},
 		{[]string{"sweep", path, "--out", out, "--workers", "0"}, 2, "--workers 0"},
-		{[]string{"sweep", "no-such-sweep", "--out", out}, 1, "no such file, and no embedded sweep"},
-		{[]string{"sweep", writeSweepFile(t, cliSweep+"valuse = 1\n"), "--out", out}, 1, "grid.toml:8: axis.0.valuse: unknown key"},
+		{[]string{"sweep", "no-such-sweep", "--out", out}, 2, "no such file, and no embedded sweep"},
+		{[]string{"sweep", writeSweepFile(t, cliSweep+"valuse = 1\n"), "--out", out}, 2, "grid.toml:8: axis.0.valuse: unknown key"},
 		{[]string{"merge", "--out", out}, 2, "merge takes the sweep directories"},
 		{[]string{"merge", t.TempDir()}, 2, "--out OUT is required"},
 		{[]string{"merge", t.TempDir(), "--out", out}, 1, "is not a sweep directory"},

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sbmpsim/sbmpsim/cmd/sbmpsim/internal/tui"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/experiments/input/tomlfile"
 	"github.com/sbmpsim/sbmpsim/experiments/output"
@@ -20,20 +21,25 @@ import (
 
 func newTUICmd() *cobra.Command {
 	var workers int
+	var sets []string
 	cmd := &cobra.Command{
-		Use:   "tui [SCENARIO.toml | NAME]",
+		Use:   "tui [SCENARIO] [--set KEY=VALUE]...",
 		Short: "Edit a scenario, run it and watch the machine, in the terminal",
 		Long: `Open a full-screen view of a scenario file, or of an embedded scenario by name
 (default: the embedded ` + scenarios.Default + `). The editor validates the TOML as you
 type and shows errors with their line and key, as the CLI reports them.
+--set overrides apply to what is validated and run, not to the text: the
+editor, and what Ctrl-S saves, hold the scenario as written.
 
 Keys: F1 help; F2/F3/F4 editor, run and seeds views; Ctrl-S save (asks for a
 path for an embedded scenario); Ctrl-R run in the background (again: restart);
 Ctrl-T run over seeds, optionally A/B against one --set; Ctrl-G first error;
 Ctrl-C stop what runs in the view shown, or quit; F10 quit.`,
 		Example: `  sbmpsim tui                      # the embedded default scenario
-  sbmpsim tui my-scenario.toml     # edit a file; Ctrl-S writes it back`,
-		Args: cobra.MaximumNArgs(1),
+  sbmpsim tui my-scenario.toml     # edit a file; Ctrl-S writes it back
+  sbmpsim tui steady --set run.duration_ms=2000`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := scenarios.Default
 			if len(args) == 1 {
@@ -41,6 +47,9 @@ Ctrl-C stop what runs in the view shown, or quit; F10 quit.`,
 			}
 			source, data, err := scenarios.Format().Read(name)
 			if err != nil {
+				return usageError{err}
+			}
+			if err := checkTUISets(source, data, sets); err != nil {
 				return err
 			}
 			if workers < 1 {
@@ -53,7 +62,7 @@ Ctrl-C stop what runs in the view shown, or quit; F10 quit.`,
 			if strings.HasPrefix(source, tomlfile.EmbeddedPrefix) {
 				path = ""
 			}
-			u, err := tui.New(tui.Options{Path: path, Source: source, Text: string(data), Workers: workers})
+			u, err := tui.New(tui.Options{Path: path, Source: source, Text: string(data), Workers: workers, Sets: sets})
 			if err != nil {
 				return err
 			}
@@ -88,7 +97,25 @@ Ctrl-C stop what runs in the view shown, or quit; F10 quit.`,
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "goroutines of a seeds run")
+	setFlag(cmd, &sets, "override a scenario key in what is validated and run, not in the text (repeatable)")
 	return cmd
+}
+
+// checkTUISets refuses, before the screen opens, --set overrides that
+// the scenario text (or, when the text does not parse yet, the defaults)
+// does not take: an unknown key, a value of the wrong type.
+func checkTUISets(source string, data []byte, sets []string) error {
+	sc, err := scenario.Parse(source, data)
+	if err != nil {
+		d := scenario.Default()
+		sc = &d
+	}
+	for _, s := range sets {
+		if err := sc.Set(s); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }
 
 // recoveryPath is where a signal's unsaved text goes: beside the file, or

@@ -27,6 +27,8 @@ func newValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate real [--out DIR] [--runs N] [--case NAME]... | list",
 		Short: "The sim-to-real suite: real runs on this host against simulations, errors per case",
+		Example: `  sbmpsim validate list
+  sbmpsim validate real --runs 2 --out /tmp/v`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unknown validate command %q: use 'validate real' or 'validate list'", args[0])}
@@ -38,9 +40,10 @@ func newValidateCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(newValidateRealCmd(), &cobra.Command{
-		Use:   "list",
-		Short: "List the validation cases",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List the validation cases",
+		Example: "  sbmpsim validate list",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, c := range validate.Cases() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-24s %s\n", c.Name, c.Title)
@@ -80,10 +83,8 @@ Exit codes:
   0  every case ran (or the host cannot run real runs, as said). A miss is
      a result, not a failure: it is in the table with its reason.
   1  a run failed to run (its case says "failed" and why), or interrupted.
-  2  bad invocation: an unknown case, --runs below 1, an extra argument.
-
-Examples:
-  sbmpsim validate real                          all cases, 5 runs each
+  2  bad invocation: an unknown case, --runs below 1, an extra argument.`,
+		Example: `  sbmpsim validate real                          # all cases, 5 runs each
   sbmpsim validate real --case thrash-hot-cache --runs 2 --out /tmp/v
   sbmpsim validate list`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -64,6 +64,8 @@ type File struct {
 	Axes []Axis
 
 	lines map[string]int
+	// cliSets counts the overrides at the end of Set that AddSet added.
+	cliSets int
 }
 
 // Axis is one dimension of the grid: one scenario key and its values, or

@@ -99,6 +99,9 @@ type Plan struct {
 	BasePath string
 	// points holds each point's validated scenario.
 	points []*scenario.Scenario
+	// fileSets counts the fixed overrides the sweep file wrote; the
+	// others came from --set (File.AddSet).
+	fileSets int
 }
 
 // PointScenario returns a copy of point i's scenario with run.seed set to seed.
@@ -120,15 +123,16 @@ func NewPlan(f *File) (*Plan, error) {
 		errs.at("scenario", "%v", err)
 		return nil, errs.err()
 	}
+	fileSets := len(f.Set) - f.cliSets
 	for i, s := range f.Set {
 		if err := base.Set(s); err != nil {
-			errs.at("set."+strconv.Itoa(i), "%v", err)
+			errs.at(setKey(i, fileSets), "%v", err)
 		}
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	p := &Plan{BasePath: loadPath, PlanFile: PlanFile{
+	p := &Plan{BasePath: loadPath, fileSets: fileSets, PlanFile: PlanFile{
 		Schema: PlanSchema, Sweep: f.Name, Scenario: base.Run.Name, Source: source,
 		SeedFirst: base.Run.Seed, Seeds: f.Seeds, Overrides: append([]string{}, f.Set...), Axes: f.Axes,
 	}}
@@ -311,7 +315,7 @@ func (p *Plan) blame(err error, overrides, origin []string) string {
 	}
 	for j := len(p.Overrides) - 1; j >= 0; j-- {
 		if covers(p.Overrides[j]) {
-			return "set." + strconv.Itoa(j)
+			return setKey(j, p.fileSets)
 		}
 	}
 	return ""

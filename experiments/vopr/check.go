@@ -80,6 +80,17 @@ func CheckSeeds(ctx context.Context, seeds []uint64, workers int, opt Options) (
 	})
 }
 
+// CheckScenarioSeeds checks sc once per seed (sc with run.seed set to
+// each) on up to workers goroutines; the outcomes are in seed order and
+// do not depend on workers.
+func CheckScenarioSeeds(ctx context.Context, sc *scenario.Scenario, seeds []uint64, workers int, opt Options) ([]Outcome, error) {
+	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Outcome, error) {
+		c := sc.Clone()
+		c.Run.Seed = seeds[i]
+		return CheckScenario(c, opt), nil
+	})
+}
+
 // signature classifies a failure, so that shrinking keeps a change only
 // when the scenario still fails the same way: the broken invariant, or
 // the kind of run error.

@@ -62,6 +62,10 @@ type Options struct {
 	Workers int
 	// Run runs a scenario; nil takes world.Run.
 	Run RunFunc
+	// Sets are overrides (`sbmpsim tui --set KEY=VALUE`) applied to the
+	// text before it is validated and run; the text itself, and what
+	// Ctrl-S writes, stay as edited.
+	Sets []string
 }
 
 // Page names.
@@ -103,8 +107,9 @@ type UI struct {
 	dialog string // the open dialog's page name, "" for none
 	path   string
 	source string
-	saved  string // the text as last loaded or saved
-	msg    string // the status line's message
+	sets   []string // Options.Sets
+	saved  string   // the text as last loaded or saved
+	msg    string   // the status line's message
 	// msgWhileBusy: msg speaks of a run or seeds run in progress, and is
 	// cleared once nothing runs.
 	msgWhileBusy bool
@@ -127,7 +132,7 @@ type UI struct {
 func New(opt Options) (*UI, error) {
 	u := &UI{
 		app: tview.NewApplication(), runFn: opt.Run, workers: opt.Workers,
-		path: opt.Path, source: opt.Source, saved: opt.Text, done: make(chan struct{}),
+		path: opt.Path, source: opt.Source, sets: opt.Sets, saved: opt.Text, done: make(chan struct{}),
 		page: pageEditor,
 	}
 	if u.runFn == nil {
@@ -385,11 +390,17 @@ func (u *UI) onEdit() {
 	})
 }
 
-// parse parses and validates the editor's text.
+// parse parses the editor's text, applies the --set overrides and
+// validates the result.
 func (u *UI) parse() (*scenario.Scenario, error) {
 	sc, err := scenario.Parse(u.source, []byte(u.editor.GetText()))
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range u.sets {
+		if err := sc.Set(s); err != nil {
+			return nil, err
+		}
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, err
@@ -411,6 +422,9 @@ func (u *UI) validateNow() {
 	var b strings.Builder
 	if err == nil {
 		b.WriteString("[green]✓ valid scenario[-]")
+		if len(u.sets) > 0 {
+			b.WriteString(tview.Escape(" with --set " + strings.Join(u.sets, " --set ")))
+		}
 	} else {
 		n := len(u.errs)
 		if u.other != "" {

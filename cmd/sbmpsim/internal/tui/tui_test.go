@@ -144,6 +144,38 @@ func TestEditorMarksTheErrorLineAndClearsItWhenFixed(t *testing.T) {
 	})
 }
 
+// TestSetOverridesWhatIsValidated: --set applies to what is validated
+// (and run), is named on the status line, and its errors are shown as
+// the CLI's; the text stays as written.
+func TestSetOverridesWhatIsValidated(t *testing.T) {
+	opt := embedded(t, "steady")
+	opt.Sets = []string{"run.duration_ms=200"}
+	s := start(t, 120, 24, opt)
+	s.contains("✓ valid scenario with --set run.duration_ms=200")
+	got := make(chan error, 1)
+	go s.u.app.QueueUpdate(func() { // the editor is the UI goroutine's
+		sc, err := s.u.parse()
+		switch {
+		case err == nil && sc.Run.DurationMs != 200:
+			err = fmt.Errorf("duration %d ms, want 200 from --set", sc.Run.DurationMs)
+		case err == nil && s.u.modified():
+			err = errors.New("--set changed the text")
+		}
+		got <- err
+	})
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the UI did not answer")
+	}
+	opt.Sets = []string{"kernel.swappiness=300"}
+	s = start(t, 120, 24, opt)
+	s.contains("--set: kernel.swappiness: must be")
+}
+
 func TestErrorsAreTheCLIs(t *testing.T) {
 	opt := embedded(t, "steady")
 	opt.Text = strings.Replace(opt.Text, "[run]", "[run]\nduration_ms = -5", 1)
