@@ -226,7 +226,7 @@ func (k *kernelSide) onProactive(ev sim.Event) {
 
 // kernelColumns are the time series columns the kernel model adds: pages
 // summed over nodes.
-var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_used_pages"}
+var kernelColumns = columnNames(kernelColumnDocs, "")
 
 // vmstatColumns are the /proc/vmstat counters the time series carries,
 // by their Linux names: all the model keeps.
@@ -248,7 +248,7 @@ func (k *kernelSide) appendVMStat(row []float64) []float64 {
 
 // psiColumns are the machine's PSI totals, as /proc/pressure/memory's
 // "total=" fields (microseconds).
-var psiColumns = []string{"psi_some_total_us", "psi_full_total_us"}
+var psiColumns = columnNames(psiColumnDocs, "")
 
 // appendSample appends the values of kernelColumns to row.
 func (k *kernelSide) appendSample(row []float64) []float64 {
