@@ -120,12 +120,21 @@ func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 
 // Replications is replications.json: one summary per seed, in seed order.
 type Replications struct {
-	Schema   string          `json:"schema"`
-	Scenario string          `json:"scenario"`
-	Seeds    []uint64        `json:"seeds"`
-	Runs     []world.Summary `json:"runs"`
-	Workers  int             `json:"wall_workers"`
-	WallNs   int64           `json:"wall_ns"`
+	// Schema names the layout of this file: "sbmpsim.replications/v1".
+	Schema string `json:"schema"`
+	// Scenario is the scenario's run.name.
+	Scenario string `json:"scenario"`
+	// Seeds are the seeds run, in order: --seed (or run.seed) and the
+	// --seeds - 1 that follow it.
+	Seeds []uint64 `json:"seeds"`
+	// Runs are the runs' summaries, runs[i] the run of seeds[i]; each
+	// has wall_ns 0.
+	Runs []world.Summary `json:"runs"`
+	// Workers is the number of goroutines that ran the replications
+	// (--workers): it changes the wall time, never the runs.
+	Workers int `json:"wall_workers"`
+	// WallNs is the wall-clock time of all the runs together, in ns.
+	WallNs int64 `json:"wall_ns"`
 }
 
 func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
