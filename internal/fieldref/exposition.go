@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -35,6 +36,10 @@ func ParseExposition(text []byte) ([]Family, error) {
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
 	if bytes.HasSuffix(bytes.TrimRight(text, "\n"), []byte("# EOF")) {
 		format = expfmt.NewFormat(expfmt.TypeOpenMetrics)
+		// The OpenMetrics decoder checks every line against the grammar
+		// (about 1.5 ms a line); a time series has many samples of each
+		// series, and the families need only one.
+		text = firstSamples(text)
 	}
 	dec := expfmt.NewDecoder(bytes.NewReader(text), format)
 	var out []Family
@@ -66,4 +71,40 @@ func ParseExposition(text []byte) ([]Family, error) {
 	}
 	slices.SortFunc(out, func(a, b Family) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// firstSamples keeps the metadata lines of an exposition and the first
+// sample of each series (a series: the line without its value and
+// timestamp), in their order.
+func firstSamples(text []byte) []byte {
+	var out bytes.Buffer
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(text)) {
+		if !strings.HasPrefix(line, "#") {
+			key := seriesKey(line)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+		}
+		out.WriteString(line)
+	}
+	return out.Bytes()
+}
+
+// seriesKey is a sample line without its value and timestamp: the
+// trailing fields that parse as numbers, at most two.
+func seriesKey(line string) string {
+	key := strings.TrimRight(line, "\n")
+	for range 2 {
+		i := strings.LastIndexByte(key, ' ')
+		if i <= 0 {
+			break
+		}
+		if _, err := strconv.ParseFloat(key[i+1:], 64); err != nil {
+			break
+		}
+		key = strings.TrimRight(key[:i], " ")
+	}
+	return key
 }

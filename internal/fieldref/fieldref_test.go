@@ -65,9 +65,9 @@ const (
 	KindC // KindC has a line comment.
 	// NrKinds counts them.
 	NrKinds
+	// kindLimit is untyped, in the same block: not a kind.
+	kindLimit = 3
 )
-
-const untyped = 3
 
 func render(t *testing.T) (string, *Generator) {
 	t.Helper()
@@ -165,8 +165,8 @@ func TestConsts(t *testing.T) {
 		{"KindC", "KindC has a line comment."},
 		{"NrKinds", "NrKinds counts them."},
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Consts = %q, want %q", got, want)
+	if !slices.Equal(got, want) || kindLimit != int(NrKinds) {
+		t.Errorf("Consts = %q, want %q (and NrKinds %d)", got, want, NrKinds)
 	}
 }
 
@@ -181,7 +181,7 @@ func TestTable(t *testing.T) {
 func TestParseExposition(t *testing.T) {
 	prom := "# HELP a_total Things.\n# TYPE a_total counter\na_total{x=\"1\",y=\"q\\\"}\"} 3\na_total{z=\"2\"} 4\n" +
 		"# HELP b_bytes Size.\n# TYPE b_bytes gauge\nb_bytes 7\n"
-	om := "# TYPE a counter\n# UNIT a \n# HELP a Things.\na_total{x=\"1\"} 3 1.5\n" +
+	om := "# TYPE a counter\n# UNIT a \n# HELP a Things.\na_total{x=\"1\"} 3 1.5\na_total{x=\"1\"} 4 2.5\n" +
 		"# TYPE b_bytes gauge\n# UNIT b_bytes bytes\n# HELP b_bytes Size.\nb_bytes{y=\"2\"} 7 1.5\n# EOF\n"
 	for _, c := range []struct {
 		name, text string
@@ -218,6 +218,20 @@ func TestModulePath(t *testing.T) {
 	} {
 		if got := modulePath([]byte(c.gomod)); got != c.want {
 			t.Errorf("modulePath(%q) = %q, want %q", c.gomod, got, c.want)
+		}
+	}
+}
+
+func TestSeriesKey(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{"a_total 3\n", "a_total"},
+		{"a_total 3 1.5\n", "a_total"},
+		{`a_total{x="1 2"} 3 1.5` + "\n", `a_total{x="1 2"}`},
+		{`a{x="y"} +Inf`, `a{x="y"}`},
+		{`a{x="y 7"} NaN 12`, `a{x="y 7"}`},
+	} {
+		if got := seriesKey(c.line); got != c.want {
+			t.Errorf("seriesKey(%q) = %q, want %q", c.line, got, c.want)
 		}
 	}
 }

@@ -98,7 +98,10 @@ func (g *Generator) JSON(file string, t reflect.Type) (string, error) {
 			}
 			fmt.Fprintf(&b, "At %s.\n", strings.Join(quoted, ", "))
 		}
-		fmt.Fprintf(&b, "Go type `%s`.\n\n", goName(n.t))
+		if n.t.Name() != "" {
+			fmt.Fprintf(&b, "Go type `%s`.\n", goName(n.t))
+		}
+		b.WriteString("\n")
 		rows, err := w.rows(n)
 		if err != nil {
 			return "", err
