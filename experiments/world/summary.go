@@ -6,11 +6,11 @@ const SummarySchema = "sbmpsim.summary/v1"
 // Summary is what one run reports, written as summary.json. Field names
 // and meanings are a contract: scripts and checks read them. Only WallNs
 // (and any field named wall_*) may differ between two runs with the same
-// inputs. Counters of models not built yet stay zero; Models says which
+// inputs. Counters of models not built yet stay zero; models says which
 // models took part, so a zero can be read correctly. The allocation
-// counters (Allocs to ObjectsLiveTimeAvg, AllocLatencyNs) count the
-// workloads that allocate through SBMP (synthetic, go-runtime, heaptrack);
-// the workloads outside SBMP are in KernelWorkloads.
+// counters (allocs through objects_live_time_avg, and alloc_latency_ns)
+// count the workloads that allocate through SBMP (synthetic, go-runtime,
+// heaptrack); the workloads outside SBMP are in KernelWorkloads.
 type Summary struct {
 	// Schema names the layout of this file: "sbmpsim.summary/v1".
 	Schema string `json:"schema"`
@@ -342,7 +342,7 @@ type WorkloadSummary struct {
 	// thread and were issued late (loop "queued", synthetic workloads).
 	RequestsQueued uint64 `json:"requests_queued"`
 	// DegradeSLI is SPEC 3.3's degrade SLI for this workload's
-	// allocations (see DegradeSLI).
+	// allocations, judged against its own slo_latency_ms.
 	DegradeSLI SLICounts `json:"degrade_sli"`
 	// GoRuntime is a go-runtime workload's runtime.MemStats-like end
 	// state and GC record.

@@ -143,6 +143,7 @@ func TestRenameFields(t *testing.T) {
 		{"Rate and ObjectsLost.", "", "Rate and `objects_lost`."},
 		{"SBMP's OOMRuns.", "", "SBMP's `oom_runs`."},
 		{"RateX is not Rate.", "Rate", "RateX is not Rate."},
+		{"MemStats.ObjectsLost, not ObjectsLost.", "", "MemStats.ObjectsLost, not `objects_lost`."},
 	} {
 		if got := renameFields(c.doc, c.self, names); got != c.want {
 			t.Errorf("renameFields(%q, %q) = %q, want %q", c.doc, c.self, got, c.want)

@@ -44,13 +44,30 @@ func renameFields(doc, self string, names map[string]string) string {
 			doc = "`" + names[self] + "` " + rest
 		}
 	}
-	return identifier.ReplaceAllStringFunc(doc, func(w string) string {
+	return replaceIdents(doc, func(w string) (string, bool) {
 		key, ok := names[w]
-		if !ok || !compound(w) {
-			return w
-		}
-		return "`" + key + "`"
+		return key, ok && compound(w)
 	})
+}
+
+// replaceIdents replaces the identifiers of text for which rename says
+// so with their new names in backquotes. An identifier after a dot is
+// another type's field (runtime.MemStats.PauseTotalNs) and stays.
+func replaceIdents(text string, rename func(string) (string, bool)) string {
+	var b strings.Builder
+	last := 0
+	for _, loc := range identifier.FindAllStringIndex(text, -1) {
+		if loc[0] > 0 && text[loc[0]-1] == '.' {
+			continue
+		}
+		if v, ok := rename(text[loc[0]:loc[1]]); ok {
+			b.WriteString(text[last:loc[0]])
+			b.WriteString("`" + v + "`")
+			last = loc[1]
+		}
+	}
+	b.WriteString(text[last:])
+	return b.String()
 }
 
 // compound reports whether name has two upper-case letters and a
@@ -72,10 +89,8 @@ func compound(name string) bool {
 // in text with its value in backquotes: Go names in a doc comment
 // become the names a reader of the output sees.
 func RenameIdents(text string, names map[string]string) string {
-	return identifier.ReplaceAllStringFunc(text, func(w string) string {
-		if v, ok := names[w]; ok {
-			return "`" + v + "`"
-		}
-		return w
+	return replaceIdents(text, func(w string) (string, bool) {
+		v, ok := names[w]
+		return v, ok
 	})
 }
