@@ -170,22 +170,27 @@ const ReplicationsSchema = "sbmpsim.replications/v2"
 // Replications is replications.json: the aggregate over the seeds and one
 // summary per seed, in seed order.
 type Replications struct {
-	Schema  string            `json:"schema"`
+	// Schema names the layout of this file: "sbmpsim.replications/v2".
+	Schema string `json:"schema"`
+	// Version is the build that made the runs (sbmpsim version).
 	Version buildinfo.Version `json:"version"`
 	// Scenario is the scenario's run.name.
 	Scenario string `json:"scenario"`
 	// ScenarioFile is the resolved scenario, written beside
 	// replications.json; `sbmpsim run scenario.toml --seed S` replays
 	// seed S.
-	ScenarioFile string   `json:"scenario_file"`
-	Seeds        []uint64 `json:"seeds"`
+	ScenarioFile string `json:"scenario_file"`
+	// Seeds are the seeds run, in order: --seed (or run.seed) and the
+	// --seeds - 1 that follow it.
+	Seeds []uint64 `json:"seeds"`
 	// Aggregate summarises the runs: OOM probability with Wilson and
 	// Clopper-Pearson 95 % intervals, time to first OOM (Kaplan-Meier,
 	// runs without a kill censored at their end), failed allocations,
-	// stall, latency and footprint across seeds (the same block as one
-	// arm of ab.json).
-	Aggregate ab.ArmReport    `json:"aggregate"`
-	Runs      []world.Summary `json:"runs"`
+	// stall, latency and footprint across seeds: the same block as one
+	// arm of ab.json, its scenario_file "scenario.toml".
+	Aggregate ab.ArmReport `json:"aggregate"`
+	// Runs are the runs' summaries, runs[i] the run of seeds[i].
+	Runs []world.Summary `json:"runs"`
 }
 
 func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {

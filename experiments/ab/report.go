@@ -34,44 +34,71 @@ type Experiment struct {
 	A, B     Arm      // the arms; Analyze reads Key, Name and Overrides only
 }
 
-// Report is ab.json. Field names are a contract (ARCHITECTURE.md): arms.a
-// and arms.b carry runs, oom_runs, oom_probability and oom_ci95_wilson;
-// paired differences sit under paired.
+// Report is ab.json. Field names are a contract that scripts rely on:
+// arms.a and arms.b carry runs, oom_runs, oom_probability and
+// oom_ci95_wilson; paired differences sit under paired. Every value is a
+// function of the runs, so the file does not depend on --workers.
 type Report struct {
+	// Schema names the layout of this file: "sbmpsim.ab/v1".
 	Schema string `json:"schema"`
 	// Version is the build that made the runs and the report (added in
 	// v1 without a bump: readers of v1 ignore it).
-	Version  buildinfo.Version `json:"version"`
-	Scenario string            `json:"scenario"`
-	Source   string            `json:"source"`
-	Common   []string          `json:"overrides_both"`
-	// SeedFirst and Seeds give the seeds both arms ran on: SeedFirst,
-	// SeedFirst+1, ..., SeedFirst+Seeds-1.
-	SeedFirst uint64  `json:"seed_first"`
-	Seeds     int     `json:"seeds"`
-	Level     float64 `json:"level"`
-	Arms      struct {
+	Version buildinfo.Version `json:"version"`
+	// Scenario is the base scenario's run.name.
+	Scenario string `json:"scenario"`
+	// Source is where the base scenario came from: a path, or
+	// "embedded:NAME".
+	Source string `json:"source"`
+	// Common are the overrides applied to both arms (--set KEY=VALUE),
+	// in the order given, before each arm's own.
+	Common []string `json:"overrides_both"`
+	// SeedFirst is the first of the consecutive seeds both arms ran on.
+	SeedFirst uint64 `json:"seed_first"`
+	// Seeds is the number of seeds, hence of runs per arm (at least 2).
+	Seeds int `json:"seeds"`
+	// Level is the confidence level of every interval in the file (the
+	// "ci95" fields): 0.95.
+	Level float64 `json:"level"`
+	// Arms holds each arm's outcome over the seeds.
+	Arms struct {
+		// A is arm a, the baseline of every difference.
 		A ArmReport `json:"a"`
+		// B is arm b, the arm every difference measures (B - A).
 		B ArmReport `json:"b"`
 	} `json:"arms"`
+	// Paired compares the arms seed by seed.
 	Paired Paired `json:"paired"`
 }
 
 // ArmReport is one arm's outcome over all seeds.
 type ArmReport struct {
-	Name      string   `json:"name"`
+	// Name labels the arm in reports and verdicts (--a-name, --b-name;
+	// default "a" or "b").
+	Name string `json:"name"`
+	// Overrides are the arm's own KEY=VALUE assignments (--a, --b), in
+	// the order given, applied after overrides_both.
 	Overrides []string `json:"overrides"`
 	// ScenarioFile is the resolved scenario written next to ab.json;
 	// `sbmpsim run a.toml --seed S` replays seed S of the arm.
 	ScenarioFile string `json:"scenario_file"`
-	Runs         int    `json:"runs"`
-	// OOMRuns counts runs with at least one OOM kill.
-	OOMRuns               int        `json:"oom_runs"`
-	OOMProbability        float64    `json:"oom_probability"`
-	OOMCI95Wilson         [2]float64 `json:"oom_ci95_wilson"`
+	// Runs counts the arm's runs, one per seed.
+	Runs int `json:"runs"`
+	// OOMRuns counts runs with at least one OOM kill (global or memcg).
+	OOMRuns int `json:"oom_runs"`
+	// OOMProbability is oom_runs / runs: the estimated probability that a
+	// run of the arm sees an OOM kill.
+	OOMProbability float64 `json:"oom_probability"`
+	// OOMCI95Wilson is Wilson's score interval for that probability, [lo,
+	// hi], at level.
+	OOMCI95Wilson [2]float64 `json:"oom_ci95_wilson"`
+	// OOMCI95ClopperPearson is the exact Clopper-Pearson interval, [lo,
+	// hi], at level: wider, never below its nominal coverage.
 	OOMCI95ClopperPearson [2]float64 `json:"oom_ci95_clopper_pearson"`
-	OOMKillsTotal         int        `json:"oom_kills_total"`
-	TimeToFirstOOM        TimeToOOM  `json:"time_to_first_oom"`
+	// OOMKillsTotal counts the OOM kills of all the arm's runs.
+	OOMKillsTotal int `json:"oom_kills_total"`
+	// TimeToFirstOOM estimates the time from a run's start to its first
+	// OOM kill.
+	TimeToFirstOOM TimeToOOM `json:"time_to_first_oom"`
 	// Metrics summarise the per-run values across seeds.
 	Metrics Metrics[Dist] `json:"metrics"`
 	// DegradeSLI is SPEC 3.3's degrade SLI pooled over the arm's runs:
@@ -88,9 +115,13 @@ type ArmReport struct {
 // PooledSLI counts allocations that met the degrade condition over an
 // arm's runs; Rate is Unharmed / Met, null when none met it.
 type PooledSLI struct {
-	Met      uint64   `json:"met"`
-	Unharmed uint64   `json:"unharmed"`
-	Rate     *float64 `json:"rate"`
+	// Met counts the allocations of all the arm's runs that met the
+	// degrade condition (summary.json degrade_sli.met, summed).
+	Met uint64 `json:"met"`
+	// Unharmed counts those that came through unharmed.
+	Unharmed uint64 `json:"unharmed"`
+	// Rate is unharmed / met; null when met is 0.
+	Rate *float64 `json:"rate"`
 }
 
 // TimeToOOM is the Kaplan–Meier estimate of the time to a run's first
@@ -99,28 +130,54 @@ type PooledSLI struct {
 // time but a bound: the curve never got there, so the quantity is later
 // than the value (the longest follow-up), "> value" or "not reached".
 type TimeToOOM struct {
-	Method        string  `json:"method"`
-	OOMRuns       int     `json:"oom_runs"`
-	CensoredRuns  int     `json:"censored_runs"`
-	FollowUpMaxNs int64   `json:"follow_up_max_ns"`
-	MedianNs      int64   `json:"median_ns"`
-	MedianReached bool    `json:"median_reached"`
-	CI95LoNs      int64   `json:"ci95_lo_ns"`
-	CI95LoReached bool    `json:"ci95_lo_reached"`
-	CI95HiNs      int64   `json:"ci95_hi_ns"`
-	CI95HiReached bool    `json:"ci95_hi_reached"`
+	// Method names the estimator: Kaplan-Meier, runs without an OOM
+	// censored at sim_time_ns, Brookmeyer-Crowley interval for the median.
+	Method string `json:"method"`
+	// OOMRuns counts the runs with an OOM kill (events).
+	OOMRuns int `json:"oom_runs"`
+	// CensoredRuns counts the runs without one (censored).
+	CensoredRuns int `json:"censored_runs"`
+	// FollowUpMaxNs is the longest time observed, event or censored, in
+	// ns: the curve says nothing beyond it.
+	FollowUpMaxNs int64 `json:"follow_up_max_ns"`
+	// MedianNs is the median time to the first OOM kill, in ns: the first
+	// time the survival curve falls to 0.5 or below; follow_up_max_ns when
+	// it never does.
+	MedianNs int64 `json:"median_ns"`
+	// MedianReached says whether the curve reached 0.5; false means the
+	// median is later than median_ns (not reached).
+	MedianReached bool `json:"median_reached"`
+	// CI95LoNs is the lower limit of the median's Brookmeyer-Crowley
+	// interval at level, in ns.
+	CI95LoNs int64 `json:"ci95_lo_ns"`
+	// CI95LoReached: false means the lower limit lies beyond the follow-up.
+	CI95LoReached bool `json:"ci95_lo_reached"`
+	// CI95HiNs is the upper limit of that interval, in ns.
+	CI95HiNs int64 `json:"ci95_hi_ns"`
+	// CI95HiReached: false means the upper limit lies beyond the
+	// follow-up (the interval is open above).
+	CI95HiReached bool `json:"ci95_hi_reached"`
+	// SurvivalAtEnd is the estimated probability of no OOM kill by
+	// follow_up_max_ns.
 	SurvivalAtEnd float64 `json:"survival_at_follow_up_max"`
 }
 
 // Dist describes one metric's per-run values across seeds; quantiles
 // interpolate linearly between order statistics (Hyndman–Fan 7).
+// Values are in the metric's unit (its name says it).
 type Dist struct {
-	Mean   float64 `json:"mean"`
+	// Mean is the mean over the runs.
+	Mean float64 `json:"mean"`
+	// Median is the median over the runs.
 	Median float64 `json:"median"`
-	P10    float64 `json:"p10"`
-	P90    float64 `json:"p90"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
+	// P10 is the 10th percentile over the runs.
+	P10 float64 `json:"p10"`
+	// P90 is the 90th percentile over the runs.
+	P90 float64 `json:"p90"`
+	// Min is the smallest run's value.
+	Min float64 `json:"min"`
+	// Max is the largest run's value.
+	Max float64 `json:"max"`
 }
 
 // Metrics holds one T per continuous per-run metric, in a fixed order.
@@ -128,15 +185,32 @@ type Dist struct {
 // allocation); the latency metrics are each run's own quantile of its
 // allocation latency (summary.json alloc_latency_ns).
 type Metrics[T any] struct {
-	AllocFailures      T `json:"alloc_failures"`
-	FallbackRate       T `json:"fallback_rate"`
-	AllocStallNs       T `json:"alloc_stall_ns"`
-	AllocLatencyP50Ns  T `json:"alloc_latency_p50_ns"`
-	AllocLatencyP99Ns  T `json:"alloc_latency_p99_ns"`
+	// AllocFailures is a run's failed allocations (summary.json
+	// alloc_failures): a policy that avoids OOM kills by failing
+	// allocations shows it here.
+	AllocFailures T `json:"alloc_failures"`
+	// FallbackRate is a run's fallback_count / allocs.
+	FallbackRate T `json:"fallback_rate"`
+	// AllocStallNs is a run's alloc_stall_ns (SPEC 4.1), in ns.
+	AllocStallNs T `json:"alloc_stall_ns"`
+	// AllocLatencyP50Ns is a run's median allocation latency, in ns.
+	AllocLatencyP50Ns T `json:"alloc_latency_p50_ns"`
+	// AllocLatencyP99Ns is a run's 99th percentile allocation latency, in
+	// ns.
+	AllocLatencyP99Ns T `json:"alloc_latency_p99_ns"`
+	// AllocLatencyP999Ns is a run's 99.9th percentile allocation latency,
+	// in ns.
 	AllocLatencyP999Ns T `json:"alloc_latency_p999_ns"`
+	// FootprintPeakBytes is a run's footprint_peak_bytes: the most memory
+	// its SBMP processes held from the kernel at once.
 	FootprintPeakBytes T `json:"footprint_peak_bytes"`
-	MemoryStallNs      T `json:"memory_stall_ns"`
-	DegradeHarmed      T `json:"degrade_harmed"`
+	// MemoryStallNs is a run's machine-wide memory stall, PSI's some
+	// total (memory_pressure.some_total_us) in ns.
+	MemoryStallNs T `json:"memory_stall_ns"`
+	// DegradeHarmed is a run's allocations that met the degrade condition
+	// and failed or missed their workload's latency objective (SPEC 3.3:
+	// degrade_sli.failed + degrade_sli.over_slo).
+	DegradeHarmed T `json:"degrade_harmed"`
 }
 
 // all returns the fields of m in metricDefs order.
@@ -195,10 +269,15 @@ func fallbackRate(s *world.Summary) float64 {
 // Paired holds the per-seed comparisons of the arms, each difference
 // taken as Difference says (B minus A).
 type Paired struct {
-	Difference string                `json:"difference"`
-	Bootstrap  BootstrapInfo         `json:"bootstrap"`
-	OOM        PairedOOM             `json:"oom"`
-	Metrics    Metrics[PairedMetric] `json:"metrics"`
+	// Difference says which way every difference is taken: "b - a", so a
+	// negative value means B lowered the quantity.
+	Difference string `json:"difference"`
+	// Bootstrap records how the bootstrap intervals were drawn.
+	Bootstrap BootstrapInfo `json:"bootstrap"`
+	// OOM compares whether each seed saw an OOM kill under A and under B.
+	OOM PairedOOM `json:"oom"`
+	// Metrics compares each continuous metric seed by seed.
+	Metrics Metrics[PairedMetric] `json:"metrics"`
 	// TradeOff reads every outcome together: what B does to the OOM
 	// probability and, beside it, each other outcome whose interval
 	// excludes zero, as a cost or a gain. A policy that avoids OOM by
@@ -209,65 +288,108 @@ type Paired struct {
 // BootstrapInfo records how the bootstrap intervals were drawn, so they
 // can be reproduced.
 type BootstrapInfo struct {
-	Method    string  `json:"method"`
-	Resamples int     `json:"resamples"`
-	Seed      uint64  `json:"seed"`
-	Level     float64 `json:"level"`
+	// Method is the interval: "bca", bias-corrected and accelerated
+	// (Efron 1987).
+	Method string `json:"method"`
+	// Resamples is the number of bootstrap replicates: 10,000.
+	Resamples int `json:"resamples"`
+	// Seed seeds the resampling; it is derived from seed_first, so the
+	// intervals are a function of the experiment's inputs.
+	Seed uint64 `json:"seed"`
+	// Level is the intervals' confidence level.
+	Level float64 `json:"level"`
 }
 
 // PairedOOM compares whether each seed OOMed under A and under B.
 type PairedOOM struct {
-	Table        OOMTable `json:"table"`
-	ProbabilityA float64  `json:"probability_a"`
-	ProbabilityB float64  `json:"probability_b"`
-	Difference   float64  `json:"difference"`
+	// Table is the 2x2 table of the seeds' outcomes.
+	Table OOMTable `json:"table"`
+	// ProbabilityA is P(OOM | A), arm a's share of seeds with a kill.
+	ProbabilityA float64 `json:"probability_a"`
+	// ProbabilityB is P(OOM | B).
+	ProbabilityB float64 `json:"probability_b"`
+	// Difference is P(OOM | B) - P(OOM | A).
+	Difference float64 `json:"difference"`
 	// CI95Newcombe is Newcombe's (1998, method 10) interval for the
 	// difference of paired proportions.
 	CI95Newcombe [2]float64 `json:"ci95_newcombe"`
 	// McNemarExactP is the exact two-sided McNemar p-value of H0: the
 	// arms OOM equally often.
 	McNemarExactP float64 `json:"mcnemar_exact_p"`
-	Verdict       string  `json:"verdict"`
+	// Verdict reads the Newcombe interval in one line: B lowers or
+	// raises the OOM probability (the interval excludes 0), or no
+	// significant difference.
+	Verdict string `json:"verdict"`
 }
 
 // OOMTable is the 2×2 table of paired OOM outcomes, counted in seeds.
 type OOMTable struct {
-	Both    int `json:"both"`
-	OnlyA   int `json:"only_a"`
-	OnlyB   int `json:"only_b"`
+	// Both counts the seeds with an OOM kill under both arms.
+	Both int `json:"both"`
+	// OnlyA counts the seeds with a kill under A only.
+	OnlyA int `json:"only_a"`
+	// OnlyB counts the seeds with a kill under B only.
+	OnlyB int `json:"only_b"`
+	// Neither counts the seeds with no kill under either arm.
 	Neither int `json:"neither"`
 }
 
 // PairedMetric compares one continuous metric seed by seed.
 type PairedMetric struct {
-	MeanA          float64 `json:"mean_a"`
-	MeanB          float64 `json:"mean_b"`
+	// MeanA is the metric's mean over arm a's runs.
+	MeanA float64 `json:"mean_a"`
+	// MeanB is its mean over arm b's runs.
+	MeanB float64 `json:"mean_b"`
+	// MeanDifference is the mean of the per-seed differences B - A.
 	MeanDifference float64 `json:"mean_difference"`
 	// RelativeDifference is MeanDifference / MeanA; absent when MeanA is 0.
-	RelativeDifference *float64   `json:"relative_difference,omitempty"`
-	CI95Bootstrap      [2]float64 `json:"ci95_bootstrap"`
-	SignTest           SignTest   `json:"sign_test"`
-	Wilcoxon           Wilcoxon   `json:"wilcoxon"`
-	Verdict            string     `json:"verdict"`
+	RelativeDifference *float64 `json:"relative_difference,omitempty"`
+	// CI95Bootstrap is the BCa bootstrap interval of the mean difference,
+	// [lo, hi], at level.
+	CI95Bootstrap [2]float64 `json:"ci95_bootstrap"`
+	// SignTest is the exact sign test of the per-seed differences.
+	SignTest SignTest `json:"sign_test"`
+	// Wilcoxon is the Wilcoxon signed-rank test of the per-seed
+	// differences.
+	Wilcoxon Wilcoxon `json:"wilcoxon"`
+	// Verdict reads the bootstrap interval in one line: B lowers or
+	// raises the metric (the interval excludes 0), or no significant
+	// difference.
+	Verdict string `json:"verdict"`
 }
 
 // SignTest is the exact sign test of the per-seed differences.
 type SignTest struct {
-	BHigher int     `json:"b_higher"`
-	BLower  int     `json:"b_lower"`
-	Ties    int     `json:"ties"`
-	P       float64 `json:"p"`
+	// BHigher counts the seeds where B's value is higher than A's.
+	BHigher int `json:"b_higher"`
+	// BLower counts the seeds where it is lower.
+	BLower int `json:"b_lower"`
+	// Ties counts the seeds with equal values, left out of the test.
+	Ties int `json:"ties"`
+	// P is the exact two-sided p-value of H0: higher and lower are
+	// equally likely (1 when every seed ties).
+	P float64 `json:"p"`
 }
 
 // Wilcoxon is the Wilcoxon signed-rank test of the per-seed differences
 // (B - A); WPlus sums the ranks of seeds where B is higher.
 type Wilcoxon struct {
-	N     int     `json:"n"`
-	Zeros int     `json:"zeros"`
+	// N counts the seeds with a non-zero difference, the ones ranked.
+	N int `json:"n"`
+	// Zeros counts the seeds with a zero difference, dropped before
+	// ranking.
+	Zeros int `json:"zeros"`
+	// WPlus is the sum of the ranks of the positive differences (R's V).
 	WPlus float64 `json:"w_plus"`
-	Z     float64 `json:"z"`
-	P     float64 `json:"p"`
-	Exact bool    `json:"exact"`
+	// Z is the normal-approximation statistic, with tie and continuity
+	// corrections (reported even when p is exact; 0 when n is 0).
+	Z float64 `json:"z"`
+	// P is the two-sided p-value of H0: the differences are symmetric
+	// about zero.
+	P float64 `json:"p"`
+	// Exact says p comes from the exact null distribution (n <= 50 and no
+	// tied differences), not the normal approximation.
+	Exact bool `json:"exact"`
 }
 
 // Analyze turns the runs of both arms into the report. It is a pure

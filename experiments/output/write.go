@@ -73,6 +73,7 @@ const TimingSchema = "sbmpsim.timing/v1"
 // other output holds a wall-clock figure, so that two runs with the same
 // inputs write identical files except this one.
 type Timing struct {
+	// Schema names the layout of this file: "sbmpsim.timing/v1".
 	Schema string `json:"schema"`
 	// Command is the sbmpsim command that wrote it ("run", "run --seeds",
 	// "ab").

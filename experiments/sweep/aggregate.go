@@ -34,36 +34,63 @@ const Level = 0.95
 // Report is sweep.json: the plan and, per point, the outcome over its
 // seeds. It holds no wall times.
 type Report struct {
+	// Schema names the layout of this file: "sbmpsim.sweep/v2".
 	Schema string `json:"schema"`
 	// Version is the build that made the runs and the report.
-	Version   buildinfo.Version `json:"version"`
-	Sweep     string            `json:"sweep"`
-	Hash      string            `json:"hash"`
-	Scenario  string            `json:"scenario"`
-	Source    string            `json:"source"`
-	SeedFirst uint64            `json:"seed_first"`
-	Seeds     int               `json:"seeds"`
-	Overrides []string          `json:"overrides"`
-	Axes      []Axis            `json:"axes"`
-	Level     float64           `json:"level"`
-	Runs      int               `json:"runs"`
+	Version buildinfo.Version `json:"version"`
+	// Sweep is the sweep's name.
+	Sweep string `json:"sweep"`
+	// Hash is the SHA-256 (hex) of the resolved sweep: name, base
+	// scenario (its canonical TOML after the fixed overrides), seeds,
+	// overrides and axes, as in plan.json. Equal hashes, same runs.
+	Hash string `json:"hash"`
+	// Scenario is the base scenario's run.name.
+	Scenario string `json:"scenario"`
+	// Source names the base scenario as the sweep file does
+	// ("embedded:NAME", or a path relative to the sweep file).
+	Source string `json:"source"`
+	// SeedFirst is the first of the consecutive seeds every point ran on.
+	SeedFirst uint64 `json:"seed_first"`
+	// Seeds is the number of seeds (runs) per point.
+	Seeds int `json:"seeds"`
+	// Overrides are the sweep's fixed KEY=VALUE overrides, applied to
+	// every point before its own.
+	Overrides []string `json:"overrides"`
+	// Axes span the grid, in file order: the first varies slowest.
+	Axes []Axis `json:"axes"`
+	// Level is the confidence level of every interval in the file (the
+	// "ci95" fields): 0.95.
+	Level float64 `json:"level"`
+	// Runs is the number of runs: points times seeds.
+	Runs int `json:"runs"`
 	// Points are in grid order, as in plan.json.
 	Points []PointReport `json:"points"`
 }
 
 // PointReport is one grid point's outcome over its seeds.
 type PointReport struct {
-	ID        string   `json:"id"`
+	// ID is the point's id, "p" and its index in grid order, zero-padded
+	// ("p003"); its runs' files are runs/ID-sSEED.json.
+	ID string `json:"id"`
+	// Overrides are the point's own KEY=VALUE assignments, one per axis
+	// key in axis order, as sbmpsim run --set takes them.
 	Overrides []string `json:"overrides"`
-	Runs      int      `json:"runs"`
+	// Runs counts the point's runs, one per seed.
+	Runs int `json:"runs"`
 	// OOMRuns counts runs with at least one OOM kill (global or memcg).
-	OOMRuns        int        `json:"oom_runs"`
-	OOMProbability float64    `json:"oom_probability"`
-	OOMCI95Wilson  [2]float64 `json:"oom_ci95_wilson"`
-	// OOMCI95ClopperPearson is the exact binomial interval, which keeps
-	// its coverage at 0 or all runs OOMing.
+	OOMRuns int `json:"oom_runs"`
+	// OOMProbability is oom_runs / runs.
+	OOMProbability float64 `json:"oom_probability"`
+	// OOMCI95Wilson is Wilson's score interval for that probability, [lo,
+	// hi], at level.
+	OOMCI95Wilson [2]float64 `json:"oom_ci95_wilson"`
+	// OOMCI95ClopperPearson is the exact (Clopper-Pearson) interval for
+	// that probability, which keeps its coverage when no run or every run
+	// OOMs.
 	OOMCI95ClopperPearson [2]float64 `json:"oom_ci95_clopper_pearson"`
-	FirstOOM              FirstOOM   `json:"time_to_first_oom"`
+	// FirstOOM estimates the time from a run's start to its first OOM
+	// kill.
+	FirstOOM FirstOOM `json:"time_to_first_oom"`
 	// Metrics summarise the per-run values across seeds.
 	Metrics Metrics `json:"metrics"`
 	// RunsDigest is the first 16 hex digits of the SHA-256 of the point's
@@ -78,24 +105,43 @@ type PointReport struct {
 // Reached false is a bound, not a time: the curve never fell that far, so
 // the quantity is later than the value (the longest follow-up).
 type FirstOOM struct {
-	Method        string `json:"method"`
-	FollowUpMaxNs int64  `json:"follow_up_max_ns"`
-	MedianNs      int64  `json:"median_ns"`
-	MedianReached bool   `json:"median_reached"`
-	CI95LoNs      int64  `json:"ci95_lo_ns"`
-	CI95LoReached bool   `json:"ci95_lo_reached"`
-	CI95HiNs      int64  `json:"ci95_hi_ns"`
-	CI95HiReached bool   `json:"ci95_hi_reached"`
+	// Method names the estimator: "kaplan-meier" (the median's interval
+	// is Brookmeyer-Crowley's).
+	Method string `json:"method"`
+	// FollowUpMaxNs is the longest time observed, event or censored, in
+	// ns: the curve says nothing beyond it.
+	FollowUpMaxNs int64 `json:"follow_up_max_ns"`
+	// MedianNs is the median time to the first OOM kill, in ns: the first
+	// time the survival curve falls to 0.5 or below; follow_up_max_ns when
+	// it never does.
+	MedianNs int64 `json:"median_ns"`
+	// MedianReached says whether the curve reached 0.5; false means the
+	// median is later than median_ns (not reached).
+	MedianReached bool `json:"median_reached"`
+	// CI95LoNs is the lower limit of the median's interval at level, in ns.
+	CI95LoNs int64 `json:"ci95_lo_ns"`
+	// CI95LoReached: false means the lower limit lies beyond the follow-up.
+	CI95LoReached bool `json:"ci95_lo_reached"`
+	// CI95HiNs is the upper limit of that interval, in ns.
+	CI95HiNs int64 `json:"ci95_hi_ns"`
+	// CI95HiReached: false means the upper limit lies beyond the
+	// follow-up (the interval is open above).
+	CI95HiReached bool `json:"ci95_hi_reached"`
 }
 
 // Dist describes one metric's per-run values across seeds; quantiles
 // interpolate linearly between order statistics (Hyndman–Fan 7, numpy's
 // default).
+// Values are in the metric's unit (its name says it).
 type Dist struct {
-	Mean   float64 `json:"mean"`
+	// Mean is the mean over the point's runs.
+	Mean float64 `json:"mean"`
+	// Median is the median over the runs.
 	Median float64 `json:"median"`
-	P10    float64 `json:"p10"`
-	P90    float64 `json:"p90"`
+	// P10 is the 10th percentile over the runs.
+	P10 float64 `json:"p10"`
+	// P90 is the 90th percentile over the runs.
+	P90 float64 `json:"p90"`
 }
 
 // Metrics are the per-run metrics a sweep summarises. alloc_failures is
@@ -105,10 +151,18 @@ type Dist struct {
 // alloc_latency_p99_ns is each run's own p99 (summary.json
 // alloc_latency_ns.p99).
 type Metrics struct {
-	AllocFailures      Dist `json:"alloc_failures"`
-	FallbackRate       Dist `json:"fallback_rate"`
-	AllocStallNs       Dist `json:"alloc_stall_ns"`
-	AllocLatencyP99Ns  Dist `json:"alloc_latency_p99_ns"`
+	// AllocFailures is a run's alloc_failures: a policy that avoids OOM
+	// kills by failing allocations shows it here.
+	AllocFailures Dist `json:"alloc_failures"`
+	// FallbackRate is a run's fallback_count / allocs.
+	FallbackRate Dist `json:"fallback_rate"`
+	// AllocStallNs is a run's alloc_stall_ns (SPEC 4.1), in ns.
+	AllocStallNs Dist `json:"alloc_stall_ns"`
+	// AllocLatencyP99Ns is a run's 99th percentile allocation latency, in
+	// ns.
+	AllocLatencyP99Ns Dist `json:"alloc_latency_p99_ns"`
+	// FootprintPeakBytes is a run's footprint_peak_bytes: the most memory
+	// its SBMP processes held from the kernel at once.
 	FootprintPeakBytes Dist `json:"footprint_peak_bytes"`
 }
 

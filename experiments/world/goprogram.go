@@ -75,7 +75,7 @@ func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpS
 
 // goColumns are the time series columns a Go program adds.
 func goColumns(name string) []string {
-	return []string{name + ".heap_alloc", name + ".next_gc", name + ".num_gc", name + ".mapped_bytes"}
+	return columnNames(goColumnDocs, name)
 }
 
 // goSizer draws a Go program's object sizes from the workload's size

@@ -2,6 +2,7 @@ package world
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/model/kernel"
@@ -226,7 +227,7 @@ func (k *kernelSide) onProactive(ev sim.Event) {
 
 // kernelColumns are the time series columns the kernel model adds: pages
 // summed over nodes.
-var kernelColumns = []string{"free_pages", "file_pages", "anon_pages", "swap_used_pages"}
+var kernelColumns = columnNames(kernelColumnDocs, "")
 
 // vmstatColumns are the /proc/vmstat counters the time series carries,
 // by their Linux names: all the model keeps.
@@ -248,19 +249,14 @@ func (k *kernelSide) appendVMStat(row []float64) []float64 {
 
 // psiColumns are the machine's PSI totals, as /proc/pressure/memory's
 // "total=" fields (microseconds).
-var psiColumns = []string{"psi_some_total_us", "psi_full_total_us"}
+var psiColumns = columnNames(psiColumnDocs, "")
 
-// nodeColumns are the per-node time series columns, four for each memory
-// node by its ID: node{ID}_free_pages, _file_pages, _anon_pages, and
-// _kernel_pages, the node's managed pages that are none of the three
-// (kernel allocations: slab, page tables, kernel-placed SBMP blocks;
-// unevictable and mlocked pages), as the tui's memory chart reads them.
+// nodeColumns are the per-node time series columns (nodeColumnDocs) of
+// every memory node, by its topology ID.
 func (k *kernelSide) nodeColumns() []string {
 	var out []string
 	for _, id := range k.memNodeIDs {
-		for _, kind := range []string{"free", "file", "anon", "kernel"} {
-			out = append(out, fmt.Sprintf("node%d_%s_pages", id, kind))
-		}
+		out = append(out, columnNames(nodeColumnDocs, strconv.Itoa(id))...)
 	}
 	return out
 }

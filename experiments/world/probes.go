@@ -173,22 +173,34 @@ func (p *probeRun) spanFlags(now, size int64, depth int32) (flags uint8) {
 
 // ProbeSummary is one probe's line in summary.json.
 type ProbeSummary struct {
-	Name       string  `json:"name"`
-	Kind       string  `json:"kind"`
+	// Name is the probe's name ([[probe]] name, default "probe" and its
+	// index): probes.csv's probe column.
+	Name string `json:"name"`
+	// Kind is "alloc" (SPEC 3.2's allocation-entry probe) or "span"
+	// (SPEC 4.2's probe on the allocations Tier-2 served).
+	Kind string `json:"kind"`
+	// SampleRate is the fraction of the allocations it sees that it
+	// records (a span probe records those above 32 KiB always): the
+	// scenario's sample_rate, or 1 for alloc and 0.01 for span by default.
 	SampleRate float64 `json:"sample_rate"`
 	// Workload is the watched workload, "" for all.
 	Workload string `json:"workload"`
-	// Seen counts the allocations the probe saw (a span probe: the
-	// Tier-2 ones), Recorded those it recorded (sampled), Dropped those
-	// it recorded past the bound on probes.csv's rows.
-	Seen     uint64 `json:"seen"`
+	// Seen counts the allocations the probe saw, at their final outcome
+	// (a span probe: the successful ones Tier-2 served).
+	Seen uint64 `json:"seen"`
+	// Recorded counts those it recorded (sampled, or recorded always).
 	Recorded uint64 `json:"recorded"`
-	Dropped  uint64 `json:"dropped"`
-	// Flagged* count a span probe's allocations past SPEC 4.2's
-	// thresholds (every span seen, sampled or not): more than 1,000 a
-	// second, more than 512 pages, a stack 12 frames deep or more.
-	FlaggedRate  uint64 `json:"flagged_rate"`
-	FlaggedSize  uint64 `json:"flagged_size"`
+	// Dropped counts those it recorded past the bound on probes.csv's
+	// rows (1,048,576 over all probes): counted, not written.
+	Dropped uint64 `json:"dropped"`
+	// FlaggedRate counts a span probe's allocations past SPEC 4.2's rate
+	// threshold, more than 1,000 spans in the second up to and including
+	// it (every span seen, sampled or not).
+	FlaggedRate uint64 `json:"flagged_rate"`
+	// FlaggedSize counts its spans of more than 512 pages (2 MiB).
+	FlaggedSize uint64 `json:"flagged_size"`
+	// FlaggedStack counts its spans allocated 12 stack frames deep or
+	// more (heaptrack replays have stacks; other kinds never flag).
 	FlaggedStack uint64 `json:"flagged_stack"`
 }
 

@@ -456,7 +456,7 @@ func (t sbmpTopology) NodesByDistance(node int) []int { return t.zonelists[node]
 
 // sbmpColumns are the time series columns SBMP adds; with [output]
 // per_cpu, cpuN_tier0_free follow for the other CPUs.
-var sbmpColumns = []string{"tier0_allocs", "tier1_allocs", "tier2_allocs", "sbmp_total_free_bytes", "tier1_blocks", "cpu0_tier0_free"}
+var sbmpColumns = columnNames(sbmpColumnDocs, "0")
 
 // appendSBMPSample appends the values of sbmpColumns, summed over the
 // processes (the per-CPU free slots are the first process's), and cpus-1

@@ -11,7 +11,7 @@ type Timeseries struct {
 }
 
 // timeseriesColumns are the columns of today's run, time first.
-var timeseriesColumns = []string{"time_ns", "objects_live", "bytes_live", "allocs", "frees"}
+var timeseriesColumns = columnNames(baseColumnDocs, "")
 
 func newTimeseries() Timeseries { return Timeseries{Columns: slices.Clone(timeseriesColumns)} }
 
