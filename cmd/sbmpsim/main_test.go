@@ -33,7 +33,7 @@ func TestRunIsDeterministic(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 	}
-	for _, name := range []string{"summary.json", "timeseries.csv", "scenario.toml", "metrics.om", "live.svg", "live.png"} {
+	for _, name := range []string{"summary.json", "timeseries.csv", "scenario.toml", "metrics.om", "metrics.prom", "live.svg", "live.png"} {
 		a, errA := os.ReadFile(filepath.Join(dirA, name))
 		b, errB := os.ReadFile(filepath.Join(dirB, name))
 		if errA != nil || errB != nil {
