@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,4 +88,63 @@ func backfill(t *testing.T, promtool, om, dir string) (samples int) {
 		t.Fatalf("promtool's blocks hold %d samples, %s has %d sample lines:\n%s", samples, om, lines, out)
 	}
 	return samples
+}
+
+// TestABAndSweepMetricsPromtool: `ab --metrics` and `sweep --metrics`
+// each write one metrics.om holding every run, labelled by arm or point
+// and seed, which promtool turns into blocks holding every sample.
+func TestABAndSweepMetricsPromtool(t *testing.T) {
+	promtool := slowtest.Tool(t, "promtool", "prometheus")
+	abDir, sweepDir := filepath.Join(t.TempDir(), "ab"), filepath.Join(t.TempDir(), "sweep")
+	for _, tc := range []struct {
+		args []string
+		dir  string
+		want []string
+	}{
+		{append(slices.Clone(abShort), "--metrics", "--out", abDir), abDir,
+			[]string{`arm="a",arm_name="a",seed="1"}`, `arm="b",arm_name="b",seed="3"}`}},
+		{[]string{"sweep", writeSweepFile(t, cliSweep), "--metrics", "--out", sweepDir}, sweepDir,
+			[]string{`sweep="grid",point="p000",seed="1"}`, `sweep="grid",point="p001",seed="2"}`}},
+	} {
+		if code, _, stderr := sbmpsim(t, tc.args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr)
+		}
+		om := filepath.Join(tc.dir, "metrics.om")
+		text, err := os.ReadFile(om)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !bytes.Contains(text, []byte(w)) {
+				t.Errorf("%s lacks %s", om, w)
+			}
+		}
+		t.Logf("%s: promtool backfilled %d samples", tc.args[0], backfill(t, promtool, om, filepath.Join(t.TempDir(), "blocks")))
+	}
+}
+
+// TestMetricsFlagErrors: a bad --metrics-epoch, and --metrics where it
+// cannot be written, are usage errors (exit 2) naming the flag.
+func TestMetricsFlagErrors(t *testing.T) {
+	sweepFile := writeSweepFile(t, cliSweep)
+	out := filepath.Join(t.TempDir(), "out")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "steady", "--metrics-epoch", "noon", "--out", out}, `--metrics-epoch: metrics epoch "noon": want an RFC 3339 time`},
+		{[]string{"run", "steady", "--metrics-epoch", "1960-01-01T00:00:00Z"}, "before 1970"},
+		{append(slices.Clone(abShort), "--metrics"), "--metrics writes metrics.om into --out DIR"},
+		{append(slices.Clone(abShort), "--out", out, "--metrics-epoch", "2026-02-30T00:00:00Z"), "--metrics-epoch"},
+		{[]string{"sweep", sweepFile, "--out", out, "--metrics", "--shard", "0/2"}, "--metrics with --shard 0/2"},
+		{[]string{"sweep", sweepFile, "--out", out, "--metrics-epoch", "x"}, "--metrics-epoch"},
+	} {
+		code, _, stderr := sbmpsim(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 with %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("a usage error wrote its output directory")
+	}
 }

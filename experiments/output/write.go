@@ -21,6 +21,15 @@ type WriteOptions struct {
 	MetricsEpoch time.Time
 }
 
+// Epoch is MetricsEpoch, or DefaultMetricsEpoch when it is zero.
+func (o WriteOptions) Epoch() time.Time {
+	if o.MetricsEpoch.IsZero() {
+		t, _ := time.Parse(time.RFC3339, DefaultMetricsEpoch)
+		return t
+	}
+	return o.MetricsEpoch
+}
+
 // WriteRun writes a run's files into dir, creating it if needed:
 // scenario.toml (the resolved scenario), timeseries.csv, metrics.om (the
 // time series in OpenMetrics, with timestamps), metrics.prom (the
@@ -42,12 +51,8 @@ func WriteRun(dir string, res *world.Result, opts WriteOptions) error {
 	if err != nil {
 		return err
 	}
-	epoch := opts.MetricsEpoch
-	if epoch.IsZero() {
-		epoch, _ = time.Parse(time.RFC3339, DefaultMetricsEpoch)
-	}
 	var om bytes.Buffer
-	if err := WriteOpenMetrics(&om, []MetricsRun{{RunLabels(&res.Summary), &res.Timeseries}}, epoch); err != nil {
+	if err := WriteOpenMetrics(&om, []MetricsRun{{RunLabels(&res.Summary), &res.Timeseries}}, opts.Epoch()); err != nil {
 		return err
 	}
 	prom, err := MetricsText(&res.Summary, &res.Timeseries)
