@@ -63,6 +63,6 @@ Run the default scenario (the OOM crisis of SPEC 1.3):  sbmpsim run --out out/`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd())
+	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd(), newDashboardCmd())
 	return root
 }

@@ -20,11 +20,15 @@ import (
 // and a metrics.om that `promtool tsdb create-blocks-from openmetrics`
 // turns into blocks holding every sample of the file. With the slow
 // checks on (CI) each scenario runs its default duration; otherwise each
-// is cut to 3 s of simulated time.
+// is cut to 3 s of simulated time (0.5 s with -short).
 func TestMetricsPromtool(t *testing.T) {
 	promtool := slowtest.Tool(t, "promtool", "prometheus")
 	var sets []string
-	if os.Getenv(slowtest.Env) != "1" {
+	switch {
+	case os.Getenv(slowtest.Env) == "1":
+	case testing.Short():
+		sets = []string{"--set", "run.duration_ms=500"}
+	default:
 		sets = []string{"--set", "run.duration_ms=3000"}
 	}
 	for _, name := range scenarios.Names() {

@@ -1,6 +1,8 @@
 // Package slowtest names the switch that turns on the slow checks:
 // regenerating every committed notebook, running the validation suite
-// on this host's kernel, and driving the tui in tmux. Each takes a minute
+// on this host's kernel, driving the tui in tmux, and every scenario's
+// metrics through promtool and the dashboards' queries through a
+// Prometheus server. Each takes a minute
 // or more, so `go test ./...` (the
 // README's command, kept under three minutes) skips them and .ci/run sets
 // the switch:
