@@ -62,7 +62,8 @@ func RunsCSV(runs *Runs) []byte {
 // a.toml and b.toml (each arm's resolved scenario, seeded with the first
 // seed), runs.csv, metrics.om when runs holds the time series (every
 // run's, labelled scenario, arm, arm_name and seed, with simulated time
-// 0 at opts.MetricsEpoch) and, last, ab.json. Any ab.json already there
+// 0 at opts.MetricsEpoch; otherwise an old metrics.om is removed) and,
+// last, ab.json. Any ab.json already there
 // is removed first and every file is written to a temporary name and
 // renamed into place, so a directory holding an ab.json holds one
 // complete experiment.
@@ -98,7 +99,12 @@ func Write(dir string, exp Experiment, runs *Runs, report *Report, opts output.W
 			return err
 		}
 	}
-	if runs.SeriesA != nil {
+	if runs.SeriesA == nil {
+		// A metrics.om of an earlier experiment would pass for this one's.
+		if err := os.Remove(filepath.Join(dir, "metrics.om")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale metrics.om: %w", err)
+		}
+	} else {
 		mr := MetricsRuns(exp, runs)
 		err := output.WriteAtomic(filepath.Join(dir, "metrics.om"), func(w io.Writer) error {
 			return output.WriteOpenMetrics(w, mr, opts.Epoch())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,6 +97,16 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			if !bytes.Contains(oms[i], []byte(want)) {
 				t.Errorf("metrics.om lacks %s", want)
 			}
+		}
+		// Written again without the time series, the directory loses
+		// its metrics.om rather than keep one of another experiment.
+		plain := *runs
+		plain.SeriesA, plain.SeriesB = nil, nil
+		if err := Write(dir, exp, &plain, rep, output.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "metrics.om")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("metrics.om outlives an experiment written without it: %v", err)
 		}
 	}
 	if !bytes.Equal(oms[0], oms[1]) {
