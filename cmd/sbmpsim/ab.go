@@ -17,6 +17,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/ab"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
 )
 
 type abFlags struct {
@@ -28,6 +29,8 @@ type abFlags struct {
 	workers      int
 	out          string
 	json         bool
+	metrics      bool
+	epoch        string
 }
 
 func newABCmd() *cobra.Command {
@@ -49,7 +52,12 @@ depend on the number of workers.
 It prints a table (--json: ab.json) and, with --out DIR, writes ab.json,
 runs.csv (one row per seed and arm) and a.toml, b.toml (each arm's resolved
 scenario: 'sbmpsim run DIR/a.toml --seed S' replays one run). Every
-difference is B minus A.`,
+difference is B minus A.
+
+With --metrics, --out also gets metrics.om: every run's time series in
+OpenMetrics, labelled scenario, arm (a or b), arm_name and seed, for
+'promtool tsdb create-blocks-from openmetrics' and the A/B dashboard. It is
+large (megabytes per run), so it is written only when asked.`,
 		Example: `  sbmpsim ab --seeds 200 --a policy.degrade=immediate-tier2 --b policy.degrade=fail-fast --out ab-out/
   sbmpsim ab steady --seeds 20 --set run.duration_ms=2000 --a policy.refill=fixed-batch --b policy.refill=adaptive-batch
   sbmpsim ab --seeds 10 --a-name wait --a policy.degrade=wait-refill,policy.degrade_wait_ms=2 --b policy.degrade=fail-fast --json`,
@@ -78,6 +86,8 @@ difference is B minus A.`,
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running simulations")
 	fl.StringVar(&f.out, "out", "", "directory to write ab.json, runs.csv, a.toml and b.toml into")
 	fl.BoolVar(&f.json, "json", false, "print ab.json to standard output instead of the table")
+	fl.BoolVar(&f.metrics, "metrics", false, "also write every run's time series to --out as metrics.om (OpenMetrics)")
+	addMetricsEpochFlag(fl, &f.epoch)
 	return cmd
 }
 
@@ -87,6 +97,12 @@ difference is B minus A.`,
 func prepareAB(cmd *cobra.Command, args []string, f abFlags) (ab.Experiment, []uint64, error) {
 	if f.workers < 1 {
 		return ab.Experiment{}, nil, usageError{fmt.Errorf("--workers %d: need at least 1", f.workers)}
+	}
+	if f.metrics && f.out == "" {
+		return ab.Experiment{}, nil, usageError{errors.New("--metrics writes metrics.om into --out DIR: give --out")}
+	}
+	if _, err := parseMetricsEpoch(f.epoch); err != nil {
+		return ab.Experiment{}, nil, err
 	}
 	base, err := loadScenario(cmd, args, f.sets, f.seed)
 	if err != nil {
@@ -136,7 +152,7 @@ func runAB(cmd *cobra.Command, args []string, exp ab.Experiment, seeds []uint64,
 	defer stop()
 	start := time.Now()
 	bar := newRunBar(cmd.ErrOrStderr(), "ab")
-	runs, err := ab.Run(ctx, ab.Config{A: exp.A, B: exp.B, Seeds: seeds, Workers: f.workers, Progress: bar.update})
+	runs, err := ab.Run(ctx, ab.Config{A: exp.A, B: exp.B, Seeds: seeds, Workers: f.workers, Progress: bar.update, KeepTimeseries: f.metrics})
 	bar.finish()
 	if re := (*ab.RunError)(nil); errors.As(err, &re) {
 		return fmt.Errorf("%w\nreplay: %s", err, replayCommand(args, f, re))
@@ -150,7 +166,8 @@ func runAB(cmd *cobra.Command, args []string, exp ab.Experiment, seeds []uint64,
 	}
 	wall := time.Since(start)
 	if f.out != "" {
-		if err := ab.Write(f.out, exp, runs, report); err != nil {
+		epoch, _ := parseMetricsEpoch(f.epoch) // checked in prepareAB
+		if err := ab.Write(f.out, exp, runs, report, output.WriteOptions{MetricsEpoch: epoch}); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,7 @@ they run one seed or a range, --seed S and --seeds N.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newSweepsCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newABCmd(), newBenchCmd(), newScenariosCmd(), newPoliciesCmd(), newImportCmd(), newStatsCmd(), newSweepCmd(), newSweepsCmd(), newMergeCmd(), newExperimentCmd(), newReportCmd(), newCheckCmd(), newRealCmd(), newValidateCmd(), newTUICmd(), newVersionCmd(), newDashboardCmd())
 	addBuiltinExamples(root)
 	return root
 }

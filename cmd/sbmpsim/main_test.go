@@ -39,7 +39,7 @@ func TestRunIsDeterministic(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if want := []string{"live.png", "live.svg", "metrics.om", "probes.csv", "scenario.toml", "summary.json", "timeseries.csv", "timing.json"}; !slices.Equal(names, want) {
+	if want := []string{"live.png", "live.svg", "metrics.om", "metrics.prom", "probes.csv", "scenario.toml", "summary.json", "timeseries.csv", "timing.json"}; !slices.Equal(names, want) {
 		t.Errorf("files %v, want %v", names, want)
 	}
 	// Byte for byte: wall-clock figures are in timing.json alone.

@@ -30,6 +30,7 @@ type runFlags struct {
 	json    bool
 	seeds   int
 	workers int
+	epoch   string
 }
 
 func newRunCmd() *cobra.Command {
@@ -39,8 +40,14 @@ func newRunCmd() *cobra.Command {
 		Short: "Run one scenario (default: the embedded " + scenarios.Default + ")",
 		Long: `Run a scenario file, or an embedded scenario by name (see 'sbmpsim scenarios'),
 and write summary.json, timeseries.csv and scenario.toml (the resolved scenario)
-into --out, with metrics.om, the figure live.png/live.svg, probes.csv when the
-scenario has [[probe]] tables, and a go-runtime workload's gctrace files. With --seeds N it runs N replications (seeds S, S+1, ... from
+into --out, with metrics.om, metrics.prom, the figure live.png/live.svg, probes.csv
+when the scenario has [[probe]] tables, and a go-runtime workload's gctrace files.
+metrics.om is the whole time series in OpenMetrics with timestamps: simulated
+time 0 is put at --metrics-epoch (default ` + output.DefaultMetricsEpoch + `, so runs line up
+and the file is the same bytes every time; "now" puts the run where Grafana's
+default time range shows it). Load it into Prometheus with
+'promtool tsdb create-blocks-from openmetrics metrics.om DATA_DIR'. metrics.prom
+is the end-of-run values in the Prometheus text format. With --seeds N it runs N replications (seeds S, S+1, ... from
 --seed or the scenario's run.seed) on --workers goroutines and writes
 replications.json; the results do not depend on the number of workers.`,
 		Example: `  sbmpsim run --out out/                          # the default scenario, all its files
@@ -70,6 +77,7 @@ replications.json; the results do not depend on the number of workers.`,
 	fl.BoolVar(&f.json, "json", false, "print summary.json to standard output")
 	seedsVar(fl, &f.seeds, 1, "number of replications, with consecutive seeds (at least 1)")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running replications")
+	addMetricsEpochFlag(fl, &f.epoch)
 	return cmd
 }
 
@@ -109,6 +117,10 @@ func loadScenario(cmd *cobra.Command, args, sets []string, seed uint64) (*scenar
 }
 
 func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
+	epoch, err := parseMetricsEpoch(f.epoch)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	res, err := world.Run(cmd.Context(), sc, world.Options{CheckAtEnd: true})
 	var inc *world.IncompleteError
@@ -121,7 +133,7 @@ func runOnce(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) error {
 	wall := time.Since(start)
 	var written []string
 	if f.out != "" {
-		if written, err = output.WriteRun(f.out, res); err != nil {
+		if written, err = output.WriteRun(f.out, res, output.WriteOptions{MetricsEpoch: epoch}); err != nil {
 			return err
 		}
 		t := output.Timing{Command: "run", WallNs: wall.Nanoseconds(), Workers: 1, Runs: 1}

@@ -26,6 +26,8 @@ type sweepFlags struct {
 	shard   string
 	workers int
 	dryRun  bool
+	metrics bool
+	epoch   string
 }
 
 func newSweepCmd() *cobra.Command {
@@ -48,7 +50,13 @@ resumes: finished runs are kept, only the others are run.
 
 --shard I/N runs only the runs whose index i has i % N == I and writes
 DIR/shard-I-of-N.json when done; 'sbmpsim merge DIR... --out OUT' combines
-the shards into what one unsharded sweep writes, byte for byte.`,
+the shards into what one unsharded sweep writes, byte for byte.
+
+--metrics keeps each run's time series (DIR/series/ID.csv) and, when all
+runs are there, writes DIR/metrics.om: every run's time series in
+OpenMetrics, labelled scenario, sweep, point and seed, for 'promtool tsdb
+create-blocks-from openmetrics'. It is large (megabytes per run), so it is
+written only when asked, and only by an unsharded sweep.`,
 		Example: `  sbmpsim sweep swap-load --dry-run                    # validate every point, list them
   sbmpsim sweep swap-load --out out/swap-load --workers 2
   sbmpsim sweep degrade-refill --set run.duration_ms=20000 --out out/dr
@@ -71,6 +79,12 @@ the shards into what one unsharded sweep writes, byte for byte.`,
 			if f.out == "" && !f.dryRun {
 				return usageError{errors.New("--out DIR is required: the directory the runs and the aggregate go to")}
 			}
+			if f.metrics && !shard.Whole() {
+				return usageError{fmt.Errorf("--metrics with --shard %s: metrics.om holds every run, so it needs the whole sweep in one directory", shard)}
+			}
+			if _, err := parseMetricsEpoch(f.epoch); err != nil {
+				return err
+			}
 			plan, err := loadSweep(args[0], f.sets)
 			if err != nil {
 				return err
@@ -87,6 +101,8 @@ the shards into what one unsharded sweep writes, byte for byte.`,
 	fl.StringVar(&f.shard, "shard", "0/1", "run only shard I of N (0 <= I < N): the runs with index % N == I")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines running simulations")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the sweep and list its points and runs; run and write nothing")
+	fl.BoolVar(&f.metrics, "metrics", false, "keep every run's time series and write DIR/metrics.om (OpenMetrics)")
+	addMetricsEpochFlag(fl, &f.epoch)
 	return cmd
 }
 
@@ -163,7 +179,9 @@ func runSweep(cmd *cobra.Command, plan *sweep.Plan, shard sweep.Shard, f sweepFl
 
 	start := time.Now()
 	bar := newRunBar(stderr, "sweep "+plan.Sweep)
-	out, err := sweep.Execute(ctx, plan, sweep.Options{Dir: f.out, Shard: shard, Workers: f.workers, Progress: bar.update})
+	epoch, _ := parseMetricsEpoch(f.epoch) // checked before
+	out, err := sweep.Execute(ctx, plan, sweep.Options{Dir: f.out, Shard: shard, Workers: f.workers, Progress: bar.update,
+		Metrics: f.metrics, MetricsEpoch: epoch})
 	bar.finish()
 	wall := time.Since(start)
 	if out.TempsRemoved > 0 || out.Replaced > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,11 +60,14 @@ func RunsCSV(runs *Runs) []byte {
 
 // Write writes an experiment's files into dir, creating it if needed:
 // a.toml and b.toml (each arm's resolved scenario, seeded with the first
-// seed), runs.csv and, last, ab.json. Any ab.json already there is
-// removed first and every file is written to a temporary name and
+// seed), runs.csv, metrics.om when runs holds the time series (every
+// run's, labelled scenario, arm, arm_name and seed, with simulated time
+// 0 at opts.MetricsEpoch; otherwise an old metrics.om is removed) and,
+// last, ab.json. Any ab.json already there
+// is removed first and every file is written to a temporary name and
 // renamed into place, so a directory holding an ab.json holds one
 // complete experiment.
-func Write(dir string, exp Experiment, runs *Runs, report *Report) error {
+func Write(dir string, exp Experiment, runs *Runs, report *Report, opts output.WriteOptions) error {
 	abJSON, err := report.JSON()
 	if err != nil {
 		return err
@@ -90,10 +94,42 @@ func Write(dir string, exp Experiment, runs *Runs, report *Report) error {
 	if err := os.Remove(filepath.Join(dir, "ab.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove stale ab.json: %w", err)
 	}
-	for _, f := range files {
+	for _, f := range files[:len(files)-1] {
 		if err := output.WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}
-	return nil
+	if runs.SeriesA == nil {
+		// A metrics.om of an earlier experiment would pass for this one's.
+		if err := os.Remove(filepath.Join(dir, "metrics.om")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale metrics.om: %w", err)
+		}
+	} else {
+		mr := MetricsRuns(exp, runs)
+		err := output.WriteAtomic(filepath.Join(dir, "metrics.om"), func(w io.Writer) error {
+			return output.WriteOpenMetrics(w, mr, opts.Epoch())
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return output.WriteFileAtomic(filepath.Join(dir, "ab.json"), abJSON)
+}
+
+// MetricsRuns are the runs' time series with their labels, seed-major
+// and arm a first, as runs.csv orders them.
+func MetricsRuns(exp Experiment, runs *Runs) []output.MetricsRun {
+	var out []output.MetricsRun
+	for i, seed := range runs.Seeds {
+		for _, arm := range []struct {
+			a  Arm
+			ts *world.Timeseries
+		}{{exp.A, runs.SeriesA[i]}, {exp.B, runs.SeriesB[i]}} {
+			out = append(out, output.MetricsRun{Labels: []output.Label{
+				{Name: "scenario", Value: exp.Scenario}, {Name: "arm", Value: arm.a.Key},
+				{Name: "arm_name", Value: arm.a.Name}, {Name: "seed", Value: strconv.FormatUint(seed, 10)},
+			}, Timeseries: arm.ts})
+		}
+	}
+	return out
 }

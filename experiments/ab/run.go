@@ -41,13 +41,23 @@ type Config struct {
 	// number of runs done and the total. Calls are serialised; it must
 	// not block for long.
 	Progress func(done, total int)
+	// KeepTimeseries keeps every run's time series in Runs (for
+	// metrics.om); they take memory, so they are dropped otherwise.
+	KeepTimeseries bool
 }
 
 // Runs are the summaries of both arms, index i of each from seed
-// Seeds[i].
+// Seeds[i], and, when Config.KeepTimeseries was set, their time series.
 type Runs struct {
-	Seeds []uint64
-	A, B  []world.Summary
+	Seeds            []uint64
+	A, B             []world.Summary
+	SeriesA, SeriesB []*world.Timeseries
+}
+
+// result is one run's part of Runs.
+type result struct {
+	s  world.Summary
+	ts *world.Timeseries
 }
 
 // RunError is a simulation that failed, such as one that reached its
@@ -107,18 +117,18 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	var mu sync.Mutex
 	done := 0
 	arms := [2]*Arm{&cfg.A, &cfg.B}
-	out, repErr := sim.Replicate(ctx, total, cfg.Workers, func(j int) (world.Summary, error) {
+	out, repErr := sim.Replicate(ctx, total, cfg.Workers, func(j int) (result, error) {
 		arm, seed := arms[j%2], cfg.Seeds[j/2]
 		sc := arm.Scenario.Clone()
 		sc.Run.Seed = seed
 		res, err := world.Run(outer, sc, world.Options{})
 		if err != nil {
 			if outer.Err() != nil && errors.Is(err, outer.Err()) {
-				return world.Summary{}, nil // Replicate reports ctx's error
+				return result{}, nil // Replicate reports ctx's error
 			}
 			errs[j] = &RunError{Arm: arm.Key, Name: arm.Name, Seed: seed, Err: err}
 			cancel()
-			return world.Summary{}, nil
+			return result{}, nil
 		}
 		if cfg.Progress != nil {
 			mu.Lock()
@@ -126,7 +136,11 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 			cfg.Progress(done, total)
 			mu.Unlock()
 		}
-		return detach(res.Summary), nil
+		r := result{s: detach(res.Summary)}
+		if cfg.KeepTimeseries {
+			r.ts = &res.Timeseries
+		}
+		return r, nil
 	})
 	if err := firstError(errs); err != nil {
 		return nil, err
@@ -134,12 +148,19 @@ func Run(ctx context.Context, cfg Config) (*Runs, error) {
 	if repErr != nil {
 		return nil, repErr
 	}
-	r := &Runs{Seeds: cfg.Seeds, A: make([]world.Summary, len(cfg.Seeds)), B: make([]world.Summary, len(cfg.Seeds))}
-	for j, s := range out {
-		if j%2 == 0 {
-			r.A[j/2] = s
-		} else {
-			r.B[j/2] = s
+	n := len(cfg.Seeds)
+	r := &Runs{Seeds: cfg.Seeds, A: make([]world.Summary, n), B: make([]world.Summary, n)}
+	if cfg.KeepTimeseries {
+		r.SeriesA, r.SeriesB = make([]*world.Timeseries, n), make([]*world.Timeseries, n)
+	}
+	for j, o := range out {
+		sums, series := r.A, r.SeriesA
+		if j%2 == 1 {
+			sums, series = r.B, r.SeriesB
+		}
+		sums[j/2] = o.s
+		if series != nil {
+			series[j/2] = o.ts
 		}
 	}
 	return r, nil

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
+	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/sim"
 )
 
@@ -42,7 +44,7 @@ func smallExperiment(t *testing.T, sets ...string) Experiment {
 }
 
 // TestDeterministicAcrossWorkers: the same experiment on 1 and 2 workers
-// gives byte-identical ab.json and runs.csv.
+// gives byte-identical ab.json, runs.csv and metrics.om.
 func TestDeterministicAcrossWorkers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 24 simulations")
@@ -53,11 +55,11 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var outs [2][]byte
-	var csvs [2][]byte
+	var csvs, oms [2][]byte
 	for i, workers := range []int{1, 2} {
 		calls := 0
 		runs, err := Run(context.Background(), Config{A: exp.A, B: exp.B, Seeds: seeds, Workers: workers,
-			Progress: func(done, total int) { calls++; _ = done; _ = total }})
+			Progress: func(done, total int) { calls++; _ = done; _ = total }, KeepTimeseries: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,13 +83,34 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		}
 		csvs[i] = RunsCSV(runs)
 		dir := filepath.Join(t.TempDir(), "out")
-		if err := Write(dir, exp, runs, rep); err != nil {
+		if err := Write(dir, exp, runs, rep, output.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		onDisk, err := os.ReadFile(filepath.Join(dir, "ab.json"))
 		if err != nil || !bytes.Equal(onDisk, outs[i]) {
 			t.Errorf("ab.json on disk differs from Report.JSON (%v)", err)
 		}
+		if oms[i], err = os.ReadFile(filepath.Join(dir, "metrics.om")); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`sbmpsim_allocs_total{scenario="oom-crisis",arm="a",arm_name="fixed",seed="1"} `, `{scenario="oom-crisis",arm="b",arm_name="adaptive",seed="6"} `} {
+			if !bytes.Contains(oms[i], []byte(want)) {
+				t.Errorf("metrics.om lacks %s", want)
+			}
+		}
+		// Written again without the time series, the directory loses
+		// its metrics.om rather than keep one of another experiment.
+		plain := *runs
+		plain.SeriesA, plain.SeriesB = nil, nil
+		if err := Write(dir, exp, &plain, rep, output.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "metrics.om")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("metrics.om outlives an experiment written without it: %v", err)
+		}
+	}
+	if !bytes.Equal(oms[0], oms[1]) {
+		t.Error("metrics.om differs between 1 and 2 workers")
 	}
 	if !bytes.Equal(outs[0], outs[1]) {
 		t.Errorf("ab.json differs between 1 and 2 workers:\n%s\n---\n%s", outs[0], outs[1])

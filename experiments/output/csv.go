@@ -2,8 +2,10 @@ package output
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
@@ -41,4 +43,31 @@ func TimeseriesCSV(t *world.Timeseries) []byte {
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// ReadTimeseriesCSV reads back what TimeseriesCSV wrote: a header row of
+// column names, then rows of as many numbers. name names the file in
+// errors.
+func ReadTimeseriesCSV(name string, data []byte) (*world.Timeseries, error) {
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		return nil, fmt.Errorf("%s: no header row", name)
+	}
+	ts := &world.Timeseries{Columns: strings.Split(lines[0], ",")}
+	for i, line := range lines[1:] {
+		fields := strings.Split(line, ",")
+		if len(fields) != len(ts.Columns) {
+			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, i+2, len(fields), len(ts.Columns))
+		}
+		row := make([]float64, len(fields))
+		for j, f := range fields {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: column %s: %q is not a number", name, i+2, ts.Columns[j], f)
+			}
+			row[j] = v
+		}
+		ts.Rows = append(ts.Rows, row)
+	}
+	return ts, nil
 }

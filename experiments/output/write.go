@@ -4,24 +4,44 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
+// WriteOptions are choices about a run's files.
+type WriteOptions struct {
+	// MetricsEpoch is the instant simulated time 0 is put at in
+	// metrics.om; the zero value is DefaultMetricsEpoch.
+	MetricsEpoch time.Time
+}
+
+// Epoch is MetricsEpoch, or DefaultMetricsEpoch when it is zero.
+func (o WriteOptions) Epoch() time.Time {
+	if o.MetricsEpoch.IsZero() {
+		t, _ := time.Parse(time.RFC3339, DefaultMetricsEpoch)
+		return t
+	}
+	return o.MetricsEpoch
+}
+
 // WriteRun writes a run's files into dir, creating it if needed:
-// scenario.toml (the resolved scenario), timeseries.csv, metrics.om
-// (OpenMetrics), the figure live.svg and live.png, the run's further
-// files (Result.Files, such as gctrace-NAME.txt) and, last, summary.json,
-// and returns the names written, in that order. Each file is written to a
-// temporary name and renamed into place, so a reader never sees a
-// half-written file, and a directory with a summary.json holds a whole run
-// (one that a limit stopped says so: summary.json's incomplete and
-// stopped_by).
-func WriteRun(dir string, res *world.Result) ([]string, error) {
+// scenario.toml (the resolved scenario), timeseries.csv, metrics.om (the
+// time series in OpenMetrics, with timestamps), metrics.prom (the
+// end-of-run values in the Prometheus text format), the figure live.svg
+// and live.png, the run's further files (Result.Files, such as
+// gctrace-NAME.txt) and, last, summary.json, and returns the names
+// written, in that order. Each file is written to a temporary name and
+// renamed into place, so a reader never sees a half-written file, and a
+// directory with a summary.json holds a whole run (one that a limit
+// stopped says so: summary.json's incomplete and stopped_by).
+func WriteRun(dir string, res *world.Result, opts WriteOptions) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
@@ -33,7 +53,11 @@ func WriteRun(dir string, res *world.Result) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := MetricsOpenMetrics(&res.Summary)
+	var om bytes.Buffer
+	if err := WriteOpenMetrics(&om, []MetricsRun{{RunLabels(&res.Summary), &res.Timeseries}}, opts.Epoch()); err != nil {
+		return nil, err
+	}
+	prom, err := MetricsText(&res.Summary, &res.Timeseries)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +68,8 @@ func WriteRun(dir string, res *world.Result) ([]string, error) {
 	files := []file{
 		{"scenario.toml", res.Scenario},
 		{"timeseries.csv", TimeseriesCSV(&res.Timeseries)},
-		{"metrics.om", metrics},
+		{"metrics.om", om.Bytes()},
+		{"metrics.prom", prom},
 		{"live.svg", svg},
 		{"live.png", png},
 	}
@@ -113,12 +138,21 @@ func SummaryJSON(s *world.Summary) ([]byte, error) {
 // WriteFileAtomic writes data to path through a temporary file in the same
 // directory, synced and then renamed over path.
 func WriteFileAtomic(path string, data []byte) error {
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic is WriteFileAtomic for a file too large to hold in memory:
+// write writes its content to w.
+func WriteAtomic(path string, write func(w io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

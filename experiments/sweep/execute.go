@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
@@ -28,6 +29,13 @@ type Options struct {
 	// of runs finished in this call and the number there are to do.
 	// Calls are serialised; it must not block for long.
 	Progress func(done, pending int)
+	// Metrics writes each run's time series to series/ID.csv and, when
+	// every run is there, metrics.om (see WriteMetrics). It needs the
+	// whole sweep (no shard): metrics.om holds every run.
+	Metrics bool
+	// MetricsEpoch is where simulated time 0 lies in metrics.om; the
+	// zero value is output.DefaultMetricsEpoch.
+	MetricsEpoch time.Time
 }
 
 // Outcome is what one Execute call did.
@@ -108,8 +116,16 @@ func Execute(ctx context.Context, p *Plan, opts Options) (Outcome, error) {
 	if opts.Workers < 1 {
 		return Outcome{}, fmt.Errorf("workers %d: need at least 1", opts.Workers)
 	}
+	if opts.Metrics && shard.Count > 1 {
+		return Outcome{}, fmt.Errorf("metrics.om holds every run of a sweep: run the whole sweep in one directory (no shard %s) to write it", shard)
+	}
 	if err := claimDir(opts.Dir, &p.PlanFile); err != nil {
 		return Outcome{}, err
+	}
+	if opts.Metrics {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, SeriesDir), 0o755); err != nil {
+			return Outcome{}, fmt.Errorf("create sweep directory: %w", err)
+		}
 	}
 	var out Outcome
 	ids := make(map[string]bool)
@@ -126,7 +142,7 @@ func Execute(ctx context.Context, p *Plan, opts Options) (Outcome, error) {
 	if out.TempsRemoved, err = removeTemps(opts.Dir, func(id string) bool { return ids[id] }); err != nil {
 		return out, err
 	}
-	pending, err := p.pending(opts.Dir, mine, &out)
+	pending, err := p.pending(opts.Dir, mine, opts.Metrics, &out)
 	if err != nil {
 		return out, err
 	}
@@ -148,6 +164,11 @@ func Execute(ctx context.Context, p *Plan, opts Options) (Outcome, error) {
 	if shard.Count > 1 {
 		return out, writeManifest(opts.Dir, &p.PlanFile, shard, mine)
 	}
+	if opts.Metrics {
+		if err := WriteMetrics(opts.Dir, &p.PlanFile, output.WriteOptions{MetricsEpoch: opts.MetricsEpoch}); err != nil {
+			return out, err
+		}
+	}
 	if err := WriteAggregate(opts.Dir, &p.PlanFile); err != nil {
 		return out, err
 	}
@@ -155,14 +176,18 @@ func Execute(ctx context.Context, p *Plan, opts Options) (Outcome, error) {
 	return out, nil
 }
 
-// pending returns the runs of mine without a good file in dir, counting
-// the others as resumed. A file that does not read back as its run is
-// removed and the run done again.
-func (p *Plan) pending(dir string, mine []Run, out *Outcome) ([]Run, error) {
+// pending returns the runs of mine without a good file in dir (or, with
+// series, without a time series file), counting the others as resumed.
+// A file that does not read back as its run is removed and the run done
+// again.
+func (p *Plan) pending(dir string, mine []Run, series bool, out *Outcome) ([]Run, error) {
 	var pending []Run
 	for _, r := range mine {
 		path := runPath(dir, r.ID)
 		_, _, err := readRun(path, r)
+		if err == nil && series {
+			_, err = os.Stat(seriesPath(dir, r.ID))
+		}
 		var ve *VersionError
 		switch {
 		case err == nil:
@@ -192,7 +217,7 @@ func (p *Plan) runAll(ctx context.Context, opts Options, pending []Run, out *Out
 	}
 	errs := make([]error, len(pending))
 	_, rerr := sim.Replicate(ctx, len(pending), opts.Workers, func(i int) (struct{}, error) {
-		errs[i] = p.runOne(opts.Dir, pending[i])
+		errs[i] = p.runOne(opts.Dir, pending[i], opts.Metrics)
 		mu.Lock()
 		defer mu.Unlock()
 		done++
@@ -219,13 +244,19 @@ func (p *Plan) runAll(ctx context.Context, opts Options, pending []Run, out *Out
 	return failed, nil
 }
 
-// runOne simulates one run and writes its file.
-func (p *Plan) runOne(dir string, r Run) error {
+// runOne simulates one run and writes its file, after its time series
+// file when series is set: a run file then vouches for both.
+func (p *Plan) runOne(dir string, r Run, series bool) error {
 	// A run under way finishes even when the sweep is interrupted (the
 	// sweep stops starting runs), so it runs without the sweep's context.
-	s, err := p.simulate(context.Background(), r)
+	s, ts, err := p.simulate(context.Background(), r)
 	if err != nil {
 		return err
+	}
+	if series {
+		if err := output.WriteFileAtomic(seriesPath(dir, r.ID), output.TimeseriesCSV(ts)); err != nil {
+			return err
+		}
 	}
 	b, err := output.SummaryJSON(&s)
 	if err != nil {
@@ -234,17 +265,17 @@ func (p *Plan) runOne(dir string, r Run) error {
 	return output.WriteFileAtomic(runPath(dir, r.ID), b)
 }
 
-// simulate runs r and returns its summary as its run file holds it: no
+// simulate runs r and returns its summary as its run file holds it (no
 // wall time, and the plan's source, so that it depends only on the
-// point's scenario and the seed.
-func (p *Plan) simulate(ctx context.Context, r Run) (world.Summary, error) {
+// point's scenario and the seed) and its time series.
+func (p *Plan) simulate(ctx context.Context, r Run) (world.Summary, *world.Timeseries, error) {
 	res, err := world.Run(ctx, p.PointScenario(r.Point, r.Seed), world.Options{})
 	if err != nil {
-		return world.Summary{}, err
+		return world.Summary{}, nil, err
 	}
 	s := res.Summary
 	s.Source = p.Source
-	return s, nil
+	return s, &res.Timeseries, nil
 }
 
 // Simulate runs every run of the plan in memory on workers goroutines
@@ -260,7 +291,7 @@ func Simulate(ctx context.Context, p *Plan, workers int) ([]world.Summary, error
 	}
 	return sim.Replicate(ctx, p.Runs, workers, func(i int) (world.Summary, error) {
 		r := p.Run(i)
-		s, err := p.simulate(ctx, r)
+		s, _, err := p.simulate(ctx, r)
 		if err != nil {
 			return s, &RunError{Run: r, Err: err}
 		}

@@ -22,6 +22,10 @@ import (
 //	                     directory of one sweep
 //	runs/ID.json         one run's summary (sbmpsim.summary/v2; no wall-clock field)
 //	shard-I-of-N.json    a finished shard's manifest (sharded runs only)
+//	series/ID.csv        one run's time series (with --metrics only; merge
+//	                     does not carry them)
+//	metrics.om           every run's time series in OpenMetrics (with
+//	                     --metrics, written before the aggregate)
 //	sweep.csv            the aggregate, one row per point
 //	sweep.json           the aggregate (sbmpsim.sweep/v2), written last:
 //	                     a directory with a sweep.json holds a whole sweep
@@ -30,6 +34,9 @@ const (
 	ReportName = "sweep.json"
 	CSVName    = "sweep.csv"
 	RunsDir    = "runs"
+	SeriesDir  = "series"
+	// MetricsName is the sweep's OpenMetrics file.
+	MetricsName = "metrics.om"
 )
 
 // ManifestName is the file name of shard's manifest.
@@ -40,6 +47,11 @@ func ManifestName(s Shard) string {
 // runPath is where run id's file lives in dir.
 func runPath(dir, id string) string {
 	return filepath.Join(dir, RunsDir, id+".json")
+}
+
+// seriesPath is where run id's time series lives in dir.
+func seriesPath(dir, id string) string {
+	return filepath.Join(dir, SeriesDir, id+".csv")
 }
 
 // encodeJSON is the one JSON encoding of every file a sweep writes:
@@ -144,31 +156,41 @@ func (e *VersionError) Error() string {
 }
 
 // tempRun returns the run id a temporary file of WriteFileAtomic in
-// dir/runs belongs to (".ID.json.tmp123" → "ID").
+// dir/runs or dir/series belongs to (".ID.json.tmp123" → "ID").
 func tempRun(name string) (string, bool) {
 	rest, ok := strings.CutPrefix(name, ".")
 	if !ok {
 		return "", false
 	}
-	id, _, ok := strings.Cut(rest, ".json.tmp")
-	return id, ok
+	for _, ext := range []string{".json.tmp", ".csv.tmp"} {
+		if id, _, ok := strings.Cut(rest, ext); ok {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // removeTemps removes the temporary files a killed sweep left behind in
-// dir/runs for the runs mine says are this shard's, and returns how many.
-// Other shards sharing the directory may be writing theirs right now.
+// dir/runs and dir/series for the runs mine says are this shard's, and
+// returns how many. Other shards sharing the directory may be writing
+// theirs right now.
 func removeTemps(dir string, mine func(id string) bool) (int, error) {
-	entries, err := os.ReadDir(filepath.Join(dir, RunsDir))
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", filepath.Join(dir, RunsDir), err)
-	}
 	n := 0
-	for _, e := range entries {
-		if id, ok := tempRun(e.Name()); ok && mine(id) {
-			if err := os.Remove(filepath.Join(dir, RunsDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return n, fmt.Errorf("remove stale temporary file: %w", err)
+	for _, sub := range []string{RunsDir, SeriesDir} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if errors.Is(err, fs.ErrNotExist) && sub == SeriesDir {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("read %s: %w", filepath.Join(dir, sub), err)
+		}
+		for _, e := range entries {
+			if id, ok := tempRun(e.Name()); ok && mine(id) {
+				if err := os.Remove(filepath.Join(dir, sub, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return n, fmt.Errorf("remove stale temporary file: %w", err)
+				}
+				n++
 			}
-			n++
 		}
 	}
 	return n, nil

@@ -67,6 +67,27 @@ var (
 	}
 )
 
+// The columns a monitoring dashboard needs beyond the totals above (SPEC
+// 4.4's SLO panels, degrade episodes, OOM kills); they follow every other
+// column, so that older columns keep their positions.
+var (
+	kernelSLOColumnDocs = []Column{
+		{"oom_kills", "count", "always", "OOM kills so far (global and memcg): summary.json's oom_kills at the sample's time."},
+	}
+	ledgerSLOColumnDocs = []Column{
+		{"alloc_failures", "count", "always", "Allocations of the SBMP workloads that failed for good so far (summary.json's alloc_failures at the sample's time)."},
+		{"alloc_latency_count", "count", "always", "Successful allocations with a latency so far (trace replays record none): the count of the latency histogram."},
+		{"alloc_latency_sum_ns", "ns", "always", "The sum of those allocations' latencies (cost plus any wait to be retried)."},
+		{"alloc_latency_le_{N}ns", "count", "always, one per bound", "How many of those allocations took at most N ns: a cumulative histogram bucket, bounds in 1-2-5 steps from 10 ns to 10 s plus SPEC 4.4's objective 1.2 s (1200000000)."},
+	}
+	sbmpSLOColumnDocs = []Column{
+		{"fallback_count", "count", "with SBMP", "SPEC 4.1's sbmp_fallback_count so far, summed over the SBMP processes."},
+		{"alloc_stall_ns", "ns", "with SBMP", "SPEC 4.1's sbmp_alloc_stall_ns so far, summed over the SBMP processes."},
+		{"degrade_entries", "count", "with SBMP", "Times an allocator entered degrade so far, summed over the SBMP processes."},
+		{"degraded_processes", "processes", "with SBMP", "SBMP processes degraded at the sample (a dead process counts as not degraded)."},
+	}
+)
+
 // TimeseriesColumns documents every column a run's time series can
 // have, in the order a row holds them. Which columns a run has depends
 // on its scenario (When).
@@ -78,7 +99,10 @@ func TimeseriesColumns() []Column {
 	out = append(out, psiColumnDocs...)
 	out = append(out, vmstatColumnDoc)
 	out = append(out, sbmpColumnDocs...)
-	return append(out, goColumnDocs...)
+	out = append(out, goColumnDocs...)
+	out = append(out, kernelSLOColumnDocs...)
+	out = append(out, ledgerSLOColumnDocs...)
+	return append(out, sbmpSLOColumnDocs...)
 }
 
 // placeholder matches a pattern's placeholder.

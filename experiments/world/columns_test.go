@@ -67,3 +67,14 @@ func TestColumnsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeMemoryColumns: the per-node columns the metrics and the figure
+// read by kind are the documented ones, in order.
+func TestNodeMemoryColumns(t *testing.T) {
+	got := columnNames(nodeColumnDocs, "3")
+	for i, k := range NodeMemoryKinds() {
+		if i >= len(got) || got[i] != NodeMemoryColumn(3, k) {
+			t.Fatalf("columns %v, kinds %v", got, NodeMemoryKinds())
+		}
+	}
+}

@@ -17,6 +17,8 @@ type ledger struct {
 	lastNs                  int64
 	// lat is the latency of every successful allocation, waits included.
 	lat stats.LatencyHist
+	// latBuckets is the same latencies in the time series' buckets.
+	latBuckets latencyBuckets
 	// accounts are the workloads' accounts by workload index; nil for a
 	// workload outside SBMP (task, mlock, page-cache, kmalloc-leak).
 	accounts []*account
@@ -121,7 +123,10 @@ func (a *account) fail() {
 }
 
 // latency records a successful allocation's latency, waits included.
-func (a *account) latency(ns int64) { a.l.lat.Record(ns) }
+func (a *account) latency(ns int64) {
+	a.l.lat.Record(ns)
+	a.l.latBuckets.record(ns)
+}
 
 // die drops the workload's live objects: its process died with them.
 func (a *account) die(now int64) {

@@ -70,6 +70,11 @@ func newSimulation(cfg *config, limits sim.Limits, observe func(*Snapshot)) (*si
 	if err := s.buildWorkloads(); err != nil {
 		return nil, err
 	}
+	s.ts.Columns = append(s.ts.Columns, s.kernel.kernelSLOColumns()...)
+	s.ts.Columns = append(s.ts.Columns, ledgerSLOColumns()...)
+	if len(s.procs) > 0 {
+		s.ts.Columns = append(s.ts.Columns, sbmpSLOColumns...)
+	}
 	if len(cfg.faults) > 0 {
 		s.faults = newFaultSide(s.eng, cfg.faults, s.kernel, s.cost, s.procs, s.synth, s.progs, cfg.seeds)
 	}
@@ -203,6 +208,11 @@ func (s *simulation) sample(now int64) {
 		if g != nil {
 			row = g.sample(row)
 		}
+	}
+	row = s.kernel.appendKernelSLO(row)
+	row = b.appendLedgerSLO(row)
+	if len(s.procs) > 0 {
+		row = appendSBMPSLO(row, s.procs)
 	}
 	s.ts.add(row...)
 	if s.observe != nil {

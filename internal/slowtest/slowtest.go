@@ -1,6 +1,8 @@
 // Package slowtest names the switch that turns on the slow checks:
 // regenerating every committed notebook, running the validation suite
-// on this host's kernel, and driving the tui in tmux. Each takes a minute
+// on this host's kernel, driving the tui in tmux, and every scenario's
+// metrics through promtool and the dashboards' queries through a
+// Prometheus server. Each takes a minute
 // or more, so `go test ./...` (the
 // README's command, kept under three minutes) skips them and .ci/run sets
 // the switch:
@@ -10,6 +12,7 @@ package slowtest
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -23,4 +26,22 @@ func Require(t testing.TB, why string) {
 	if os.Getenv(Env) != "1" {
 		t.Skipf("slow check (%s): runs with %s=1, as .ci/run sets it", why, Env)
 	}
+}
+
+// Tool returns the path of the program name for a test that needs it
+// (promtool, prometheus). When it is not installed the test is skipped
+// with a message saying which Debian package brings it, unless the slow
+// checks are on: CI installs it, so there its absence fails the test.
+func Tool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	switch {
+	case err == nil:
+		return path
+	case os.Getenv(Env) == "1":
+		t.Fatalf("%s is not installed (apt-get install %s); %s=1 requires it", name, pkg, Env)
+	default:
+		t.Skipf("%s is not installed (apt-get install %s): skipped; with %s=1 this fails", name, pkg, Env)
+	}
+	return ""
 }
