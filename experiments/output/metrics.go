@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // summaryFamilies are the end-of-run values metrics.prom has beyond the
@@ -53,6 +55,11 @@ func MetricsText(s *world.Summary, ts *world.Timeseries) ([]byte, error) {
 		f.Metric = append(f.Metric, dtoValue(sf.def.typ, dtoLabels(run, nil), sf.value(s)))
 		fams = append(fams, f)
 	}
+	build := dtoFamily(buildInfoDef)
+	v := buildinfo.Current()
+	build.Metric = append(build.Metric, dtoValue(gauge, dtoLabels(append(slices.Clone(run), Label{"module", v.Module}, Label{"version", v.Version},
+		Label{"revision", v.Revision}, Label{"modified", strconv.FormatBool(v.Modified)}, Label{"goversion", v.Go}), nil), 1))
+	fams = append(fams, build)
 	slices.SortFunc(fams, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	var b bytes.Buffer
 	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // testSeries is a small time series with a column of each kind: plain
@@ -180,6 +181,28 @@ func TestParseMetricsEpoch(t *testing.T) {
 			t.Errorf("%q: error %v, want one saying %q", tc.in, err, tc.err)
 		case tc.err == "" && (err != nil || got.Format(time.RFC3339Nano) != tc.want):
 			t.Errorf("%q: %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestMetricsNameTheBuild: both metrics files carry sbmpsim_build_info
+// with the running build's version and Go version in its labels.
+func TestMetricsNameTheBuild(t *testing.T) {
+	s := &world.Summary{Scenario: "x", Seed: 3}
+	ts := testSeries()
+	prom, err := MetricsText(s, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var om strings.Builder
+	if err := WriteOpenMetrics(&om, []MetricsRun{{RunLabels(s), ts}}, time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	v := buildinfo.Current()
+	for name, text := range map[string]string{"metrics.prom": string(prom), "metrics.om": om.String()} {
+		want := `goversion="` + v.Go + `"`
+		if !strings.Contains(text, "# TYPE sbmpsim_build_info gauge") || !strings.Contains(text, want) || !strings.Contains(text, `version="`+v.Version+`"`) {
+			t.Errorf("%s lacks sbmpsim_build_info with %s:\n%s", name, want, text)
 		}
 	}
 }

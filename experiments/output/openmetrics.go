@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 )
 
 // DefaultMetricsEpoch is the instant simulated time 0 is put at in
@@ -99,8 +100,40 @@ func WriteOpenMetrics(w io.Writer, runs []MetricsRun, epoch time.Time) error {
 			}
 		}
 	}
+	// The build that wrote the file, as a series per run at the run's
+	// first and last timestamps, so that it spans the run.
+	writeDescriptors(bw, buildInfoDef)
+	build := buildLabels()
+	for _, r := range rs {
+		if len(r.rows) == 0 {
+			continue
+		}
+		for _, row := range []int{r.rows[0], r.rows[len(r.rows)-1]} {
+			buf = append(buf[:0], buildInfoDef.name...)
+			buf = appendLabels(buf, r.labels, nil, build)
+			buf = append(buf, " 1 "...)
+			buf = append(buf, formatStamp(epochMs+int64(r.ts.Rows[row][0])/1e6)...)
+			buf = append(buf, '\n')
+			bw.Write(buf)
+			if len(r.rows) == 1 {
+				break
+			}
+		}
+	}
 	bw.WriteString("# EOF\n")
 	return bw.Flush()
+}
+
+// buildInfoDef is the family that says which build wrote a metrics file:
+// value 1, the build in its labels (Prometheus' *_build_info convention).
+var buildInfoDef = familyDef{"sbmpsim_build_info", "", "The sbmpsim build that wrote this file (sbmpsim version), in its labels; the value is always 1.", gauge}
+
+// buildLabels renders the running build as labels: module, version,
+// revision, modified and goversion.
+func buildLabels() string {
+	v := buildinfo.Current()
+	return renderRunLabels([]Label{{"module", v.Module}, {"version", v.Version}, {"revision", v.Revision},
+		{"modified", strconv.FormatBool(v.Modified)}, {"goversion", v.Go}})
 }
 
 // keptRows are the rows of ts whose millisecond differs from the next
