@@ -38,18 +38,34 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO] [--seed S] [--seeds N] [--set KEY=VALUE]... [--out DIR] [--json]",
 		Short: "Run one scenario (default: the embedded " + scenarios.Default + ")",
-		Long: `Run a scenario file, or an embedded scenario by name (see 'sbmpsim scenarios'),
-and write summary.json, timeseries.csv and scenario.toml (the resolved scenario)
-into --out, with metrics.om, metrics.prom, the figure live.png/live.svg, probes.csv
-when the scenario has [[probe]] tables, and a go-runtime workload's gctrace files.
-metrics.om is the whole time series in OpenMetrics with timestamps: simulated
-time 0 is put at --metrics-epoch (default ` + output.DefaultMetricsEpoch + `, so runs line up
-and the file is the same bytes every time; "now" puts the run where Grafana's
-default time range shows it). Load it into Prometheus with
-'promtool tsdb create-blocks-from openmetrics metrics.om DATA_DIR'. metrics.prom
-is the end-of-run values in the Prometheus text format. With --seeds N it runs N replications (seeds S, S+1, ... from
---seed or the scenario's run.seed) on --workers goroutines and writes
-replications.json; the results do not depend on the number of workers.`,
+		Long: `Run a scenario file, or an embedded scenario by name (see 'sbmpsim scenarios').
+With --out DIR it writes:
+
+  summary.json     what the run did (docs/reference.md lists every field)
+  timeseries.csv   the state every output.sample_interval_ms of simulated time
+  scenario.toml    the resolved scenario: 'sbmpsim run scenario.toml' replays it
+  metrics.om       the time series in OpenMetrics, with timestamps
+  metrics.prom     the end-of-run values in the Prometheus text format
+  live.png/.svg    the timeline: memory by kind per node, tiers, OOM kills
+  probes.csv       the [[probe]] records, when the scenario has probes
+  gctrace-*.txt    a go-runtime workload's GC trace
+  timing.json      wall-clock time: the one file that differs between runs
+
+Every file but timing.json is the same bytes for the same scenario, seed and
+build. The run ends by checking every invariant once on the final state
+(summary.json's invariant_checks). A run stopped by run.max_events writes
+its files with summary.json "incomplete" and exits 1.
+
+metrics.om puts simulated time 0 at --metrics-epoch (default ` + output.DefaultMetricsEpoch + `,
+so runs line up; "now" puts the run where Grafana's default time range shows
+it); load it with 'promtool tsdb create-blocks-from openmetrics metrics.om DIR'.
+
+With --seeds N it runs N replications (seeds S, S+1, ... from --seed or the
+scenario's run.seed) on --workers goroutines and writes replications.json
+(the aggregate: OOM probability with Wilson and Clopper-Pearson intervals,
+time to first OOM, failed allocations, stall, footprint; and every run's
+summary), scenario.toml and timing.json; the results do not depend on the
+number of workers.`,
 		Example: `  sbmpsim run --out out/                          # the default scenario, all its files
   sbmpsim run steady --seed 7 --set kernel.swappiness=60 --json
   sbmpsim run my-scenario.toml --set workload.0.rate_per_s=5e4 --out out/
