@@ -143,7 +143,7 @@ func PairedMeanDiff(a, b []float64, opts BootstrapOptions) (PairedDiff, error) {
 	reps := bootstrapMeans(d, o.Resamples, o.Seed)
 	slices.Sort(reps)
 	alpha := 1 - o.Level
-	lo, hi := alpha/2, 1-alpha/2
+	lo, hi := float64(alpha/2), 1-float64(alpha/2)
 	if o.Method == BootstrapBCa {
 		res.Z0 = biasCorrection(reps, res.MeanDiff)
 		res.Accel = jackknifeAcceleration(d)
@@ -196,7 +196,7 @@ func biasCorrection(sorted []float64, theta float64) float64 {
 		upto++
 	}
 	b := float64(len(sorted))
-	p := (float64(below) + float64(upto-below)/2) / b
+	p := (float64(below) + float64(float64(upto-below)/2)) / b
 	p = math.Min(math.Max(p, 1/(2*b)), 1-1/(2*b))
 	return distuv.UnitNormal.Quantile(p)
 }
@@ -214,8 +214,8 @@ func jackknifeAcceleration(d []float64) float64 {
 	var num, den float64
 	for _, x := range d {
 		u := jackMean - (sum-x)/(n-1)
-		num += u * u * u
-		den += u * u
+		num += float64(u * u * u)
+		den += float64(u * u)
 	}
 	if den == 0 {
 		return 0
@@ -227,7 +227,7 @@ func jackknifeAcceleration(d []float64) float64 {
 func bcaLevel(z0, accel, level float64) float64 {
 	z := distuv.UnitNormal.Quantile(level)
 	w := z0 + z
-	den := 1 - accel*w
+	den := 1 - float64(accel*w)
 	if den <= 0 {
 		// Only for |a| so large the BCa expansion is meaningless; take
 		// the extreme replicate on the side the level asks for.

@@ -43,9 +43,11 @@ func WilsonInterval(k, n int, level float64) (Interval, error) {
 		return Interval{}, fmt.Errorf("wilson: %w", err)
 	}
 	z := zTwoSided(level)
-	nf, kf, z2 := float64(n), float64(k), z*z
-	centre := (kf + z2/2) / (nf + z2)
-	half := z / (nf + z2) * math.Sqrt(kf*(nf-kf)/nf+z2/4)
+	// Products that are added are rounded first (float64(...)), so no
+	// architecture fuses them (see the package doc).
+	nf, kf, z2 := float64(n), float64(k), float64(z*z)
+	centre := (kf + float64(z2/2)) / (nf + z2)
+	half := float64(z / (nf + z2) * math.Sqrt(kf*(nf-kf)/nf+float64(z2/4)))
 	iv := Interval{Lo: centre - half, Hi: centre + half}
 	// At k = 0 and k = n the limits are exactly 0 and 1 algebraically;
 	// pin them so rounding cannot produce -1e-17.
@@ -72,16 +74,17 @@ func WilsonCCInterval(k, n int, level float64) (Interval, error) {
 		return Interval{}, fmt.Errorf("wilson with continuity correction: %w", err)
 	}
 	z := zTwoSided(level)
-	nf, z2 := float64(n), z*z
+	nf, z2 := float64(n), float64(z*z)
 	p := float64(k) / nf
 	q := 1 - p
 	den := 2 * (nf + z2)
+	np2 := float64(2 * nf * p)
 	iv := Interval{Lo: 0, Hi: 1}
 	if k > 0 {
-		iv.Lo = (2*nf*p + z2 - 1 - z*math.Sqrt(z2-2-1/nf+4*p*(nf*q+1))) / den
+		iv.Lo = (np2 + z2 - 1 - float64(z*math.Sqrt(z2-2-1/nf+float64(4*p*(float64(nf*q)+1))))) / den
 	}
 	if k < n {
-		iv.Hi = (2*nf*p + z2 + 1 + z*math.Sqrt(z2+2-1/nf+4*p*(nf*q-1))) / den
+		iv.Hi = (np2 + z2 + 1 + float64(z*math.Sqrt(z2+2-1/nf+float64(4*p*(float64(nf*q)-1))))) / den
 	}
 	return clampUnit(iv), nil
 }

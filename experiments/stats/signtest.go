@@ -67,7 +67,7 @@ func binomialHalfCDF(k, m int) float64 {
 	lm := lgamma(float64(m) + 1)
 	var p float64
 	for i := 0; i <= k; i++ {
-		p += math.Exp(lm - lgamma(float64(i)+1) - lgamma(float64(m-i)+1) - float64(m)*math.Ln2)
+		p += math.Exp(lm - lgamma(float64(i)+1) - lgamma(float64(m-i)+1) - float64(float64(m)*math.Ln2))
 	}
 	return math.Min(p, 1)
 }

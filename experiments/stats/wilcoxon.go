@@ -82,7 +82,7 @@ func WilcoxonSignedRank(a, b []float64) (WilcoxonResult, error) {
 	}
 	r.Ties = tieTerm > 0
 	n := float64(r.N)
-	mu := n * (n + 1) / 4
+	mu := float64(n * (n + 1) / 4)
 	sigma := math.Sqrt(n*(n+1)*(2*n+1)/24 - tieTerm/48)
 	diff := r.WPlus - mu
 	correction := 0.0
@@ -127,7 +127,7 @@ func signedRanks(d []float64) (ranks []float64, tieTerm float64) {
 			ranks[idx] = mid
 		}
 		if t := float64(end - start); t > 1 {
-			tieTerm += t*t*t - t
+			tieTerm += float64(t*t*t) - t
 		}
 		start = end
 	}
