@@ -6,8 +6,6 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"slices"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // BootstrapMethod selects how a bootstrap confidence interval is read off
@@ -198,7 +196,7 @@ func biasCorrection(sorted []float64, theta float64) float64 {
 	b := float64(len(sorted))
 	p := (float64(below) + float64(float64(upto-below)/2)) / b
 	p = math.Min(math.Max(p, 1/(2*b)), 1-1/(2*b))
-	return distuv.UnitNormal.Quantile(p)
+	return normalQuantile(p)
 }
 
 // jackknifeAcceleration returns the BCa acceleration for the mean of d
@@ -220,12 +218,12 @@ func jackknifeAcceleration(d []float64) float64 {
 	if den == 0 {
 		return 0
 	}
-	return num / (6 * math.Pow(den, 1.5))
+	return num / (6 * pow15(den))
 }
 
 // bcaLevel maps a nominal quantile level to the BCa-adjusted one.
 func bcaLevel(z0, accel, level float64) float64 {
-	z := distuv.UnitNormal.Quantile(level)
+	z := normalQuantile(level)
 	w := z0 + z
 	den := 1 - float64(accel*w)
 	if den <= 0 {
@@ -236,7 +234,7 @@ func bcaLevel(z0, accel, level float64) float64 {
 		}
 		return 1
 	}
-	return distuv.UnitNormal.CDF(z0 + w/den)
+	return normalCDF(z0 + w/den)
 }
 
 // mean returns the arithmetic mean of non-empty xs.

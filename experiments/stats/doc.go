@@ -38,8 +38,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Sentinel errors. Every error the package returns wraps exactly one of
@@ -65,7 +63,7 @@ type Interval struct {
 // zTwoSided returns the standard normal quantile z with P(|Z| <= z) =
 // level, i.e. Φ⁻¹(1 - (1-level)/2); 1.959964 for level 0.95.
 func zTwoSided(level float64) float64 {
-	return distuv.UnitNormal.Quantile(1 - float64((1-level)/2))
+	return normalQuantile(1 - float64((1-level)/2))
 }
 
 // checkLevel rejects confidence levels outside the open interval (0, 1).

@@ -97,10 +97,10 @@ func WilcoxonSignedRank(a, b []float64) (WilcoxonResult, error) {
 		r.P = wilcoxonExactP(r.N, int(r.WPlus))
 		return r, nil
 	}
-	// 2·min(Φ(z), 1-Φ(z)) = erfc(|z|/√2). Computed with Erfc directly:
+	// 2·min(Φ(z), 1-Φ(z)) = erfc(|z|/√2). Computed with erfc directly:
 	// gonum's Normal.Survival is 1 - CDF-based and loses relative
 	// precision in the far tail (p ~ 1e-11).
-	r.P = math.Min(1, math.Erfc(math.Abs(r.Z)/math.Sqrt2))
+	r.P = math.Min(1, erfc(math.Abs(r.Z)/math.Sqrt2))
 	return r, nil
 }
 
@@ -155,7 +155,7 @@ func wilcoxonExactP(n, w int) float64 {
 			upper += c
 		}
 	}
-	total := math.Exp2(float64(n))
+	total := math.Ldexp(1, n) // 2**n
 	return math.Min(1, 2*float64(min(lower, upper))/total)
 }
 
