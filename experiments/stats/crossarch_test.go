@@ -4,10 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"hash"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +175,64 @@ func TestSameBitsOnEveryArchitecture(t *testing.T) {
 		if got := hex.EncodeToString(d.h.Sum(nil))[:16]; got != g.want {
 			t.Errorf("%s: digest %s on %s, amd64 gives %s: a result's bits differ. A product that is added without float64(...), or a math or gonum function, makes results depend on the architecture (see the package doc); a formula changed on purpose needs the new digest here, once arm64 agrees", g.name, got, runtime.GOARCH, g.want)
 		}
+	}
+}
+
+// exactMath are the functions of package math whose results are fixed by
+// IEEE 754 or by their definition, so every architecture computes the
+// same bits (math.FMA rounds once everywhere, in hardware or software).
+var exactMath = map[string]bool{
+	"Abs": true, "Ceil": true, "Copysign": true, "FMA": true, "Float64bits": true, "Float64frombits": true,
+	"Floor": true, "Frexp": true, "Inf": true, "IsInf": true, "IsNaN": true, "Ldexp": true, "Max": true,
+	"Min": true, "NaN": true, "Nextafter": true, "Round": true, "RoundToEven": true, "Signbit": true,
+	"Sqrt": true, "Trunc": true,
+}
+
+// TestNoArchitectureDependentFunctions reads the non-test Go files of the
+// packages that compute ab.json, sweep.json and replications.json and
+// fails for a call of a math function outside exactMath (math.Exp, Log,
+// Pow, Erfc, Lgamma, Exp2, ... are assembly or fused Go, and differ
+// between architectures) and for an import of gonum: use the portable
+// functions of elementary.go and normal.go instead.
+func TestNoArchitectureDependentFunctions(t *testing.T) {
+	fset := token.NewFileSet()
+	files := 0
+	for _, dir := range []string{".", "../ab", "../sweep"} {
+		names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files++
+			for _, imp := range f.Imports {
+				if path, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(path, "gonum.org/") {
+					t.Errorf("%s: imports %s, whose floating-point code differs between architectures", fset.Position(imp.Pos()), path)
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "math" && !exactMath[sel.Sel.Name] {
+					t.Errorf("%s: math.%s differs between architectures; use a portable function (elementary.go)", fset.Position(call.Pos()), sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+	if files < 20 {
+		t.Fatalf("read only %d files", files)
 	}
 }
