@@ -141,7 +141,9 @@ func TestSameBytesOnArm64(t *testing.T) {
 			bin := filepath.Join(dir, "stats-"+arch+".test")
 			crossBuild(t, arch, "test", "-c", "-o", bin, "../../experiments/stats")
 			args := append(append([]string(nil), runner[arch]...), bin)
-			if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Dir = filepath.Join("..", "..", "experiments", "stats") // as go test runs it
+			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("package stats' tests on %s: %v\n%s", arch, err, out)
 			}
 		}
