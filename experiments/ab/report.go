@@ -246,7 +246,9 @@ var metricDefs = [...]metricDef{
 	{"alloc_latency_p999_ns", unitNs, func(s *world.Summary) float64 { return float64(s.AllocLatencyNs.P999) }},
 	{"footprint_peak_bytes", unitBytes, func(s *world.Summary) float64 { return float64(s.FootprintPeakBytes) }},
 	// The machine's memory stall as PSI reports it (some), every task's.
-	{"memory_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(s.MemoryPressure.SomeTotalUs) * 1e3 }},
+	// The product is rounded (float64) before it is summed and differenced:
+	// see package stats on fused multiply-add.
+	{"memory_stall_ns", unitNs, func(s *world.Summary) float64 { return float64(float64(s.MemoryPressure.SomeTotalUs) * 1e3) }},
 	// SPEC 3.3: allocations that met the degrade condition and failed or
 	// missed their workload's latency objective.
 	{"degrade_harmed", unitCount, func(s *world.Summary) float64 {

@@ -6,8 +6,6 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"slices"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // BootstrapMethod selects how a bootstrap confidence interval is read off
@@ -143,7 +141,7 @@ func PairedMeanDiff(a, b []float64, opts BootstrapOptions) (PairedDiff, error) {
 	reps := bootstrapMeans(d, o.Resamples, o.Seed)
 	slices.Sort(reps)
 	alpha := 1 - o.Level
-	lo, hi := alpha/2, 1-alpha/2
+	lo, hi := float64(alpha/2), 1-float64(alpha/2)
 	if o.Method == BootstrapBCa {
 		res.Z0 = biasCorrection(reps, res.MeanDiff)
 		res.Accel = jackknifeAcceleration(d)
@@ -196,9 +194,9 @@ func biasCorrection(sorted []float64, theta float64) float64 {
 		upto++
 	}
 	b := float64(len(sorted))
-	p := (float64(below) + float64(upto-below)/2) / b
+	p := (float64(below) + float64(float64(upto-below)/2)) / b
 	p = math.Min(math.Max(p, 1/(2*b)), 1-1/(2*b))
-	return distuv.UnitNormal.Quantile(p)
+	return normalQuantile(p)
 }
 
 // jackknifeAcceleration returns the BCa acceleration for the mean of d
@@ -214,20 +212,20 @@ func jackknifeAcceleration(d []float64) float64 {
 	var num, den float64
 	for _, x := range d {
 		u := jackMean - (sum-x)/(n-1)
-		num += u * u * u
-		den += u * u
+		num += float64(u * u * u)
+		den += float64(u * u)
 	}
 	if den == 0 {
 		return 0
 	}
-	return num / (6 * math.Pow(den, 1.5))
+	return num / (6 * pow15(den))
 }
 
 // bcaLevel maps a nominal quantile level to the BCa-adjusted one.
 func bcaLevel(z0, accel, level float64) float64 {
-	z := distuv.UnitNormal.Quantile(level)
+	z := normalQuantile(level)
 	w := z0 + z
-	den := 1 - accel*w
+	den := 1 - float64(accel*w)
 	if den <= 0 {
 		// Only for |a| so large the BCa expansion is meaningless; take
 		// the extreme replicate on the side the level asks for.
@@ -236,7 +234,7 @@ func bcaLevel(z0, accel, level float64) float64 {
 		}
 		return 1
 	}
-	return distuv.UnitNormal.CDF(z0 + w/den)
+	return normalCDF(z0 + w/den)
 }
 
 // mean returns the arithmetic mean of non-empty xs.

@@ -17,14 +17,36 @@
 //   - Inputs are never modified; functions that sort work on a copy.
 //   - Bad input is reported as an error wrapping ErrInvalid, ErrEmpty or
 //     ErrMismatch, never as NaN.
+//
+// # Same bits on every architecture
+//
+// The Go spec ("Floating-point operators") lets an implementation fuse
+// x*y + z into one fused multiply-add, rounding once instead of twice,
+// and says that only an explicit conversion, float64(x*y), rounds the
+// product and so prevents fusion. The compiler fuses on arm64, ppc64,
+// ppc64le, s390x, riscv64 and loong64, and on amd64 built with
+// GOAMD64=v3. It does so on SSA values, so `h := a*b; c + h` fuses as
+// well. Hence the rule for this package: every product whose value is
+// added or subtracted, directly or through a variable, is written
+// float64(a*b); so is a quotient by a power of two (the compiler turns
+// x/2 into x*0.5), although scaling by a power of two is exact either
+// way. The conversion costs nothing where the compiler would not fuse,
+// so the results are the ones amd64 computed before the rule.
+//
+// For the same reason the package calls no math function beyond the
+// exact ones (Sqrt, Floor, Ldexp, FMA, ...) and nothing of gonum: exp,
+// log, erfc and the normal quantile are written here (elementary.go,
+// normal.go) and give amd64's former values everywhere, and the
+// Clopper-Pearson limits are computed exactly.
+// TestSameBitsOnEveryArchitecture and
+// TestNoArchitectureDependentFunctions hold the package to this, and
+// .ci/run runs the former under qemu-aarch64-static.
 package stats
 
 import (
 	"errors"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Sentinel errors. Every error the package returns wraps exactly one of
@@ -50,7 +72,7 @@ type Interval struct {
 // zTwoSided returns the standard normal quantile z with P(|Z| <= z) =
 // level, i.e. Φ⁻¹(1 - (1-level)/2); 1.959964 for level 0.95.
 func zTwoSided(level float64) float64 {
-	return distuv.UnitNormal.Quantile(1 - (1-level)/2)
+	return normalQuantile(1 - float64((1-level)/2))
 }
 
 // checkLevel rejects confidence levels outside the open interval (0, 1).

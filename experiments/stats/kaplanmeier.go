@@ -163,8 +163,8 @@ func (c *KMCurve) Median(level float64) (MedianSurvival, error) {
 	z := zTwoSided(level)
 	m := MedianSurvival{Level: level}
 	m.Median = c.firstStep(func(s KMStep) bool { return s.Survival <= 0.5+survivalHalfTolerance })
-	m.Lo = c.firstStep(func(s KMStep) bool { return s.Survival-z*s.StdErr <= 0.5+survivalHalfTolerance })
-	m.Hi = c.firstStep(func(s KMStep) bool { return s.Survival+z*s.StdErr < 0.5-survivalHalfTolerance })
+	m.Lo = c.firstStep(func(s KMStep) bool { return s.Survival-float64(z*s.StdErr) <= 0.5+survivalHalfTolerance })
+	m.Hi = c.firstStep(func(s KMStep) bool { return s.Survival+float64(z*s.StdErr) < 0.5-survivalHalfTolerance })
 	return m, nil
 }
 

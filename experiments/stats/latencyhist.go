@@ -2,7 +2,6 @@ package stats
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 )
 
@@ -111,7 +110,7 @@ func (h *LatencyHist) MeanNs() float64 {
 	if h.total == 0 {
 		return 0
 	}
-	sum := float64(h.sumHi)*math.Exp2(64) + float64(h.sumLo)
+	sum := float64(float64(h.sumHi)*(1<<64)) + float64(h.sumLo)
 	return sum / float64(h.total)
 }
 

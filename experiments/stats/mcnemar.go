@@ -137,8 +137,8 @@ func NewcombePairedDiff(t PairedBinary, level float64) (Interval, error) {
 	phi := newcombePhi(t)
 	diff := pa - pb
 	la, ua, lb, ub := pa-wa.Lo, wa.Hi-pa, pb-wb.Lo, wb.Hi-pb
-	lo := diff - math.Sqrt(math.Max(la*la-2*phi*la*ub+ub*ub, 0))
-	hi := diff + math.Sqrt(math.Max(lb*lb-2*phi*lb*ua+ua*ua, 0))
+	lo := diff - math.Sqrt(math.Max(float64(la*la)-float64(2*phi*la*ub)+float64(ub*ub), 0))
+	hi := diff + math.Sqrt(math.Max(float64(lb*lb)-float64(2*phi*lb*ua)+float64(ua*ua), 0))
 	return Interval{Lo: math.Max(lo, -1), Hi: math.Min(hi, 1)}, nil
 }
 
@@ -149,9 +149,9 @@ func newcombePhi(t PairedBinary) float64 {
 	if den == 0 {
 		return 0
 	}
-	num := a*d - b*c
+	num := float64(a*d) - float64(b*c)
 	if num > 0 {
-		num = math.Max(num-(a+b+c+d)/2, 0)
+		num = math.Max(num-float64((a+b+c+d)/2), 0)
 	}
 	return num / math.Sqrt(den)
 }

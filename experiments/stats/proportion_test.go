@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"testing"
 )
 
@@ -99,5 +100,60 @@ func TestBinomialIntervalErrors(t *testing.T) {
 		checkErr(t, f.name+" level=1", err, ErrInvalid)
 		_, err = f.fn(1, 2, 95)
 		checkErr(t, f.name+" level=95", err, ErrInvalid)
+	}
+}
+
+// exactBinomialCDF returns P(X <= k) for X ~ Binomial(n, p) in exact
+// rational arithmetic.
+func exactBinomialCDF(n, k int, p *big.Rat) *big.Rat {
+	q := new(big.Rat).Sub(big.NewRat(1, 1), p)
+	sum := new(big.Rat)
+	for i := 0; i <= k; i++ {
+		t := new(big.Rat).SetInt(new(big.Int).Binomial(int64(n), int64(i)))
+		for range i {
+			t.Mul(t, p)
+		}
+		for range n - i {
+			t.Mul(t, q)
+		}
+		sum.Add(sum, t)
+	}
+	return sum
+}
+
+// TestClopperPearsonNearestFloat checks, in exact rational arithmetic,
+// that each limit is the float64 nearest to the root of its defining
+// equation: the root lies within half a unit in the last place on either
+// side, so the binomial CDF at the midpoints to both neighbours straddles
+// the target.
+func TestClopperPearsonNearestFloat(t *testing.T) {
+	mid := func(a, b float64) *big.Rat {
+		m := new(big.Rat).Add(new(big.Rat).SetFloat64(a), new(big.Rat).SetFloat64(b))
+		return m.Quo(m, big.NewRat(2, 1))
+	}
+	// straddles reports whether the root of P(X <= j; p) = target lies
+	// in [mid(below, x), mid(x, above)]: the CDF falls in p.
+	straddles := func(n, j int, target *big.Rat, x float64) bool {
+		below, above := math.Nextafter(x, 0), math.Nextafter(x, 1)
+		return exactBinomialCDF(n, j, mid(below, x)).Cmp(target) >= 0 &&
+			exactBinomialCDF(n, j, mid(x, above)).Cmp(target) <= 0
+	}
+	for _, level := range []float64{0.95, 0.9, 0.5} {
+		half := new(big.Rat).SetFloat64((1 - level) / 2)
+		for _, n := range []int{1, 2, 3, 4, 7, 12, 20} {
+			for k := 0; k <= n; k++ {
+				iv, err := ClopperPearsonInterval(k, n, level)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Lo: P(X <= k-1) = 1 - α/2; Hi: P(X <= k) = α/2.
+				if k > 0 && !straddles(n, k-1, new(big.Rat).Sub(big.NewRat(1, 1), half), iv.Lo) {
+					t.Errorf("level %v, %d/%d: Lo = %v is not the float64 nearest the root", level, k, n, iv.Lo)
+				}
+				if k < n && !straddles(n, k, half, iv.Hi) {
+					t.Errorf("level %v, %d/%d: Hi = %v is not the float64 nearest the root", level, k, n, iv.Hi)
+				}
+			}
+		}
 	}
 }

@@ -100,13 +100,13 @@ func nearestRank(q float64, n uint64) uint64 {
 // linearQuantileSorted is Hyndman–Fan definition 7 on sorted, non-empty
 // data.
 func linearQuantileSorted(sorted []float64, q float64) float64 {
-	h := float64(len(sorted)-1) * q
+	h := float64(float64(len(sorted)-1) * q)
 	lo := int(math.Floor(h))
 	if lo >= len(sorted)-1 {
 		return sorted[len(sorted)-1]
 	}
 	frac := h - float64(lo)
-	return sorted[lo] + frac*(sorted[lo+1]-sorted[lo])
+	return sorted[lo] + float64(frac*(sorted[lo+1]-sorted[lo]))
 }
 
 // sortedCopy returns a sorted copy of xs after checking it is non-empty

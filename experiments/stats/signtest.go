@@ -58,22 +58,16 @@ func binomialHalfTwoSided(k, m int) float64 {
 }
 
 // binomialHalfCDF returns P(X <= k) for X ~ Binomial(m, 1/2), summing the
-// terms C(m, i)/2^m in log space (via math.Lgamma) so that large m
+// terms C(m, i)/2^m in log space (log-factorials) so that large m
 // neither overflows nor underflows. Terms are added smallest first.
 func binomialHalfCDF(k, m int) float64 {
 	if k >= m {
 		return 1
 	}
-	lm := lgamma(float64(m) + 1)
+	lm := lnFactorial(m)
 	var p float64
 	for i := 0; i <= k; i++ {
-		p += math.Exp(lm - lgamma(float64(i)+1) - lgamma(float64(m-i)+1) - float64(m)*math.Ln2)
+		p += exp(lm - lnFactorial(i) - lnFactorial(m-i) - float64(float64(m)*math.Ln2))
 	}
 	return math.Min(p, 1)
-}
-
-// lgamma is math.Lgamma without the sign, for positive arguments.
-func lgamma(x float64) float64 {
-	v, _ := math.Lgamma(x)
-	return v
 }

@@ -82,7 +82,7 @@ func WilcoxonSignedRank(a, b []float64) (WilcoxonResult, error) {
 	}
 	r.Ties = tieTerm > 0
 	n := float64(r.N)
-	mu := n * (n + 1) / 4
+	mu := float64(n * (n + 1) / 4)
 	sigma := math.Sqrt(n*(n+1)*(2*n+1)/24 - tieTerm/48)
 	diff := r.WPlus - mu
 	correction := 0.0
@@ -97,10 +97,10 @@ func WilcoxonSignedRank(a, b []float64) (WilcoxonResult, error) {
 		r.P = wilcoxonExactP(r.N, int(r.WPlus))
 		return r, nil
 	}
-	// 2·min(Φ(z), 1-Φ(z)) = erfc(|z|/√2). Computed with Erfc directly:
+	// 2·min(Φ(z), 1-Φ(z)) = erfc(|z|/√2). Computed with erfc directly:
 	// gonum's Normal.Survival is 1 - CDF-based and loses relative
 	// precision in the far tail (p ~ 1e-11).
-	r.P = math.Min(1, math.Erfc(math.Abs(r.Z)/math.Sqrt2))
+	r.P = math.Min(1, erfc(math.Abs(r.Z)/math.Sqrt2))
 	return r, nil
 }
 
@@ -127,7 +127,7 @@ func signedRanks(d []float64) (ranks []float64, tieTerm float64) {
 			ranks[idx] = mid
 		}
 		if t := float64(end - start); t > 1 {
-			tieTerm += t*t*t - t
+			tieTerm += float64(t*t*t) - t
 		}
 		start = end
 	}
@@ -155,7 +155,7 @@ func wilcoxonExactP(n, w int) float64 {
 			upper += c
 		}
 	}
-	total := math.Exp2(float64(n))
+	total := math.Ldexp(1, n) // 2**n
 	return math.Min(1, 2*float64(min(lower, upper))/total)
 }
 

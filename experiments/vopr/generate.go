@@ -66,7 +66,7 @@ func (g *gen) intn(n int) int             { return g.rng.IntN(n) }
 func (g *gen) chance(p float64) bool      { return g.rng.Float64() < p }
 func (g *gen) between(lo, hi int64) int64 { return lo + int64(g.rng.IntN(int(hi-lo+1))) }
 func (g *gen) uniform(lo, hi float64) float64 {
-	return lo + (hi-lo)*g.rng.Float64()
+	return lo + float64((hi-lo)*g.rng.Float64()) // rounded: no fused multiply-add (package stats)
 }
 
 // logUniform draws from lo..hi evenly in the logarithm.
@@ -290,7 +290,7 @@ func (g *gen) synthetic(w *scenario.Workload) {
 		at := 0.0
 		for k := range 1 + g.intn(4) {
 			if k > 0 {
-				at += g.uniform(1, float64(g.durationMs)/2)
+				at += g.uniform(1, float64(float64(g.durationMs)/2))
 			}
 			w.PhaseStartMs = append(w.PhaseStartMs, math.Round(at))
 			w.PhaseRatePerS = append(w.PhaseRatePerS, pick(g, 0, g.logUniform(500, 20_000)))

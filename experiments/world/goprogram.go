@@ -206,7 +206,7 @@ func (g *goWorkload) summary() *GoRuntimeSummary {
 		for i := 1; i < len(recs); i++ {
 			d := float64(recs[i].StartNs - recs[i-1].StartNs)
 			sum += d
-			sq += d * d
+			sq += float64(d * d)
 		}
 		s.GCIntervalMean = sum / n
 		if n > 1 {

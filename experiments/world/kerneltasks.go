@@ -204,7 +204,7 @@ func (d *taskDriver) grow(t *task, now int64) tickResult {
 		ticks = max(1, (now-t.openNs)/faultTickNs+1)
 	}
 	t.openNs += ticks * faultTickNs
-	t.due += float64(ticks) * c.pagesPerTick
+	t.due += float64(float64(ticks) * c.pagesPerTick)
 	pages := int64(t.due)
 	t.due -= float64(pages)
 	if c.kind == scenario.KindPageCache {

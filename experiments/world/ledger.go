@@ -38,7 +38,7 @@ func (l *ledger) open(index int, name string, sloNs int64) *account {
 
 // advance moves the time integral of live objects to now.
 func (l *ledger) advance(now int64) {
-	l.liveArea += float64(l.liveObjects) * float64(now-l.lastNs)
+	l.liveArea += float64(float64(l.liveObjects) * float64(now-l.lastNs))
 	l.lastNs = now
 }
 

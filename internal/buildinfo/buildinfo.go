@@ -13,7 +13,6 @@ package buildinfo
 import (
 	"fmt"
 	"runtime/debug"
-	"sync"
 )
 
 // Version identifies a build.
@@ -46,16 +45,11 @@ func (v Version) String() string {
 	return s + " " + v.Go
 }
 
-var (
-	once    sync.Once
-	current Version
-)
+// current is the running binary's version, read once at start-up.
+var current = read()
 
 // Current returns the running binary's version.
-func Current() Version {
-	once.Do(func() { current = read() })
-	return current
-}
+func Current() Version { return current }
 
 func read() Version {
 	bi, ok := debug.ReadBuildInfo()

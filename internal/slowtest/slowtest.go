@@ -1,13 +1,14 @@
 // Package slowtest names the switch that turns on the slow checks:
 // regenerating every committed notebook, running the validation suite
-// on this host's kernel, driving the tui in tmux, and every scenario's
-// metrics through promtool and the dashboards' queries through a
-// Prometheus server. Each takes a minute
-// or more, so `go test ./...` (the
-// README's command, kept under three minutes) skips them and .ci/run sets
-// the switch:
+// on this host's kernel, driving the tui in tmux, a sweep as a Slurm job
+// array, every scenario's metrics through promtool and the dashboards'
+// queries through a Prometheus server, and comparing the outputs of
+// sbmpsim built for arm64 (under qemu-user) with amd64's. Each takes half
+// a minute or more, so `go test ./...` (the README's command, kept under
+// three minutes) skips them and .ci/run sets the switch, one step each
+// (see .ci/run for the list):
 //
-//	SBMPSIM_SLOW=1 go test -timeout 25m -run 'TestQuickOutputsRegenerate|TestSuiteOnThisHost|TestTUIInTmux' ./...
+//	SBMPSIM_SLOW=1 go test -timeout 25m -run 'TestQuickOutputsRegenerate|TestSuiteOnThisHost|TestTUIInTmux|TestSameBytesOnArm64' ./...
 package slowtest
 
 import (

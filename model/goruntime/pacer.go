@@ -66,10 +66,10 @@ func (p *Program) updatePacer() {
 		return
 	}
 	headroom := float64(p.goal - p.heapMarked)
-	runway := p.allocBytesPerNs() * p.bgMarkNs(p.heapMarked+p.cfg.StacksBytes+p.cfg.GlobalsBytes)
+	runway := float64(p.allocBytesPerNs() * p.bgMarkNs(p.heapMarked+p.cfg.StacksBytes+p.cfg.GlobalsBytes))
 	t := float64(p.goal) - runway
-	t = max(t, float64(p.heapMarked)+triggerMinFrac*headroom)
-	t = min(t, float64(p.heapMarked)+triggerMaxFrac*headroom)
+	t = max(t, float64(p.heapMarked)+float64(triggerMinFrac*headroom))
+	t = min(t, float64(p.heapMarked)+float64(triggerMaxFrac*headroom))
 	p.trigger = int64(t)
 }
 
@@ -95,7 +95,7 @@ type limiter struct {
 // switches to fraction f.
 func (l *limiter) advance(now int64, f float64) {
 	dt := float64(now - l.lastNs)
-	l.level += (2*l.gcFrac - 1) * float64(l.procs) * dt
+	l.level += float64((float64(2*l.gcFrac) - 1) * float64(l.procs) * dt)
 	l.level = min(max(l.level, 0), l.capacity)
 	l.lastNs, l.gcFrac = now, f
 }

@@ -241,7 +241,7 @@ func (a *Arrivals) buildMMPP() error {
 	a.sojournNs = [2]float64{p.MeanLowNs, p.MeanHighNs}
 	pHigh := p.MeanHighNs / (p.MeanLowNs + p.MeanHighNs)
 	a.highBelow = fractionThreshold(pHigh)
-	a.meanPerSRaw = (1-pHigh)*p.RateLowPerS + pHigh*p.RateHighPerS
+	a.meanPerSRaw = float64((1-pHigh)*p.RateLowPerS) + float64(pHigh*p.RateHighPerS)
 	a.meanPerNs = a.meanPerSRaw * a.load / 1e9
 	return nil
 }
@@ -431,7 +431,7 @@ func (a *Arrivals) advanceDiurnal(r *sim.Stream) bool {
 		if a.amplitude == 0 {
 			return true
 		}
-		rel := 1 + a.amplitude*math.Sin(a.omega*a.clockNs+a.phaseRad)
+		rel := 1 + float64(a.amplitude*math.Sin(float64(a.omega*a.clockNs)+a.phaseRad))
 		if r.Float64()*peak < rel {
 			return true
 		}
@@ -454,7 +454,7 @@ func (a *Arrivals) advancePhases(r *sim.Stream) bool {
 				a.clockNs = t
 				return true
 			}
-			need = max(0, need-rate*(end-a.clockNs))
+			need = max(0, need-float64(rate*(end-a.clockNs)))
 		}
 		if math.IsInf(end, 1) {
 			// The last phase is silent: the schedule has run out.
@@ -476,11 +476,11 @@ func (a *Arrivals) MeanRate(t0Ns, t1Ns int64) float64 {
 	case arrivalPoisson, arrivalMMPP:
 		return a.meanPerNs * 1e9
 	case arrivalDiurnal:
-		x0 := a.omega*float64(t0Ns) + a.phaseRad
+		x0 := float64(a.omega*float64(t0Ns)) + a.phaseRad
 		if t1Ns <= t0Ns {
-			return a.meanPerNs * 1e9 * (1 + a.amplitude*math.Sin(x0))
+			return a.meanPerNs * 1e9 * (1 + float64(a.amplitude*math.Sin(x0)))
 		}
-		x1 := a.omega*float64(t1Ns) + a.phaseRad
+		x1 := float64(a.omega*float64(t1Ns)) + a.phaseRad
 		// ∫ sin(ωt+φ) dt = -cos(ωt+φ)/ω.
 		return a.meanPerNs * 1e9 * (1 + a.amplitude*(math.Cos(x0)-math.Cos(x1))/(x1-x0))
 	case arrivalPhases:

@@ -47,7 +47,7 @@ func fractionThreshold(p float64) uint64 {
 }
 
 // normalCDF returns Φ(z), the standard normal distribution function.
-func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+func normalCDF(z float64) float64 { return float64(0.5 * math.Erfc(-z/math.Sqrt2)) }
 
 // normalMass returns Φ(b) - Φ(a) for a <= b, computed from whichever tail
 // keeps the difference free of cancellation.

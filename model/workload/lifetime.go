@@ -143,7 +143,7 @@ func (l *Lifetime) Draw(life, leak *sim.Stream) (lifeNs int64, freed bool) {
 	case lifetimeExponential:
 		x = life.Exp(l.scale)
 	case lifetimeLognormal:
-		x = math.Exp(l.mu + l.sigma*normal(life))
+		x = math.Exp(l.mu + float64(l.sigma*normal(life)))
 	case lifetimePareto:
 		x = l.scale * math.Exp(life.Exp(1)/l.alpha)
 	case lifetimeForever:

@@ -182,9 +182,9 @@ func clampedLognormalMean(mu, sigma, lo, hi float64) float64 {
 	above := normalCDF(-b)
 	var inside float64
 	if m := normalMass(a-sigma, b-sigma); m > 0 {
-		inside = math.Exp(mu + sigma*sigma/2 + math.Log(m))
+		inside = math.Exp(mu + float64(sigma*sigma/2) + math.Log(m))
 	}
-	return lo*below + hi*above + inside
+	return float64(lo*below) + float64(hi*above) + inside
 }
 
 // tableSize builds a table Size from validated rows.
@@ -203,7 +203,7 @@ func tableSize(name string, rows []HistogramRow) Size {
 	// Normalise before multiplying: weights near MaxFloat64 times sizes
 	// would overflow.
 	for _, row := range rows {
-		s.mean += row.Weight / sum * (float64(row.LoBytes)/2 + float64(row.HiBytes)/2)
+		s.mean += float64(row.Weight / sum * (float64(float64(row.LoBytes)/2) + float64(float64(row.HiBytes)/2)))
 	}
 	s.table = newAliasTable(weights)
 	if sizeFixedTable(s) {
@@ -231,7 +231,7 @@ func (s *Size) Draw(r *sim.Stream) int64 {
 		}
 		return s.lo[i] + int64(uniformBelow(r, s.span[i]+1))
 	case sizeLognormal:
-		x := math.Exp(s.mu + s.sigma*normal(r))
+		x := math.Exp(s.mu + float64(s.sigma*normal(r)))
 		// Compare as floats before converting, so a huge x never
 		// overflows int64; the ½s match clampedLognormalMean.
 		if x < float64(s.minBytes)-0.5 {
