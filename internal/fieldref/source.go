@@ -105,11 +105,27 @@ func (s *sources) pkg(path string) (*pkgTypes, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(dir)
+	files, err := parseDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("sources of %s: %w", path, err)
 	}
 	p := &pkgTypes{types: map[string]*ast.TypeSpec{}, docs: map[string]string{}}
+	for _, f := range files {
+		collectTypes(f, p)
+	}
+	s.pkgs[path] = p
+	return p, nil
+}
+
+// parseDir parses, with comments, the .go files in dir whose package
+// clause is the package's own (external _test packages left out), in
+// file name order.
+func parseDir(dir string) ([]*ast.File, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ast.File
 	fset := token.NewFileSet()
 	for _, e := range ents {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
@@ -119,13 +135,11 @@ func (s *sources) pkg(path string) (*pkgTypes, error) {
 		if err != nil {
 			return nil, err
 		}
-		if strings.HasSuffix(f.Name.Name, "_test") {
-			continue
+		if !strings.HasSuffix(f.Name.Name, "_test") {
+			out = append(out, f)
 		}
-		collectTypes(f, p)
 	}
-	s.pkgs[path] = p
-	return p, nil
+	return out, nil
 }
 
 // collectTypes adds f's type declarations to p.
@@ -229,23 +243,12 @@ func (g *Generator) Consts(importPath, typeName string) ([]ConstDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(dir)
+	files, err := parseDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []ConstDoc
-	fset := token.NewFileSet()
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			return nil, err
-		}
-		if strings.HasSuffix(f.Name.Name, "_test") {
-			continue
-		}
+	for _, f := range files {
 		for _, d := range f.Decls {
 			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.CONST {
 				out = append(out, constsOf(gd, typeName)...)
