@@ -82,7 +82,8 @@ func (f Format) HasEmbedded(name string) bool {
 }
 
 // Read returns the text of the file at path and its source, path itself.
-// When no file exists at path and path names an embedded file
+// When no file exists at path (or a directory does) and path names an
+// embedded file
 // ("oom-crisis", "oom-crisis.toml" or "embedded:oom-crisis"), that one is
 // read instead, with source "embedded:NAME". A file larger than MaxBytes
 // is an error.
@@ -91,7 +92,10 @@ func (f Format) Read(path string) (source string, data []byte, err error) {
 		return f.readEmbedded(name)
 	}
 	data, err = readFile(path)
-	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, `/\`) && f.HasEmbedded(path) {
+	// A directory is never the file asked for: a directory called
+	// oom-crisis beside the user does not hide the embedded scenario.
+	noFile := errors.Is(err, fs.ErrNotExist) || err != nil && isDir(path)
+	if noFile && !strings.ContainsAny(path, `/\`) && f.HasEmbedded(path) {
 		return f.readEmbedded(path)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -113,6 +117,12 @@ func (f Format) readEmbedded(name string) (string, []byte, error) {
 }
 
 // readFile reads at most MaxBytes of path, failing if there is more.
+// isDir reports whether path is a directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
 func readFile(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {

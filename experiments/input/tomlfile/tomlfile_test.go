@@ -59,12 +59,16 @@ func TestRead(t *testing.T) {
 	write("mine.toml", "m = 1\n")
 	write("small", "a file wins over an embedded one\n")
 	write("huge.toml", strings.Repeat("#", MaxBytes+1))
+	if err := os.Mkdir("big.toml", 0o755); err != nil { // e.g. an --out directory named after the scenario
+		t.Fatal(err)
+	}
 	tests := []struct {
 		path, source, data, err string
 	}{
 		{path: "mine.toml", source: "mine.toml", data: "m = 1\n"},
 		{path: "big", source: "embedded:big", data: "a = 1\n"},
-		{path: "big.toml", source: "embedded:big", data: "a = 1\n"},
+
+		{path: "big.toml", source: "embedded:big", data: "a = 1\n"}, // the directory big.toml is no file
 		{path: "embedded:big", source: "embedded:big", data: "a = 1\n"},
 		{path: "small", source: "small", data: "a file wins over an embedded one\n"},
 		{path: "embedded:small", source: "embedded:small", data: "b = 2\n"},
