@@ -187,7 +187,7 @@ func (m *Machine) retryLoop(ac *allocContext, flags AllocFlags, st *slowState) (
 // pageblock (unless it is the zone's last) and drain the per-CPU lists,
 // and try once more.
 func (m *Machine) directReclaimAlloc(ac *allocContext, flags AllocFlags, st *slowState) (AllocResult, bool) {
-	rec := m.directReclaim(ac.zl, ac.order, ac.mask)
+	rec := m.directReclaim(ac.zl, ac.order, ac.cpu, ac.mask)
 	st.stallNs += rec.costNs
 	st.progressed = rec.reclaimed > 0
 	r, ok := m.getPageFromFreelist(ac, flags)
@@ -235,9 +235,10 @@ func (m *Machine) wouldFitAt(zl []int, order int, flags AllocFlags) (int, bool) 
 // directReclaim is __perform_reclaim -> try_to_free_pages: global reclaim
 // over the zonelist's nodes for SWAP_CLUSTER_MAX pages (at least the
 // request), do_try_to_free_pages.
-func (m *Machine) directReclaim(zl []int, order int, mask GFPFlags) reclaimResult {
+func (m *Machine) directReclaim(zl []int, order, cpu int, mask GFPFlags) reclaimResult {
 	m.stats.DirectReclaims++
 	sc := scanControl{target: max(int64(swapClusterMax), int64(1)<<order), movable: mask&GFPMovable != 0}
+	sc.setCPU(cpu)
 	m.doTryToFreePages(zl, &sc)
 	m.stats.DirectReclaimStallNs += sc.res.costNs
 	return sc.res

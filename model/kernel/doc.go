@@ -93,7 +93,15 @@
 //     cache trim mode, file_is_tiny), get_scan_count (ScanCount),
 //     shrink_lruvec, shrink_active_list, shrink_inactive_list with
 //     folio_check_references, lru_note_cost, and the retry with forced
-//     deactivation.
+//     deactivation. Reclaimed pages are freed onto the reclaiming CPU's
+//     per-CPU list (free_unref_folios): the allocating task's for direct
+//     and memcg reclaim, kswapd's for kswapd (the node's first CPU: the
+//     scheduler's pick among the node's CPUs is not modelled), and while
+//     a kswapd run is in progress its zone is ZONE_RECLAIM_ACTIVE, so
+//     every list of the zone returns pages to the buddy allocator once
+//     it holds 4 batches (nr_pcp_high). The free lists see reclaimed
+//     pages only when a list flushes or the drain_all_pages after a
+//     failed direct-reclaim allocation empties it.
 //   - Workingset detection (workingset.go): eviction leaves a shadow
 //     entry with the lruvec's nonresident age; a refault within the
 //     workingset size is activated, and a page that was active before

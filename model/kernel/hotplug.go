@@ -404,6 +404,7 @@ func (m *Machine) takeNodeOffline(ni int) {
 	// their ages, so that shadow entries of the node stay comparable.
 	// kswapd and kcompactd stop (kswapd_stop, kcompactd_stop).
 	n.offline, n.kswapdWanted, n.kswapdOrder, n.kswapdRun = true, false, 0, kswapdRun{}
+	m.setReclaimActive(ni, false)
 	n.compact.kcompactdWanted, n.compact.kcompactdMaxOrder = false, 0
 	n.zone.PresentPages, n.zone.ManagedPages = 0, n.buddy.Managed()
 	m.initPerZoneWmarkMin()

@@ -351,6 +351,12 @@ type node struct {
 	// progress (balance_pgdat's state across KswapdStep batches).
 	kswapdOrder int
 	kswapdRun   kswapdRun
+	// kswapdCPU is the CPU kswapd runs on, whose per-CPU lists take the
+	// pages it reclaims: the node's first CPU (kswapd is bound to
+	// cpumask_of_node; which of them the scheduler picks is not
+	// modelled), -1 for a node without CPUs or a machine without
+	// per-CPU lists (the pages go straight to the buddy allocator).
+	kswapdCPU int
 	// compact is the zone's compaction state and kcompactd's.
 	compact compactZoneState
 	// offline is set while the node's memory is offline (OfflineNode):
@@ -582,7 +588,7 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 			return nil, fmt.Errorf("kernel: node %d: %w", n, err)
 		}
 		zones[n] = Zone{Node: n, Type: ZoneNormal, StartPFN: start, SpannedPages: pages, PresentPages: pages, ManagedPages: b.Managed()}
-		nd := &node{buddy: b, pages: make([]pageState, pages), lru: []lruvec{newLruvec()}}
+		nd := &node{buddy: b, pages: make([]pageState, pages), lru: []lruvec{newLruvec()}, kswapdCPU: -1}
 		for i := range nd.pages {
 			nd.pages[i].prev, nd.pages[i].next = noPage, noPage
 		}
@@ -663,6 +669,11 @@ func (m *Machine) newPCPs() error {
 			return fmt.Errorf("kernel: cpu %d on node %d of %d", cpu, n, len(m.nodes))
 		}
 		perNode[n]++
+	}
+	for cpu, ni := range m.cfg.CPUNodes {
+		if m.nodes[ni].kswapdCPU < 0 {
+			m.nodes[ni].kswapdCPU = cpu
+		}
 	}
 	for range m.cfg.CPUNodes {
 		lists := make([]*PCP, len(m.nodes))

@@ -74,9 +74,10 @@ func (m *Machine) unchargeSwap(cg int, pages int64) {
 // do_try_to_free_pages aimed at the cgroup, over every node in index
 // order (the model does not know the charging CPU's node, whose zonelist
 // the kernel walks); its cost accumulates in *stallNs.
-func (m *Machine) memcgReclaimer(stallNs *int64) MemcgReclaimer {
+func (m *Machine) memcgReclaimer(stallNs *int64, cpu int) MemcgReclaimer {
 	return func(r MemcgReclaim) int64 {
 		sc := scanControl{target: r.NrToReclaimPages, root: m.cgIndex[r.Cgroup], cgroupReclaim: true, movable: true, noSwap: !r.MaySwap}
+		sc.setCPU(cpu)
 		m.doTryToFreePages(m.nodeOrder, &sc)
 		*stallNs += sc.res.costNs
 		return sc.res.reclaimed
@@ -102,7 +103,7 @@ func (m *Machine) chargePages(slot int, n int64, opts ChargeOptions) (ok bool, s
 	}
 	t.overHighPages += over
 	if t.overHighPages > MemcgChargeBatch {
-		h, err := m.cgroups.HandleOverHigh(m.cgPaths[t.cg], t.overHighPages, HighOptions{Dying: t.killed}, m.memcgReclaimer(&stallNs))
+		h, err := m.cgroups.HandleOverHigh(m.cgPaths[t.cg], t.overHighPages, HighOptions{Dying: t.killed}, m.memcgReclaimer(&stallNs, t.cpu))
 		if err != nil {
 			panic("kernel: " + err.Error())
 		}
@@ -133,7 +134,11 @@ func (m *Machine) chargeCg(cg, allocating int, n int64, opts ChargeOptions) (ok 
 // reclaim, and the memcg OOM killer when it asks for one; it returns the
 // pages to add to the charging task's over-high count.
 func (m *Machine) charge(cg, allocating int, n int64, opts ChargeOptions) (ok bool, stallNs int64, oom *OOMEvent, overHigh int64) {
-	res, err := m.cgroups.Charge(m.cgPaths[cg], n, opts, m.memcgReclaimer(&stallNs))
+	cpu := -1
+	if allocating >= 0 {
+		cpu = m.tasks[allocating].cpu
+	}
+	res, err := m.cgroups.Charge(m.cgPaths[cg], n, opts, m.memcgReclaimer(&stallNs, cpu))
 	if err != nil {
 		panic("kernel: " + err.Error())
 	}

@@ -213,10 +213,10 @@ func (m *Machine) shrinkFolio(ni int, i int32, file bool, sc *scanControl, b *re
 		m.lruAdd(ni, i)
 		b.activated++
 	case file:
-		m.reclaimFilePage(ni, i, sc.root)
+		m.reclaimFilePage(ni, i, sc)
 		b.dropped++
 	default:
-		m.reclaimAnonPage(ni, i, sc.root, b)
+		m.reclaimAnonPage(ni, i, sc, b)
 	}
 }
 
@@ -277,13 +277,34 @@ func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanCont
 // reclaimFilePage drops page-cache page i of node ni, isolated, leaving
 // a shadow entry in its file slot (__remove_mapping ->
 // workingset_eviction). The caller uncharges it.
-func (m *Machine) reclaimFilePage(ni int, i int32, target int) {
+func (m *Machine) reclaimFilePage(ni int, i int32, sc *scanControl) {
 	n := m.nodes[ni]
 	p := &n.pages[i]
 	f := &m.files[p.owner-1]
-	sh := m.workingsetEviction(ni, target, p)
+	sh := m.workingsetEviction(ni, sc.root, p)
 	f.evict(p.idx, sh)
-	n.release(n.zone.StartPFN + int64(i))
+	m.freeReclaimed(ni, i, sc)
+}
+
+// freeReclaimed frees page i of node ni, which reclaim took, onto the
+// per-CPU list of the CPU the reclaimer runs on (free_unref_folios,
+// which shrink_folio_list calls on its batch of freed folios), or
+// straight to the buddy allocator when that CPU is unknown. The list
+// returns pages to the buddy allocator once it holds its high mark (4
+// batches while kswapd runs), and the allocation that follows a direct
+// reclaim drains every list before it gives up.
+func (m *Machine) freeReclaimed(ni int, i int32, sc *scanControl) {
+	n := m.nodes[ni]
+	pfn := n.zone.StartPFN + int64(i)
+	cpu := sc.freeCPU - 1
+	if cpu < 0 || cpu >= len(m.pcps) {
+		n.release(pfn)
+		return
+	}
+	n.forget(pfn)
+	if err := m.pcps[cpu][ni].Free(pfn); err != nil {
+		panic("kernel: " + err.Error()) // a model bug: the page state said it was ours
+	}
 }
 
 // reclaimAnonPage reclaims anonymous page i of node ni, isolated, into
@@ -297,7 +318,7 @@ func (m *Machine) reclaimFilePage(ni int, i int32, target int) {
 // page leaves memory (__remove_mapping): its anonymous slot keeps the
 // swap entry with the shadow entry (the kernel keeps the shadow in the
 // swap slot), and the caller uncharges the memory.
-func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) {
+func (m *Machine) reclaimAnonPage(ni int, i int32, sc *scanControl, b *reclaimBatch) {
 	n := m.nodes[ni]
 	p := &n.pages[i]
 	s := int(p.owner - 1)
@@ -333,7 +354,7 @@ func (m *Machine) reclaimAnonPage(ni int, i int32, target int, b *reclaimBatch) 
 	}
 	m.swapCacheMod(int(p.cg), -1)
 	m.swapOutCharge(sl.swp)
-	sh := m.workingsetEviction(ni, target, p)
+	sh := m.workingsetEviction(ni, sc.root, p)
 	t.anon.vmas[p.vma].swapOut(p.idx, sh)
-	n.release(n.zone.StartPFN + int64(i))
+	m.freeReclaimed(ni, i, sc)
 }

@@ -27,7 +27,12 @@ type scanControl struct {
 	noSwap bool
 	// movable says the allocation is movable (__GFP_MOVABLE), for
 	// allocstall's zone.
-	movable  bool
+	movable bool
+	// freeCPU is 1 + the CPU the reclaimer runs on, whose per-CPU lists
+	// take the pages it frees (shrink_folio_list -> free_unref_folios);
+	// 0 frees them straight to the buddy allocator (no CPU known, or a
+	// machine without per-CPU lists). See setCPU.
+	freeCPU  int
 	priority int
 	// forceDeactivate is set on do_try_to_free_pages' retry after a run
 	// that reclaimed nothing while skipping active lists.
@@ -38,6 +43,10 @@ type scanControl struct {
 	anonCost, fileCost    uint64
 	res                   reclaimResult
 }
+
+// setCPU says the reclaimer runs on cpu (-1: unknown, or not placed),
+// so the pages it frees join that CPU's per-CPU lists.
+func (sc *scanControl) setCPU(cpu int) { sc.freeCPU = cpu + 1 }
 
 // doTryToFreePages is do_try_to_free_pages: at each priority from
 // DEF_PRIORITY down, shrink every node of nodes once (shrink_zones),
@@ -275,6 +284,7 @@ func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 	run := &n.kswapdRun
 	if !run.running || n.kswapdOrder > run.allocOrder {
 		*run = kswapdRun{running: true, allocOrder: n.kswapdOrder, reclaimOrder: n.kswapdOrder}
+		m.setReclaimActive(ni, true)
 	}
 	deficit := n.zone.Wmark.High - n.buddy.FreePages()
 	if m.kswapdBalanced(ni, run.reclaimOrder) {
@@ -286,6 +296,7 @@ func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 		target = max(deficit, CompactGap(run.reclaimOrder)-run.reclaimed)
 	}
 	sc := scanControl{target: min(target, 4*swapClusterMax), kswapd: true}
+	sc.setCPU(n.kswapdCPU)
 	m.ageActiveAnon(ni, &sc)
 	for sc.priority = DefPriority; sc.priority >= 0 && sc.res.reclaimed < sc.target; sc.priority-- {
 		m.shrinkNode(ni, &sc)
@@ -299,6 +310,17 @@ func (m *Machine) KswapdStep(ni int) (costNs int64, again bool) {
 		return sc.res.costNs, false
 	}
 	return max(sc.res.costNs, 1), true
+}
+
+// setReclaimActive sets or clears ZONE_RECLAIM_ACTIVE on node ni's zone,
+// as balance_pgdat does around a kswapd run (set_reclaim_active,
+// clear_reclaim_active): while it is set, every CPU's list of the zone
+// keeps at most 4 batches before freeing to the buddy allocator
+// (nr_pcp_high), so pages reclaim frees reach the free lists soon.
+func (m *Machine) setReclaimActive(ni int, active bool) {
+	for _, lists := range m.pcps {
+		lists[ni].SetReclaimActive(active)
+	}
 }
 
 // kswapdBalanced is prepare_kswapd_sleep's balance test: free pages at
@@ -319,6 +341,7 @@ func (m *Machine) kswapdSleep(ni int, balanced bool) {
 	n := m.nodes[ni]
 	run := n.kswapdRun
 	n.kswapdWanted, n.kswapdOrder, n.kswapdRun = false, 0, kswapdRun{}
+	m.setReclaimActive(ni, false)
 	m.snapshotRefaults(ni, 0)
 	if balanced && m.kswapdBalanced(ni, run.reclaimOrder) {
 		m.resetIsolationSuitable(ni)
