@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -49,6 +51,12 @@ line: benchstat would put each build in a table of its own.`,
 			jobs, err := f.jobs(cmd, args)
 			if err != nil {
 				return err
+			}
+			// A bad --out fails now, not after minutes of timing.
+			if dir := filepath.Dir(out); out != "" {
+				if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+					return usageError{fmt.Errorf("--out %s: no directory %s to write it in", out, dir)}
+				}
 			}
 			ef.count = f.count
 			eng, err := runEngine(&ef)
