@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -10,143 +9,100 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
-	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
+	"github.com/sbmpsim/sbmpsim/internal/buildinfo"
 	"github.com/sbmpsim/sbmpsim/internal/queueing"
 )
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench engine | e2e",
-		Short: "Measure simulator throughput and print JSON",
+		Use:   "bench engine | e2e | all",
+		Short: "Measure simulator throughput: repeated samples, their median and spread, as JSON",
 		Example: `  sbmpsim bench engine --hold-sizes 1000,100000
-  sbmpsim bench e2e                        # the embedded steady scenario`,
+  sbmpsim bench e2e                        # steady, the default scenario and oom-crisis-user, 5 samples each
+  sbmpsim bench all --out new.txt          # both, and Go's benchmark format for benchstat`,
 	}
-	cmd.AddCommand(newBenchEngineCmd(), newBenchE2ECmd())
+	cmd.AddCommand(newBenchEngineCmd(), newBenchE2ECmd(), newBenchAllCmd())
 	return cmd
 }
 
-// E2EBench is the JSON `sbmpsim bench e2e` prints.
-type E2EBench struct {
-	Scenario string `json:"scenario"`
-	// SimAllocsPerS is simulated allocations plus frees per wall second on
-	// the default scenario, one core.
-	SimAllocsPerS float64 `json:"sim_allocs_per_s"`
-	SimEventsPerS float64 `json:"sim_events_per_s"`
-	AllocsFrees   uint64  `json:"allocs_plus_frees"`
-	WallS         float64 `json:"wall_s"`
-	// BytesPerLiveObject is the Go heap in use per live simulated object,
-	// with LiveObjects objects live at the end of a run that only
-	// allocates (the engine's pending frees, SBMP's slabs and the kernel
-	// model's page state all count).
-	BytesPerLiveObject float64 `json:"bytes_per_live_object"`
-	LiveObjects        int64   `json:"live_objects"`
-}
-
-// benchE2EScenario is what bench e2e times by default: a steady state
-// where SBMP's fast path does the work. (The default scenario spends its
-// time in the kernel model's page allocator once the OOM chain starts.)
+// benchE2EScenario is the scenario whose keys bench e2e's --set
+// completion offers.
 const benchE2EScenario = "steady"
 
 func newBenchE2ECmd() *cobra.Command {
-	var live int64
+	var f e2eFlags
 	var name string
-	var sets []string
 	cmd := &cobra.Command{
-		Use:   "e2e [SCENARIO] [--set KEY=VALUE]...",
-		Short: "Time the whole simulator on a scenario (default " + benchE2EScenario + "), and its memory per live object",
+		Use:   "e2e [SCENARIO]... [--ops N] [--count K] [--set KEY=VALUE]...",
+		Short: "Time the whole simulator on scenarios (default: steady, " + scenarios.Default + ", oom-crisis-user), and its memory",
+		Long: `Time the whole simulator, in simulated allocations+frees and events per wall
+second, on one core (GOMAXPROCS 1). Each scenario is sampled --count times,
+in turn with the others; the JSON gives each sample, the median, least and
+greatest, the build (version), and the default scenario's median over
+steady's (default_vs_steady).
+
+A sample times the first --ops allocations+frees of the run, from the first
+event to the one that does the last of them: building the world and
+summarising it are not timed. steady runs for as long as that takes. The
+OOM-crisis scenarios (` + scenarios.Default + `, oom-crisis-user) reach their costly part
+late (the default scenario's page cache is gone at about 36 s of 60), so
+unless --ops is given a sample is their whole run. Every sample of a
+scenario runs the same events: its trace_hash says which.
+
+Memory: heap_bytes_per_sim_gib is the Go heap in use once the world is
+built, before its first event, less the heap before the run, per GiB of
+the simulated machine; bytes_per_live_object is the heap each more live
+object costs (measured on the first scenario's machine).`,
 		Example: `  sbmpsim bench e2e
-  sbmpsim bench e2e oom-crisis --set run.duration_ms=10000
+  sbmpsim bench e2e steady --ops 1000000 --count 10
+  sbmpsim bench e2e oom-crisis --set run.duration_ms=10000 --count 3
   sbmpsim bench e2e steady --live-objects 200000`,
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeScenario,
+		Args:              cobra.ArbitraryArgs,
+		ValidArgsFunction: completeScenarios,
 		Annotations:       map[string]string{defaultScenarioKey: benchE2EScenario},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prev := runtime.GOMAXPROCS(1)
-			defer runtime.GOMAXPROCS(prev)
 			arg, err := scenarioArg(args, name)
 			if err != nil {
 				return err
 			}
-			if arg != "" {
+			if len(args) == 0 && arg != "" {
 				args = []string{arg}
 			}
-			sc, err := loadScenario(cmd, args, sets, 0)
+			jobs, err := f.jobs(cmd, args)
 			if err != nil {
 				return err
 			}
-			runtime.GC()
-			start := time.Now()
-			res, err := world.Run(cmd.Context(), sc, world.Options{})
+			res, err := runE2E(cmd.Context(), jobs, &f, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			wall := time.Since(start).Seconds()
-			out := E2EBench{Scenario: sc.Run.Name, AllocsFrees: res.Summary.Allocs + res.Summary.Frees, WallS: wall}
-			out.SimAllocsPerS = float64(out.AllocsFrees) / wall
-			out.SimEventsPerS = float64(res.Summary.Events) / wall
-			res = nil
-			if out.BytesPerLiveObject, out.LiveObjects, err = bytesPerLiveObject(sc, live); err != nil {
-				return err
-			}
-			b, err := json.MarshalIndent(out, "", "  ")
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-			return err
+			return printJSON(cmd, res)
 		},
 	}
-	cmd.Flags().Int64Var(&live, "live-objects", 1_000_000, "live objects for the memory measurement")
-	setFlag(cmd, &sets, "override a scenario key (repeatable)")
+	f.define(cmd)
 	deprecatedScenarioFlag(cmd, &name, "sbmpsim bench e2e SCENARIO")
 	return cmd
 }
 
-// bytesPerLiveObject measures the memory each additional live object
-// costs: it runs the scenario's machine with one workload that
-// allocates n/2 and then n 64-byte objects over one simulated second, each
-// living far longer than the run (so it holds its pending free, as any
-// long-lived object does), and divides the difference in Go heap in use
-// at the end of the two runs by the difference in live objects. The fixed
-// cost of the machine model (per-page state) cancels out.
-func bytesPerLiveObject(base *scenario.Scenario, n int64) (float64, int64, error) {
-	heapAt := func(objects int64) (uint64, int64, error) {
-		sc := base.Clone()
-		for _, s := range []string{
-			"run.duration_ms=1000",
-			fmt.Sprintf(`workload=[{name="live", cpus="0-31", rate_per_s=%d, size_bytes=64, lifetime_mean_ms=1e6}]`, objects),
-		} {
-			if err := sc.Set(s); err != nil {
-				return 0, 0, err
-			}
-		}
-		if err := sc.Validate(); err != nil {
-			return 0, 0, err
-		}
-		var ms runtime.MemStats
-		runtime.GC()
-		res, err := world.Run(context.Background(), sc, world.Options{AtEnd: func() {
-			runtime.GC()
-			runtime.ReadMemStats(&ms)
-		}})
-		if err != nil {
-			return 0, 0, err
-		}
-		return ms.HeapInuse, res.Summary.ObjectsLiveEnd, nil
-	}
-	h1, l1, err := heapAt(n / 2)
-	if err != nil {
-		return 0, 0, err
-	}
-	h2, l2, err := heapAt(n)
-	if err != nil {
-		return 0, 0, err
-	}
-	return float64(int64(h2)-int64(h1)) / float64(l2-l1), l2, nil
+// completeScenarios completes every SCENARIO argument of a command that
+// takes several.
+func completeScenarios(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return completeInput(scenarios.Format(), toComplete)
 }
 
-// EngineBench is the JSON `sbmpsim bench engine` prints.
+// printJSON prints v, indented, on the command's standard output.
+func printJSON(cmd *cobra.Command, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+	return err
+}
+
+// EngineBench is the JSON `sbmpsim bench engine` prints. Its figures
+// are the medians of Count samples (Samples holds each).
 type EngineBench struct {
 	// HoldNsPerOp maps a pending-event count to the wall nanoseconds of one
 	// hold (run the earliest event, which schedules one more).
@@ -163,60 +119,105 @@ type EngineBench struct {
 	MM1TightCustomersPerS float64 `json:"mm1_tight_customers_per_s"`
 	MM1TightWqMean        float64 `json:"mm1_tight_wq_mean"`
 	// EngineVsTight is mm1_customers_per_s / mm1_tight_customers_per_s.
-	EngineVsTight float64 `json:"mm1_engine_vs_tight"`
-	GoVersion     string  `json:"go_version"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
+	EngineVsTight float64           `json:"mm1_engine_vs_tight"`
+	GoVersion     string            `json:"go_version"`
+	GOMAXPROCS    int               `json:"gomaxprocs"`
+	Version       buildinfo.Version `json:"version"`
+	Count         int               `json:"count"`
+	Samples       []EngineSample    `json:"samples"`
+}
+
+// EngineSample is one pass over the hold sizes and the M/M/1 runs.
+type EngineSample struct {
+	HoldNsPerOp           map[string]float64 `json:"hold_ns_per_op"`
+	MM1CustomersPerS      float64            `json:"mm1_customers_per_s"`
+	MM1EventsPerS         float64            `json:"mm1_events_per_s"`
+	MM1TightCustomersPerS float64            `json:"mm1_tight_customers_per_s"`
+}
+
+// engineFlags are bench engine's flags; bench all has them too.
+type engineFlags struct {
+	sizes     []int
+	customers int
+	holds     int
+	seed      uint64
+	count     int
+}
+
+func (f *engineFlags) define(cmd *cobra.Command, count int) {
+	fl := cmd.Flags()
+	fl.IntSliceVar(&f.sizes, "hold-sizes", []int{1_000, 100_000, 1_000_000}, "pending-event counts for the hold model (0 skips it)")
+	fl.IntVar(&f.holds, "holds", 3_000_000, "timed holds per size, after a warm-up of 4 holds per pending event")
+	fl.IntVar(&f.customers, "mm1-customers", 1_000_000, "customers served in the M/M/1 runs")
+	seedVar(fl, &f.seed, 1, "seed of the engine's random streams")
+	if count > 0 {
+		fl.IntVar(&f.count, "count", count, "samples of each measurement")
+	}
 }
 
 func newBenchEngineCmd() *cobra.Command {
-	var (
-		sizes     []int
-		customers int
-		holds     int
-		seed      uint64
-	)
+	f := engineFlags{count: 1}
 	cmd := &cobra.Command{
 		Use: "engine",
 		Example: `  sbmpsim bench engine
-  sbmpsim bench engine --hold-sizes 1000 --holds 200000 --mm1-customers 100000`,
+  sbmpsim bench engine --hold-sizes 1000 --holds 200000 --mm1-customers 100000 --count 5`,
 		Short: "Time the event engine: the hold model per queue size, and an M/M/1 queue (rho 0.9) against the same model as a tight single-purpose loop",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if customers < 1 || holds < 1 {
-				return usageError{fmt.Errorf("--mm1-customers and --holds must be at least 1")}
-			}
-			// One core: the engine is single-threaded, and this keeps the
-			// garbage collector off the other core too.
-			prev := runtime.GOMAXPROCS(1)
-			defer runtime.GOMAXPROCS(prev)
-			res := EngineBench{HoldNsPerOp: map[string]float64{}, GoVersion: runtime.Version(), GOMAXPROCS: 1}
-			for _, n := range sizes {
-				if n <= 0 {
-					continue
-				}
-				ns, err := benchHold(n, holds, seed)
-				if err != nil {
-					return err
-				}
-				res.HoldNsPerOp[strconv.Itoa(n)] = ns
-			}
-			if err := benchMM1(&res, customers, seed); err != nil {
-				return err
-			}
-			b, err := json.MarshalIndent(res, "", "  ")
+			res, err := runEngine(&f)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-			return err
+			return printJSON(cmd, res)
 		},
 	}
-	fl := cmd.Flags()
-	fl.IntSliceVar(&sizes, "hold-sizes", []int{1_000, 100_000, 1_000_000}, "pending-event counts for the hold model (0 skips it)")
-	fl.IntVar(&holds, "holds", 3_000_000, "timed holds per size, after a warm-up of 4 holds per pending event")
-	fl.IntVar(&customers, "mm1-customers", 1_000_000, "customers served in the M/M/1 runs")
-	seedVar(fl, &seed, 1, "seed of the engine's random streams")
+	f.define(cmd, 1)
 	return cmd
+}
+
+// runEngine takes f.count samples of the hold model at every size and
+// of the M/M/1 runs, on one core: the engine is single-threaded, and
+// this keeps the garbage collector off the other core too.
+func runEngine(f *engineFlags) (*EngineBench, error) {
+	if f.customers < 1 || f.holds < 1 || f.count < 1 {
+		return nil, usageError{fmt.Errorf("--mm1-customers, --holds and --count must be at least 1")}
+	}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	res := &EngineBench{HoldNsPerOp: map[string]float64{}, GoVersion: runtime.Version(), GOMAXPROCS: 1,
+		Version: buildinfo.Current(), Count: f.count, MM1Customers: f.customers}
+	for range f.count {
+		s := EngineSample{HoldNsPerOp: map[string]float64{}}
+		for _, n := range f.sizes {
+			if n <= 0 {
+				continue
+			}
+			ns, err := benchHold(n, f.holds, f.seed)
+			if err != nil {
+				return nil, err
+			}
+			s.HoldNsPerOp[strconv.Itoa(n)] = ns
+		}
+		if err := benchMM1(res, &s, f.customers, f.seed); err != nil {
+			return nil, err
+		}
+		res.Samples = append(res.Samples, s)
+	}
+	med := func(get func(EngineSample) float64) float64 {
+		xs := make([]float64, len(res.Samples))
+		for i, s := range res.Samples {
+			xs[i] = get(s)
+		}
+		return spreadOf(xs).Median
+	}
+	for k := range res.Samples[0].HoldNsPerOp {
+		res.HoldNsPerOp[k] = med(func(s EngineSample) float64 { return s.HoldNsPerOp[k] })
+	}
+	res.MM1CustomersPerS = med(func(s EngineSample) float64 { return s.MM1CustomersPerS })
+	res.MM1EventsPerS = med(func(s EngineSample) float64 { return s.MM1EventsPerS })
+	res.MM1TightCustomersPerS = med(func(s EngineSample) float64 { return s.MM1TightCustomersPerS })
+	res.EngineVsTight = res.MM1CustomersPerS / res.MM1TightCustomersPerS
+	return res, nil
 }
 
 func benchHold(pending, holds int, seed uint64) (float64, error) {
@@ -232,7 +233,9 @@ func benchHold(pending, holds int, seed uint64) (float64, error) {
 	return float64(time.Since(start).Nanoseconds()) / float64(holds), nil
 }
 
-func benchMM1(res *EngineBench, customers int, seed uint64) error {
+// benchMM1 times the M/M/1 queue on the engine and as a tight loop into
+// s; the mean waits, the same in every sample, go into res.
+func benchMM1(res *EngineBench, s *EngineSample, customers int, seed uint64) error {
 	const meanServiceNs = 1000.0
 	runtime.GC()
 	start := time.Now()
@@ -245,16 +248,14 @@ func benchMM1(res *EngineBench, customers int, seed uint64) error {
 		return err
 	}
 	wall := time.Since(start).Seconds()
-	res.MM1Customers = customers
-	res.MM1CustomersPerS = float64(customers) / wall
-	res.MM1EventsPerS = float64(r.Events) / wall
+	s.MM1CustomersPerS = float64(customers) / wall
+	s.MM1EventsPerS = float64(r.Events) / wall
 	res.MM1WqMean = r.WqMeanNs / meanServiceNs
 
 	runtime.GC()
 	start = time.Now()
 	tr := queueing.TightMMc(cfg)
 	res.MM1TightWqMean = tr.WqMeanNs / meanServiceNs
-	res.MM1TightCustomersPerS = float64(customers) / time.Since(start).Seconds()
-	res.EngineVsTight = res.MM1CustomersPerS / res.MM1TightCustomersPerS
+	s.MM1TightCustomersPerS = float64(customers) / time.Since(start).Seconds()
 	return nil
 }

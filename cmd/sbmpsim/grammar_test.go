@@ -94,6 +94,8 @@ func TestExitCodeTable(t *testing.T) {
 		{"check --set", []string{"check", "steady", "--set", "kernel.swapiness=1"}, 2, unknownKey},
 		{"sweep --set", []string{"sweep", "swap-load", "--dry-run", "--set", "kernel.swapiness=1"}, 2, unknownKey},
 		{"bench --set", []string{"bench", "e2e", "--set", "kernel.swapiness=1"}, 2, unknownKey},
+		{"bench no samples", []string{"bench", "e2e", "--count", "0"}, 2, "--count must be at least 1"},
+		{"bench all --out nowhere", []string{"bench", "all", "--out", filepath.Join(out, "no", "new.txt")}, 2, "--out " + filepath.Join(out, "no", "new.txt") + ": no directory"},
 		{"stats --set", []string{"stats", "--set", "kernel.swapiness=1"}, 2, unknownKey},
 		{"tui --set", []string{"tui", "--set", "kernel.swapiness=1"}, 2, unknownKey},
 		{"real --set", []string{"real", "--set", "kernel.swapiness=1"}, 2, unknownKey},

@@ -45,6 +45,7 @@ var jsonFiles = []struct {
 	{"ab.json", "`sbmpsim ab --out DIR`", reflect.TypeFor[ab.Report]()},
 	{"sweep.json", "`sbmpsim sweep --out DIR` and `sbmpsim merge --out DIR`", reflect.TypeFor[sweep.Report]()},
 	{"timing.json", "`sbmpsim run --out DIR` (also with `--seeds`): the one output file with wall-clock figures", reflect.TypeFor[output.Timing]()},
+	{"bench e2e JSON", "`sbmpsim bench e2e` on standard output (`sbmpsim bench all` prints it under `e2e`): wall-clock figures", reflect.TypeFor[E2EBench]()},
 }
 
 // TestReferenceIsCurrent: docs/reference.md is what the types, their

@@ -39,6 +39,21 @@ type Options struct {
 	// the whole simulation is still alive (benchmarks measure memory
 	// there).
 	AtEnd func()
+	// AtStart, if set, is called once the run is set up, just before its
+	// first event (benchmarks start their clock there, and stop it in
+	// AtEnd, so that neither building the world nor summarising it is
+	// timed).
+	AtStart func()
+	// StopAfterOps, if positive, ends the run after the first event at
+	// whose end the SBMP workloads' allocations plus frees
+	// (Summary.Allocs + Summary.Frees) reach StopAfterOps, or at the end
+	// of the run if they never do. Synthetic and Go-program workloads do
+	// one operation per event, so their runs stop at exactly StopAfterOps;
+	// a trace replay's event may pass it. The Result is the run up to the
+	// end of that event, with sim_time_ns its time; it is not Incomplete
+	// (the caller asked for the stop). It cannot be combined with
+	// CheckEvery or CheckAtEnd.
+	StopAfterOps int64
 	// setUp, if set, is called once the run is set up, before the first
 	// event: tests break the books there.
 	setUp func(*simulation)
@@ -49,7 +64,8 @@ type Options struct {
 const cancelCheckNs = 10_000_000
 
 // Run simulates sc (already validated) from its seed and returns the
-// result. The result is a pure function of sc and opt.StopAtNs: the wall
+// result. The result is a pure function of sc, opt.StopAtNs and
+// opt.StopAfterOps: the wall
 // time is the caller's to measure, and neither observing nor checking
 // changes it. A run that reaches its event limit (run.max_events) fails
 // with an *IncompleteError, which carries the run summarised up to where
@@ -64,8 +80,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 	if opt.StopAtNs > 0 && opt.StopAtNs < endNs {
 		endNs = opt.StopAtNs
 	}
+	if opt.StopAfterOps > 0 && (opt.CheckEvery > 0 || opt.CheckAtEnd) {
+		return nil, fmt.Errorf("run %s: StopAfterOps cannot be combined with invariant checks", cfg.name)
+	}
 	limits := sim.Limits{MaxEvents: sc.Run.MaxEvents}
-	if opt.CheckEvery > 0 {
+	if opt.CheckEvery > 0 || opt.StopAfterOps > 0 {
 		// The time limit stops stepping at the end of the run exactly
 		// where RunUntil would.
 		limits.MaxTimeNs = endNs
@@ -75,11 +94,23 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 		return nil, err
 	}
 	defer s.close()
-	if opt.CheckEvery > 0 {
-		return runChecked(ctx, s, endNs, opt.CheckEvery, opt.setUp, opt.AtEnd)
+	setUp := opt.setUp
+	if opt.AtStart != nil {
+		setUp = func(s *simulation) {
+			if opt.setUp != nil {
+				opt.setUp(s)
+			}
+			opt.AtStart()
+		}
 	}
-	if opt.setUp != nil {
-		opt.setUp(s)
+	if opt.CheckEvery > 0 {
+		return runChecked(ctx, s, endNs, opt.CheckEvery, setUp, opt.AtEnd)
+	}
+	if setUp != nil {
+		setUp(s)
+	}
+	if opt.StopAfterOps > 0 {
+		return runOps(ctx, s, endNs, opt.StopAfterOps, opt.AtEnd)
 	}
 	for t := int64(0); t < endNs; {
 		if err := ctx.Err(); err != nil {
