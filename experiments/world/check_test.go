@@ -17,6 +17,7 @@ import (
 // scenario gives the same result checked (after every event) as run, and
 // breaks no invariant.
 func TestRunCheckedMatchesRun(t *testing.T) {
+	skipUnderRace(t)
 	for _, name := range scenarios.Names() {
 		t.Run(name, func(t *testing.T) {
 			sc, err := scenario.Load(name)

@@ -11,6 +11,7 @@ import (
 // from ever reaching it; with stalls charged but delaying nothing (loop
 // "ignore") the same bursts reach memory.max and the OOM killer kills it.
 func TestThrottleKeepsBurstsUnderMax(t *testing.T) {
+	skipUnderRace(t)
 	seeds := []string{"1", "2", "3"}
 	if testing.Short() {
 		seeds = seeds[:1]
@@ -46,6 +47,7 @@ func TestThrottleKeepsBurstsUnderMax(t *testing.T) {
 // for seconds before the OOM killer runs, rather than the page cache
 // falling cleanly to zero.
 func TestThrashBeforeOOM(t *testing.T) {
+	skipUnderRace(t)
 	sc := loadShort(t, "thrash")
 	res, err := runPlain(sc)
 	if err != nil {
@@ -98,6 +100,7 @@ func TestThrashBeforeOOM(t *testing.T) {
 // Tier-1 block never fails for want of a free 2 MiB block, so SBMP never
 // degrades to Tier-2 on free-but-fragmented memory.
 func TestTHPModes(t *testing.T) {
+	skipUnderRace(t)
 	never := runEmbedded(t, "oom-crisis-user", "run.duration_ms=20000", "kernel.thp_enabled=never")
 	always := runEmbedded(t, "oom-crisis-user", "run.duration_ms=20000", "kernel.thp_enabled=always", "kernel.thp_defrag=always")
 	if never.VMStat["thp_fault_alloc"] != 0 || never.VMStat["thp_fault_fallback"] != 0 {

@@ -33,6 +33,7 @@ func loadShort(t *testing.T, name string, sets ...string) *scenario.Scenario {
 // time series as it is sampled, with the OOM kills so far and each node's
 // memory, and observing changes nothing in the result.
 func TestObserverSeesEverySample(t *testing.T) {
+	skipUnderRace(t)
 	sc := loadShort(t, "anon-fill", "run.duration_ms=6000", "output.sample_interval_ms=250")
 	plain, err := Run(context.Background(), sc, Options{})
 	if err != nil {
@@ -107,6 +108,7 @@ func TestObserverSeesZoneSizes(t *testing.T) {
 // TestStopAtIsTheShorterRun: a run stopped at t is the run whose
 // duration is t, bit for bit, checked or not.
 func TestStopAtIsTheShorterRun(t *testing.T) {
+	skipUnderRace(t)
 	long := loadShort(t, "container-oom", "run.duration_ms=3000")
 	short := loadShort(t, "container-oom", "run.duration_ms=1700")
 	want, err := Run(context.Background(), short, Options{})
@@ -130,6 +132,7 @@ func TestStopAtIsTheShorterRun(t *testing.T) {
 // not, with the context's error; an unchecked run stops within
 // cancelCheckNs of simulated time, so before its next sample.
 func TestCancelStopsTheRun(t *testing.T) {
+	skipUnderRace(t)
 	sc := loadShort(t, "anon-fill")
 	for _, every := range []int64{0, 16} {
 		ctx, cancel := context.WithCancel(context.Background())

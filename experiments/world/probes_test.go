@@ -40,6 +40,7 @@ func runProbes(t *testing.T, src string) *Result {
 // TestProbesOnlyWatch: the same run with and without probes has the same
 // trace and the same summary but for the probes' lines.
 func TestProbesOnlyWatch(t *testing.T) {
+	skipUnderRace(t)
 	bare := runProbes(t, probeScenario)
 	probed := runProbes(t, probeScenario+"[[probe]]\nkind = \"alloc\"\nsample_rate = 0.3\n[[probe]]\nkind = \"span\"\n")
 	if bare.Summary.TraceHash != probed.Summary.TraceHash || bare.Summary.Allocs != probed.Summary.Allocs {
@@ -83,6 +84,7 @@ func TestProbesOnlyWatch(t *testing.T) {
 
 // TestProbeOfOneWorkload watches one workload only.
 func TestProbeOfOneWorkload(t *testing.T) {
+	skipUnderRace(t)
 	res := runProbes(t, probeScenario+"[[probe]]\nkind = \"alloc\"\nworkload = \"small\"\n")
 	if strings.Contains(string(res.Files["probes.csv"]), ",big,") {
 		t.Error("a probe of workload small recorded big's allocations")

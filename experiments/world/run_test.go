@@ -34,6 +34,7 @@ lifetime_mean_ms = 10
 // TestLittlesLaw: Poisson arrivals at rate lambda with exponential
 // lifetimes of mean L keep lambda*L objects live on average.
 func TestLittlesLaw(t *testing.T) {
+	skipUnderRace(t)
 	res, err := runPlain(mustParse(t, oneWorkload))
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,7 @@ func TestLittlesLaw(t *testing.T) {
 // TestWorkloadsDrawIndependently: adding a workload must not change the
 // draws, and so the counts, of another.
 func TestWorkloadsDrawIndependently(t *testing.T) {
+	skipUnderRace(t)
 	alone, err := runPlain(mustParse(t, oneWorkload))
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +96,7 @@ func TestRunEventLimitIsAnError(t *testing.T) {
 // with the highest badness; with swap and swappiness 60 it swaps and
 // survives.
 func TestAnonFill(t *testing.T) {
+	skipUnderRace(t)
 	load := func(sets ...string) *Summary {
 		s := runEmbedded(t, "anon-fill", sets...)
 		return &s

@@ -13,6 +13,7 @@ import (
 // per-node memory adds up to the machine-wide columns at every sample,
 // counters never fall, and the latency buckets are cumulative.
 func TestSLOColumnsAgreeWithTheSummary(t *testing.T) {
+	skipUnderRace(t)
 	for _, tc := range []struct {
 		name string
 		sets []string

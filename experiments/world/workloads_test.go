@@ -260,6 +260,7 @@ rss_mb = 64
 // TestMlockIsNeverSwapped: under pressure with swap, an ordinary task's
 // pages are swapped out while the mlocked task keeps every page resident.
 func TestMlockIsNeverSwapped(t *testing.T) {
+	skipUnderRace(t)
 	res := runSrc(t, `
 [run]
 duration_ms = 6000
@@ -570,6 +571,7 @@ refill = "adaptive-batch"
 // stall), and a task at its target keeps sweeping (swap-ins go on after it
 // stopped growing).
 func TestSweepBlocksGrowth(t *testing.T) {
+	skipUnderRace(t)
 	const src = `
 [run]
 duration_ms = 5000
