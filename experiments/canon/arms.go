@@ -30,13 +30,13 @@ type Arm struct {
 // common overrides first) over seeds and computes each one's OOM
 // probability with its Wilson interval.
 func (e *Env) RunVariants(base string, common []string, vs []Variant, seeds []uint64) ([]Arm, error) {
+	scs, err := VariantScenarios(base, common, vs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Arm, len(vs))
 	for i, v := range vs {
-		sc, err := Load(base, append(append([]string(nil), common...), v.Sets...)...)
-		if err != nil {
-			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
-		}
-		runs, err := e.RunSeeds(sc, seeds)
+		runs, err := e.RunSeeds(scs[i], seeds)
 		if err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}

@@ -35,6 +35,11 @@ type Experiment struct {
 	Spec string
 	// Run runs it and writes its figures, tables and text into out.
 	Run func(env *Env, out *Out) error
+	// Plan lists the inputs Run asks env to run (see Input), without
+	// running anything: the same scenarios, seeds and stops, in any
+	// order. `experiment run` estimates its time from them and checks
+	// afterwards that the experiment ran exactly these.
+	Plan func(env *Env) ([]Input, error)
 }
 
 // Env is what an experiment runs with. Make it with NewEnv.
@@ -48,12 +53,15 @@ type Env struct {
 	// sweeps shares sweep runs between the experiments run with this Env;
 	// nil (an Env not made by NewEnv) runs every sweep afresh.
 	sweeps *sweepRuns
+	// rec records the inputs of the runs asked for (RunExperiment reads
+	// them); nil (an Env not made by NewEnv) records nothing.
+	rec *recorder
 }
 
 // NewEnv returns the Env of one invocation: experiments run with it share
 // the runs of the sweeps they have in common (see RunSweep).
 func NewEnv(ctx context.Context, quick bool, workers int) *Env {
-	return &Env{Ctx: ctx, Quick: quick, Workers: workers, sweeps: &sweepRuns{runs: map[string][]world.Summary{}}}
+	return &Env{Ctx: ctx, Quick: quick, Workers: workers, sweeps: &sweepRuns{runs: map[string][]world.Summary{}}, rec: &recorder{}}
 }
 
 // Seeds returns the seeds to run: quick or full count, from 1.
@@ -110,12 +118,14 @@ func WorkloadIndex(sc *scenario.Scenario, name string) (int, error) {
 
 // RunSeeds runs sc once per seed and returns the summaries in seed order.
 func (e *Env) RunSeeds(sc *scenario.Scenario, seeds []uint64) ([]world.Summary, error) {
+	e.rec.add(Input{Scenario: sc, Seeds: seeds})
 	return world.RunSeeds(e.Ctx, sc, seeds, e.Workers)
 }
 
 // RunAll runs each scenario once (its own seed) on the workers and
 // returns the results in order.
 func (e *Env) RunAll(scs []*scenario.Scenario) ([]*world.Result, error) {
+	e.rec.add(ScenarioInputs(scs)...)
 	return sim.Replicate(e.Ctx, len(scs), e.Workers, func(i int) (*world.Result, error) {
 		return world.Run(e.Ctx, scs[i], world.Options{})
 	})

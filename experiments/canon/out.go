@@ -22,6 +22,8 @@ type Out struct {
 	md    strings.Builder
 	html  strings.Builder
 	files map[string][]byte
+	// inputs are the runs the experiment asked for (RunExperiment).
+	inputs []Input
 }
 
 // NewOut starts the output of e.

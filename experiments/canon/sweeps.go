@@ -22,6 +22,7 @@ type sweepRuns struct {
 // are the same runs, without simulating them again; the slice is then
 // shared, so callers must not modify it.
 func (e *Env) RunSweep(p *sweep.Plan) ([]world.Summary, error) {
+	e.rec.add(SweepInputs(p)...)
 	if e.sweeps == nil {
 		return sweep.Simulate(e.Ctx, p, e.Workers)
 	}

@@ -28,6 +28,7 @@ func Experiment() canon.Experiment {
 		Title: "5. Do the SPEC 1.5 alerts predict the OOM kill?",
 		Spec:  "SPEC 1.5, 3.1",
 		Run:   run,
+		Plan:  loadsweep.Plan,
 	}
 }
 

@@ -28,6 +28,7 @@ func Experiment() canon.Experiment {
 		Title: "8. Go runtime governance: GOGC, GOMEMLIMIT and the leak-chaos check",
 		Spec:  "SPEC 2.3, 4.3, 5.2, 5.3",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -226,26 +227,56 @@ func meanCI(xs []float64) (mean, sd, lo, hi float64) {
 	return mean, sd, mean - half, mean + half
 }
 
-// pacer is part (a): GOGC 50/100/200 and GOGC=100 with GOMEMLIMIT on a
-// steady service, over seeds.
-func pacer(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(3, 10)
-	durationMs := 60000
-	if !env.Quick {
-		durationMs = 300000
+// pacerSeeds are the seeds of every arm of part (a).
+func pacerSeeds(env *canon.Env) []uint64 { return env.Seeds(3, 10) }
+
+// pacerDurationMs is the simulated time of part (a)'s runs.
+func pacerDurationMs(env *canon.Env) int {
+	if env.Quick {
+		return 60000
 	}
+	return 300000
+}
+
+// pacerBatch is part (a)'s runs: per arm, the seeds.
+func pacerBatch(env *canon.Env) ([]*scenario.Scenario, error) {
 	var scs []*scenario.Scenario
 	for _, a := range arms {
-		sc, err := leakChaosScenario(true, "run.duration_ms="+strconv.Itoa(durationMs), "workload.0.live_mb="+strconv.Itoa(steadyLiveMB), "workload.0.alloc_mb_per_s="+strconv.Itoa(steadyAllocMBPerS),
+		sc, err := leakChaosScenario(true, "run.duration_ms="+strconv.Itoa(pacerDurationMs(env)), "workload.0.live_mb="+strconv.Itoa(steadyLiveMB), "workload.0.alloc_mb_per_s="+strconv.Itoa(steadyAllocMBPerS),
 			"workload.0.gogc="+strconv.Itoa(a.gogc), "workload.0.gomemlimit_mb="+strconv.Itoa(a.limitMB))
 		if err != nil {
-			return fmt.Errorf("%s: %w", a.name, err)
+			return nil, fmt.Errorf("%s: %w", a.name, err)
 		}
-		for _, seed := range seeds {
+		for _, seed := range pacerSeeds(env) {
 			c := sc.Clone()
 			c.Run.Seed = seed
 			scs = append(scs, c)
 		}
+	}
+	return scs, nil
+}
+
+// plan lists run's inputs: part (a)'s runs, then part (b)'s two.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	scs, err := pacerBatch(env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := chaosRuns(env)
+	if err != nil {
+		return nil, err
+	}
+	return canon.ScenarioInputs(append(scs, c.without, c.with)), nil
+}
+
+// pacer is part (a): GOGC 50/100/200 and GOGC=100 with GOMEMLIMIT on a
+// steady service, over seeds.
+func pacer(env *canon.Env, out *canon.Out) error {
+	seeds := pacerSeeds(env)
+	durationMs := pacerDurationMs(env)
+	scs, err := pacerBatch(env)
+	if err != nil {
+		return err
 	}
 	res, err := env.RunAll(scs)
 	if err != nil {
@@ -411,18 +442,24 @@ type chaos struct {
 	resWithout, resWith   *world.Result
 }
 
-// leakChaos is part (b): SPEC 5.3's chaos check with and without a
-// memory target, quick at an eighth of leak-chaos's sizes (as
-// TestLeakChaos runs it), full at full size.
-// It returns the --set flags of the run with the target.
-func leakChaos(env *canon.Env, out *canon.Out) (string, error) {
+// chaosPair is part (b)'s two runs: the scenario without a memory
+// target and with one of limitMB (the overrides withSets of leak-chaos);
+// api is the Go program's workload.
+type chaosPair struct {
+	without, with *scenario.Scenario
+	withSets      []string
+	api, limitMB  int
+}
+
+// chaosRuns loads part (b)'s two runs.
+func chaosRuns(env *canon.Env) (chaosPair, error) {
 	base, err := canon.Load("leak-chaos")
 	if err != nil {
-		return "", err
+		return chaosPair{}, err
 	}
 	api, err := canon.WorkloadIndex(base, "api")
 	if err != nil {
-		return "", err
+		return chaosPair{}, err
 	}
 	w := fmt.Sprintf("workload.%d.", api)
 	var sets []string
@@ -433,15 +470,29 @@ func leakChaos(env *canon.Env, out *canon.Out) (string, error) {
 	}
 	without, err := leakChaosScenario(false, append(sets, w+"gomemlimit_mb=0")...)
 	if err != nil {
-		return "", err
+		return chaosPair{}, err
 	}
-	with, err := leakChaosScenario(false, append(sets, w+"gomemlimit_mb="+strconv.Itoa(limitMB))...)
+	withSets := append(sets, w+"gomemlimit_mb="+strconv.Itoa(limitMB))
+	with, err := leakChaosScenario(false, withSets...)
+	if err != nil {
+		return chaosPair{}, err
+	}
+	if len(without.Faults) != 1 || without.Faults[0].Kind != "leak" || len(without.Kernel.Cgroups) != 1 {
+		return chaosPair{}, fmt.Errorf("leak-chaos: want one leak fault and one cgroup")
+	}
+	return chaosPair{without: without, with: with, withSets: withSets, api: api, limitMB: limitMB}, nil
+}
+
+// leakChaos is part (b): SPEC 5.3's chaos check with and without a
+// memory target, quick at an eighth of leak-chaos's sizes (as
+// TestLeakChaos runs it), full at full size.
+// It returns the --set flags of the run with the target.
+func leakChaos(env *canon.Env, out *canon.Out) (string, error) {
+	cr, err := chaosRuns(env)
 	if err != nil {
 		return "", err
 	}
-	if len(without.Faults) != 1 || without.Faults[0].Kind != "leak" || len(without.Kernel.Cgroups) != 1 {
-		return "", fmt.Errorf("leak-chaos: want one leak fault and one cgroup")
-	}
+	without, with, api, limitMB := cr.without, cr.with, cr.api, cr.limitMB
 	res, err := env.RunAll([]*scenario.Scenario{without, with})
 	if err != nil {
 		return "", err
@@ -478,7 +529,7 @@ func leakChaos(env *canon.Env, out *canon.Out) (string, error) {
 	}
 	chaosTable(out, &c)
 	var one strings.Builder
-	for _, s := range append(sets, w+"gomemlimit_mb="+strconv.Itoa(limitMB)) {
+	for _, s := range cr.withSets {
 		one.WriteString(" --set " + s)
 	}
 	return one.String(), nil

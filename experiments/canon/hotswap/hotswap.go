@@ -24,6 +24,7 @@ func Experiment() canon.Experiment {
 		Title: "6. Zero-pause allocator replacement: the stall, the books, the OOM",
 		Spec:  "SPEC 2.4, 2.6, 1.3",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -57,9 +58,9 @@ var ladderMs = []int{1750, 2000, 2010, 2025, 2050, 2100, 2200, 2500, 3000}
 
 var scenarios = []string{"steady", "oom-crisis"}
 
-func run(env *canon.Env, out *canon.Out) error {
-	// One batch: per scenario and configuration the ladder, then the
-	// full-length run (the scenario's own duration).
+// ladders is run's first batch: per scenario and configuration the
+// ladder, then the full-length run (the scenario's own duration).
+func ladders() ([]*scenario.Scenario, error) {
 	var scs []*scenario.Scenario
 	for _, name := range scenarios {
 		for _, c := range swapConfigs {
@@ -70,11 +71,32 @@ func run(env *canon.Env, out *canon.Out) error {
 				}
 				sc, err := canon.Load(name, sets...)
 				if err != nil {
-					return fmt.Errorf("%s, %s: %w", name, c.Name, err)
+					return nil, fmt.Errorf("%s, %s: %w", name, c.Name, err)
 				}
 				scs = append(scs, sc)
 			}
 		}
+	}
+	return scs, nil
+}
+
+// oomSeeds are the seeds of the OOM arms.
+func oomSeeds(env *canon.Env) []uint64 { return env.Seeds(3, 20) }
+
+// plan lists run's inputs: the ladders, then the OOM arms.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	scs, err := ladders()
+	if err != nil {
+		return nil, err
+	}
+	arms, err := canon.VariantInputs("oom-crisis", nil, oomArms(), oomSeeds(env))
+	return append(canon.ScenarioInputs(scs), arms...), err
+}
+
+func run(env *canon.Env, out *canon.Out) error {
+	scs, err := ladders()
+	if err != nil {
+		return err
 	}
 	results, err := env.RunAll(scs)
 	if err != nil {
@@ -324,7 +346,7 @@ func oomArms() []canon.Variant {
 }
 
 func oomSwaps(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(3, 20)
+	seeds := oomSeeds(env)
 	arms, err := env.RunVariants("oom-crisis", nil, oomArms(), seeds)
 	if err != nil {
 		return err

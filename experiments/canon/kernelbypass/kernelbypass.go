@@ -29,6 +29,7 @@ func Experiment() canon.Experiment {
 		Title: "7. Memory taken around SBMP: mlock and GFP_ATOMIC leaks against fallback_to_tier2",
 		Spec:  "SPEC 1.5, 1.6",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -136,6 +137,38 @@ func run(env *canon.Env, out *canon.Out) error {
 // the workers at once, and returns the cells in grid order: mlock sizes
 // slowest, leak rates fastest.
 func runGrid(e *canon.Env, g gridSpec) ([]cell, error) {
+	p, err := gridPlan(g)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := e.RunSweep(p)
+	if err != nil {
+		return nil, err
+	}
+	var cells []cell
+	for _, m := range g.mlockMB {
+		for _, l := range g.leakMBPerS {
+			c := cell{mlockMB: m, leakMBPerS: l}
+			for _, r := range runs[len(cells)*p.Seeds : (len(cells)+1)*p.Seeds] {
+				c.runs = append(c.runs, statsOf(r))
+			}
+			cells = append(cells, c)
+		}
+	}
+	return cells, nil
+}
+
+// plan lists run's inputs: the grid's sweep.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	p, err := gridPlan(gridFor(env))
+	if err != nil {
+		return nil, err
+	}
+	return canon.SweepInputs(p), nil
+}
+
+// gridPlan is g as a sweep of the kernel-bypass scenario.
+func gridPlan(g gridSpec) (*sweep.Plan, error) {
 	base, err := canon.Load("kernel-bypass")
 	if err != nil {
 		return nil, err
@@ -156,27 +189,9 @@ func runGrid(e *canon.Env, g gridSpec) ([]cell, error) {
 	for _, l := range g.leakMBPerS {
 		rate.Values = append(rate.Values, []string{strconv.FormatFloat(l, 'g', -1, 64)})
 	}
-	p, err := sweep.NewGridPlan(sweep.Grid{Name: "kernel-bypass-grid", Scenario: "embedded:kernel-bypass",
+	return sweep.NewGridPlan(sweep.Grid{Name: "kernel-bypass-grid", Scenario: "embedded:kernel-bypass",
 		SeedFirst: g.seeds[0], Seeds: len(g.seeds), Set: []string{"run.duration_ms=" + strconv.FormatInt(g.durationMs, 10)},
 		Axes: []sweep.Axis{mlock, rate}})
-	if err != nil {
-		return nil, err
-	}
-	runs, err := e.RunSweep(p)
-	if err != nil {
-		return nil, err
-	}
-	var cells []cell
-	for _, m := range g.mlockMB {
-		for _, l := range g.leakMBPerS {
-			c := cell{mlockMB: m, leakMBPerS: l}
-			for _, r := range runs[len(cells)*p.Seeds : (len(cells)+1)*p.Seeds] {
-				c.runs = append(c.runs, statsOf(r))
-			}
-			cells = append(cells, c)
-		}
-	}
-	return cells, nil
 }
 
 func statsOf(s world.Summary) runStats {

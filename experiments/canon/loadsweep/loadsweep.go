@@ -62,17 +62,7 @@ type Sweep struct {
 // Run runs the sweep with env: every (policy, level, seed) as one flat
 // batch, so that the workers stay busy across cells.
 func Run(env *canon.Env) (*Sweep, error) {
-	base, err := canon.Load(baseScenario)
-	if err != nil {
-		return nil, err
-	}
-	s := &Sweep{Workload: workloadName, DurationMs: base.Run.DurationMs,
-		Levels: levels(env.Quick), Policies: policies(), Seeds: env.Seeds(4, 100)}
-	if s.Index, err = canon.WorkloadIndex(base, workloadName); err != nil {
-		return nil, fmt.Errorf("load sweep: %w", err)
-	}
-	s.RatePerS = meanRatePerS(base.Workloads[s.Index])
-	p, err := sweep.NewGridPlan(s.grid())
+	s, p, err := newSweep(env)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +85,35 @@ func Run(env *canon.Env) (*Sweep, error) {
 		})
 	}
 	return s, nil
+}
+
+// Plan lists the inputs of the sweep Run runs, for the Plan of the
+// experiments that read it.
+func Plan(env *canon.Env) ([]canon.Input, error) {
+	_, p, err := newSweep(env)
+	if err != nil {
+		return nil, err
+	}
+	return canon.SweepInputs(p), nil
+}
+
+// newSweep is the sweep env asks for, before its runs, and its plan.
+func newSweep(env *canon.Env) (*Sweep, *sweep.Plan, error) {
+	base, err := canon.Load(baseScenario)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Sweep{Workload: workloadName, DurationMs: base.Run.DurationMs,
+		Levels: levels(env.Quick), Policies: policies(), Seeds: env.Seeds(4, 100)}
+	if s.Index, err = canon.WorkloadIndex(base, workloadName); err != nil {
+		return nil, nil, fmt.Errorf("load sweep: %w", err)
+	}
+	s.RatePerS = meanRatePerS(base.Workloads[s.Index])
+	p, err := sweep.NewGridPlan(s.grid())
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, p, nil
 }
 
 // grid is the sweep as the sweep engine takes it.

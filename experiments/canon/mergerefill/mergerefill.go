@@ -27,6 +27,7 @@ func Experiment() canon.Experiment {
 		Title: "4. Merge and refill policies: latency tails, footprint, merges",
 		Spec:  "SPEC 1.1, 1.2, 1.5",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -110,19 +111,37 @@ func (c meanCI) String(prec int) string {
 	return fmt.Sprintf("%s [%s, %s]", canon.Fixed(c.Mean, prec), canon.Fixed(c.Lo, prec), canon.Fixed(c.Hi, prec))
 }
 
-func run(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(3, 10)
+// seedsOf are the seeds of every arm on every testbed.
+func seedsOf(env *canon.Env) []uint64 { return env.Seeds(3, 10) }
+
+// batch is run's one batch: per testbed, per arm, the seeds.
+func batch(env *canon.Env) ([]*scenario.Scenario, error) {
 	var scs []*scenario.Scenario
 	for _, s := range testbeds {
 		for _, a := range policyArms {
-			for _, seed := range seeds {
+			for _, seed := range seedsOf(env) {
 				sc, err := canon.Load(s.Base, append(append([]string{fmt.Sprintf("run.seed=%d", seed)}, s.Sets...), a.Sets...)...)
 				if err != nil {
-					return fmt.Errorf("%s, %s: %w", s.Name, a.Name, err)
+					return nil, fmt.Errorf("%s, %s: %w", s.Name, a.Name, err)
 				}
 				scs = append(scs, sc)
 			}
 		}
+	}
+	return scs, nil
+}
+
+// plan lists run's inputs.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	scs, err := batch(env)
+	return canon.ScenarioInputs(scs), err
+}
+
+func run(env *canon.Env, out *canon.Out) error {
+	seeds := seedsOf(env)
+	scs, err := batch(env)
+	if err != nil {
+		return err
 	}
 	results, err := env.RunAll(scs)
 	if err != nil {

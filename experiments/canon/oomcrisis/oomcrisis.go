@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
+	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 	"github.com/sbmpsim/sbmpsim/internal/figure"
@@ -25,6 +26,7 @@ func Experiment() canon.Experiment {
 		Title: "1. The OOM crisis, and which policy breaks the chain",
 		Spec:  "SPEC 1.3, 1.5, 2.6",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -42,8 +44,24 @@ var variants = []canon.Variant{
 	{Name: "oom_kill_allocating_task=1", Sets: []string{"kernel.oom_kill_allocating_task=1"}},
 }
 
+// seedsOf are the seeds of every arm.
+func seedsOf(env *canon.Env) []uint64 { return env.Seeds(4, 100) }
+
+// plan lists run's inputs: every arm on the seeds, and the chain's run.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	ins, err := canon.VariantInputs("oom-crisis", nil, variants, seedsOf(env))
+	if err != nil {
+		return nil, err
+	}
+	sc, err := canon.Load("oom-crisis")
+	if err != nil {
+		return nil, err
+	}
+	return append(ins, canon.ScenarioInputs([]*scenario.Scenario{sc})...), nil
+}
+
 func run(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(4, 100)
+	seeds := seedsOf(env)
 	arms, err := env.RunVariants("oom-crisis", nil, variants, seeds)
 	if err != nil {
 		return err
@@ -53,7 +71,7 @@ func run(env *canon.Env, out *canon.Out) error {
 	if err != nil {
 		return err
 	}
-	res, err := world.Run(env.Ctx, sc, world.Options{})
+	res, err := env.Run(sc, world.Options{})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func Experiment() canon.Experiment {
 		Title: "3. OOM probability against offered load, per degrade policy",
 		Spec:  "SPEC 1.3, 2.1",
 		Run:   run,
+		Plan:  loadsweep.Plan,
 	}
 }
 

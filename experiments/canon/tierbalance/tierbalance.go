@@ -28,6 +28,7 @@ func Experiment() canon.Experiment {
 		Title: "2. Tier balance: which tier serves, and which CPU caches run dry",
 		Spec:  "SPEC 1.2, 1.3, 1.4, 1.5",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -213,14 +214,33 @@ func (tl *timeline) shares(from, to float64) [3]float64 {
 	return n
 }
 
-func run(env *canon.Env, out *canon.Out) error {
-	seeds := env.Seeds(4, 20)
+// seedsOf are the seeds of oom-crisis.
+func seedsOf(env *canon.Env) []uint64 { return env.Seeds(4, 20) }
+
+// batch is run's one batch: oom-crisis on the seeds, then steady on
+// seed 1, all with per-CPU columns.
+func batch(env *canon.Env) ([]*scenario.Scenario, error) {
 	var runs []seededScenario
-	for _, s := range seeds {
+	for _, s := range seedsOf(env) {
 		runs = append(runs, seededScenario{"oom-crisis", s})
 	}
 	runs = append(runs, seededScenario{"steady", 1})
-	results, err := runScenarioSeeds(env, runs, "output.per_cpu=true")
+	return loadSeeded(runs, "output.per_cpu=true")
+}
+
+// plan lists run's inputs.
+func plan(env *canon.Env) ([]canon.Input, error) {
+	scs, err := batch(env)
+	return canon.ScenarioInputs(scs), err
+}
+
+func run(env *canon.Env, out *canon.Out) error {
+	seeds := seedsOf(env)
+	scs, err := batch(env)
+	if err != nil {
+		return err
+	}
+	results, err := env.RunAll(scs)
 	if err != nil {
 		return err
 	}
@@ -258,9 +278,9 @@ type seededScenario struct {
 	seed uint64
 }
 
-// runScenarioSeeds loads each scenario on its seed with the common
-// overrides and runs them all on the workers, in order.
-func runScenarioSeeds(env *canon.Env, runs []seededScenario, sets ...string) ([]*world.Result, error) {
+// loadSeeded loads each scenario on its seed with the common overrides,
+// in order.
+func loadSeeded(runs []seededScenario, sets ...string) ([]*scenario.Scenario, error) {
 	var scs []*scenario.Scenario
 	for _, r := range runs {
 		sc, err := canon.Load(r.name, append([]string{fmt.Sprintf("run.seed=%d", r.seed)}, sets...)...)
@@ -269,7 +289,7 @@ func runScenarioSeeds(env *canon.Env, runs []seededScenario, sets ...string) ([]
 		}
 		scs = append(scs, sc)
 	}
-	return env.RunAll(scs)
+	return scs, nil
 }
 
 // collapseStory reads the collapse off seed 1 of oom-crisis.

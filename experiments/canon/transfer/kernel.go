@@ -32,12 +32,16 @@ func (ks kernelSizes) bootMinFreeKbytes() int64 {
 	return kernel.CalculateMinFreeKbytes(zones)
 }
 
+// bootStopNs is where sizeKernel's run stops: its first sample, taken
+// once the machine has booted.
+const bootStopNs = 1
+
 // sizeKernel boots sc's machine in a run stopped at its first sample and
 // returns the sizes the kernel model gave it. Nothing of the run but the
 // boot is used, so it costs the machine's set-up only.
 func sizeKernel(env *canon.Env, sc *scenario.Scenario) (kernelSizes, error) {
 	var ks kernelSizes
-	_, err := world.Run(env.Ctx, sc, world.Options{StopAtNs: 1, Observer: func(s *world.Snapshot) {
+	_, err := env.Run(sc, world.Options{StopAtNs: bootStopNs, Observer: func(s *world.Snapshot) {
 		if ks.Nodes == nil {
 			ks.MinFreeKbytes = s.MinFreeKbytes
 			ks.Nodes = append([]world.NodeSnapshot{}, s.Nodes...)

@@ -31,6 +31,7 @@ func Experiment() canon.Experiment {
 		Title: "9. Transfer across scale: does the OOM crisis at 512 MiB a node hold on larger hosts?",
 		Spec:  "SPEC 1.3",
 		Run:   run,
+		Plan:  plan,
 	}
 }
 
@@ -110,17 +111,17 @@ func run(env *canon.Env, out *canon.Out) error { return runWith(env, out, nil) }
 // runWith runs the experiment on the base scenario with the overrides
 // common applied before the scaling (tests shorten the runs with them).
 func runWith(env *canon.Env, out *canon.Out, common []string) error {
-	base, err := canon.Load(baseScenario, common...)
+	base, baseMiB, sizes, err := sizesOf(env, common)
 	if err != nil {
 		return err
 	}
-	baseMiB, nodes, err := nodeMemory(base)
+	_, nodes, err := nodeMemory(base)
 	if err != nil {
 		return err
 	}
 	maxMiB := world.MaxModelledMiB / int64(nodes)
 	var pts []*point
-	for _, size := range nodeSizesMiB(env.Quick, baseMiB, maxMiB) {
+	for _, size := range sizes {
 		p, err := runSize(env, base, common, size, float64(size)/float64(baseMiB))
 		if err != nil {
 			return fmt.Errorf("transfer at %s a node: %w", sizeLabel(size), err)
@@ -163,16 +164,62 @@ func nodeMemory(sc *scenario.Scenario) (mib int64, nodes int, err error) {
 	return mib, nodes, nil
 }
 
-// runSize scales base by k and runs it on its seeds through the sweep
-// engine, then sizes its kernel in a run of one sample.
-func runSize(env *canon.Env, base *scenario.Scenario, common []string, nodeMiB int64, k float64) (*point, error) {
-	sc := base.Clone()
-	sets, err := Scale(sc, k)
+// sizesOf loads the base scenario with the common overrides and returns
+// it, its node size and the node sizes env runs.
+func sizesOf(env *canon.Env, common []string) (*scenario.Scenario, int64, []int64, error) {
+	base, err := canon.Load(baseScenario, common...)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	baseMiB, nodes, err := nodeMemory(base)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return base, baseMiB, nodeSizesMiB(env.Quick, baseMiB, world.MaxModelledMiB/int64(nodes)), nil
+}
+
+// plan lists run's inputs: per node size its sweep and the run that
+// sizes its kernel.
+func plan(env *canon.Env) ([]canon.Input, error) { return planWith(env, nil) }
+
+// planWith lists runWith's inputs.
+func planWith(env *canon.Env, common []string) ([]canon.Input, error) {
+	base, baseMiB, sizes, err := sizesOf(env, common)
 	if err != nil {
 		return nil, err
 	}
+	var ins []canon.Input
+	for _, size := range sizes {
+		_, sp, sc, err := newSize(env, base, common, size, float64(size)/float64(baseMiB))
+		if err != nil {
+			return nil, fmt.Errorf("transfer at %s a node: %w", sizeLabel(size), err)
+		}
+		ins = append(ins, canon.SweepInputs(sp)...)
+		ins = append(ins, canon.Input{Scenario: sc, Seeds: []uint64{sc.Run.Seed}, StopAtNs: bootStopNs})
+	}
+	return ins, nil
+}
+
+// newSize scales base by k: the point of node size nodeMiB before its
+// runs, its sweep, and the scaled scenario.
+func newSize(env *canon.Env, base *scenario.Scenario, common []string, nodeMiB int64, k float64) (*point, *sweep.Plan, *scenario.Scenario, error) {
+	sc := base.Clone()
+	sets, err := Scale(sc, k)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	p := &point{NodeMiB: nodeMiB, K: k, Sets: sets, Grid: grid(nodeMiB, common, sets, seedsAt(env.Quick, k))}
 	plan, err := sweep.NewGridPlan(p.Grid)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, plan, sc, nil
+}
+
+// runSize scales base by k and runs it on its seeds through the sweep
+// engine, then sizes its kernel in a run of one sample.
+func runSize(env *canon.Env, base *scenario.Scenario, common []string, nodeMiB int64, k float64) (*point, error) {
+	p, plan, sc, err := newSize(env, base, common, nodeMiB, k)
 	if err != nil {
 		return nil, err
 	}

@@ -13,13 +13,23 @@ import (
 var short = []string{"run.duration_ms=1500"}
 
 // TestRunShort runs the quick experiment on 1.5 s runs: it writes its
-// figure, tables and text, and the same again with another number of
-// workers gives the same bytes.
+// figure, tables and text, it runs what its plan lists, and the same
+// again with another number of workers gives the same bytes.
 func TestRunShort(t *testing.T) {
+	x := Experiment()
+	x.Run = func(env *canon.Env, out *canon.Out) error { return runWith(env, out, short) }
 	files := func(workers int) map[string][]byte {
-		o := canon.NewOut(Experiment())
-		if err := runWith(canon.NewEnv(context.Background(), true, workers), o, short); err != nil {
+		env := canon.NewEnv(context.Background(), true, workers)
+		o, err := canon.RunExperiment(env, x)
+		if err != nil {
 			t.Fatal(err)
+		}
+		planned, err := planWith(env, short)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := canon.InputsDiff(planned, o.Inputs()); err != nil || d != "" {
+			t.Fatalf("the plan is not what ran: %v\n%s", err, d)
 		}
 		return o.Files()
 	}
