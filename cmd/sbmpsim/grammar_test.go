@@ -31,6 +31,7 @@ func TestExitCodeTable(t *testing.T) {
 	badRange := writeFile(t, "range.toml", "[kernel]\nswappiness = 300\n")
 	badSweep := writeFile(t, "grid.toml", "scenario = \"steady\"\nseeds = 1\nvaluse = 1\n")
 	badPoint := writeFile(t, "point.toml", "scenario = \"steady\"\nseeds = 1\n[[axis]]\nkey = \"kernel.swappiness\"\nvalues = [0, 300]\n")
+	badManifest := writeFile(t, "MANIFEST.json", "{")
 	out := filepath.Join(t.TempDir(), "out")
 	const unknownKey = "--set: kernel.swapiness: unknown key (did you mean kernel.swappiness?)"
 	const seedRange = "--seed: want a whole number 0..9223372036854775807 (the range of run.seed), got "
@@ -81,6 +82,11 @@ func TestExitCodeTable(t *testing.T) {
 		{"show unknown scenario", []string{"scenarios", "show", "nope"}, 2, "no embedded scenario"},
 		{"unknown sweep", []string{"sweep", "nope", "--out", out}, 2, "no such file, and no embedded sweep"},
 		{"unknown experiment", []string{"experiment", "run", "nope"}, 2, `no experiment "nope"`},
+		{"experiment no workers", []string{"experiment", "run", "all", "--workers", "0"}, 2, "--workers must be at least 1, got 0"},
+		{"experiment bad manifest", []string{"experiment", "run", "all", "--estimate", "--out", filepath.Dir(badManifest)}, 2, "MANIFEST.json: unexpected EOF (fix or remove it"},
+		{"manifest argument", []string{"experiment", "manifest", "notebooks-out"}, 2, `unknown command "notebooks-out"`},
+		{"manifest no directory", []string{"experiment", "manifest", "--out", filepath.Join(out, "none")}, 2, "not a directory of notebooks"},
+		{"manifest --check without one", []string{"experiment", "manifest", "--check", "--out", filepath.Dir(badSyntax)}, 2, "no manifest; 'sbmpsim experiment manifest --out"},
 		{"scenario syntax", []string{"run", badSyntax}, 2, "syntax.toml:1:"},
 		{"scenario range", []string{"run", badRange}, 2, "range.toml:2:1: kernel.swappiness: must be"},
 		{"check scenario range", []string{"check", badRange}, 2, "range.toml:2:1: kernel.swappiness"},

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sbmpsim/sbmpsim/experiments/ab"
+	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenarios"
 	"github.com/sbmpsim/sbmpsim/experiments/output"
 	"github.com/sbmpsim/sbmpsim/experiments/sweep"
@@ -45,6 +46,8 @@ var jsonFiles = []struct {
 	{"ab.json", "`sbmpsim ab --out DIR`", reflect.TypeFor[ab.Report]()},
 	{"sweep.json", "`sbmpsim sweep --out DIR` and `sbmpsim merge --out DIR`", reflect.TypeFor[sweep.Report]()},
 	{"timing.json", "`sbmpsim run --out DIR` (also with `--seeds`): the one output file with wall-clock figures", reflect.TypeFor[output.Timing]()},
+	{"MANIFEST.json", "`sbmpsim experiment run` (each experiment's entry), `sbmpsim validate real` (the validation's), `sbmpsim report` (index.html's), `sbmpsim experiment manifest` (all of it, from the files) in the notebooks directory; `sbmpsim experiment manifest --check` compares it with the files", reflect.TypeFor[canon.Manifest]()},
+	{"notebooks timing.json", "`sbmpsim experiment run` in the notebooks directory, beside MANIFEST.json: each experiment's last wall time per mode, which the next run's estimate rests on; wall-clock figures, not in the manifest", reflect.TypeFor[notebookTiming]()},
 	{"bench e2e JSON", "`sbmpsim bench e2e` on standard output (`sbmpsim bench all` prints it under `e2e`): wall-clock figures", reflect.TypeFor[E2EBench]()},
 }
 

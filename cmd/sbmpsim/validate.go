@@ -70,7 +70,8 @@ DIR/validation/: validation.json (schema sbmpsim.validation/v1), README.md
 and section.html with the summary table (and summary.csv), and per case a
 figure of both timelines (NAME.png, NAME.svg, NAME.csv); then it rebuilds
 DIR/index.html, the report of the canonical experiments with the
-validation as its last section.
+validation as its last section, and records the validation's files, their
+hashes and this command in DIR/MANIFEST.json.
 
 It needs root and a writable memory cgroup; without them it says why and
 exits 0, writing nothing. Real runs measure the whole host (vmstat, PSI):
@@ -138,6 +139,14 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		return err
 	}
 	if _, err := canon.Report(f.out, reportSections()); err != nil {
+		return err
+	}
+	err = canon.UpdateManifest(f.out, func(m *canon.Manifest) error {
+		var err error
+		m.Validation, err = canon.NewValidationEntry(f.out, validateCommand(f))
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "wrote %s and %s\n", filepath.Join(f.out, validate.Section().Name, "validation.json"), filepath.Join(f.out, "index.html"))

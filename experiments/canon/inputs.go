@@ -149,17 +149,19 @@ func (o *Out) Inputs() []Input { return o.inputs }
 // and the seeds it ran on. Equal scenarios run for equally long are one
 // entry, whatever the experiment's batches.
 type InputEntry struct {
-	// Scenario names where it came from ("embedded:oom-crisis") and Name
-	// is its run.name.
+	// Scenario names where it came from ("embedded:oom-crisis").
 	Scenario string `json:"scenario"`
-	Name     string `json:"name"`
+	// Name is its run.name.
+	Name string `json:"name"`
 	// SHA256 is the hash of its canonical TOML (what `sbmpsim run --out`
 	// writes as scenario.toml) with run.seed = 0.
 	SHA256 string `json:"sha256"`
 	// SimNs is the simulated time of each run.
 	SimNs int64 `json:"sim_ns"`
-	// Runs counts its runs and Seeds lists their seeds ("1-100", "1,3").
-	Runs  int    `json:"runs"`
+	// Runs counts its runs.
+	Runs int `json:"runs"`
+	// Seeds lists their seeds, ascending, runs of consecutive seeds as
+	// ranges: "1-100", "1,3".
 	Seeds string `json:"seeds"`
 }
 

@@ -52,7 +52,10 @@ func Mode(quick bool) string {
 // and the inputs, except Version, which names the build that last wrote
 // it; the checks ignore Version, as they ignore index.html's build line.
 type Manifest struct {
-	Schema  string `json:"schema"`
+	// Schema is "sbmpsim.notebooks-manifest/v1".
+	Schema string `json:"schema"`
+	// Version is the build that last wrote the manifest (`sbmpsim
+	// version`'s first line); the checks ignore it.
 	Version string `json:"version"`
 	// Experiments are the canonical experiments' directories, by name.
 	Experiments map[string]*ExperimentEntry `json:"experiments"`
@@ -64,8 +67,10 @@ type Manifest struct {
 
 // FileEntry is one file's SHA-256 (hex) and size in bytes.
 type FileEntry struct {
+	// SHA256 is the hash of the file's bytes, in hex.
 	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
+	// Size is the file's length in bytes.
+	Size int64 `json:"size"`
 }
 
 // ExperimentEntry records one experiment's directory.
@@ -75,8 +80,9 @@ type ExperimentEntry struct {
 	Mode string `json:"mode"`
 	// Command regenerates the directory.
 	Command string `json:"command"`
-	// Runs and SimNs total the inputs' runs and their simulated time.
-	Runs  int   `json:"runs"`
+	// Runs counts the inputs' runs.
+	Runs int `json:"runs"`
+	// SimNs is their simulated time, summed over the runs.
 	SimNs int64 `json:"sim_ns"`
 	// Inputs are the scenarios and seeds it ran.
 	Inputs []InputEntry `json:"inputs"`
@@ -89,6 +95,8 @@ type ExperimentEntry struct {
 // is what a rebuild by another build reproduces.
 type ReportEntry struct {
 	FileEntry
+	// SHA256WithoutBuildLine is the hash of the page without its line
+	// naming the build (`<p class="build">Written by sbmpsim ...</p>`).
 	SHA256WithoutBuildLine string `json:"sha256_without_build_line"`
 }
 
@@ -96,9 +104,12 @@ type ReportEntry struct {
 // host that ran Command, so not reproducible byte for byte and never
 // rerun by `experiment run`.
 type ValidationEntry struct {
-	Command string               `json:"command"`
-	Source  string               `json:"source"`
-	Files   map[string]FileEntry `json:"files"`
+	// Command is the command that wrote the directory.
+	Command string `json:"command"`
+	// Source says where the numbers come from.
+	Source string `json:"source"`
+	// Files are the directory's files, by name.
+	Files map[string]FileEntry `json:"files"`
 }
 
 // validationSource is ValidationEntry.Source.

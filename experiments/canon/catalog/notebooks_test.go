@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,8 +22,10 @@ import (
 const notebooks = "../../../notebooks-out"
 
 // TestQuickOutputsRegenerate reruns every experiment in quick mode and
-// compares each file with the committed notebooks-out, byte for byte, and
-// the report built from them with the committed index.html. A change to
+// compares each file with the committed notebooks-out, byte for byte, the
+// report built from them with the committed index.html, and the manifest
+// they make with the committed MANIFEST.json (but for the build that
+// wrote it); each experiment must run what its Plan lists. A change to
 // the models shows up here: regenerate with
 // `go run ./cmd/sbmpsim experiment run all --quick` and commit the diff.
 // buildLine matches index.html's line naming the build (canon.BuildLine).
@@ -32,16 +35,29 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 	slowtest.Require(t, "reruns every experiment in quick mode, about ten minutes")
 	root := t.TempDir()
 	env := canon.NewEnv(context.Background(), true, 2)
+	// The manifest this run would write: each experiment's entry, the
+	// committed validation's, and the report's.
+	manifest := &canon.Manifest{Experiments: map[string]*canon.ExperimentEntry{}}
 	for _, e := range All() {
 		start := time.Now()
-		o := canon.NewOut(e)
-		if err := e.Run(env, o); err != nil {
+		o, err := canon.RunExperiment(env, e)
+		if err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
 		}
 		if err := o.Write(root); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %.1f s", e.Name, time.Since(start).Seconds())
+		planned, err := e.Plan(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := canon.InputsDiff(planned, o.Inputs()); err != nil || d != "" {
+			t.Errorf("%s did not run what its Plan lists: %v\n%s", e.Name, err, d)
+		}
+		if manifest.Experiments[e.Name], err = canon.NewExperimentEntry(o, env.Quick); err != nil {
+			t.Fatal(err)
+		}
 		for name, data := range o.Files() {
 			want, err := os.ReadFile(filepath.Join(notebooks, e.Name, name))
 			if err != nil {
@@ -84,6 +100,34 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 	}
 	if !buildLine.Match(want) {
 		t.Error("the committed index.html does not say which build wrote it")
+	}
+	checkManifest(t, root, manifest)
+}
+
+// checkManifest compares the manifest of the regenerated outputs under
+// root (the experiments' entries in m) with the committed one, but for
+// the build that wrote them.
+func checkManifest(t *testing.T, root string, m *canon.Manifest) {
+	t.Helper()
+	committed, err := canon.ReadManifest(notebooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Validation = committed.Validation // experiment run keeps it as it is
+	if err := canon.WriteManifest(root, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := canon.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, e := range got.Experiments {
+		if !reflect.DeepEqual(e, committed.Experiments[name]) {
+			t.Errorf("MANIFEST.json: %s's entry differs from the committed one", name)
+		}
+	}
+	if !reflect.DeepEqual(got.WithoutBuild(), committed.WithoutBuild()) {
+		t.Error("MANIFEST.json differs from the committed one (not counting the build that wrote it)")
 	}
 }
 
