@@ -28,6 +28,16 @@ type Options struct {
 	// violation. Checking only reads: the Result is the unchecked run's,
 	// with Summary.InvariantChecks counting the checks made.
 	CheckEvery int64
+	// CheckFullEvery, with CheckEvery, makes every CheckFullEvery-th
+	// check (the first and the last too) walk every structure whole;
+	// the checks between check the kernel incrementally, what the events
+	// touched since the last check (kernel.Machine.CheckTouched). 0 takes
+	// DefaultCheckFullEvery; 1 walks every structure at every check.
+	CheckFullEvery int64
+	// CheckProgress, if set, is called after each check of a checked
+	// run with the simulated time then and at the end of the run. It
+	// runs on the simulation's goroutine; progress bars use it.
+	CheckProgress func(nowNs, endNs int64)
 	// CheckAtEnd, if set, checks every invariant once, on the state at
 	// the end of the run (a whole-structure walk of each allocator, the
 	// kernel and the run's books), and fails the run with an
@@ -76,7 +86,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 	}
 	defer s.close()
 	if opt.CheckEvery > 0 {
-		return runChecked(ctx, s, endNs, opt.CheckEvery, opt.setUp, opt.AtEnd)
+		return runChecked(ctx, s, endNs, opt)
 	}
 	if opt.setUp != nil {
 		opt.setUp(s)

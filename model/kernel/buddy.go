@@ -143,6 +143,8 @@ type Buddy struct {
 	// (PageLRU), which try_to_claim_block counts as movable. Nil: none
 	// is (a zone without the machine's page states).
 	isLRU func(pfn int64) bool
+	// tl is the machine's touch record (nil unless TrackTouched).
+	tl *touchLog
 }
 
 // NewBuddy returns an allocator spanning spannedPages pages from startPFN,
@@ -434,6 +436,7 @@ func (b *Buddy) freeBlockContaining(pfn int64) (headPFN int64, order int, ok boo
 // addFree puts the block at idx on mt's free list of order, at the head
 // (the kernel's default) or the tail, and counts it (account_freepages).
 func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
+	b.touchLinks(idx, b.head[order][mt])
 	b.state[idx] = freeState(order, mt)
 	b.nrFree[order]++
 	b.free += 1 << order
@@ -459,6 +462,7 @@ func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
 // names, uncounts it and returns the list's type; the caller sets the
 // block's new state.
 func (b *Buddy) delFree(idx int32, order int) Migratetype {
+	b.touchLinks(b.next[idx], idx)
 	mt := freeStateMT(b.state[idx])
 	n, p := b.next[idx], b.prev[idx]
 	if n == idx {

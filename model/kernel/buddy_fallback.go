@@ -221,6 +221,7 @@ func (b *Buddy) setType(k int, mt Migratetype) {
 		b.reservedHighAtomic += PageblockPages
 	}
 	b.blockMT[k] = mt
+	b.touchBlock(k)
 }
 
 // changePageblockRange is change_pageblock_range: the pageblocks of a
@@ -326,4 +327,5 @@ func (b *Buddy) isolateFree(pfn int64, order int) {
 func (b *Buddy) splitAllocated(pfn int64, order int) {
 	b.state[pfn-b.startPFN] = allocState(order - 1)
 	b.state[pfn+int64(1)<<(order-1)-b.startPFN] = allocState(order - 1)
+	b.touch(int32(pfn - b.startPFN))
 }

@@ -130,6 +130,7 @@ func (b *Buddy) Split(pfn int64, order int) error {
 	if err := b.checkAllocated("split", pfn, order); err != nil {
 		return err
 	}
+	b.touch(int32(pfn - b.startPFN))
 	for i := pfn - b.startPFN; i < pfn-b.startPFN+1<<order; i++ {
 		b.state[i] = allocState(0)
 	}
@@ -142,6 +143,7 @@ func (b *Buddy) toPCP(pfn int64) error {
 		return err
 	}
 	b.state[pfn-b.startPFN] = statePCP
+	b.touch(int32(pfn - b.startPFN))
 	return nil
 }
 
@@ -149,11 +151,13 @@ func (b *Buddy) toPCP(pfn int64) error {
 // per-CPU list.
 func (b *Buddy) markPCP(pfn int64) {
 	b.state[pfn-b.startPFN] = statePCP
+	b.touch(int32(pfn - b.startPFN))
 }
 
 // fromPCP marks a page taken off a per-CPU list as allocated again.
 func (b *Buddy) fromPCP(pfn int64) {
 	b.state[pfn-b.startPFN] = allocState(0)
+	b.touch(int32(pfn - b.startPFN))
 }
 
 // IsFree reports whether pfn lies in a free block.
