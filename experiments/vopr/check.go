@@ -43,8 +43,8 @@ type Outcome struct {
 	Scenario *scenario.Scenario
 	Events   int64  // events run (of the whole run, or to the failure)
 	Checks   uint64 // component invariant checks made
-	// Check counts the checks' passes and whole walks (of a run that
-	// passed).
+	// Check counts the checks' passes and whole walks (to the failing
+	// check, of a run that broke an invariant).
 	Check world.CheckStats
 	// Err is the failure: an *world.InvariantError, a run error
 	// (an event limit, a set-up error), or nil when every check passed.
@@ -81,7 +81,7 @@ func checkScenario(sc *scenario.Scenario, opt Options, progress func(nowNs, endN
 	o.Err = err
 	var ie *world.InvariantError
 	if errors.As(err, &ie) {
-		o.Events = ie.Event
+		o.Events, o.Check = ie.Event, ie.Check
 	}
 	if opt.Shrink {
 		sh := Shrink(sc, err, opt)

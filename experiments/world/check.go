@@ -34,6 +34,8 @@ type InvariantError struct {
 	// the events touched, so the invariant may have broken earlier.
 	Full          bool
 	LastFullEvent int64
+	// Check counts the checks made, the failing one included.
+	Check CheckStats
 }
 
 func (e *InvariantError) Error() string {
@@ -268,7 +270,7 @@ func (c *checker) note(ev sim.Event) { c.last, c.started = ev, true }
 // fail wraps err as the violation of invariant at the current event.
 func (c *checker) fail(invariant string, err error) error {
 	e := &InvariantError{Scenario: c.s.cfg.name, Event: c.s.eng.Events(), Invariant: invariant, Err: err,
-		Full: c.full || c.fullEvery <= 1, LastFullEvent: c.lastFull}
+		Full: c.full || c.fullEvery <= 1, LastFullEvent: c.lastFull, Check: c.stats}
 	if c.started {
 		e.TimeNs, e.Kind = c.last.At, c.s.eng.KindName(c.last.Kind)
 	}

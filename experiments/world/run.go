@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/sim"
@@ -148,12 +149,27 @@ func incomplete(s *simulation, le *sim.LimitError) error {
 // RunSeeds runs sc once per seed on up to workers goroutines and returns
 // the summaries in seed order, identical for any number of workers.
 func RunSeeds(ctx context.Context, sc *scenario.Scenario, seeds []uint64, workers int) ([]Summary, error) {
+	return RunSeedsProgress(ctx, sc, seeds, workers, nil)
+}
+
+// RunSeedsProgress is RunSeeds, calling progress (if set) after each
+// finished run with the runs done and the runs to do; the calls are
+// serialised, and done counts up by one from 1.
+func RunSeedsProgress(ctx context.Context, sc *scenario.Scenario, seeds []uint64, workers int, progress func(done, total int)) ([]Summary, error) {
+	var mu sync.Mutex
+	done := 0
 	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Summary, error) {
 		c := sc.Clone()
 		c.Run.Seed = seeds[i]
 		res, err := Run(ctx, c, Options{})
 		if err != nil {
 			return Summary{}, fmt.Errorf("seed %d: %w", seeds[i], err)
+		}
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(seeds))
+			mu.Unlock()
 		}
 		return res.Summary, nil
 	})
