@@ -54,7 +54,7 @@ func TestRunCheckedMatchesRun(t *testing.T) {
 			if got.Summary.InvariantChecks == 0 {
 				t.Error("no invariant checks counted")
 			}
-			if c := got.Check; c.Resyncs != 0 || c.FullWalks != 2 || c.Passes != got.Summary.Events+2 {
+			if c := got.Check; c.Touched.Resyncs != 0 || c.FullWalks != 2 || c.Passes != got.Summary.Events+2 {
 				t.Errorf("check stats %+v after %d events: want no resync, 2 whole walks, a pass per event and 2", c, got.Summary.Events)
 			}
 			if got.Summary.TraceHash != want.Summary.TraceHash {

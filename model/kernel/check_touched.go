@@ -9,48 +9,69 @@ import (
 
 // This file is the incremental form of CheckInvariants (see "Checking
 // what changed" in doc.go): TrackTouched makes the machine record the
-// regions of pages its operations touch, and CheckTouched checks those
-// regions and the invariants that cost O(nodes, cgroups, tasks, CPUs).
+// pages and buddy blocks its operations touch, and CheckTouched checks
+// those and the invariants that cost O(nodes, cgroups, tasks, CPUs).
 
-// regionOrder sizes a region: a MaxOrder block (4 MiB). Nodes start and
-// end on region bounds (NewMachine aligns them) and no buddy block
-// crosses one, so a region's pages and blocks check on their own.
-const regionOrder = MaxOrder
+// The record is kept at two sizes. A chunk of 1 << chunkOrder pages is
+// what a touched page costs the next check: its pages are walked again.
+// A region of 1 << regionOrder pages (a MaxOrder block, 4 MiB) is what a
+// touched buddy block costs: nodes start and end on region bounds
+// (NewMachine aligns them) and no buddy block crosses one, so a region's
+// blocks check on their own.
+const (
+	chunkOrder  = 6
+	regionOrder = MaxOrder
+)
 
 // touchLog is what a tracking machine touched since its last check, and
-// what the regions held when last walked.
+// what the chunks and regions held when last walked.
 type touchLog struct {
-	// dirty has a bit per region of the machine's pfns: set when an
-	// operation changed a page, a buddy block or a list link in it.
-	dirty []uint64
-	// all makes the next check walk every region (memory hotplug).
+	// pages has a bit per chunk of the machine's pfns, set when an
+	// operation changed a page's state, flags or LRU links, or its
+	// owner slot's swap state; blocks a bit per region, set when it
+	// changed a buddy block, a free list link or a pageblock's type.
+	pages, blocks []uint64
+	// all makes the next check walk everything (memory hotplug).
 	all bool
-	// sums[node][r] is what region r of the node held when last walked,
-	// and tot their sums.
-	sums [][]regionSum
-	tot  touchTotals
-	// resyncs counts the checks whose sums disagreed with the counters
-	// although the full walk then passed: a change made without a
-	// record (a missing touch call).
-	resyncs int
-	// walked counts the regions CheckTouched walked.
-	walked int64
-	// owners is the scratch of one region's walk.
+	// pageSums[node][c] is what chunk c of the node held when last
+	// walked, blockSums[node][r] region r; tot their sums.
+	pageSums  [][]pageSum
+	blockSums [][]blockSum
+	tot       touchTotals
+	// stats counts the walks of CheckTouched and its fall-backs.
+	stats TouchStats
+	// owners is the scratch of one chunk's walk.
 	owners []ownerCount
 }
 
-// mark records that pfn's region changed.
-func (t *touchLog) mark(pfn int64) {
+// TouchStats counts what the incremental checks did: the chunks of pages
+// and the regions of buddy blocks they walked, and the checks whose
+// counts disagreed with the machine's counters although the whole walk
+// they fell back to then passed, which means an operation changed
+// something without recording it (a missing touch call).
+type TouchStats struct {
+	Chunks, Regions int64
+	Resyncs         int
+}
+
+// markPage records that pfn's page changed.
+func (t *touchLog) markPage(pfn int64) {
+	c := pfn >> chunkOrder
+	t.pages[c>>6] |= 1 << (c & 63)
+}
+
+// markBlock records that the buddy block holding pfn changed.
+func (t *touchLog) markBlock(pfn int64) {
 	r := pfn >> regionOrder
-	t.dirty[r>>6] |= 1 << (r & 63)
+	t.blocks[r>>6] |= 1 << (r & 63)
 }
 
 // touch records, for CheckTouched, that page i of the node changed (its
-// state, flags, links, or its owner slot's swap state). It does nothing
-// unless the machine tracks what it touches.
+// state or flags). It does nothing unless the machine tracks what it
+// touches.
 func (n *node) touch(i int32) {
 	if n.tl != nil {
-		n.tl.mark(n.zone.StartPFN + int64(i))
+		n.tl.markPage(n.zone.StartPFN + int64(i))
 	}
 }
 
@@ -62,7 +83,7 @@ func (n *node) touchLinks(i, j, k int32) {
 	}
 	for _, x := range [3]int32{i, j, k} {
 		if x != noPage {
-			n.tl.mark(n.zone.StartPFN + int64(x))
+			n.tl.markPage(n.zone.StartPFN + int64(x))
 		}
 	}
 }
@@ -71,28 +92,28 @@ func (n *node) touchLinks(i, j, k int32) {
 // swap state), unless pfn is not a page.
 func (m *Machine) touchPFN(pfn int64) {
 	if m.touch != nil && pfn >= 0 {
-		m.touch.mark(pfn)
+		m.touch.markPage(pfn)
 	}
 }
 
 // touchPFN is touch for a pfn of the node.
 func (n *node) touchPFN(pfn int64) {
 	if n.tl != nil {
-		n.tl.mark(pfn)
+		n.tl.markPage(pfn)
 	}
 }
 
 // touch records, for CheckTouched, that the block at idx changed.
 func (b *Buddy) touch(idx int32) {
 	if b.tl != nil {
-		b.tl.mark(b.startPFN + int64(idx))
+		b.tl.markBlock(b.startPFN + int64(idx))
 	}
 }
 
 // touchBlock records that pageblock k's type changed.
 func (b *Buddy) touchBlock(k int) {
 	if b.tl != nil {
-		b.tl.mark((b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder)
+		b.tl.markBlock((b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder)
 	}
 }
 
@@ -103,10 +124,10 @@ func (b *Buddy) touchLinks(x, y int32) {
 	if b.tl == nil {
 		return
 	}
-	b.tl.mark(b.startPFN + int64(x))
+	b.tl.markBlock(b.startPFN + int64(x))
 	if y != noPage {
-		b.tl.mark(b.startPFN + int64(y))
-		b.tl.mark(b.startPFN + int64(b.prev[y]))
+		b.tl.markBlock(b.startPFN + int64(y))
+		b.tl.markBlock(b.startPFN + int64(b.prev[y]))
 	}
 }
 
@@ -123,40 +144,45 @@ const (
 	numOwnerKinds
 )
 
-// ownerCount is n pages of a region counted for one owner.
+// ownerCount is n pages of a chunk counted for one owner.
 type ownerCount struct {
 	kind ownerKind
 	id   int32
 	n    int64
 }
 
-// regionSum is what the page and buddy walks of CheckInvariants count in
-// one region.
-type regionSum struct {
+// pageSum is what the page walk of CheckInvariants counts in one chunk.
+type pageSum struct {
 	anon, file, mlocked, kernel int64 // pages by kind
-	free, freeHA, used, absent  int64 // buddy pages: free (highatomic), allocated or per-CPU, absent
-	haBlocks                    int64 // highatomic pageblocks
 	owners                      []ownerCount
 }
 
-// touchTotals sums the regions: per node, and per owner.
+// blockSum is what the buddy walk of CheckInvariants counts in one
+// region: pages in free blocks (of them highatomic), allocated or on a
+// per-CPU list, and absent; and highatomic pageblocks.
+type blockSum struct {
+	free, freeHA, used, absent, haBlocks int64
+}
+
+// nodeTotals sums a node's chunks and regions.
+type nodeTotals struct {
+	pages  pageSum // owners unused
+	blocks blockSum
+}
+
+// touchTotals sums the chunks and regions: per node, and per owner.
 type touchTotals struct {
-	nodes  []regionSum // owners unused
+	nodes  []nodeTotals
 	owners [numOwnerKinds][]int64
 }
 
-// add adds sign times s into node ni's totals.
-func (t *touchTotals) add(ni int, s *regionSum, sign int64) {
-	n := &t.nodes[ni]
+// addPages adds sign times s into node ni's totals.
+func (t *touchTotals) addPages(ni int, s *pageSum, sign int64) {
+	n := &t.nodes[ni].pages
 	n.anon += sign * s.anon
 	n.file += sign * s.file
 	n.mlocked += sign * s.mlocked
 	n.kernel += sign * s.kernel
-	n.free += sign * s.free
-	n.freeHA += sign * s.freeHA
-	n.used += sign * s.used
-	n.absent += sign * s.absent
-	n.haBlocks += sign * s.haBlocks
 	for _, o := range s.owners {
 		v := &t.owners[o.kind]
 		if int(o.id) >= len(*v) {
@@ -164,6 +190,16 @@ func (t *touchTotals) add(ni int, s *regionSum, sign int64) {
 		}
 		(*v)[o.id] += sign * o.n
 	}
+}
+
+// addBlocks adds sign times s into node ni's totals.
+func (t *touchTotals) addBlocks(ni int, s *blockSum, sign int64) {
+	n := &t.nodes[ni].blocks
+	n.free += sign * s.free
+	n.freeHA += sign * s.freeHA
+	n.used += sign * s.used
+	n.absent += sign * s.absent
+	n.haBlocks += sign * s.haBlocks
 }
 
 // owner returns the total of owner id of kind (0 when never counted).
@@ -177,52 +213,54 @@ func (t *touchTotals) owner(kind ownerKind, id int) int64 {
 // TrackTouched makes the machine record what its operations touch, so
 // that CheckTouched can check what changed since the last check. The
 // record costs a test of a nil pointer where pages, blocks and list
-// links change, and nothing when tracking is off. The first check after
-// it must be CheckInvariants.
+// links change, and nothing when tracking is off; the check keeps about
+// 100 bytes per 64 pages.
 func (m *Machine) TrackTouched() {
 	if m.touch != nil {
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]
-	regions := (last.zone.StartPFN + int64(len(last.pages))) >> regionOrder
-	t := &touchLog{dirty: make([]uint64, (regions+63)/64), all: true, sums: make([][]regionSum, len(m.nodes))}
-	t.tot.nodes = make([]regionSum, len(m.nodes))
+	end := last.zone.StartPFN + int64(len(last.pages))
+	t := &touchLog{
+		pages: make([]uint64, (end>>chunkOrder+63)/64), blocks: make([]uint64, (end>>regionOrder+63)/64),
+		all: true, pageSums: make([][]pageSum, len(m.nodes)), blockSums: make([][]blockSum, len(m.nodes)),
+	}
+	t.tot.nodes = make([]nodeTotals, len(m.nodes))
 	for ni, n := range m.nodes {
-		t.sums[ni] = make([]regionSum, len(n.pages)>>regionOrder)
+		t.pageSums[ni] = make([]pageSum, len(n.pages)>>chunkOrder)
+		t.blockSums[ni] = make([]blockSum, len(n.pages)>>regionOrder)
 		n.tl = t
 		n.buddy.tl = t
 	}
 	m.touch = t
 }
 
-// touchAll makes the next check walk every region.
+// touchAll makes the next check walk everything.
 func (m *Machine) touchAll() {
 	if m.touch != nil {
 		m.touch.all = true
 	}
 }
 
-// TouchStats reports how much CheckTouched walked: the regions (of
-// 1 << MaxOrder pages), and the checks whose counts disagreed with the
-// machine's counters although the full walk they fell back to passed,
-// which means an operation changed a region without recording it.
-func (m *Machine) TouchStats() (regionsWalked int64, resyncs int) {
+// TouchStats reports what the incremental checks walked (zero without
+// TrackTouched).
+func (m *Machine) TouchStats() TouchStats {
 	if m.touch == nil {
-		return 0, 0
+		return TouchStats{}
 	}
-	return m.touch.walked, m.touch.resyncs
+	return m.touch.stats
 }
 
-// errStale is a disagreement between the regions' counts and the
-// machine's counters, which CheckTouched settles with a full walk.
-var errStale = errors.New("kernel: the touched regions' counts disagree with the counters")
+// errStale is a disagreement between the walks' counts and the machine's
+// counters, which CheckTouched settles with a whole walk.
+var errStale = errors.New("kernel: the touched pages' counts disagree with the counters")
 
 // CheckTouched checks what the machine's operations touched since the
 // last check, and the invariants that cost O(nodes x cgroups + tasks +
 // CPUs); doc.go ("Checking what changed") says which invariants that
 // covers and which only CheckInvariants does. It needs TrackTouched
 // (without it, and for the first check, it is CheckInvariants). When the
-// regions' counts disagree with the machine's counters it falls back to
+// counts disagree with the machine's counters it falls back to
 // CheckInvariants, so it reports no violation that CheckInvariants would
 // not. Like CheckInvariants it is for tests and `sbmpsim check`.
 func (m *Machine) CheckTouched() error {
@@ -237,7 +275,7 @@ func (m *Machine) CheckTouched() error {
 	if err := m.CheckInvariants(); err != nil {
 		return err
 	}
-	t.resyncs++
+	t.stats.Resyncs++
 	return nil
 }
 
@@ -247,65 +285,78 @@ func (m *Machine) checkTouched() error {
 	if err := m.checkTouchedBooks(); err != nil {
 		return err
 	}
-	for ni := range m.nodes {
-		if err := m.checkDirtyRegions(ni); err != nil {
+	t := m.touch
+	for ni, n := range m.nodes {
+		first := n.zone.StartPFN
+		err := forDirty(t.pages, first>>chunkOrder, len(t.pageSums[ni]), func(c int) error {
+			t.stats.Chunks++
+			return m.walkChunk(ni, n, c, true)
+		})
+		if err == nil {
+			err = forDirty(t.blocks, first>>regionOrder, len(t.blockSums[ni]), func(r int) error {
+				t.stats.Regions++
+				return m.walkBlocks(ni, n, r, true)
+			})
+		}
+		if err != nil {
 			return err
 		}
 	}
-	clear(m.touch.dirty)
+	clear(t.pages)
+	clear(t.blocks)
 	return m.compareTouched()
 }
 
-// afterFullCheck, after CheckInvariants passed, counts every region
-// again and clears the record.
+// forDirty calls fn(i) for each of the n units from first whose bit in
+// set is set.
+func forDirty(set []uint64, first int64, n int, fn func(i int) error) error {
+	last := first + int64(n)
+	for w := first >> 6; w<<6 < last; w++ {
+		for word := set[w]; word != 0; word &= word - 1 {
+			u := w<<6 + int64(bits.TrailingZeros64(word))
+			if u < first || u >= last {
+				continue
+			}
+			if err := fn(int(u - first)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// afterFullCheck, after CheckInvariants passed, counts every chunk and
+// region again and clears the record.
 func (m *Machine) afterFullCheck() error {
 	t := m.touch
 	if t == nil {
 		return nil
 	}
 	for ni, n := range m.nodes {
-		for r := range t.sums[ni] {
-			if err := m.walkRegion(ni, n, r, false); err != nil {
+		for c := range t.pageSums[ni] {
+			if err := m.walkChunk(ni, n, c, false); err != nil {
+				return err
+			}
+		}
+		for r := range t.blockSums[ni] {
+			if err := m.walkBlocks(ni, n, r, false); err != nil {
 				return err
 			}
 		}
 	}
-	clear(t.dirty)
+	clear(t.pages)
+	clear(t.blocks)
 	t.all = false
 	return nil
 }
 
-// checkDirtyRegions walks node ni's regions marked dirty.
-func (m *Machine) checkDirtyRegions(ni int) error {
+// walkChunk counts chunk c of node ni into the totals (replacing what it
+// held when last walked) and, if verify, checks its pages.
+func (m *Machine) walkChunk(ni int, n *node, c int, verify bool) error {
 	t := m.touch
-	n := m.nodes[ni]
-	first := n.zone.StartPFN >> regionOrder
-	last := first + int64(len(t.sums[ni]))
-	for w := first >> 6; w<<6 < last; w++ {
-		word := t.dirty[w]
-		for word != 0 {
-			r := w<<6 + int64(bits.TrailingZeros64(word))
-			word &= word - 1
-			if r < first || r >= last {
-				continue
-			}
-			t.walked++
-			if err := m.walkRegion(ni, n, int(r-first), true); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// walkRegion counts region r of node ni into the totals (replacing what
-// it held when last walked) and, if verify, checks its pages and blocks.
-func (m *Machine) walkRegion(ni int, n *node, r int, verify bool) error {
-	t := m.touch
-	s := regionSum{owners: t.owners[:0]}
-	lo := int32(r << regionOrder)
-	hi := lo + 1<<regionOrder
-	for i := lo; i < hi; i++ {
+	s := pageSum{owners: t.owners[:0]}
+	lo := int32(c << chunkOrder)
+	for i := lo; i < lo+1<<chunkOrder; i++ {
 		p := &n.pages[i]
 		if verify {
 			if err := m.checkTouchedPage(n, i); err != nil {
@@ -314,12 +365,9 @@ func (m *Machine) walkRegion(ni int, n *node, r int, verify bool) error {
 		}
 		s.countPage(p)
 	}
-	if err := n.buddy.walkRegion(lo, hi, &s, verify); err != nil {
-		return fmt.Errorf("node %d: %w", ni, err)
-	}
-	old := &t.sums[ni][r]
-	t.tot.add(ni, old, -1)
-	t.tot.add(ni, &s, 1)
+	old := &t.pageSums[ni][c]
+	t.tot.addPages(ni, old, -1)
+	t.tot.addPages(ni, &s, 1)
 	t.owners = s.owners
 	old.owners = append(old.owners[:0], s.owners...)
 	s.owners = old.owners
@@ -327,8 +375,23 @@ func (m *Machine) walkRegion(ni int, n *node, r int, verify bool) error {
 	return nil
 }
 
+// walkBlocks counts the buddy blocks of region r of node ni into the
+// totals and, if verify, checks them.
+func (m *Machine) walkBlocks(ni int, n *node, r int, verify bool) error {
+	var s blockSum
+	lo := int32(r << regionOrder)
+	if err := n.buddy.walkRegion(lo, lo+1<<regionOrder, &s, verify); err != nil {
+		return fmt.Errorf("node %d: %w", ni, err)
+	}
+	t := m.touch
+	t.tot.addBlocks(ni, &t.blockSums[ni][r], -1)
+	t.tot.addBlocks(ni, &s, 1)
+	t.blockSums[ni][r] = s
+	return nil
+}
+
 // countPage counts page p as the page walk of CheckInvariants does.
-func (s *regionSum) countPage(p *pageState) {
+func (s *pageSum) countPage(p *pageState) {
 	cg := int32(p.cg)
 	switch p.kind {
 	case pageAnon:
@@ -354,7 +417,7 @@ func (s *regionSum) countPage(p *pageState) {
 }
 
 // own counts a page for owner id of kind.
-func (s *regionSum) own(kind ownerKind, id int32) {
+func (s *pageSum) own(kind ownerKind, id int32) {
 	for i := len(s.owners) - 1; i >= 0; i-- {
 		if o := &s.owners[i]; o.kind == kind && o.id == id {
 			o.n++
@@ -365,10 +428,11 @@ func (s *regionSum) own(kind ownerKind, id int32) {
 }
 
 // walkRegion walks the blocks of the region [lo, hi) of the buddy's
-// indices and counts its pages into s; if verify it checks each block
-// (checkBlockAt), each free block's list links, and that the region
-// starts at a block.
-func (b *Buddy) walkRegion(lo, hi int32, s *regionSum, verify bool) error {
+// indices and counts them into s; if verify it checks each block
+// (checkBlockAt: the region starts at a block, blocks tile it, a free
+// block is on its pageblock's list and merged) and each free block's
+// list links.
+func (b *Buddy) walkRegion(lo, hi int32, s *blockSum, verify bool) error {
 	for i := int64(lo); i < int64(hi); {
 		size, err := b.checkBlockAt(i)
 		if err != nil {
@@ -414,7 +478,8 @@ func (b *Buddy) checkFreeLinks(idx int32) error {
 
 // checkTouchedPage checks page i of node n as CheckInvariants does, from
 // the page's side: its state and flags (checkPage), its LRU links, and
-// for an anonymous page its slot's swap state and swap slot.
+// for an anonymous page its slot's swap state and swap slot, and its
+// place in a whole huge page.
 func (m *Machine) checkTouchedPage(n *node, i int32) error {
 	p := &n.pages[i]
 	pfn := n.zone.StartPFN + int64(i)
@@ -449,8 +514,20 @@ func (m *Machine) checkTouchedPage(n *node, i int32) error {
 			return err
 		}
 	}
-	if c := int(p.idx) / HugePagePages; p.flags&pgHuge != 0 && int(p.idx)%HugePagePages == 0 {
-		return m.checkHugeChunk(v, c)
+	return checkHugePage(v, p, pfn)
+}
+
+// checkHugePage is checkHugeChunk for one page: a page of a whole huge
+// page (its mapping's chunk marked whole) is marked huge and lies at its
+// place from the chunk's aligned head.
+func checkHugePage(v *vma, p *pageState, pfn int64) error {
+	c := int(p.idx) / HugePagePages
+	if c >= len(v.thp) || !v.thp[c] {
+		return nil
+	}
+	head := v.slots[c*HugePagePages].pfn
+	if head < 0 || head&(HugePagePages-1) != 0 || pfn != head+int64(p.idx)%HugePagePages || p.flags&pgHuge == 0 {
+		return fmt.Errorf("huge page %d is not %d contiguous resident pages marked huge", c, HugePagePages)
 	}
 	return nil
 }
@@ -558,15 +635,15 @@ func (b *Buddy) checkHeads() error {
 	return nil
 }
 
-// compareTouched compares the regions' counts with the machine's
+// compareTouched compares the chunks' and regions' counts with the machine's
 // counters; a disagreement is errStale.
 func (m *Machine) compareTouched() error {
 	t := &m.touch.tot
 	var anon, file, mlocked, kernelPages, pcp, free, managed int64
 	for ni, n := range m.nodes {
-		s, b := &t.nodes[ni], n.buddy
-		if s.anon != n.anonPages() || s.file != n.filePages() || s.free != b.free || s.free+s.used != b.managed ||
-			s.absent != b.spanned-b.managed || s.freeHA != b.freeHighAtomic || s.haBlocks*PageblockPages != b.reservedHighAtomic {
+		s, f, b := &t.nodes[ni].pages, &t.nodes[ni].blocks, n.buddy
+		if s.anon != n.anonPages() || s.file != n.filePages() || f.free != b.free || f.free+f.used != b.managed ||
+			f.absent != b.spanned-b.managed || f.freeHA != b.freeHighAtomic || f.haBlocks*PageblockPages != b.reservedHighAtomic {
 			return fmt.Errorf("%w: node %d", errStale, ni)
 		}
 		if s.anon+s.file+b.free+m.PCPPages(ni) > n.zone.ManagedPages {

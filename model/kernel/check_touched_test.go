@@ -77,10 +77,17 @@ func touchedMachine(t *testing.T) (*Machine, touchedPages) {
 	return m, tp
 }
 
-// touched reports whether pfn's region is marked.
+// touched reports whether pfn's page is marked.
 func (m *Machine) touched(pfn int64) bool {
+	c := pfn >> chunkOrder
+	return m.touch.pages[c>>6]&(1<<(c&63)) != 0
+}
+
+// touchedBlock reports whether the region of pfn's buddy block is
+// marked.
+func (m *Machine) touchedBlock(pfn int64) bool {
 	r := pfn >> regionOrder
-	return m.touch.dirty[r>>6]&(1<<(r&63)) != 0
+	return m.touch.blocks[r>>6]&(1<<(r&63)) != 0
 }
 
 // touchedFreeBlock returns a free block of order 0..3 in a touched region.
@@ -88,7 +95,7 @@ func (m *Machine) touchedFreeBlock() (*node, int32) {
 	for _, n := range m.nodes {
 		b := n.buddy
 		for i := int64(0); i < b.spanned; i++ {
-			if s := b.state[i]; isFreeState(s) && freeStateOrder(s) <= 3 && m.touched(b.startPFN+i) {
+			if s := b.state[i]; isFreeState(s) && freeStateOrder(s) <= 3 && m.touchedBlock(b.startPFN+i) {
 				return n, int32(i)
 			}
 		}

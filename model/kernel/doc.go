@@ -242,22 +242,24 @@
 // # Checking what changed
 //
 // CheckInvariants walks every page, block, list and slot: O(pages +
-// slots). After TrackTouched, the machine records which regions of 1024
-// pages (a MaxOrder block; nodes and buddy blocks never cross one) its
-// operations touched: claim and forget (a page's life), the LRU list
-// primitives (the page and its neighbours), the buddy allocator's free
-// lists (the block and its neighbours), per-CPU parking, pageblock types,
-// and the few places that change a page's flags or its slot's swap state
-// alone. CheckTouched then checks, in each touched region, what
-// CheckInvariants checks from the page's side: every page's kind, flags
+// slots). After TrackTouched, the machine records which chunks of 64
+// pages its operations touched (claim and forget, a page's life; the LRU
+// list primitives, the page and its neighbours; the few places that
+// change a page's flags or its slot's swap state alone) and which
+// regions of 1024 pages (a MaxOrder block: nodes and buddy blocks never
+// cross one) they changed buddy blocks in (the free lists, the block and
+// its neighbours; per-CPU parking; pageblock types). CheckTouched then
+// checks, in each touched chunk, what CheckInvariants checks from the
+// page's side: every page's kind, flags
 // and owner slot (which must name it back), its LRU links (its
 // neighbours link back and are on the list its kind, cgroup and flags
 // name, whose head or tail it is when it ends it), an anonymous page's
 // slot's swap-cache flags and swap slot (which must name the slot back
-// and be charged where the page is), a huge page whole; every buddy
-// block tiling the region, each free block on the list of its
-// pageblock's type, linked both ways and not mergeable with its buddy.
-// It keeps what each region counted (pages by kind, free, allocated and
+// and be charged where the page is), its place in a whole huge page;
+// and in each touched region every buddy block tiling it, each free
+// block on the list of its pageblock's type, linked both ways and not
+// mergeable with its buddy. It keeps what each chunk and region counted
+// (pages by kind, free, allocated and
 // absent pages, highatomic pages and pageblocks, and per cgroup, file
 // and task the charged, page-cache, kernel and mlocked pages) and
 // compares the sums with the counters: each node's LRU and buddy
@@ -269,7 +271,7 @@
 // each free list's head, the tasks' swap entries, the swap device's
 // header, and the cgroup tree (Cgroups.CheckInvariants).
 //
-// Only CheckInvariants checks: the pages of regions no operation touched
+// Only CheckInvariants checks: the pages and blocks no operation touched
 // since the last check; the LRU and free lists walked end to end (their
 // lengths, cycles, and every member reachable); every task's slots (RSS
 // equal to its mapped slots and its owned pages, swap entries, freed
@@ -280,7 +282,7 @@
 // whether a slot is mapped. When the counts disagree with the counters,
 // CheckTouched falls back to CheckInvariants, so it never reports a
 // violation CheckInvariants would not; a fall-back that passes means an
-// operation changed a region without recording it (TouchStats counts
+// operation changed something without recording it (TouchStats counts
 // them, and the tests require none).
 //
 // The package does no I/O: experiments/input/host reads a live host's
