@@ -207,6 +207,7 @@ func (b *Buddy) setBlockMT(k int, mt Migratetype) {
 	start := (b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder
 	b.moveFreepagesBlock(start, mt)
 	b.setType(k, mt)
+	b.touchBlock(k)
 }
 
 // setType is set_pageblock_migratetype for pageblock k, keeping
@@ -221,7 +222,6 @@ func (b *Buddy) setType(k int, mt Migratetype) {
 		b.reservedHighAtomic += PageblockPages
 	}
 	b.blockMT[k] = mt
-	b.touchBlock(k)
 }
 
 // changePageblockRange is change_pageblock_range: the pageblocks of a
@@ -327,5 +327,4 @@ func (b *Buddy) isolateFree(pfn int64, order int) {
 func (b *Buddy) splitAllocated(pfn int64, order int) {
 	b.state[pfn-b.startPFN] = allocState(order - 1)
 	b.state[pfn+int64(1)<<(order-1)-b.startPFN] = allocState(order - 1)
-	b.touch(int32(pfn - b.startPFN))
 }

@@ -78,9 +78,13 @@ func (n *node) touch(i int32) {
 // touchLinks records that the LRU pages i, j and k (each unless noPage)
 // changed: a page and its list neighbours.
 func (n *node) touchLinks(i, j, k int32) {
-	if n.tl == nil {
-		return
+	if n.tl != nil {
+		n.markLinks(i, j, k)
 	}
+}
+
+// markLinks is touchLinks' record, out of line.
+func (n *node) markLinks(i, j, k int32) {
 	for _, x := range [3]int32{i, j, k} {
 		if x != noPage {
 			n.tl.markPage(n.zone.StartPFN + int64(x))
@@ -121,9 +125,13 @@ func (b *Buddy) touchBlock(k int) {
 // noPage) and the block before y on its list: x joining the list whose
 // head is y (addFree), or y leaving it with x its successor (delFree).
 func (b *Buddy) touchLinks(x, y int32) {
-	if b.tl == nil {
-		return
+	if b.tl != nil {
+		b.markLinks(x, y)
 	}
+}
+
+// markLinks is touchLinks' record, out of line.
+func (b *Buddy) markLinks(x, y int32) {
 	b.tl.markBlock(b.startPFN + int64(x))
 	if y != noPage {
 		b.tl.markBlock(b.startPFN + int64(y))
