@@ -274,6 +274,7 @@ func (b *Buddy) smallest(order int, mt Migratetype) (int32, bool) {
 		b.delFree(idx, o)
 		b.expand(idx, order, o, mt)
 		b.state[idx] = allocState(order)
+		b.touch(idx)
 		return idx, true
 	}
 	return 0, false
@@ -309,6 +310,7 @@ func (b *Buddy) Free(pfn int64, order int) error {
 // order and above a buddy of another mergeable type takes the freed
 // block's type; the highatomic reserve merges with nothing else.
 func (b *Buddy) freeOne(pfn int64, order int) {
+	b.touch(int32(pfn - b.startPFN))
 	if order > PageblockOrder {
 		for p := pfn; p < pfn+int64(1)<<order; p += PageblockPages {
 			b.state[p-b.startPFN] = allocState(PageblockOrder)
@@ -436,7 +438,6 @@ func (b *Buddy) freeBlockContaining(pfn int64) (headPFN int64, order int, ok boo
 // addFree puts the block at idx on mt's free list of order, at the head
 // (the kernel's default) or the tail, and counts it (account_freepages).
 func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
-	b.touchLinks(idx, b.head[order][mt])
 	b.state[idx] = freeState(order, mt)
 	b.nrFree[order]++
 	b.free += 1 << order
@@ -462,7 +463,6 @@ func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
 // names, uncounts it and returns the list's type; the caller sets the
 // block's new state.
 func (b *Buddy) delFree(idx int32, order int) Migratetype {
-	b.touchLinks(b.next[idx], idx)
 	mt := freeStateMT(b.state[idx])
 	n, p := b.next[idx], b.prev[idx]
 	if n == idx {

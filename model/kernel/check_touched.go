@@ -107,7 +107,12 @@ func (n *node) touchPFN(pfn int64) {
 	}
 }
 
-// touch records, for CheckTouched, that the block at idx changed.
+// touch records, for CheckTouched, that the block at idx changed, and
+// with it the blocks it was split from or merged with, which lie in its
+// region. The buddy's operations call it once per block they hand out,
+// take back, park on or take off a per-CPU list, or isolate, not in
+// the free lists' primitives: a free list neighbour's links, changed in
+// another region, are checked by the whole walk.
 func (b *Buddy) touch(idx int32) {
 	if b.tl != nil {
 		b.tl.markBlock(b.startPFN + int64(idx))
@@ -118,24 +123,6 @@ func (b *Buddy) touch(idx int32) {
 func (b *Buddy) touchBlock(k int) {
 	if b.tl != nil {
 		b.tl.markBlock((b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder)
-	}
-}
-
-// touchLinks records that the free block at x changed, and y (unless
-// noPage) and the block before y on its list: x joining the list whose
-// head is y (addFree), or y leaving it with x its successor (delFree).
-func (b *Buddy) touchLinks(x, y int32) {
-	if b.tl != nil {
-		b.markLinks(x, y)
-	}
-}
-
-// markLinks is touchLinks' record, out of line.
-func (b *Buddy) markLinks(x, y int32) {
-	b.tl.markBlock(b.startPFN + int64(x))
-	if y != noPage {
-		b.tl.markBlock(b.startPFN + int64(y))
-		b.tl.markBlock(b.startPFN + int64(b.prev[y]))
 	}
 }
 

@@ -247,8 +247,10 @@
 // list primitives, the page and its neighbours; the few places that
 // change a page's flags or its slot's swap state alone) and which
 // regions of 1024 pages (a MaxOrder block: nodes and buddy blocks never
-// cross one) they changed buddy blocks in (the free lists, the block and
-// its neighbours; per-CPU parking; pageblock types). CheckTouched then
+// cross one) they changed buddy blocks in (each block the buddy
+// allocator hands out, takes back, parks on or takes off a per-CPU list
+// or isolates, with the blocks it splits or merges; pageblock types).
+// CheckTouched then
 // checks, in each touched chunk, what CheckInvariants checks from the
 // page's side: every page's kind, flags
 // and owner slot (which must name it back), its LRU links (its
@@ -272,8 +274,10 @@
 // header, and the cgroup tree (Cgroups.CheckInvariants).
 //
 // Only CheckInvariants checks: the pages and blocks no operation touched
-// since the last check; the LRU and free lists walked end to end (their
-// lengths, cycles, and every member reachable); every task's slots (RSS
+// since the last check (among them the free list neighbours of a block
+// that joined or left a list); the LRU and free lists walked end to end
+// (their lengths, cycles, and every member reachable); every task's
+// slots (RSS
 // equal to its mapped slots and its owned pages, swap entries, freed
 // counts, huge chunks, the touch cursor, free mapping ids) and every
 // file's slots; the mlocked lists free of duplicates; the swap device
