@@ -132,7 +132,6 @@ func (b *Buddy) Split(pfn int64, order int) error {
 	if err := b.checkAllocated("split", pfn, order); err != nil {
 		return err
 	}
-	b.touch(int32(pfn - b.startPFN))
 	for i := pfn - b.startPFN; i < pfn-b.startPFN+1<<order; i++ {
 		b.state[i] = allocState(0)
 	}
@@ -145,7 +144,6 @@ func (b *Buddy) toPCP(pfn int64) error {
 		return err
 	}
 	b.state[pfn-b.startPFN] = statePCP
-	b.touch(int32(pfn - b.startPFN))
 	return nil
 }
 
@@ -158,7 +156,6 @@ func (b *Buddy) markPCP(pfn int64) {
 // fromPCP marks a page taken off a per-CPU list as allocated again.
 func (b *Buddy) fromPCP(pfn int64) {
 	b.state[pfn-b.startPFN] = allocState(0)
-	b.touch(int32(pfn - b.startPFN))
 }
 
 // IsFree reports whether pfn lies in a free block.

@@ -110,9 +110,11 @@ func (n *node) touchPFN(pfn int64) {
 // touch records, for CheckTouched, that the block at idx changed, and
 // with it the blocks it was split from or merged with, which lie in its
 // region. The buddy's operations call it once per block they hand out,
-// take back, park on or take off a per-CPU list, or isolate, not in
-// the free lists' primitives: a free list neighbour's links, changed in
-// another region, are checked by the whole walk.
+// take back or isolate, not in the free lists' primitives: a free list
+// neighbour's links, changed in another region, are checked by the
+// whole walk. Parking a page on a per-CPU list, taking it off, and
+// splitting an allocated block change no count and leave every block
+// valid, so they record nothing.
 func (b *Buddy) touch(idx int32) {
 	if b.tl != nil {
 		b.tl.markBlock(b.startPFN + int64(idx))

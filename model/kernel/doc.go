@@ -248,8 +248,8 @@
 // change a page's flags or its slot's swap state alone) and which
 // regions of 1024 pages (a MaxOrder block: nodes and buddy blocks never
 // cross one) they changed buddy blocks in (each block the buddy
-// allocator hands out, takes back, parks on or takes off a per-CPU list
-// or isolates, with the blocks it splits or merges; pageblock types).
+// allocator hands out, takes back or isolates, with the blocks it splits
+// or merges; pageblock types).
 // CheckTouched then
 // checks, in each touched chunk, what CheckInvariants checks from the
 // page's side: every page's kind, flags
