@@ -45,14 +45,15 @@ func newCheckCmd() *cobra.Command {
 kernel settings, SBMP shape, policies, workloads of every kind, processes,
 cgroups, faults) and runs it with every invariant checked after every event:
 each SBMP allocator, the kernel model, each Go program and the run's own books.
-The kernel model is walked whole every --full-every-th check (and at the first
-and the last); the checks between check what the events touched since the
-previous check (the regions of pages, buddy blocks and lists they changed)
-and the kernel's counters, which costs a fraction of a whole walk; see
-model/kernel's doc ("Checking what changed") for what each covers.
---full-every 1 walks everything at every check. A failing seed prints the command that replays it; its scenario is shrunk while
+A failing seed prints the command that replays it; its scenario is shrunk while
 it still fails the same way and written to --out as SEED.toml, with the data
 files it names, to replay with 'sbmpsim check FILE' or 'sbmpsim run FILE'.
+
+The kernel model is walked whole at every --full-every-th check, the first and
+the last; the checks between check the pages and buddy blocks the events
+touched since the previous check, and the kernel's counters, for a fraction of
+the cost (model/kernel's doc, "Checking what changed", says what each covers).
+--full-every 1 walks everything at every check.
 
 Given a SCENARIO (a file or an embedded name), check runs that scenario
 instead, with --set applied, on seeds S..S+N-1 (S from --seed, else the

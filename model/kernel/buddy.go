@@ -143,8 +143,6 @@ type Buddy struct {
 	// (PageLRU), which try_to_claim_block counts as movable. Nil: none
 	// is (a zone without the machine's page states).
 	isLRU func(pfn int64) bool
-	// tl is the machine's touch record (nil unless TrackTouched).
-	tl *touchLog
 }
 
 // NewBuddy returns an allocator spanning spannedPages pages from startPFN,
@@ -274,7 +272,6 @@ func (b *Buddy) smallest(order int, mt Migratetype) (int32, bool) {
 		b.delFree(idx, o)
 		b.expand(idx, order, o, mt)
 		b.state[idx] = allocState(order)
-		b.touch(idx)
 		return idx, true
 	}
 	return 0, false
@@ -310,7 +307,6 @@ func (b *Buddy) Free(pfn int64, order int) error {
 // order and above a buddy of another mergeable type takes the freed
 // block's type; the highatomic reserve merges with nothing else.
 func (b *Buddy) freeOne(pfn int64, order int) {
-	b.touch(int32(pfn - b.startPFN))
 	if order > PageblockOrder {
 		for p := pfn; p < pfn+int64(1)<<order; p += PageblockPages {
 			b.state[p-b.startPFN] = allocState(PageblockOrder)

@@ -134,7 +134,6 @@ func (b *Buddy) tryToClaimBlock(idx int32, co, order int, start, blockType Migra
 		b.changePageblockRange(b.pfnAt(idx), co, start)
 		b.expand(idx, order, co, start)
 		b.state[idx] = allocState(order)
-		b.touch(idx)
 		return idx, true
 	}
 	blockStart := b.pfnAt(idx) &^ (PageblockPages - 1)
@@ -208,7 +207,6 @@ func (b *Buddy) setBlockMT(k int, mt Migratetype) {
 	start := (b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder
 	b.moveFreepagesBlock(start, mt)
 	b.setType(k, mt)
-	b.touchBlock(k)
 }
 
 // setType is set_pageblock_migratetype for pageblock k, keeping
@@ -246,7 +244,6 @@ func (b *Buddy) steal(order int, mt Migratetype) (int32, bool) {
 		b.delFree(idx, co)
 		b.expand(idx, order, co, Migratetype(fb))
 		b.state[idx] = allocState(order)
-		b.touch(idx)
 		return idx, true
 	}
 	return 0, false
@@ -298,7 +295,6 @@ func (b *Buddy) unreserveHighAtomic(mt Migratetype, force bool) bool {
 			b.delFree(idx, o)
 			b.changePageblockRange(pfn, o, mt)
 			b.addFree(idx, o, mt, false)
-			b.touch(idx)
 		}
 		return true
 	}
@@ -314,7 +310,6 @@ func (b *Buddy) isolateFree(pfn int64, order int) {
 	idx := int32(pfn - b.startPFN)
 	b.delFree(idx, order)
 	b.state[idx] = allocState(order)
-	b.touch(idx)
 	if order < PageblockOrder-1 {
 		return
 	}

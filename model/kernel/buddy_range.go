@@ -23,7 +23,6 @@ func (b *Buddy) AllocAt(pfn int64, order int) error {
 	}
 	b.takeOut(h, o, pfn, order)
 	b.state[pfn-b.startPFN] = allocState(order)
-	b.touch(int32(pfn - b.startPFN))
 	return nil
 }
 
@@ -98,7 +97,6 @@ func (b *Buddy) RemoveRange(pfn, n int64) error {
 			o = ho // p is a free head, possibly of a smaller block
 		}
 		b.takeOut(h, ho, p, o)
-		b.touch(int32(p - b.startPFN))
 		for i := p - b.startPFN; i < p-b.startPFN+1<<o; i++ {
 			b.state[i] = stateAbsent
 		}

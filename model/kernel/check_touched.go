@@ -1,23 +1,28 @@
 package kernel
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
 // This file is the incremental form of CheckInvariants (see "Checking
 // what changed" in doc.go): TrackTouched makes the machine record the
-// pages and buddy blocks its operations touch, and CheckTouched checks
-// those and the invariants that cost O(nodes, cgroups, tasks, CPUs).
+// pages its operations touch, CheckTouched checks those, the buddy
+// blocks whose state changed, and the invariants that cost O(nodes,
+// cgroups, tasks, CPUs).
 
-// The record is kept at two sizes. A chunk of 1 << chunkOrder pages is
-// what a touched page costs the next check: its pages are walked again.
-// A region of 1 << regionOrder pages (a MaxOrder block, 4 MiB) is what a
-// touched buddy block costs: nodes start and end on region bounds
-// (NewMachine aligns them) and no buddy block crosses one, so a region's
-// blocks check on their own.
+// A chunk of 1 << chunkOrder pages is what a touched page costs the next
+// check: its pages are walked again. A region of 1 << regionOrder pages
+// (a MaxOrder block, 4 MiB) is what a changed buddy block costs: nodes
+// start and end on region bounds (NewMachine aligns them) and no buddy
+// block crosses one, so a region's blocks check on their own. The buddy
+// allocator records nothing (its loops are the simulation's hottest):
+// the check compares each region's state bytes with a copy taken at the
+// last check, at about a byte per page.
 const (
 	chunkOrder  = 6
 	regionOrder = MaxOrder
@@ -28,9 +33,12 @@ const (
 type touchLog struct {
 	// pages has a bit per chunk of the machine's pfns, set when an
 	// operation changed a page's state, flags or LRU links, or its
-	// owner slot's swap state; blocks a bit per region, set when it
-	// changed a buddy block, a free list link or a pageblock's type.
-	pages, blocks []uint64
+	// owner slot's swap state.
+	pages []uint64
+	// state and blockMT are, per node, the buddy allocator's page states
+	// and pageblock types at the last check.
+	state   [][]int8
+	blockMT [][]Migratetype
 	// all makes the next check walk everything (memory hotplug).
 	all bool
 	// pageSums[node][c] is what chunk c of the node held when last
@@ -58,12 +66,6 @@ type TouchStats struct {
 func (t *touchLog) markPage(pfn int64) {
 	c := pfn >> chunkOrder
 	t.pages[c>>6] |= 1 << (c & 63)
-}
-
-// markBlock records that the buddy block holding pfn changed.
-func (t *touchLog) markBlock(pfn int64) {
-	r := pfn >> regionOrder
-	t.blocks[r>>6] |= 1 << (r & 63)
 }
 
 // touch records, for CheckTouched, that page i of the node changed (its
@@ -104,27 +106,6 @@ func (m *Machine) touchPFN(pfn int64) {
 func (n *node) touchPFN(pfn int64) {
 	if n.tl != nil {
 		n.tl.markPage(pfn)
-	}
-}
-
-// touch records, for CheckTouched, that the block at idx changed, and
-// with it the blocks it was split from or merged with, which lie in its
-// region. The buddy's operations call it once per block they hand out,
-// take back or isolate, not in the free lists' primitives: a free list
-// neighbour's links, changed in another region, are checked by the
-// whole walk. Parking a page on a per-CPU list, taking it off, and
-// splitting an allocated block change no count and leave every block
-// valid, so they record nothing.
-func (b *Buddy) touch(idx int32) {
-	if b.tl != nil {
-		b.tl.markBlock(b.startPFN + int64(idx))
-	}
-}
-
-// touchBlock records that pageblock k's type changed.
-func (b *Buddy) touchBlock(k int) {
-	if b.tl != nil {
-		b.tl.markBlock((b.startPFN>>PageblockOrder + int64(k)) << PageblockOrder)
 	}
 }
 
@@ -209,9 +190,9 @@ func (t *touchTotals) owner(kind ownerKind, id int) int64 {
 
 // TrackTouched makes the machine record what its operations touch, so
 // that CheckTouched can check what changed since the last check. The
-// record costs a test of a nil pointer where pages, blocks and list
-// links change, and nothing when tracking is off; the check keeps about
-// 100 bytes per 64 pages.
+// record costs a test of a nil pointer where pages and list links
+// change, and nothing when tracking is off; the check keeps about 100
+// bytes per 64 pages and a copy of the buddy's state (a byte a page).
 func (m *Machine) TrackTouched() {
 	if m.touch != nil {
 		return
@@ -219,15 +200,17 @@ func (m *Machine) TrackTouched() {
 	last := m.nodes[len(m.nodes)-1]
 	end := last.zone.StartPFN + int64(len(last.pages))
 	t := &touchLog{
-		pages: make([]uint64, (end>>chunkOrder+63)/64), blocks: make([]uint64, (end>>regionOrder+63)/64),
-		all: true, pageSums: make([][]pageSum, len(m.nodes)), blockSums: make([][]blockSum, len(m.nodes)),
+		pages: make([]uint64, (end>>chunkOrder+63)/64), all: true,
+		state: make([][]int8, len(m.nodes)), blockMT: make([][]Migratetype, len(m.nodes)),
+		pageSums: make([][]pageSum, len(m.nodes)), blockSums: make([][]blockSum, len(m.nodes)),
 	}
 	t.tot.nodes = make([]nodeTotals, len(m.nodes))
 	for ni, n := range m.nodes {
 		t.pageSums[ni] = make([]pageSum, len(n.pages)>>chunkOrder)
 		t.blockSums[ni] = make([]blockSum, len(n.pages)>>regionOrder)
+		t.state[ni] = slices.Clone(n.buddy.state)
+		t.blockMT[ni] = slices.Clone(n.buddy.blockMT)
 		n.tl = t
-		n.buddy.tl = t
 	}
 	m.touch = t
 }
@@ -290,18 +273,43 @@ func (m *Machine) checkTouched() error {
 			return m.walkChunk(ni, n, c, true)
 		})
 		if err == nil {
-			err = forDirty(t.blocks, first>>regionOrder, len(t.blockSums[ni]), func(r int) error {
-				t.stats.Regions++
-				return m.walkBlocks(ni, n, r, true)
-			})
+			err = m.checkChangedBlocks(ni, n)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	clear(t.pages)
-	clear(t.blocks)
 	return m.compareTouched()
+}
+
+// checkChangedBlocks walks the regions of node ni whose buddy state or
+// pageblock types differ from the copy of the last check, and copies
+// them.
+func (m *Machine) checkChangedBlocks(ni int, n *node) error {
+	t := m.touch
+	b := n.buddy
+	const pageblocks = 1 << (regionOrder - PageblockOrder)
+	for r := range t.blockSums[ni] {
+		lo, hi := r<<regionOrder, (r+1)<<regionOrder
+		klo, khi := r*pageblocks, (r+1)*pageblocks
+		if bytes.Equal(asBytes(b.state[lo:hi]), asBytes(t.state[ni][lo:hi])) && slices.Equal(b.blockMT[klo:khi], t.blockMT[ni][klo:khi]) {
+			continue
+		}
+		t.stats.Regions++
+		if err := m.walkBlocks(ni, n, r, true); err != nil {
+			return err
+		}
+		copy(t.state[ni][lo:hi], b.state[lo:hi])
+		copy(t.blockMT[ni][klo:khi], b.blockMT[klo:khi])
+	}
+	return nil
+}
+
+// asBytes views page states as bytes, for bytes.Equal's speed (a
+// region's 1024 states in a few dozen nanoseconds).
+func asBytes(s []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // forDirty calls fn(i) for each of the n units from first whose bit in
@@ -340,9 +348,10 @@ func (m *Machine) afterFullCheck() error {
 				return err
 			}
 		}
+		copy(t.state[ni], n.buddy.state)
+		copy(t.blockMT[ni], n.buddy.blockMT)
 	}
 	clear(t.pages)
-	clear(t.blocks)
 	t.all = false
 	return nil
 }

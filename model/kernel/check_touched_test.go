@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -83,11 +84,12 @@ func (m *Machine) touched(pfn int64) bool {
 	return m.touch.pages[c>>6]&(1<<(c&63)) != 0
 }
 
-// touchedBlock reports whether the region of pfn's buddy block is
-// marked.
+// touchedBlock reports whether the buddy states of pfn's region changed
+// since the last check.
 func (m *Machine) touchedBlock(pfn int64) bool {
-	r := pfn >> regionOrder
-	return m.touch.blocks[r>>6]&(1<<(r&63)) != 0
+	ni, n := m.nodeOf(pfn)
+	lo := (pfn - n.zone.StartPFN) &^ (1<<regionOrder - 1)
+	return !slices.Equal(n.buddy.state[lo:lo+1<<regionOrder], m.touch.state[ni][lo:lo+1<<regionOrder])
 }
 
 // touchedFreeBlock returns a free block of order 0..3 in a touched region.
