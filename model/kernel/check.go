@@ -114,13 +114,12 @@ func (m *Machine) CheckInvariants() error {
 	if err := m.checkOwners(filePages); err != nil {
 		return err
 	}
-	if err := m.checkSwap(); err != nil {
-		return err
+	for _, check := range []func() error{m.checkSwap, m.cgroups.CheckInvariants, m.afterFullCheck} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	if err := m.cgroups.CheckInvariants(); err != nil {
-		return err
-	}
-	return m.afterFullCheck()
+	return nil
 }
 
 // checkTasks asserts that each task's RSS matches the pages it owns
