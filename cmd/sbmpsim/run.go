@@ -65,7 +65,7 @@ scenario's run.seed) on --workers goroutines and writes replications.json
 (the aggregate: OOM probability with Wilson and Clopper-Pearson intervals,
 time to first OOM, failed allocations, stall, footprint; and every run's
 summary), scenario.toml and timing.json; the results do not depend on the
-number of workers.`,
+number of workers. On a terminal a progress bar shows the runs done.`,
 		Example: `  sbmpsim run --out out/                          # the default scenario, all its files
   sbmpsim run steady --seed 7 --set kernel.swappiness=60 --json
   sbmpsim run my-scenario.toml --set workload.0.rate_per_s=5e4 --out out/
@@ -232,7 +232,9 @@ func runReplications(cmd *cobra.Command, sc *scenario.Scenario, f runFlags) erro
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	runs, err := world.RunSeeds(ctx, sc, seeds, f.workers)
+	bar := newRunBar(cmd.ErrOrStderr(), "run "+sc.Run.Name)
+	runs, err := world.RunSeedsProgress(ctx, sc, seeds, f.workers, bar.update)
+	bar.finish()
 	if err != nil {
 		return err
 	}

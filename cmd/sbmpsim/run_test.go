@@ -23,6 +23,9 @@ func TestRunSeedsWritesAggregate(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		if stderr != "" {
+			t.Errorf("stderr %q: progress must stay quiet when stderr is not a terminal", stderr)
+		}
 		for _, want := range []string{"4 replications", "OOM in ", "Wilson", "Clopper-Pearson", "failed allocations", "wrote replications.json"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)

@@ -18,6 +18,15 @@ import (
 type Options struct {
 	// Every checks after every Every-th event; 0 or 1: after each.
 	Every int64
+	// FullEvery makes every FullEvery-th check walk every structure
+	// whole, the others check what the events touched
+	// (world.Options.CheckFullEvery); 0 takes
+	// world.DefaultCheckFullEvery.
+	FullEvery int64
+	// Progress, if set, is called after each check of seed i's run with
+	// the simulated time then and at the end of the run, on the run's
+	// goroutine (calls for different seeds may be concurrent).
+	Progress func(i int, nowNs, endNs int64)
 	// Shrink shrinks the scenario of a failing seed.
 	Shrink bool
 	// MaxShrinkRuns bounds the runs one shrink may make; 0 takes
@@ -34,6 +43,9 @@ type Outcome struct {
 	Scenario *scenario.Scenario
 	Events   int64  // events run (of the whole run, or to the failure)
 	Checks   uint64 // component invariant checks made
+	// Check counts the checks' passes and whole walks (to the failing
+	// check, of a run that broke an invariant).
+	Check world.CheckStats
 	// Err is the failure: an *world.InvariantError, a run error
 	// (an event limit, a set-up error), or nil when every check passed.
 	Err error
@@ -54,16 +66,22 @@ func CheckSeed(seed uint64, opt Options) Outcome {
 // CheckScenario runs sc with every invariant checked and, when it fails
 // and opt.Shrink is set, shrinks it.
 func CheckScenario(sc *scenario.Scenario, opt Options) Outcome {
+	return checkScenario(sc, opt, nil)
+}
+
+// checkScenario is CheckScenario, telling progress (if set) how far the
+// run has got.
+func checkScenario(sc *scenario.Scenario, opt Options, progress func(nowNs, endNs int64)) Outcome {
 	o := Outcome{Seed: sc.Run.Seed, Scenario: sc}
-	res, err := world.Run(context.Background(), sc, world.Options{CheckEvery: max(opt.Every, 1)})
+	res, err := world.Run(context.Background(), sc, world.Options{CheckEvery: max(opt.Every, 1), CheckFullEvery: opt.FullEvery, CheckProgress: progress})
 	if err == nil {
-		o.Events, o.Checks = res.Summary.Events, res.Summary.InvariantChecks
+		o.Events, o.Checks, o.Check = res.Summary.Events, res.Summary.InvariantChecks, res.Check
 		return o
 	}
 	o.Err = err
 	var ie *world.InvariantError
 	if errors.As(err, &ie) {
-		o.Events = ie.Event
+		o.Events, o.Check = ie.Event, ie.Check
 	}
 	if opt.Shrink {
 		sh := Shrink(sc, err, opt)
@@ -76,7 +94,11 @@ func CheckScenario(sc *scenario.Scenario, opt Options) Outcome {
 // in seed order and do not depend on workers.
 func CheckSeeds(ctx context.Context, seeds []uint64, workers int, opt Options) ([]Outcome, error) {
 	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Outcome, error) {
-		return CheckSeed(seeds[i], opt), nil
+		sc, err := Generate(seeds[i])
+		if err != nil {
+			return Outcome{Seed: seeds[i], Err: err}, nil
+		}
+		return checkScenario(sc, opt, opt.seedProgress(i)), nil
 	})
 }
 
@@ -87,8 +109,16 @@ func CheckScenarioSeeds(ctx context.Context, sc *scenario.Scenario, seeds []uint
 	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Outcome, error) {
 		c := sc.Clone()
 		c.Run.Seed = seeds[i]
-		return CheckScenario(c, opt), nil
+		return checkScenario(c, opt, opt.seedProgress(i)), nil
 	})
+}
+
+// seedProgress is opt.Progress for seed i, or nil.
+func (opt Options) seedProgress(i int) func(nowNs, endNs int64) {
+	if opt.Progress == nil {
+		return nil
+	}
+	return func(nowNs, endNs int64) { opt.Progress(i, nowNs, endNs) }
 }
 
 // signature classifies a failure, so that shrinking keeps a change only

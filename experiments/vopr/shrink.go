@@ -44,7 +44,7 @@ func Shrink(sc *scenario.Scenario, failure error, opt Options) Shrunk {
 				continue
 			}
 			cur.Runs++
-			_, err := world.Run(context.Background(), next, world.Options{CheckEvery: max(opt.Every, 1)})
+			_, err := world.Run(context.Background(), next, world.Options{CheckEvery: max(opt.Every, 1), CheckFullEvery: opt.FullEvery})
 			if signature(err) == want {
 				cur.Scenario, cur.Err, progress = next, err, true
 				break

@@ -28,6 +28,14 @@ type InvariantError struct {
 	Err       error
 	// Stack is the stack of a panic, empty otherwise.
 	Stack string
+	// Full is set when the failing check walked every structure whole;
+	// LastFullEvent is the event after which the last whole walk before
+	// it passed (-1: none did). Between the two, checks saw only what
+	// the events touched, so the invariant may have broken earlier.
+	Full          bool
+	LastFullEvent int64
+	// Check counts the checks made, the failing one included.
+	Check CheckStats
 }
 
 func (e *InvariantError) Error() string {
@@ -40,9 +48,27 @@ func (e *InvariantError) Error() string {
 
 func (e *InvariantError) Unwrap() error { return e.Err }
 
+// DefaultCheckFullEvery is Options.CheckFullEvery's default: one check in
+// 100 walks every structure whole, which costs about as much as the 99
+// incremental checks between (anon-fill, checked after every event).
+const DefaultCheckFullEvery = 100
+
+// CheckStats counts what a checked run's checks did.
+type CheckStats struct {
+	// Passes is the checks made (before the first event, after every
+	// CheckEvery-th and at the end), FullWalks those that walked every
+	// structure whole.
+	Passes, FullWalks int64
+	// Touched is what the incremental kernel checks walked and how many
+	// fell back to a whole walk that passed (which the tests require to
+	// be none: kernel.Machine.TouchStats).
+	Touched kernel.TouchStats
+}
+
 // runChecked runs s (set up with a time limit at endNs) event by event
-// with every invariant checked after every every-th event, before the
-// first and after the last: the allocator of each SBMP process
+// with every invariant checked after every opt.CheckEvery-th event,
+// before the first and after the last (opt.CheckFullEvery says which
+// checks walk everything whole): the allocator of each SBMP process
 // (sbmp.Allocator.CheckInvariants), the kernel machine
 // (kernel.Machine.CheckInvariants), each Go program
 // (goruntime.Program.CheckInvariants), and the run's own books
@@ -50,27 +76,35 @@ func (e *InvariantError) Unwrap() error { return e.Err }
 // only read), with Summary.InvariantChecks counting the component checks
 // made, or the first violation as an *InvariantError. A model's panic (the
 // models panic on their own broken invariants) is returned as an
-// *InvariantError too. setUp, if set, is called before the first event;
-// atEnd at the end of simulated time, as for Run.
-func runChecked(ctx context.Context, s *simulation, endNs, every int64, setUp func(*simulation), atEnd func()) (res *Result, err error) {
-	c := &checker{s: s, ctx: ctx}
+// *InvariantError too. opt.setUp, if set, is called before the first
+// event; opt.AtEnd at the end of simulated time, as for Run.
+func runChecked(ctx context.Context, s *simulation, endNs int64, opt Options) (res *Result, err error) {
+	c := &checker{s: s, ctx: ctx, fullEvery: opt.CheckFullEvery, lastFull: -1, progress: opt.CheckProgress, endNs: endNs}
+	if c.fullEvery <= 0 {
+		c.fullEvery = DefaultCheckFullEvery
+	}
+	if c.fullEvery > 1 {
+		s.kernel.m.TrackTouched()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = nil, c.fail("panic", fmt.Errorf("%v", p))
 			err.(*InvariantError).Stack = string(debug.Stack())
 		}
 	}()
-	if setUp != nil {
-		setUp(s)
+	if opt.setUp != nil {
+		opt.setUp(s)
 	}
-	if err := c.steps(endNs, every); err != nil {
+	if err := c.steps(endNs, opt.CheckEvery); err != nil {
 		return nil, err
 	}
-	res, err = finish(s, endNs, atEnd)
+	res, err = finish(s, endNs, opt.AtEnd)
 	if err != nil {
 		return nil, err
 	}
 	res.Summary.InvariantChecks = c.checks
+	res.Check = c.stats
+	res.Check.Touched = s.kernel.m.TouchStats()
 	return res, nil
 }
 
@@ -95,6 +129,19 @@ type checker struct {
 	kernelStats kernel.Stats
 	kernelPrint []int64
 	printBuf    []int64
+	// fullEvery makes every fullEvery-th pass walk everything whole (0
+	// or 1: every pass); stats counts the passes; full is set during a
+	// whole pass; lastFull is the event of the last whole pass that
+	// passed (-1: none); kernelTouched is set when the kernel was
+	// checked incrementally since its last whole walk.
+	fullEvery     int64
+	stats         CheckStats
+	full          bool
+	lastFull      int64
+	kernelTouched bool
+	// progress, if set, is told the simulated time after each pass.
+	progress func(nowNs, endNs int64)
+	endNs    int64
 }
 
 // allocPrint is an allocator's fingerprint: its counters, which every
@@ -148,11 +195,12 @@ func (c *checker) kernelChanged() bool {
 }
 
 // steps runs every event up to durationNs, checking before the first,
-// after every every-th and after the last.
+// after every every-th and after the last; the last check walks
+// everything whole.
 func (c *checker) steps(durationNs, every int64) error {
 	every = max(every, 1)
 	eng := c.s.eng
-	if err := c.check(); err != nil {
+	if err := c.pass(false); err != nil {
 		return err
 	}
 	for {
@@ -174,7 +222,7 @@ func (c *checker) steps(durationNs, every int64) error {
 			}
 		}
 		if eng.Events()%every == 0 {
-			if err := c.check(); err != nil {
+			if err := c.pass(false); err != nil {
 				return err
 			}
 		}
@@ -182,8 +230,27 @@ func (c *checker) steps(durationNs, every int64) error {
 	if err := eng.RunUntil(durationNs); err != nil { // runs nothing; sets the clock
 		return fmt.Errorf("run %s: %w", c.s.cfg.name, err)
 	}
-	if eng.Events()%every != 0 {
-		return c.check()
+	if eng.Events()%every != 0 || !c.full {
+		return c.pass(true)
+	}
+	return nil
+}
+
+// pass runs one check, whole when it is the fullEvery-th or last.
+func (c *checker) pass(last bool) error {
+	c.full = last || c.fullEvery <= 1 || c.stats.Passes%c.fullEvery == 0
+	c.stats.Passes++
+	if c.full {
+		c.stats.FullWalks++
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if c.full {
+		c.lastFull = c.s.eng.Events()
+	}
+	if c.progress != nil {
+		c.progress(c.s.eng.Now(), c.endNs)
 	}
 	return nil
 }
@@ -201,7 +268,8 @@ func (c *checker) note(ev sim.Event) { c.last, c.started = ev, true }
 
 // fail wraps err as the violation of invariant at the current event.
 func (c *checker) fail(invariant string, err error) error {
-	e := &InvariantError{Scenario: c.s.cfg.name, Event: c.s.eng.Events(), Invariant: invariant, Err: err}
+	e := &InvariantError{Scenario: c.s.cfg.name, Event: c.s.eng.Events(), Invariant: invariant, Err: err,
+		Full: c.full || c.fullEvery <= 1, LastFullEvent: c.lastFull, Check: c.stats}
 	if c.started {
 		e.TimeNs, e.Kind = c.last.At, c.s.eng.KindName(c.last.Kind)
 	}
@@ -235,11 +303,8 @@ func (c *checker) check() error {
 			}
 		}
 	}
-	if c.kernelChanged() {
-		c.checks++
-		if err := s.kernel.m.CheckInvariants(); err != nil {
-			return c.fail("kernel", err)
-		}
+	if err := c.checkKernel(); err != nil {
+		return c.fail("kernel", err)
 	}
 	for _, g := range s.progs {
 		if g == nil {
@@ -253,6 +318,27 @@ func (c *checker) check() error {
 	c.checks++
 	if err := c.checkBooks(); err != nil {
 		return c.fail("books", err)
+	}
+	return nil
+}
+
+// checkKernel checks the kernel machine if its fingerprint moved: whole
+// on a whole pass (and on every pass of a checker without passes),
+// else what the events touched. A whole pass walks the kernel whole if
+// an incremental check saw it since its last whole walk, even when
+// nothing moved since.
+func (c *checker) checkKernel() error {
+	m := c.s.kernel.m
+	changed := c.kernelChanged()
+	switch full := c.full || c.fullEvery <= 1; {
+	case full && (changed || c.kernelTouched):
+		c.checks++
+		c.kernelTouched = false
+		return m.CheckInvariants()
+	case changed:
+		c.checks++
+		c.kernelTouched = true
+		return m.CheckTouched()
 	}
 	return nil
 }

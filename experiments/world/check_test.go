@@ -15,7 +15,8 @@ import (
 
 // TestRunCheckedMatchesRun: checking reads only, so every embedded
 // scenario gives the same result checked (after every event) as run, and
-// breaks no invariant.
+// breaks no invariant; the kernel's record of what it touched is
+// complete.
 func TestRunCheckedMatchesRun(t *testing.T) {
 	skipUnderRace(t)
 	for _, name := range scenarios.Names() {
@@ -44,12 +45,18 @@ func TestRunCheckedMatchesRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Run(context.Background(), sc, Options{CheckEvery: 1})
+			// Whole walks only before the first event and after the
+			// last: every check between is incremental, and must find
+			// its counts in agreement with the kernel's (no resync).
+			got, err := Run(context.Background(), sc, Options{CheckEvery: 1, CheckFullEvery: 1 << 40})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Summary.InvariantChecks == 0 {
 				t.Error("no invariant checks counted")
+			}
+			if c := got.Check; c.Touched.Resyncs != 0 || c.FullWalks != 2 || c.Passes != got.Summary.Events+2 {
+				t.Errorf("check stats %+v after %d events: want no resync, 2 whole walks, a pass per event and 2", c, got.Summary.Events)
 			}
 			if got.Summary.TraceHash != want.Summary.TraceHash {
 				t.Fatalf("trace hash %s checked, %s run", got.Summary.TraceHash, want.Summary.TraceHash)

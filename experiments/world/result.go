@@ -15,6 +15,9 @@ type Result struct {
 	// Latency is the histogram of every successful allocation's latency
 	// (alloc_latency_ns summarises it), for CDF figures.
 	Latency *stats.LatencyHist
+	// Check counts what the checks of a checked run did (Options.
+	// CheckEvery); it is not part of the summary.
+	Check CheckStats
 }
 
 // finish ends a run whose engine reached endNs: the last sample, the Go

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/sim"
@@ -28,6 +29,16 @@ type Options struct {
 	// violation. Checking only reads: the Result is the unchecked run's,
 	// with Summary.InvariantChecks counting the checks made.
 	CheckEvery int64
+	// CheckFullEvery, with CheckEvery, makes every CheckFullEvery-th
+	// check (the first and the last too) walk every structure whole;
+	// the checks between check the kernel incrementally, what the events
+	// touched since the last check (kernel.Machine.CheckTouched). 0 takes
+	// DefaultCheckFullEvery; 1 walks every structure at every check.
+	CheckFullEvery int64
+	// CheckProgress, if set, is called after each check of a checked
+	// run with the simulated time then and at the end of the run. It
+	// runs on the simulation's goroutine; progress bars use it.
+	CheckProgress func(nowNs, endNs int64)
 	// CheckAtEnd, if set, checks every invariant once, on the state at
 	// the end of the run (a whole-structure walk of each allocator, the
 	// kernel and the run's books), and fails the run with an
@@ -104,7 +115,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 		}
 	}
 	if opt.CheckEvery > 0 {
-		return runChecked(ctx, s, endNs, opt.CheckEvery, setUp, opt.AtEnd)
+		opt.setUp = setUp
+		return runChecked(ctx, s, endNs, opt)
 	}
 	if setUp != nil {
 		setUp(s)
@@ -169,12 +181,27 @@ func incomplete(s *simulation, le *sim.LimitError) error {
 // RunSeeds runs sc once per seed on up to workers goroutines and returns
 // the summaries in seed order, identical for any number of workers.
 func RunSeeds(ctx context.Context, sc *scenario.Scenario, seeds []uint64, workers int) ([]Summary, error) {
+	return RunSeedsProgress(ctx, sc, seeds, workers, nil)
+}
+
+// RunSeedsProgress is RunSeeds, calling progress (if set) after each
+// finished run with the runs done and the runs to do; the calls are
+// serialised, and done counts up by one from 1.
+func RunSeedsProgress(ctx context.Context, sc *scenario.Scenario, seeds []uint64, workers int, progress func(done, total int)) ([]Summary, error) {
+	var mu sync.Mutex
+	done := 0
 	return sim.Replicate(ctx, len(seeds), workers, func(i int) (Summary, error) {
 		c := sc.Clone()
 		c.Run.Seed = seeds[i]
 		res, err := Run(ctx, c, Options{})
 		if err != nil {
 			return Summary{}, fmt.Errorf("seed %d: %w", seeds[i], err)
+		}
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(seeds))
+			mu.Unlock()
 		}
 		return res.Summary, nil
 	})

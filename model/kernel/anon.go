@@ -220,6 +220,7 @@ func (m *Machine) TouchAnon(pid int64, pages int64) (TouchResult, error) {
 		case sl.pfn >= 0:
 			_, n := m.nodeOf(sl.pfn)
 			n.page(sl.pfn).flags |= pgYoung
+			n.touchPFN(sl.pfn)
 			if sl.swp != 0 {
 				sl.swf |= swfDirty
 			}
@@ -364,6 +365,7 @@ func (m *Machine) trimAnon(t *taskState) {
 		if sl.pfn >= 0 {
 			_, n := m.nodeOf(sl.pfn)
 			n.page(sl.pfn).idx = int32(out)
+			n.touchPFN(sl.pfn)
 		}
 		if sl.swp != 0 {
 			m.swap.slots[sl.swp].idx = int32(out)

@@ -41,7 +41,7 @@ func (m *Machine) CheckInvariants() error {
 		var nAnon, nFile int64
 		for i := range n.pages {
 			p := &n.pages[i]
-			if err := m.checkPage(p, n.zone.StartPFN+int64(i), filePages); err != nil {
+			if err := m.checkPage(p, n.zone.StartPFN+int64(i)); err != nil {
 				return fmt.Errorf("kernel: node %d pfn %d: %w", ni, n.zone.StartPFN+int64(i), err)
 			}
 			switch p.kind {
@@ -58,6 +58,7 @@ func (m *Machine) CheckInvariants() error {
 				cgStat[p.cg][MemcgStatUnevictable]++
 			case pageFile:
 				nFile++
+				filePages[p.owner-1]++
 				cgStat[p.cg][MemcgStatFile]++
 			case pageKernel:
 				kernelPages++
@@ -113,10 +114,12 @@ func (m *Machine) CheckInvariants() error {
 	if err := m.checkOwners(filePages); err != nil {
 		return err
 	}
-	if err := m.checkSwap(); err != nil {
-		return err
+	for _, check := range []func() error{m.checkSwap, m.cgroups.CheckInvariants, m.afterFullCheck} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	return m.cgroups.CheckInvariants()
+	return nil
 }
 
 // checkTasks asserts that each task's RSS matches the pages it owns
@@ -137,11 +140,10 @@ func (m *Machine) checkTasks(taskPages []int64) error {
 
 // checkPage asserts a page's flags fit its kind: an evictable page is on
 // a list and may carry any LRU flag but young (and huge) only when
-// anonymous, and its owner's slot names it (a page-cache page is counted
-// in filePages); an mlocked page is named by its task's mlocked pages; a
+// anonymous, and its owner's slot names it; an mlocked page is named by its task's mlocked pages; a
 // kernel page carries at most pgKmem; any other page is on no list and
 // has no flags.
-func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
+func (m *Machine) checkPage(p *pageState, pfn int64) error {
 	switch p.kind {
 	case pageAnon, pageFile:
 		if p.flags&pgLRU == 0 {
@@ -166,7 +168,6 @@ func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
 				return fmt.Errorf("a page-cache page is young or huge (%#x), but no task maps page cache", p.flags)
 			}
 			slots = m.files[p.owner-1].slots
-			filePages[p.owner-1]++
 		}
 		if p.idx < 0 || int(p.idx) >= len(slots) || slots[p.idx].pfn != pfn {
 			return fmt.Errorf("kind %d of owner %d at mapping %d slot %d, which does not name it", p.kind, p.owner, p.vma, p.idx)
@@ -196,6 +197,22 @@ func (m *Machine) checkPage(p *pageState, pfn int64, filePages []int64) error {
 // kswapd work, and that every zone's watermarks and per-CPU list limits
 // are what vm.min_free_kbytes and the managed pages give.
 func (m *Machine) checkZones() error {
+	for ni, n := range m.nodes {
+		if !n.offline {
+			continue
+		}
+		for i := range n.pages {
+			if n.pages[i].kind != pageFree {
+				return fmt.Errorf("kernel: offline node %d: pfn %d is in use (kind %d)", ni, n.zone.StartPFN+int64(i), n.pages[i].kind)
+			}
+		}
+	}
+	return m.checkZoneBooks()
+}
+
+// checkZoneBooks is checkZones but for the pages of offline nodes: what
+// costs O(nodes x CPUs).
+func (m *Machine) checkZoneBooks() error {
 	zones := make([]Zone, len(m.nodes))
 	for ni, n := range m.nodes {
 		zones[ni] = n.zone
@@ -207,11 +224,6 @@ func (m *Machine) checkZones() error {
 		}
 		if n.zone.ManagedPages != 0 || n.zone.PresentPages != 0 || m.PCPPages(ni) != 0 || n.kswapdWanted || n.compact.kcompactdWanted {
 			return fmt.Errorf("kernel: offline node %d: managed %d present %d pcp %d kswapd %v kcompactd %v", ni, n.zone.ManagedPages, n.zone.PresentPages, m.PCPPages(ni), n.kswapdWanted, n.compact.kcompactdWanted)
-		}
-		for i := range n.pages {
-			if n.pages[i].kind != pageFree {
-				return fmt.Errorf("kernel: offline node %d: pfn %d is in use (kind %d)", ni, n.zone.StartPFN+int64(i), n.pages[i].kind)
-			}
 		}
 	}
 	if err := SetupWatermarks(zones, m.cfg.MinFreeKbytes, m.cfg.WatermarkScaleFactor); err != nil {

@@ -256,6 +256,55 @@
 //     priority through a run and gives up after MAX_RECLAIM_RETRIES
 //     failed runs.
 //
+// # Checking what changed
+//
+// CheckInvariants walks every page, block, list and slot: O(pages +
+// slots). After TrackTouched, the machine records which chunks of 64
+// pages its operations touched: claim and forget (a page's life), the
+// LRU list primitives (the page and its neighbours), and the few places
+// that change a page's flags or its slot's swap state alone. The buddy
+// allocator records nothing: the check compares its page states and
+// pageblock types, region by region of 1024 pages (a MaxOrder block;
+// nodes and buddy blocks never cross one), with a copy taken at the last
+// check, about a byte a page.
+//
+// CheckTouched then checks, in each touched chunk, what CheckInvariants
+// checks from the page's side: every page's kind, flags and owner slot
+// (which must name it back), its LRU links (its neighbours link back and
+// are on the list its kind, cgroup and flags name, whose head or tail it
+// is when it ends it), an anonymous page's slot's swap-cache flags and
+// swap slot (which must name the slot back and be charged where the page
+// is), its place in a whole huge page; and in each changed region every
+// buddy block tiling it, each free block on the list of its pageblock's
+// type, linked both ways and not mergeable with its buddy. It keeps what
+// each chunk and region counted (pages by kind; free, allocated and
+// absent pages; highatomic pages and pageblocks; and per cgroup, file
+// and task the charged, page-cache, kernel and mlocked pages) and
+// compares the sums with the counters: each node's LRU and buddy
+// counters, managed pages, each cgroup's own charge and memory.stat
+// file, kernel and unevictable lines, each file's cached pages, each
+// task's mlocked list. Every check also verifies what costs O(nodes x
+// cgroups + tasks + CPUs): the zones' watermarks and per-CPU limits,
+// each LRU list's ends and count against the hierarchical sizes and
+// memory.stat, each free list's head, the tasks' swap entries, the swap
+// device's header, and the cgroup tree (Cgroups.CheckInvariants).
+//
+// Only CheckInvariants checks: the pages no operation touched and the
+// regions whose buddy states did not change since the last check (among
+// them the free-list neighbours of a block that joined or left a list);
+// the LRU and free lists walked end to end (their lengths, cycles, and
+// every member reachable); every task's slots (RSS equal to its mapped
+// slots and its owned pages, swap entries, freed counts, huge chunks,
+// the touch cursor, free mapping ids) and every file's slots; the
+// mlocked lists free of duplicates; the swap device slot by slot (slots
+// in use, the swap cache, each cgroup's swap charge and swapcached
+// line); and memory.stat's anon line, which depends on whether a slot is
+// mapped. When the counts disagree with the counters, CheckTouched falls
+// back to CheckInvariants, so it never reports a violation
+// CheckInvariants would not; a fall-back that passes means an operation
+// changed a page without recording it (TouchStats counts them, and the
+// tests require none).
+//
 // The package does no I/O: experiments/input/host reads a live host's
 // /proc and /sys and compares them with what the formulas here compute.
 package kernel

@@ -161,6 +161,7 @@ func (m *Machine) OfflineNode(ni int) (OfflineResult, error) {
 	if err := m.checkNode("offline", ni); err != nil {
 		return OfflineResult{}, err
 	}
+	m.touchAll()
 	n := m.nodes[ni]
 	if n.offline {
 		return OfflineResult{}, fmt.Errorf("kernel: offline node %d: %w", ni, ErrNodeOffline)
@@ -201,6 +202,7 @@ func (m *Machine) OnlineNode(ni int) error {
 	if err := m.checkNode("online", ni); err != nil {
 		return err
 	}
+	m.touchAll()
 	n := m.nodes[ni]
 	if !n.offline {
 		return fmt.Errorf("kernel: online node %d: %w", ni, ErrNodeOnline)

@@ -119,6 +119,7 @@ func (n *node) listAdd(l *lruList, i int32) {
 	if p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
 	}
+	n.touchLinks(i, l.head, noPage)
 	p.prev, p.next = noPage, l.head
 	p.flags |= pgLRU
 	if l.head != noPage {
@@ -136,6 +137,7 @@ func (n *node) listAddTail(l *lruList, i int32) {
 	if p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
 	}
+	n.touchLinks(i, l.tail, noPage)
 	p.prev, p.next = l.tail, noPage
 	p.flags |= pgLRU
 	if l.tail != noPage {
@@ -153,6 +155,7 @@ func (n *node) listDel(l *lruList, i int32) {
 	if p.flags&pgLRU == 0 {
 		panic(fmt.Sprintf("kernel: node page %d taken off an LRU list it is not on", i))
 	}
+	n.touchLinks(p.prev, p.next, i)
 	if p.prev != noPage {
 		n.pages[p.prev].next = p.next
 	} else {

@@ -323,6 +323,9 @@ type Machine struct {
 	userMinFreeKbytes int64
 	// checkSeen is CheckInvariants' scratch: a flag per pfn.
 	checkSeen []bool
+	// touch records what operations touched, for CheckTouched (nil
+	// unless TrackTouched).
+	touch *touchLog
 	// isolated is reclaim's scratch: the pages one batch took off a list
 	// (isolate_lru_folios), reused so that reclaim allocates nothing.
 	isolated []int32
@@ -362,6 +365,8 @@ type node struct {
 	// offline is set while the node's memory is offline (OfflineNode):
 	// its zone manages no pages and the page allocator skips it.
 	offline bool
+	// tl is the machine's touch record (nil unless TrackTouched).
+	tl *touchLog
 }
 
 // filePages counts the node's page-cache pages, all cgroups (the root
@@ -437,6 +442,7 @@ func (n *node) claim(pfn int64, kind pageKind, owner int32, cg int, vma, idx int
 	if p.kind != pageFree && p.kind != pageKernel || p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: claim of pfn %d, which is in use (kind %d)", pfn, p.kind))
 	}
+	n.touchPFN(pfn)
 	*p = pageState{owner: owner, cg: int16(cg), vma: vma, idx: idx, prev: noPage, next: noPage, kind: kind}
 }
 
@@ -447,6 +453,7 @@ func (n *node) forget(pfn int64) {
 	if p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: free of pfn %d, which is still on an LRU list", pfn))
 	}
+	n.touchPFN(pfn)
 	*p = pageState{prev: noPage, next: noPage}
 }
 

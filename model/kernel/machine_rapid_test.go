@@ -14,6 +14,19 @@ import (
 // have always used.
 func checkMachine(m *Machine) error { return m.CheckInvariants() }
 
+// checkTracked is Machine.CheckTouched, which must find what it counts
+// in agreement with the counters (the touch record complete: no resync).
+func checkTracked(m *Machine) error {
+	before := m.TouchStats().Resyncs
+	if err := m.CheckTouched(); err != nil {
+		return err
+	}
+	if after := m.TouchStats().Resyncs; after != before {
+		return fmt.Errorf("an operation changed a region without recording it: the counts went stale (the whole walk passed)")
+	}
+	return nil
+}
+
 // machineSnapshot is everything observable about a machine's memory, for
 // checking that an operation changed nothing.
 type machineSnapshot struct {
@@ -144,6 +157,13 @@ func TestMachineBooksBalance(t *testing.T) {
 		var kernelBlocks [][2]int64 // pfn, order
 		mappings := map[int64][]MappingID{}
 		live := func(pid int64) bool { tk, _ := m.Task(pid); return !tk.OOMVictim }
+		// With the touch record, each step is checked as `sbmpsim check`
+		// checks between whole walks (checkTracked).
+		tracked := rapid.Bool().Draw(t, "tracked")
+		if tracked {
+			m.TrackTouched()
+		}
+		steps := 0
 		t.Repeat(map[string]func(*rapid.T){
 			"advance": func(t *rapid.T) {
 				now += rapid.Int64Range(0, 200_000).Draw(t, "ns")
@@ -334,7 +354,12 @@ func TestMachineBooksBalance(t *testing.T) {
 				}
 			},
 			"": func(t *rapid.T) {
-				if err := checkMachine(m); err != nil {
+				steps++
+				check := checkMachine
+				if tracked && steps%4 != 0 {
+					check = checkTracked
+				}
+				if err := check(m); err != nil {
 					t.Fatal(err)
 				}
 			},

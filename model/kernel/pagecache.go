@@ -199,6 +199,7 @@ func (m *Machine) markAccessed(ni int, i int32) {
 	switch {
 	case p.flags&pgReferenced == 0:
 		p.flags |= pgReferenced
+		m.nodes[ni].touch(i)
 	case p.flags&pgActive == 0:
 		m.setActive(ni, i, true)
 		p.flags &^= pgReferenced

@@ -197,5 +197,6 @@ func (m *Machine) folioFreeSwap(sl *pageSlot, cg int) bool {
 	m.freeSwapSlot(sl.swp)
 	m.swapCacheMod(cg, -1)
 	sl.swp, sl.swf = 0, 0
+	m.touchPFN(sl.pfn)
 	return true
 }

@@ -263,6 +263,7 @@ func (m *Machine) mapSwapCachePage(s int, vi, idx int32) {
 	_, n := m.nodeOf(sl.pfn)
 	p := n.page(sl.pfn)
 	p.flags |= pgYoung
+	n.touchPFN(sl.pfn)
 	t.RSSAnonPages++
 	t.SwapEntries--
 	m.cgroups.modStatIdx(int32(p.cg), MemcgStatAnon, 1)

@@ -262,6 +262,7 @@ func (m *Machine) splitHugeChunkOf(v *vma, idx int32) {
 		pfn := v.slots[i].pfn
 		_, n := m.nodeOf(pfn)
 		n.page(pfn).flags &^= pgHuge
+		n.touchPFN(pfn)
 	}
 }
 

@@ -161,6 +161,7 @@ func (m *Machine) completeWrite(e wbEntry) {
 		return
 	}
 	sl.swf &^= swfWriteback
+	m.touchPFN(sl.pfn)
 	if sl.swf&swfDirty != 0 {
 		return
 	}
