@@ -19,7 +19,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench engine | e2e | all",
 		Short: "Measure simulator throughput: repeated samples, their median and spread, as JSON",
 		Example: `  sbmpsim bench engine --hold-sizes 1000,100000
-  sbmpsim bench e2e                        # steady, the default scenario and oom-crisis-user, 5 samples each
+  sbmpsim bench e2e                        # steady, the default scenario and oom-crisis-user, 6 samples each
   sbmpsim bench all --out new.txt          # both, and Go's benchmark format for benchstat`,
 	}
 	cmd.AddCommand(newBenchEngineCmd(), newBenchE2ECmd(), newBenchAllCmd())

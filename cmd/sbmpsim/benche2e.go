@@ -176,7 +176,7 @@ type e2eFlags struct {
 func (f *e2eFlags) define(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Int64Var(&f.ops, "ops", e2eDefaultOps, "allocations+frees per sample (0: the whole run); by default the OOM-crisis scenarios are timed over their whole run")
-	fl.IntVar(&f.count, "count", 5, "samples of each scenario")
+	fl.IntVar(&f.count, "count", 6, "samples of each scenario (6, the fewest for which benchstat gives a 95 % interval)")
 	fl.Int64Var(&f.live, "live-objects", 1_000_000, "live objects for the memory measurement (0 skips it)")
 	setFlag(cmd, &f.sets, "override a scenario key in every scenario (repeatable)")
 }
