@@ -2,7 +2,45 @@ package policies
 
 import "github.com/sbmpsim/sbmpsim/sbmp"
 
+// trimParams are the idle-trim parameters every merge policy takes
+// (sbmp.IdleTrim; SLAB's cache_reap gives the defaults): trimming is what
+// returns idle slots to their slabs, and so what gives merging work.
+func trimParams() []Param {
+	d := sbmp.DefaultIdleTrim()
+	return []Param{
+		{Name: "trim_interval_ms", Unit: "ms", Default: float64(d.IntervalNs) / 1e6, Min: 0, Max: 3.6e6,
+			Doc: "time between idle trims of the per-CPU caches, 0 for none (SLAB's REAPTIMEOUT_AC, 2 s)"},
+		{Name: "trim_fraction", Unit: "fraction", Default: d.Fraction, Min: 0, Max: 1,
+			Doc: "with the low-water rule, share of its low-water mark a cache gives back (jemalloc's tcache_gc_small: 0.75); with SLAB's rule, share of its capacity an untouched cache gives back, at most half of what it holds (drain_array_locked: (limit + 4) / 5, so 0.2)"},
+		{Name: "trim_low_water", Unit: "rule", Default: 1, Min: 0, Max: 1, Integer: true,
+			Doc: "1: every cache gives back a share of the slots it never used since the last trim (jemalloc's rule); 0: only caches untouched since the last trim give slots back (SLAB's cache_reap)"},
+	}
+}
+
+// withTrim gives merge policy m the idle trim of v.
+func withTrim(m sbmp.MergePolicy, v Values) sbmp.MergePolicy {
+	return trimmed{MergePolicy: m, trim: sbmp.IdleTrim{IntervalNs: int64(v["trim_interval_ms"] * 1e6), Fraction: v["trim_fraction"], LowWater: v["trim_low_water"] == 1}}
+}
+
+// trimmed is a merge policy with its idle trim (sbmp.IdleTrimmer).
+type trimmed struct {
+	sbmp.MergePolicy
+	trim sbmp.IdleTrim
+}
+
+func (t trimmed) IdleTrim() sbmp.IdleTrim { return t.trim }
+
 func mergeSpecs() []Spec {
+	specs := baseMergeSpecs()
+	for i := range specs {
+		build := specs[i].build
+		specs[i].Params = append(specs[i].Params, trimParams()...)
+		specs[i].build = func(v Values) any { return withTrim(build(v).(sbmp.MergePolicy), v) }
+	}
+	return specs
+}
+
+func baseMergeSpecs() []Spec {
 	return []Spec{
 		{Kind: KindMerge, Name: "eager", Doc: "Merge freed Tier-1 slabs with their buddies at once: smallest footprint, most split/merge churn.",
 			build: func(Values) any { return eagerMerge{} }},

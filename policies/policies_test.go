@@ -33,7 +33,8 @@ func TestRegistryNames(t *testing.T) {
 // use them, and no key may change its meaning.
 func TestParamKeys(t *testing.T) {
 	want := []string{
-		"policy.merge_threshold", "policy.merge_delay_ms", "policy.merge_free_fraction", "policy.merge_max_pending",
+		"policy.merge_trim_interval_ms", "policy.merge_trim_fraction", "policy.merge_trim_low_water", "policy.merge_threshold",
+		"policy.merge_delay_ms", "policy.merge_free_fraction", "policy.merge_max_pending",
 		"policy.refill_batch", "policy.refill_min_batch", "policy.refill_max_batch", "policy.refill_window_ms",
 		"policy.degrade_wait_ms", "policy.degrade_max_wait_ms",
 	}
@@ -95,7 +96,7 @@ func TestResolveParams(t *testing.T) {
 		want   string
 	}{
 		{KindMerge, "lazy", nil, `no merge policy "lazy"; known: delayed, eager, lazy-threshold, watermark`},
-		{KindMerge, "delayed", map[string]float64{"delay": 5}, `merge policy "delayed" has no parameter "delay" (it has: delay_ms)`},
+		{KindMerge, "delayed", map[string]float64{"delay": 5}, `merge policy "delayed" has no parameter "delay" (it has: delay_ms, trim_interval_ms, trim_fraction, trim_low_water)`},
 		{KindRefill, "fixed-batch", map[string]float64{"batch": 1.5}, `refill policy "fixed-batch": batch must be an integer in 1..65536, got 1.5`},
 		{KindMerge, "watermark", map[string]float64{"free_fraction": 2}, `merge policy "watermark": free_fraction must be a number in 0..1, got 2`},
 	}
@@ -269,5 +270,23 @@ func TestDelayedMergeWaits(t *testing.T) {
 	w, _ := Merge("watermark", nil)
 	if w.ShouldMerge(sbmp.MergeState{Pending: 5, FreeFraction: 0.5}) || !w.ShouldMerge(sbmp.MergeState{Pending: 5, FreeFraction: 0.05}) {
 		t.Error("watermark merge ignores the free fraction")
+	}
+}
+
+// Every merge policy carries the idle trim of its parameters.
+func TestMergePoliciesCarryTheirTrim(t *testing.T) {
+	for _, name := range Names(KindMerge) {
+		m, err := Merge(name, map[string]float64{"trim_interval_ms": 500, "trim_fraction": 0.5, "trim_low_water": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, ok := m.(sbmp.IdleTrimmer)
+		if !ok || tr.IdleTrim() != (sbmp.IdleTrim{IntervalNs: 500e6, Fraction: 0.5}) || m.Name() != name {
+			t.Errorf("%s: trimmer %v, trim %+v, name %s", name, ok, tr, m.Name())
+		}
+		def, _ := Merge(name, nil)
+		if got := def.(sbmp.IdleTrimmer).IdleTrim(); got != sbmp.DefaultIdleTrim() {
+			t.Errorf("%s: default trim %+v, want SLAB's %+v", name, got, sbmp.DefaultIdleTrim())
+		}
 	}
 }

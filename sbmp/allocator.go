@@ -28,11 +28,21 @@ type Config struct {
 	// PageCache configures Tier-2's fallback page cache; nil takes
 	// DefaultPageCacheConfig.
 	PageCache *PageCacheConfig
+	// SlabSelect is the order in which refills take partly used slabs
+	// (default SlabFullest).
+	SlabSelect SlabSelect
+	// RemoteFreeBatch is how many slots of one class freed on a node
+	// other than their own gather before they go home together (SLAB's
+	// alien caches: alloc_alien_cache in mm/slab.c caps them at 12, the
+	// default). Negative: a remote free stays in the freeing CPU's cache,
+	// and is later handed out there as a local slot (what SBMP did before
+	// remote frees went home; for A/B comparisons).
+	RemoteFreeBatch int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, BlockOrder: 9, RetainBlocks: 1}
+	return Config{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, BlockOrder: 9, RetainBlocks: 1, RemoteFreeBatch: alienLimit}
 }
 
 func (c *Config) fill() error {
@@ -48,6 +58,12 @@ func (c *Config) fill() error {
 	}
 	if c.RetainBlocks == 0 {
 		c.RetainBlocks = d.RetainBlocks
+	}
+	if c.RemoteFreeBatch == 0 {
+		c.RemoteFreeBatch = d.RemoteFreeBatch
+	}
+	if c.SlabSelect >= numSlabSelect {
+		return &ConfigError{Field: "Config.SlabSelect", Msg: fmt.Sprintf("unknown slab selection %d", c.SlabSelect)}
 	}
 	for i, s := range c.SlotSizes {
 		if s < 8 || s > 1<<slabShift || s&(s-1) != 0 || (i > 0 && s <= c.SlotSizes[i-1]) {
@@ -91,28 +107,59 @@ type cpuState struct {
 	// empty cache (its first allocation of c, unless frees stocked it
 	// first): the CPUs SPEC 1.5's tier0_free_avg averages over.
 	used uint32
+	// touched has bit c set when class c's cache served or was refilled
+	// since the last idle trim, which then spares it (SLAB's
+	// array_cache.touched, set in ____cache_alloc and
+	// cache_alloc_refill, cleared by drain_array).
+	touched uint32
+	// low[c] is class c's low-water mark since the last idle trim: the
+	// fewest slots the cache held (jemalloc's cache_bin low_water, kept
+	// by cache_bin_low_water_adjust on every allocation).
+	low []int32
+	// node is the CPU's memory node (the topology is fixed for a run).
+	node int
 }
 
 // slabState is a slab carved into slots of one class. A slab keeps no
 // per-object metadata: only how far it is carved and the offsets drained
 // back into it.
 type slabState struct {
-	class     int // -1: not carved
-	carved    int32
-	inUse     int32    // slots out of the slab (cached or live)
-	free      []uint32 // offsets of drained slots
-	inPartial bool
+	addr   uint64
+	class  int // -1: not carved
+	carved int32
+	inUse  int32    // slots out of the slab (cached, in transit home, or live)
+	free   []uint32 // offsets of drained slots
+	// heapPos is the slab's position in its node's partial heap of its
+	// class, -1 when it has no slot to give; key orders that heap.
+	heapPos int32
+	key     uint64
 }
+
+// lowTo lowers class cls's low-water mark to what the cache holds, after
+// the cache shrank other than by an allocation.
+func (st *cpuState) lowTo(cls int) {
+	st.low[cls] = min(st.low[cls], int32(len(st.caches[cls])))
+}
+
+// inPartial reports whether the slab is in its partial heap.
+func (s *slabState) inPartial() bool { return s.heapPos >= 0 }
 
 // Allocator is SBMP. It is not safe for concurrent use: the simulator
 // drives it from one goroutine, and the real backend shards it.
 type Allocator struct {
-	env      Env
-	cfg      Config
-	cpus     []cpuState
-	t1       *tier1
-	slabs    map[uint64]*slabState // by slab address
-	partial  [][][]uint64          // [node][class] slabs with free slots (lazy)
+	env     Env
+	cfg     Config
+	cpus    []cpuState
+	t1      *tier1
+	slabs   map[uint64]*slabState // by slab address
+	partial [][]partialHeap       // [node][class] slabs with a slot to give
+	// partialSeq counts pushes onto the partial heaps (SlabNewest's key).
+	partialSeq uint64
+	// alien[home][owner*classes+class] holds slots freed on node home
+	// that belong to node owner, on their way home (RemoteFreeBatch).
+	alien    [][][]alienSlot
+	trim     IdleTrim
+	nextTrim int64 // when the next idle trim is due
 	degraded bool
 	stats    Stats
 	// tier2Live maps a Tier-2 allocation's address to its size, so a
@@ -157,16 +204,22 @@ func New(env Env, cfg Config) (*Allocator, error) {
 	for i := range a.cpus {
 		a.cpus[i].caches = make([][]uint64, len(cfg.SlotSizes))
 		a.cpus[i].hitNs = make([]int64, len(cfg.SlotSizes))
+		a.cpus[i].low = make([]int32, len(cfg.SlotSizes))
 		node := env.Topology.NodeOfCPU(i)
+		a.cpus[i].node = node
 		for c := range a.cpus[i].caches {
 			a.cpus[i].caches[c] = make([]uint64, 0, cfg.Tier0CapacitySlots)
 			a.cpus[i].hitNs[c] = env.Cost.CostNs(CostTier0Hit, node, node, cfg.SlotSizes[c])
 		}
 	}
-	a.partial = make([][][]uint64, nodes)
+	a.partial = make([][]partialHeap, nodes)
+	a.alien = make([][][]alienSlot, nodes)
 	for n := range a.partial {
-		a.partial[n] = make([][]uint64, len(cfg.SlotSizes))
+		a.partial[n] = make([]partialHeap, len(cfg.SlotSizes))
+		a.alien[n] = make([][]alienSlot, nodes*len(cfg.SlotSizes))
 	}
+	a.trim = trimOf(cfg.Merge)
+	a.nextTrim = env.Clock.Now() + a.trim.IntervalNs
 	return a, nil
 }
 
@@ -219,6 +272,10 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	if n := len(*c); n > 0 {
 		addr := (*c)[n-1]
 		*c = (*c)[:n-1]
+		st.touched |= 1 << cls
+		if int32(n-1) < st.low[cls] {
+			st.low[cls] = int32(n - 1)
+		}
 		a.stats.Tier0Allocs++
 		return AllocResult{Addr: addr, OK: true, Tier: 0, CostNs: st.hitNs[cls]}
 	}
@@ -228,6 +285,7 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	// frees keep it stocked. Marking here keeps the fast path free of
 	// the store (measured: +2 % a pair on BenchmarkAllocFree64).
 	st.used |= 1 << cls
+	st.touched |= 1 << cls
 	cost, got := a.refill(cpu, cls)
 	if got == 0 {
 		r := a.degrade(cpu, cls, size, cost, attempt)
@@ -240,16 +298,23 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 
 // Free frees an allocation of size bytes at addr on cpu. SBMP keeps no
 // per-object header, so the caller passes the size it allocated (as
-// sized delete does). A slot goes onto the CPU's cache; a full cache
-// drains half of itself back to the slabs.
+// sized delete does). A slot of the CPU's own node goes onto the CPU's
+// cache, and a full cache drains half of itself back to the slabs; a slot
+// of another node goes home (freeRemote).
 func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err error) {
 	cls := a.classOf(size)
-	if cls < 0 || a.t1.blockOf(addr) == nil {
+	b := a.t1.blockOf(addr)
+	if cls < 0 || b == nil {
 		return a.freeTier2(cpu, addr)
 	}
 	a.stats.Frees++
-	c := &a.cpus[cpu].caches[cls]
-	cost := a.cpus[cpu].hitNs[cls]
+	st := &a.cpus[cpu]
+	cost := st.hitNs[cls]
+	if b.node != st.node && a.cfg.RemoteFreeBatch > 0 {
+		rc, err := a.freeRemote(st.node, b.node, cls, addr)
+		return cost + rc, err
+	}
+	c := &st.caches[cls]
 	if len(*c) == cap(*c) {
 		dc, err := a.drain(cpu, cls, len(*c)/2)
 		if err != nil {
@@ -398,6 +463,7 @@ func (a *Allocator) stealPeers(cpu, node, cls, n int) int {
 		k := min(len(*pc)/2, n-moved)
 		*c = append(*c, (*pc)[len(*pc)-k:]...)
 		*pc = (*pc)[:len(*pc)-k]
+		a.cpus[peer].lowTo(cls)
 		moved += k
 	}
 	return moved
@@ -411,25 +477,26 @@ func (a *Allocator) takeSlots(cpu, node, cls, n int, grow bool) (stallNs int64) 
 	size := a.cfg.SlotSizes[cls]
 	perSlab := int32(1 << slabShift / size)
 	for n > 0 {
-		addr, ok := a.partialSlab(node, cls)
+		s, ok := a.partialSlab(node, cls)
 		if !ok {
 			slab, ok := a.t1.allocSlab(node)
 			if !ok {
 				if !grow {
 					return stallNs
 				}
-				s, grown := a.growTier1(cpu, node)
-				stallNs += s
+				stall, grown := a.growTier1(cpu, node)
+				stallNs += stall
 				if !grown {
 					return stallNs
 				}
 				continue
 			}
-			a.slabs[slab] = &slabState{class: cls}
-			a.pushPartial(node, cls, slab)
+			s := &slabState{addr: slab, class: cls, heapPos: -1}
+			a.slabs[slab] = s
+			a.pushPartial(node, cls, s)
 			continue
 		}
-		s := a.slabs[addr]
+		addr := s.addr
 		for n > 0 && len(s.free) > 0 {
 			off := s.free[len(s.free)-1]
 			s.free = s.free[:len(s.free)-1]
@@ -443,36 +510,32 @@ func (a *Allocator) takeSlots(cpu, node, cls, n int, grow bool) (stallNs int64) 
 			s.inUse++
 			n--
 		}
+		h := &a.partial[node][cls]
 		if len(s.free) == 0 && s.carved == perSlab {
-			s.inPartial = false
-			a.popPartial(node, cls)
+			h.remove(s)
+		} else if a.cfg.SlabSelect == SlabFullest {
+			s.key = slabKey(SlabFullest, s, perSlab, 0)
+			h.fix(int(s.heapPos))
 		}
 	}
 	return stallNs
 }
 
-// partialSlab returns the newest slab of class cls on node with a slot
-// to give, dropping stale entries on the way.
-func (a *Allocator) partialSlab(node, cls int) (uint64, bool) {
-	l := &a.partial[node][cls]
-	for len(*l) > 0 {
-		addr := (*l)[len(*l)-1]
-		if s := a.slabs[addr]; s != nil && s.inPartial && s.class == cls {
-			return addr, true
-		}
-		*l = (*l)[:len(*l)-1]
+// partialSlab returns the slab of class cls on node that the slab
+// selection order puts first among those with a slot to give.
+func (a *Allocator) partialSlab(node, cls int) (*slabState, bool) {
+	h := a.partial[node][cls]
+	if len(h) == 0 {
+		return nil, false
 	}
-	return 0, false
+	return h[0], true
 }
 
-func (a *Allocator) pushPartial(node, cls int, slab uint64) {
-	a.slabs[slab].inPartial = true
-	a.partial[node][cls] = append(a.partial[node][cls], slab)
-}
-
-func (a *Allocator) popPartial(node, cls int) {
-	l := &a.partial[node][cls]
-	*l = (*l)[:len(*l)-1]
+// pushPartial puts s, which has a slot to give, into its partial heap.
+func (a *Allocator) pushPartial(node, cls int, s *slabState) {
+	a.partialSeq++
+	s.key = slabKey(a.cfg.SlabSelect, s, a.perSlab(cls), a.partialSeq)
+	a.partial[node][cls].push(s)
 }
 
 // growTier1 asks Tier-2 for a block for node's Tier-1. Costly orders fail
@@ -511,13 +574,19 @@ func (a *Allocator) drain(cpu, cls, n int) (costNs int64, err error) {
 		}
 	}
 	*c = (*c)[:copy(*c, (*c)[n:])]
+	a.cpus[cpu].lowTo(cls)
 	costNs += a.env.Cost.CostNs(CostDrain, home, home, int64(n)*size)
 	mc, err := a.maybeMerge(now)
 	return costNs + mc, err
 }
 
-// returnSlot puts one slot back into its slab.
-func (a *Allocator) returnSlot(addr uint64, cls int, size int64, now int64) error {
+// returnSlot puts one slot back into its slab. freedAt is when the slot
+// left SBMP's caches for good: when it was freed, for a slot that went
+// home through an alien cache, else now. A slab with nothing out goes
+// back to Tier-1, queued for merging as of freedAt, so that
+// tier1_merge_delay includes a remote free's way home (SPEC 1.5 reads a
+// long merge delay as abnormal NUMA latency).
+func (a *Allocator) returnSlot(addr uint64, cls int, size int64, freedAt int64) error {
 	slab := addr &^ (1<<slabShift - 1)
 	s := a.slabs[slab]
 	if s == nil || s.class != cls || s.inUse == 0 {
@@ -525,16 +594,26 @@ func (a *Allocator) returnSlot(addr uint64, cls int, size int64, now int64) erro
 	}
 	s.free = append(s.free, uint32(addr-slab))
 	s.inUse--
+	b := a.t1.blockOf(slab)
 	if s.inUse == 0 {
+		if s.inPartial() {
+			a.partial[b.node][cls].remove(s)
+		}
 		delete(a.slabs, slab)
-		return a.t1.freeSlab(slab, now)
+		return a.t1.freeSlab(slab, freedAt)
 	}
-	if !s.inPartial {
-		b := a.t1.blockOf(slab)
-		a.pushPartial(b.node, cls, slab)
+	if !s.inPartial() {
+		a.pushPartial(b.node, cls, s)
+	} else if a.cfg.SlabSelect == SlabFullest {
+		h := a.partial[b.node][cls]
+		s.key = slabKey(SlabFullest, s, a.perSlab(cls), 0)
+		h.fix(int(s.heapPos))
 	}
 	return nil
 }
+
+// perSlab is the number of slots of class cls in a slab.
+func (a *Allocator) perSlab(cls int) int32 { return int32(1 << slabShift / a.cfg.SlotSizes[cls]) }
 
 // maybeMerge asks the merge policy, node by node, whether to coalesce the
 // pending slabs now; merged wholly free blocks beyond RetainBlocks go back
@@ -577,17 +656,10 @@ func (a *Allocator) returnBlocks(node int, whole []*block) {
 }
 
 // retireBlock takes a wholly free block out of Tier-1, to return it to
-// Tier-2, and drops its slabs' entries from the node's partial lists. The
-// entries are stale already (the slabs went back to Tier-1), but the page
-// source may hand the same addresses out again as a block of another
-// node; a stale entry would then offer that node's slab to this node's
-// refills, charged as local (found by `sbmpsim check`).
+// Tier-2. None of its slabs is in a partial heap: a slab leaves its heap
+// when its last slot comes back.
 func (a *Allocator) retireBlock(b *block) {
 	a.t1.removeBlock(b)
-	end := b.base + 1<<a.t1.blockShift
-	for cls, l := range a.partial[b.node] {
-		a.partial[b.node][cls] = slices.DeleteFunc(l, func(addr uint64) bool { return addr >= b.base && addr < end })
-	}
 }
 
 // Scavenge returns free memory to the page source, as a Go runtime's
@@ -628,6 +700,12 @@ func (a *Allocator) Scavenge(maxBytes int64) (released, costNs int64) {
 func (a *Allocator) Tick() error {
 	now := a.env.Clock.Now()
 	a.pc.EvictIdle(0, now)
+	if a.trim.IntervalNs > 0 && now >= a.nextTrim {
+		a.nextTrim = now + a.trim.IntervalNs
+		if err := a.trimIdle(now); err != nil {
+			return err
+		}
+	}
 	_, err := a.maybeMerge(now) // background work: nobody waits for it
 	return err
 }
@@ -723,8 +801,14 @@ func (a *Allocator) flushAll() (costNs int64) {
 			}
 			costNs += a.env.Cost.CostNs(CostFlush, node, node, int64(len(c))*a.cfg.SlotSizes[cls])
 			a.cpus[cpu].caches[cls] = c[:0]
+			a.cpus[cpu].low[cls] = 0
 		}
 	}
+	fc, err := a.flushAliens()
+	if err != nil {
+		panic(err) // an alien cache held a slot its slab does not know: an allocator bug
+	}
+	costNs += fc
 	mc, err := a.maybeMerge(now)
 	if err != nil {
 		panic(err)
@@ -784,6 +868,7 @@ func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
 	if m != nil {
 		a.cfg.Merge = m
+		a.trim = trimOf(m)
 	}
 	if r != nil {
 		a.cfg.Refill = r

@@ -141,6 +141,15 @@ func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
 			}
 		}
 	}
+	for home := range a.alien {
+		for i, l := range a.alien[home] {
+			for _, s := range l {
+				if err := claim(s.addr, fmt.Sprintf("on its way home from node %d (alien list %d)", home, i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	for _, slab := range a.sortedSlabs() {
 		s := a.slabs[slab]
 		size := a.cfg.SlotSizes[s.class]
@@ -207,8 +216,11 @@ func TestAllocatorStateMachine(t *testing.T) {
 		}
 		cfg := Config{
 			Tier0CapacitySlots: rapid.IntRange(2, 64).Draw(t, "capacity"),
-			Merge:              LazyThresholdMerge{Threshold: rapid.IntRange(1, 8).Draw(t, "merge_threshold")},
-			Refill:             &FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
+			Merge: trimmingMerge{LazyThresholdMerge{Threshold: rapid.IntRange(1, 8).Draw(t, "merge_threshold")},
+				IdleTrim{IntervalNs: rapid.Int64Range(0, 3e9).Draw(t, "trim_ns"), Fraction: rapid.Float64Range(0, 1).Draw(t, "trim_fraction"), LowWater: rapid.Bool().Draw(t, "trim_low_water")}},
+			Refill:          &FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
+			RemoteFreeBatch: rapid.IntRange(-1, 16).Draw(t, "remote_batch"),
+			SlabSelect:      SlabSelect(rapid.IntRange(0, int(numSlabSelect)-1).Draw(t, "slab_select")),
 		}
 		a, err := New(f.env(), cfg)
 		if err != nil {
@@ -278,8 +290,32 @@ func TestAllocatorStateMachine(t *testing.T) {
 			},
 			"tick": func(t *rapid.T) {
 				f.now += rapid.Int64Range(0, 1e9).Draw(t, "dt")
+				trims := a.stats.Trims
 				if err := a.Tick(); err != nil {
 					t.Fatal(err)
+				}
+				if a.stats.Trims == trims {
+					return
+				}
+				// A trim sends every alien cache home and leaves every
+				// cache unmarked.
+				for home := range a.alien {
+					for i, l := range a.alien[home] {
+						if len(l) > 0 {
+							t.Fatalf("after a trim, node %d's alien list %d holds %d slots", home, i, len(l))
+						}
+					}
+				}
+				for cpu := range a.cpus {
+					st := &a.cpus[cpu]
+					if st.touched != 0 {
+						t.Fatalf("after a trim, cpu %d's caches are marked touched (%b)", cpu, st.touched)
+					}
+					for cls, c := range st.caches {
+						if a.trim.LowWater && int(st.low[cls]) != len(c) {
+							t.Fatalf("after a trim, cpu %d class %d: low-water mark %d, the cache holds %d", cpu, cls, st.low[cls], len(c))
+						}
+					}
 				}
 			},
 			"": func(t *rapid.T) {

@@ -145,68 +145,119 @@ func (a *Allocator) checkSlab(i int, addr uint64, s *slabState) (blockNum int32,
 		bits[k/64] |= 1 << (k % 64)
 	}
 	canGive := len(s.free) > 0 || s.carved < perSlab
-	if s.inPartial != canGive || sc.listed[i] != s.inPartial {
-		return bad("has a slot to give %v, marked partial %v, on its node's partial list %v", canGive, s.inPartial, sc.listed[i])
+	if s.inPartial() != canGive || sc.listed[i] != s.inPartial() {
+		return bad("has a slot to give %v, marked partial %v, in its node's partial heap %v", canGive, s.inPartial(), sc.listed[i])
+	}
+	if s.addr != addr {
+		return bad("records address %#x", s.addr)
 	}
 	return num, nil
 }
 
-// markCached marks every cached slot in its slab's bits, checking it
-// against its slab and the cache's capacity, and that no slot is cached
-// twice; it counts the cached slots of each slab in scratch.cachedIn.
+// markCached marks every cached slot (in a CPU's cache, or in an alien
+// cache on its way home) in its slab's bits, checking it against its slab
+// and the cache's capacity, and that no slot is cached twice; it counts
+// the cached slots of each slab in scratch.cachedIn.
 func (a *Allocator) markCached() error {
-	sc := &a.scratch
 	for cpu := range a.cpus {
 		for cls, c := range a.cpus[cpu].caches {
 			if len(c) > a.cfg.Tier0CapacitySlots {
 				return fmt.Errorf("sbmp: cpu %d class %d caches %d slots, capacity %d", cpu, cls, len(c), a.cfg.Tier0CapacitySlots)
 			}
-			size := uint64(a.cfg.SlotSizes[cls])
-			// A refill takes runs of slots from one slab: remember the
-			// last slab found.
-			lastSlab, i, found := uint64(1), 0, false
-			for _, addr := range c {
-				slab := addr &^ (1<<slabShift - 1)
-				if slab != lastSlab {
-					i, found = slices.BinarySearch(sc.slabs, slab)
-					lastSlab = slab
+			if low := a.cpus[cpu].low[cls]; low < 0 || int(low) > len(c) {
+				return fmt.Errorf("sbmp: cpu %d class %d: low-water mark %d, the cache holds %d", cpu, cls, low, len(c))
+			}
+			if err := a.markSlots(c, nil, cls, fmt.Sprintf("cpu %d", cpu)); err != nil {
+				return err
+			}
+		}
+	}
+	classes := len(a.cfg.SlotSizes)
+	for home := range a.alien {
+		for i, l := range a.alien[home] {
+			owner, cls := i/classes, i%classes
+			if len(l) >= max(a.cfg.RemoteFreeBatch, 1) || (len(l) > 0 && owner == home) {
+				return fmt.Errorf("sbmp: node %d's alien cache of node %d class %d holds %d slots (batch %d)", home, owner, cls, len(l), a.cfg.RemoteFreeBatch)
+			}
+			if err := a.markSlots(nil, l, cls, fmt.Sprintf("node %d's alien cache", home)); err != nil {
+				return err
+			}
+			for _, s := range l {
+				if b := a.t1.blockOf(s.addr); b.node != owner {
+					return fmt.Errorf("sbmp: node %d's alien cache for node %d holds %#x of node %d", home, owner, s.addr, b.node)
 				}
-				if !found || sc.states[i].class != cls || (addr-slab)%size != 0 || (addr-slab)/size >= uint64(sc.states[i].carved) {
-					return fmt.Errorf("sbmp: cpu %d class %d caches %#x, not a carved slot of a class %d slab", cpu, cls, addr, cls)
-				}
-				k := (addr - slab) / size
-				w := &sc.bits[uint64(sc.first[i])+k/64]
-				if *w&(1<<(k%64)) != 0 {
-					return fmt.Errorf("sbmp: slot %#x is cached twice", addr)
-				}
-				*w |= 1 << (k % 64)
-				sc.cachedIn[i]++
 			}
 		}
 	}
 	return nil
 }
 
-// checkPartialLists marks in scratch.listed the slabs that have a live
-// entry in a partial list (one partialSlab would return), and checks that
-// every live entry is in the list of its slab's node and class. Stale
-// entries (slabs gone, re-carved for another class, or exhausted) are
-// allowed: the lists are cleaned lazily.
+// markSlots marks the slots of c (or, when c is nil, of alien) as
+// cached, for markCached; where names the cache in errors.
+func (a *Allocator) markSlots(c []uint64, alien []alienSlot, cls int, where string) error {
+	sc := &a.scratch
+	size := uint64(a.cfg.SlotSizes[cls])
+	// A refill takes runs of slots from one slab: remember the last slab
+	// found.
+	lastSlab, i, found := uint64(1), 0, false
+	n := len(c)
+	if c == nil {
+		n = len(alien)
+	}
+	for j := range n {
+		var addr uint64
+		if c != nil {
+			addr = c[j]
+		} else {
+			addr = alien[j].addr
+		}
+		slab := addr &^ (1<<slabShift - 1)
+		if slab != lastSlab {
+			i, found = slices.BinarySearch(sc.slabs, slab)
+			lastSlab = slab
+		}
+		if !found || sc.states[i].class != cls || (addr-slab)%size != 0 || (addr-slab)/size >= uint64(sc.states[i].carved) {
+			return fmt.Errorf("sbmp: %s class %d caches %#x, not a carved slot of a class %d slab", where, cls, addr, cls)
+		}
+		k := (addr - slab) / size
+		w := &sc.bits[uint64(sc.first[i])+k/64]
+		if *w&(1<<(k%64)) != 0 {
+			return fmt.Errorf("sbmp: slot %#x is cached twice", addr)
+		}
+		*w |= 1 << (k % 64)
+		sc.cachedIn[i]++
+	}
+	return nil
+}
+
+// checkPartialLists marks in scratch.listed the slabs in a partial heap,
+// and checks each heap: its order and recorded positions, every slab in
+// it carved, of its class and node, in it once, with the key the slab
+// selection order gives it (SlabNewest's keys are the push order, which
+// is not recomputable: only their uniqueness follows from the heap).
 func (a *Allocator) checkPartialLists() error {
 	sc := &a.scratch
 	sc.listed = slices.Grow(sc.listed[:0], len(sc.slabs))[:len(sc.slabs)]
 	clear(sc.listed)
 	for node, classes := range a.partial {
-		for cls, l := range classes {
-			for _, addr := range l {
-				s := a.slabs[addr]
-				if s == nil || !s.inPartial || s.class != cls {
-					continue
+		for cls, h := range classes {
+			if err := h.check(); err != nil {
+				return fmt.Errorf("sbmp: node %d class %d partial heap: %w", node, cls, err)
+			}
+			for _, s := range h {
+				i, found := slices.BinarySearch(sc.slabs, s.addr)
+				if !found || sc.states[i] != s || s.class != cls {
+					return fmt.Errorf("sbmp: node %d's partial heap of class %d holds slab %#x, not a carved slab of that class", node, cls, s.addr)
 				}
-				if b := a.t1.blockOf(addr); b.node != node {
-					return fmt.Errorf("sbmp: node %d's partial list of class %d offers slab %#x of node %d", node, cls, addr, b.node)
+				if b := a.t1.blockOf(s.addr); b.node != node {
+					return fmt.Errorf("sbmp: node %d's partial heap of class %d offers slab %#x of node %d", node, cls, s.addr, b.node)
 				}
-				i, _ := slices.BinarySearch(sc.slabs, addr)
+				if sc.listed[i] {
+					return fmt.Errorf("sbmp: slab %#x is in a partial heap twice", s.addr)
+				}
+				if a.cfg.SlabSelect != SlabNewest && s.key != slabKey(a.cfg.SlabSelect, s, a.perSlab(cls), 0) {
+					return fmt.Errorf("sbmp: slab %#x: key %#x, its %v key is %#x", s.addr, s.key, a.cfg.SlabSelect, slabKey(a.cfg.SlabSelect, s, a.perSlab(cls), 0))
+				}
 				sc.listed[i] = true
 			}
 		}

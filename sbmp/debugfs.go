@@ -44,6 +44,10 @@ func (s *Stats) Add(o Stats) {
 	s.Refills += o.Refills
 	s.RefillsRemote += o.RefillsRemote
 	s.Drains += o.Drains
+	s.RemoteFrees += o.RemoteFrees
+	s.RemoteFlushes += o.RemoteFlushes
+	s.Trims += o.Trims
+	s.TrimmedSlots += o.TrimmedSlots
 	s.Tier1Splits += o.Tier1Splits
 	s.Tier1Merges += o.Tier1Merges
 	s.MergeDelayCount += o.MergeDelayCount

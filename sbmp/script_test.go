@@ -154,8 +154,39 @@ func (r *scriptRunner) env(args *scripttest.Args) (string, error) {
 	if v[4] > 0 {
 		cfg.Refill = &FixedBatchRefill{Slots: int(v[4])}
 	}
+	threshold := 32
 	if v[5] > 0 {
-		cfg.Merge = LazyThresholdMerge{Threshold: int(v[5])}
+		threshold = int(v[5])
+		cfg.Merge = LazyThresholdMerge{Threshold: threshold}
+	}
+	// remote_batch, slab_select and trim_ms/trim_pct set the homing
+	// knobs; absent, the defaults hold.
+	rb, err := args.Int("remote_batch", 0)
+	if err != nil {
+		return "", err
+	}
+	cfg.RemoteFreeBatch = int(rb)
+	sel, err := args.String("slab_select", "fullest")
+	if err != nil {
+		return "", err
+	}
+	if cfg.SlabSelect, err = ParseSlabSelect(sel); err != nil {
+		return "", err
+	}
+	if args.Has("trim_ms") || args.Has("trim_pct") || args.Has("trim_low_water") {
+		ms, err := args.Int("trim_ms", 2000)
+		if err != nil {
+			return "", err
+		}
+		pct, err := args.Int("trim_pct", 75)
+		if err != nil {
+			return "", err
+		}
+		lw, err := args.Int("trim_low_water", 1)
+		if err != nil {
+			return "", err
+		}
+		cfg.Merge = trimmingMerge{LazyThresholdMerge{Threshold: threshold}, IdleTrim{IntervalNs: ms * 1e6, Fraction: float64(pct) / 100, LowWater: lw == 1}}
 	}
 	f := newFakeEnv(int(v[0]), int(v[1]), v[2])
 	a, err := New(f.env(), cfg)
@@ -352,6 +383,7 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"frees", s.Frees}, {"alloc_failures", s.AllocFailures}, {"fallback_count", s.FallbackCount},
 		{"tier2_fallbacks", s.Tier2Fallbacks}, {"alloc_stall_ns", s.AllocStallNs},
 		{"refills", s.Refills}, {"refills_remote", s.RefillsRemote}, {"drains", s.Drains},
+		{"remote_frees", s.RemoteFrees}, {"remote_flushes", s.RemoteFlushes}, {"trims", s.Trims}, {"trimmed_slots", s.TrimmedSlots},
 		{"tier1_splits", s.Tier1Splits}, {"tier1_merges", s.Tier1Merges},
 		{"merge_delay_count", s.MergeDelayCount}, {"merge_delay_max_ns", s.MergeDelayMaxNs},
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
@@ -417,3 +449,11 @@ func (r *scriptRunner) fsm() string {
 	}
 	return b.String()
 }
+
+// trimmingMerge is a lazy threshold merge with an idle trim of its own.
+type trimmingMerge struct {
+	LazyThresholdMerge
+	trim IdleTrim
+}
+
+func (m trimmingMerge) IdleTrim() IdleTrim { return m.trim }

@@ -21,7 +21,11 @@ type Stats struct {
 	AllocStallNs int64
 
 	Refills, RefillsRemote, Drains int64
-	Tier1Splits, Tier1Merges       int64
+	// RemoteFrees counts slots freed on another node than their own;
+	// RemoteFlushes the alien-cache batches that took them home; Trims
+	// the idle trims and TrimmedSlots the slots they returned.
+	RemoteFrees, RemoteFlushes, Trims, TrimmedSlots int64
+	Tier1Splits, Tier1Merges                        int64
 	// Merge delays of Tier-1 slabs, from free to merge (tier1_merge_delay).
 	MergeDelayCount, MergeDelaySumNs, MergeDelayMaxNs int64
 	BlocksFromTier2, BlocksToTier2                    int64

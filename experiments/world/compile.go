@@ -204,9 +204,14 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 			list = append(list, p)
 		}
 	}
+	sel, err := sbmp.ParseSlabSelect(sc.SBMP.SlabSelect)
+	if err != nil {
+		return fmt.Errorf("sbmp.slab_select: %w", err)
+	}
 	sbmpCfg := sbmp.Config{
 		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
 		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
+		SlabSelect: sel, RemoteFreeBatch: sc.SBMP.RemoteFreeBatch,
 	}
 	place, err := compilePlacement(sc)
 	if err != nil {

@@ -431,6 +431,18 @@ type SBMPSummary struct {
 	// Tier2Fallbacks is SPEC 1.5's fallback_to_tier2: small allocations
 	// Tier-2 served because Tier-0 and Tier-1 could not.
 	Tier2Fallbacks int64 `json:"fallback_to_tier2"`
+	// RemoteFrees counts slots freed on a node other than their own,
+	// which go home through the freeing node's alien cache.
+	RemoteFrees int64 `json:"remote_frees"`
+	// RemoteFlushes counts the alien-cache batches that took remote frees
+	// home (sbmp.remote_free_batch slots, or fewer at a trim or flush).
+	RemoteFlushes int64 `json:"remote_flushes"`
+	// Trims counts the trims of the per-CPU caches
+	// (policy.merge_trim_interval_ms apart).
+	Trims int64 `json:"trims"`
+	// TrimmedSlots counts the slots trims returned from per-CPU caches to
+	// their slabs.
+	TrimmedSlots int64 `json:"trimmed_slots"`
 	// DegradeEntries counts the times an allocator entered degrade mode
 	// (Tier-0 empty and the refill found nothing); it leaves degrade at
 	// the next refill that finds slots.

@@ -22,7 +22,7 @@ func TestPolicyParamErrors(t *testing.T) {
 		want     string
 	}{
 		{"not a parameter of the policy", "[policy]\nmerge = \"eager\"\nmerge_threshold = 5\n" + w, nil,
-			`x.toml:3:1: policy.merge_threshold: merge policy "eager" has no parameter "threshold" (it has none)`},
+			`x.toml:3:1: policy.merge_threshold: merge policy "eager" has no parameter "threshold" (it has policy.merge_trim_interval_ms, policy.merge_trim_fraction, policy.merge_trim_low_water)`},
 		{"parameter of the other policies", "[policy]\nrefill = \"adaptive-batch\"\n  refill_batch = 32\n" + w, nil,
 			`x.toml:3:3: policy.refill_batch: refill policy "adaptive-batch" has no parameter "batch" (it has policy.refill_min_batch, policy.refill_max_batch, policy.refill_window_ms)`},
 		{"range", "[policy]\nrefill_batch = 0\n" + w, nil, "x.toml:2:1: policy.refill_batch: must be an integer in 1..65536, got 0"},
@@ -164,12 +164,12 @@ func TestEncodePolicy(t *testing.T) {
 		sets []string
 		want string
 	}{
-		{nil, "[policy]\nmerge = \"lazy-threshold\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_threshold = 32\nrefill_batch = 64\n"},
+		{nil, "[policy]\nmerge = \"lazy-threshold\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_threshold = 32\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\n"},
 		{[]string{"policy.merge=eager", "policy.refill=adaptive-batch", "policy.refill_max_batch=128", "policy.degrade=wait-refill", "policy.degrade_wait_ms=2"},
-			"[policy]\nmerge = \"eager\"\nrefill = \"adaptive-batch\"\ndegrade = \"wait-refill\"\nrefill_min_batch = 16\nrefill_max_batch = 128\nrefill_window_ms = 1.0\ndegrade_wait_ms = 2.0\ndegrade_max_wait_ms = 10.0\n"},
+			"[policy]\nmerge = \"eager\"\nrefill = \"adaptive-batch\"\ndegrade = \"wait-refill\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_min_batch = 16\nrefill_max_batch = 128\nrefill_window_ms = 1.0\ndegrade_wait_ms = 2.0\ndegrade_max_wait_ms = 10.0\n"},
 		// Not valid, but nothing given is lost.
 		{[]string{"policy.merge=eager", "policy.merge_threshold=5"},
-			"[policy]\nmerge = \"eager\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nrefill_batch = 64\nmerge_threshold = 5.0\n"},
+			"[policy]\nmerge = \"eager\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\nmerge_threshold = 5.0\n"},
 	}
 	for _, tt := range tests {
 		s := loadCrisis(t)

@@ -246,6 +246,17 @@ type SBMP struct {
 	// "GFP_KERNEL".
 	Tier1GFP string `toml:"tier1_gfp"`
 	Tier2GFP string `toml:"tier2_gfp"`
+	// SlabSelect is the order in which refills take partly used slabs:
+	// "fullest" (default: tcmalloc's span prioritisation, so the emptiest
+	// slabs drain back to Tier-1), "address" (lowest first, as jemalloc's
+	// bins) or "newest" (the slab that last got a slot back; what SBMP
+	// did before the order was a parameter).
+	SlabSelect string `toml:"slab_select"`
+	// RemoteFreeBatch is how many slots freed away from their node
+	// gather before going home together (SLAB's alien caches, 12 by
+	// default, alloc_alien_cache); -1 keeps a remote free in the freeing
+	// CPU's cache, as SBMP did before remote frees went home.
+	RemoteFreeBatch int `toml:"remote_free_batch"`
 }
 
 // Where SBMP runs.
@@ -561,6 +572,8 @@ func Default() Scenario {
 			MadviseHugepage:    true,
 			Tier1GFP:           "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN",
 			Tier2GFP:           "GFP_KERNEL",
+			SlabSelect:         "fullest",
+			RemoteFreeBatch:    12,
 		},
 		Policy: Policy{
 			Merge:   "lazy-threshold",

@@ -31,7 +31,8 @@ func TestDefault(t *testing.T) {
 		Kernel: Kernel{Swappiness: 60, WatermarkScaleFactor: 10, THPEnabled: "madvise", THPDefrag: "madvise",
 			CompactionProactiveness: 20, ExtfragThreshold: 500, CgroupVersion: 2},
 		SBMP: SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048,
-			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN", Tier2GFP: "GFP_KERNEL"},
+			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN", Tier2GFP: "GFP_KERNEL",
+			SlabSelect: "fullest", RemoteFreeBatch: 12},
 		Policy: Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
 		Output: Output{SampleIntervalMs: 100},
 	}
@@ -361,6 +362,8 @@ func TestValidateErrors(t *testing.T) {
 		{"v1 high", "[kernel]\ncgroup_version = 1\n[[kernel.cgroup]]\npath = \"/a\"\nhigh_mb = 10\n" + w,
 			"x.toml:5:1: kernel.cgroup.0.high_mb: cgroup v1 (kernel.cgroup_version = 1) has no memory.high; remove it or use version 2"},
 		{"placement", "[sbmp]\nplacement = \"firmware\"\n" + w, `x.toml:2:1: sbmp.placement: must be one of user, kernel; got "firmware"`},
+		{"slab select", "[sbmp]\nslab_select = \"emptiest\"\n" + w, `x.toml:2:1: sbmp.slab_select: must be one of fullest, address, newest; got "emptiest"`},
+		{"remote free batch", "[sbmp]\nremote_free_batch = 0\n" + w, "x.toml:2:1: sbmp.remote_free_batch: must be in 1..1048576"},
 		{"gfp", "[sbmp]\ntier1_gfp = \"GFP_KERNEL | __GFP_NOFAIL\"\n" + w, `x.toml:2:1: sbmp.tier1_gfp: unknown flag "__GFP_NOFAIL"`},
 		{"loop", "[[workload]]\nloop = \"open\"\n", `x.toml:2:1: workload.0.loop: must be one of closed, queued, ignore; got "open"`},
 		{"no workload", "[run]\nseed = 1\n", "x.toml: workload: at least one [[workload]] is needed"},

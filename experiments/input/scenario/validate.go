@@ -222,6 +222,10 @@ func (v *validator) sbmp() {
 		v.failf("sbmp.tier1_block_kib", "must be 2048 or 4096 (2 MiB or 4 MiB blocks), got %d", b.Tier1BlockKiB)
 	}
 	v.oneOf("sbmp.placement", b.Placement, []string{PlacementUser, PlacementKernel})
+	v.oneOf("sbmp.slab_select", b.SlabSelect, []string{"fullest", "address", "newest"})
+	if b.RemoteFreeBatch != -1 {
+		v.intRange("sbmp.remote_free_batch", int64(b.RemoteFreeBatch), 1, MaxTier0CapacitySlots)
+	}
 	for _, m := range []struct{ key, mask string }{{"sbmp.tier1_gfp", b.Tier1GFP}, {"sbmp.tier2_gfp", b.Tier2GFP}} {
 		if _, err := ParseGFP(m.mask); err != nil {
 			v.failf(m.key, "%v", err)
