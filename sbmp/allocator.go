@@ -107,14 +107,13 @@ type cpuState struct {
 	// empty cache (its first allocation of c, unless frees stocked it
 	// first): the CPUs SPEC 1.5's tier0_free_avg averages over.
 	used uint32
-	// touched has bit c set when class c's cache served or was refilled
-	// since the last idle trim, which then spares it (SLAB's
-	// array_cache.touched, set in ____cache_alloc and
-	// cache_alloc_refill, cleared by drain_array).
-	touched uint32
-	// low[c] is class c's low-water mark since the last idle trim: the
-	// fewest slots the cache held (jemalloc's cache_bin low_water, kept
-	// by cache_bin_low_water_adjust on every allocation).
+	// low[c] is class c's low-water mark since the last trim: the fewest
+	// slots the cache held (jemalloc's cache_bin low_water, kept by
+	// cache_bin_low_water_adjust on every allocation). Under SLAB's trim
+	// rule a trim sets it to untouched instead, and any allocation or
+	// refill lowers it, which is SLAB's array_cache.touched (set in
+	// ____cache_alloc and cache_alloc_refill) without a second store on
+	// the fast path.
 	low []int32
 	// node is the CPU's memory node (the topology is fixed for a run).
 	node int
@@ -138,7 +137,9 @@ type slabState struct {
 // lowTo lowers class cls's low-water mark to what the cache holds, after
 // the cache shrank other than by an allocation.
 func (st *cpuState) lowTo(cls int) {
-	st.low[cls] = min(st.low[cls], int32(len(st.caches[cls])))
+	if st.low[cls] != untouched {
+		st.low[cls] = min(st.low[cls], int32(len(st.caches[cls])))
+	}
 }
 
 // inPartial reports whether the slab is in its partial heap.
@@ -218,7 +219,7 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		a.partial[n] = make([]partialHeap, len(cfg.SlotSizes))
 		a.alien[n] = make([][]alienSlot, nodes*len(cfg.SlotSizes))
 	}
-	a.trim = trimOf(cfg.Merge)
+	a.setTrim(trimOf(cfg.Merge))
 	a.nextTrim = env.Clock.Now() + a.trim.IntervalNs
 	return a, nil
 }
@@ -272,7 +273,6 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	if n := len(*c); n > 0 {
 		addr := (*c)[n-1]
 		*c = (*c)[:n-1]
-		st.touched |= 1 << cls
 		if int32(n-1) < st.low[cls] {
 			st.low[cls] = int32(n - 1)
 		}
@@ -285,7 +285,7 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	// frees keep it stocked. Marking here keeps the fast path free of
 	// the store (measured: +2 % a pair on BenchmarkAllocFree64).
 	st.used |= 1 << cls
-	st.touched |= 1 << cls
+	st.low[cls] = 0 // the cache ran dry (and, for SLAB's rule, was touched)
 	cost, got := a.refill(cpu, cls)
 	if got == 0 {
 		r := a.degrade(cpu, cls, size, cost, attempt)
@@ -801,7 +801,7 @@ func (a *Allocator) flushAll() (costNs int64) {
 			}
 			costNs += a.env.Cost.CostNs(CostFlush, node, node, int64(len(c))*a.cfg.SlotSizes[cls])
 			a.cpus[cpu].caches[cls] = c[:0]
-			a.cpus[cpu].low[cls] = 0
+			a.cpus[cpu].lowTo(cls)
 		}
 	}
 	fc, err := a.flushAliens()
@@ -868,7 +868,7 @@ func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
 	if m != nil {
 		a.cfg.Merge = m
-		a.trim = trimOf(m)
+		a.setTrim(trimOf(m))
 	}
 	if r != nil {
 		a.cfg.Refill = r

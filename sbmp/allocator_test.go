@@ -297,8 +297,8 @@ func TestAllocatorStateMachine(t *testing.T) {
 				if a.stats.Trims == trims {
 					return
 				}
-				// A trim sends every alien cache home and leaves every
-				// cache unmarked.
+				// A trim sends every alien cache home and restarts every
+				// cache's mark.
 				for home := range a.alien {
 					for i, l := range a.alien[home] {
 						if len(l) > 0 {
@@ -308,12 +308,9 @@ func TestAllocatorStateMachine(t *testing.T) {
 				}
 				for cpu := range a.cpus {
 					st := &a.cpus[cpu]
-					if st.touched != 0 {
-						t.Fatalf("after a trim, cpu %d's caches are marked touched (%b)", cpu, st.touched)
-					}
 					for cls, c := range st.caches {
-						if a.trim.LowWater && int(st.low[cls]) != len(c) {
-							t.Fatalf("after a trim, cpu %d class %d: low-water mark %d, the cache holds %d", cpu, cls, st.low[cls], len(c))
+						if want := a.mark(len(c)); st.low[cls] != want {
+							t.Fatalf("after a trim, cpu %d class %d: mark %d, want %d (cache holds %d)", cpu, cls, st.low[cls], want, len(c))
 						}
 					}
 				}

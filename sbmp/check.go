@@ -164,7 +164,7 @@ func (a *Allocator) markCached() error {
 			if len(c) > a.cfg.Tier0CapacitySlots {
 				return fmt.Errorf("sbmp: cpu %d class %d caches %d slots, capacity %d", cpu, cls, len(c), a.cfg.Tier0CapacitySlots)
 			}
-			if low := a.cpus[cpu].low[cls]; low < 0 || int(low) > len(c) {
+			if low := a.cpus[cpu].low[cls]; low < 0 || (int(low) > len(c) && low != untouched) || (low == untouched && a.trim.LowWater) {
 				return fmt.Errorf("sbmp: cpu %d class %d: low-water mark %d, the cache holds %d", cpu, cls, low, len(c))
 			}
 			if err := a.markSlots(c, nil, cls, fmt.Sprintf("cpu %d", cpu)); err != nil {

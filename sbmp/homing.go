@@ -1,5 +1,7 @@
 package sbmp
 
+import "math"
+
 // How slots find their way back to their slabs, so that slabs empty and
 // Tier-1 can merge (SPEC 1.1's lazy merge needs freed slabs to merge):
 //
@@ -75,6 +77,25 @@ type IdleTrimmer interface {
 	IdleTrim() IdleTrim
 }
 
+// untouched is the low-water mark of a cache, under SLAB's trim rule,
+// that neither served nor was refilled since the last trim.
+const untouched = math.MaxInt32
+
+// setTrim takes t as the trim, and restarts the caches' marks for its
+// rule.
+func (a *Allocator) setTrim(t IdleTrim) {
+	a.trim = t
+	for cpu := range a.cpus {
+		st := &a.cpus[cpu]
+		for cls := range st.low {
+			st.low[cls] = int32(len(st.caches[cls]))
+			if !t.LowWater {
+				st.low[cls] = untouched
+			}
+		}
+	}
+}
+
 func trimOf(m MergePolicy) IdleTrim {
 	if t, ok := m.(IdleTrimmer); ok {
 		return t.IdleTrim()
@@ -133,6 +154,14 @@ func (a *Allocator) flushAliens() (costNs int64, err error) {
 	return costNs, nil
 }
 
+// mark is the mark a trim leaves on a cache that holds n slots.
+func (a *Allocator) mark(n int) int32 {
+	if a.trim.LowWater {
+		return int32(n)
+	}
+	return untouched
+}
+
 // trimIdle is one trim of every cache by the trim's rule; the alien
 // caches go home. The caller merges afterwards.
 func (a *Allocator) trimIdle(now int64) error {
@@ -142,25 +171,20 @@ func (a *Allocator) trimIdle(now int64) error {
 		st := &a.cpus[cpu]
 		for cls := range st.caches {
 			c := &st.caches[cls]
-			touched := st.touched&(1<<cls) != 0
-			st.touched &^= 1 << cls
 			var n int
-			switch {
-			case a.trim.LowWater:
+			if a.trim.LowWater {
 				// tcache_gc_small keeps a quarter of the low water,
 				// rounded up: low - low>>2 for three quarters.
 				low := int(st.low[cls])
 				n = low - int(float64(low)*(1-a.trim.Fraction))
-			case touched:
-				continue
-			default:
+			} else if st.low[cls] == untouched {
 				n = want
 				if n > len(*c) {
 					n = (len(*c) + 1) / 2
 				}
 			}
+			st.low[cls] = a.mark(len(*c) - n)
 			if n == 0 {
-				st.low[cls] = int32(len(*c))
 				continue
 			}
 			size := a.cfg.SlotSizes[cls]
@@ -170,7 +194,6 @@ func (a *Allocator) trimIdle(now int64) error {
 				}
 			}
 			*c = (*c)[:copy(*c, (*c)[n:])]
-			st.low[cls] = int32(len(*c))
 			a.stats.TrimmedSlots += int64(n)
 		}
 	}
