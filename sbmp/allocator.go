@@ -166,6 +166,9 @@ type Allocator struct {
 	// tier2Live maps a Tier-2 allocation's address to its size, so a
 	// free finds its block without metadata in it.
 	tier2Live map[uint64]int64
+	// mediumLive maps a live medium allocation (a Tier-1 buddy block) to
+	// its order.
+	mediumLive map[uint64]int8
 	// pc is Tier-2's fallback page cache (SPEC 2.5).
 	pc *PageCache
 	// scratch is CheckInvariants' reusable buffers.
@@ -194,7 +197,7 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		return nil, err
 	}
 	nodes, ncpu := env.Topology.NumNodes(), env.Topology.NumCPUs()
-	a := &Allocator{env: env, cfg: cfg, slabs: map[uint64]*slabState{}, tier2Live: map[uint64]int64{}}
+	a := &Allocator{env: env, cfg: cfg, slabs: map[uint64]*slabState{}, tier2Live: map[uint64]int64{}, mediumLive: map[uint64]int8{}}
 	pc, err := NewPageCache(*cfg.PageCache, env.Pages, env.Clock)
 	if err != nil {
 		return nil, err
@@ -266,6 +269,9 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	}
 	cls := a.classOf(size)
 	if cls < 0 {
+		if o := a.mediumOrder(size); o >= 0 {
+			return a.allocMedium(cpu, size, o)
+		}
 		return a.allocTier2(cpu, size, false)
 	}
 	st := &a.cpus[cpu]
@@ -304,8 +310,11 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err error) {
 	cls := a.classOf(size)
 	b := a.t1.blockOf(addr)
-	if cls < 0 || b == nil {
+	if b == nil {
 		return a.freeTier2(cpu, addr)
+	}
+	if cls < 0 {
+		return a.freeMedium(cpu, addr, size)
 	}
 	a.stats.Frees++
 	st := &a.cpus[cpu]

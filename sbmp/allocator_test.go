@@ -34,18 +34,30 @@ func TestTiersServeInOrder(t *testing.T) {
 	if r3 := a.Alloc(0, 64); r3.Addr != r2.Addr || r3.Tier != 0 {
 		t.Fatalf("alloc after free: %+v, want the freed slot back from tier 0", r3)
 	}
-	big := a.Alloc(1, 100_000)
+	// Above the largest class, up to half a block: a Tier-1 buddy block
+	// of two slabs (128 KiB) for 100,000 B.
+	med := a.Alloc(1, 100_000)
+	if !med.OK || med.Tier != 1 || med.Addr%(128<<10) != 0 {
+		t.Fatalf("medium alloc: %+v, want tier 1, aligned to 128 KiB", med)
+	}
+	if _, err := a.Free(1, med.Addr, 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Free(1, med.Addr, 100_000); err == nil {
+		t.Fatal("double free of a medium block was accepted")
+	}
+	big := a.Alloc(1, 1<<20+1)
 	if !big.OK || big.Tier != 2 {
 		t.Fatalf("large alloc: %+v, want tier 2", big)
 	}
-	if _, err := a.Free(1, big.Addr, 100_000); err != nil {
+	if _, err := a.Free(1, big.Addr, 1<<20+1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Free(1, big.Addr, 100_000); err == nil {
+	if _, err := a.Free(1, big.Addr, 1<<20+1); err == nil {
 		t.Fatal("double free of a tier-2 block was accepted")
 	}
 	s := a.Stats()
-	if s.Tier0Allocs != 2 || s.Tier1Allocs != 1 || s.Tier2Allocs != 1 {
+	if s.Tier0Allocs != 2 || s.Tier1Allocs != 2 || s.MediumAllocs != 1 || s.Tier2Allocs != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 	if f.used != 1<<9 {
@@ -125,6 +137,12 @@ func checkAllocatorOwned(a *Allocator, live map[uint64]int64) error {
 			continue
 		}
 		liveTier1++
+		if order, ok := a.mediumLive[addr]; ok {
+			if a.mediumOrder(size) != int(order) {
+				return fmt.Errorf("live medium %#x (%d B) recorded as order %d", addr, size, order)
+			}
+			continue
+		}
 		if err := claim(addr, "live"); err != nil {
 			return err
 		}
@@ -473,5 +491,40 @@ func TestReusedBlockAddressIsNotOfferedToItsOldNode(t *testing.T) {
 	check("cpu 0 allocated again")
 	if r.OK && r.Tier == 1 && a.t1.blockOf(r.Addr) != nil && a.t1.blockOf(r.Addr).node == 1 && a.Stats().RefillsRemote == before {
 		t.Fatalf("cpu 0 got %#x from node 1's slab as a local refill", r.Addr)
+	}
+}
+
+// A medium block freed with a size of another order, twice, or at an
+// address inside it is an error, and leaves the books as they were.
+func TestMediumBadFrees(t *testing.T) {
+	f := newFakeEnv(1, 1, 1<<10)
+	a := newTestAllocator(t, f, Config{})
+	r := a.Alloc(0, 100_000)
+	if !r.OK || r.Tier != 1 {
+		t.Fatalf("medium alloc: %+v", r)
+	}
+	for _, tt := range []struct {
+		addr uint64
+		size int64
+	}{
+		{r.Addr, 65536},           // order 0, allocated as order 1
+		{r.Addr, 300_000},         // order 3
+		{r.Addr + 1<<16, 100_000}, // its second slab
+	} {
+		if _, err := a.Free(0, tt.addr, tt.size); err == nil {
+			t.Errorf("Free(%#x, %d) of a 100,000 B block at %#x was accepted", tt.addr, tt.size, r.Addr)
+		}
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Free(0, r.Addr, 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Free(0, r.Addr, 100_000); err == nil {
+		t.Fatal("double free accepted")
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }

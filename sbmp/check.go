@@ -43,9 +43,9 @@ func (a *Allocator) CheckInvariants() error {
 		return err
 	}
 	s := &a.stats
-	if got, want := s.Tier0Allocs+s.Tier1Allocs+s.Tier2Allocs-s.Frees, live+int64(len(a.tier2Live)); got != want {
-		return fmt.Errorf("sbmp: allocs %d + %d + %d - frees %d = %d live, slabs and Tier-2 hold %d + %d",
-			s.Tier0Allocs, s.Tier1Allocs, s.Tier2Allocs, s.Frees, got, live, len(a.tier2Live))
+	if got, want := s.Tier0Allocs+s.Tier1Allocs+s.Tier2Allocs-s.Frees, live+int64(len(a.tier2Live)+len(a.mediumLive)); got != want {
+		return fmt.Errorf("sbmp: allocs %d + %d + %d - frees %d = %d live, slabs, Tier-2 and medium blocks hold %d + %d + %d",
+			s.Tier0Allocs, s.Tier1Allocs, s.Tier2Allocs, s.Frees, got, live, len(a.tier2Live), len(a.mediumLive))
 	}
 	if got := s.BlocksFromTier2 - s.BlocksToTier2; got != a.Tier1Blocks() {
 		return fmt.Errorf("sbmp: %d blocks from Tier-2 - %d returned = %d, Tier-1 holds %d", s.BlocksFromTier2, s.BlocksToTier2, got, a.Tier1Blocks())
@@ -102,13 +102,39 @@ func (a *Allocator) checkSlabs() (live int64, err error) {
 		live += int64(s.inUse - sc.cachedIn[i])
 		sc.carved[n]++
 	}
+	if err := a.checkMedium(); err != nil {
+		return 0, err
+	}
 	spb := a.t1.slabsPerBlock()
 	for n, b := range a.t1.blocks {
 		if b != nil && int(sc.carved[n])+b.freeSlabs != spb {
-			return 0, fmt.Errorf("sbmp: block %#x: %d carved + %d free slabs != %d", b.base, sc.carved[n], b.freeSlabs, spb)
+			return 0, fmt.Errorf("sbmp: block %#x: %d carved or medium + %d free slabs != %d", b.base, sc.carved[n], b.freeSlabs, spb)
 		}
 	}
 	return live, nil
+}
+
+// checkMedium checks each live medium block: aligned to its order in a
+// Tier-1 block, none of its slabs free, pending or carved; it counts its
+// slabs in scratch.carved (t1.check and the slab loop must have run).
+func (a *Allocator) checkMedium() error {
+	sc := &a.scratch
+	spb := a.t1.slabsPerBlock()
+	for addr, order := range a.mediumLive {
+		num, b := a.t1.numOf(addr)
+		if b == nil || order < 0 || int(order) >= a.t1.topOrder || (addr-b.base)&(uint64(1)<<(slabShift+int(order))-1) != 0 {
+			return fmt.Errorf("sbmp: medium block %#x of order %d: not an aligned block of that order in Tier-1", addr, order)
+		}
+		first := a.t1.slabIndex(b, addr)
+		for i := first; i < first+1<<order; i++ {
+			slab := b.base + uint64(i)<<slabShift
+			if a.t1.covered[int(num)*spb+i] || a.slabs[slab] != nil {
+				return fmt.Errorf("sbmp: medium block %#x: slab %#x is also free, pending or carved", addr, slab)
+			}
+		}
+		sc.carved[num] += 1 << order
+	}
+	return nil
 }
 
 // checkSlab checks carved slab i on its own and against Tier-1, marks its

@@ -48,6 +48,8 @@ func (s *Stats) Add(o Stats) {
 	s.RemoteFlushes += o.RemoteFlushes
 	s.Trims += o.Trims
 	s.TrimmedSlots += o.TrimmedSlots
+	s.MediumAllocs += o.MediumAllocs
+	s.MediumRemote += o.MediumRemote
 	s.Tier1Splits += o.Tier1Splits
 	s.Tier1Merges += o.Tier1Merges
 	s.MergeDelayCount += o.MergeDelayCount

@@ -203,15 +203,21 @@ func (h *fuzzHarness) allocBurst(t *testing.T, cpu int, size int64, n int) {
 			h.failf(t, "%#x handed out twice", r.Addr)
 		}
 		// A slot is aligned to its class, a Tier-2 block to a page.
+		// A slot is aligned to its class, a medium block to its order,
+		// a Tier-2 block to a page.
 		align := uint64(1 << pageShift)
-		if r.Tier < 2 {
-			align = uint64(h.cfg.SlotSizes[h.a.classOf(size)])
+		cls, order := h.a.classOf(size), h.a.mediumOrder(size)
+		switch {
+		case r.Tier < 2 && cls >= 0:
+			align = uint64(h.cfg.SlotSizes[cls])
+		case r.Tier == 1 && order >= 0:
+			align = uint64(1) << (slabShift + order)
 		}
 		if r.Addr%align != 0 || r.Tier < 0 || r.Tier > 2 {
 			h.failf(t, "alloc of %d B: tier %d address %#x not aligned to %d", size, r.Tier, r.Addr, align)
 		}
-		if r.Tier < 2 && h.a.classOf(size) < 0 {
-			h.failf(t, "alloc of %d B, larger than every class, served by tier %d", size, r.Tier)
+		if r.Tier < 2 && cls < 0 && (order < 0 || r.Tier == 0) {
+			h.failf(t, "alloc of %d B, larger than every class and no medium size, served by tier %d", size, r.Tier)
 		}
 		h.live[r.Addr] = size
 		h.order = append(h.order, r.Addr)

@@ -25,7 +25,11 @@ type Stats struct {
 	// RemoteFlushes the alien-cache batches that took them home; Trims
 	// the idle trims and TrimmedSlots the slots they returned.
 	RemoteFrees, RemoteFlushes, Trims, TrimmedSlots int64
-	Tier1Splits, Tier1Merges                        int64
+	// MediumAllocs counts the medium allocations Tier-1 served (a buddy
+	// block each; they are among Tier1Allocs), MediumRemote those another
+	// node's pool served.
+	MediumAllocs, MediumRemote int64
+	Tier1Splits, Tier1Merges   int64
 	// Merge delays of Tier-1 slabs, from free to merge (tier1_merge_delay).
 	MergeDelayCount, MergeDelaySumNs, MergeDelayMaxNs int64
 	BlocksFromTier2, BlocksToTier2                    int64

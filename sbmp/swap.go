@@ -65,5 +65,8 @@ func (a *Allocator) Owns(addr uint64, size int64) bool {
 	if _, ok := a.tier2Live[addr]; ok {
 		return true
 	}
+	if _, ok := a.mediumLive[addr]; ok {
+		return true
+	}
 	return a.classOf(size) >= 0 && a.t1.blockOf(addr) != nil
 }

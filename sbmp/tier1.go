@@ -176,6 +176,38 @@ func (t *tier1) allocSlab(node int) (uint64, bool) {
 	return 0, false
 }
 
+// allocOrder takes a block of 2^order slabs from node's pool: for order
+// 0 as allocSlab does, else the smallest free block of that order or
+// above, split down. Slabs waiting to merge serve order 0 only: a larger
+// order needs them merged first. It returns the splits made.
+func (t *tier1) allocOrder(node, order int) (addr uint64, splits int, ok bool) {
+	if order == 0 {
+		before := t.stats.Tier1Splits
+		addr, ok = t.allocSlab(node)
+		return addr, int(t.stats.Tier1Splits - before), ok
+	}
+	tn := &t.nodes[node]
+	for o := order; o <= t.topOrder; o++ {
+		l := tn.free[o]
+		if len(l) == 0 {
+			continue
+		}
+		addr := l[len(l)-1]
+		b := t.blockOf(addr)
+		s := t.slabIndex(b, addr)
+		t.removeFree(b, s)
+		for o > order { // split: keep the lower half, free the upper
+			o--
+			t.pushFree(b, s+1<<o, o)
+			splits++
+		}
+		t.stats.Tier1Splits += int64(splits)
+		b.freeSlabs -= 1 << order
+		return addr, splits, true
+	}
+	return 0, 0, false
+}
+
 // freeSlab queues a slab for merging (lazy merge).
 func (t *tier1) freeSlab(addr uint64, now int64) error {
 	b := t.blockOf(addr)

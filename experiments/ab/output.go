@@ -28,7 +28,7 @@ func (r *Report) JSON() ([]byte, error) {
 // runsHeader is runs.csv's header line.
 const runsHeader = "arm,seed,oom,oom_kills,first_oom_ns,sim_time_ns,allocs,alloc_failures,fallback_count,fallback_rate," +
 	"alloc_stall_ns,alloc_latency_p50_ns,alloc_latency_p99_ns,alloc_latency_p999_ns,footprint_peak_bytes,memory_stall_some_us," +
-	"degrade_met,degrade_unharmed,degrade_failed,degrade_over_slo,trace_hash\n"
+	"degrade_met,degrade_unharmed,degrade_failed,degrade_over_slo,trace_hash,tier1_merges,blocks_to_tier2\n"
 
 // RunsCSV is runs.csv: one row per seed and arm (seed-major, arm a
 // first), with the per-run values the report is built from. first_oom_ns
@@ -45,11 +45,11 @@ func RunsCSV(runs *Runs) []byte {
 		if s.DegradeSLI != nil {
 			sli = s.DegradeSLI.SLICounts
 		}
-		fmt.Fprintf(&b, "%s,%d,%s,%d,%s,%d,%d,%d,%d,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s\n",
+		fmt.Fprintf(&b, "%s,%d,%s,%d,%s,%d,%d,%d,%d,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s,%d,%d\n",
 			arm, s.Seed, oom, s.OOMKills, first, s.SimTimeNs, s.Allocs, s.AllocFailures, s.FallbackCount,
 			strconv.FormatFloat(fallbackRate(s), 'g', -1, 64), s.AllocStallNs,
 			s.AllocLatencyNs.P50, s.AllocLatencyNs.P99, s.AllocLatencyNs.P999, s.FootprintPeakBytes, s.MemoryPressure.SomeTotalUs,
-			sli.Met, sli.Unharmed, sli.Failed, sli.OverSLO, s.TraceHash)
+			sli.Met, sli.Unharmed, sli.Failed, sli.OverSLO, s.TraceHash, sbmpOf(s).Tier1Merges, sbmpOf(s).BlocksToTier2)
 	}
 	for i := range runs.Seeds {
 		row("a", &runs.A[i])

@@ -211,11 +211,17 @@ type Metrics[T any] struct {
 	// and failed or missed their workload's latency objective (SPEC 3.3:
 	// degrade_sli.failed + degrade_sli.over_slo).
 	DegradeHarmed T `json:"degrade_harmed"`
+	// Tier1Merges is a run's Tier-1 buddy merges (summary.json
+	// sbmp.tier1_merges): what the merge policy does.
+	Tier1Merges T `json:"tier1_merges"`
+	// BlocksToTier2 is a run's wholly free Tier-1 blocks given back to
+	// Tier-2 (sbmp.blocks_to_tier2): what merging buys.
+	BlocksToTier2 T `json:"blocks_to_tier2"`
 }
 
 // all returns the fields of m in metricDefs order.
 func (m *Metrics[T]) all() []*T {
-	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs, &m.DegradeHarmed}
+	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs, &m.DegradeHarmed, &m.Tier1Merges, &m.BlocksToTier2}
 }
 
 // unit says how a metric's values read.
@@ -257,6 +263,17 @@ var metricDefs = [...]metricDef{
 		}
 		return float64(s.DegradeSLI.Failed + s.DegradeSLI.OverSLO)
 	}},
+	// The merge policy's own work, and what it gives back.
+	{"tier1_merges", unitCount, func(s *world.Summary) float64 { return float64(sbmpOf(s).Tier1Merges) }},
+	{"blocks_to_tier2", unitCount, func(s *world.Summary) float64 { return float64(sbmpOf(s).BlocksToTier2) }},
+}
+
+// sbmpOf is s's SBMP summary, zero for a run without SBMP.
+func sbmpOf(s *world.Summary) *world.SBMPSummary {
+	if s.SBMP == nil {
+		return &world.SBMPSummary{}
+	}
+	return s.SBMP
 }
 
 // fallbackRate is the fraction of a run's allocations that fell back to

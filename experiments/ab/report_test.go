@@ -44,6 +44,7 @@ func handRuns() *Runs {
 		}
 		if i == 5 { // one run of B met degrade: 3 of 4 came through
 			b.DegradeSLI = &world.DegradeSLI{SLICounts: world.SLICounts{Met: 4, Unharmed: 3, Failed: 1}}
+			b.SBMP = &world.SBMPSummary{Tier1Merges: 31, BlocksToTier2: 2}
 		}
 		for _, t := range oomA[i] {
 			a.OOMEvents = append(a.OOMEvents, world.OOMEvent{TimeNs: t})
@@ -332,10 +333,10 @@ func TestRunsCSV(t *testing.T) {
 		t.Errorf("header %q", lines[0])
 	}
 	// Seed-major, arm a first; the first OOM is the earliest kill.
-	if want := "a,41,1,2,2000000000,10000000000,1000,0,10,0.01,0,0,300,0,1048576,0,0,0,0,0,a"; lines[1] != want {
+	if want := "a,41,1,2,2000000000,10000000000,1000,0,10,0.01,0,0,300,0,1048576,0,0,0,0,0,a,0,0"; lines[1] != want {
 		t.Errorf("row 1 = %q\nwant    %q", lines[1], want)
 	}
-	if want := "b,46,0,0,,2000000000,2000,0,15,0.0075,507,0,295,0,1048578,0,4,3,1,0,b"; lines[12] != want {
+	if want := "b,46,0,0,,2000000000,2000,0,15,0.0075,507,0,295,0,1048578,0,4,3,1,0,b,31,2"; lines[12] != want {
 		t.Errorf("row 12 = %q\nwant     %q", lines[12], want)
 	}
 }

@@ -155,16 +155,20 @@ func TestContainerOOM(t *testing.T) {
 }
 
 // TestDefaultScenarioUsesAllTiers: the default scenario runs through SBMP,
-// with traffic in all three tiers, and the refill policy changes what the
-// tiers see (on a shortened run).
+// with Tier-0 hits, Tier-1 refills and Tier-1 medium blocks (its 64 KiB
+// buffers) in its first second, Tier-2 traffic once Tier-1 fails (about
+// 50 s into its minute), and the refill policy changes what the tiers see.
 func TestDefaultScenarioUsesAllTiers(t *testing.T) {
 	run := func(sets ...string) Summary {
 		return runEmbedded(t, "oom-crisis", append([]string{"run.duration_ms=1000"}, sets...)...)
 	}
 	base := run()
 	ta := base.TierAllocs
-	if ta.Tier0 == 0 || ta.Tier1 == 0 || ta.Tier2 == 0 {
-		t.Fatalf("tier_allocs %+v: want traffic in every tier", ta)
+	if ta.Tier0 == 0 || ta.Tier1 == 0 || base.SBMP.MediumAllocs == 0 {
+		t.Fatalf("tier_allocs %+v, medium %d: want Tier-0 and Tier-1 traffic, medium blocks among it", ta, base.SBMP.MediumAllocs)
+	}
+	if long := runEmbedded(t, "oom-crisis"); long.TierAllocs.Tier2 == 0 {
+		t.Errorf("tier_allocs %+v over the whole run: want Tier-2 traffic", long.TierAllocs)
 	}
 	if base.Allocs != ta.Tier0+ta.Tier1+ta.Tier2 {
 		t.Errorf("allocs %d != tier sum %d", base.Allocs, ta.Tier0+ta.Tier1+ta.Tier2)

@@ -492,7 +492,7 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 		Tier1Splits: st.Tier1Splits, Tier1Merges: st.Tier1Merges,
 		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: blocks,
-		RemoteFrees: st.RemoteFrees, RemoteFlushes: st.RemoteFlushes, Trims: st.Trims, TrimmedSlots: st.TrimmedSlots,
+		RemoteFrees: st.RemoteFrees, RemoteFlushes: st.RemoteFlushes, Trims: st.Trims, TrimmedSlots: st.TrimmedSlots, MediumAllocs: st.MediumAllocs,
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
 		TotalFreeBytesEnd: free, FSMRefused: st.FSMRefused, Debugfs: procs[0].a.DebugfsText(),
 		// A copy: a slice of the array would keep the whole simulation

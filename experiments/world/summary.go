@@ -437,6 +437,9 @@ type SBMPSummary struct {
 	// RemoteFlushes counts the alien-cache batches that took remote frees
 	// home (sbmp.remote_free_batch slots, or fewer at a trim or flush).
 	RemoteFlushes int64 `json:"remote_flushes"`
+	// MediumAllocs counts the medium requests (above the largest Tier-0
+	// class, up to half a Tier-1 block) Tier-1 served as buddy blocks.
+	MediumAllocs int64 `json:"tier1_medium_allocs"`
 	// Trims counts the trims of the per-CPU caches
 	// (policy.merge_trim_interval_ms apart).
 	Trims int64 `json:"trims"`

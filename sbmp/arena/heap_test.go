@@ -271,14 +271,23 @@ func TestHeapFreeErrors(t *testing.T) {
 	if err := h.Free(make([]byte, 64)); !errors.As(err, &fe) {
 		t.Errorf("Free of a Go slice: %v, want a *FreeError", err)
 	}
-	// A large block goes back to the arena at once: its second free finds
-	// no owner.
-	large := h.Alloc(1 << 20)
+	// A large block (above half a Tier-1 block) goes back to the arena at
+	// once: its second free finds no owner.
+	large := h.Alloc(2 << 20)
 	if err := h.Free(large); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Free(large); !errors.As(err, &fe) {
 		t.Errorf("double free of a large block: %v, want a *FreeError", err)
+	}
+	// A medium block (a Tier-1 buddy block) stays with its shard: the
+	// allocator catches it.
+	medium := h.Alloc(1 << 20)
+	if err := h.Free(medium); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Free(medium); err == nil {
+		t.Error("double free of a medium block succeeded")
 	}
 	// A page-cache block stays with its shard: the allocator catches it.
 	mid := h.Alloc(5000)
