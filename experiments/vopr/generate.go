@@ -162,6 +162,8 @@ func (g *gen) sbmp(sc *scenario.Scenario) {
 	// 6): the generator stays at 2 or more.
 	b.Tier0CapacitySlots = pick(g, 2, 3, 8, 64, 512)
 	b.Tier1BlockKiB = pick(g, 2048, 4096)
+	b.SlabSelect = pick(g, "fullest", "address", "newest")
+	b.RemoteFreeBatch = pick(g, -1, 1, 12, 64)
 }
 
 // policy picks a policy of each kind and random valid parameters for it.

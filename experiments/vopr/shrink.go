@@ -177,7 +177,8 @@ func simplifyWorkload(w *scenario.Workload) bool {
 
 func defaultSBMP(s *scenario.Scenario) bool {
 	d := scenario.Default().SBMP
-	if slices.Equal(s.SBMP.SlotSizes, d.SlotSizes) && s.SBMP.Tier0CapacitySlots == d.Tier0CapacitySlots && s.SBMP.Tier1BlockKiB == d.Tier1BlockKiB {
+	if slices.Equal(s.SBMP.SlotSizes, d.SlotSizes) && s.SBMP.Tier0CapacitySlots == d.Tier0CapacitySlots && s.SBMP.Tier1BlockKiB == d.Tier1BlockKiB &&
+		s.SBMP.SlabSelect == d.SlabSelect && s.SBMP.RemoteFreeBatch == d.RemoteFreeBatch {
 		return false
 	}
 	s.SBMP = d
