@@ -1,6 +1,6 @@
 // Package mergerefill is the merge-and-refill canonical experiment: the
 // latency tails, footprint and merges of each merge and refill policy on
-// steady and on steady with bursts.
+// steady, on steady with bursts and on merge-churn.
 package mergerefill
 
 import (
@@ -38,9 +38,9 @@ type testbed struct {
 	About      string
 }
 
-// testbeds: steady as it ships, and steady with bursts that make
-// Tier-1 slabs empty out (one in, one out), where merging has work to
-// do: 300 000 allocations/s of 1 KiB objects living 100 ms on two CPUs,
+// testbeds: steady as it ships; merge-churn, built for merging (medium
+// requests of mixed orders); and steady with bursts that make Tier-1
+// slabs empty out (one in, one out), where merging has work to do: 300 000 allocations/s of 1 KiB objects living 100 ms on two CPUs,
 // silent every other second, with 128-slot Tier-0 caches so that most
 // slots drain back to their slabs in the silences.
 var testbeds = []testbed{
@@ -50,6 +50,7 @@ var testbeds = []testbed{
 		"workload.0.arrival=phases", "workload.0.phase_start_ms=[0,1000,2000,3000,4000]", "workload.0.phase_rate_per_s=[300000,0,300000,0,300000]",
 		"sbmp.tier0_capacity_slots=128",
 	}, About: "300 000 allocations/s of 1 KiB objects living 100 ms on 2 CPUs, silent in seconds 1-2 and 3-4, 128-slot caches"},
+	{Name: "merge-churn", Base: "merge-churn", About: "bursts of 64 KiB-1 MiB buffers (Tier-1 buddy blocks of mixed orders) beside 50 000 small sessions/s, 20 s"},
 }
 
 // policyArm is one policy setting; Merge and Refill say which comparison it
@@ -154,20 +155,24 @@ func run(env *canon.Env, out *canon.Out) error {
 			cells[i] = append(cells[i], newCell(a, results[k:k+len(seeds)], results[i*len(policyArms)*len(seeds):]))
 		}
 	}
-	out.P("Two scenarios, each over seeds 1-%d with every arm on the same seeds: `steady` as it ships (%s), and `steady + bursts` (%s: `%s`), where whole Tier-1 slabs empty out in the silences, so the merge policy has something to merge. One arm changes one policy from the default (`lazy-threshold` merging, `fixed-batch` refills of 64 slots).",
-		len(seeds), testbeds[0].About, testbeds[1].About, strings.Join(testbeds[1].Sets, " "))
+	out.P("Three scenarios, each over seeds 1-%d with every arm on the same seeds: `steady` as it ships (%s); `steady + bursts` (%s: `%s`), where whole Tier-1 slabs empty out in the silences, so the merge policy has something to merge; and `merge-churn` (%s), built for merging: a freed buddy block must merge before a larger request can reuse it. One arm changes one policy from the default (`lazy-threshold` merging, `fixed-batch` refills of 64 slots).",
+		len(seeds), testbeds[0].About, testbeds[1].About, strings.Join(testbeds[1].Sets, " "), testbeds[2].About)
 	if err := cdfFigure(out, cells); err != nil {
 		return err
 	}
-	if err := barsFigure(out, cells[1], len(seeds)); err != nil {
-		return err
+	for _, i := range []int{1, 2} {
+		if err := barsFigure(out, i, cells[i], len(seeds)); err != nil {
+			return err
+		}
 	}
 	armTable(out, cells, len(seeds))
 	for i, s := range testbeds {
 		out.P("%s", story(s.Name, cells[i], len(seeds)))
 	}
-	if v := verdict(cells[1]); v != "" {
-		out.P("%s", v)
+	for _, i := range []int{1, 2} {
+		if v := verdict(testbeds[i].Name, cells[i]); v != "" {
+			out.P("%s", v)
+		}
 	}
 	out.Cmd(fmt.Sprintf("sbmpsim experiment run merge-and-refill%s   # one arm: sbmpsim run steady --set policy.refill_batch=8 --seed 1 --out out/", env.QuickFlag()))
 	return nil
@@ -247,8 +252,8 @@ func cdfFigure(out *canon.Out, cells [][]*cell) error {
 	// Each arm's curve is drawn only where the seeds pooled leave at
 	// least 10 allocations above it; the CSV holds the points.
 	out.CSV("merge-refill-latency-cdf", []string{"scenario", "arm", "cdf", "latency_ns"}, rows)
-	return out.Figure("merge-refill-latency-cdf", "Allocation latency CDFs, every seed's allocations pooled, on a log latency axis; the vertical axis is stretched towards 1 (0.9, 0.99, 0.999, ...) so the tail shows. Top: `steady`; bottom: `steady + bursts`. Left: merge policies; right: refill policies.",
-		11*vg.Inch, 8*vg.Inch, grid)
+	return out.Figure("merge-refill-latency-cdf", "Allocation latency CDFs, every seed's allocations pooled, on a log latency axis; the vertical axis is stretched towards 1 (0.9, 0.99, 0.999, ...) so the tail shows. Top to bottom: `steady`, `steady + bursts`, `merge-churn`. Left: merge policies; right: refill policies.",
+		11*vg.Inch, vg.Length(4*len(grid))*vg.Inch, grid)
 }
 
 // ninesTicks labels the nines axis with the CDF values.
@@ -266,9 +271,9 @@ func (ninesTicks) Ticks(lo, hi float64) []plot.Tick {
 	return t
 }
 
-// barsFigure draws, for one scenario, each arm's p99, p99.9, tier-1
+// barsFigure draws, for scenario tb, each arm's p99, p99.9, tier-1
 // merges and peak footprint with their intervals.
-func barsFigure(out *canon.Out, cells []*cell, nSeeds int) error {
+func barsFigure(out *canon.Out, tb int, cells []*cell, nSeeds int) error {
 	labels := make([]string, len(cells))
 	for i, c := range cells {
 		labels[i] = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(c.arm.Name, "merge="), "refill_"), "refill=")
@@ -294,7 +299,7 @@ func barsFigure(out *canon.Out, cells []*cell, nSeeds int) error {
 			if math.IsNaN(ci.Lo) {
 				lo[i], hi[i] = ci.Mean, ci.Mean
 			}
-			rows = append(rows, []string{testbeds[1].Name, c.arm.Name, m.title, canon.Fixed(ci.Mean, 2), canon.Fixed(ci.Lo, 2), canon.Fixed(ci.Hi, 2)})
+			rows = append(rows, []string{testbeds[tb].Name, c.arm.Name, m.title, canon.Fixed(ci.Mean, 2), canon.Fixed(ci.Lo, 2), canon.Fixed(ci.Hi, 2)})
 		}
 		p, err := figure.BarsCI(fmt.Sprintf("%s, mean of %d seeds, 95 %% t", m.title, nSeeds), m.unit, labels, v, lo, hi)
 		if err != nil {
@@ -303,8 +308,12 @@ func barsFigure(out *canon.Out, cells []*cell, nSeeds int) error {
 		p.Y.Min, p.Y.Max = 0, 1.1*slices.Max(hi)
 		plots = append(plots, p)
 	}
-	out.CSV("merge-refill-bars", []string{"scenario", "arm", "metric", "mean", "ci95_lo", "ci95_hi"}, rows)
-	return out.Figure("merge-refill-bars", "`steady + bursts`: each arm's p99 and p99.9 allocation latency, Tier-1 merges and peak footprint, mean over the seeds with 95 % Student-t intervals.",
+	name := "merge-refill-bars"
+	if tb != 1 {
+		name += "-" + strings.ReplaceAll(testbeds[tb].Name, " ", "")
+	}
+	out.CSV(name, []string{"scenario", "arm", "metric", "mean", "ci95_lo", "ci95_hi"}, rows)
+	return out.Figure(name, "`"+testbeds[tb].Name+"`: each arm's p99 and p99.9 allocation latency, Tier-1 merges and peak footprint, mean over the seeds with 95 % Student-t intervals.",
 		11*vg.Inch, 8*vg.Inch, [][]*plot.Plot{plots[:2], plots[2:]})
 }
 
@@ -371,10 +380,10 @@ func story(name string, cells []*cell, nSeeds int) string {
 	return b.String()
 }
 
-// verdict reads the bursts scenario: whether merging changed anything
+// verdict reads a scenario with merging to do (name): whether merging changed anything
 // but the merge count, and the refill batch's trade-off, each sentence
 // only when the numbers bear it out.
-func verdict(cells []*cell) string {
+func verdict(name string, cells []*cell) string {
 	var merge []*cell
 	byName := map[string]*cell{}
 	for _, c := range cells {
@@ -394,7 +403,7 @@ func verdict(cells []*cell) string {
 	var b strings.Builder
 	returned := measures[4].get
 	if flat(measures[0].get, 0) && flat(measures[1].get, 0) && flat(func(c *cell) float64 { return c.fp.Mean }, 1) {
-		fmt.Fprintf(&b, "So on `%s` the merge policy decides how many Tier-1 merges happen, and when, but not the allocation latency up to p99.9 nor the peak footprint: a merge is paid on the free path (in the drain that frees the slab), not by an allocation", testbeds[1].Name)
+		fmt.Fprintf(&b, "So on `%s` the merge policy decides how many Tier-1 merges happen, and when, but not the allocation latency up to p99.9 nor the peak footprint: a merge is paid on the free path (in the drain that frees the slab), not by an allocation", name)
 		if flat(returned, 1) && returned(merge[0]) == 0 {
 			b.WriteString(", and no block went back to Tier-2 in any arm (a 2 MiB block returns only once all 32 of its 64 KiB slabs are free and merged back into it)")
 		}
