@@ -224,6 +224,14 @@ func (m *Metrics[T]) all() []*T {
 	return []*T{&m.AllocFailures, &m.FallbackRate, &m.AllocStallNs, &m.AllocLatencyP50Ns, &m.AllocLatencyP99Ns, &m.AllocLatencyP999Ns, &m.FootprintPeakBytes, &m.MemoryStallNs, &m.DegradeHarmed, &m.Tier1Merges, &m.BlocksToTier2}
 }
 
+// Each calls f with every metric's name (its JSON key) and value, in
+// the fixed order.
+func (m *Metrics[T]) Each(f func(name string, v *T)) {
+	for i, v := range m.all() {
+		f(metricDefs[i].name, v)
+	}
+}
+
 // unit says how a metric's values read.
 type unit int
 

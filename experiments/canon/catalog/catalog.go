@@ -13,6 +13,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/canon/mergerefill"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/oomcrisis"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/oomprob"
+	"github.com/sbmpsim/sbmpsim/experiments/canon/policyspace"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/tierbalance"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/transfer"
 )
@@ -30,6 +31,7 @@ func All() []canon.Experiment {
 		kernelbypass.Experiment(),
 		gogovernance.Experiment(),
 		transfer.Experiment(),
+		policyspace.Experiment(),
 	}
 }
 
