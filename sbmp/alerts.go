@@ -45,8 +45,11 @@ const (
 // about pressure, and averaging it in would hold the signal low on any
 // machine where the load runs on some CPUs only; with no such CPU the
 // signal is safe at 0), tier1_merge_delay (the mean merge delay of the
-// slabs merged in the window) and fallback_to_tier2 (Tier-2 fallbacks per
-// second in the window).
+// slabs merged in the window: from when the slab's last slot left SBMP's
+// caches to its merge, so a slot freed on another node counts its wait
+// in the alien cache on its way home, the NUMA part SPEC 1.5 reads the
+// alert by) and fallback_to_tier2 (Tier-2 fallbacks per second in the
+// window).
 func (a *Allocator) Alerts(prev, cur Stats, elapsedNs int64) [3]Alert {
 	var free, users int
 	for cpu := range a.cpus {
