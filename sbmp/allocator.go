@@ -69,6 +69,9 @@ func (c *Config) fill() error {
 	if c.Degrade == nil {
 		c.Degrade = ImmediateTier2{}
 	}
+	if err := hysteresisOf(c.Degrade).check(); err != nil {
+		return &ConfigError{Field: "Config.Degrade", Msg: "hysteresis: " + err.Error()}
+	}
 	if c.PageCache == nil {
 		d := DefaultPageCacheConfig()
 		c.PageCache = &d
@@ -115,6 +118,8 @@ type Allocator struct {
 	partial  [][][]uint64          // [node][class] slabs with free slots (lazy)
 	degraded bool
 	stats    Stats
+	// deg is the open degrade episode and its hysteresis (degrade.go).
+	deg degradeEpisode
 	// tier2Live maps a Tier-2 allocation's address to its size, so a
 	// free finds its block without metadata in it.
 	tier2Live map[uint64]int64
@@ -152,6 +157,7 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		return nil, err
 	}
 	a.pc = pc
+	a.deg.hyst = hysteresisOf(cfg.Degrade)
 	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
@@ -234,7 +240,7 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 		r.Degraded = true
 		return r
 	}
-	a.degraded = false
+	a.degradeRefillFound()
 	return a.popRefilled(cpu, cls, cost)
 }
 
@@ -632,19 +638,25 @@ func (a *Allocator) Tick() error {
 	return err
 }
 
-// degrade handles an allocation Tier-0 and Tier-1 could not serve.
+// degrade handles an allocation Tier-0 and Tier-1 could not serve: it
+// opens a degrade episode unless one is open (degrade.go), then asks the
+// degrade policy.
 func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int) AllocResult {
 	if !a.degraded {
 		// SPEC 2.6: on entering degrade, flush every per-CPU cache back
 		// to the shared pool, so that no block is cached on one CPU while
-		// another starves, and merge what that frees.
-		a.degraded = true
-		a.stats.DegradeEntries++
-		costNs += a.flushAll()
+		// another starves, and merge what that frees; then retry the
+		// refill once. The retry does not count towards the episode's
+		// exit: it is part of the entry.
+		costNs += a.beginDegrade(cpu)
 		r, ok := a.retryRefill(cpu, cls, &costNs)
 		if ok {
 			return r
 		}
+	} else {
+		// A refill found nothing inside the episode: no second flush, and
+		// the run of refills that found slots starts again.
+		a.deg.foundInRow = 0
 	}
 	d := a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls, NowNs: a.env.Clock.Now(), Attempt: attempt})
 	switch d.Action {
@@ -780,7 +792,9 @@ func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
 func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 
 // SetPolicies swaps the allocator's policies between operations (SPEC
-// 2.4 for policies); nil keeps a policy as it is.
+// 2.4 for policies); nil keeps a policy as it is. A degrade policy whose
+// hysteresis is invalid (DegradeHysteresis) is a programming error and
+// panics; New reports it as a ConfigError.
 func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
 	if m != nil {
 		a.cfg.Merge = m
@@ -789,12 +803,24 @@ func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) 
 		a.cfg.Refill = r
 	}
 	if d != nil {
-		a.cfg.Degrade = d
+		h := hysteresisOf(d)
+		if err := h.check(); err != nil {
+			panic(fmt.Sprintf("sbmp: SetPolicies: degrade policy %s: hysteresis: %v", d.Name(), err))
+		}
+		// An open episode keeps its start and runs on under h.
+		a.cfg.Degrade, a.deg.hyst = d, h
 	}
 }
 
-// Stats returns the counters.
-func (a *Allocator) Stats() Stats { return a.stats }
+// Stats returns the counters. DegradedNs includes the open degrade
+// episode up to now.
+func (a *Allocator) Stats() Stats {
+	s := a.stats
+	if a.degraded {
+		s.DegradedNs += a.env.Clock.Now() - a.deg.beganNs
+	}
+	return s
+}
 
 // Tier0Free is the number of free slots of class cls in cpu's cache
 // (cpuN_tier0_free of SPEC 1.4 for class 0).
@@ -831,7 +857,7 @@ func (a *Allocator) TotalFreeBytes() int64 {
 	return n
 }
 
-// Degraded reports whether the allocator is in degrade mode.
+// Degraded reports whether a degrade episode is open.
 func (a *Allocator) Degraded() bool { return a.degraded }
 
 // sortedSlabs lists the carved slabs in address order, for checks.

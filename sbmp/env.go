@@ -9,6 +9,23 @@
 // operation runs on is passed with each call. The simulator implements
 // Env over model/kernel and model/numa; a real backend implements it over
 // an mmap'd arena. sbmp imports nothing of the simulator.
+//
+// # Degrade episodes
+//
+// SPEC 2.6 says when degrade begins (Tier-0 empty, and Tier-1 cannot
+// refill it) and what entering costs (every per-CPU cache flushed back to
+// the shared pool), not when it ends. Ending it at the first refill that
+// finds slots made degrade flap: the flush itself puts slots back, the
+// next refills find them, degrade ends, the pool runs dry again, and the
+// next entry flushes every CPU again (tens of thousands of flushes a run
+// in the default scenario). So degrade is an episode with hysteresis
+// (degrade.go): it begins as SPEC 2.6 says, flushes once, and ends at a
+// refill that finds slots once it has lasted a minimum dwell and enough
+// refills in a row have found slots ([DegradeHysteresis], a parameter of
+// every degrade policy; SBMP design parameters, defaults justified
+// there). Inside an episode a refill that finds nothing goes straight to
+// the degrade policy. Being in an episode changes no allocation's path:
+// each still tries its refill first.
 package sbmp
 
 // Clock tells the time in nanoseconds. Simulated or monotonic; never used

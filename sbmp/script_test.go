@@ -9,10 +9,12 @@ package sbmp
 //
 // Commands (unknown arguments are errors, so a typo cannot pass silently):
 //
-//	env cpus=N nodes=N limit_pages=N [capacity=N batch=N merge_threshold=N retain=N]
+//	env cpus=N nodes=N limit_pages=N [capacity=N batch=N merge_threshold=N retain=N dwell_ms=N exit_refills=N]
 //	    a fakeEnv and an Allocator over it; capacity, batch and
 //	    merge_threshold set Tier0CapacitySlots, FixedBatchRefill and
-//	    LazyThresholdMerge (the built-in defaults when absent).
+//	    LazyThresholdMerge (the built-in defaults when absent);
+//	    dwell_ms and exit_refills set the degrade hysteresis of the
+//	    built-in ImmediateTier2 (DefaultDegradeHysteresis's when absent).
 //	alloc cpu=N size=N [n=N] [summary] [cost]
 //	    n allocations, named a1, a2, ... in script order (failed ones too).
 //	    One line per run of consecutive allocations served by the same
@@ -156,6 +158,18 @@ func (r *scriptRunner) env(args *scripttest.Args) (string, error) {
 	}
 	if v[5] > 0 {
 		cfg.Merge = LazyThresholdMerge{Threshold: int(v[5])}
+	}
+	h := DefaultDegradeHysteresis()
+	dwellMs, err := args.Int("dwell_ms", h.MinDwellNs/1e6)
+	if err != nil {
+		return "", err
+	}
+	exit, err := args.Int("exit_refills", int64(h.ExitRefills))
+	if err != nil {
+		return "", err
+	}
+	if h2 := (DegradeHysteresis{MinDwellNs: dwellMs * 1e6, ExitRefills: int(exit)}); h2 != h {
+		cfg.Degrade = WithHysteresis(ImmediateTier2{}, h2)
 	}
 	f := newFakeEnv(int(v[0]), int(v[1]), v[2])
 	a, err := New(f.env(), cfg)
@@ -355,7 +369,8 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"tier1_splits", s.Tier1Splits}, {"tier1_merges", s.Tier1Merges},
 		{"merge_delay_count", s.MergeDelayCount}, {"merge_delay_max_ns", s.MergeDelayMaxNs},
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
-		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"fsm_refused", s.FSMRefused},
+		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"degrade_exits", s.DegradeExits},
+		{"degraded_ns", s.DegradedNs}, {"fsm_refused", s.FSMRefused},
 		{"degraded", r.a.Degraded()},
 	}
 	var b strings.Builder

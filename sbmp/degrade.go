@@ -1,0 +1,138 @@
+package sbmp
+
+import "fmt"
+
+// Degrade episodes (SPEC 1.3, 2.6, read with hysteresis; the package doc
+// says why). An episode begins when an allocation finds its Tier-0 cache
+// empty and the refill finds nothing: the allocator flushes every per-CPU
+// cache (SPEC 2.6) and the degrade policy decides what the allocation
+// gets. While the episode lasts, a failed refill goes straight to the
+// degrade policy, without a second flush. The episode ends at a refill of
+// the slow path that finds slots, once both conditions of the policy's
+// DegradeHysteresis hold.
+
+// DegradeHysteresis says when a degrade episode may end: at a refill that
+// found slots, once at least MinDwellNs have passed since the episode
+// began and the last ExitRefills refills of the slow path (on any CPU)
+// all found slots. Entering stays as SPEC 2.6 has it (Tier-0 empty and
+// the refill found nothing). Both are SBMP design parameters: the seed
+// says when degrade starts, not when it stops. MinDwellNs 0 with
+// ExitRefills 1 is degrade without hysteresis: an episode ends at the
+// first refill that finds slots.
+type DegradeHysteresis struct {
+	// MinDwellNs is the shortest an episode lasts, in ns. Default 1 s:
+	// SPEC 1.5's fallback_to_tier2 alert is a rate per second, so an
+	// episode then spans at least one of its windows, and SPEC 2.6's
+	// flush (every CPU's cache, the dearest thing degrade does) happens
+	// at most once a second however the refills flap.
+	MinDwellNs int64
+	// ExitRefills is how many refills in a row, on any CPU, must find
+	// slots; a refill that finds nothing starts the count again. Default
+	// 1, leaving the timing to MinDwellNs: being in an episode changes
+	// no allocation's path (each still tries its refill first), it only
+	// holds back the next flush, so the exit condition decides how often
+	// SPEC 2.6's flush can recur, and the dwell bounds that already. A
+	// longer run (say one refill per CPU of a node) would make the exit
+	// hang on how refills of unrelated CPUs interleave: under a
+	// workload that stays marginal the episode, once begun, would last
+	// the whole run, and slots stranded in some CPUs' caches while
+	// others starve, which SPEC 2.6's flush is for, would never be
+	// flushed again.
+	ExitRefills int
+}
+
+// DefaultDegradeHysteresis returns the defaults: 1 s of dwell, one refill
+// that finds slots.
+func DefaultDegradeHysteresis() DegradeHysteresis {
+	return DegradeHysteresis{MinDwellNs: 1e9, ExitRefills: 1}
+}
+
+// check says what is wrong with h, if anything.
+func (h DegradeHysteresis) check() error {
+	switch {
+	case h.MinDwellNs < 0:
+		return fmt.Errorf("MinDwellNs must be >= 0, got %d", h.MinDwellNs)
+	case h.ExitRefills < 1:
+		return fmt.Errorf("ExitRefills must be >= 1, got %d", h.ExitRefills)
+	}
+	return nil
+}
+
+// DegradeHysteresisPolicy is an optional interface of a DegradePolicy:
+// the hysteresis its episodes run with. A policy without it runs with
+// DefaultDegradeHysteresis. The allocator reads it at New and at
+// SetPolicies.
+type DegradeHysteresisPolicy interface {
+	Hysteresis() DegradeHysteresis
+}
+
+// hysteresisOf returns p's hysteresis, or the defaults.
+func hysteresisOf(p DegradePolicy) DegradeHysteresis {
+	if hp, ok := p.(DegradeHysteresisPolicy); ok {
+		return hp.Hysteresis()
+	}
+	return DefaultDegradeHysteresis()
+}
+
+// WithHysteresis returns p running with hysteresis h: its Name and
+// OnExhausted are p's.
+func WithHysteresis(p DegradePolicy, h DegradeHysteresis) DegradePolicy {
+	return hysteresisPolicy{DegradePolicy: p, h: h}
+}
+
+type hysteresisPolicy struct {
+	DegradePolicy
+	h DegradeHysteresis
+}
+
+// Hysteresis implements DegradeHysteresisPolicy.
+func (p hysteresisPolicy) Hysteresis() DegradeHysteresis { return p.h }
+
+// degradeEpisode is the state of degrade beside Allocator.degraded, which
+// says whether an episode is open.
+type degradeEpisode struct {
+	hyst    DegradeHysteresis
+	beganNs int64 // when the open episode began
+	// foundInRow counts the slow path's refills that found slots since
+	// the last one that found nothing (or since the episode began).
+	foundInRow int
+}
+
+// beginDegrade opens an episode for an allocation on cpu and flushes
+// every per-CPU cache (SPEC 2.6). It returns the cost the allocation
+// pays.
+func (a *Allocator) beginDegrade(cpu int) (costNs int64) {
+	a.degraded = true
+	a.stats.DegradeEntries++
+	a.deg.beganNs = a.env.Clock.Now()
+	a.deg.foundInRow = 0
+	return a.flushAll()
+}
+
+// degradeRefillFound notes a refill of the slow path that found slots,
+// and ends the open episode when its hysteresis allows.
+func (a *Allocator) degradeRefillFound() {
+	if !a.degraded {
+		return
+	}
+	a.deg.foundInRow++
+	if now := a.env.Clock.Now(); a.deg.foundInRow >= a.deg.hyst.ExitRefills && now-a.deg.beganNs >= a.deg.hyst.MinDwellNs {
+		a.endDegrade(now)
+	}
+}
+
+// endDegrade closes the open episode at now.
+func (a *Allocator) endDegrade(now int64) {
+	a.degraded = false
+	a.stats.DegradeExits++
+	a.stats.DegradedNs += now - a.deg.beganNs
+}
+
+// retire closes the open episode, if any, of an allocator that no longer
+// takes allocations (Switcher.Swap): it serves frees only, so nothing
+// would end the episode, and its time in degrade would grow for ever.
+func (a *Allocator) retire() {
+	if a.degraded {
+		a.endDegrade(a.env.Clock.Now())
+	}
+}
