@@ -158,6 +158,7 @@ func New(env Env, cfg Config) (*Allocator, error) {
 	}
 	a.pc = pc
 	a.deg.hyst = hysteresisOf(cfg.Degrade)
+	a.deg.owedNs, a.deg.flushNs = make([]int64, ncpu), make([]int64, ncpu)
 	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
@@ -235,6 +236,7 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	// the store (measured: +2 % a pair on BenchmarkAllocFree64).
 	st.used |= 1 << cls
 	cost, got := a.refill(cpu, cls)
+	cost += a.payFlushDebt(cpu)
 	if got == 0 {
 		r := a.degrade(cpu, cls, size, cost, attempt)
 		r.Degraded = true
@@ -722,10 +724,13 @@ func (a *Allocator) popRefilled(cpu, cls int, costNs int64) AllocResult {
 func (a *Allocator) Flush() int64 { return a.flushAll() }
 
 // flushAll returns every CPU's cached slots to their slabs (SPEC 2.6).
+// It returns the whole cost; each CPU's share (emptying its own cache) is
+// left in a.deg.flushNs, for beginDegrade to charge to that CPU.
 func (a *Allocator) flushAll() (costNs int64) {
 	a.stats.Flushes++
 	now := a.env.Clock.Now()
 	for cpu := range a.cpus {
+		before := costNs
 		node := a.env.Topology.NodeOfCPU(cpu)
 		for cls, c := range a.cpus[cpu].caches {
 			for _, addr := range c {
@@ -736,6 +741,7 @@ func (a *Allocator) flushAll() (costNs int64) {
 			costNs += a.env.Cost.CostNs(CostFlush, node, node, int64(len(c))*a.cfg.SlotSizes[cls])
 			a.cpus[cpu].caches[cls] = c[:0]
 		}
+		a.deg.flushNs[cpu] = costNs - before
 	}
 	mc, err := a.maybeMerge(now)
 	if err != nil {

@@ -96,17 +96,43 @@ type degradeEpisode struct {
 	// foundInRow counts the slow path's refills that found slots since
 	// the last one that found nothing (or since the episode began).
 	foundInRow int
+	// owedNs[k] is the cost of flushing CPU k's cache at the start of an
+	// episode that CPU k has not paid yet: its next slow path pays it
+	// (payFlushDebt).
+	owedNs []int64
+	// flushNs[k] is CPU k's share of the last flushAll's cost: emptying
+	// its own cache.
+	flushNs []int64
 }
 
 // beginDegrade opens an episode for an allocation on cpu and flushes
-// every per-CPU cache (SPEC 2.6). It returns the cost the allocation
-// pays.
+// every per-CPU cache at once (SPEC 2.6: no slot may stay cached while
+// free in the pool). Each CPU pays for emptying its own cache: cpu's
+// share, and the merges the flush set off, are the entering allocation's
+// cost, returned; every other CPU's share is owed by that CPU, to its
+// next slow path (the package doc says why).
 func (a *Allocator) beginDegrade(cpu int) (costNs int64) {
 	a.degraded = true
 	a.stats.DegradeEntries++
 	a.deg.beganNs = a.env.Clock.Now()
 	a.deg.foundInRow = 0
-	return a.flushAll()
+	costNs = a.flushAll()
+	for k, share := range a.deg.flushNs {
+		if k != cpu {
+			a.deg.owedNs[k] += share
+			costNs -= share
+		}
+	}
+	return costNs
+}
+
+// payFlushDebt returns the flush cost cpu owes and clears it; the slow
+// path of cpu's allocations calls it, so the debt lands in that
+// allocation's latency and in AllocStallNs.
+func (a *Allocator) payFlushDebt(cpu int) int64 {
+	d := a.deg.owedNs[cpu]
+	a.deg.owedNs[cpu] = 0
+	return d
 }
 
 // degradeRefillFound notes a refill of the slow path that found slots,
