@@ -154,10 +154,12 @@ func (a *Allocator) endDegrade(now int64) {
 	a.stats.DegradedNs += now - a.deg.beganNs
 }
 
-// retire closes the open episode, if any, of an allocator that no longer
-// takes allocations (Switcher.Swap): it serves frees only, so nothing
-// would end the episode, and its time in degrade would grow for ever.
-func (a *Allocator) retire() {
+// Retire tells the allocator that it takes no more allocations: it was
+// swapped out (Switcher.Swap calls it) or its process died. An open
+// degrade episode ends now (and counts as an exit): nothing else would
+// end it, and its time in degrade would grow for ever. The allocator may
+// still serve frees.
+func (a *Allocator) Retire() {
 	if a.degraded {
 		a.endDegrade(a.env.Clock.Now())
 	}

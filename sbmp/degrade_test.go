@@ -297,3 +297,19 @@ func TestDegradeHysteresisStateMachine(t *testing.T) {
 		})
 	})
 }
+
+// TestSwapEndsTheEpisode: an allocator swapped out takes no allocations,
+// so nothing else would end its episode; Swap retires it, and its time in
+// degrade stops growing.
+func TestSwapEndsTheEpisode(t *testing.T) {
+	f := newFakeEnv(2, 1, 1<<10+8)
+	old := newTestAllocator(t, f, Config{})
+	exhaustTier1(t, old, 0)
+	f.now += 5e6
+	sw := NewSwitcher(old)
+	sw.Swap(newTestAllocator(t, f, Config{}))
+	f.now += 7e6
+	if s := old.Stats(); old.Degraded() || s.DegradeExits != 1 || s.DegradedNs != 5e6 {
+		t.Fatalf("swapped out: degraded %v, exits %d, %d ns in degrade; want the episode ended after 5 ms", old.Degraded(), s.DegradeExits, s.DegradedNs)
+	}
+}

@@ -38,7 +38,7 @@ func (s *Switcher) Current() *Allocator { return s.cur.Load() }
 func (s *Switcher) Swap(next *Allocator) (prev *Allocator, flushNs int64) {
 	prev = s.cur.Swap(next)
 	s.owner = append(s.owner, next)
-	prev.retire()
+	prev.Retire()
 	return prev, prev.Flush()
 }
 
