@@ -69,8 +69,8 @@ func (c *Config) fill() error {
 	if c.Degrade == nil {
 		c.Degrade = ImmediateTier2{}
 	}
-	if err := hysteresisOf(c.Degrade).check(); err != nil {
-		return &ConfigError{Field: "Config.Degrade", Msg: "hysteresis: " + err.Error()}
+	if err := checkDegradeSettings(c.Degrade); err != nil {
+		return &ConfigError{Field: "Config.Degrade", Msg: err.Error()}
 	}
 	if c.PageCache == nil {
 		d := DefaultPageCacheConfig()
@@ -120,6 +120,9 @@ type Allocator struct {
 	stats    Stats
 	// deg is the open degrade episode and its hysteresis (degrade.go).
 	deg degradeEpisode
+	// carve holds the fallback blocks carved for degraded small requests
+	// (carve.go).
+	carve carvePool
 	// tier2Live maps a Tier-2 allocation's address to its size, so a
 	// free finds its block without metadata in it.
 	tier2Live map[uint64]int64
@@ -157,8 +160,9 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		return nil, err
 	}
 	a.pc = pc
-	a.deg.hyst = hysteresisOf(cfg.Degrade)
+	a.deg.hyst, a.deg.small = hysteresisOf(cfg.Degrade), smallCostOf(cfg.Degrade)
 	a.deg.owedNs, a.deg.flushNs = make([]int64, ncpu), make([]int64, ncpu)
+	a.carve.init(nodes, len(cfg.SlotSizes))
 	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
@@ -687,9 +691,15 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 		return AllocResult{CostNs: costNs}
 	}
 	// The slow path so far (failed refills, flushes) is stall time of this
-	// allocation whatever Tier-2 answers.
+	// allocation whatever Tier-2 answers. A small request takes a block
+	// of its own, or a slot of a carved one (DegradeSmallCost).
 	a.stats.AllocStallNs += costNs
-	r := a.allocTier2(cpu, size, true)
+	var r AllocResult
+	if a.deg.small == DegradeSmallCarve {
+		r = a.allocCarved(cpu, cls, size)
+	} else {
+		r = a.allocTier2(cpu, size, true)
+	}
 	if r.OK {
 		a.stats.Tier2Fallbacks++
 	}
@@ -785,6 +795,9 @@ func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("sbmp: free of %#x, which SBMP did not allocate (or freed twice)", addr)
 	}
+	if p := a.carvedPage(addr, size); p != nil {
+		return a.freeCarved(cpu, p, addr)
+	}
 	if err := a.pc.Free(cpu, addr, size); err != nil {
 		return 0, err
 	}
@@ -799,8 +812,8 @@ func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 
 // SetPolicies swaps the allocator's policies between operations (SPEC
 // 2.4 for policies); nil keeps a policy as it is. A degrade policy whose
-// hysteresis is invalid (DegradeHysteresis) is a programming error and
-// panics; New reports it as a ConfigError.
+// shared settings are invalid (DegradeHysteresis, DegradeSmallCost) is a
+// programming error and panics; New reports it as a ConfigError.
 func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
 	if m != nil {
 		a.cfg.Merge = m
@@ -809,12 +822,13 @@ func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) 
 		a.cfg.Refill = r
 	}
 	if d != nil {
-		h := hysteresisOf(d)
-		if err := h.check(); err != nil {
-			panic(fmt.Sprintf("sbmp: SetPolicies: degrade policy %s: hysteresis: %v", d.Name(), err))
+		if err := checkDegradeSettings(d); err != nil {
+			panic(fmt.Sprintf("sbmp: SetPolicies: degrade policy %s: %v", d.Name(), err))
 		}
-		// An open episode keeps its start and runs on under h.
-		a.cfg.Degrade, a.deg.hyst = d, h
+		// An open episode keeps its start and runs on under the new
+		// hysteresis; carved fallback blocks stay until their slots are
+		// freed.
+		a.cfg.Degrade, a.deg.hyst, a.deg.small = d, hysteresisOf(d), smallCostOf(d)
 	}
 }
 

@@ -74,25 +74,98 @@ func hysteresisOf(p DegradePolicy) DegradeHysteresis {
 	return DefaultDegradeHysteresis()
 }
 
-// WithHysteresis returns p running with hysteresis h: its Name and
-// OnExhausted are p's.
-func WithHysteresis(p DegradePolicy, h DegradeHysteresis) DegradePolicy {
-	return hysteresisPolicy{DegradePolicy: p, h: h}
+// DegradeSmallCost is what a small request (one a Tier-0 class holds)
+// costs when degrade serves it from Tier-2: the degrade policies' second
+// shared parameter, an SBMP design choice that SPEC 2.5 leaves open.
+type DegradeSmallCost uint8
+
+// The costs of a degraded small request.
+const (
+	// DegradeSmallBlock gives each degraded small request a fallback
+	// block of its own from the page cache: at least 8 KiB, SPEC 2.5's
+	// smallest system allocation, for an object of 64 B. It is the
+	// default, the footprint cost of degrading that SPEC 1.3 describes.
+	DegradeSmallBlock DegradeSmallCost = iota
+	// DegradeSmallCarve carves fallback blocks (8 KiB, or one slot when
+	// the class is larger) into slots of the request's class, shared by
+	// the degraded requests of that class on the node, taken and given
+	// back under the slow-path lock (carve.go). A block goes back to the
+	// page cache when its last slot is freed.
+	DegradeSmallCarve
+	numDegradeSmallCosts
+)
+
+// DegradeSmallCostPolicy is an optional interface of a DegradePolicy:
+// what its degraded small requests cost. A policy without it gives
+// each a block (DegradeSmallBlock). The allocator reads it at New and at
+// SetPolicies.
+type DegradeSmallCostPolicy interface {
+	SmallCost() DegradeSmallCost
 }
 
-type hysteresisPolicy struct {
+// smallCostOf returns p's small-request cost, or the default.
+func smallCostOf(p DegradePolicy) DegradeSmallCost {
+	if sp, ok := p.(DegradeSmallCostPolicy); ok {
+		return sp.SmallCost()
+	}
+	return DegradeSmallBlock
+}
+
+// WithHysteresis returns p running with hysteresis h: its Name and
+// OnExhausted are p's, and so is its small-request cost.
+func WithHysteresis(p DegradePolicy, h DegradeHysteresis) DegradePolicy {
+	w := withSettings(p)
+	w.h = h
+	return w
+}
+
+// WithSmallCost returns p with degraded small requests costing c: its
+// Name and OnExhausted are p's, and so is its hysteresis.
+func WithSmallCost(p DegradePolicy, c DegradeSmallCost) DegradePolicy {
+	w := withSettings(p)
+	w.small = c
+	return w
+}
+
+// degradeWith is a degrade policy with the settings all degrade policies
+// share; the With functions set them one at a time.
+type degradeWith struct {
 	DegradePolicy
-	h DegradeHysteresis
+	h     DegradeHysteresis
+	small DegradeSmallCost
+}
+
+// withSettings returns p as a degradeWith, with p's settings.
+func withSettings(p DegradePolicy) degradeWith {
+	if w, ok := p.(degradeWith); ok {
+		return w
+	}
+	return degradeWith{DegradePolicy: p, h: hysteresisOf(p), small: smallCostOf(p)}
 }
 
 // Hysteresis implements DegradeHysteresisPolicy.
-func (p hysteresisPolicy) Hysteresis() DegradeHysteresis { return p.h }
+func (p degradeWith) Hysteresis() DegradeHysteresis { return p.h }
+
+// SmallCost implements DegradeSmallCostPolicy.
+func (p degradeWith) SmallCost() DegradeSmallCost { return p.small }
+
+// checkDegradeSettings says what is wrong with p's shared settings.
+func checkDegradeSettings(p DegradePolicy) error {
+	if err := hysteresisOf(p).check(); err != nil {
+		return fmt.Errorf("hysteresis: %w", err)
+	}
+	if c := smallCostOf(p); c >= numDegradeSmallCosts {
+		return fmt.Errorf("small cost %d is not a DegradeSmallCost", c)
+	}
+	return nil
+}
 
 // degradeEpisode is the state of degrade beside Allocator.degraded, which
 // says whether an episode is open.
 type degradeEpisode struct {
 	hyst    DegradeHysteresis
-	beganNs int64 // when the open episode began
+	small   DegradeSmallCost // what a degraded small request costs
+	beganNs int64            // when the open episode began
 	// foundInRow counts the slow path's refills that found slots since
 	// the last one that found nothing (or since the episode began).
 	foundInRow int

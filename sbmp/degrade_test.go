@@ -152,8 +152,8 @@ func TestEachCPUPaysItsOwnFlush(t *testing.T) {
 }
 
 // TestDegradeHysteresisStateMachine drives random allocations, frees and
-// clock ticks on a small allocator with random hysteresis and a random
-// degrade action, and checks each step against a model of the episode:
+// clock ticks on a small allocator with random hysteresis, a random
+// degrade action and small-request cost (carved or not), and checks each step against a model of the episode:
 // it begins at a refill that finds nothing outside an episode (and only
 // then flushes), ends at a refill that finds slots once MinDwellNs have
 // passed and ExitRefills refills in a row found slots, and never
@@ -169,10 +169,11 @@ func TestDegradeHysteresisStateMachine(t *testing.T) {
 			ExitRefills: rapid.IntRange(1, 6).Draw(t, "exit_refills"),
 		}
 		act := rapid.SampledFrom([]DegradeAction{DegradeTier2, DegradeFail, DegradeWait, DegradeStealRemote}).Draw(t, "action")
+		small := rapid.SampledFrom([]DegradeSmallCost{DegradeSmallBlock, DegradeSmallCarve}).Draw(t, "small_cost")
 		a, err := New(f.env(), Config{
 			Tier0CapacitySlots: rapid.IntRange(2, 16).Draw(t, "capacity"),
 			Refill:             &FixedBatchRefill{Slots: rapid.IntRange(1, 8).Draw(t, "batch")},
-			Degrade:            WithHysteresis(scriptedDegrade{action: act, waitNs: 1e5}, h),
+			Degrade:            WithSmallCost(WithHysteresis(scriptedDegrade{action: act, waitNs: 1e5}, h), small),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +207,7 @@ func TestDegradeHysteresisStateMachine(t *testing.T) {
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"alloc": func(t *rapid.T) {
-				size := rapid.SampledFrom([]int64{64, 1024, 1024, 70_000}).Draw(t, "size")
+				size := rapid.SampledFrom([]int64{1, 64, 1024, 1024, 70_000}).Draw(t, "size")
 				cpu := rapid.IntRange(0, f.cpus-1).Draw(t, "cpu")
 				for range rapid.IntRange(1, 200).Draw(t, "burst") {
 					refills, entriesBefore, exitsBefore := a.stats.Refills, a.stats.DegradeEntries, a.stats.DegradeExits
@@ -311,5 +312,94 @@ func TestSwapEndsTheEpisode(t *testing.T) {
 	f.now += 7e6
 	if s := old.Stats(); old.Degraded() || s.DegradeExits != 1 || s.DegradedNs != 5e6 {
 		t.Fatalf("swapped out: degraded %v, exits %d, %d ns in degrade; want the episode ended after 5 ms", old.Degraded(), s.DegradeExits, s.DegradedNs)
+	}
+}
+
+// TestCarveSmallSharesFallbackBlocks: degraded 64 B requests take a
+// fallback block each by default and share carved ones with
+// DegradeSmallCarve; carved slots free like any Tier-2 allocation, a
+// block goes back to the page cache with its last slot, and a policy
+// swap back to blocks leaves the carved slots freeable.
+func TestCarveSmallSharesFallbackBlocks(t *testing.T) {
+	const n = 200 // degraded 64 B requests: two carved blocks of 128 slots
+	run := func(small DegradeSmallCost) (*Allocator, *fakeEnv, map[uint64]int64, int64) {
+		f := newFakeEnv(2, 1, 1<<9+511) // Tier-1 cannot grow a second block
+		a := newTestAllocator(t, f, Config{Degrade: WithSmallCost(ImmediateTier2{}, small)})
+		_, ptrs := exhaustTier1(t, a, 0)
+		live := map[uint64]int64{}
+		for _, p := range ptrs {
+			live[p] = 1024
+		}
+		before := f.used
+		for range n {
+			r := a.Alloc(0, 64)
+			if !r.OK || r.Tier != 2 {
+				t.Fatalf("%d: degraded 64 B alloc %+v", small, r)
+			}
+			live[r.Addr] = 64
+		}
+		if err := checkAllocator(a, f, live); err != nil {
+			t.Fatal(err)
+		}
+		return a, f, live, f.used - before
+	}
+	_, _, _, blockPages := run(DegradeSmallBlock)
+	a, f, live, carvePages := run(DegradeSmallCarve)
+	if blockPages != 2*n || carvePages != 2*2 {
+		t.Fatalf("pages for %d degraded 64 B requests: %d with a block each, %d carved; want %d and 4", n, blockPages, carvePages, 2*n)
+	}
+	// The 1 KiB request that began the episode has a carved block too.
+	if len(a.carve.pages) != 3 {
+		t.Fatalf("%d carved blocks, want 3", len(a.carve.pages))
+	}
+	a.SetPolicies(nil, nil, ImmediateTier2{})
+	if r := a.Alloc(0, 64); !r.OK || a.carvedPage(r.Addr, 64) != nil {
+		t.Fatalf("after swapping to a policy without carving, a degraded 64 B request got %+v, in a carved block", r)
+	} else {
+		live[r.Addr] = 64
+	}
+	var carved []uint64
+	for addr, size := range live {
+		if size == 64 && a.carvedPage(addr, size) != nil {
+			carved = append(carved, addr)
+		}
+	}
+	slices.Sort(carved)
+	for i, addr := range carved {
+		if _, err := a.Free(1, addr, 64); err != nil {
+			t.Fatalf("free of carved %#x: %v", addr, err)
+		}
+		delete(live, addr)
+		if _, err := a.Free(1, addr, 64); err == nil {
+			t.Fatalf("double free of carved %#x accepted", addr)
+		}
+		if err := checkAllocator(a, f, live); err != nil {
+			t.Fatalf("after %d frees: %v", i+1, err)
+		}
+	}
+	// What stays out: the 1 KiB request's carved block and the last 64 B
+	// request's block of its own.
+	if len(a.carve.pages) != 1 || a.pc.Stats().OutstandingBytes != 2*carveMinBytes {
+		t.Fatalf("%d carved blocks, %d bytes out of the page cache after every carved 64 B slot was freed; want 1 and %d", len(a.carve.pages), a.pc.Stats().OutstandingBytes, 2*carveMinBytes)
+	}
+}
+
+// TestSetPoliciesChangesTheOpenEpisode: a degrade policy swapped in while
+// an episode is open brings its hysteresis to that episode.
+func TestSetPoliciesChangesTheOpenEpisode(t *testing.T) {
+	f := newFakeEnv(2, 1, 1<<9+8)
+	a := newTestAllocator(t, f, Config{Tier0CapacitySlots: 64, Refill: &FixedBatchRefill{Slots: 32}})
+	_, live := exhaustTier1(t, a, 0)
+	for _, addr := range live[:128] { // cpu 1's full cache drains 64 of them
+		if _, err := a.Free(1, addr, 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.SetPolicies(nil, nil, WithHysteresis(ImmediateTier2{}, noHysteresis))
+	if r := a.Alloc(0, 1024); !r.OK || r.Tier != 1 {
+		t.Fatalf("alloc %+v: want a refill that finds slots", r)
+	}
+	if a.Degraded() || a.Stats().DegradeExits != 1 {
+		t.Fatal("a refill found slots under a policy without hysteresis, and the episode goes on")
 	}
 }

@@ -46,6 +46,13 @@
 // charged all 32 CPUs' flushes). A debt not yet paid when the allocator
 // is swapped out is never charged. Flush (hot swaps) and the
 // reclaim-first policy's flush still charge their caller the whole cost.
+//
+// What a degraded small request costs is the degrade policies' other
+// shared parameter ([DegradeSmallCost]): a fallback block of its own, at
+// least 8 KiB (SPEC 2.5's smallest system allocation; the default, and
+// the footprint cost of degrading that SPEC 1.3 describes), or a slot of
+// a fallback block carved for its class and shared under the slow-path
+// lock (carve.go). Either way it is a Tier-2 allocation.
 package sbmp
 
 // Clock tells the time in nanoseconds. Simulated or monotonic; never used
