@@ -2,8 +2,44 @@ package policies
 
 import "github.com/sbmpsim/sbmpsim/sbmp"
 
+// sharedDegradeParams are the parameters every degrade policy has: when
+// its degrade episodes end (sbmp.DegradeHysteresis, whose doc justifies
+// the defaults; both are SBMP design parameters) and what a degraded
+// small request costs (sbmp.DegradeSmallCost). They share their keys
+// (policy.degrade_min_dwell_ms, policy.degrade_exit_refills,
+// policy.degrade_carve_small) across the degrade policies, as ParamKey
+// does for a parameter name.
+func sharedDegradeParams() []Param {
+	d := sbmp.DefaultDegradeHysteresis()
+	return []Param{
+		{Name: "min_dwell_ms", Unit: "ms", Default: float64(d.MinDwellNs) / 1e6, Min: 0, Max: 3.6e6, Doc: "shortest degrade episode: it ends no sooner, so SPEC 2.6's flush of every CPU cache happens at most once per dwell"},
+		{Name: "exit_refills", Unit: "count", Default: float64(d.ExitRefills), Min: 1, Max: 1 << 20, Integer: true, Doc: "refills in a row (any CPU) that must find slots to end a degrade episode"},
+		{Name: "carve_small", Unit: "flag", Default: 0, Min: 0, Max: 1, Integer: true, Doc: "what a small request served by Tier-2 in degrade costs: 0, a fallback block of its own (at least 8 KiB, SPEC 2.5's minimum); 1, a slot of an 8 KiB fallback block carved for its class and shared under the slow-path lock"},
+	}
+}
+
+// withSharedParams gives every spec the shared parameters, after its
+// own, and wraps what it builds so that the allocator reads them
+// (sbmp.DegradeHysteresisPolicy, sbmp.DegradeSmallCostPolicy).
+func withSharedParams(specs []Spec) []Spec {
+	for i := range specs {
+		s := &specs[i]
+		s.Params = append(s.Params, sharedDegradeParams()...)
+		build := s.build
+		s.build = func(v Values) any {
+			h := sbmp.DegradeHysteresis{MinDwellNs: int64(v["min_dwell_ms"] * 1e6), ExitRefills: int(v["exit_refills"])}
+			small := sbmp.DegradeSmallBlock
+			if v["carve_small"] == 1 {
+				small = sbmp.DegradeSmallCarve
+			}
+			return sbmp.WithSmallCost(sbmp.WithHysteresis(build(v).(sbmp.DegradePolicy), h), small)
+		}
+	}
+	return specs
+}
+
 func degradeSpecs() []Spec {
-	return []Spec{
+	return withSharedParams([]Spec{
 		{Kind: KindDegrade, Name: "immediate-tier2", Doc: "Serve the allocation from Tier-2 (the page source) at once: each small object then takes whole pages (SPEC 1.3's chain).",
 			build: func(Values) any { return sbmp.ImmediateTier2{} }},
 		{Kind: KindDegrade, Name: "wait-refill", Doc: "Ask the caller to retry every `policy.degrade_wait_ms` (a free or a merge may make a refill possible), up to `policy.degrade_max_wait_ms` in all, then Tier-2.",
@@ -20,7 +56,7 @@ func degradeSpecs() []Spec {
 			build: func(Values) any { return simpleDegrade{name: "reclaim-first", action: sbmp.DegradeReclaimFirst} }},
 		{Kind: KindDegrade, Name: "fail-fast", Doc: "Fail the allocation: the caller sees the exhaustion at once.",
 			build: func(Values) any { return simpleDegrade{name: "fail-fast", action: sbmp.DegradeFail} }},
-	}
+	})
 }
 
 type simpleDegrade struct {

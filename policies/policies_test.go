@@ -36,7 +36,7 @@ func TestParamKeys(t *testing.T) {
 		"policy.merge_trim_interval_ms", "policy.merge_trim_fraction", "policy.merge_trim_low_water", "policy.merge_threshold",
 		"policy.merge_delay_ms", "policy.merge_free_fraction", "policy.merge_max_pending",
 		"policy.refill_batch", "policy.refill_min_batch", "policy.refill_max_batch", "policy.refill_window_ms",
-		"policy.degrade_wait_ms", "policy.degrade_max_wait_ms",
+		"policy.degrade_min_dwell_ms", "policy.degrade_exit_refills", "policy.degrade_carve_small", "policy.degrade_wait_ms", "policy.degrade_max_wait_ms",
 	}
 	if got := ParamKeys(); !slices.Equal(got, want) {
 		t.Fatalf("ParamKeys() = %v\nwant %v", got, want)
@@ -287,6 +287,46 @@ func TestMergePoliciesCarryTheirTrim(t *testing.T) {
 		def, _ := Merge(name, nil)
 		if got := def.(sbmp.IdleTrimmer).IdleTrim(); got != sbmp.DefaultIdleTrim() {
 			t.Errorf("%s: default trim %+v, want SLAB's %+v", name, got, sbmp.DefaultIdleTrim())
+		}
+	}
+}
+
+// TestDegradeHysteresisParams: every degrade policy has the two
+// hysteresis parameters, with sbmp's defaults, and carve_small, and the
+// policy it builds carries the values given.
+func TestDegradeHysteresisParams(t *testing.T) {
+	def := sbmp.DefaultDegradeHysteresis()
+	for _, name := range Names(KindDegrade) {
+		spec, _ := Lookup(KindDegrade, name)
+		dwell, ok1 := spec.Param("min_dwell_ms")
+		exit, ok2 := spec.Param("exit_refills")
+		if !ok1 || !ok2 || dwell.Default*1e6 != float64(def.MinDwellNs) || exit.Default != float64(def.ExitRefills) {
+			t.Errorf("%s: min_dwell_ms %+v (%v), exit_refills %+v (%v); want sbmp's defaults %+v", name, dwell, ok1, exit, ok2, def)
+		}
+		for _, given := range []map[string]float64{nil, {"min_dwell_ms": 2.5, "exit_refills": 7, "carve_small": 1}} {
+			p, err := Degrade(name, given)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := def
+			if given != nil {
+				want = sbmp.DegradeHysteresis{MinDwellNs: 2_500_000, ExitRefills: 7}
+			}
+			hp, ok := p.(sbmp.DegradeHysteresisPolicy)
+			if !ok || p.Name() != name {
+				t.Errorf("%s %v: built %T named %q, which has no hysteresis", name, given, p, p.Name())
+				continue
+			}
+			if got := hp.Hysteresis(); got != want {
+				t.Errorf("%s %v: hysteresis %+v, want %+v", name, given, got, want)
+			}
+			wantSmall := sbmp.DegradeSmallBlock
+			if given != nil {
+				wantSmall = sbmp.DegradeSmallCarve
+			}
+			if sp, ok := p.(sbmp.DegradeSmallCostPolicy); !ok || sp.SmallCost() != wantSmall {
+				t.Errorf("%s %v: small cost %v (%v), want %d", name, given, sp, ok, wantSmall)
+			}
 		}
 	}
 }

@@ -85,6 +85,9 @@ func (c *Config) fill() error {
 	if c.Degrade == nil {
 		c.Degrade = ImmediateTier2{}
 	}
+	if err := checkDegradeSettings(c.Degrade); err != nil {
+		return &ConfigError{Field: "Config.Degrade", Msg: err.Error()}
+	}
 	if c.PageCache == nil {
 		d := DefaultPageCacheConfig()
 		c.PageCache = &d
@@ -163,6 +166,11 @@ type Allocator struct {
 	nextTrim int64 // when the next idle trim is due
 	degraded bool
 	stats    Stats
+	// deg is the open degrade episode and its hysteresis (degrade.go).
+	deg degradeEpisode
+	// carve holds the fallback blocks carved for degraded small requests
+	// (carve.go).
+	carve carvePool
 	// tier2Live maps a Tier-2 allocation's address to its size, so a
 	// free finds its block without metadata in it.
 	tier2Live map[uint64]int64
@@ -203,6 +211,9 @@ func New(env Env, cfg Config) (*Allocator, error) {
 		return nil, err
 	}
 	a.pc = pc
+	a.deg.hyst, a.deg.small = hysteresisOf(cfg.Degrade), smallCostOf(cfg.Degrade)
+	a.deg.owedNs, a.deg.flushNs = make([]int64, ncpu), make([]int64, ncpu)
+	a.carve.init(nodes, len(cfg.SlotSizes))
 	a.t1 = newTier1(nodes, uint(cfg.BlockOrder)+12, &a.stats)
 	a.cpus = make([]cpuState, ncpu)
 	for i := range a.cpus {
@@ -293,12 +304,13 @@ func (a *Allocator) AllocAttempt(cpu int, size int64, attempt int) AllocResult {
 	st.used |= 1 << cls
 	st.low[cls] = 0 // the cache ran dry (and, for SLAB's rule, was touched)
 	cost, got := a.refill(cpu, cls)
+	cost += a.payFlushDebt(cpu)
 	if got == 0 {
 		r := a.degrade(cpu, cls, size, cost, attempt)
 		r.Degraded = true
 		return r
 	}
-	a.degraded = false
+	a.degradeRefillFound()
 	return a.popRefilled(cpu, cls, cost)
 }
 
@@ -719,19 +731,25 @@ func (a *Allocator) Tick() error {
 	return err
 }
 
-// degrade handles an allocation Tier-0 and Tier-1 could not serve.
+// degrade handles an allocation Tier-0 and Tier-1 could not serve: it
+// opens a degrade episode unless one is open (degrade.go), then asks the
+// degrade policy.
 func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int) AllocResult {
 	if !a.degraded {
 		// SPEC 2.6: on entering degrade, flush every per-CPU cache back
 		// to the shared pool, so that no block is cached on one CPU while
-		// another starves, and merge what that frees.
-		a.degraded = true
-		a.stats.DegradeEntries++
-		costNs += a.flushAll()
+		// another starves, and merge what that frees; then retry the
+		// refill once. The retry does not count towards the episode's
+		// exit: it is part of the entry.
+		costNs += a.beginDegrade(cpu)
 		r, ok := a.retryRefill(cpu, cls, &costNs)
 		if ok {
 			return r
 		}
+	} else {
+		// A refill found nothing inside the episode: no second flush, and
+		// the run of refills that found slots starts again.
+		a.deg.foundInRow = 0
 	}
 	d := a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls, NowNs: a.env.Clock.Now(), Attempt: attempt})
 	switch d.Action {
@@ -760,9 +778,15 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 		return AllocResult{CostNs: costNs}
 	}
 	// The slow path so far (failed refills, flushes) is stall time of this
-	// allocation whatever Tier-2 answers.
+	// allocation whatever Tier-2 answers. A small request takes a block
+	// of its own, or a slot of a carved one (DegradeSmallCost).
 	a.stats.AllocStallNs += costNs
-	r := a.allocTier2(cpu, size, true)
+	var r AllocResult
+	if a.deg.small == DegradeSmallCarve {
+		r = a.allocCarved(cpu, cls, size)
+	} else {
+		r = a.allocTier2(cpu, size, true)
+	}
 	if r.OK {
 		a.stats.Tier2Fallbacks++
 	}
@@ -797,10 +821,13 @@ func (a *Allocator) popRefilled(cpu, cls int, costNs int64) AllocResult {
 func (a *Allocator) Flush() int64 { return a.flushAll() }
 
 // flushAll returns every CPU's cached slots to their slabs (SPEC 2.6).
+// It returns the whole cost; each CPU's share (emptying its own cache) is
+// left in a.deg.flushNs, for beginDegrade to charge to that CPU.
 func (a *Allocator) flushAll() (costNs int64) {
 	a.stats.Flushes++
 	now := a.env.Clock.Now()
 	for cpu := range a.cpus {
+		before := costNs
 		node := a.env.Topology.NodeOfCPU(cpu)
 		for cls, c := range a.cpus[cpu].caches {
 			for _, addr := range c {
@@ -812,6 +839,7 @@ func (a *Allocator) flushAll() (costNs int64) {
 			a.cpus[cpu].caches[cls] = c[:0]
 			a.cpus[cpu].lowTo(cls)
 		}
+		a.deg.flushNs[cpu] = costNs - before
 	}
 	fc, err := a.flushAliens()
 	if err != nil {
@@ -860,6 +888,9 @@ func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("sbmp: free of %#x, which SBMP did not allocate (or freed twice)", addr)
 	}
+	if p := a.carvedPage(addr, size); p != nil {
+		return a.freeCarved(cpu, p, addr)
+	}
 	if err := a.pc.Free(cpu, addr, size); err != nil {
 		return 0, err
 	}
@@ -873,7 +904,9 @@ func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {
 func (a *Allocator) PageCacheStats() PageCacheStats { return a.pc.Stats() }
 
 // SetPolicies swaps the allocator's policies between operations (SPEC
-// 2.4 for policies); nil keeps a policy as it is.
+// 2.4 for policies); nil keeps a policy as it is. A degrade policy whose
+// shared settings are invalid (DegradeHysteresis, DegradeSmallCost) is a
+// programming error and panics; New reports it as a ConfigError.
 func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) {
 	if m != nil {
 		a.cfg.Merge = m
@@ -883,12 +916,25 @@ func (a *Allocator) SetPolicies(m MergePolicy, r RefillPolicy, d DegradePolicy) 
 		a.cfg.Refill = r
 	}
 	if d != nil {
-		a.cfg.Degrade = d
+		if err := checkDegradeSettings(d); err != nil {
+			panic(fmt.Sprintf("sbmp: SetPolicies: degrade policy %s: %v", d.Name(), err))
+		}
+		// An open episode keeps its start and runs on under the new
+		// hysteresis; carved fallback blocks stay until their slots are
+		// freed.
+		a.cfg.Degrade, a.deg.hyst, a.deg.small = d, hysteresisOf(d), smallCostOf(d)
 	}
 }
 
-// Stats returns the counters.
-func (a *Allocator) Stats() Stats { return a.stats }
+// Stats returns the counters. DegradedNs includes the open degrade
+// episode up to now.
+func (a *Allocator) Stats() Stats {
+	s := a.stats
+	if a.degraded {
+		s.DegradedNs += a.env.Clock.Now() - a.deg.beganNs
+	}
+	return s
+}
 
 // Tier0Free is the number of free slots of class cls in cpu's cache
 // (cpuN_tier0_free of SPEC 1.4 for class 0).
@@ -925,7 +971,7 @@ func (a *Allocator) TotalFreeBytes() int64 {
 	return n
 }
 
-// Degraded reports whether the allocator is in degrade mode.
+// Degraded reports whether a degrade episode is open.
 func (a *Allocator) Degraded() bool { return a.degraded }
 
 // sortedSlabs lists the carved slabs in address order, for checks.

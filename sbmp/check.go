@@ -50,6 +50,9 @@ func (a *Allocator) CheckInvariants() error {
 	if got := s.BlocksFromTier2 - s.BlocksToTier2; got != a.Tier1Blocks() {
 		return fmt.Errorf("sbmp: %d blocks from Tier-2 - %d returned = %d, Tier-1 holds %d", s.BlocksFromTier2, s.BlocksToTier2, got, a.Tier1Blocks())
 	}
+	if err := a.checkCarve(); err != nil {
+		return err
+	}
 	return a.pc.CheckInvariants()
 }
 

@@ -59,5 +59,7 @@ func (s *Stats) Add(o Stats) {
 	s.BlocksToTier2 += o.BlocksToTier2
 	s.Flushes += o.Flushes
 	s.DegradeEntries += o.DegradeEntries
+	s.DegradeExits += o.DegradeExits
+	s.DegradedNs += o.DegradedNs
 	s.FSMRefused += o.FSMRefused
 }

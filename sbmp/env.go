@@ -9,6 +9,50 @@
 // operation runs on is passed with each call. The simulator implements
 // Env over model/kernel and model/numa; a real backend implements it over
 // an mmap'd arena. sbmp imports nothing of the simulator.
+//
+// # Degrade episodes
+//
+// SPEC 2.6 says when degrade begins (Tier-0 empty, and Tier-1 cannot
+// refill it) and what entering costs (every per-CPU cache flushed back to
+// the shared pool), not when it ends. Ending it at the first refill that
+// finds slots made degrade flap: the flush itself puts slots back, the
+// next refills find them, degrade ends, the pool runs dry again, and the
+// next entry flushes every CPU again (tens of thousands of flushes a run
+// in the default scenario). So degrade is an episode with hysteresis
+// (degrade.go): it begins as SPEC 2.6 says, flushes once, and ends at a
+// refill that finds slots once it has lasted a minimum dwell and enough
+// refills in a row have found slots ([DegradeHysteresis], a parameter of
+// every degrade policy; SBMP design parameters, defaults justified
+// there). Inside an episode a refill that finds nothing goes straight to
+// the degrade policy. Being in an episode changes no allocation's path:
+// each still tries its refill first.
+//
+// Each CPU pays its own flush. When an episode begins every CPU's cache is
+// emptied at once (SPEC 2.6's invariant needs every slot out of the caches
+// before the pool is searched again), but the modelled cost of emptying
+// CPU k's cache is CPU k's: it is owed, and charged to CPU k's next
+// allocation slow path (its cache is empty after the flush, so its next
+// allocation of a class it had cached takes the slow path; if frees
+// restock it first, the next slow path pays either way). The entering
+// allocation pays its own CPU's share and the merges the flush sets off.
+// This is an SBMP design decision, not Linux's behaviour: Linux's
+// drain_all_pages (mm/page_alloc.c) queues drain_local_pages on every CPU
+// with pages cached (newer kernels drain the remote lists from the
+// caller) and SLUB's flush_all (mm/slub.c) queues flush_cpu_slab, and in
+// both the caller waits until every CPU is drained. SBMP's caches are
+// per-CPU data with no global lock (SPEC 1.1), so each CPU empties its own
+// when it next takes its slow path, and the allocation that began the
+// episode does not wait for the others (before, one allocation was
+// charged all 32 CPUs' flushes). A debt not yet paid when the allocator
+// is swapped out is never charged. Flush (hot swaps) and the
+// reclaim-first policy's flush still charge their caller the whole cost.
+//
+// What a degraded small request costs is the degrade policies' other
+// shared parameter ([DegradeSmallCost]): a fallback block of its own, at
+// least 8 KiB (SPEC 2.5's smallest system allocation; the default, and
+// the footprint cost of degrading that SPEC 1.3 describes), or a slot of
+// a fallback block carved for its class and shared under the slow-path
+// lock (carve.go). Either way it is a Tier-2 allocation.
 package sbmp
 
 // Clock tells the time in nanoseconds. Simulated or monotonic; never used

@@ -9,10 +9,14 @@ package sbmp
 //
 // Commands (unknown arguments are errors, so a typo cannot pass silently):
 //
-//	env cpus=N nodes=N limit_pages=N [capacity=N batch=N merge_threshold=N retain=N]
+//	env cpus=N nodes=N limit_pages=N [capacity=N batch=N merge_threshold=N retain=N dwell_ms=N exit_refills=N carve=0|1]
 //	    a fakeEnv and an Allocator over it; capacity, batch and
 //	    merge_threshold set Tier0CapacitySlots, FixedBatchRefill and
-//	    LazyThresholdMerge (the built-in defaults when absent).
+//	    LazyThresholdMerge (the built-in defaults when absent);
+//	    dwell_ms and exit_refills set the degrade hysteresis of the
+//	    built-in ImmediateTier2 (DefaultDegradeHysteresis's when absent),
+//	    and carve=1 makes it carve degraded small requests
+//	    (DegradeSmallCarve).
 //	alloc cpu=N size=N [n=N] [summary] [cost]
 //	    n allocations, named a1, a2, ... in script order (failed ones too).
 //	    One line per run of consecutive allocations served by the same
@@ -187,6 +191,28 @@ func (r *scriptRunner) env(args *scripttest.Args) (string, error) {
 			return "", err
 		}
 		cfg.Merge = trimmingMerge{LazyThresholdMerge{Threshold: threshold}, IdleTrim{IntervalNs: ms * 1e6, Fraction: float64(pct) / 100, LowWater: lw == 1}}
+	}
+	h := DefaultDegradeHysteresis()
+	dwellMs, err := args.Int("dwell_ms", h.MinDwellNs/1e6)
+	if err != nil {
+		return "", err
+	}
+	exit, err := args.Int("exit_refills", int64(h.ExitRefills))
+	if err != nil {
+		return "", err
+	}
+	if h2 := (DegradeHysteresis{MinDwellNs: dwellMs * 1e6, ExitRefills: int(exit)}); h2 != h {
+		cfg.Degrade = WithHysteresis(ImmediateTier2{}, h2)
+	}
+	carve, err := args.Int("carve", 0)
+	if err != nil {
+		return "", err
+	}
+	if carve == 1 {
+		if cfg.Degrade == nil {
+			cfg.Degrade = ImmediateTier2{}
+		}
+		cfg.Degrade = WithSmallCost(cfg.Degrade, DegradeSmallCarve)
 	}
 	f := newFakeEnv(int(v[0]), int(v[1]), v[2])
 	a, err := New(f.env(), cfg)
@@ -387,7 +413,8 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"tier1_splits", s.Tier1Splits}, {"tier1_merges", s.Tier1Merges},
 		{"merge_delay_count", s.MergeDelayCount}, {"merge_delay_max_ns", s.MergeDelayMaxNs},
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
-		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"fsm_refused", s.FSMRefused},
+		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"degrade_exits", s.DegradeExits},
+		{"degraded_ns", s.DegradedNs}, {"fsm_refused", s.FSMRefused},
 		{"degraded", r.a.Degraded()},
 	}
 	var b strings.Builder

@@ -34,7 +34,12 @@ type Stats struct {
 	MergeDelayCount, MergeDelaySumNs, MergeDelayMaxNs int64
 	BlocksFromTier2, BlocksToTier2                    int64
 	Flushes                                           int64
-	DegradeEntries                                    int64
+	// DegradeEntries counts degrade episodes begun, DegradeExits those
+	// ended (degrade.go); the two differ by one while an episode is open.
+	DegradeEntries, DegradeExits int64
+	// DegradedNs is the time spent in degrade episodes: the closed ones,
+	// and, in Allocator.Stats, the open one up to the time of the call.
+	DegradedNs int64
 	// FSMRefused counts FSM transitions refused by legality or contract
 	// (an allocation request with no local free block stays IDLE).
 	FSMRefused int64

@@ -33,10 +33,12 @@ func (s *Switcher) Current() *Allocator { return s.cur.Load() }
 
 // Swap installs next (SwapAllocator) and returns the one it replaced. The
 // old allocator's per-CPU caches are flushed back to its slabs, so its
-// memory can drain as its objects are freed; the flush cost is returned.
+// memory can drain as its objects are freed, and its degrade episode, if
+// one is open, ends; the flush cost is returned.
 func (s *Switcher) Swap(next *Allocator) (prev *Allocator, flushNs int64) {
 	prev = s.cur.Swap(next)
 	s.owner = append(s.owner, next)
+	prev.Retire()
 	return prev, prev.Flush()
 }
 

@@ -189,7 +189,7 @@ func TestExperimentEstimateRunsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := sbmpsim(t, "experiment", "run", "merge-and-refill", "--quick", "--estimate", "--out", dir)
-	if code != 0 || stdout != "" || !strings.Contains(stderr, "merge-and-refill (quick): 48 runs") || !strings.Contains(stderr, "its last quick run here (2026-12-07, 4 s)") {
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "merge-and-refill (quick): 72 runs") || !strings.Contains(stderr, "its last quick run here (2026-12-07, 4 s)") {
 		t.Errorf("exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
@@ -220,7 +220,7 @@ func TestExperimentManifestCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := m.Experiments["merge-and-refill"]; e == nil || e.Mode != "quick" || e.Runs != 48 || len(e.Files) != 2 || m.Validation != nil || m.Report != nil {
+	if e := m.Experiments["merge-and-refill"]; e == nil || e.Mode != "quick" || e.Runs != 72 || len(e.Files) != 2 || m.Validation != nil || m.Report != nil {
 		t.Fatalf("manifest %+v", m)
 	}
 	for _, c := range []struct{ name, file, want string }{

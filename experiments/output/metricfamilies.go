@@ -73,7 +73,7 @@ var (
 	famTier0Free    = familyDef{"sbmp_tier0_free_slots", "", "Free slots of the smallest class in each CPU's Tier-0 cache (cpuN_tier0_free, SPEC 1.4; the first SBMP process's).", gauge}
 	famFallback     = familyDef{"sbmp_fallback_count", "", "sbmp_fallback_count of SPEC 4.1: allocations that left the fast path (a counter, so its samples end in _total).", counter}
 	famStall        = familyDef{"sbmp_alloc_stall_seconds", "seconds", "sbmp_alloc_stall_ns of SPEC 4.1 in seconds: time allocations spent in the slow path.", counter}
-	famDegradeIn    = familyDef{"sbmp_degrade_entries", "", "Times an SBMP allocator entered degrade.", counter}
+	famDegradeIn    = familyDef{"sbmp_degrade_entries", "", "Degrade episodes an SBMP allocator began.", counter}
 	famDegraded     = familyDef{"sbmp_degraded_processes", "", "SBMP processes whose allocator is degraded.", gauge}
 	famGoHeapAlloc  = familyDef{"sbmpsim_go_heap_alloc_bytes", "bytes", "A Go program's runtime.MemStats.HeapAlloc.", gauge}
 	famGoNextGC     = familyDef{"sbmpsim_go_next_gc_bytes", "bytes", "A Go program's runtime.MemStats.NextGC.", gauge}

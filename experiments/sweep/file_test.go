@@ -146,7 +146,7 @@ func TestPlanErrorsNameTheAxisValue(t *testing.T) {
 		{"value out of range", "scenario = \"steady\"\nseeds = 1\n[[axis]]\nkey = \"workload.0.rate_per_s\"\nvalues = [1000]\n[[axis]]\nkey = \"kernel.swappiness\"\nvalues = [\n 0,\n 300,\n]\n",
 			[]string{"s.toml:10: axis.1.values.1: point p001 (workload.0.rate_per_s=1000 kernel.swappiness=300):", "kernel.swappiness: must be"}},
 		{"combination", "scenario = \"steady\"\nseeds = 1\n[[axis]]\nkey = \"policy.degrade_wait_ms\"\nvalues = [0, 2]\n",
-			[]string{"s.toml:5: axis.0.values.0: point p000 (policy.degrade_wait_ms=0):", `degrade policy "immediate-tier2" has no parameter "wait_ms" (it has none)`}},
+			[]string{"s.toml:5: axis.0.values.0: point p000 (policy.degrade_wait_ms=0):", `degrade policy "immediate-tier2" has no parameter "wait_ms" (it has policy.degrade_min_dwell_ms, policy.degrade_exit_refills, policy.degrade_carve_small)`}},
 		{"parameter range", "scenario = \"steady\"\nseeds = 1\n[[axis]]\nkey = \"policy.refill_batch\"\nvalues = [\n 32,\n 0,\n]\n",
 			[]string{"s.toml:7: axis.0.values.1: point p001 (policy.refill_batch=0):", "policy.refill_batch: must be an integer in 1..65536, got 0"}},
 		{"workload index out of range", "scenario = \"steady\"\nseeds = 1\n[[axis]]\nkey = \"workload.3.load_factor\"\nvalues = [1]\n",

@@ -83,7 +83,7 @@ var (
 	sbmpSLOColumnDocs = []Column{
 		{"fallback_count", "count", "with SBMP", "SPEC 4.1's sbmp_fallback_count so far, summed over the SBMP processes."},
 		{"alloc_stall_ns", "ns", "with SBMP", "SPEC 4.1's sbmp_alloc_stall_ns so far, summed over the SBMP processes."},
-		{"degrade_entries", "count", "with SBMP", "Times an allocator entered degrade so far, summed over the SBMP processes."},
+		{"degrade_entries", "count", "with SBMP", "Degrade episodes begun so far (an episode lasts at least policy.degrade_min_dwell_ms), summed over the SBMP processes."},
 		{"degraded_processes", "processes", "with SBMP", "SBMP processes degraded at the sample (a dead process counts as not degraded)."},
 	}
 )

@@ -277,6 +277,9 @@ func (s *sbmpSide) die(now int64, why string) {
 	s.dead = true
 	s.diedNs = now
 	s.diedOf = why
+	for _, a := range s.sw.Allocators() {
+		a.Retire() // a degrade episode ends with its process
+	}
 	s.fp.pages -= s.held // the kernel reaps them
 	s.held = 0
 	for _, f := range s.onDeath {
@@ -493,7 +496,7 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: blocks,
 		RemoteFrees: st.RemoteFrees, RemoteFlushes: st.RemoteFlushes, Trims: st.Trims, TrimmedSlots: st.TrimmedSlots, MediumAllocs: st.MediumAllocs,
-		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, Flushes: st.Flushes,
+		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, DegradeExits: st.DegradeExits, DegradedNs: st.DegradedNs, Flushes: st.Flushes,
 		TotalFreeBytesEnd: free, FSMRefused: st.FSMRefused, Debugfs: procs[0].a.DebugfsText(),
 		// A copy: a slice of the array would keep the whole simulation
 		// alive for as long as the summary is.

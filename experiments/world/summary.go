@@ -446,13 +446,26 @@ type SBMPSummary struct {
 	// TrimmedSlots counts the slots trims returned from per-CPU caches to
 	// their slabs.
 	TrimmedSlots int64 `json:"trimmed_slots"`
-	// DegradeEntries counts the times an allocator entered degrade mode
-	// (Tier-0 empty and the refill found nothing); it leaves degrade at
-	// the next refill that finds slots.
+	// DegradeEntries counts degrade episodes: an episode begins when a
+	// CPU's Tier-0 cache is empty and its refill finds nothing, outside
+	// an episode, and flushes every CPU's cache once. It ends at a refill
+	// that finds slots once policy.degrade_min_dwell_ms have passed since
+	// it began and the last policy.degrade_exit_refills refills (any CPU)
+	// found slots.
 	DegradeEntries int64 `json:"degrade_entries"`
+	// DegradeExits counts the degrade episodes that ended, including
+	// those a policy swap or the process's death ended; it is
+	// degrade_entries, or one less per allocator still in an episode at
+	// the end of the run.
+	DegradeExits int64 `json:"degrade_exits"`
+	// DegradedNs is the time the allocators spent in degrade episodes, in
+	// ns: the ended episodes, and an episode still open at the end of the
+	// run up to that end.
+	DegradedNs int64 `json:"degraded_ns"`
 	// Flushes counts SPEC 2.6's flushes of every per-CPU cache back to
-	// the slabs: on entering degrade, by the reclaim-first policy and at
-	// hot swaps.
+	// the slabs: one at the start of each degrade episode, one per
+	// degraded allocation under the reclaim-first policy, and one at each
+	// hot swap.
 	Flushes int64 `json:"flushes"`
 	// TotalFreeBytesEnd is SPEC 1.4's total_free at the end: free bytes
 	// in the Tier-0 caches and in free (or pending) Tier-1 slabs.

@@ -33,7 +33,7 @@ func TestPolicyParamErrors(t *testing.T) {
 		{"policy from --set, parameter from the file", "[policy]\nrefill_batch = 32\n" + w, []string{"policy.refill=adaptive-batch"},
 			`x.toml:2:1: policy.refill_batch: refill policy "adaptive-batch" has no parameter "batch"`},
 		{"table from --set", w, []string{`policy={degrade="fail-fast", degrade_wait_ms=2}`},
-			`--set: policy.degrade_wait_ms: degrade policy "fail-fast" has no parameter "wait_ms" (it has none)`},
+			`--set: policy.degrade_wait_ms: degrade policy "fail-fast" has no parameter "wait_ms" (it has policy.degrade_min_dwell_ms, policy.degrade_exit_refills, policy.degrade_carve_small)`},
 		{"unknown policy: its parameters are not checked", "[policy]\nmerge = \"lazy\"\nmerge_threshold = 0\n" + w, nil,
 			`x.toml:2:1: policy.merge: must be one of delayed, eager, lazy-threshold, watermark; got "lazy"`},
 	}
@@ -164,12 +164,12 @@ func TestEncodePolicy(t *testing.T) {
 		sets []string
 		want string
 	}{
-		{nil, "[policy]\nmerge = \"lazy-threshold\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_threshold = 32\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\n"},
+		{nil, "[policy]\nmerge = \"lazy-threshold\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_threshold = 32\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\ndegrade_min_dwell_ms = 1000.0\ndegrade_exit_refills = 1\ndegrade_carve_small = 0\n"},
 		{[]string{"policy.merge=eager", "policy.refill=adaptive-batch", "policy.refill_max_batch=128", "policy.degrade=wait-refill", "policy.degrade_wait_ms=2"},
-			"[policy]\nmerge = \"eager\"\nrefill = \"adaptive-batch\"\ndegrade = \"wait-refill\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_min_batch = 16\nrefill_max_batch = 128\nrefill_window_ms = 1.0\ndegrade_wait_ms = 2.0\ndegrade_max_wait_ms = 10.0\n"},
+			"[policy]\nmerge = \"eager\"\nrefill = \"adaptive-batch\"\ndegrade = \"wait-refill\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_min_batch = 16\nrefill_max_batch = 128\nrefill_window_ms = 1.0\ndegrade_wait_ms = 2.0\ndegrade_max_wait_ms = 10.0\ndegrade_min_dwell_ms = 1000.0\ndegrade_exit_refills = 1\ndegrade_carve_small = 0\n"},
 		// Not valid, but nothing given is lost.
 		{[]string{"policy.merge=eager", "policy.merge_threshold=5"},
-			"[policy]\nmerge = \"eager\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\nmerge_threshold = 5.0\n"},
+			"[policy]\nmerge = \"eager\"\nrefill = \"fixed-batch\"\ndegrade = \"immediate-tier2\"\nmerge_trim_interval_ms = 2000.0\nmerge_trim_fraction = 0.75\nmerge_trim_low_water = 1\nrefill_batch = 64\ndegrade_min_dwell_ms = 1000.0\ndegrade_exit_refills = 1\ndegrade_carve_small = 0\nmerge_threshold = 5.0\n"},
 	}
 	for _, tt := range tests {
 		s := loadCrisis(t)
