@@ -50,7 +50,7 @@ func degradeSpecs() []Spec {
 			build: func(v Values) any {
 				return waitRefill{waitNs: int64(v["wait_ms"] * 1e6), maxNs: int64(v["max_wait_ms"] * 1e6)}
 			}},
-		{Kind: KindDegrade, Name: "steal-remote", Doc: "Take slots from any node's existing Tier-1 slabs, nearest first, without growing Tier-1; then Tier-2.",
+		{Kind: KindDegrade, Name: "steal-remote", Doc: "Take slots from any node's existing Tier-1 slabs, nearest first, without growing Tier-1, then from other CPUs' Tier-0 caches (half of each, nearest node first), where a failed refill never looks; then Tier-2.",
 			build: func(Values) any { return simpleDegrade{name: "steal-remote", action: sbmp.DegradeStealRemote} }},
 		{Kind: KindDegrade, Name: "reclaim-first", Doc: "Flush every CPU cache back to the slabs and merge, retry the refill, then Tier-2.",
 			build: func(Values) any { return simpleDegrade{name: "reclaim-first", action: sbmp.DegradeReclaimFirst} }},

@@ -767,6 +767,21 @@ func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int)
 				return a.popRefilled(cpu, cls, costNs+a.env.Cost.CostNs(CostRefillRemote, node, home, int64(moved)*a.cfg.SlotSizes[cls]))
 			}
 		}
+		// The refill that failed has already looked at every node's
+		// slabs (what the loop above retries): what no refill reaches
+		// are the slots other CPUs hold in their caches, stranded there
+		// while this CPU starves (SPEC 1.3's tier imbalance). Take up to
+		// half of each, nearest node first.
+		for _, node := range a.env.Topology.NodesByDistance(home) {
+			if moved := a.stealPeers(cpu, node, cls, a.cfg.Tier0CapacitySlots/2); moved > 0 {
+				op := CostRefillLocal
+				if node != home {
+					op = CostRefillRemote
+					a.stats.RefillsRemote++
+				}
+				return a.popRefilled(cpu, cls, costNs+a.env.Cost.CostNs(op, node, home, int64(moved)*a.cfg.SlotSizes[cls]))
+			}
+		}
 	case DegradeReclaimFirst:
 		costNs += a.flushAll()
 		if r, ok := a.retryRefill(cpu, cls, &costNs); ok {

@@ -403,3 +403,46 @@ func TestSetPoliciesChangesTheOpenEpisode(t *testing.T) {
 		t.Fatal("a refill found slots under a policy without hysteresis, and the episode goes on")
 	}
 }
+
+// TestStealRemoteTakesOtherCPUsCaches: inside a degrade episode, with
+// every slab carved and Tier-2 full, the slots another node's CPU holds
+// in its cache are what steal-remote finds and immediate Tier-2 does not
+// (it fails).
+func TestStealRemoteTakesOtherCPUsCaches(t *testing.T) {
+	for _, tt := range []struct {
+		action DegradeAction
+		wantOK bool
+	}{{DegradeTier2, false}, {DegradeStealRemote, true}} {
+		f := newFakeEnv(2, 2, 1<<9) // one 2 MiB block, then Tier-2 is full
+		a := newTestAllocator(t, f, Config{Degrade: WithHysteresis(scriptedDegrade{action: tt.action}, DegradeHysteresis{MinDwellNs: 1e15, ExitRefills: 1 << 30})})
+		if a.cpus[1].node != 1 {
+			t.Fatalf("cpu 1 is on node %d", a.cpus[1].node)
+		}
+		var live []uint64
+		for range 2048 { // the whole block, carved into 1 KiB slots on node 1
+			r := a.Alloc(1, 1024)
+			if !r.OK {
+				t.Fatalf("alloc %d on cpu 1 failed", len(live))
+			}
+			live = append(live, r.Addr)
+		}
+		if r := a.Alloc(0, 1024); r.OK || a.Stats().DegradeEntries != 1 {
+			t.Fatalf("%v: cpu 0's first alloc %+v, %d episodes: want a failure that begins an episode", tt.action, r, a.Stats().DegradeEntries)
+		}
+		for _, addr := range live[:100] { // into cpu 1's cache: they are its node's
+			if _, err := a.Free(1, addr, 1024); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := a.Alloc(0, 1024)
+		if r.OK != tt.wantOK {
+			t.Errorf("%v: cpu 0's alloc inside the episode: %+v, want ok %v", tt.action, r, tt.wantOK)
+		}
+		if want := map[bool]int{true: 50, false: 100}[tt.wantOK]; a.Tier0Free(1, 2) != want {
+			t.Errorf("%v: cpu 1 caches %d slots, want %d", tt.action, a.Tier0Free(1, 2), want)
+		}
+		if err := a.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

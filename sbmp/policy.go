@@ -104,7 +104,8 @@ const (
 	// have become possible by then); Alloc reports RetryAfterNs.
 	DegradeWait
 	// DegradeStealRemote takes slots from any node's existing Tier-1
-	// slabs, without growing Tier-1, then falls back to Tier-2.
+	// slabs, without growing Tier-1, then from other CPUs' caches (half
+	// of each, nearest node first), then falls back to Tier-2.
 	DegradeStealRemote
 	// DegradeReclaimFirst flushes every CPU cache and merges, retries the
 	// refill, and only then falls back to Tier-2.
