@@ -39,6 +39,9 @@ type carvePage struct {
 	free   []uint32 // offsets of free slots; the lowest on top
 	inUse  int32    // slots handed out
 	listed bool     // on carvePool.avail[node][cls]
+	// onList is checkCarve's mark: the check epoch in which it found the
+	// block on its list.
+	onList uint32
 }
 
 // carvePool is the allocator's carved fallback blocks.
@@ -48,6 +51,11 @@ type carvePool struct {
 	// Entries go stale when a block fills up or goes back to the page
 	// cache (listed false, or not in pages); takers drop them.
 	avail [][][]*carvePage
+	// checkEpoch, checkBases and checkFree are checkCarve's: the mark of
+	// the current check and reusable buffers.
+	checkEpoch uint32
+	checkBases []uint64
+	checkFree  []bool
 }
 
 func (c *carvePool) init(nodes, classes int) {
@@ -155,52 +163,77 @@ func (a *Allocator) freeCarved(cpu int, p *carvePage, addr uint64) (int64, error
 }
 
 // checkCarve checks the carved blocks: each is aligned to its size, its
-// free and live slots add up to the block, no slot is both free and live,
-// a block with a free slot is listed, and every live Tier-2 allocation
-// inside a carved block is one of its slots.
+// free and live slots add up to the block, no slot is both free and live
+// or neither, and a block with a free slot is listed. It costs O(carved
+// slots): CheckInvariants runs after every event of `sbmpsim check`, so
+// it must not walk every live Tier-2 allocation.
 func (a *Allocator) checkCarve() error {
-	live := map[uint64]int32{}
-	for addr, size := range a.tier2Live {
-		if p := a.carvedPage(addr, size); p != nil {
-			slot := a.cfg.SlotSizes[p.cls]
-			if a.classOf(size) != p.cls || (addr-p.base)%uint64(slot) != 0 {
-				return fmt.Errorf("sbmp: live %#x (%d B) inside carved block %#x of %d-byte slots is not one of its slots", addr, size, p.base, slot)
+	c := &a.carve
+	c.checkEpoch++
+	for node := range c.avail {
+		for cls, l := range c.avail[node] {
+			for _, p := range l {
+				if c.pages[p.base] != p {
+					continue // a stale entry: the block went back
+				}
+				if p.onList == c.checkEpoch || p.node != node || p.cls != cls {
+					return fmt.Errorf("sbmp: carved block %#x (node %d class %d) is listed twice or on node %d class %d's list", p.base, p.node, p.cls, node, cls)
+				}
+				p.onList = c.checkEpoch
 			}
-			if slices.Contains(p.free, uint32(addr-p.base)) {
-				return fmt.Errorf("sbmp: carved slot %#x is both live and free", addr)
-			}
-			live[p.base]++
 		}
 	}
-	bases := make([]uint64, 0, len(a.carve.pages))
-	for base := range a.carve.pages {
+	// In address order, so that the first error found does not depend on
+	// map order.
+	bases := c.checkBases[:0]
+	for base := range c.pages {
 		bases = append(bases, base)
 	}
 	slices.Sort(bases)
+	c.checkBases = bases
 	for _, base := range bases {
-		p := a.carve.pages[base]
-		slot := a.cfg.SlotSizes[p.cls]
-		bytes := carveBytes(slot)
-		n := int32(bytes / slot)
+		if err := a.checkCarvePage(base, a.carve.pages[base]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCarvePage checks one carved block, filed under base.
+func (a *Allocator) checkCarvePage(base uint64, p *carvePage) error {
+	slot := a.cfg.SlotSizes[p.cls]
+	bytes := carveBytes(slot)
+	n := int32(bytes / slot)
+	switch {
+	case p.base != base || base%uint64(bytes) != 0:
+		return fmt.Errorf("sbmp: carved block %#x: misfiled or not aligned to %d bytes", base, bytes)
+	case p.inUse < 1 || p.inUse+int32(len(p.free)) != n:
+		return fmt.Errorf("sbmp: carved block %#x: %d slots out + %d free != %d, or none out", base, p.inUse, len(p.free), n)
+	case len(p.free) > 0 && !p.listed:
+		return fmt.Errorf("sbmp: carved block %#x has %d free slots and is not listed", base, len(p.free))
+	case p.listed != (p.onList == a.carve.checkEpoch):
+		return fmt.Errorf("sbmp: carved block %#x: marked listed %v, on its list %v", base, p.listed, !p.listed)
+	}
+	free := slices.Grow(a.carve.checkFree[:0], int(n))[:n]
+	clear(free)
+	a.carve.checkFree = free
+	for _, off := range p.free {
+		i := int64(off) / slot
+		if int64(off)%slot != 0 || i >= int64(n) || free[i] {
+			return fmt.Errorf("sbmp: carved block %#x: free offset %#x repeated, misaligned or outside", base, off)
+		}
+		free[i] = true
+	}
+	for i, isFree := range free {
+		addr := base + uint64(int64(i)*slot)
+		size, live := a.tier2Live[addr]
 		switch {
-		case p.base != base || base%uint64(bytes) != 0:
-			return fmt.Errorf("sbmp: carved block %#x: misfiled or not aligned to %d bytes", base, bytes)
-		case p.inUse < 1 || p.inUse+int32(len(p.free)) != n:
-			return fmt.Errorf("sbmp: carved block %#x: %d slots out + %d free != %d, or none out", base, p.inUse, len(p.free), n)
-		case live[base] != p.inUse:
-			return fmt.Errorf("sbmp: carved block %#x: %d slots out, %d live Tier-2 allocations in it", base, p.inUse, live[base])
-		case len(p.free) > 0 && !p.listed:
-			return fmt.Errorf("sbmp: carved block %#x has %d free slots and is not listed", base, len(p.free))
-		}
-		seen := map[uint32]bool{}
-		for _, off := range p.free {
-			if seen[off] || off%uint32(slot) != 0 || int64(off) >= bytes {
-				return fmt.Errorf("sbmp: carved block %#x: free offset %#x repeated, misaligned or outside", base, off)
-			}
-			seen[off] = true
-		}
-		if !slices.Contains(a.carve.avail[p.node][p.cls], p) && p.listed {
-			return fmt.Errorf("sbmp: carved block %#x is marked listed but is on no list of node %d class %d", base, p.node, p.cls)
+		case live && isFree:
+			return fmt.Errorf("sbmp: carved slot %#x is both live and free", addr)
+		case !live && !isFree:
+			return fmt.Errorf("sbmp: carved slot %#x is neither live nor free (lost)", addr)
+		case live && a.classOf(size) != p.cls:
+			return fmt.Errorf("sbmp: carved slot %#x of class %d holds a live %d-byte allocation", addr, p.cls, size)
 		}
 	}
 	return nil
