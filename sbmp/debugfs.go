@@ -60,4 +60,6 @@ func (s *Stats) Add(o Stats) {
 	s.Flushes += o.Flushes
 	s.DegradeEntries += o.DegradeEntries
 	s.FSMRefused += o.FSMRefused
+	s.FSMDriftMigrations += o.FSMDriftMigrations
+	s.FSMFaultMigrations += o.FSMFaultMigrations
 }

@@ -388,6 +388,7 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"merge_delay_count", s.MergeDelayCount}, {"merge_delay_max_ns", s.MergeDelayMaxNs},
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
 		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"fsm_refused", s.FSMRefused},
+		{"fsm_migrations_drift", s.FSMDriftMigrations}, {"fsm_migrations_fault", s.FSMFaultMigrations},
 		{"degraded", r.a.Degraded()},
 	}
 	var b strings.Builder

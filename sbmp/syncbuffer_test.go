@@ -633,7 +633,7 @@ func ExampleSyncBuffer() {
 			panic(err)
 		}
 	}
-	must(fsm.Transition(StateAllocating, TriggerAllocRequest, Facts{PendingSync: buf.Pending(), LocalFreeBlocks: 1}))
+	must(fsm.Transition(StateAllocating, TriggerAllocRequest, Facts{PendingSync: buf.Pending(), FreeBlocks: 1}))
 	must(fsm.Transition(StateSyncing, TriggerNeedsRemote, Facts{PendingSync: buf.Pending()}))
 
 	_, v := buf.Load()
