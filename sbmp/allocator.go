@@ -38,6 +38,9 @@ type Config struct {
 	// and is later handed out there as a local slot (what SBMP did before
 	// remote frees went home; for A/B comparisons).
 	RemoteFreeBatch int
+	// FSM holds the design parameters of the FSM's drift and fault
+	// signals (fsmdrive.go); zero fields take DefaultFSMConfig's.
+	FSM FSMConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -61,6 +64,9 @@ func (c *Config) fill() error {
 	}
 	if c.RemoteFreeBatch == 0 {
 		c.RemoteFreeBatch = d.RemoteFreeBatch
+	}
+	if err := c.FSM.fill(); err != nil {
+		return err
 	}
 	if c.SlabSelect >= numSlabSelect {
 		return &ConfigError{Field: "Config.SlabSelect", Msg: fmt.Sprintf("unknown slab selection %d", c.SlabSelect)}
@@ -106,6 +112,7 @@ type cpuState struct {
 	hitNs []int64
 	fsm   FSM
 	sync  SyncBuffer
+	fsmx  cpuFSM // what drives fsm: fsmdrive.go
 	// used has bit c set once this CPU has asked for class c with an
 	// empty cache (its first allocation of c, unless frees stocked it
 	// first): the CPUs SPEC 1.5's tier0_free_avg averages over.
@@ -164,6 +171,7 @@ type Allocator struct {
 	alien    [][][]alienSlot
 	trim     IdleTrim
 	nextTrim int64 // when the next idle trim is due
+	fsmd     fsmDriver
 	degraded bool
 	stats    Stats
 	// deg is the open degrade episode and its hysteresis (degrade.go).
@@ -235,6 +243,7 @@ func New(env Env, cfg Config) (*Allocator, error) {
 	}
 	a.setTrim(trimOf(cfg.Merge))
 	a.nextTrim = env.Clock.Now() + a.trim.IntervalNs
+	a.initFSM(env.Clock.Now())
 	return a, nil
 }
 
@@ -331,9 +340,12 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 	a.stats.Frees++
 	st := &a.cpus[cpu]
 	cost := st.hitNs[cls]
-	if b.node != st.node && a.cfg.RemoteFreeBatch > 0 {
-		rc, err := a.freeRemote(st.node, b.node, cls, addr)
-		return cost + rc, err
+	if b.node != st.node {
+		st.noteRemoteFree() // load-drift evidence (fsmdrive.go)
+		if a.cfg.RemoteFreeBatch > 0 {
+			rc, err := a.freeRemote(st.node, b.node, cls, addr)
+			return cost + rc, err
+		}
 	}
 	c := &st.caches[cls]
 	if len(*c) == cap(*c) {
@@ -350,18 +362,19 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 // refill moves a batch of slots of class cls into cpu's cache as the
 // refill policy plans it: from peers' caches, from nodes' slabs, taking
 // new slabs from Tier-1 and new blocks from Tier-2 into Tier-1 where the
-// plan allows. It returns the cost and the number of slots moved.
+// plan allows. It drives cpu's FSM through the refill (the doc of FSM):
+// a refill that took slots from a remote node syncs, and if the sync
+// fails those slots go back and an empty refill retries from the home
+// node alone. It returns the cost and the number of slots moved.
 func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 	a.stats.Refills++
-	home := a.env.Topology.NodeOfCPU(cpu)
-	// SPEC 2.1: an allocation request with local free blocks moves the
-	// CPU's FSM from IDLE to ALLOCATING; without local free blocks the
-	// contract does not hold, the FSM stays IDLE, and the refill goes on
-	// (from Tier-2 or remote nodes) outside the FSM.
-	tracked := a.fsmStep(cpu, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: int(a.t1.freeSlabCount(home)) + len(a.partial[home][cls])}) == nil
+	st := &a.cpus[cpu]
+	home := st.node
+	now := a.env.Clock.Now()
+	costNs = a.leaveActive(cpu, now)
 	splitsBefore := a.stats.Tier1Splits
-	c := &a.cpus[cpu].caches[cls]
-	plan := a.cfg.Refill.Plan(RefillState{CPU: cpu, Class: cls, Home: home, Cached: len(*c), Capacity: cap(*c), NowNs: a.env.Clock.Now()}, a.env.Topology)
+	c := &st.caches[cls]
+	plan := a.cfg.Refill.Plan(RefillState{CPU: cpu, Class: cls, Home: home, Cached: len(*c), Capacity: cap(*c), NowNs: now}, a.env.Topology)
 	want := min(max(plan.Batch, 1), cap(*c)-len(*c))
 	size := a.cfg.SlotSizes[cls]
 	if plan.StealPeers {
@@ -371,31 +384,33 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 			costNs += a.env.Cost.CostNs(CostRefillLocal, home, home, int64(moved)*size)
 		}
 	}
-	var remoteSlot uint64
-	remoteNode := home
-	for _, step := range plan.Steps {
-		if got >= want {
+	steps := plan.Steps
+	for retried := false; ; retried = true {
+		// SPEC 2.1: IDLE -> ALLOCATING when Tier-1 holds a free block the
+		// plan may take; otherwise the FSM stays IDLE and the refill goes
+		// on outside it (growing Tier-1 from Tier-2, or finding nothing).
+		tracked := a.fsmStep(cpu, StateAllocating, TriggerAllocRequest, Facts{FreeBlocks: a.freeBlocks(steps, cls)}) == nil
+		start := len(*c)
+		moved, remote, remoteNode, cost := a.takeSteps(cpu, cls, steps, want-got)
+		costNs += cost
+		returned := 0
+		if tracked {
+			var sc int64
+			sc, returned = a.finishRefill(cpu, cls, start, remoteNode)
+			costNs += sc
+		}
+		got += moved - returned
+		a.noteTraffic(st, now, moved-returned, remote-returned)
+		if returned == 0 || got > 0 || retried {
 			break
 		}
-		before := len(*c)
-		stall := a.takeSlots(cpu, step.Node, cls, want-got, step.Grow)
-		moved := len(*c) - before
-		costNs += stall
-		if moved == 0 {
-			continue
+		// The sync failed and took the refill's slots back: retry from
+		// the home node alone, growing it if the plan would have.
+		a.fsmd.retry[0] = RefillStep{Node: home}
+		for _, s := range plan.Steps {
+			a.fsmd.retry[0].Grow = a.fsmd.retry[0].Grow || (s.Node == home && s.Grow)
 		}
-		got += moved
-		op := CostRefillLocal
-		if step.Node != home {
-			op = CostRefillRemote
-			a.stats.RefillsRemote++
-			remoteSlot = (*c)[len(*c)-1]
-			remoteNode = step.Node
-		}
-		costNs += a.env.Cost.CostNs(op, step.Node, home, int64(moved)*size)
-	}
-	if tracked {
-		costNs += a.finishRefill(cpu, home, remoteNode, remoteSlot)
+		steps = a.fsmd.retry[:]
 	}
 	if splits := a.stats.Tier1Splits - splitsBefore; splits > 0 {
 		costNs += splits * a.env.Cost.CostNs(CostSplit, home, home, 0)
@@ -403,50 +418,35 @@ func (a *Allocator) refill(cpu, cls int) (costNs int64, got int) {
 	return costNs, got
 }
 
-// finishRefill completes the FSM cycle of a refill: ALLOCATING -> IDLE when
-// it was served locally; when slots came from a remote node, through
-// SYNCING (the remote slab becomes the SyncBuffer's shadow), ACTIVE (every
-// node's Tier-1 view acknowledges) and the CAS switch back to IDLE. It
-// returns the modelled cost of the sync.
-func (a *Allocator) finishRefill(cpu, home, remoteNode int, remoteSlot uint64) (costNs int64) {
-	st := &a.cpus[cpu]
-	if remoteSlot == 0 {
-		a.fsmStep(cpu, StateIdle, TriggerServedLocal, Facts{})
-		return 0
-	}
-	if a.fsmStep(cpu, StateSyncing, TriggerNeedsRemote, Facts{}) != nil {
-		return 0
-	}
-	shadow := remoteSlot &^ (1<<slabShift - 1)
-	_, version := st.sync.Load()
-	version, err := st.sync.BeginSync(StateSyncing, version, shadow)
-	if err != nil {
-		// The remote slab is already the serving block: nothing to switch.
-		a.fsmStep(cpu, StateIdle, TriggerSyncFailed, Facts{})
-		return 0
-	}
-	// Persisting the shadow and collecting acknowledgements cost a round
-	// trip to the remote node.
-	costNs += a.env.Cost.CostNs(CostRefillRemote, remoteNode, home, 0)
-	replicas := a.env.Topology.NumNodes()
-	a.fsmStep(cpu, StateActive, TriggerQuorumAck, Facts{PendingSync: true, ShadowPersisted: true, ReplicasAcked: replicas, Replicas: replicas})
-	// A stale version means another writer switched first: retry at the
-	// current version, a bounded number of times. The allocator is driven
-	// by one goroutine per CPU, so a retry is the exception and running out
-	// of them a bug.
-	for try := 0; ; try++ {
-		_, _, err := st.sync.Commit(version)
-		if err == nil {
+// takeSteps takes up to n slots of class cls into cpu's cache along
+// steps. It returns the slots moved, those of them from remote nodes, the
+// last remote node that gave any (-1: none), and the cost.
+func (a *Allocator) takeSteps(cpu, cls int, steps []RefillStep, n int) (moved, remote, remoteNode int, costNs int64) {
+	c := &a.cpus[cpu].caches[cls]
+	home := a.cpus[cpu].node
+	size := a.cfg.SlotSizes[cls]
+	remoteNode = -1
+	for _, step := range steps {
+		if moved >= n {
 			break
 		}
-		if try == 8 {
-			panic(fmt.Sprintf("sbmp: cpu %d: SyncBuffer commit failed 8 times: %v", cpu, err))
+		before := len(*c)
+		costNs += a.takeSlots(cpu, step.Node, cls, n-moved, step.Grow)
+		k := len(*c) - before
+		if k == 0 {
+			continue
 		}
-		costNs += a.env.Cost.CostNs(CostCASRetry, home, home, 0)
-		_, version = st.sync.Load()
+		moved += k
+		op := CostRefillLocal
+		if step.Node != home {
+			op = CostRefillRemote
+			a.stats.RefillsRemote++
+			remote += k
+			remoteNode = step.Node
+		}
+		costNs += a.env.Cost.CostNs(op, step.Node, home, int64(k)*size)
 	}
-	a.fsmStep(cpu, StateIdle, TriggerSyncDone, Facts{})
-	return costNs
+	return moved, remote, remoteNode, costNs
 }
 
 // fsmStep moves cpu's FSM and counts a refused transition.
@@ -717,7 +717,9 @@ func (a *Allocator) Scavenge(maxBytes int64) (released, costNs int64) {
 }
 
 // Tick lets time-based merge policies act without a free to trigger them,
-// and evicts idle page-cache entries; the simulator calls it periodically.
+// evicts idle page-cache entries, and observes every CPU's FSM (drift
+// windows, the end of ACTIVE, migrations: fsmdrive.go); the simulator
+// calls it periodically.
 func (a *Allocator) Tick() error {
 	now := a.env.Clock.Now()
 	a.pc.EvictIdle(0, now)
@@ -727,8 +729,11 @@ func (a *Allocator) Tick() error {
 			return err
 		}
 	}
-	_, err := a.maybeMerge(now) // background work: nobody waits for it
-	return err
+	if _, err := a.maybeMerge(now); err != nil { // background work: nobody waits for it
+		return err
+	}
+	a.observeFSMs(now) // last, so that it sees what the trim left
+	return nil
 }
 
 // degrade handles an allocation Tier-0 and Tier-1 could not serve: it

@@ -224,9 +224,27 @@ func checkAllocator(a *Allocator, f *fakeEnv, live map[uint64]int64) error {
 }
 
 // TestAllocatorStateMachine drives random allocations and frees of random
-// sizes on random CPUs, clock advances and merge ticks, with a page source
-// small enough to run dry, and checks checkAllocator after every step.
+// sizes on random CPUs, clock advances and merge ticks, node faults (a
+// node offline, slow links), with a page source small enough to run dry,
+// and checks checkAllocator after every step (its CheckInvariants
+// includes the FSM's contracts, checkFSMs). After every Tick, every CPU
+// still ACTIVE serves from the block it switched to and has no reason to
+// migrate. Over all the examples, the common edges of the FSM are taken
+// (TestFSMDriveStateMachine covers migrations, which need rarer
+// combinations than these examples draw often).
 func TestAllocatorStateMachine(t *testing.T) {
+	edges := map[string]uint64{}
+	defer func() {
+		if t.Failed() {
+			return
+		}
+		t.Logf("FSM edges over the examples: %v", edges)
+		for _, c := range (&FSM{}).Counts() {
+			if edges[c.Name] == 0 && c.From != StateMigrating && c.To != StateMigrating {
+				t.Errorf("no example took FSM edge %s: %v", c.Name, edges)
+			}
+		}
+	}()
 	rapid.Check(t, func(t *rapid.T) {
 		f := newFakeEnv(rapid.IntRange(1, 4).Draw(t, "cpus"), rapid.IntRange(1, 2).Draw(t, "nodes"), rapid.Int64Range(1<<9, 3<<9).Draw(t, "limit_pages"))
 		if f.nodes > f.cpus {
@@ -239,11 +257,20 @@ func TestAllocatorStateMachine(t *testing.T) {
 			Refill:          &FixedBatchRefill{Slots: rapid.IntRange(1, 32).Draw(t, "batch")},
 			RemoteFreeBatch: rapid.IntRange(-1, 16).Draw(t, "remote_batch"),
 			SlabSelect:      SlabSelect(rapid.IntRange(0, int(numSlabSelect)-1).Draw(t, "slab_select")),
+			FSM: FSMConfig{
+				// Mostly 1 ms windows, which the short ticks close one
+				// at a time; batches are small here, so is the minimum.
+				DriftWindowNs:     rapid.SampledFrom([]int64{-1, 1e6, 1e6, 1e6, 1e8}).Draw(t, "drift_window_ns"),
+				DriftRemoteShare:  rapid.SampledFrom([]float64{0.25, 0.5, 0.75}).Draw(t, "drift_share"),
+				DriftMinSlots:     rapid.Int64Range(1, 16).Draw(t, "drift_min_slots"),
+				SyncTimeoutFactor: rapid.Int64Range(1, 8).Draw(t, "sync_timeout_factor"),
+			},
 		}
 		a, err := New(f.env(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer a.FSMTransitions(edges)
 		live := map[uint64]int64{}
 		var order []uint64
 		t.Repeat(map[string]func(*rapid.T){
@@ -298,6 +325,16 @@ func TestAllocatorStateMachine(t *testing.T) {
 			"flush": func(t *rapid.T) {
 				a.Flush()
 			},
+			"fault": func(t *rapid.T) {
+				// A node goes offline or comes back; cross-node links
+				// slow down (4x or 10x: within or past most timeouts)
+				// or recover.
+				f.offline = make([]bool, f.nodes)
+				for n := range f.nodes {
+					f.offline[n] = rapid.IntRange(0, 5).Draw(t, "offline") == 0
+				}
+				f.slow = rapid.SampledFrom([]int64{0, 0, 0, 4, 10}).Draw(t, "slow")
+			},
 			"scavenge": func(t *rapid.T) {
 				before := f.used
 				want := rapid.Int64Range(0, 8<<20).Draw(t, "bytes")
@@ -307,10 +344,26 @@ func TestAllocatorStateMachine(t *testing.T) {
 				}
 			},
 			"tick": func(t *rapid.T) {
-				f.now += rapid.Int64Range(0, 1e9).Draw(t, "dt")
+				// Steps of up to 1 s, or of up to 2 ms, so that drift
+				// windows of 1 ms close one at a time.
+				f.now += rapid.OneOf(rapid.Int64Range(0, 1e9), rapid.Int64Range(0, 2e6)).Draw(t, "dt")
 				trims := a.stats.Trims
 				if err := a.Tick(); err != nil {
 					t.Fatal(err)
+				}
+				// Tick observed every ACTIVE CPU: those still ACTIVE
+				// serve from their block, and had no signal.
+				for cpu := range a.cpus {
+					st := &a.cpus[cpu]
+					if st.fsm.State() != StateActive {
+						continue
+					}
+					if !a.stillServes(st) {
+						t.Fatalf("cpu %d ACTIVE after a Tick, its switched slab %#x serves no more", cpu, st.fsmx.slab)
+					}
+					if trig, ok := a.signal(st); ok {
+						t.Fatalf("cpu %d ACTIVE after a Tick despite %v", cpu, trig)
+					}
 				}
 				if a.stats.Trims == trims {
 					return
@@ -340,45 +393,6 @@ func TestAllocatorStateMachine(t *testing.T) {
 			},
 		})
 	})
-}
-
-// TestRemoteRefillSyncCycle walks the FSM and SyncBuffer through a refill
-// that needed a remote node: IDLE -> ALLOCATING -> SYNCING -> ACTIVE ->
-// IDLE, with the remote slab installed as the CPU's serving block.
-func TestRemoteRefillSyncCycle(t *testing.T) {
-	f := newFakeEnv(2, 2, 1<<12)
-	a := newTestAllocator(t, f, Config{})
-	a.Alloc(0, 64) // node 0 gets a block, so it has local free slabs
-	if err := a.fsmStep(0, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}); err != nil {
-		t.Fatal(err)
-	}
-	remote := uint64(0x40000000) + 5<<slabShift + 128
-	cost := a.finishRefill(0, 0, 1, remote)
-	st := &a.cpus[0]
-	local, version := st.sync.Load()
-	if local != remote&^(1<<slabShift-1) || version == 0 || st.sync.Pending() {
-		t.Fatalf("sync buffer local %#x version %d pending %v", local, version, st.sync.Pending())
-	}
-	if st.fsm.State() != StateIdle || cost <= 0 {
-		t.Fatalf("FSM in %v, cost %d", st.fsm.State(), cost)
-	}
-	counts := map[string]uint64{}
-	a.FSMTransitions(counts)
-	for _, k := range []string{"IDLE->ALLOCATING", "ALLOCATING->SYNCING", "SYNCING->ACTIVE", "ACTIVE->IDLE"} {
-		if counts[k] == 0 {
-			t.Errorf("%s not counted: %v", k, counts)
-		}
-	}
-	// The same slab again cannot be a shadow: the sync is abandoned.
-	if err := a.fsmStep(0, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}); err != nil {
-		t.Fatal(err)
-	}
-	a.finishRefill(0, 0, 1, remote)
-	counts = map[string]uint64{}
-	a.FSMTransitions(counts)
-	if counts["SYNCING->IDLE"] != 1 || st.fsm.State() != StateIdle {
-		t.Fatalf("after a failed sync: %v, state %v", counts, st.fsm.State())
-	}
 }
 
 // TestTier1IndexRebases: blocks at real-pointer addresses, arriving high

@@ -21,8 +21,9 @@ import (
 //     slot boundary, carved and not drained, and in one cache once; no
 //     cache is over capacity;
 //   - blocks: carved slabs plus free or pending slabs make every block;
-//   - FSM: every CPU's FSM is IDLE with no sync in flight, and every
-//     refill cycle it began has ended;
+//   - FSM: every CPU's FSM is IDLE, or ACTIVE on the block its
+//     SyncBuffer switched to, with no sync in flight, and every state it
+//     entered it left, but the one it is in (checkFSMs);
 //   - stats: allocations minus frees equal the objects live in slabs plus
 //     the live Tier-2 allocations, and blocks taken from Tier-2 minus
 //     blocks returned equal the blocks held;
@@ -294,20 +295,100 @@ func (a *Allocator) checkPartialLists() error {
 	return nil
 }
 
-// checkFSMs checks that between operations every CPU's FSM is back in
-// IDLE with no sync in flight, and that its cycles balance: every
-// IDLE->ALLOCATING ended in IDLE.
+// checkFSMs checks every CPU's FSM between operations against the
+// contracts in the doc of FSM:
+//
+//   - the FSM is IDLE or ACTIVE (ALLOCATING, SYNCING and MIGRATING last
+//     only within an operation) and no sync is in flight;
+//   - IDLE: the SyncBuffer's local is 0 and no switched block is recorded;
+//   - ACTIVE: local is the recorded switched slab, a slab of a slot class,
+//     of another node than the CPU's; while its block is still that
+//     node's and the cache still holds the slot observed at the mark,
+//     that slot is of the slab and no slot of the slab lies below it (the
+//     mark that makes the observation of "still serves" exact);
+//   - flows balance: every state but IDLE was left as often as it was
+//     entered, but for the one the CPU is in;
+//   - the drift window counts no more remote slots than slots, and the
+//     owed migration cost is not negative.
 func (a *Allocator) checkFSMs() error {
 	for cpu := range a.cpus {
 		st := &a.cpus[cpu]
-		if st.fsm.State() != StateIdle || st.sync.Pending() {
-			return fmt.Errorf("sbmp: cpu %d: FSM in %v, sync pending %v between operations", cpu, st.fsm.State(), st.sync.Pending())
+		state := st.fsm.State()
+		if (state != StateIdle && state != StateActive) || st.sync.Pending() {
+			return fmt.Errorf("sbmp: cpu %d: FSM in %v, sync pending %v between operations", cpu, state, st.sync.Pending())
 		}
-		in := st.fsm.Count(StateIdle, StateAllocating)
-		out := st.fsm.Count(StateAllocating, StateIdle) + st.fsm.Count(StateSyncing, StateIdle) + st.fsm.Count(StateActive, StateIdle)
-		if in != out {
-			return fmt.Errorf("sbmp: cpu %d: %d refill cycles began, %d ended", cpu, in, out)
+		if err := a.checkSwitch(cpu, state); err != nil {
+			return err
+		}
+		for s := range NumStates {
+			if s == StateIdle {
+				continue
+			}
+			var in, out uint64
+			for o := range NumStates {
+				in += st.fsm.Count(o, s)
+				out += st.fsm.Count(s, o)
+			}
+			if s == state {
+				out++
+			}
+			if in != out {
+				return fmt.Errorf("sbmp: cpu %d: %v entered %d times, left %d times + %d (in it now)", cpu, s, in, out-b2u(s == state), b2u(s == state))
+			}
+		}
+		x := &st.fsmx
+		if x.winRemote < 0 || x.winRemote > x.winTotal || x.owedNs < 0 {
+			return fmt.Errorf("sbmp: cpu %d: drift window %d remote of %d slots, owes %d ns", cpu, x.winRemote, x.winTotal, x.owedNs)
 		}
 	}
 	return nil
+}
+
+// checkSwitch checks cpu's SyncBuffer and switched block against its FSM
+// state, for checkFSMs.
+func (a *Allocator) checkSwitch(cpu int, state State) error {
+	st := &a.cpus[cpu]
+	x := &st.fsmx
+	local, _ := st.sync.Load()
+	if state == StateIdle {
+		if local != 0 || x.slab != 0 {
+			return fmt.Errorf("sbmp: cpu %d: IDLE with SyncBuffer local %#x, switched slab %#x", cpu, local, x.slab)
+		}
+		return nil
+	}
+	if local == 0 || local != x.slab || x.slab&(1<<slabShift-1) != 0 {
+		return fmt.Errorf("sbmp: cpu %d: ACTIVE with SyncBuffer local %#x, switched slab %#x", cpu, local, x.slab)
+	}
+	if x.cls < 0 || x.cls >= len(st.caches) || x.node == st.node || x.node < 0 || x.node >= len(a.t1.nodes) {
+		return fmt.Errorf("sbmp: cpu %d (node %d): ACTIVE on slab %#x of class %d, node %d", cpu, st.node, x.slab, x.cls, x.node)
+	}
+	if b := a.t1.blockOf(x.slab); b == nil || b.node != x.node {
+		// The fast path handed out the slab's last slot, they all came
+		// home and the block left Tier-1 (or came back to another
+		// node), all since the last observation: legal, and the next
+		// one ends ACTIVE. (markCached checks that no cached slot lies
+		// outside a carved slab.)
+		return nil
+	}
+	c := st.caches[x.cls]
+	if x.mark < 0 || x.mark >= len(c) || c[x.mark] != x.slot {
+		return nil // the fast path may have handed the slot out since
+	}
+	if x.slot&^(1<<slabShift-1) != x.slab {
+		return fmt.Errorf("sbmp: cpu %d: mark %d holds %#x, not a slot of switched slab %#x", cpu, x.mark, x.slot, x.slab)
+	}
+	for i, s := range c[:x.mark] {
+		if s&^(1<<slabShift-1) == x.slab {
+			return fmt.Errorf("sbmp: cpu %d: slot %#x of switched slab %#x at %d, below its mark %d", cpu, s, x.slab, i, x.mark)
+		}
+	}
+	return nil
+}
+
+// b2u is 1 for true.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

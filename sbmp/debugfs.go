@@ -62,4 +62,6 @@ func (s *Stats) Add(o Stats) {
 	s.DegradeExits += o.DegradeExits
 	s.DegradedNs += o.DegradedNs
 	s.FSMRefused += o.FSMRefused
+	s.FSMDriftMigrations += o.FSMDriftMigrations
+	s.FSMFaultMigrations += o.FSMFaultMigrations
 }

@@ -86,6 +86,15 @@ type PageSource interface {
 	FreePages(cpu int, addr uint64, order int)
 }
 
+// NodeHealth is an optional interface of the page source: whether a
+// node's memory is online now. A node taken offline (memory hot-remove,
+// or an injected fault) holds no Tier-1 view that could acknowledge a
+// sync, and a shadow cannot be persisted there (SPEC 2.1). A page source
+// without it has every node online.
+type NodeHealth interface {
+	NodeOnline(node int) bool
+}
+
 // Topology is what SBMP needs of the machine.
 type Topology interface {
 	// NumCPUs is the number of CPUs; CPU ids are 0..NumCPUs-1.
@@ -112,10 +121,15 @@ const (
 	CostFlush                      // a per-CPU flush on entering degrade (SPEC 2.6)
 	CostCASRetry                   // a failed compare-and-swap retried (SyncBuffer)
 	CostTier2                      // a Tier-2 page allocation or free
+	// CostSync is one message of a SyncBuffer sync (SPEC 2.1, 2.2): the
+	// shadow record persisted at the switched block's node, or a
+	// replica's acknowledgement; from and to are the nodes it travels
+	// between, bytes its size (SyncRecordBytes, or 0 for an ack).
+	CostSync
 	NumCostOps
 )
 
-var costOpNames = [NumCostOps]string{"tier0_hit", "refill_local", "refill_remote", "drain", "split", "merge", "flush", "cas_retry", "tier2"}
+var costOpNames = [NumCostOps]string{"tier0_hit", "refill_local", "refill_remote", "drain", "split", "merge", "flush", "cas_retry", "tier2", "sync"}
 
 func (o CostOp) String() string { return costOpNames[o] }
 

@@ -16,6 +16,11 @@ type fakeEnv struct {
 	freeList map[int][]uint64 // per order, blocks returned
 	out      map[uint64]int   // outstanding blocks by address -> order
 	frees    int
+	// offline[n] takes node n's memory offline (NodeHealth); slow
+	// multiplies the price of every cross-node operation (a NUMA latency
+	// fault), 0 meaning 1.
+	offline []bool
+	slow    int64
 }
 
 func newFakeEnv(cpus, nodes int, limitPages int64) *fakeEnv {
@@ -72,7 +77,10 @@ func (f *fakeEnv) NodesByDistance(node int) []int {
 func (f *fakeEnv) CostNs(op CostOp, from, to int, bytes int64) int64 {
 	base := int64(10)
 	if from != to {
-		base = 100
+		base = 100 * max(f.slow, 1)
 	}
 	return base + bytes/64
 }
+
+// NodeOnline implements NodeHealth.
+func (f *fakeEnv) NodeOnline(node int) bool { return node >= len(f.offline) || !f.offline[node] }

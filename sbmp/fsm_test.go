@@ -21,7 +21,7 @@ type specEdge struct {
 func fsmNoPending(f Facts) bool { return !f.PendingSync }
 
 var specEdges = []specEdge{
-	{StateIdle, StateAllocating, TriggerAllocRequest, func(f Facts) bool { return !f.PendingSync && f.LocalFreeBlocks >= 1 }},
+	{StateIdle, StateAllocating, TriggerAllocRequest, func(f Facts) bool { return !f.PendingSync && f.FreeBlocks >= 1 }},
 	{StateAllocating, StateSyncing, TriggerNeedsRemote, fsmNoPending},
 	{StateSyncing, StateActive, TriggerQuorumAck, func(f Facts) bool {
 		quorum := f.ReplicasAcked > f.Replicas/2
@@ -48,9 +48,9 @@ func findSpecEdge(from, to State, trigger Trigger) (specEdge, bool) {
 // fsmGoodFacts satisfies the contract of every edge out of from into to.
 func fsmGoodFacts(from, to State) Facts {
 	if from == StateSyncing && to == StateActive {
-		return Facts{PendingSync: true, ShadowPersisted: true, ReplicasAcked: 2, Replicas: 2, LocalFreeBlocks: 1}
+		return Facts{PendingSync: true, ShadowPersisted: true, ReplicasAcked: 2, Replicas: 2, FreeBlocks: 1}
 	}
-	return Facts{LocalFreeBlocks: 1}
+	return Facts{FreeBlocks: 1}
 }
 
 // fsmAt returns an FSM forced into state s (in-package tests only).
@@ -83,7 +83,7 @@ func TestFSMStateAndTriggerNames(t *testing.T) {
 // satisfy the contract and with facts that break every contract, and
 // checks the outcome against specEdges.
 func TestFSMLegalityTable(t *testing.T) {
-	bad := Facts{PendingSync: true, LocalFreeBlocks: 0, Replicas: 3, ReplicasAcked: 1}
+	bad := Facts{PendingSync: true, FreeBlocks: 0, Replicas: 3, ReplicasAcked: 1}
 	for from := range NumStates {
 		for to := range NumStates + 1 { // one out-of-range target
 			for tr := range NumTriggers + 1 { // one out-of-range trigger
@@ -206,10 +206,10 @@ func TestFSMContracts(t *testing.T) {
 		facts   Facts
 		want    string // "" for success
 	}{
-		{"alloc ok", StateIdle, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: 1}, ""},
-		{"alloc with pending sync", StateIdle, StateAllocating, TriggerAllocRequest, Facts{PendingSync: true, LocalFreeBlocks: 1}, ContractNoPendingSync},
-		{"alloc with no local block", StateIdle, StateAllocating, TriggerAllocRequest, Facts{}, ContractLocalFree},
-		{"alloc with negative local blocks", StateIdle, StateAllocating, TriggerAllocRequest, Facts{LocalFreeBlocks: -1}, ContractLocalFree},
+		{"alloc ok", StateIdle, StateAllocating, TriggerAllocRequest, Facts{FreeBlocks: 1}, ""},
+		{"alloc with pending sync", StateIdle, StateAllocating, TriggerAllocRequest, Facts{PendingSync: true, FreeBlocks: 1}, ContractNoPendingSync},
+		{"alloc with no local block", StateIdle, StateAllocating, TriggerAllocRequest, Facts{}, ContractFreeBlocks},
+		{"alloc with negative local blocks", StateIdle, StateAllocating, TriggerAllocRequest, Facts{FreeBlocks: -1}, ContractFreeBlocks},
 		{"needs remote with sync in flight", StateAllocating, StateSyncing, TriggerNeedsRemote, Facts{PendingSync: true}, ContractNoPendingSync},
 		{"quorum ok", StateSyncing, StateActive, TriggerQuorumAck, acked, ""},
 		{"quorum without shadow", StateSyncing, StateActive, TriggerQuorumAck, with(acked, func(f *Facts) { f.PendingSync = false }), ContractShadowPending},
@@ -331,7 +331,7 @@ func TestFSMErrorMessages(t *testing.T) {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	err = m.Transition(StateAllocating, TriggerAllocRequest, Facts{})
-	if got, want := err.Error(), "sbmp: FSM transition IDLE->ALLOCATING on alloc_req violates contract: local free blocks >= 1"; got != want {
+	if got, want := err.Error(), "sbmp: FSM transition IDLE->ALLOCATING on alloc_req violates contract: free blocks >= 1"; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	if errors.Is(err, ErrIllegalTransition) {
@@ -369,7 +369,7 @@ func (s *fsmModel) drawFacts(t *rapid.T, from, to State) Facts {
 	}
 	return Facts{
 		PendingSync:     rapid.Bool().Draw(t, "pendingSync"),
-		LocalFreeBlocks: rapid.IntRange(-1, 3).Draw(t, "localFreeBlocks"),
+		FreeBlocks:      rapid.IntRange(-1, 3).Draw(t, "freeBlocks"),
 		ShadowPersisted: rapid.Bool().Draw(t, "shadowPersisted"),
 		ReplicasAcked:   rapid.IntRange(0, 4).Draw(t, "replicasAcked"),
 		Replicas:        rapid.IntRange(0, 4).Draw(t, "replicas"),

@@ -415,6 +415,7 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
 		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"degrade_exits", s.DegradeExits},
 		{"degraded_ns", s.DegradedNs}, {"fsm_refused", s.FSMRefused},
+		{"fsm_migrations_drift", s.FSMDriftMigrations}, {"fsm_migrations_fault", s.FSMFaultMigrations},
 		{"degraded", r.a.Degraded()},
 	}
 	var b strings.Builder

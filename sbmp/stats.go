@@ -40,9 +40,14 @@ type Stats struct {
 	// DegradedNs is the time spent in degrade episodes: the closed ones,
 	// and, in Allocator.Stats, the open one up to the time of the call.
 	DegradedNs int64
-	// FSMRefused counts FSM transitions refused by legality or contract
-	// (an allocation request with no local free block stays IDLE).
+	// FSMRefused counts FSM transitions refused by legality or contract:
+	// an allocation request with no free block in Tier-1 stays IDLE, and
+	// a sync whose shadow was not persisted or acknowledged is refused
+	// ACTIVE (and fails, SYNCING -> IDLE).
 	FSMRefused int64
+	// FSMDriftMigrations and FSMFaultMigrations count the ACTIVE CPUs
+	// that migrated on load drift and on a fault signal (fsmdrive.go).
+	FSMDriftMigrations, FSMFaultMigrations int64
 }
 
 func (s *Stats) noteMergeDelay(ns int64) {

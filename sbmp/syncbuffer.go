@@ -63,7 +63,10 @@ func wordPhase(w uint64) uint64   { return w & phaseMask }
 //
 // A sync runs: v := Load; BeginSync(StateSyncing, v, shadow) returns v';
 // after the FSM reaches ACTIVE, Commit(v') switches local = shadow, or
-// Abort(v') drops the shadow when the sync fails. Every mutation is a
+// Abort(v') drops the shadow when the sync fails. When the switched-to
+// block stops serving (the FSM leaves ACTIVE), Retire sets local back to
+// 0: the allocator keeps local set exactly while its CPU is ACTIVE, so a
+// later sync may switch to the same block again. Every mutation is a
 // compare-and-swap on the version, so an operation made against a version
 // that is no longer current fails with ErrStaleVersion and changes
 // nothing: a pending shadow cannot be overwritten, and a switch can only
@@ -72,7 +75,7 @@ func wordPhase(w uint64) uint64   { return w & phaseMask }
 //
 // The version is strictly monotonic and names exactly one state of the
 // buffer: BeginSync advances it by 2 (claim, then publish), Commit and
-// Abort by 1, Init by 2; failed calls leave it unchanged.
+// Abort by 1, Init and Retire by 2; failed calls leave it unchanged.
 //
 // Representation (chosen by measurement against an atomic.Pointer to
 // immutable snapshots, which costs one allocation per sync and was about
@@ -217,6 +220,38 @@ func (b *SyncBuffer) Abort(expectVersion uint64) (dropped, version uint64, err e
 		return 0, 0, ErrStaleVersion
 	}
 	return dropped, expectVersion + 1, nil
+}
+
+// Retire ends the service of the block local holds, outside any sync:
+// local becomes 0 (none) and the version advances. It returns the block
+// that stopped serving and the new version; ErrStaleVersion if the buffer
+// moved past expectVersion, ErrShadowPending if a sync is in flight (its
+// shadow must be committed or aborted first), ErrNoBlock if local is
+// already 0. Like BeginSync it claims the other slot, writes 0 there and
+// publishes it as local, so a concurrent Load sees either the old block
+// or 0; between claim and publish, Snapshot and Pending report a write in
+// progress.
+func (b *SyncBuffer) Retire(expectVersion uint64) (retired, version uint64, err error) {
+	w := b.word.Load()
+	switch {
+	case wordVersion(w) != expectVersion:
+		return 0, 0, ErrStaleVersion
+	case wordPhase(w) != phaseIdle:
+		return 0, 0, ErrShadowPending
+	case expectVersion > maxVersion-3:
+		return 0, 0, ErrVersionExhausted
+	}
+	i := wordIndex(w)
+	retired = b.slots[i].Load()
+	if retired == 0 {
+		return 0, 0, ErrNoBlock
+	}
+	if !b.word.CompareAndSwap(w, packWord(expectVersion+1, i, phaseWriting)) {
+		return 0, 0, ErrStaleVersion
+	}
+	b.slots[i^1].Store(0)
+	b.word.Store(packWord(expectVersion+2, i^1, phaseIdle))
+	return retired, expectVersion + 2, nil
 }
 
 // pendingAt loads the word and checks that it is at expectVersion with a

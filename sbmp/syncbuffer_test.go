@@ -434,6 +434,30 @@ func (s *syncModel) finish(t *rapid.T, commit bool) {
 	s.shadow, s.version = 0, v
 }
 
+// retire ends local's service: local becomes 0, version + 2.
+func (s *syncModel) retire(t *rapid.T) {
+	expect := s.drawVersion(t)
+	var want []error
+	if expect != s.version {
+		want = append(want, ErrStaleVersion)
+	}
+	if s.shadow != 0 {
+		want = append(want, ErrShadowPending)
+	}
+	if s.local == 0 {
+		want = append(want, ErrNoBlock)
+	}
+	got, v, err := s.b.Retire(expect)
+	syncExpectErr(t, "Retire", err, want)
+	if err != nil {
+		return
+	}
+	if got != s.local || v != s.version+2 {
+		t.Fatalf("Retire returned %#x at %d; want %#x at %d", got, v, s.local, s.version+2)
+	}
+	s.local, s.version = 0, v
+}
+
 func (s *syncModel) check(t *rapid.T) {
 	want := SyncState{Local: s.local, Shadow: s.shadow, Version: s.version, Pending: s.shadow != 0}
 	if got := s.b.Snapshot(); got != want {
@@ -448,7 +472,7 @@ func (s *syncModel) check(t *rapid.T) {
 }
 
 // TestSyncBufferStateMachine drives random, often invalid, operations
-// against a sequential model.
+// (BeginSync, Commit, Abort, Retire) against a sequential model.
 func TestSyncBufferStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := &syncModel{}
@@ -456,6 +480,7 @@ func TestSyncBufferStateMachine(t *testing.T) {
 			"begin":  s.begin,
 			"commit": func(t *rapid.T) { s.finish(t, true) },
 			"abort":  func(t *rapid.T) { s.finish(t, false) },
+			"retire": s.retire,
 			"":       s.check,
 		})
 	})
@@ -608,7 +633,7 @@ func ExampleSyncBuffer() {
 			panic(err)
 		}
 	}
-	must(fsm.Transition(StateAllocating, TriggerAllocRequest, Facts{PendingSync: buf.Pending(), LocalFreeBlocks: 1}))
+	must(fsm.Transition(StateAllocating, TriggerAllocRequest, Facts{PendingSync: buf.Pending(), FreeBlocks: 1}))
 	must(fsm.Transition(StateSyncing, TriggerNeedsRemote, Facts{PendingSync: buf.Pending()}))
 
 	_, v := buf.Load()

@@ -164,6 +164,12 @@ func (g *gen) sbmp(sc *scenario.Scenario) {
 	b.Tier1BlockKiB = pick(g, 2048, 4096)
 	b.SlabSelect = pick(g, "fullest", "address", "newest")
 	b.RemoteFreeBatch = pick(g, -1, 1, 12, 64)
+	// Short drift windows and tight sync timeouts, so that the FSM's
+	// drift, fault and failed-sync paths run within a short scenario.
+	b.FSMDriftWindowMs = pick[int64](g, -1, 1, 20, 1000)
+	b.FSMDriftRemoteShare = pick(g, 0.25, 0.5, 0.75)
+	b.FSMDriftMinSlots = pick[int64](g, 1, 64)
+	b.FSMSyncTimeoutFactor = pick[int64](g, 1, 2, 4)
 }
 
 // policy picks a policy of each kind and random valid parameters for it.

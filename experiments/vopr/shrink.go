@@ -178,7 +178,9 @@ func simplifyWorkload(w *scenario.Workload) bool {
 func defaultSBMP(s *scenario.Scenario) bool {
 	d := scenario.Default().SBMP
 	if slices.Equal(s.SBMP.SlotSizes, d.SlotSizes) && s.SBMP.Tier0CapacitySlots == d.Tier0CapacitySlots && s.SBMP.Tier1BlockKiB == d.Tier1BlockKiB &&
-		s.SBMP.SlabSelect == d.SlabSelect && s.SBMP.RemoteFreeBatch == d.RemoteFreeBatch {
+		s.SBMP.SlabSelect == d.SlabSelect && s.SBMP.RemoteFreeBatch == d.RemoteFreeBatch &&
+		s.SBMP.FSMDriftWindowMs == d.FSMDriftWindowMs && s.SBMP.FSMDriftRemoteShare == d.FSMDriftRemoteShare &&
+		s.SBMP.FSMDriftMinSlots == d.FSMDriftMinSlots && s.SBMP.FSMSyncTimeoutFactor == d.FSMSyncTimeoutFactor {
 		return false
 	}
 	s.SBMP = d

@@ -212,6 +212,10 @@ func (c *config) compileProcesses(sc *scenario.Scenario) error {
 		SlotSizes: sc.SBMP.SlotSizes, Tier0CapacitySlots: sc.SBMP.Tier0CapacitySlots,
 		BlockOrder: bits.Len(uint(sc.SBMP.Tier1BlockKiB/4)) - 1,
 		SlabSelect: sel, RemoteFreeBatch: sc.SBMP.RemoteFreeBatch,
+		FSM: sbmp.FSMConfig{
+			DriftWindowNs: sc.SBMP.FSMDriftWindowMs * 1e6, DriftRemoteShare: sc.SBMP.FSMDriftRemoteShare,
+			DriftMinSlots: sc.SBMP.FSMDriftMinSlots, SyncTimeoutFactor: sc.SBMP.FSMSyncTimeoutFactor,
+		},
 	}
 	place, err := compilePlacement(sc)
 	if err != nil {

@@ -9,7 +9,10 @@ import (
 // costs the idle load latency between the nodes plus the bytes at the
 // link's bandwidth; a Tier-0 hit touches no other node's memory; a Tier-2
 // allocation pays a page-fault cost per page (about 250 ns for a 4 KiB
-// anonymous fault, on top of the kernel model's reclaim stalls). Every
+// anonymous fault, on top of the kernel model's reclaim stalls); a sync
+// message (the shadow record, or an ack) moves its bytes like any other
+// transfer, so a numa-latency fault slows it and can make it time out
+// (sbmp.FSMConfig.SyncTimeoutFactor). Every
 // SBMP process of a run prices its work with the same numaCost, and
 // numa-latency faults change it in place (see faultSide.applyLatency).
 type numaCost struct {

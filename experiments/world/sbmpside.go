@@ -446,6 +446,13 @@ func (p *sbmpPages) FreeFraction(node int) float64 {
 	return float64(s.k.m.NodeFreePages(node)) / float64(z.ManagedPages)
 }
 
+// NodeOnline implements sbmp.NodeHealth: whether the node's memory is
+// online in the kernel model (a node-offline fault takes it offline),
+// which SBMP's syncs and fault signal ask (SPEC 2.1).
+func (p *sbmpPages) NodeOnline(node int) bool {
+	return (*sbmpSide)(p).k.m.NodeOnline(node)
+}
+
 // sbmpTopology is the kernel model's view: CPUs to nodes and zonelists.
 type sbmpTopology struct {
 	cpuNodes  []int
@@ -498,6 +505,7 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 		RemoteFrees: st.RemoteFrees, RemoteFlushes: st.RemoteFlushes, Trims: st.Trims, TrimmedSlots: st.TrimmedSlots, MediumAllocs: st.MediumAllocs,
 		Tier2Fallbacks: st.Tier2Fallbacks, DegradeEntries: st.DegradeEntries, DegradeExits: st.DegradeExits, DegradedNs: st.DegradedNs, Flushes: st.Flushes,
 		TotalFreeBytesEnd: free, FSMRefused: st.FSMRefused, Debugfs: procs[0].a.DebugfsText(),
+		FSMDriftMigrations: st.FSMDriftMigrations, FSMFaultMigrations: st.FSMFaultMigrations,
 		// A copy: a slice of the array would keep the whole simulation
 		// alive for as long as the summary is.
 		Alerts: slices.Clone(procs[0].alerts[:]),

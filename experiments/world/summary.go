@@ -471,9 +471,21 @@ type SBMPSummary struct {
 	// in the Tier-0 caches and in free (or pending) Tier-1 slabs.
 	TotalFreeBytesEnd int64 `json:"total_free_bytes_end"`
 	// FSMRefused counts FSM transitions the SPEC 2.1 FSM refused by its
-	// legality or contract (such as an allocation request with no local
-	// free block, which leaves the CPU IDLE).
+	// legality or contract: an allocation request with no free block in
+	// Tier-1 on the nodes its refill may take from (which leaves the CPU
+	// IDLE), and a sync whose shadow was not persisted or acknowledged in
+	// time (which then fails, SYNCING->IDLE).
 	FSMRefused int64 `json:"fsm_refused"`
+	// FSMDriftMigrations counts fsm_transitions' ACTIVE->MIGRATING on
+	// load drift: a CPU whose traffic with Tier-1 (slots refilled, and
+	// slots of other nodes freed) was mostly with other nodes over a
+	// drift window (sbmp.fsm_drift_window_ms).
+	FSMDriftMigrations int64 `json:"fsm_migrations_drift"`
+	// FSMFaultMigrations counts fsm_transitions' ACTIVE->MIGRATING on a
+	// fault signal: the node of the block the CPU switched to went
+	// offline, or its link to the CPU's node got slower than a sync
+	// tolerates (sbmp.fsm_sync_timeout_factor).
+	FSMFaultMigrations int64 `json:"fsm_migrations_fault"`
 	// Alerts are the SPEC 1.5 signals sampled every 500 ms, of the first
 	// SBMP process, in the order tier0_free_avg, tier1_merge_delay_ms,
 	// fallback_to_tier2_per_s.

@@ -257,6 +257,19 @@ type SBMP struct {
 	// default, alloc_alien_cache); -1 keeps a remote free in the freeing
 	// CPU's cache, as SBMP did before remote frees went home.
 	RemoteFreeBatch int `toml:"remote_free_batch"`
+	// FSMDriftWindowMs, FSMDriftRemoteShare and FSMDriftMinSlots define
+	// the load drift that moves an ACTIVE CPU's FSM to MIGRATING (SPEC
+	// 2.1; sbmp.FSMConfig): over a window of FSMDriftWindowMs, at least
+	// FSMDriftMinSlots slots of traffic with Tier-1, more than
+	// FSMDriftRemoteShare of it with other nodes. Defaults 1000 (-1: no
+	// drift), 0.5 and 64.
+	FSMDriftWindowMs    int64   `toml:"fsm_drift_window_ms"`
+	FSMDriftRemoteShare float64 `toml:"fsm_drift_remote_share"`
+	FSMDriftMinSlots    int64   `toml:"fsm_drift_min_slots"`
+	// FSMSyncTimeoutFactor bounds a sync message at this many times its
+	// idle price: slower ones time out and fail the sync, and a link that
+	// slow is a fault signal. Default 4.
+	FSMSyncTimeoutFactor int64 `toml:"fsm_sync_timeout_factor"`
 }
 
 // Where SBMP runs.
@@ -574,6 +587,11 @@ func Default() Scenario {
 			Tier2GFP:           "GFP_KERNEL",
 			SlabSelect:         "fullest",
 			RemoteFreeBatch:    12,
+			// sbmp.DefaultFSMConfig's, which says why.
+			FSMDriftWindowMs:     1000,
+			FSMDriftRemoteShare:  0.5,
+			FSMDriftMinSlots:     64,
+			FSMSyncTimeoutFactor: 4,
 		},
 		Policy: Policy{
 			Merge:   "lazy-threshold",

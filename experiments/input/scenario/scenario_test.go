@@ -32,7 +32,8 @@ func TestDefault(t *testing.T) {
 			CompactionProactiveness: 20, ExtfragThreshold: 500, CgroupVersion: 2},
 		SBMP: SBMP{SlotSizes: []int64{64, 256, 1024}, Tier0CapacitySlots: 512, Tier1BlockKiB: 2048,
 			Placement: "user", MadviseHugepage: true, Tier1GFP: "GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN", Tier2GFP: "GFP_KERNEL",
-			SlabSelect: "fullest", RemoteFreeBatch: 12},
+			SlabSelect: "fullest", RemoteFreeBatch: 12,
+			FSMDriftWindowMs: 1000, FSMDriftRemoteShare: 0.5, FSMDriftMinSlots: 64, FSMSyncTimeoutFactor: 4},
 		Policy: Policy{Merge: "lazy-threshold", Refill: "fixed-batch", Degrade: "immediate-tier2"},
 		Output: Output{SampleIntervalMs: 100},
 	}

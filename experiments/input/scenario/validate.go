@@ -29,6 +29,12 @@ const (
 	MaxSwapMB = 1 << 30
 	// MaxTier0CapacitySlots bounds sbmp.tier0_capacity_slots.
 	MaxTier0CapacitySlots = 1 << 20
+	// MaxFSMDriftWindowMs bounds sbmp.fsm_drift_window_ms (one hour).
+	MaxFSMDriftWindowMs = 3_600_000
+	// MaxFSMDriftMinSlots bounds sbmp.fsm_drift_min_slots.
+	MaxFSMDriftMinSlots = 1 << 40
+	// MaxFSMSyncTimeoutFactor bounds sbmp.fsm_sync_timeout_factor.
+	MaxFSMSyncTimeoutFactor = 1000
 	// maxNameBytes bounds run and workload names.
 	maxNameBytes = 128
 )
@@ -226,6 +232,14 @@ func (v *validator) sbmp() {
 	if b.RemoteFreeBatch != -1 {
 		v.intRange("sbmp.remote_free_batch", int64(b.RemoteFreeBatch), 1, MaxTier0CapacitySlots)
 	}
+	if b.FSMDriftWindowMs != -1 {
+		v.intRange("sbmp.fsm_drift_window_ms", b.FSMDriftWindowMs, 1, MaxFSMDriftWindowMs)
+	}
+	if !(b.FSMDriftRemoteShare > 0 && b.FSMDriftRemoteShare < 1) {
+		v.failf("sbmp.fsm_drift_remote_share", "must be above 0 and below 1, got %v", b.FSMDriftRemoteShare)
+	}
+	v.intRange("sbmp.fsm_drift_min_slots", b.FSMDriftMinSlots, 1, MaxFSMDriftMinSlots)
+	v.intRange("sbmp.fsm_sync_timeout_factor", b.FSMSyncTimeoutFactor, 1, MaxFSMSyncTimeoutFactor)
 	for _, m := range []struct{ key, mask string }{{"sbmp.tier1_gfp", b.Tier1GFP}, {"sbmp.tier2_gfp", b.Tier2GFP}} {
 		if _, err := ParseGFP(m.mask); err != nil {
 			v.failf(m.key, "%v", err)
