@@ -156,24 +156,8 @@ func (t *tier1) allocSlab(node int) (uint64, bool) {
 		b.freeSlabs--
 		return addr, true
 	}
-	for o := 0; o <= t.topOrder; o++ {
-		l := tn.free[o]
-		if len(l) == 0 {
-			continue
-		}
-		addr := l[len(l)-1]
-		b := t.blockOf(addr)
-		s := t.slabIndex(b, addr)
-		t.removeFree(b, s)
-		for o > 0 { // split: keep the lower half, free the upper
-			o--
-			t.pushFree(b, s+1<<o, o)
-			t.stats.Tier1Splits++
-		}
-		b.freeSlabs--
-		return addr, true
-	}
-	return 0, false
+	addr, _, ok := t.takeFree(node, 0)
+	return addr, ok
 }
 
 // allocOrder takes a block of 2^order slabs from node's pool: for order
@@ -186,6 +170,12 @@ func (t *tier1) allocOrder(node, order int) (addr uint64, splits int, ok bool) {
 		addr, ok = t.allocSlab(node)
 		return addr, int(t.stats.Tier1Splits - before), ok
 	}
+	return t.takeFree(node, order)
+}
+
+// takeFree takes the smallest free block of node of at least the order,
+// split down to it, and returns the splits made.
+func (t *tier1) takeFree(node, order int) (addr uint64, splits int, ok bool) {
 	tn := &t.nodes[node]
 	for o := order; o <= t.topOrder; o++ {
 		l := tn.free[o]
