@@ -149,10 +149,12 @@ func run(env *canon.Env, out *canon.Out) error {
 	return nil
 }
 
-// unitOf is how a metric reads in the text: nanoseconds as ms, bytes as
-// MiB, the rest as they are.
+// unitOf is how a metric reads in the text: allocation latencies in ns,
+// other times in ms, bytes as MiB, the rest as they are.
 func unitOf(name string) (label string, scale float64) {
 	switch {
+	case strings.HasPrefix(name, "alloc_latency"):
+		return strings.TrimSuffix(name, "_ns") + " (ns)", 1
 	case strings.HasSuffix(name, "_ns"):
 		return strings.TrimSuffix(name, "_ns") + " (ms)", 1e6
 	case strings.HasSuffix(name, "_bytes"):
