@@ -201,8 +201,13 @@ func (g *gen) policy(sc *scenario.Scenario) {
 	}
 }
 
-// param draws a valid value of par, around its default.
+// param draws a valid value of par, around its default; a flag (an
+// integer parameter of two values, such as degrade_carve_small) takes
+// either.
 func (g *gen) param(par policies.Param) float64 {
+	if par.Integer && par.Max-par.Min == 1 {
+		return par.Min + float64(g.intn(2))
+	}
 	lo := max(par.Min, par.Default/16, 1e-3)
 	hi := min(par.Max, max(par.Default*16, lo*2))
 	x := g.logUniform(lo, hi)
