@@ -166,7 +166,9 @@ func (a *Allocator) mark(n int) int32 {
 // caches go home. The caller merges afterwards.
 func (a *Allocator) trimIdle(now int64) error {
 	a.stats.Trims++
-	want := int(float64(a.cfg.Tier0CapacitySlots)*a.trim.Fraction + 0.999999)
+	// The product is rounded before the sum, so that no architecture
+	// fuses them into one multiply-add (the same bytes on arm64).
+	want := int(float64(float64(a.cfg.Tier0CapacitySlots)*a.trim.Fraction) + 0.999999)
 	for cpu := range a.cpus {
 		st := &a.cpus[cpu]
 		for cls := range st.caches {
