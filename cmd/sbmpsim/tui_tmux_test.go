@@ -57,7 +57,7 @@ func TestTUIInTmux(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {200, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			tm := newTmux(t, size[0], size[1],
-				fmt.Sprintf(`%q tui --workers 2; echo "EXIT=$?"; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo; sleep 600`, bin))
+				fmt.Sprintf(`%q tui --workers 2; echo "EXIT=$?"; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo; echo MODES-END; sleep 600`, bin))
 			tm.wait("the editor", "✓ valid scenario")
 			tm.literal("bogus_key = 1")
 			tm.keys("Enter")
@@ -90,7 +90,12 @@ func TestTUIInTmux(t *testing.T) {
 			}
 
 			tm.keys("F10")
-			screen = tm.wait("the exit", "EXIT=0")
+			// Wait for stty's lines, not just the exit status before them
+			// (a pane read between the two failed once in CI).
+			screen = tm.wait("the exit", "MODES-END")
+			if !strings.Contains(screen, "EXIT=0") {
+				t.Errorf("sbmpsim tui did not exit 0:\n%s", screen)
+			}
 			for _, mode := range []string{"icanon", "echo"} {
 				if !strings.Contains(screen, "\n"+mode+"\n") {
 					t.Errorf("the terminal is not back in %s mode:\n%s", mode, screen)
