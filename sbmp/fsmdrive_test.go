@@ -287,7 +287,8 @@ func TestFSMDriveStateMachine(t *testing.T) {
 	var drift, fault, failed uint64
 	defer func() {
 		t.Logf("over the examples: %d drift migrations, %d fault migrations, %d failed syncs", drift, fault, failed)
-		if !t.Failed() && (drift == 0 || fault == 0 || failed == 0) {
+		// -short (the race pass) runs too few examples to reach them all.
+		if !t.Failed() && !testing.Short() && (drift == 0 || fault == 0 || failed == 0) {
 			t.Errorf("over the examples: %d drift migrations, %d fault migrations, %d failed syncs; want each", drift, fault, failed)
 		}
 	}()
