@@ -880,9 +880,25 @@ func (a *Allocator) flushAll() (costNs int64) {
 // takes at least 8 KiB: the footprint cost of degrading that SPEC 1.3
 // describes.
 func (a *Allocator) allocTier2(cpu int, size int64, degraded bool) AllocResult {
-	node := a.env.Topology.NodeOfCPU(cpu)
-	g, ok := a.pc.Alloc(cpu, node, size, 0)
-	cost := g.StallNs
+	addr, cost, ok := a.pageCacheAlloc(cpu, a.env.Topology.NodeOfCPU(cpu), size)
+	if !ok {
+		return AllocResult{CostNs: cost}
+	}
+	if !degraded {
+		a.stats.FallbackCount++
+	}
+	a.stats.Tier2Allocs++
+	a.tier2Live[addr] = size
+	return AllocResult{Addr: addr, OK: true, Tier: 2, CostNs: cost}
+}
+
+// pageCacheAlloc takes bytes from Tier-2's page cache for node and
+// returns the address and what it cost: the page source's stall (counted
+// as alloc stall) and, on a miss, the Tier-2 allocation. A failure is
+// counted in AllocFailures.
+func (a *Allocator) pageCacheAlloc(cpu, node int, bytes int64) (addr uint64, cost int64, ok bool) {
+	g, ok := a.pc.Alloc(cpu, node, bytes, 0)
+	cost = g.StallNs
 	if !g.Hit {
 		served := g.ServedNode
 		if served < 0 {
@@ -893,14 +909,9 @@ func (a *Allocator) allocTier2(cpu int, size int64, degraded bool) AllocResult {
 	a.stats.AllocStallNs += g.StallNs
 	if !ok {
 		a.stats.AllocFailures++
-		return AllocResult{CostNs: cost}
+		return 0, cost, false
 	}
-	if !degraded {
-		a.stats.FallbackCount++
-	}
-	a.stats.Tier2Allocs++
-	a.tier2Live[g.Addr] = size
-	return AllocResult{Addr: g.Addr, OK: true, Tier: 2, CostNs: cost}
+	return g.Addr, cost, true
 }
 
 func (a *Allocator) freeTier2(cpu int, addr uint64) (int64, error) {

@@ -91,21 +91,12 @@ func (a *Allocator) allocCarved(cpu, cls int, size int64) AllocResult {
 	p := a.availCarved(node, cls)
 	if p == nil {
 		bytes := carveBytes(slot)
-		g, ok := a.pc.Alloc(cpu, node, bytes, 0)
-		cost += g.StallNs
-		if !g.Hit {
-			served := g.ServedNode
-			if served < 0 {
-				served = node
-			}
-			cost += a.env.Cost.CostNs(CostTier2, served, node, g.SizeBytes())
-		}
-		a.stats.AllocStallNs += g.StallNs
+		addr, c, ok := a.pageCacheAlloc(cpu, node, bytes)
+		cost += c
 		if !ok {
-			a.stats.AllocFailures++
 			return AllocResult{CostNs: cost}
 		}
-		p = &carvePage{base: g.Addr, node: node, cls: cls}
+		p = &carvePage{base: addr, node: node, cls: cls}
 		for off := bytes - slot; off >= 0; off -= slot {
 			p.free = append(p.free, uint32(off))
 		}
