@@ -237,3 +237,141 @@ func (a *Allocator) Retire() {
 		a.endDegrade(a.env.Clock.Now())
 	}
 }
+
+// degrade handles an allocation Tier-0 and Tier-1 could not serve: it
+// opens a degrade episode unless one is open (degrade.go), then asks the
+// degrade policy.
+func (a *Allocator) degrade(cpu, cls int, size int64, costNs int64, attempt int) AllocResult {
+	if !a.degraded {
+		// SPEC 2.6: on entering degrade, flush every per-CPU cache back
+		// to the shared pool, so that no block is cached on one CPU while
+		// another starves, and merge what that frees; then retry the
+		// refill once. The retry does not count towards the episode's
+		// exit: it is part of the entry.
+		costNs += a.beginDegrade(cpu)
+		r, ok := a.retryRefill(cpu, cls, &costNs)
+		if ok {
+			return r
+		}
+	} else {
+		// A refill found nothing inside the episode: no second flush, and
+		// the run of refills that found slots starts again.
+		a.deg.foundInRow = 0
+	}
+	d := a.cfg.Degrade.OnExhausted(DegradeState{CPU: cpu, Class: cls, NowNs: a.env.Clock.Now(), Attempt: attempt})
+	switch d.Action {
+	case DegradeWait:
+		a.stats.AllocStallNs += costNs
+		return AllocResult{CostNs: costNs, RetryAfterNs: max(d.WaitNs, 1)}
+	case DegradeStealRemote:
+		home := a.env.Topology.NodeOfCPU(cpu)
+		c := &a.cpus[cpu].caches[cls]
+		for _, node := range a.env.Topology.NodesByDistance(home) {
+			before := len(*c)
+			a.takeSlots(cpu, node, cls, a.cfg.Tier0CapacitySlots/2, false)
+			if moved := len(*c) - before; moved > 0 {
+				a.stats.RefillsRemote++
+				return a.popRefilled(cpu, cls, costNs+a.env.Cost.CostNs(CostRefillRemote, node, home, int64(moved)*a.cfg.SlotSizes[cls]))
+			}
+		}
+		// The refill that failed has already looked at every node's
+		// slabs (what the loop above retries): what no refill reaches
+		// are the slots other CPUs hold in their caches, stranded there
+		// while this CPU starves (SPEC 1.3's tier imbalance). Take up to
+		// half of each, nearest node first.
+		for _, node := range a.env.Topology.NodesByDistance(home) {
+			if moved := a.stealPeers(cpu, node, cls, a.cfg.Tier0CapacitySlots/2); moved > 0 {
+				op := CostRefillLocal
+				if node != home {
+					op = CostRefillRemote
+					a.stats.RefillsRemote++
+				}
+				return a.popRefilled(cpu, cls, costNs+a.env.Cost.CostNs(op, node, home, int64(moved)*a.cfg.SlotSizes[cls]))
+			}
+		}
+	case DegradeReclaimFirst:
+		costNs += a.flushAll()
+		if r, ok := a.retryRefill(cpu, cls, &costNs); ok {
+			return r
+		}
+	case DegradeFail:
+		a.stats.AllocFailures++
+		a.stats.AllocStallNs += costNs
+		return AllocResult{CostNs: costNs}
+	}
+	// The slow path so far (failed refills, flushes) is stall time of this
+	// allocation whatever Tier-2 answers. A small request takes a block
+	// of its own, or a slot of a carved one (DegradeSmallCost).
+	a.stats.AllocStallNs += costNs
+	var r AllocResult
+	if a.deg.small == DegradeSmallCarve {
+		r = a.allocCarved(cpu, cls, size)
+	} else {
+		r = a.allocTier2(cpu, size, true)
+	}
+	if r.OK {
+		a.stats.Tier2Fallbacks++
+	}
+	r.CostNs += costNs
+	return r
+}
+
+// retryRefill refills once more after a flush and serves from the cache.
+// The refill's cost is added to *costNs whether or not it found slots.
+func (a *Allocator) retryRefill(cpu, cls int, costNs *int64) (AllocResult, bool) {
+	c, got := a.refill(cpu, cls)
+	*costNs += c
+	if got == 0 {
+		return AllocResult{}, false
+	}
+	return a.popRefilled(cpu, cls, *costNs), true
+}
+
+// popRefilled serves an allocation from a cache just refilled.
+func (a *Allocator) popRefilled(cpu, cls int, costNs int64) AllocResult {
+	c := &a.cpus[cpu].caches[cls]
+	addr := (*c)[len(*c)-1]
+	*c = (*c)[:len(*c)-1]
+	a.stats.Tier1Allocs++
+	a.stats.AllocStallNs += costNs
+	return AllocResult{Addr: addr, OK: true, Tier: 1, CostNs: costNs}
+}
+
+// Flush returns every CPU's cached slots to their slabs and merges what
+// that frees, as entering degrade does (SPEC 2.6); reclaim-first policies
+// and hot swaps call it too. It returns the modelled cost.
+func (a *Allocator) Flush() int64 { return a.flushAll() }
+
+// flushAll returns every CPU's cached slots to their slabs (SPEC 2.6).
+// It returns the whole cost; each CPU's share (emptying its own cache) is
+// left in a.deg.flushNs, for beginDegrade to charge to that CPU.
+func (a *Allocator) flushAll() (costNs int64) {
+	a.stats.Flushes++
+	now := a.env.Clock.Now()
+	for cpu := range a.cpus {
+		before := costNs
+		node := a.env.Topology.NodeOfCPU(cpu)
+		for cls, c := range a.cpus[cpu].caches {
+			for _, addr := range c {
+				if err := a.returnSlot(addr, cls, a.cfg.SlotSizes[cls], now); err != nil {
+					panic(err) // the cache held a slot its slab does not know: an allocator bug
+				}
+			}
+			costNs += a.env.Cost.CostNs(CostFlush, node, node, int64(len(c))*a.cfg.SlotSizes[cls])
+			a.cpus[cpu].caches[cls] = c[:0]
+			a.cpus[cpu].lowTo(cls)
+		}
+		a.deg.flushNs[cpu] = costNs - before
+	}
+	fc, err := a.flushAliens()
+	if err != nil {
+		panic(err) // an alien cache held a slot its slab does not know: an allocator bug
+	}
+	costNs += fc
+	mc, err := a.maybeMerge(now)
+	if err != nil {
+		panic(err)
+	}
+	costNs += mc
+	return costNs
+}
