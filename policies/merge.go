@@ -4,12 +4,14 @@ import "github.com/sbmpsim/sbmpsim/sbmp"
 
 // trimParams are the idle-trim parameters every merge policy takes
 // (sbmp.IdleTrim; SLAB's cache_reap gives the defaults): trimming is what
-// returns idle slots to their slabs, and so what gives merging work.
+// returns idle slots to their slabs, and so what gives merging work; the
+// same rule decays Tier-1's merge queue, so idle queued slabs merge under
+// every policy.
 func trimParams() []Param {
 	d := sbmp.DefaultIdleTrim()
 	return []Param{
 		{Name: "trim_interval_ms", Unit: "ms", Default: float64(d.IntervalNs) / 1e6, Min: 0, Max: 3.6e6,
-			Doc: "time between idle trims of the per-CPU caches, 0 for none (SLAB's REAPTIMEOUT_AC, 2 s)"},
+			Doc: "time between idle trims of the per-CPU caches (each followed by a decay of Tier-1's merge queue by the same rule), 0 for none (SLAB's REAPTIMEOUT_AC, 2 s)"},
 		{Name: "trim_fraction", Unit: "fraction", Default: d.Fraction, Min: 0, Max: 1,
 			Doc: "with the low-water rule, share of its low-water mark a cache gives back (jemalloc's tcache_gc_small: 0.75); with SLAB's rule, share of its capacity an untouched cache gives back, at most half of what it holds (drain_array_locked: (limit + 4) / 5, so 0.2)"},
 		{Name: "trim_low_water", Unit: "rule", Default: 1, Min: 0, Max: 1, Integer: true,

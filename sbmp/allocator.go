@@ -717,20 +717,26 @@ func (a *Allocator) Scavenge(maxBytes int64) (released, costNs int64) {
 }
 
 // Tick lets time-based merge policies act without a free to trigger them,
+// trims the caches and decays Tier-1's merge queue when a trim is due,
 // evicts idle page-cache entries, and observes every CPU's FSM (drift
 // windows, the end of ACTIVE, migrations: fsmdrive.go); the simulator
 // calls it periodically.
 func (a *Allocator) Tick() error {
 	now := a.env.Clock.Now()
 	a.pc.EvictIdle(0, now)
+	trimmed := false
 	if a.trim.IntervalNs > 0 && now >= a.nextTrim {
 		a.nextTrim = now + a.trim.IntervalNs
 		if err := a.trimIdle(now); err != nil {
 			return err
 		}
+		trimmed = true
 	}
 	if _, err := a.maybeMerge(now); err != nil { // background work: nobody waits for it
 		return err
+	}
+	if trimmed { // the policy first; the decay takes what it left
+		a.decayPending(now)
 	}
 	a.observeFSMs(now) // last, so that it sees what the trim left
 	return nil

@@ -52,6 +52,7 @@ func (s *Stats) Add(o Stats) {
 	s.MediumRemote += o.MediumRemote
 	s.Tier1Splits += o.Tier1Splits
 	s.Tier1Merges += o.Tier1Merges
+	s.Tier1DecayedSlabs += o.Tier1DecayedSlabs
 	s.MergeDelayCount += o.MergeDelayCount
 	s.MergeDelaySumNs += o.MergeDelaySumNs
 	s.MergeDelayMaxNs = max(s.MergeDelayMaxNs, o.MergeDelayMaxNs)

@@ -32,6 +32,22 @@ import "math"
 //     drain_array skips a `touched` array_cache and clears the flag;
 //     drain_array_locked frees (limit + 4) / 5 objects). A cache in use
 //     every interval is never trimmed.
+//   - Tier-1's queue of slabs waiting to merge decays by the same rule at
+//     the same tick: under jemalloc's rule the given fraction of its
+//     low-water mark (the oldest slabs, which no refill took in the whole
+//     interval) is merged; under SLAB's, a queue no refill took a slab
+//     from gives that fraction of what it holds. Lazily queued free
+//     memory in Linux drains the same way when idle: SLAB's cache_reap
+//     gives a fifth of an untouched node's free slabs back to the page
+//     allocator (drain_freelist, n->free_touched), and the page
+//     allocator's per-CPU lists decay towards their minimum every vmstat
+//     interval, their pages going to the buddy lists, where they merge
+//     (mm/page_alloc.c, v6.7: decay_pcp_high, called from
+//     refresh_cpu_vm_stats). Without it a lazy-threshold queue shorter
+//     than its threshold would never merge, however long it sat idle.
+//     The slabs it merges are counted in Tier1DecayedSlabs and not in
+//     tier1_merge_delay, whose alert reads abnormal NUMA latency (SPEC
+//     1.5): their wait is the trim interval by construction.
 //     Interval and fraction are merge-family parameters
 //     (policy.merge_trim_*); the fraction's default, 0.75, is jemalloc's,
 //     and SLAB's rule wants 0.2.
@@ -162,8 +178,34 @@ func (a *Allocator) mark(n int) int32 {
 	return untouched
 }
 
+// decayPending merges, node by node, the part of Tier-1's pending queue
+// the trim rule gives back (see the doc above), oldest first, and
+// returns wholly free blocks to Tier-2 as a policy merge does. It is
+// background work, like the trim: no allocation waits for it.
+func (a *Allocator) decayPending(now int64) {
+	for node := range a.t1.nodes {
+		tn := &a.t1.nodes[node]
+		var n int
+		if a.trim.LowWater {
+			low := min(tn.pendingLow, len(tn.pending))
+			n = low - int(float64(low)*(1-a.trim.Fraction))
+		} else if !tn.pendingTouched {
+			// Rounded before the sum, as in trimIdle.
+			n = int(float64(float64(len(tn.pending))*a.trim.Fraction) + 0.999999)
+		}
+		tn.pendingTouched = false
+		if n > 0 {
+			_, whole := a.t1.mergeOldest(node, n, now, false)
+			a.stats.Tier1DecayedSlabs += int64(n)
+			a.returnBlocks(node, whole)
+		}
+		tn.pendingLow = len(tn.pending)
+	}
+}
+
 // trimIdle is one trim of every cache by the trim's rule; the alien
-// caches go home. The caller merges afterwards.
+// caches go home. The caller decays Tier-1's queue and merges
+// afterwards.
 func (a *Allocator) trimIdle(now int64) error {
 	a.stats.Trims++
 	// The product is rounded before the sum, so that no architecture

@@ -410,7 +410,7 @@ func (r *scriptRunner) stats(only []string) (string, error) {
 		{"tier2_fallbacks", s.Tier2Fallbacks}, {"alloc_stall_ns", s.AllocStallNs},
 		{"refills", s.Refills}, {"refills_remote", s.RefillsRemote}, {"drains", s.Drains},
 		{"remote_frees", s.RemoteFrees}, {"remote_flushes", s.RemoteFlushes}, {"trims", s.Trims}, {"trimmed_slots", s.TrimmedSlots},
-		{"tier1_splits", s.Tier1Splits}, {"tier1_merges", s.Tier1Merges},
+		{"tier1_splits", s.Tier1Splits}, {"tier1_merges", s.Tier1Merges}, {"tier1_decayed_slabs", s.Tier1DecayedSlabs},
 		{"merge_delay_count", s.MergeDelayCount}, {"merge_delay_max_ns", s.MergeDelayMaxNs},
 		{"blocks_from_tier2", s.BlocksFromTier2}, {"blocks_to_tier2", s.BlocksToTier2},
 		{"flushes", s.Flushes}, {"degrade_entries", s.DegradeEntries}, {"degrade_exits", s.DegradeExits},

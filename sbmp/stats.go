@@ -30,6 +30,10 @@ type Stats struct {
 	// node's pool served.
 	MediumAllocs, MediumRemote int64
 	Tier1Splits, Tier1Merges   int64
+	// Tier1DecayedSlabs counts the pending slabs the idle decay merged
+	// (homing.go); their merges are among Tier1Merges, their waits not
+	// among the merge delays.
+	Tier1DecayedSlabs int64
 	// Merge delays of Tier-1 slabs, from free to merge (tier1_merge_delay).
 	MergeDelayCount, MergeDelaySumNs, MergeDelayMaxNs int64
 	BlocksFromTier2, BlocksToTier2                    int64

@@ -41,6 +41,12 @@ type tier1Node struct {
 	free    [][]uint64 // free[o]: heads of free blocks of 2^o slabs
 	pending []uint64   // freed slabs waiting for a merge, oldest first
 	blocks  int        // blocks held from Tier-2
+	// pendingLow is the fewest slabs the queue held since the last idle
+	// decay (its low-water mark, as Tier-0's caches keep theirs), and
+	// pendingTouched whether a slab was taken from it since then
+	// (SLAB's free_touched): the idle decay's inputs (homing.go).
+	pendingLow     int
+	pendingTouched bool
 }
 
 // tier1 is the whole Tier-1.
@@ -151,6 +157,8 @@ func (t *tier1) allocSlab(node int) (uint64, bool) {
 	if k := len(tn.pending); k > 0 {
 		addr := tn.pending[k-1]
 		tn.pending = tn.pending[:k-1]
+		tn.pendingTouched = true
+		tn.pendingLow = min(tn.pendingLow, k-1)
 		b := t.blockOf(addr)
 		b.pendingAt[t.slabIndex(b, addr)] = -1
 		b.freeSlabs--
@@ -218,11 +226,23 @@ func (t *tier1) freeSlab(addr uint64, now int64) error {
 // as far up as they go, and records each slab's merge delay. It returns
 // the number of merges and the blocks that became wholly free.
 func (t *tier1) mergeNode(node int, now int64) (merges int, wholeFree []*block) {
+	return t.mergeOldest(node, len(t.nodes[node].pending), now, true)
+}
+
+// mergeOldest coalesces the n oldest pending slabs of node with their free
+// buddies, as far up as they go; the rest stay queued. With delay, each
+// merged slab's wait is recorded as a merge delay; the idle decay
+// (homing.go) merges without: its slabs waited a trim interval by
+// construction. It returns the number of merges and the blocks that
+// became wholly free.
+func (t *tier1) mergeOldest(node, n int, now int64, delay bool) (merges int, wholeFree []*block) {
 	tn := &t.nodes[node]
-	for _, addr := range tn.pending {
+	for _, addr := range tn.pending[:n] {
 		b := t.blockOf(addr)
 		s := t.slabIndex(b, addr)
-		t.stats.noteMergeDelay(now - b.pendingAt[s])
+		if delay {
+			t.stats.noteMergeDelay(now - b.pendingAt[s])
+		}
 		b.pendingAt[s] = -1
 		o := 0
 		for o < t.topOrder {
@@ -240,7 +260,8 @@ func (t *tier1) mergeNode(node int, now int64) (merges int, wholeFree []*block) 
 			wholeFree = append(wholeFree, b)
 		}
 	}
-	tn.pending = tn.pending[:0]
+	tn.pending = tn.pending[:copy(tn.pending, tn.pending[n:])]
+	tn.pendingLow = min(tn.pendingLow, len(tn.pending))
 	t.stats.Tier1Merges += int64(merges)
 	return merges, wholeFree
 }

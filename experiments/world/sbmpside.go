@@ -499,7 +499,7 @@ func sbmpSummary(procs []*sbmpSide, st sbmp.Stats) *SBMPSummary {
 	}
 	return &SBMPSummary{
 		Refills: st.Refills, RefillsRemote: st.RefillsRemote, Drains: st.Drains,
-		Tier1Splits: st.Tier1Splits, Tier1Merges: st.Tier1Merges,
+		Tier1Splits: st.Tier1Splits, Tier1Merges: st.Tier1Merges, Tier1DecayedSlabs: st.Tier1DecayedSlabs,
 		MergeDelayMeanNs: st.MergeDelayMeanNs(), MergeDelayMaxNs: st.MergeDelayMaxNs,
 		BlocksFromTier2: st.BlocksFromTier2, BlocksToTier2: st.BlocksToTier2, Tier1BlocksEnd: blocks,
 		RemoteFrees: st.RemoteFrees, RemoteFlushes: st.RemoteFlushes, Trims: st.Trims, TrimmedSlots: st.TrimmedSlots, MediumAllocs: st.MediumAllocs,

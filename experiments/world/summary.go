@@ -412,6 +412,11 @@ type SBMPSummary struct {
 	// Tier1Merges counts buddy merges in Tier-1's lazy merge: a freed
 	// chunk coalesced with its free buddy, one per order climbed.
 	Tier1Merges int64 `json:"tier1_merges"`
+	// Tier1DecayedSlabs counts the slabs that waited a whole idle-trim
+	// interval in Tier-1's merge queue and were merged by the idle decay
+	// (sbmp/homing.go); their merges are among tier1_merges, their waits
+	// are not in tier1_merge_delay.
+	Tier1DecayedSlabs int64 `json:"tier1_decayed_slabs"`
 	// MergeDelayMeanNs is SPEC 1.5's tier1_merge_delay over the run: the
 	// mean time from a slab's free to its merge, in ns; 0 when no slab
 	// was merged.
