@@ -113,7 +113,7 @@ func (c meanCI) String(prec int) string {
 }
 
 // seedsOf are the seeds of every arm on every testbed.
-func seedsOf(env *canon.Env) []uint64 { return env.Seeds(3, 10) }
+func seedsOf(env *canon.Env) []uint64 { return env.Seeds(3, 100) }
 
 // batch is run's one batch: per testbed, per arm, the seeds.
 func batch(env *canon.Env) ([]*scenario.Scenario, error) {

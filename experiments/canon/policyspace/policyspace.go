@@ -50,8 +50,17 @@ var defaults = []string{"policy.merge=lazy-threshold", "policy.refill=fixed-batc
 // defaultOf is the registry default of each family.
 var defaultOf = map[policies.Kind]string{policies.KindMerge: "lazy-threshold", policies.KindRefill: "fixed-batch", policies.KindDegrade: "immediate-tier2"}
 
-// variants are the arms: the defaults, then every other policy of every
-// family, one change each.
+// settings are the arms beyond the policies: parameters whose value is a
+// design choice the issue asks to see both ways. A degraded small request
+// takes a slot carved from a shared 8 KiB fallback block instead of a
+// block of its own (degrade.go); and the idle trim, on by default, off.
+var settings = []canon.Variant{
+	{Name: "degrade_carve_small=1", Sets: []string{"policy.degrade_carve_small=1"}},
+	{Name: "merge_trim_interval_ms=0", Sets: []string{"policy.merge_trim_interval_ms=0"}},
+}
+
+// variants are the arms: the defaults, every other policy of every
+// family, one change each, then the settings.
 func variants() []canon.Variant {
 	vs := []canon.Variant{{Name: "defaults"}}
 	for _, k := range policies.Kinds() {
@@ -61,7 +70,7 @@ func variants() []canon.Variant {
 			}
 		}
 	}
-	return vs
+	return append(vs, settings...)
 }
 
 func seedsOf(env *canon.Env) []uint64 { return env.Seeds(3, 100) }
@@ -117,7 +126,7 @@ func run(env *canon.Env, out *canon.Out) error {
 			found = append(found, f)
 		}
 	}
-	out.P("Every policy against its family's default (`lazy-threshold` merging, `fixed-batch` refills, `immediate-tier2` degrade), one change per arm, on the same seeds 1-%d of each testbed, every arm with the other two families at their defaults. The testbeds, fixed before any result was seen, each stress a different part of the allocator: %s.",
+	out.P("Every policy against its family's default (`lazy-threshold` merging, `fixed-batch` refills, `immediate-tier2` degrade), one change per arm, on the same seeds 1-%d of each testbed, every arm with the other two families at their defaults. Two more arms change a setting instead of a policy: `degrade_carve_small=1` (a degraded small request takes a slot of an 8 KiB fallback block carved for its class, instead of a fallback block of its own) and `merge_trim_interval_ms=0` (no idle trim of the per-CPU caches, and so no decay of Tier-1's merge queue). The testbeds, fixed before any result was seen, each stress a different part of the allocator: %s.",
 		len(seeds), testbedList())
 	out.P("An outcome *moves* when the 95 %% interval of its paired difference (arm minus defaults, seed by seed) excludes zero: Newcombe's interval for the OOM probability, a BCa bootstrap interval of the mean difference for the others (failed allocations, fallback rate, allocation stall, latency p50/p99/p99.9, peak footprint, memory stall, allocations harmed by degrade, Tier-1 merges, blocks returned to Tier-2). Each interval is at 95 %% on its own: over %d outcomes on %d testbeds, about one in twenty intervals that exclude zero by chance is to be expected where a policy changes nothing, so a single moved outcome with an interval close to zero is weak evidence. With few seeds (the quick run's) a bootstrap interval is too narrow to trust; the full run has 100. The numbers of every comparison, in base units, are in `policy-space.csv`.",
 		outcomes(), len(testbeds))
