@@ -63,3 +63,34 @@ func TestAlertsThresholds(t *testing.T) {
 		t.Fatalf("merge delay: %+v", got[1])
 	}
 }
+
+// TestAlertsWindows: the merge-delay and fallback signals are differences
+// over the window from prev to cur, and their thresholds are strict
+// (SPEC 1.5: danger above 200 ms, above 5 fallbacks a second).
+func TestAlertsWindows(t *testing.T) {
+	a := newTestAllocator(t, newFakeEnv(2, 1, 1<<12), Config{})
+	prev := Stats{MergeDelayCount: 2, MergeDelaySumNs: 3e9, Tier2Fallbacks: 10}
+	for _, tc := range []struct {
+		name          string
+		cur           Stats
+		elapsedNs     int64
+		delayMs       float64
+		delayLevel    AlertLevel
+		fallbackPerS  float64
+		fallbackLevel AlertLevel
+	}{
+		{"nothing in the window", prev, 1e9, 0, AlertSafe, 0, AlertSafe},
+		{"mean of the window's merges only, at the threshold", Stats{MergeDelayCount: 6, MergeDelaySumNs: 3e9 + 8e8, Tier2Fallbacks: 15}, 1e9, 200, AlertSafe, 5, AlertWarning},
+		{"above both thresholds", Stats{MergeDelayCount: 6, MergeDelaySumNs: 3e9 + 1e9, Tier2Fallbacks: 16}, 1e9, 250, AlertDanger, 6, AlertDanger},
+		{"a rate over half a second", Stats{MergeDelayCount: 3, MergeDelaySumNs: 3e9 + 1e6, Tier2Fallbacks: 13}, 500e6, 1, AlertSafe, 6, AlertDanger},
+		{"an empty window has no rate", Stats{MergeDelayCount: 2, MergeDelaySumNs: 3e9, Tier2Fallbacks: 12}, 0, 0, AlertSafe, 0, AlertSafe},
+	} {
+		got := a.Alerts(prev, tc.cur, tc.elapsedNs)
+		if got[1].Value != tc.delayMs || got[1].Level != tc.delayLevel {
+			t.Errorf("%s: merge delay %+v, want %v ms %v", tc.name, got[1], tc.delayMs, tc.delayLevel)
+		}
+		if got[2].Value != tc.fallbackPerS || got[2].Level != tc.fallbackLevel {
+			t.Errorf("%s: fallbacks %+v, want %v/s %v", tc.name, got[2], tc.fallbackPerS, tc.fallbackLevel)
+		}
+	}
+}

@@ -395,3 +395,43 @@ func TestFSMDriveStateMachine(t *testing.T) {
 		})
 	})
 }
+
+// remoteFirst plans a refill from the other node first, without growing
+// it, then from home, growing it.
+type remoteFirst struct{}
+
+func (remoteFirst) Name() string { return "remote-first" }
+func (remoteFirst) Plan(s RefillState, topo Topology) RefillPlan {
+	return RefillPlan{Batch: 64, Steps: []RefillStep{{Node: 1 - s.Home}, {Node: s.Home, Grow: true}}}
+}
+
+// TestFailedSyncRetriesFromHome: a refill whose sync fails gives the
+// remote slots back and retries from the home node alone, growing it as
+// the plan would have; the drift window counts only the slots the CPU
+// kept, none of them remote.
+func TestFailedSyncRetriesFromHome(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<10) // room for two blocks
+	a := newTestAllocator(t, f, Config{Refill: remoteFirst{}})
+	if r := a.Alloc(0, 64); !r.OK { // node 1 holds nothing: cpu 0 grows node 0
+		t.Fatalf("cpu 0: %+v", r)
+	}
+	blocks0 := a.t1.nodes[0].blocks
+	f.offline = []bool{true, false}
+	r := a.Alloc(1, 64)
+	if !r.OK || r.Degraded || r.Tier != 1 {
+		t.Fatalf("cpu 1: %+v, want a refilled slot after the retry from home", r)
+	}
+	if got := a.Tier0Free(1, 0); got != 63 {
+		t.Fatalf("cpu 1 caches %d slots, want 63", got)
+	}
+	if a.t1.nodes[1].blocks != 1 || a.t1.nodes[0].blocks != blocks0 {
+		t.Fatalf("blocks by node %d, %d: want node 1 grown once", a.t1.nodes[0].blocks, a.t1.nodes[1].blocks)
+	}
+	if c := fsmCounts(a); c["SYNCING->IDLE"] != 1 || c["SYNCING->ACTIVE"] != 0 {
+		t.Fatalf("%v", c)
+	}
+	if x := a.cpus[1].fsmx; x.winTotal != 64 || x.winRemote != 0 {
+		t.Fatalf("drift window %d slots, %d remote: want 64, 0", x.winTotal, x.winRemote)
+	}
+	mustCheckFSM(t, a)
+}

@@ -1,0 +1,112 @@
+package sbmp
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestConfigBounds: every bound of Config is where its message says,
+// accepted on the edge and refused one past it.
+func TestConfigBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string // "" when the configuration is valid
+	}{
+		{"defaults", Config{}, ""},
+		{"largest slot size, a whole slab", Config{SlotSizes: []int64{8, 1 << slabShift}}, ""},
+		{"slot size past a slab", Config{SlotSizes: []int64{64, 2 << slabShift}}, "Config.SlotSizes"},
+		{"slot size under 8", Config{SlotSizes: []int64{4, 64}}, "Config.SlotSizes"},
+		{"slot sizes not increasing", Config{SlotSizes: []int64{64, 64}}, "Config.SlotSizes"},
+		{"slot size not a power of two", Config{SlotSizes: []int64{64, 96}}, "Config.SlotSizes"},
+		{"last slab selection", Config{SlabSelect: numSlabSelect - 1}, ""},
+		{"unknown slab selection", Config{SlabSelect: numSlabSelect}, "Config.SlabSelect"},
+		{"4 MiB blocks", Config{BlockOrder: 10}, ""},
+		{"8 MiB blocks", Config{BlockOrder: 11}, "Config.BlockOrder"},
+		{"smallest cache", Config{Tier0CapacitySlots: 2}, ""},
+		{"cache of one", Config{Tier0CapacitySlots: 1}, "Config.Tier0CapacitySlots"},
+	} {
+		_, err := New(newFakeEnv(2, 1, 1<<12).env(), tc.cfg)
+		var ce *ConfigError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.field != "" && (!errors.As(err, &ce) || ce.Field != tc.field):
+			t.Errorf("%s: got %v, want a ConfigError on %s", tc.name, err, tc.field)
+		}
+	}
+}
+
+// TestEdgesOfTheAllocationPath: a request of no bytes fails, a refill
+// never fills a cache past its capacity whatever batch the policy asks
+// for, and the first idle trim comes one interval after the allocator
+// was made, not at its first tick.
+func TestEdgesOfTheAllocationPath(t *testing.T) {
+	f := newFakeEnv(1, 1, 1<<12)
+	a := newTestAllocator(t, f, Config{Tier0CapacitySlots: 128, Refill: &FixedBatchRefill{Slots: 1000}})
+	if r := a.Alloc(0, 0); r.OK || a.Stats().AllocFailures != 1 {
+		t.Fatalf("a request of 0 bytes: %+v, %d failures", r, a.Stats().AllocFailures)
+	}
+	if r := a.Alloc(0, 64); !r.OK {
+		t.Fatal("64 B refused")
+	}
+	if got := a.Tier0Free(0, 0); got != 127 {
+		t.Fatalf("a refill of 1000 into a cache of 128 left %d free slots, want 127", got)
+	}
+	f.now = 1e9
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Stats().Trims; n != 0 {
+		t.Fatalf("%d trims at 1 s, want none before the 2 s interval", n)
+	}
+	f.now = 2e9
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Stats().Trims; n != 1 {
+		t.Fatalf("%d trims at 2 s, want 1", n)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stealFirst is a refill policy that steals from the home node's peers
+// before taking any slab (a RefillPlan with StealPeers).
+type stealFirst struct{ batch int }
+
+func (stealFirst) Name() string { return "steal-first" }
+func (p stealFirst) Plan(s RefillState, topo Topology) RefillPlan {
+	return RefillPlan{Batch: p.batch, StealPeers: true, Steps: []RefillStep{{Node: s.Home, Grow: true}}}
+}
+
+// TestStealPeersTakesHalfOfEachPeerOnItsNode: a refill that steals from
+// peers takes at most half of each peer's cache, only from CPUs of its
+// own node, and the rest of its batch from the slabs.
+func TestStealPeersTakesHalfOfEachPeerOnItsNode(t *testing.T) {
+	f := newFakeEnv(3, 2, 1<<12) // CPUs 0, 1 on node 0; 2 on node 1
+	a := newTestAllocator(t, f, Config{Tier0CapacitySlots: 256, Refill: stealFirst{batch: 64}})
+	// CPUs 2 and 1 each end with 64 free slots: one refill of 64 (no
+	// peer of theirs holds any), one allocation, freed.
+	for _, cpu := range []int{2, 1} {
+		r := a.Alloc(cpu, 64)
+		if _, err := a.Free(cpu, r.Addr, 64); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Tier0Free(cpu, 0); got != 64 {
+			t.Fatalf("cpu %d holds %d slots, want 64", cpu, got)
+		}
+	}
+	if r := a.Alloc(0, 64); !r.OK {
+		t.Fatal("cpu 0 refused")
+	}
+	// CPU 0's refill of 64: 32 from CPU 1 (half of it), none from CPU 2
+	// on node 1, 32 from the slabs; one of them served the allocation.
+	if got := [3]int{a.Tier0Free(0, 0), a.Tier0Free(1, 0), a.Tier0Free(2, 0)}; got != [3]int{63, 32, 64} {
+		t.Fatalf("free slots by CPU %v, want [63 32 64]", got)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
