@@ -454,8 +454,13 @@ func TestScavengeReturnsWhollyFreeBlocks(t *testing.T) {
 	if f.used != 0 || released != (held-512)*4096 {
 		t.Fatalf("Scavenge(0) released %d, page source still holds %d pages", released, f.used)
 	}
-	if cost == 0 || cost2 != 0 {
-		t.Fatalf("merge cost %d then %d: want the first pass to pay for every merge", cost, cost2)
+	if merges := a.Stats().Tier1Merges; cost != 10*merges || cost2 != 0 {
+		t.Fatalf("merge cost %d then %d: want the first pass to pay for every merge (%d at 10 ns)", cost, cost2, merges)
+	}
+	for _, cpu := range f.freeCPUs {
+		if cpu != -1 {
+			t.Fatalf("a scavenged block went back to the page source as CPU %d's, want -1 (no CPU's)", cpu)
+		}
 	}
 	if err := checkAllocator(a, f, map[uint64]int64{}); err != nil {
 		t.Fatal(err)

@@ -67,6 +67,13 @@ func TestEdgesOfTheAllocationPath(t *testing.T) {
 	if n := a.Stats().Trims; n != 1 {
 		t.Fatalf("%d trims at 2 s, want 1", n)
 	}
+	f.now = 3e9
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Stats().Trims; n != 1 {
+		t.Fatalf("%d trims at 3 s, want the second at 4 s", n)
+	}
 	if err := a.CheckInvariants(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +112,66 @@ func TestStealPeersTakesHalfOfEachPeerOnItsNode(t *testing.T) {
 	// on node 1, 32 from the slabs; one of them served the allocation.
 	if got := [3]int{a.Tier0Free(0, 0), a.Tier0Free(1, 0), a.Tier0Free(2, 0)}; got != [3]int{63, 32, 64} {
 		t.Fatalf("free slots by CPU %v, want [63 32 64]", got)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordingMerge merges when told to and records what it was shown.
+type recordingMerge struct {
+	seen  *[]MergeState
+	merge bool
+}
+
+func (recordingMerge) Name() string { return "recording" }
+func (p recordingMerge) ShouldMerge(s MergeState) bool {
+	*p.seen = append(*p.seen, s)
+	return p.merge
+}
+
+// TestMergeStateAndBlockReturn: the merge policy sees the node's queue,
+// when its oldest slab was freed, and -1 for the free fraction when the
+// page source does not report memory pressure; a merge that frees whole
+// blocks beyond RetainBlocks gives them back as no CPU's (cpu -1); a merge
+// policy set with SetPolicies replaces the old one, and nil keeps it.
+func TestMergeStateAndBlockReturn(t *testing.T) {
+	f := newFakeEnv(1, 1, 1<<12)
+	var seen []MergeState
+	a := newTestAllocator(t, f, Config{Merge: recordingMerge{seen: &seen}})
+	r1 := a.Alloc(0, 1<<20) // two medium blocks of 1 MiB: one 2 MiB block
+	r2 := a.Alloc(0, 1<<20)
+	r3 := a.Alloc(0, 1<<20) // a second block
+	if !r1.OK || !r2.OK || !r3.OK || a.t1.nodes[0].blocks != 2 {
+		t.Fatalf("%+v %+v %+v, %d blocks", r1, r2, r3, a.t1.nodes[0].blocks)
+	}
+	f.now = 5e6
+	if _, err := a.Free(0, r1.Addr, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	last := seen[len(seen)-1]
+	if last.Node != 0 || last.Pending != 16 || last.OldestPendingNs != 5e6 || last.NowNs != 5e6 || last.FreeFraction != -1 {
+		t.Fatalf("merge state %+v", last)
+	}
+	a.SetPolicies(nil, nil, nil)
+	if a.cfg.Merge.Name() != "recording" {
+		t.Fatalf("SetPolicies(nil, ...) replaced the merge policy with %s", a.cfg.Merge.Name())
+	}
+	a.SetPolicies(recordingMerge{seen: &seen, merge: true}, nil, nil)
+	f.now = 6e6
+	if _, err := a.Free(0, r2.Addr, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	// The first block merged whole; with RetainBlocks 1 and the second
+	// block still in use, it stays as the one retained.
+	if a.Stats().BlocksToTier2 != 0 || a.t1.nodes[0].blocks != 2 {
+		t.Fatalf("%d blocks returned, %d held", a.Stats().BlocksToTier2, a.t1.nodes[0].blocks)
+	}
+	if _, err := a.Free(0, r3.Addr, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats().BlocksToTier2 != 1 || len(f.freeCPUs) != 1 || f.freeCPUs[0] != -1 {
+		t.Fatalf("%d blocks returned, by CPUs %v: want one, by -1", a.Stats().BlocksToTier2, f.freeCPUs)
 	}
 	if err := a.CheckInvariants(); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ type fakeEnv struct {
 	freeList map[int][]uint64 // per order, blocks returned
 	out      map[uint64]int   // outstanding blocks by address -> order
 	frees    int
+	// freeCPUs are the cpu arguments of FreePages, in order.
+	freeCPUs []int
 	// offline[n] takes node n's memory offline (NodeHealth); slow
 	// multiplies the price of every cross-node operation (a NUMA latency
 	// fault), 0 meaning 1.
@@ -56,6 +58,7 @@ func (f *fakeEnv) FreePages(cpu int, addr uint64, order int) {
 		panic(fmt.Sprintf("fake page source: free of %#x order %d, outstanding order %d (%v)", addr, order, o, ok))
 	}
 	delete(f.out, addr)
+	f.freeCPUs = append(f.freeCPUs, cpu)
 	f.used -= int64(1) << order
 	f.freeList[order] = append(f.freeList[order], addr)
 	f.frees++
