@@ -346,6 +346,13 @@ func (a *Allocator) Free(cpu int, addr uint64, size int64) (costNs int64, err er
 			rc, err := a.freeRemote(st.node, b.node, cls, addr)
 			return cost + rc, err
 		}
+		// The old behaviour: the slot stays in this cache. A slot of the
+		// block the CPU switched to (always remote) can then come back
+		// where the FSM's mark looks, even the very slot it observed:
+		// forget the mark (stillServes looks again).
+		if addr&^(1<<slabShift-1) == st.fsmx.slab {
+			st.fsmx.mark = -1
+		}
 	}
 	c := &st.caches[cls]
 	if len(*c) == cap(*c) {

@@ -435,3 +435,56 @@ func TestFailedSyncRetriesFromHome(t *testing.T) {
 	}
 	mustCheckFSM(t, a)
 }
+
+// TestMarkForgottenWhenSwitchedSlotsComeBack: with remote frees kept in
+// the freeing CPU's cache (RemoteFreeBatch -1), the very slot the FSM's
+// mark observed can be handed out and freed back to the same place, with
+// another slot of the switched slab now below it; the mark must not be
+// trusted then (found by `sbmpsim check`, seed 120).
+func TestMarkForgottenWhenSwitchedSlotsComeBack(t *testing.T) {
+	// 1 KiB slots, 64 to a slab: cpu 0's refill of 64 carves its slab
+	// whole, so cpu 1's takes another slab of node 0.
+	f := newFakeEnv(2, 2, 1<<9)
+	a := newTestAllocator(t, f, Config{RemoteFreeBatch: -1, SlotSizes: []int64{1024}})
+	r0 := a.Alloc(0, 1024)
+	if !r0.OK {
+		t.Fatal("cpu 0")
+	}
+	live0 := r0.Addr
+	var held []uint64
+	for a.Tier0Free(1, 0) > 0 || len(held) == 0 {
+		r := a.Alloc(1, 1024)
+		if !r.OK {
+			t.Fatal("cpu 1")
+		}
+		held = append(held, r.Addr)
+	}
+	st := &a.cpus[1]
+	if st.fsm.State() != StateActive {
+		t.Fatalf("cpu 1 is %v, want ACTIVE", st.fsm.State())
+	}
+	bx, by := held[len(held)-1], held[len(held)-2]
+	if bx&^(1<<slabShift-1) != st.fsmx.slab || by&^(1<<slabShift-1) != st.fsmx.slab || live0&^(1<<slabShift-1) == st.fsmx.slab {
+		t.Fatalf("held slots %#x %#x are not of the switched slab %#x", bx, by, st.fsmx.slab)
+	}
+	free := func(addr uint64) {
+		t.Helper()
+		if _, err := a.Free(1, addr, 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	free(live0) // another slab's slot at the bottom of cpu 1's cache
+	free(bx)
+	f.now += 1e6
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if st.fsmx.mark != 1 || st.fsmx.slot != bx {
+		t.Fatalf("mark %d on %#x, want 1 on %#x", st.fsmx.mark, st.fsmx.slot, bx)
+	}
+	a.Alloc(1, 1024) // bx
+	a.Alloc(1, 1024) // live0
+	free(by)
+	free(bx) // back where the mark looks, by below it
+	mustCheckFSM(t, a)
+}
