@@ -2,6 +2,7 @@ package sbmp
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -218,6 +219,28 @@ func TestCheckInvariantsCatchesCorruption(t *testing.T) {
 			return func() { slab.inUse, slab.carved = in, carved }
 		}},
 		{"slab use miscounted", func() func() { slab.inUse++; return func() { slab.inUse-- } }},
+		{"slot drained twice", func() func() {
+			free, in := slab.free, slab.inUse
+			slab.free, slab.inUse = append(slices.Clone(free), free[len(free)-1]), in-1
+			return func() { slab.free, slab.inUse = free, in }
+		}},
+		{"drained slot past the carved ones", func() func() {
+			free, in := slab.free, slab.inUse
+			slab.free, slab.inUse = append(slices.Clone(free), uint32(slab.carved)*64), in-1
+			return func() { slab.free, slab.inUse = free, in }
+		}},
+		{"slot cached twice", func() func() {
+			c := &a.cpus[1].caches[0]
+			old := *c
+			*c = append(slices.Clone(old), small.Addr, small.Addr)
+			return func() { *c = old }
+		}},
+		{"cached slot past the carved ones", func() func() {
+			c := &a.cpus[1].caches[0]
+			old := *c
+			*c = append(slices.Clone(old), slab.addr+uint64(slab.carved)*64)
+			return func() { *c = old }
+		}},
 		{"medium block of a whole block's order", func() func() {
 			o := a.mediumLive[medium.Addr]
 			a.mediumLive[medium.Addr] = int8(a.t1.topOrder)
