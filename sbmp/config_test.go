@@ -26,6 +26,8 @@ func TestConfigBounds(t *testing.T) {
 		{"8 MiB blocks", Config{BlockOrder: 11}, "Config.BlockOrder"},
 		{"smallest cache", Config{Tier0CapacitySlots: 2}, ""},
 		{"cache of one", Config{Tier0CapacitySlots: 1}, "Config.Tier0CapacitySlots"},
+		{"last degraded small cost", Config{Degrade: WithSmallCost(ImmediateTier2{}, numDegradeSmallCosts-1)}, ""},
+		{"unknown degraded small cost", Config{Degrade: WithSmallCost(ImmediateTier2{}, numDegradeSmallCosts)}, "Config.Degrade"},
 	} {
 		_, err := New(newFakeEnv(2, 1, 1<<12).env(), tc.cfg)
 		var ce *ConfigError

@@ -446,3 +446,39 @@ func TestStealRemoteTakesOtherCPUsCaches(t *testing.T) {
 		}
 	}
 }
+
+// TestStealRemoteTakesAtMostHalfACache: steal-remote's take from other
+// CPUs' caches stops at half a cache's capacity in all, however many
+// peers could give more.
+func TestStealRemoteTakesAtMostHalfACache(t *testing.T) {
+	f := newFakeEnv(4, 2, 1<<9) // cpus 0, 1 on node 0; 2, 3 on node 1; one 2 MiB block
+	a := newTestAllocator(t, f, Config{Degrade: WithHysteresis(scriptedDegrade{action: DegradeStealRemote}, DegradeHysteresis{MinDwellNs: 1e15, ExitRefills: 1 << 30})})
+	var live []uint64
+	for range 2048 { // the whole block, carved into 1 KiB slots on node 1
+		r := a.Alloc(2, 1024)
+		if !r.OK {
+			t.Fatalf("alloc %d on cpu 2 failed", len(live))
+		}
+		live = append(live, r.Addr)
+	}
+	if r := a.Alloc(0, 1024); r.OK || a.Stats().DegradeEntries != 1 {
+		t.Fatalf("cpu 0's first alloc %+v, %d episodes: want a failure that begins an episode (its flush finds the caches empty)", r, a.Stats().DegradeEntries)
+	}
+	for i, addr := range live[:800] { // 400 into each of cpu 2's and cpu 3's caches
+		if _, err := a.Free(2+i%2, addr, 1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := a.Alloc(0, 1024)
+	if !r.OK {
+		t.Fatalf("cpu 0 inside the episode: %+v, want a slot stolen from node 1's caches", r)
+	}
+	// Half a cache of 512 is 256: 200 from cpu 2 (half of it), 56 from
+	// cpu 3; one of them served the allocation.
+	if got := [3]int{a.Tier0Free(0, 2), a.Tier0Free(2, 2), a.Tier0Free(3, 2)}; got != [3]int{255, 200, 344} {
+		t.Fatalf("free slots of cpus 0, 2, 3: %v, want [255 200 344]", got)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
