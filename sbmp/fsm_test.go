@@ -3,6 +3,7 @@ package sbmp
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -457,5 +458,29 @@ func BenchmarkFSMTransition(b *testing.B) {
 	for b.Loop() {
 		_ = m.Transition(StateAllocating, TriggerAllocRequest, ok)
 		_ = m.Transition(StateIdle, TriggerServedLocal, ok)
+	}
+}
+
+// TestFSMOutOfRange: a state or trigger past the last is named by number,
+// is in no set, has no legal trigger, and has no count.
+func TestFSMOutOfRange(t *testing.T) {
+	if got := NumTriggers.String(); got != "Trigger("+strconv.Itoa(int(NumTriggers))+")" {
+		t.Errorf("out-of-range trigger prints %q", got)
+	}
+	if TriggerSet(1<<16 - 1).Has(NumTriggers) {
+		t.Error("a full set has the trigger past the last")
+	}
+	if LegalTriggers(NumStates, StateIdle) != 0 || LegalTriggers(StateIdle, NumStates) != 0 {
+		t.Error("a state past the last has legal triggers")
+	}
+	if got := TransitionName(NumStates, StateIdle); got != "State(5)->IDLE" {
+		t.Errorf("TransitionName(NumStates, IDLE) = %q", got)
+	}
+	if got := TransitionName(StateIdle, NumStates); got != "IDLE->State(5)" {
+		t.Errorf("TransitionName(IDLE, NumStates) = %q", got)
+	}
+	var m FSM
+	if m.Count(NumStates, StateIdle) != 0 || m.Count(StateIdle, NumStates) != 0 {
+		t.Error("a state past the last has a count")
 	}
 }

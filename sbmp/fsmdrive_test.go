@@ -148,10 +148,10 @@ func TestSyncTimesOutOnSlowLink(t *testing.T) {
 	if c := fsmCounts(a); c["SYNCING->IDLE"] == 0 || c["SYNCING->ACTIVE"] != 0 {
 		t.Fatalf("%v", c)
 	}
-	f.slow = 3 // slow, but within the timeout
+	f.slow = 4 // at the timeout, not past it: an ack at 4x its idle price arrives in time
 	a.Alloc(1, 64)
 	if c := fsmCounts(a); c["SYNCING->ACTIVE"] != 1 {
-		t.Fatalf("a link at 3x its idle price failed the sync: %v", c)
+		t.Fatalf("a link at 4x its idle price failed the sync: %v", c)
 	}
 	mustCheckFSM(t, a)
 }
@@ -486,5 +486,37 @@ func TestMarkForgottenWhenSwitchedSlotsComeBack(t *testing.T) {
 	a.Alloc(1, 1024) // live0
 	free(by)
 	free(bx) // back where the mark looks, by below it
+	mustCheckFSM(t, a)
+}
+
+// TestSwitchedSlabIsTheTopRemoteOne: a refill that took remote slots
+// first and home slots after switches to the remote slab the CPU will hand
+// out first, below the home slots; the plan's repeated node counts once
+// in the free blocks IDLE -> ALLOCATING checks.
+func TestSwitchedSlabIsTheTopRemoteOne(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<10) // room for two blocks
+	a := newTestAllocator(t, f, Config{Refill: &FixedBatchRefill{Slots: 1}, SlotSizes: []int64{1024}})
+	for range 2048 - 32 { // node 0's block carved but for its last 32 slots
+		if r := a.Alloc(0, 1024); !r.OK {
+			t.Fatalf("cpu 0: %+v", r)
+		}
+	}
+	// cpu 1's refill of 64 takes node 0's last 32 slots (remote), then 32
+	// of node 1's, growing it: the home slots sit above the remote ones.
+	a.cfg.Refill = remoteFirst{}
+	if r := a.Alloc(1, 1024); !r.OK {
+		t.Fatalf("cpu 1: %+v", r)
+	}
+	st := &a.cpus[1]
+	c := st.caches[0]
+	if len(c) != 63 || a.t1.blockOf(c[0]).node != 0 || a.t1.blockOf(c[len(c)-1]).node != 1 {
+		t.Fatalf("cpu 1 caches %d slots, bottom on node %d, top on node %d: want 63, 0, 1", len(c), a.t1.blockOf(c[0]).node, a.t1.blockOf(c[len(c)-1]).node)
+	}
+	if st.fsm.State() != StateActive || a.t1.blockOf(st.fsmx.slab).node != 0 {
+		t.Fatalf("cpu 1 %v, switched to %#x: want ACTIVE on a slab of node 0", st.fsm.State(), st.fsmx.slab)
+	}
+	if n := a.freeBlocks([]RefillStep{{Node: 1}, {Node: 1}}, 0); n != a.freeBlocks([]RefillStep{{Node: 1}}, 0) || n == 0 {
+		t.Fatalf("a node named twice in a plan counts %d free blocks", n)
+	}
 	mustCheckFSM(t, a)
 }
