@@ -270,3 +270,79 @@ func TestCheckInvariantsCatchesCorruption(t *testing.T) {
 		}
 	}
 }
+
+// TestMediumSizesAndCounters: which sizes are medium (above the largest
+// class, up to half a block), and what a medium allocation counts and
+// costs: it leaves the fast path, a remote one is counted, and one that
+// Tier-1 cannot serve is a Tier-2 fallback.
+func TestMediumSizesAndCounters(t *testing.T) {
+	f := newFakeEnv(2, 2, 1<<9) // one 2 MiB block in all
+	a := newTestAllocator(t, f, Config{})
+	for _, tc := range []struct {
+		size  int64
+		order int
+	}{{1024, -1}, {1025, 0}, {64 << 10, 0}, {64<<10 + 1, 1}, {1 << 20, 4}, {1<<20 + 1, -1}} {
+		if got := a.mediumOrder(tc.size); got != tc.order {
+			t.Errorf("mediumOrder(%d) = %d, want %d", tc.size, got, tc.order)
+		}
+	}
+	// A block grown on cpu 0's node (the fake's Tier-2 price: 10 ns and
+	// 1 ns per 64 B) and split four times down to order 1: 4 splits and
+	// the local refill price, 10 ns each.
+	r := a.Alloc(0, 100000)
+	if want := int64(10 + (2<<20)/64 + 4*10 + 10); !r.OK || r.Tier != 1 || r.CostNs != want {
+		t.Fatalf("first medium allocation %+v, want Tier-1 at %d ns", r, want)
+	}
+	s := a.Stats()
+	if s.MediumAllocs != 1 || s.MediumRemote != 0 || s.FallbackCount != 1 || s.Tier2Fallbacks != 0 {
+		t.Fatalf("after a local medium allocation: %+v", s)
+	}
+	// cpu 1 (node 1, which cannot grow: the page source is full, a failed
+	// request the fake prices at 1000 ns) is served by node 0's pool:
+	// remote, no split (the order-1 buddy is free).
+	r = a.Alloc(1, 100000)
+	if !r.OK || r.Tier != 1 || r.CostNs != 1000+100 {
+		t.Fatalf("remote medium allocation %+v, want Tier-1 at the failed growth and the 100 ns remote price", r)
+	}
+	if s := a.Stats(); s.MediumAllocs != 2 || s.MediumRemote != 1 || s.FallbackCount != 2 {
+		t.Fatalf("after a remote medium allocation: %+v", s)
+	}
+	// 1 MiB: node 0's free order-4 half serves it (remote again); a
+	// second finds no free order-4 block anywhere and no room to grow, and
+	// Tier-2 cannot serve it either (the source is full): it fails, and is
+	// no Tier-2 fallback.
+	if r := a.Alloc(1, 1<<20); !r.OK || r.Tier != 1 || a.Stats().MediumRemote != 2 {
+		t.Fatalf("1 MiB from node 0's free half: %+v, %+v", r, a.Stats())
+	}
+	if r := a.Alloc(1, 1<<20); r.OK || a.Stats().Tier2Fallbacks != 0 {
+		t.Fatalf("1 MiB with no room: %+v, %d Tier-2 fallbacks", r, a.Stats().Tier2Fallbacks)
+	}
+	f.limit += 1 << 8 // room for 1 MiB more, not for a block
+	if r := a.Alloc(1, 1<<20); !r.OK || r.Tier != 2 || a.Stats().Tier2Fallbacks != 1 {
+		t.Fatalf("1 MiB with room in Tier-2 only: %+v, %d Tier-2 fallbacks", r, a.Stats().Tier2Fallbacks)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSLABTrimOfACacheHoldingItsShare: under SLAB's rule an untouched
+// cache holding exactly its share of the capacity gives all of it, not
+// half (the halving applies only to a cache holding less).
+func TestSLABTrimOfACacheHoldingItsShare(t *testing.T) {
+	f := newFakeEnv(1, 1, 1<<12)
+	trim := IdleTrim{IntervalNs: 2e9, Fraction: 0.2}
+	a := newTestAllocator(t, f, Config{Tier0CapacitySlots: 128, Refill: &FixedBatchRefill{Slots: 27}, Merge: trimmingMerge{LazyThresholdMerge{Threshold: 32}, trim}})
+	if r := a.Alloc(0, 64); !r.OK || a.Tier0Free(0, 0) != 26 { // ceil(128 * 0.2) = 26
+		t.Fatalf("%+v, %d cached", r, a.Tier0Free(0, 0))
+	}
+	for _, now := range []int64{2e9, 4e9} { // the first trim finds it touched (refilled)
+		f.now = now
+		if err := a.Tick(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.Stats().TrimmedSlots; got != 26 {
+		t.Fatalf("trimmed %d slots, want all 26", got)
+	}
+}
