@@ -830,3 +830,25 @@ func BenchmarkPageCacheHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestPageCacheBounds: a bucket may hold up to maxPageBucketCap blocks,
+// and a request or free of no bytes is refused (Alloc panics: it is a
+// caller's bug; Free reports it).
+func TestPageCacheBounds(t *testing.T) {
+	cfg := DefaultPageCacheConfig()
+	cfg.BucketCaps[0] = maxPageBucketCap
+	if _, err := NewPageCache(cfg, newPCSource(), &pcClock{}); err != nil {
+		t.Fatalf("a bucket cap of exactly %d refused: %v", maxPageBucketCap, err)
+	}
+	c, _, _ := newTestPageCache(t, DefaultPageCacheConfig())
+	var pce *PageCacheError
+	if err := c.Free(0, 1<<30, 0); !errors.As(err, &pce) {
+		t.Fatalf("free of 0 bytes: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("alloc of 0 bytes did not panic")
+		}
+	}()
+	c.Alloc(0, 0, 0, 0)
+}
