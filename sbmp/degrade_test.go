@@ -404,6 +404,21 @@ func TestSetPoliciesChangesTheOpenEpisode(t *testing.T) {
 	}
 }
 
+// stealSetup allocates the machine's one 2 MiB block whole, carved into
+// 1 KiB slots, on cpu (of node 1), and returns the slots.
+func stealSetup(t *testing.T, a *Allocator, cpu int) []uint64 {
+	t.Helper()
+	var live []uint64
+	for range 2048 {
+		r := a.Alloc(cpu, 1024)
+		if !r.OK {
+			t.Fatalf("alloc %d on cpu %d failed", len(live), cpu)
+		}
+		live = append(live, r.Addr)
+	}
+	return live
+}
+
 // TestStealRemoteTakesOtherCPUsCaches: inside a degrade episode, with
 // every slab carved and Tier-2 full, the slots another node's CPU holds
 // in its cache are what steal-remote finds and immediate Tier-2 does not
@@ -418,14 +433,7 @@ func TestStealRemoteTakesOtherCPUsCaches(t *testing.T) {
 		if a.cpus[1].node != 1 {
 			t.Fatalf("cpu 1 is on node %d", a.cpus[1].node)
 		}
-		var live []uint64
-		for range 2048 { // the whole block, carved into 1 KiB slots on node 1
-			r := a.Alloc(1, 1024)
-			if !r.OK {
-				t.Fatalf("alloc %d on cpu 1 failed", len(live))
-			}
-			live = append(live, r.Addr)
-		}
+		live := stealSetup(t, a, 1)
 		if r := a.Alloc(0, 1024); r.OK || a.Stats().DegradeEntries != 1 {
 			t.Fatalf("%v: cpu 0's first alloc %+v, %d episodes: want a failure that begins an episode", tt.action, r, a.Stats().DegradeEntries)
 		}
@@ -453,14 +461,7 @@ func TestStealRemoteTakesOtherCPUsCaches(t *testing.T) {
 func TestStealRemoteTakesAtMostHalfACache(t *testing.T) {
 	f := newFakeEnv(4, 2, 1<<9) // cpus 0, 1 on node 0; 2, 3 on node 1; one 2 MiB block
 	a := newTestAllocator(t, f, Config{Degrade: WithHysteresis(scriptedDegrade{action: DegradeStealRemote}, DegradeHysteresis{MinDwellNs: 1e15, ExitRefills: 1 << 30})})
-	var live []uint64
-	for range 2048 { // the whole block, carved into 1 KiB slots on node 1
-		r := a.Alloc(2, 1024)
-		if !r.OK {
-			t.Fatalf("alloc %d on cpu 2 failed", len(live))
-		}
-		live = append(live, r.Addr)
-	}
+	live := stealSetup(t, a, 2)
 	if r := a.Alloc(0, 1024); r.OK || a.Stats().DegradeEntries != 1 {
 		t.Fatalf("cpu 0's first alloc %+v, %d episodes: want a failure that begins an episode (its flush finds the caches empty)", r, a.Stats().DegradeEntries)
 	}
