@@ -85,6 +85,16 @@ type IdleTrim struct {
 // rule: three quarters of each cache's low-water mark.
 func DefaultIdleTrim() IdleTrim { return IdleTrim{IntervalNs: 2e9, Fraction: 0.75, LowWater: true} }
 
+// lowWaterShare is what jemalloc's rule gives back of a low-water mark of
+// low: the fraction of it, rounded up (tcache_gc_small keeps a quarter,
+// rounded down: low - low>>2 for three quarters).
+func (t IdleTrim) lowWaterShare(low int) int { return low - int(float64(low)*(1-t.Fraction)) }
+
+// shareOf is SLAB's rule's share of n: the fraction of it, rounded up.
+// The product is rounded before the sum, so that no architecture fuses
+// them into one multiply-add (the same bytes on arm64).
+func (t IdleTrim) shareOf(n int) int { return int(float64(float64(n)*t.Fraction) + 0.999999) }
+
 // IdleTrimmer is an optional interface of a MergePolicy: the idle trim it
 // goes with. Trimming belongs to the merge family because what it returns
 // is what merging coalesces. A merge policy without it gets
@@ -187,11 +197,9 @@ func (a *Allocator) decayPending(now int64) {
 		tn := &a.t1.nodes[node]
 		var n int
 		if a.trim.LowWater {
-			low := min(tn.pendingLow, len(tn.pending))
-			n = low - int(float64(low)*(1-a.trim.Fraction))
+			n = a.trim.lowWaterShare(min(tn.pendingLow, len(tn.pending)))
 		} else if !tn.pendingTouched {
-			// Rounded before the sum, as in trimIdle.
-			n = int(float64(float64(len(tn.pending))*a.trim.Fraction) + 0.999999)
+			n = a.trim.shareOf(len(tn.pending))
 		}
 		tn.pendingTouched = false
 		if n > 0 {
@@ -208,19 +216,14 @@ func (a *Allocator) decayPending(now int64) {
 // afterwards.
 func (a *Allocator) trimIdle(now int64) error {
 	a.stats.Trims++
-	// The product is rounded before the sum, so that no architecture
-	// fuses them into one multiply-add (the same bytes on arm64).
-	want := int(float64(float64(a.cfg.Tier0CapacitySlots)*a.trim.Fraction) + 0.999999)
+	want := a.trim.shareOf(a.cfg.Tier0CapacitySlots)
 	for cpu := range a.cpus {
 		st := &a.cpus[cpu]
 		for cls := range st.caches {
 			c := &st.caches[cls]
 			var n int
 			if a.trim.LowWater {
-				// tcache_gc_small keeps a quarter of the low water,
-				// rounded up: low - low>>2 for three quarters.
-				low := int(st.low[cls])
-				n = low - int(float64(low)*(1-a.trim.Fraction))
+				n = a.trim.lowWaterShare(int(st.low[cls]))
 			} else if st.low[cls] == untouched {
 				n = want
 				if n > len(*c) {
