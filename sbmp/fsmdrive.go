@@ -299,8 +299,10 @@ func (a *Allocator) returnRemote(cpu, cls, start int) (returned int, costNs int6
 // cache, and slots of a remote slab freed on this CPU go home through the
 // alien caches, so while cache[cls][mark] is the slot observed there, the
 // slots below it are as they were and no slot of the block sits lower.
-// Drains and trims shift the cache, and with RemoteFreeBatch < 0 a slot
-// of the block can come back on top; then it looks again. A slab whose
+// Drains and trims shift the cache; then it looks again. With
+// RemoteFreeBatch < 0 a slot of the block can come back into the cache,
+// even the observed slot to the marked place with another below it, so
+// Free forgets the mark then. A slab whose
 // slots all came home may have merged and left Tier-1 (or joined another
 // node's) since the last observation: it serves no more.
 func (a *Allocator) stillServes(st *cpuState) bool {
