@@ -52,12 +52,18 @@ import "math"
 //     (policy.merge_trim_*); the fraction's default, 0.75, is jemalloc's,
 //     and SLAB's rule wants 0.2.
 //
-// Simplifications: SLAB keeps alien caches per node and per cache under a
-// lock; SBMP's are per node and class, and one goroutine drives the
-// allocator, so there is no lock to model. SLAB staggers each CPU's reap
-// (start_cpu_timer); here every CPU is trimmed at the same tick, and the
-// trim is background work: no allocation waits for it, so it adds no
-// allocation latency (its effect is the refills it causes later).
+// Simplifications: SLAB's drain_freelist frees a fifth of the node's
+// free_limit, a cap on free slabs that Tier-1's queue does not have, so
+// the SLAB-rule decay takes the fraction of what the queue holds; and
+// decay_pcp_high lowers a per-CPU high mark (by at most a fifth of it)
+// where the decay here merges a share of the queue's low-water mark
+// directly, as the Tier-0 trim does. SLAB keeps alien caches per node
+// and per cache under a lock; SBMP's are per node and class, and one
+// goroutine drives the allocator, so there is no lock to model. SLAB
+// staggers each CPU's reap (start_cpu_timer); here every CPU is trimmed
+// at the same tick, and the trim is background work: no allocation waits
+// for it, so it adds no allocation latency (its effect is the refills it
+// causes later).
 
 // alienLimit is SLAB's alien cache size (alloc_alien_cache).
 const alienLimit = 12
