@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -73,7 +74,10 @@ DIR/MANIFEST.json records, per experiment, the mode (quick or full), the
 scenarios (SHA-256 of their canonical TOML) and seeds it ran, and the
 SHA-256 and size of every file it wrote; running one experiment updates
 its entry and keeps the others. 'sbmpsim experiment manifest --check'
-compares the manifest with the files.`,
+compares the manifest with the files. A full run then runs the quick
+version as well (a few per cent more time) and records only the hashes
+of what it wrote: CI reruns the quick version and compares, so a model
+change that would alter a committed full run fails CI until it is rerun.`,
 		Example: `  sbmpsim experiment run all               # the committed notebooks: full runs
   sbmpsim experiment run all --quick       # the small versions CI checks
   sbmpsim experiment run all --estimate    # what it would run, and how long; runs nothing
@@ -135,11 +139,17 @@ func runExperiments(cmd *cobra.Command, name string, list, sections []canon.Expe
 	}
 	start := time.Now()
 	env := canon.NewEnv(ctx, f.quick, f.workers)
+	// A full run also runs the quick version, in its own environment, to
+	// record its hashes (canon.ExperimentEntry.Quick).
+	var quickEnv *canon.Env
+	if !f.quick {
+		quickEnv = canon.NewEnv(ctx, true, f.workers)
+	}
 	seen := map[string]bool{}
 	var strays []string
 	for _, x := range list {
 		t0 := time.Now()
-		diff, w, err := runOne(env, x, plans[x.Name], f, seen)
+		diff, w, err := runOne(env, quickEnv, x, plans[x.Name], f, seen)
 		if err != nil {
 			return fmt.Errorf("experiment %s: %w", x.Name, err)
 		}
@@ -175,17 +185,25 @@ func runExperiments(cmd *cobra.Command, name string, list, sections []canon.Expe
 
 // runOne runs x, writes its files and its manifest entry, and returns
 // how its runs differ from its plan ("" when they agree) and the work it
-// simulated.
-func runOne(env *canon.Env, x canon.Experiment, planned []canon.Input, f experimentFlags, seen map[string]bool) (string, work, error) {
+// simulated. For a full run (quickEnv not nil) it then runs the quick
+// version too, writing nothing but its hashes into the entry.
+func runOne(env, quickEnv *canon.Env, x canon.Experiment, planned []canon.Input, f experimentFlags, seen map[string]bool) (string, work, error) {
 	o, err := canon.RunExperiment(env, x)
 	if err != nil {
 		return "", work{}, err
 	}
-	if err := o.Write(f.out); err != nil {
-		return "", work{}, err
-	}
 	entry, err := canon.NewExperimentEntry(o, f.quick)
 	if err != nil {
+		return "", work{}, err
+	}
+	if quickEnv != nil {
+		q, err := canon.RunExperiment(quickEnv, x)
+		if err != nil {
+			return "", work{}, fmt.Errorf("its quick version, for the manifest: %w", err)
+		}
+		entry.Quick = canon.NewQuickEntry(q)
+	}
+	if err := o.Write(f.out); err != nil {
 		return "", work{}, err
 	}
 	err = canon.UpdateManifest(f.out, func(m *canon.Manifest) error {
@@ -213,11 +231,15 @@ func newExperimentManifestCmd() *cobra.Command {
 nothing: each experiment directory with its files' hashes, the mode its
 README's "Regenerate" command names and the inputs the experiment's plan
 lists for that mode; the validation directory with the command its README
-names; index.html. Then check it as --check does.
+names; index.html. A full run's quick hashes (recorded by the run, see
+'experiment run --help') are kept from the old manifest if its entry
+lists the same files; otherwise they are lost and --check says so. Then
+check it as --check does.
 
 With --check, compare DIR/MANIFEST.json with the files under DIR: every
-file must be listed with its SHA-256 and size, and every listed file must
-be there (timing.json, the wall times of the last runs, is not checked).
+file must be listed with its SHA-256 and size, every listed file must be
+there (timing.json, the wall times of the last runs, is not checked), and
+every full run must carry its quick version's hashes.
 It prints each difference and exits 1 if there is one.`,
 		Example: `  sbmpsim experiment manifest --check
   sbmpsim experiment manifest --out /tmp/nb`,
@@ -227,7 +249,7 @@ It prints each difference and exits 1 if there is one.`,
 				return usageError{fmt.Errorf("--out %s: not a directory of notebooks", out)}
 			}
 			if !check {
-				if err := rebuildManifest(out); err != nil {
+				if err := rebuildManifest(out, catalog.All()); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, canon.ManifestName))
@@ -255,16 +277,26 @@ It prints each difference and exits 1 if there is one.`,
 }
 
 // rebuildManifest writes dir/MANIFEST.json anew from the directories on
-// disk (see experiment manifest --help).
-func rebuildManifest(dir string) error {
+// disk of the experiments in list (see experiment manifest --help).
+func rebuildManifest(dir string, list []canon.Experiment) error {
+	// The quick hashes of a full run cannot be rebuilt without running;
+	// they are kept from the old manifest where its entry records the
+	// same full run (the same files).
+	old, err := canon.ReadManifest(dir)
+	if err != nil {
+		old = &canon.Manifest{}
+	}
 	m := &canon.Manifest{Experiments: map[string]*canon.ExperimentEntry{}}
-	for _, x := range catalog.All() {
+	for _, x := range list {
 		if _, err := os.Stat(filepath.Join(dir, x.Name)); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		e, err := canon.ExperimentEntryFromDisk(dir, x)
 		if err != nil {
 			return err
+		}
+		if was := old.Experiments[x.Name]; was != nil && e.Mode == canon.ModeFull && was.Mode == canon.ModeFull && maps.Equal(was.Files, e.Files) {
+			e.Quick = was.Quick
 		}
 		m.Experiments[x.Name] = e
 	}

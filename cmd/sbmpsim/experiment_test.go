@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,5 +241,59 @@ func TestExperimentManifestCommand(t *testing.T) {
 		if code != 1 || !strings.Contains(stdout, c.want) || !strings.Contains(stderr, "does not match the files") {
 			t.Errorf("%s: exit %d\nstdout %q\nstderr %q", c.name, code, stdout, stderr)
 		}
+	}
+}
+
+// TestFullRunRecordsQuickHashes: a full run records in its manifest
+// entry the hashes of what its quick version writes, and writes only
+// the full files; rebuilding the manifest keeps those hashes while the
+// files are the same run's and loses them, which --check reports, once
+// a file changed.
+func TestFullRunRecordsQuickHashes(t *testing.T) {
+	dir := t.TempDir()
+	timing := `{"schema": "` + timingSchema + `", "experiments": {"one": {"full": {"wall_s": 1, "workers": 1, "cpus": 1, "work_gib_s": 0.4}}}}`
+	if err := os.WriteFile(filepath.Join(dir, canon.TimingName), []byte(timing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := tinyExperiment("one", false)
+	cmd := &cobra.Command{}
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := runExperiments(cmd, "one", []canon.Experiment{x}, []canon.Experiment{x}, experimentFlags{workers: 1, out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := canon.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.Experiments["one"]
+	q, err := canon.RunExperiment(canon.NewEnv(context.Background(), true, 1), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Mode != canon.ModeFull || e.Quick == nil || e.Quick.Command != "sbmpsim experiment run one --quick" || canon.QuickDiff(e, q) != "" {
+		t.Fatalf("entry %+v, quick %+v", e, e.Quick)
+	}
+	if readme, _ := os.ReadFile(filepath.Join(dir, "one", "README.md")); !strings.Contains(string(readme), "sbmpsim experiment run one\n") {
+		t.Errorf("README.md is not the full run's:\n%s", readme)
+	}
+	if problems, err := canon.CheckManifest(dir); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %q", err, problems)
+	}
+	if err := rebuildManifest(dir, []canon.Experiment{x}); err != nil {
+		t.Fatal(err)
+	}
+	if m2, err := canon.ReadManifest(dir); err != nil || !reflect.DeepEqual(m2.Experiments["one"].Quick, e.Quick) {
+		t.Fatalf("the rebuild lost the quick hashes: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "one", "section.html"), []byte("<p>by hand</p>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rebuildManifest(dir, []canon.Experiment{x}); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := canon.CheckManifest(dir)
+	if err != nil || len(problems) != 1 || !strings.HasPrefix(problems[0], "one/: a full run without its quick version's hashes") {
+		t.Errorf("rebuild over changed files: %v %q", err, problems)
 	}
 }

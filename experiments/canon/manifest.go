@@ -88,6 +88,56 @@ type ExperimentEntry struct {
 	Inputs []InputEntry `json:"inputs"`
 	// Files are the files it wrote, by name.
 	Files map[string]FileEntry `json:"files"`
+	// Quick, on a full entry, is what the quick version of the same
+	// experiment wrote when the same build ran it right after the full
+	// run. CI cannot rerun a full run (hours); it reruns the quick one and
+	// compares it with these hashes, so a change to the models that would
+	// change the full run's numbers fails CI until the full run is redone.
+	// Nil on a quick entry, whose Files CI compares directly.
+	Quick *QuickEntry `json:"quick,omitempty"`
+}
+
+// QuickEntry is a full entry's record of its quick version's outputs.
+type QuickEntry struct {
+	// Command regenerates the quick version.
+	Command string `json:"command"`
+	// Files are the files the quick version wrote, by name.
+	Files map[string]FileEntry `json:"files"`
+}
+
+// NewQuickEntry records the files o, the quick version of an
+// experiment, wrote.
+func NewQuickEntry(o *Out) *QuickEntry {
+	files := map[string]FileEntry{}
+	for name, data := range o.Files() {
+		files[name] = fileEntry(data)
+	}
+	return &QuickEntry{Command: ExperimentCommand(o.exp.Name, true), Files: files}
+}
+
+// QuickDiff compares the files o (the quick version, rerun) wrote with
+// the quick hashes e recorded, by name; "" when they agree.
+func QuickDiff(e *ExperimentEntry, o *Out) string {
+	if e.Quick == nil {
+		return "the full entry has no quick hashes: rerun 'sbmpsim experiment run " + o.exp.Name + "' (full), which records them"
+	}
+	got := NewQuickEntry(o).Files
+	var d []string
+	for _, name := range slices.Sorted(maps.Keys(e.Quick.Files)) {
+		g, ok := got[name]
+		switch {
+		case !ok:
+			d = append(d, name+": recorded, no longer written")
+		case g != e.Quick.Files[name]:
+			d = append(d, fmt.Sprintf("%s: sha256 %s, %d bytes; recorded %s, %d bytes", name, g.SHA256, g.Size, e.Quick.Files[name].SHA256, e.Quick.Files[name].Size))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := e.Quick.Files[name]; !ok {
+			d = append(d, name+": written, not recorded")
+		}
+	}
+	return strings.Join(d, "\n")
 }
 
 // ReportEntry records index.html. The page names the build that wrote
@@ -378,6 +428,11 @@ func CheckManifest(root string) ([]string, error) {
 	for _, p := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[p]; !ok {
 			problems = append(problems, p+": on disk, not in the manifest")
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Experiments)) {
+		if e := m.Experiments[name]; e.Mode == ModeFull && e.Quick == nil {
+			problems = append(problems, name+"/: a full run without its quick version's hashes, so CI cannot tell whether it is stale; rerun 'sbmpsim experiment run "+name+"'")
 		}
 	}
 	return problems, nil

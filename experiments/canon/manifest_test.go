@@ -3,6 +3,7 @@ package canon
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -337,5 +338,71 @@ func TestReadManifestRejects(t *testing.T) {
 	}
 	if _, err := ReadManifest(t.TempDir()); !os.IsNotExist(err) {
 		t.Errorf("missing manifest: %v", err)
+	}
+}
+
+// TestQuickDiff: a full entry's recorded quick hashes agree with a
+// rerun of the quick version that writes the same files, and each file
+// changed, no longer written or newly written is named; a full entry
+// without them is a difference, and CheckManifest says so.
+func TestQuickDiff(t *testing.T) {
+	env := NewEnv(context.Background(), true, 2)
+	o, err := RunExperiment(env, tiny("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewExperimentEntry(o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Quick = NewQuickEntry(o)
+	if e.Quick.Command != "sbmpsim experiment run one --quick" || len(e.Quick.Files) != len(o.Files()) {
+		t.Fatalf("quick entry %+v", e.Quick)
+	}
+	if d := QuickDiff(e, o); d != "" {
+		t.Fatalf("the same run differs: %s", d)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(q *QuickEntry)
+		want   string
+	}{
+		{"changed", func(q *QuickEntry) { q.Files["numbers.csv"] = FileEntry{SHA256: "00", Size: 1} }, "numbers.csv: sha256 "},
+		{"no longer written", func(q *QuickEntry) { q.Files["gone.png"] = FileEntry{SHA256: "00", Size: 1} }, "gone.png: recorded, no longer written"},
+		{"newly written", func(q *QuickEntry) { delete(q.Files, "numbers.csv") }, "numbers.csv: written, not recorded"},
+	} {
+		c2 := *e
+		q := *e.Quick
+		q.Files = maps.Clone(e.Quick.Files)
+		c.change(&q)
+		c2.Quick = &q
+		if d := QuickDiff(&c2, o); d != c.want && !strings.HasPrefix(d, c.want) || strings.Count(d, "\n") != 0 {
+			t.Errorf("%s: %q, want one line starting %q", c.name, d, c.want)
+		}
+	}
+	e.Quick = nil
+	if d := QuickDiff(e, o); !strings.Contains(d, "no quick hashes") {
+		t.Errorf("no quick hashes: %q", d)
+	}
+
+	root := notebooks(t)
+	if err := UpdateManifest(root, func(m *Manifest) error {
+		m.Experiments["one"].Mode = ModeFull
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := CheckManifest(root)
+	if err != nil || len(problems) != 1 || !strings.HasPrefix(problems[0], "one/: a full run without its quick version's hashes") {
+		t.Fatalf("problems %q, %v", problems, err)
+	}
+	if err := UpdateManifest(root, func(m *Manifest) error {
+		m.Experiments["one"].Quick = NewQuickEntry(o)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := CheckManifest(root); err != nil || len(problems) != 0 {
+		t.Fatalf("with its quick hashes: %q, %v", problems, err)
 	}
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,23 +19,31 @@ import (
 	"github.com/sbmpsim/sbmpsim/internal/slowtest"
 )
 
-// notebooks is the committed output of `sbmpsim experiment run all --quick`.
+// notebooks is the committed report: each experiment's output, full or
+// quick as MANIFEST.json says.
 const notebooks = "../../../notebooks-out"
 
-// TestQuickOutputsRegenerate reruns every experiment in quick mode and
-// compares each file with the committed notebooks-out, byte for byte, the
-// report built from them with the committed index.html, and the manifest
-// they make with the committed MANIFEST.json (but for the build that
-// wrote it); each experiment must run what its Plan lists. A change to
-// the models shows up here: regenerate with
-// `go run ./cmd/sbmpsim experiment run all --quick` and commit the diff.
 // buildLine matches index.html's line naming the build (canon.BuildLine).
 var buildLine = regexp.MustCompile(`(?m)^<p class="build">Written by sbmpsim .*</p>\n`)
 
+// TestQuickOutputsRegenerate reruns every experiment in quick mode. For
+// an experiment committed quick it compares each file with the committed
+// notebooks-out, byte for byte; for one committed full it compares the
+// quick files' hashes with those the full run's build recorded in
+// MANIFEST.json (canon.QuickDiff). Then the report built from the
+// sections with the committed index.html, and the manifest with the
+// committed MANIFEST.json (but for the build that wrote it); each
+// experiment must run what its Plan lists. A change to the models shows
+// up here: regenerate with `go run ./cmd/sbmpsim experiment run NAME`
+// (with --quick for a quick one) and commit the diff.
 func TestQuickOutputsRegenerate(t *testing.T) {
 	slowtest.Require(t, "reruns every experiment in quick mode, about ten minutes")
 	root := t.TempDir()
 	env := canon.NewEnv(context.Background(), true, 2)
+	committed, err := canon.ReadManifest(notebooks)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The manifest this run would write: each experiment's entry, the
 	// committed validation's, and the report's.
 	manifest := &canon.Manifest{Experiments: map[string]*canon.ExperimentEntry{}}
@@ -43,6 +52,20 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 		o, err := canon.RunExperiment(env, e)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
+		}
+		if c := committed.Experiments[e.Name]; c != nil && c.Mode == canon.ModeFull {
+			// A committed full run: its quick version must write what
+			// the build that ran the full run recorded, and the report
+			// takes the committed (full) section.
+			t.Logf("%s: %.1f s (committed full run; quick version against its recorded hashes)", e.Name, time.Since(start).Seconds())
+			if d := canon.QuickDiff(c, o); d != "" {
+				t.Errorf("%s: the quick version no longer writes what the committed full run's build recorded, so the full run is stale: rerun 'go run ./cmd/sbmpsim experiment run %s' (full) and commit it:\n%s", e.Name, e.Name, d)
+			}
+			if err := copySection(root, e.Name); err != nil {
+				t.Fatal(err)
+			}
+			manifest.Experiments[e.Name] = c
+			continue
 		}
 		if err := o.Write(root); err != nil {
 			t.Fatal(err)
@@ -80,14 +103,8 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 	}
 	// The validation's section is a record of real runs, not rerun
 	// here: the report takes the committed one.
-	v := canon.ValidationSection().Name
-	if sec, err := os.ReadFile(filepath.Join(notebooks, v, "section.html")); err == nil {
-		if err := os.MkdirAll(filepath.Join(root, v), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, v, "section.html"), sec, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := copySection(root, canon.ValidationSection().Name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
 	}
 	if _, err := canon.Report(root, ReportSections()); err != nil {
 		t.Fatal(err)
@@ -102,6 +119,19 @@ func TestQuickOutputsRegenerate(t *testing.T) {
 		t.Error("the committed index.html does not say which build wrote it")
 	}
 	checkManifest(t, root, manifest)
+}
+
+// copySection copies the committed section.html of the directory name
+// into root/name.
+func copySection(root, name string) error {
+	sec, err := os.ReadFile(filepath.Join(notebooks, name, "section.html"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(root, name, "section.html"), sec, 0o644)
 }
 
 // checkManifest compares the manifest of the regenerated outputs under
