@@ -47,6 +47,9 @@ func run(env *canon.Env, out *canon.Out) error {
 	}
 	out.P("Which policies' 95 %% Wilson intervals separate (one interval entirely below the other): %s.", strings.Join(separations(out, s), "; "))
 	out.P("What each policy trades for its OOM kills, summed over all %d load factors: %s.", len(s.Levels), strings.Join(trades(s), "; "))
+	if err := timeToKill(out, s); err != nil {
+		return err
+	}
 	out.Cmd(s.Cmd(env, "oom-probability"))
 	return nil
 }

@@ -1,11 +1,13 @@
 package oomprob
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
+	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
 // TestCrossings: the 50 % crossing is interpolated between the levels
@@ -26,5 +28,53 @@ func TestCrossings(t *testing.T) {
 		if !strings.HasPrefix(got[i], want) {
 			t.Errorf("crossing %d: %q, want prefix %q", i, got[i], want)
 		}
+	}
+}
+
+// summ is a summary of seed killed first at sec seconds (NaN: never) in
+// a 10 s run.
+func summ(seed uint64, sec float64) world.Summary {
+	s := world.Summary{Seed: seed, SimTimeNs: 10e9}
+	if !math.IsNaN(sec) {
+		s.OOMEvents = []world.OOMEvent{{TimeNs: int64(sec * 1e9)}, {TimeNs: int64(sec*1e9) + 5}}
+	}
+	return s
+}
+
+// TestCellKillTime: the median of the kill times when most runs are
+// killed, runs without a kill censored at the run's end, and an open
+// median ("> 10") when fewer than half were killed.
+func TestCellKillTime(t *testing.T) {
+	nan := math.NaN()
+	kt, err := cellKillTime([]world.Summary{summ(1, 2), summ(2, 3), summ(3, 4), summ(4, nan), summ(5, 1)})
+	if err != nil || kt.killed != 4 || kt.runs != 5 || !kt.median.Reached || kt.median.Value != 3 {
+		t.Errorf("mostly killed: %+v %v", kt, err)
+	}
+	kt, err = cellKillTime([]world.Summary{summ(1, 2), summ(2, nan), summ(3, nan)})
+	if err != nil || kt.killed != 1 || kt.median.Reached || bound(kt.median) != "> 10" {
+		t.Errorf("mostly alive: %+v %v", kt, err)
+	}
+}
+
+// TestPairedKillTimes: kill times are paired by seed, not by position;
+// seeds killed under one policy only are left out; a shift of the same
+// size on every seed gives that shift with a zero-width interval; a
+// level with fewer than two pairs gives none.
+func TestPairedKillTimes(t *testing.T) {
+	nan := math.NaN()
+	s := &loadsweep.Sweep{Levels: []float64{1, 2}, Policies: []string{"base", "later"},
+		Cells: [][]canon.Arm{
+			{{Runs: []world.Summary{summ(1, 2), summ(2, 3), summ(3, 4), summ(4, nan)}}, {Runs: []world.Summary{summ(1, 1), summ(2, nan)}}},
+			{{Runs: []world.Summary{summ(3, 4.5), summ(2, 3.5), summ(1, 2.5), summ(4, 1)}}, {Runs: []world.Summary{summ(1, 2), summ(2, 2)}}},
+		}}
+	pks, err := pairedKillTimes(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pks) != 2 || !pks[0].ok || pks[0].d.N != 3 || math.Abs(pks[0].d.MeanDiff-0.5) > 1e-12 || pks[0].d.CI.Lo != pks[0].d.CI.Hi {
+		t.Errorf("level 1: %+v", pks[0])
+	}
+	if pks[1].ok {
+		t.Errorf("level 2 has one pair, got %+v", pks[1])
 	}
 }
