@@ -23,6 +23,8 @@ type fakeEnv struct {
 	// fault), 0 meaning 1.
 	offline []bool
 	slow    int64
+	// cost, when set, prices every operation instead of the rule below.
+	cost func(op CostOp, from, to int, bytes int64) int64
 }
 
 func newFakeEnv(cpus, nodes int, limitPages int64) *fakeEnv {
@@ -78,6 +80,9 @@ func (f *fakeEnv) NodesByDistance(node int) []int {
 }
 
 func (f *fakeEnv) CostNs(op CostOp, from, to int, bytes int64) int64 {
+	if f.cost != nil {
+		return f.cost(op, from, to, bytes)
+	}
 	base := int64(10)
 	if from != to {
 		base = 100 * max(f.slow, 1)
