@@ -353,13 +353,17 @@ func story(name string, cells []*cell, nSeeds int) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "On `%s`, ", name)
+	// The first sentence names the scenario; the others start with a
+	// capital.
+	lead := fmt.Sprintf("On `%s`, across", name)
 	switch len(same) {
 	case 0:
 	case 1:
-		fmt.Fprintf(&b, "%s gives exactly the default's run on every seed (the same event trace): the policy never comes into play. ", same[0])
+		fmt.Fprintf(&b, "On `%s`, %s gives exactly the default's run on every seed (the same event trace): the policy never comes into play. ", name, same[0])
+		lead = "Across"
 	default:
-		fmt.Fprintf(&b, "%s give exactly the default's run on every seed (the same event trace): the policy never comes into play. ", strings.Join(same, ", "))
+		fmt.Fprintf(&b, "On `%s`, %s give exactly the default's run on every seed (the same event trace): the policies never come into play. ", name, strings.Join(same, ", "))
+		lead = "Across"
 	}
 	for _, g := range []struct {
 		name string
@@ -375,7 +379,8 @@ func story(name string, cells []*cell, nSeeds int) string {
 		for _, m := range measures {
 			parts = append(parts, rangeText(m.what, m.prec, group, m.get))
 		}
-		fmt.Fprintf(&b, "across the %s: %s. ", g.name, strings.Join(parts, "; "))
+		fmt.Fprintf(&b, "%s the %s: %s. ", lead, g.name, strings.Join(parts, "; "))
+		lead = "Across"
 	}
 	return b.String()
 }
