@@ -78,35 +78,64 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 	}
 	p.line("[::b]%s[::-] seed %d   t = %.3f / %.3f s   %s", tview.Escape(r.name), r.seed, float64(r.nowNs)/1e9, float64(r.durationNs)/1e9, state)
 
-	// Rows: memory charts (one per node) and the tier chart share what
-	// the fixed lines leave.
+	l := layoutRun(p, r)
+	c := chartArea{scr: scr, x: x, y: y, cw: max(1, w-runLabel), span: float64(r.durationNs) / 1e9}
+	drawMemory(p, c, r, l)
+	drawTiers(p, c, r, l.tierH)
+	for _, pv := range r.procs {
+		drawProc(p, &pv)
+	}
+	drawOOMKills(p, r)
+	drawEnd(p, r)
+}
+
+// runLabel is the width of the labels left of the run view's charts.
+const runLabel = 9
+
+// chartArea is where the run view's charts go: the screen, the view's
+// origin, the charts' width and the simulated seconds they span.
+type chartArea struct {
+	scr  tcell.Screen
+	x, y int
+	cw   int
+	span float64
+}
+
+// runLayout is how the run view shares its rows: memory chart rows per
+// node, the tier chart's rows, and how many nodes get a line of figures.
+type runLayout struct {
+	memH, tierH int
+	valueRows   int
+}
+
+// layoutRun shares p's rows among the charts. The memory charts (one
+// per node) and the tier chart share what the fixed lines leave; the
+// per-node figures are the first thing to go when the terminal is short
+// (the charts show the same), so that the OOM kills and the summary
+// always fit.
+func layoutRun(p *printer, r *runState) runLayout {
 	oomRows := max(1, min(len(r.oom), 3))
 	endRows := 0
-	switch r.status {
-	case runDone:
-		endRows = 3
-	case runFailed:
+	if r.status == runDone || r.status == runFailed {
 		endRows = 3
 	}
-	// Per-node figures are the first thing to go when the terminal is
-	// short (the charts show the same), so that the OOM kills and the
-	// summary always fit.
 	fixed := 1 + 1 + 1 + 3*len(r.procs) + oomRows + endRows
-	valueRows := len(r.nodes)
-	if p.left()-fixed-len(r.nodes)-1 < valueRows {
-		valueRows = 0
+	l := runLayout{memH: 1, tierH: 1, valueRows: len(r.nodes)}
+	if p.left()-fixed-len(r.nodes)-1 < l.valueRows {
+		l.valueRows = 0
 	}
-	fixed += valueRows
+	fixed += l.valueRows
 	spare := max(0, p.left()-fixed+1)
-	memH, tierH := 1, 1
 	if len(r.nodes) > 0 {
-		memH = max(1, spare*2/3/len(r.nodes))
-		tierH = max(1, spare-memH*len(r.nodes))
+		l.memH = max(1, spare*2/3/len(r.nodes))
+		l.tierH = max(1, spare-l.memH*len(r.nodes))
 	}
-	span := float64(r.durationNs) / 1e9
-	const label = 9
-	cw := max(1, w-label)
+	return l
+}
 
+// drawMemory draws memory by kind per node: a stacked chart each, then
+// the latest figures of the nodes the layout has room for.
+func drawMemory(p *printer, c chartArea, r *runState, l runLayout) {
 	legend := make([]string, len(memNames))
 	for k := len(memNames) - 1; k >= 0; k-- {
 		legend[len(memNames)-1-k] = fmt.Sprintf("[%s]█[-] %s", colorTag(memColors[k]), memNames[k])
@@ -114,30 +143,34 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 	p.line("[::b]Memory by kind per node[::-] (MiB)  %s", strings.Join(legend, "  "))
 	for _, n := range r.nodes {
 		start := p.row
-		for hr := range memH {
+		for hr := range l.memH {
 			lab := ""
 			switch hr {
 			case 0:
 				lab = fmt.Sprintf("node %d", n.id)
-			case memH - 1:
+			case l.memH - 1:
 				lab = fmt.Sprintf("%.0f", n.managed)
 			}
-			if !p.line("%-*s", label, lab) {
+			if !p.line("%-*s", runLabel, lab) {
 				break
 			}
 		}
 		if rows := p.row - start; rows > 0 {
-			stackedArea(scr, x+label, y+start, cw, rows, r.ts, span, [][]float64{n.anon, n.rest, n.file, n.free}, memColors, n.managed)
+			stackedArea(c.scr, c.x+runLabel, c.y+start, c.cw, rows, r.ts, c.span, [][]float64{n.anon, n.rest, n.file, n.free}, memColors, n.managed)
 		}
 	}
-	for _, n := range r.nodes[:valueRows] {
+	for _, n := range r.nodes[:l.valueRows] {
 		if len(n.free) == 0 {
 			break
 		}
 		i := len(n.free) - 1
 		p.line("  node %d: free %.1f  page cache %.1f  anon %.1f  kernel+SBMP %.1f  of %.0f MiB", n.id, n.free[i], n.file[i], n.anon[i], n.rest[i], n.managed)
 	}
+}
 
+// drawTiers draws SBMP's allocations per second by tier on a log scale,
+// over rows rows.
+func drawTiers(p *printer, c chartArea, r *runState, rows int) {
 	var rates [3]float64
 	logs := make([][]float64, 3)
 	top := 1.0
@@ -154,26 +187,25 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 	p.line("[::b]SBMP allocations/s by tier[::-] (log scale)  [%s]━[-] tier0 %s  [%s]━[-] tier1 %s  [%s]━[-] tier2 %s",
 		colorTag(tierColors[0]), si(rates[0]), colorTag(tierColors[1]), si(rates[1]), colorTag(tierColors[2]), si(rates[2]))
 	start := p.row
-	for hr := range tierH {
+	for hr := range rows {
 		lab := ""
 		switch hr {
 		case 0:
 			lab = si(math.Pow(10, top)) + "/s"
-		case tierH - 1:
+		case rows - 1:
 			lab = "0"
 		}
-		if !p.line("%-*s", label, lab) {
+		if !p.line("%-*s", runLabel, lab) {
 			break
 		}
 	}
-	if rows := p.row - start; rows > 0 {
-		lineChart(scr, x+label, y+start, cw, rows, r.ts, span, logs, tierColors, top)
+	if n := p.row - start; n > 0 {
+		lineChart(c.scr, c.x+runLabel, c.y+start, c.cw, n, r.ts, c.span, logs, tierColors, top)
 	}
+}
 
-	for _, pv := range r.procs {
-		drawProc(p, &pv)
-	}
-
+// drawOOMKills lists the first three OOM kills, or says there was none.
+func drawOOMKills(p *printer, r *runState) {
 	if len(r.oom) == 0 {
 		if r.status == runRunning {
 			p.line("no OOM kill yet")
@@ -188,6 +220,11 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 		}
 		p.line("[red]%s[-]", tview.Escape(oomLine(e)))
 	}
+}
+
+// drawEnd draws how the run ended: the first lines of its error, or its
+// summary.
+func drawEnd(p *printer, r *runState) {
 	switch {
 	case r.status == runFailed:
 		for i, l := range strings.Split(r.err.Error(), "\n") {
@@ -218,7 +255,7 @@ func drawRun(scr tcell.Screen, x, y, w, h int, r *runState) {
 // drawProc draws one SBMP process: its Tier-0 heat strip, its CPUs' FSM
 // states, and its degrade state and alerts.
 func drawProc(p *printer, v *procView) {
-	const label = 9
+	const label = runLabel
 	name := v.name
 	if v.dead {
 		name += " (dead)"
