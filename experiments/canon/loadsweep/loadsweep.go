@@ -57,6 +57,9 @@ type Sweep struct {
 	Seeds      []uint64
 	// Cells[p][l] is policy p at level l over the seeds.
 	Cells [][]canon.Arm
+	// FirstOOM[p][l] is that cell's Kaplan-Meier time to the first OOM
+	// kill, as the sweep's report computes it.
+	FirstOOM [][]sweep.FirstOOM
 }
 
 // Run runs the sweep with env: every (policy, level, seed) as one flat
@@ -76,8 +79,10 @@ func Run(env *canon.Env) (*Sweep, error) {
 	}
 	// Points come in grid order: the policy slowest, the level fastest.
 	s.Cells = make([][]canon.Arm, len(s.Policies))
+	s.FirstOOM = make([][]sweep.FirstOOM, len(s.Policies))
 	for i, pt := range rep.Points {
 		pol, l := i/len(s.Levels), i%len(s.Levels)
+		s.FirstOOM[pol] = append(s.FirstOOM[pol], pt.FirstOOM)
 		s.Cells[pol] = append(s.Cells[pol], canon.Arm{
 			Variant: canon.Variant{Name: fmt.Sprintf("%s @ %s", s.Policies[pol], Level(s.Levels[l])), Sets: pt.Overrides},
 			Runs:    runs[i*p.Seeds : (i+1)*p.Seeds],

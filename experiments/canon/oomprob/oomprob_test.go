@@ -7,6 +7,7 @@ import (
 
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
@@ -41,18 +42,18 @@ func summ(seed uint64, sec float64) world.Summary {
 	return s
 }
 
-// TestCellKillTime: the median of the kill times when most runs are
-// killed, runs without a kill censored at the run's end, and an open
-// median ("> 10") when fewer than half were killed.
-func TestCellKillTime(t *testing.T) {
-	nan := math.NaN()
-	kt, err := cellKillTime([]world.Summary{summ(1, 2), summ(2, 3), summ(3, 4), summ(4, nan), summ(5, 1)})
-	if err != nil || kt.killed != 4 || kt.runs != 5 || !kt.median.Reached || kt.median.Value != 3 {
-		t.Errorf("mostly killed: %+v %v", kt, err)
+// TestKillTimeOf: a cell's kill time is the sweep report's Kaplan-Meier
+// estimate in seconds, a reached median as its time and one the curve
+// never reached as "> follow-up" (the estimate itself is tested in
+// experiments/sweep and experiments/stats).
+func TestKillTimeOf(t *testing.T) {
+	kt := killTimeOf(sweep.FirstOOM{MedianNs: 3e9, MedianReached: true, CI95LoNs: 2e9, CI95LoReached: true, CI95HiNs: 10e9})
+	if !kt.median.Reached || kt.median.Value != 3 || bound(kt.lo) != "2.00" || bound(kt.hi) != "> 10" {
+		t.Errorf("mostly killed: %+v", kt)
 	}
-	kt, err = cellKillTime([]world.Summary{summ(1, 2), summ(2, nan), summ(3, nan)})
-	if err != nil || kt.killed != 1 || kt.median.Reached || bound(kt.median) != "> 10" {
-		t.Errorf("mostly alive: %+v %v", kt, err)
+	kt = killTimeOf(sweep.FirstOOM{MedianNs: 10e9, FollowUpMaxNs: 10e9})
+	if kt.median.Reached || bound(kt.median) != "> 10" {
+		t.Errorf("mostly alive: %+v", kt)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/canon"
 	"github.com/sbmpsim/sbmpsim/experiments/canon/loadsweep"
 	"github.com/sbmpsim/sbmpsim/experiments/stats"
-	"github.com/sbmpsim/sbmpsim/experiments/world"
+	"github.com/sbmpsim/sbmpsim/experiments/sweep"
 	"github.com/sbmpsim/sbmpsim/internal/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -19,36 +19,18 @@ import (
 // value makes the intervals the same bytes on every run.
 const bootstrapSeed = 1
 
-// killTime is a cell's Kaplan–Meier median time to the first OOM kill
-// (a run without one censored at its end) with its Brookmeyer–Crowley
-// 95 % interval, in seconds.
+// killTime is a cell's Kaplan-Meier median time to the first OOM kill
+// (a run without one censored at its end) with its Brookmeyer-Crowley
+// 95 % interval, in seconds: the sweep report's FirstOOM of the cell.
 type killTime struct {
 	median, lo, hi stats.Bound
-	killed, runs   int
 }
 
-func cellKillTime(runs []world.Summary) (killTime, error) {
-	kt := killTime{runs: len(runs)}
-	obs := make([]stats.Observation, len(runs))
-	for i, r := range runs {
-		t := canon.FirstOOMSeconds(r)
-		if math.IsNaN(t) {
-			obs[i] = stats.Observation{Time: float64(r.SimTimeNs) / 1e9}
-			continue
-		}
-		obs[i] = stats.Observation{Time: t, Event: true}
-		kt.killed++
+func killTimeOf(f sweep.FirstOOM) killTime {
+	sec := func(ns int64, reached bool) stats.Bound {
+		return stats.Bound{Value: float64(ns) / 1e9, Reached: reached}
 	}
-	km, err := stats.KaplanMeier(obs)
-	if err != nil {
-		return kt, err
-	}
-	m, err := km.Median(0.95)
-	if err != nil {
-		return kt, err
-	}
-	kt.median, kt.lo, kt.hi = m.Median, m.Lo, m.Hi
-	return kt, nil
+	return killTime{median: sec(f.MedianNs, f.MedianReached), lo: sec(f.CI95LoNs, f.CI95LoReached), hi: sec(f.CI95HiNs, f.CI95HiReached)}
 }
 
 // bound writes a Bound: the time, or "> T" when the curve never got there.
@@ -108,11 +90,8 @@ func timeToKill(out *canon.Out, s *loadsweep.Sweep) error {
 	for p, pol := range s.Policies {
 		fs := figure.Series{Name: pol}
 		for l, c := range s.Cells[p] {
-			kt, err := cellKillTime(c.Runs)
-			if err != nil {
-				return fmt.Errorf("%s at load factor %s: %w", pol, loadsweep.Level(s.Levels[l]), err)
-			}
-			rows = append(rows, []string{pol, loadsweep.Level(s.Levels[l]), strconv.Itoa(kt.killed), strconv.Itoa(kt.runs), bound(kt.median), bound(kt.lo), bound(kt.hi)})
+			kt := killTimeOf(s.FirstOOM[p][l])
+			rows = append(rows, []string{pol, loadsweep.Level(s.Levels[l]), strconv.Itoa(c.OOM), strconv.Itoa(len(c.Runs)), bound(kt.median), bound(kt.lo), bound(kt.hi)})
 			// Plot a median only where more than half the runs were
 			// killed and the interval closes; elsewhere there is none.
 			if kt.median.Reached && kt.lo.Reached && kt.hi.Reached {
