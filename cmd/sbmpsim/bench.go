@@ -52,11 +52,15 @@ scenario runs the same events: its trace_hash says which.
 
 Memory: heap_bytes_per_sim_gib is the Go heap in use once the world is
 built, before its first event, less the heap before the run, per GiB of
-the simulated machine; bytes_per_live_object is the heap each more live
-object costs (measured on the first scenario's machine).`,
+the simulated machine, and heap_end_bytes_per_sim_gib the same at the end
+of the window (page state is kept only where memory has been used, so on
+a large machine the end is what counts); bytes_per_live_object is the
+heap each more live object costs (measured on the first scenario's
+machine).`,
 		Example: `  sbmpsim bench e2e
   sbmpsim bench e2e steady --ops 1000000 --count 10
   sbmpsim bench e2e oom-crisis --set run.duration_ms=10000 --count 3
+  sbmpsim bench e2e oom-crisis --set machine.node_memory_mb=0 --count 1   # intel-2s at its own 2 x 96 GiB
   sbmpsim bench e2e steady --live-objects 200000`,
 		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeScenarios,

@@ -89,7 +89,7 @@ line: benchstat would put each build in a table of its own.`,
 // better.
 var benchUnits = []benchUnit{
 	{"ops/s", "higher"}, {"events/s", "higher"}, {"customers/s", "higher"},
-	{"heap-B/sim-GiB", "lower"}, {"B/live-object", "lower"},
+	{"heap-B/sim-GiB", "lower"}, {"heap-end-B/sim-GiB", "lower"}, {"B/live-object", "lower"},
 }
 
 // benchTextOf lays the samples of one bench all out in Go's benchmark
@@ -131,7 +131,8 @@ func benchTextOf(ef *engineFlags, eng *EngineBench, e2e *E2EBench) *benchText {
 			}
 			m = append(m, benchMetric{s.EventsPerS, "events/s"})
 			if sc.MachineGiB > 0 {
-				m = append(m, benchMetric{float64(s.HeapBytes) / sc.MachineGiB, "heap-B/sim-GiB"})
+				m = append(m, benchMetric{float64(s.HeapBytes) / sc.MachineGiB, "heap-B/sim-GiB"},
+					benchMetric{float64(s.HeapEndBytes) / sc.MachineGiB, "heap-end-B/sim-GiB"})
 			}
 			add(name, max(iters, 1), m...)
 		}

@@ -90,6 +90,13 @@ type E2EScenario struct {
 	// allocators, the engine, the workloads and the compiled scenario;
 	// the fixed part dominates on a small machine.
 	HeapBytesPerSimGiB Spread `json:"heap_bytes_per_sim_gib"`
+	// HeapEndBytesPerSimGiB is the same at the end of the window, the
+	// world still whole: what the run's use of memory added (the page
+	// state of the memory it used, its live objects) is in it. The
+	// kernel model keeps page state only where memory has been used, so
+	// on a large machine this is the figure that says whether the run
+	// fits on a host.
+	HeapEndBytesPerSimGiB Spread `json:"heap_end_bytes_per_sim_gib"`
 	// Counters show which paths the window exercised: vmstat counters
 	// (direct reclaim, compaction, refaults, THP, OOM kills) and the
 	// allocations SBMP's Tier-2 served.
@@ -109,6 +116,9 @@ type E2ESample struct {
 	// HeapBytes is the Go heap the built world holds before its first
 	// event (the scenario's heap per simulated GiB times its GiB).
 	HeapBytes int64 `json:"heap_bytes"`
+	// HeapEndBytes is the Go heap the world holds at the end of the
+	// window (after a collection, less the heap before the run).
+	HeapEndBytes int64 `json:"heap_end_bytes"`
 }
 
 // Spread summarises samples: their median, least and greatest.
@@ -232,8 +242,8 @@ func runE2E(ctx context.Context, jobs []e2eJob, f *e2eFlags, progress io.Writer)
 			if err := out.Scenarios[i].add(j, s, sum); err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(progress, "bench e2e: %s %d/%d: %.3g M allocations+frees/s, %.3g M events/s, %.2f s\n",
-				sum.Scenario, rep+1, f.count, s.AllocsFreesPerS/1e6, s.EventsPerS/1e6, s.WallS)
+			fmt.Fprintf(progress, "bench e2e: %s %d/%d: %.3g M allocations+frees/s, %.3g M events/s, %.2f s, heap %.3g MiB per simulated GiB at the end\n",
+				sum.Scenario, rep+1, f.count, s.AllocsFreesPerS/1e6, s.EventsPerS/1e6, s.WallS, float64(s.HeapEndBytes)/(1<<20)/out.Scenarios[i].MachineGiB)
 		}
 	}
 	medians := map[string]float64{}
@@ -261,7 +271,7 @@ func e2eSample(ctx context.Context, j e2eJob) (E2ESample, *world.Summary, error)
 	if ops == 0 {
 		ops = math.MaxInt64 // the whole run, through the same loop
 	}
-	var before, built runtime.MemStats
+	var before, built, end runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	var start time.Time
@@ -273,13 +283,18 @@ func e2eSample(ctx context.Context, j e2eJob) (E2ESample, *world.Summary, error)
 			runtime.ReadMemStats(&built)
 			start = time.Now()
 		},
-		AtEnd: func() { wall = time.Since(start) },
+		AtEnd: func() {
+			wall = time.Since(start)
+			runtime.GC()
+			runtime.ReadMemStats(&end)
+		},
 	})
 	if err != nil {
 		return E2ESample{}, nil, err
 	}
 	sum := &res.Summary
-	s := E2ESample{WallS: wall.Seconds(), HeapBytes: int64(built.HeapInuse) - int64(before.HeapInuse)}
+	s := E2ESample{WallS: wall.Seconds(), HeapBytes: int64(built.HeapInuse) - int64(before.HeapInuse),
+		HeapEndBytes: int64(end.HeapInuse) - int64(before.HeapInuse)}
 	if s.WallS > 0 {
 		s.AllocsFreesPerS = float64(sum.Allocs+sum.Frees) / s.WallS
 		s.EventsPerS = float64(sum.Events) / s.WallS
@@ -338,6 +353,7 @@ func (e *E2EScenario) summarise() {
 	e.WallS = pick(func(s E2ESample) float64 { return s.WallS })
 	if e.MachineGiB > 0 {
 		e.HeapBytesPerSimGiB = pick(func(s E2ESample) float64 { return float64(s.HeapBytes) / e.MachineGiB })
+		e.HeapEndBytesPerSimGiB = pick(func(s E2ESample) float64 { return float64(s.HeapEndBytes) / e.MachineGiB })
 	}
 }
 

@@ -118,9 +118,11 @@ const noPage = int32(-1)
 // tail placement), so which PFN an allocation returns follows the kernel
 // too. Pageblock isolation and CMA are not modelled.
 //
-// Memory: 9 bytes per spanned page (a state byte and two int32 links) and
-// a byte per pageblock, allocated once by NewBuddy; no operation allocates
-// afterwards. Alloc, Free and the per-order counts are O(MaxOrder);
+// Memory: a state byte per spanned page and a byte per pageblock,
+// allocated by NewBuddy, and the free lists' links: 8 bytes per pageblock
+// and per MaxOrder block, and 8 bytes per page in the 4 MiB chunks in
+// which a block smaller than a pageblock has been free, allocated when
+// the first is listed there and kept. Alloc, Free and the per-order counts are O(MaxOrder);
 // claiming a pageblock for another type walks its 512 pages.
 type Buddy struct {
 	startPFN int64
@@ -130,8 +132,15 @@ type Buddy struct {
 	nrFree   [NrOrders]int64
 	head     [NrOrders][NrMigratetypes]int32
 	state    []int8
-	next     []int32
-	prev     []int32
+	// links are the free lists' links (next, prev) of blocks below
+	// PageblockOrder, in chunks of pageChunkPages pages that exist once a
+	// block in them has been free (pagetable.go); bigLinks[o] are those
+	// of blocks of order o >= PageblockOrder, one per o-aligned block, by
+	// idx>>o. Memory is mostly free pageblocks and MaxOrder blocks until
+	// it is used (boot frees it a pageblock at a time), so the links cost
+	// 24 bytes per 4 MiB until then.
+	links    []*linkChunk
+	bigLinks [NrOrders][][2]int32
 	// blockMT is each pageblock's migratetype (the pageblock flags).
 	blockMT []Migratetype
 	// freeHighAtomic is nr_free_highatomic: free pages on the
@@ -163,12 +172,14 @@ func NewBuddy(startPFN, spannedPages int64) (*Buddy, error) {
 		startPFN: startPFN,
 		spanned:  spannedPages,
 		state:    make([]int8, spannedPages),
-		next:     make([]int32, spannedPages),
-		prev:     make([]int32, spannedPages),
+		links:    make([]*linkChunk, (spannedPages+pageChunkMask)>>pageChunkShift),
 		blockMT:  make([]Migratetype, blocks),
 	}
 	for i := range b.state {
 		b.state[i] = stateAbsent
+	}
+	for o := PageblockOrder; o <= MaxOrder; o++ {
+		b.bigLinks[o] = make([][2]int32, spannedPages>>o+1)
 	}
 	for i := range b.blockMT {
 		b.blockMT[i] = MigrateMovable
@@ -221,7 +232,7 @@ func (b *Buddy) NrFreeMT(order int, mt Migratetype) int64 {
 	h := b.head[order][mt]
 	for idx := h; idx != noPage; {
 		n++
-		if idx = b.next[idx]; idx == h {
+		if idx = b.link(idx, order)[0]; idx == h {
 			break
 		}
 	}
@@ -441,18 +452,53 @@ func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
 		b.freeHighAtomic += 1 << order
 	}
 	h := b.head[order][mt]
+	l := b.link(idx, order)
 	if h == noPage {
-		b.next[idx], b.prev[idx] = idx, idx
+		*l = [2]int32{idx, idx}
 		b.head[order][mt] = idx
 		return
 	}
 	// The list is circular: head's prev is the tail.
-	tail := b.prev[h]
-	b.next[idx], b.prev[idx] = h, tail
-	b.next[tail], b.prev[h] = idx, idx
+	hl := b.link(h, order)
+	tail := hl[1]
+	*l = [2]int32{h, tail}
+	b.link(tail, order)[0], hl[1] = idx, idx
 	if !toTail {
 		b.head[order][mt] = idx
 	}
+}
+
+// linkChunk holds the free-list links (next, prev) of a chunk's pages.
+type linkChunk [pageChunkPages][2]int32
+
+// link returns the free-list links (next, prev) of the block at idx of
+// order, creating its chunk's links on first use.
+func (b *Buddy) link(idx int32, order int) *[2]int32 {
+	if order >= PageblockOrder {
+		return &b.bigLinks[order][idx>>order]
+	}
+	c := b.links[idx>>pageChunkShift]
+	if c == nil {
+		c = new(linkChunk)
+		b.links[idx>>pageChunkShift] = c
+	}
+	return &c[idx&pageChunkMask]
+}
+
+// peekLink returns the links of the block at idx of order for a check,
+// without creating anything: (noPage, noPage) where none were written.
+func (b *Buddy) peekLink(idx int32, order int) (next, prev int32) {
+	if idx < 0 || int64(idx) >= b.spanned || order < 0 || order > MaxOrder {
+		return noPage, noPage
+	}
+	if order >= PageblockOrder {
+		l := b.bigLinks[order][idx>>order]
+		return l[0], l[1]
+	}
+	if c := b.links[idx>>pageChunkShift]; c != nil {
+		return c[idx&pageChunkMask][0], c[idx&pageChunkMask][1]
+	}
+	return noPage, noPage
 }
 
 // delFree unlinks the free block at idx of order from the list its state
@@ -460,11 +506,12 @@ func (b *Buddy) addFree(idx int32, order int, mt Migratetype, toTail bool) {
 // block's new state.
 func (b *Buddy) delFree(idx int32, order int) Migratetype {
 	mt := freeStateMT(b.state[idx])
-	n, p := b.next[idx], b.prev[idx]
+	l := b.link(idx, order)
+	n, p := l[0], l[1]
 	if n == idx {
 		b.head[order][mt] = noPage
 	} else {
-		b.next[p], b.prev[n] = n, p
+		b.link(p, order)[0], b.link(n, order)[1] = n, p
 		if b.head[order][mt] == idx {
 			b.head[order][mt] = n
 		}

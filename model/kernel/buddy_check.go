@@ -56,11 +56,12 @@ func (b *Buddy) checkList(o int) error {
 		h := b.head[o][mt]
 		var n int64
 		for idx := h; idx != noPage; {
-			if n > b.spanned || b.state[idx] != freeState(o, mt) || b.next[b.prev[idx]] != idx {
+			next, prev := b.peekLink(idx, o)
+			if pn, _ := b.peekLink(prev, o); n > b.spanned || b.state[idx] != freeState(o, mt) || pn != idx {
 				return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, mt, b.startPFN+int64(idx))
 			}
 			n++
-			if idx = b.next[idx]; idx == h {
+			if idx = next; idx == h {
 				break
 			}
 		}

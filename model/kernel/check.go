@@ -39,8 +39,9 @@ func (m *Machine) CheckInvariants() error {
 			return fmt.Errorf("node %d: %w", ni, err)
 		}
 		var nAnon, nFile int64
-		for i := range n.pages {
-			p := &n.pages[i]
+		for i := range n.pages.len() {
+			pv := n.pages.get(int32(i))
+			p := &pv
 			if err := m.checkPage(p, n.zone.StartPFN+int64(i)); err != nil {
 				return fmt.Errorf("kernel: node %d pfn %d: %w", ni, n.zone.StartPFN+int64(i), err)
 			}
@@ -201,9 +202,9 @@ func (m *Machine) checkZones() error {
 		if !n.offline {
 			continue
 		}
-		for i := range n.pages {
-			if n.pages[i].kind != pageFree {
-				return fmt.Errorf("kernel: offline node %d: pfn %d is in use (kind %d)", ni, n.zone.StartPFN+int64(i), n.pages[i].kind)
+		for i := range n.pages.len() {
+			if k := n.pages.get(int32(i)).kind; k != pageFree {
+				return fmt.Errorf("kernel: offline node %d: pfn %d is in use (kind %d)", ni, n.zone.StartPFN+int64(i), k)
 			}
 		}
 	}
@@ -250,7 +251,7 @@ func (m *Machine) checkZoneBooks() error {
 // machine (nodes are numbered from pfn 0 without gaps).
 func (m *Machine) seenScratch() []bool {
 	last := m.nodes[len(m.nodes)-1]
-	n := int(last.zone.StartPFN) + len(last.pages)
+	n := int(last.zone.StartPFN) + last.pages.len()
 	m.checkSeen = slices.Grow(m.checkSeen[:0], n)[:n]
 	clear(m.checkSeen)
 	return m.checkSeen

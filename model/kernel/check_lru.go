@@ -46,11 +46,11 @@ func (n *node) walkList(cg, lru int) (int64, error) {
 	l := &n.lru[cg].lists[lru]
 	var count int64
 	prev := noPage
-	for i := l.head; i != noPage; i = n.pages[i].next {
+	for i := l.head; i != noPage; i = n.pages.at(i).next {
 		if count > l.n {
 			return 0, fmt.Errorf("longer than its %d pages, or a cycle", l.n)
 		}
-		p := &n.pages[i]
+		p := n.pages.at(i)
 		if p.prev != prev {
 			return 0, fmt.Errorf("page %d links back to %d, not %d", i, p.prev, prev)
 		}

@@ -198,7 +198,7 @@ func (m *Machine) TrackTouched() {
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]
-	end := last.zone.StartPFN + int64(len(last.pages))
+	end := last.zone.StartPFN + int64(last.pages.len())
 	t := &touchLog{
 		pages: make([]uint64, (end>>chunkOrder+63)/64), all: true,
 		state: make([][]int8, len(m.nodes)), blockMT: make([][]Migratetype, len(m.nodes)),
@@ -206,8 +206,8 @@ func (m *Machine) TrackTouched() {
 	}
 	t.tot.nodes = make([]nodeTotals, len(m.nodes))
 	for ni, n := range m.nodes {
-		t.pageSums[ni] = make([]pageSum, len(n.pages)>>chunkOrder)
-		t.blockSums[ni] = make([]blockSum, len(n.pages)>>regionOrder)
+		t.pageSums[ni] = make([]pageSum, n.pages.len()>>chunkOrder)
+		t.blockSums[ni] = make([]blockSum, n.pages.len()>>regionOrder)
 		t.state[ni] = slices.Clone(n.buddy.state)
 		t.blockMT[ni] = slices.Clone(n.buddy.blockMT)
 		n.tl = t
@@ -363,7 +363,8 @@ func (m *Machine) walkChunk(ni int, n *node, c int, verify bool) error {
 	s := pageSum{owners: t.owners[:0]}
 	lo := int32(c << chunkOrder)
 	for i := lo; i < lo+1<<chunkOrder; i++ {
-		p := &n.pages[i]
+		pv := n.pages.get(i)
+		p := &pv
 		if verify {
 			if err := m.checkTouchedPage(n, i); err != nil {
 				return fmt.Errorf("kernel: node %d pfn %d: %w", ni, n.zone.StartPFN+int64(i), err)
@@ -473,10 +474,15 @@ func (b *Buddy) walkRegion(lo, hi int32, s *blockSum, verify bool) error {
 // checkFreeLinks checks that the free block at idx and its list
 // neighbours name each other and are blocks of one free list.
 func (b *Buddy) checkFreeLinks(idx int32) error {
-	n, p := b.next[idx], b.prev[idx]
-	if n < 0 || int64(n) >= b.spanned || p < 0 || int64(p) >= b.spanned ||
-		b.prev[n] != idx || b.next[p] != idx || b.state[n] != b.state[idx] || b.state[p] != b.state[idx] {
-		s := b.state[idx]
+	s := b.state[idx]
+	o := freeStateOrder(s)
+	n, p := b.peekLink(idx, o)
+	if n < 0 || int64(n) >= b.spanned || p < 0 || int64(p) >= b.spanned {
+		return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, freeStateMT(s), b.startPFN+int64(idx))
+	}
+	_, np := b.peekLink(n, o)
+	pn, _ := b.peekLink(p, o)
+	if np != idx || pn != idx || b.state[n] != s || b.state[p] != s {
 		return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", freeStateOrder(s), freeStateMT(s), b.startPFN+int64(idx))
 	}
 	return nil
@@ -487,7 +493,8 @@ func (b *Buddy) checkFreeLinks(idx int32) error {
 // for an anonymous page its slot's swap state and swap slot, and its
 // place in a whole huge page.
 func (m *Machine) checkTouchedPage(n *node, i int32) error {
-	p := &n.pages[i]
+	pv := n.pages.get(i)
+	p := &pv
 	pfn := n.zone.StartPFN + int64(i)
 	if n.offline && p.kind != pageFree {
 		return fmt.Errorf("offline, in use (kind %d)", p.kind)
@@ -542,23 +549,23 @@ func checkHugePage(v *vma, p *pageState, pfn int64) error {
 // and are on one list, the one the page's kind, cgroup and flags name
 // (whose head or tail it is when it has no neighbour on that side).
 func (n *node) checkLinks(i int32) error {
-	p := &n.pages[i]
+	p := n.pages.get(i)
 	if int(p.cg) >= len(n.lru) {
 		return fmt.Errorf("on an LRU list of cgroup %d, which has none", p.cg)
 	}
 	lru := lruIndex(p.kind, p.flags)
 	l := &n.lru[p.cg].lists[lru]
 	same := func(j int32) bool {
-		q := &n.pages[j]
+		q := n.pages.get(j)
 		return q.flags&pgLRU != 0 && q.cg == p.cg && (q.kind == pageAnon || q.kind == pageFile) && lruIndex(q.kind, q.flags) == lru
 	}
-	inRange := func(j int32) bool { return j >= 0 && int(j) < len(n.pages) }
+	inRange := func(j int32) bool { return j >= 0 && int(j) < n.pages.len() }
 	switch {
 	case p.prev == noPage && l.head != i, p.next == noPage && l.tail != i:
 		return fmt.Errorf("page %d ends a list it does not end (list %d of cgroup %d: head %d tail %d)", i, lru, p.cg, l.head, l.tail)
-	case p.prev != noPage && (!inRange(p.prev) || n.pages[p.prev].next != i || !same(p.prev)):
+	case p.prev != noPage && (!inRange(p.prev) || n.pages.get(p.prev).next != i || !same(p.prev)):
 		return fmt.Errorf("page %d links back to %d, which does not link to it on list %d", i, p.prev, lru)
-	case p.next != noPage && (!inRange(p.next) || n.pages[p.next].prev != i || !same(p.next)):
+	case p.next != noPage && (!inRange(p.next) || n.pages.get(p.next).prev != i || !same(p.next)):
 		return fmt.Errorf("page %d links on to %d, which does not link back on list %d", i, p.next, lru)
 	}
 	return nil
@@ -611,7 +618,7 @@ func (m *Machine) checkListBooks(ni int, lruStat [][NumEvictableLRU]int64) error
 			l := &n.lru[cg].lists[lru]
 			empty := l.head == noPage
 			if l.n < 0 || empty != (l.tail == noPage) || empty != (l.n == 0) ||
-				!empty && (n.pages[l.head].prev != noPage || n.pages[l.tail].next != noPage) {
+				!empty && (n.pages.get(l.head).prev != noPage || n.pages.get(l.tail).next != noPage) {
 				return fmt.Errorf("kernel: node %d cgroup %s list %d: head %d tail %d, %d pages", ni, m.cgPaths[cg], lru, l.head, l.tail, l.n)
 			}
 			lruStat[cg][lru] += l.n

@@ -137,7 +137,7 @@ func TestCheckTouchedCatches(t *testing.T) {
 		}, false},
 		{"free list link broken", func(m *Machine, tp touchedPages) {
 			b := tp.freeNode.buddy
-			b.next[tp.freeIdx] = tp.freeIdx + 1
+			b.link(tp.freeIdx, freeStateOrder(b.state[tp.freeIdx]))[0] = tp.freeIdx + 1
 		}, false},
 		{"free block in a pageblock of another type", func(m *Machine, tp touchedPages) {
 			b := tp.freeNode.buddy

@@ -305,6 +305,20 @@
 // changed a page without recording it (TouchStats counts them, and the
 // tests require none).
 //
+// # The model's own memory
+//
+// Linux allocates a struct page for every page at boot; the model keeps
+// a byte of buddy state per page and, only where a page has been used,
+// the rest: a 24-byte pageState (owner, LRU links, flags) in chunks of
+// a MAX_ORDER block, created when a page in the chunk is first written,
+// and the free-list links of blocks below a pageblock, in chunks of the
+// same size created when such a block is first listed there (links of
+// pageblocks and MAX_ORDER blocks, which boot frees, are kept per
+// block). A page never written reads as free (pagetable.go). No
+// operation and no check can tell the difference; the memory follows the
+// most memory a run has used and is not given back, and a machine of up
+// to 4 TiB is held in a byte a page until it is used.
+//
 // The package does no I/O: experiments/input/host reads a live host's
 // /proc and /sys and compares them with what the formulas here compute.
 package kernel

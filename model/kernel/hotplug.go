@@ -247,8 +247,8 @@ func (m *Machine) migrationTargets(ni int) []int {
 // movableCounts counts the node's evictable anonymous, mlocked and kernel
 // pages, as scan_movable_pages and has_unmovable_pages walk the range.
 func (n *node) movableCounts() (anon, mlocked, kernelPages int64) {
-	for i := range n.pages {
-		switch n.pages[i].kind {
+	for i := range n.pages.len() {
+		switch n.pages.get(int32(i)).kind {
 		case pageAnon:
 			anon++
 		case pageMlocked:
@@ -312,7 +312,7 @@ func (m *Machine) migrateNode(ni int, targets []int, res *OfflineResult) int64 {
 	var pfns []int64
 	for _, cg := range m.cgPreorder() {
 		for _, lru := range []int{InactiveAnon, ActiveAnon} {
-			for i := n.lru[cg].lists[lru].tail; i != noPage; i = n.pages[i].prev {
+			for i := n.lru[cg].lists[lru].tail; i != noPage; i = n.pages.at(i).prev {
 				pfns = append(pfns, n.zone.StartPFN+int64(i))
 			}
 		}
@@ -373,7 +373,7 @@ func (m *Machine) dropNodeFile(ni int, res *OfflineResult) {
 			for l.tail != noPage {
 				i := l.tail
 				m.lruDel(ni, i)
-				p := &n.pages[i]
+				p := n.pages.at(i)
 				m.files[p.owner-1].evict(p.idx, shadow{})
 				n.release(n.zone.StartPFN + int64(i))
 				dropped++

@@ -115,7 +115,7 @@ func typeOf(lru int) int {
 
 // listAdd puts page i at the head of l.
 func (n *node) listAdd(l *lruList, i int32) {
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	if p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
 	}
@@ -123,7 +123,7 @@ func (n *node) listAdd(l *lruList, i int32) {
 	p.prev, p.next = noPage, l.head
 	p.flags |= pgLRU
 	if l.head != noPage {
-		n.pages[l.head].prev = i
+		n.pages.at(l.head).prev = i
 	} else {
 		l.tail = i
 	}
@@ -133,7 +133,7 @@ func (n *node) listAdd(l *lruList, i int32) {
 
 // listAddTail puts page i at the tail of l.
 func (n *node) listAddTail(l *lruList, i int32) {
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	if p.flags&pgLRU != 0 {
 		panic(fmt.Sprintf("kernel: node page %d added to an LRU list twice", i))
 	}
@@ -141,7 +141,7 @@ func (n *node) listAddTail(l *lruList, i int32) {
 	p.prev, p.next = l.tail, noPage
 	p.flags |= pgLRU
 	if l.tail != noPage {
-		n.pages[l.tail].next = i
+		n.pages.at(l.tail).next = i
 	} else {
 		l.head = i
 	}
@@ -151,18 +151,18 @@ func (n *node) listAddTail(l *lruList, i int32) {
 
 // listDel takes page i off l.
 func (n *node) listDel(l *lruList, i int32) {
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	if p.flags&pgLRU == 0 {
 		panic(fmt.Sprintf("kernel: node page %d taken off an LRU list it is not on", i))
 	}
 	n.touchLinks(p.prev, p.next, i)
 	if p.prev != noPage {
-		n.pages[p.prev].next = p.next
+		n.pages.at(p.prev).next = p.next
 	} else {
 		l.head = p.next
 	}
 	if p.next != noPage {
-		n.pages[p.next].prev = p.prev
+		n.pages.at(p.next).prev = p.prev
 	} else {
 		l.tail = p.prev
 	}
@@ -176,7 +176,7 @@ func (n *node) listDel(l *lruList, i int32) {
 // sizes and memory.stat follow.
 func (m *Machine) lruAdd(ni int, i int32) {
 	n := m.nodes[ni]
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	lru := lruIndex(p.kind, p.flags)
 	n.listAdd(&n.lru[p.cg].lists[lru], i)
 	m.lruSizeMod(ni, int(p.cg), lru, 1)
@@ -185,7 +185,7 @@ func (m *Machine) lruAdd(ni int, i int32) {
 // lruAddTail is lruvec_add_folio_tail: as lruAdd, at the tail.
 func (m *Machine) lruAddTail(ni int, i int32) {
 	n := m.nodes[ni]
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	lru := lruIndex(p.kind, p.flags)
 	n.listAddTail(&n.lru[p.cg].lists[lru], i)
 	m.lruSizeMod(ni, int(p.cg), lru, 1)
@@ -194,7 +194,7 @@ func (m *Machine) lruAddTail(ni int, i int32) {
 // lruDel is lruvec_del_folio, the inverse of lruAdd.
 func (m *Machine) lruDel(ni int, i int32) {
 	n := m.nodes[ni]
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	lru := lruIndex(p.kind, p.flags)
 	n.listDel(&n.lru[p.cg].lists[lru], i)
 	m.lruSizeMod(ni, int(p.cg), lru, -1)
@@ -216,7 +216,7 @@ func (m *Machine) lruSizeMod(ni, cg, lru int, delta int64) {
 // (on) or inactive (off) list.
 func (m *Machine) setActive(ni int, i int32, on bool) {
 	m.lruDel(ni, i)
-	p := &m.nodes[ni].pages[i]
+	p := m.nodes[ni].pages.at(i)
 	if on {
 		p.flags |= pgActive
 	} else {

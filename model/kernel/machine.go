@@ -344,7 +344,7 @@ type node struct {
 	lru []lruvec
 	// pages holds per-page state for every page of the node, by
 	// pfn - start: owner, LRU flags and links.
-	pages []pageState
+	pages pageTable
 	// kswapdWanted is set when an allocation found the node below its
 	// low watermark (or without a free block of its order) and cleared
 	// when kswapd went back to sleep.
@@ -429,7 +429,7 @@ func (n *node) onLRU(pfn int64) bool {
 }
 
 // page returns the state of pfn on node n.
-func (n *node) page(pfn int64) *pageState { return &n.pages[pfn-n.zone.StartPFN] }
+func (n *node) page(pfn int64) *pageState { return n.pages.at(int32(pfn - n.zone.StartPFN)) }
 
 // index returns pfn's node-relative index.
 func (n *node) index(pfn int64) int32 { return int32(pfn - n.zone.StartPFN) }
@@ -595,10 +595,7 @@ func NewMachine(cfg MachineConfig) (*Machine, error) {
 			return nil, fmt.Errorf("kernel: node %d: %w", n, err)
 		}
 		zones[n] = Zone{Node: n, Type: ZoneNormal, StartPFN: start, SpannedPages: pages, PresentPages: pages, ManagedPages: b.Managed()}
-		nd := &node{buddy: b, pages: make([]pageState, pages), lru: []lruvec{newLruvec()}, kswapdCPU: -1}
-		for i := range nd.pages {
-			nd.pages[i].prev, nd.pages[i].next = noPage, noPage
-		}
+		nd := &node{buddy: b, pages: newPageTable(pages), lru: []lruvec{newLruvec()}, kswapdCPU: -1}
 		b.isLRU = nd.onLRU
 		nd.compact.skip = make([]bool, len(b.blockMT))
 		m.nodeOrder = append(m.nodeOrder, len(m.nodes))

@@ -54,7 +54,11 @@ func snapshot(m *Machine) machineSnapshot {
 		s.Zones = append(s.Zones, n.zone)
 		s.Free = append(s.Free, n.buddy.FreePages())
 		s.PCP = append(s.PCP, m.PCPPages(ni))
-		s.Pages = append(s.Pages, slices.Clone(n.pages))
+		pages := make([]pageState, n.pages.len())
+		for i := range pages {
+			pages[i] = n.pages.get(int32(i))
+		}
+		s.Pages = append(s.Pages, pages)
 		s.LRU = append(s.LRU, slices.Clone(n.lru))
 		s.Kswapd = append(s.Kswapd, n.kswapdWanted)
 		var heads [NrOrders]int64

@@ -195,7 +195,7 @@ func (m *Machine) readMiss(s int, f FileID, idx int32, prefNode int) FileRead {
 // (counting pgactivate and ageing the lruvec, workingset_activation) ->
 // active referenced.
 func (m *Machine) markAccessed(ni int, i int32) {
-	p := &m.nodes[ni].pages[i]
+	p := m.nodes[ni].pages.at(i)
 	switch {
 	case p.flags&pgReferenced == 0:
 		p.flags |= pgReferenced

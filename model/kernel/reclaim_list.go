@@ -168,7 +168,7 @@ type reclaimBatch struct {
 // shrinkFolio is shrink_folio_list's decision for isolated page i of
 // node ni, whose list is file or anon, into b.
 func (m *Machine) shrinkFolio(ni int, i int32, file bool, sc *scanControl, b *reclaimBatch) {
-	p := &m.nodes[ni].pages[i]
+	p := m.nodes[ni].pages.at(i)
 	var sl *pageSlot
 	young := 0
 	if !file {
@@ -262,7 +262,7 @@ func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanCont
 	}
 	m.cgroups.modStatIdx(int32(cg), MemcgStatPgrefill, scanned)
 	for _, i := range taken {
-		p := &n.pages[i]
+		p := n.pages.at(i)
 		p.flags &^= pgYoung | pgActive
 		p.flags |= pgWorkingset
 		m.lruAdd(ni, i)
@@ -279,7 +279,7 @@ func (m *Machine) shrinkActiveList(ni, cg, lru int, nrToScan int64, sc *scanCont
 // workingset_eviction). The caller uncharges it.
 func (m *Machine) reclaimFilePage(ni int, i int32, sc *scanControl) {
 	n := m.nodes[ni]
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	f := &m.files[p.owner-1]
 	sh := m.workingsetEviction(ni, sc.root, p)
 	f.evict(p.idx, sh)
@@ -320,7 +320,7 @@ func (m *Machine) freeReclaimed(ni int, i int32, sc *scanControl) {
 // swap slot), and the caller uncharges the memory.
 func (m *Machine) reclaimAnonPage(ni int, i int32, sc *scanControl, b *reclaimBatch) {
 	n := m.nodes[ni]
-	p := &n.pages[i]
+	p := n.pages.at(i)
 	s := int(p.owner - 1)
 	t := &m.tasks[s]
 	m.splitHugePage(p) // the THP is split to swap its pages one by one

@@ -167,11 +167,11 @@ func (m *Machine) completeWrite(e wbEntry) {
 	}
 	ni, n := m.nodeOf(sl.pfn)
 	i := n.index(sl.pfn)
-	if n.pages[i].flags&pgLRU == 0 {
+	if n.pages.at(i).flags&pgLRU == 0 {
 		return
 	}
 	m.lruDel(ni, i)
-	n.pages[i].flags &^= pgActive
+	n.pages.at(i).flags &^= pgActive
 	m.lruAddTail(ni, i)
 	m.vmstat[Pgrotated]++
 }

@@ -55,9 +55,17 @@ func seedsAt(quick bool, k float64) int {
 	return max(floor, int(math.Ceil(float64(n)/k)))
 }
 
+// maxMachineMiB is the largest machine the experiment runs, all nodes
+// together: 64 GiB. Not the kernel model's bound (world.MaxModelledMiB,
+// which is larger since page state is kept only where memory is used) but
+// the experiment's cost: a run at k times the base node size does about
+// k times the base run's work, so each doubling doubles a run's time,
+// and the full run's largest size already takes most of its time.
+const maxMachineMiB = 64 << 10
+
 // nodeSizesMiB are the node sizes run: the base size doubled while the
-// machine stays within what the kernel model holds (all of them in the
-// full run, the first quickSizes in the quick one).
+// machine stays within maxMachineMiB (all of them in the full run, the
+// first quickSizes in the quick one).
 func nodeSizesMiB(quick bool, baseMiB, maxMiB int64) []int64 {
 	var s []int64
 	for m := baseMiB; m <= maxMiB && !(quick && len(s) == quickSizes); m *= 2 {
@@ -119,7 +127,7 @@ func runWith(env *canon.Env, out *canon.Out, common []string) error {
 	if err != nil {
 		return err
 	}
-	maxMiB := world.MaxModelledMiB / int64(nodes)
+	maxMiB := maxMachineMiB / int64(nodes)
 	var pts []*point
 	for _, size := range sizes {
 		p, err := runSize(env, base, common, size, float64(size)/float64(baseMiB))
@@ -175,7 +183,7 @@ func sizesOf(env *canon.Env, common []string) (*scenario.Scenario, int64, []int6
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	return base, baseMiB, nodeSizesMiB(env.Quick, baseMiB, world.MaxModelledMiB/int64(nodes)), nil
+	return base, baseMiB, nodeSizesMiB(env.Quick, baseMiB, min(maxMachineMiB, world.MaxModelledMiB)/int64(nodes)), nil
 }
 
 // plan lists run's inputs: per node size its sweep and the run that

@@ -99,10 +99,12 @@ type Machine struct {
 	Preset string `toml:"preset" json:"preset"`
 	// NodeMemoryMB replaces the memory of every preset node that has
 	// memory, in MiB; 0 keeps the preset's own (96 GiB a node for
-	// intel-2s). The kernel model keeps per-page state and holds at most
-	// 64 GiB, so the default is 4096: the preset's topology with
-	// container-sized memory. Setting it for an inline machine is an
-	// error (it is ignored there). Default 4096.
+	// intel-2s). The default is 4096, the preset's topology with
+	// container-sized memory, for which the embedded scenarios were
+	// written; the kernel model holds machines up to 4 TiB
+	// (world.MaxModelledMiB), so 0 runs a preset at its own size.
+	// Setting it for an inline machine is an error (it is ignored
+	// there). Default 4096.
 	NodeMemoryMB int64 `toml:"node_memory_mb" json:"node_memory_mb,omitempty"`
 	// Nodes is the number of NUMA nodes of an inline machine.
 	Nodes int `toml:"nodes" json:"nodes"`
