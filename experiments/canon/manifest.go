@@ -121,23 +121,34 @@ func QuickDiff(e *ExperimentEntry, o *Out) string {
 	if e.Quick == nil {
 		return "the full entry has no quick hashes: rerun 'sbmpsim experiment run " + o.exp.Name + "' (full), which records them"
 	}
-	got := NewQuickEntry(o).Files
+	d := diffFiles(e.Quick.Files, NewQuickEntry(o).Files, diffWords{"recorded, no longer written", "recorded", "written, not recorded"})
+	return strings.Join(d, "\n")
+}
+
+// diffWords are what diffFiles says of a file recorded and not found,
+// who recorded a file whose hash differs, and of a file found and not
+// recorded.
+type diffWords struct{ missing, recorder, extra string }
+
+// diffFiles compares the files found with those recorded, and returns a
+// line for each that differs, recorded files first, in name order.
+func diffFiles(recorded, found map[string]FileEntry, w diffWords) []string {
 	var d []string
-	for _, name := range slices.Sorted(maps.Keys(e.Quick.Files)) {
-		g, ok := got[name]
+	for _, name := range slices.Sorted(maps.Keys(recorded)) {
+		g, ok := found[name]
 		switch {
 		case !ok:
-			d = append(d, name+": recorded, no longer written")
-		case g != e.Quick.Files[name]:
-			d = append(d, fmt.Sprintf("%s: sha256 %s, %d bytes; recorded %s, %d bytes", name, g.SHA256, g.Size, e.Quick.Files[name].SHA256, e.Quick.Files[name].Size))
+			d = append(d, name+": "+w.missing)
+		case g != recorded[name]:
+			d = append(d, fmt.Sprintf("%s: sha256 %s, %d bytes; %s %s, %d bytes", name, g.SHA256, g.Size, w.recorder, recorded[name].SHA256, recorded[name].Size))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(got)) {
-		if _, ok := e.Quick.Files[name]; !ok {
-			d = append(d, name+": written, not recorded")
+	for _, name := range slices.Sorted(maps.Keys(found)) {
+		if _, ok := recorded[name]; !ok {
+			d = append(d, name+": "+w.extra)
 		}
 	}
-	return strings.Join(d, "\n")
+	return d
 }
 
 // ReportEntry records index.html. The page names the build that wrote
@@ -415,21 +426,7 @@ func CheckManifest(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var problems []string
-	for _, p := range slices.Sorted(maps.Keys(want)) {
-		g, ok := got[p]
-		switch {
-		case !ok:
-			problems = append(problems, p+": in the manifest, not on disk")
-		case g != want[p]:
-			problems = append(problems, fmt.Sprintf("%s: sha256 %s, %d bytes; the manifest says %s, %d bytes", p, g.SHA256, g.Size, want[p].SHA256, want[p].Size))
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(got)) {
-		if _, ok := want[p]; !ok {
-			problems = append(problems, p+": on disk, not in the manifest")
-		}
-	}
+	problems := diffFiles(want, got, diffWords{"in the manifest, not on disk", "the manifest says", "on disk, not in the manifest"})
 	for _, name := range slices.Sorted(maps.Keys(m.Experiments)) {
 		if e := m.Experiments[name]; e.Mode == ModeFull && e.Quick == nil {
 			problems = append(problems, name+"/: a full run without its quick version's hashes, so CI cannot tell whether it is stale; rerun 'sbmpsim experiment run "+name+"'")
