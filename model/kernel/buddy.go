@@ -122,8 +122,9 @@ const noPage = int32(-1)
 // allocated by NewBuddy, and the free lists' links: 8 bytes per pageblock
 // and per MaxOrder block, and 8 bytes per page in the 4 MiB chunks in
 // which a block smaller than a pageblock has been free, allocated when
-// the first is listed there and kept. Alloc, Free and the per-order counts are O(MaxOrder);
-// claiming a pageblock for another type walks its 512 pages.
+// the first is listed there and kept. Alloc, Free and the per-order
+// counts are O(MaxOrder); claiming a pageblock for another type walks its
+// 512 pages.
 type Buddy struct {
 	startPFN int64
 	spanned  int64

@@ -477,13 +477,14 @@ func (b *Buddy) checkFreeLinks(idx int32) error {
 	s := b.state[idx]
 	o := freeStateOrder(s)
 	n, p := b.peekLink(idx, o)
-	if n < 0 || int64(n) >= b.spanned || p < 0 || int64(p) >= b.spanned {
-		return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, freeStateMT(s), b.startPFN+int64(idx))
+	ok := n >= 0 && int64(n) < b.spanned && p >= 0 && int64(p) < b.spanned
+	if ok {
+		_, np := b.peekLink(n, o)
+		pn, _ := b.peekLink(p, o)
+		ok = np == idx && pn == idx && b.state[n] == s && b.state[p] == s
 	}
-	_, np := b.peekLink(n, o)
-	pn, _ := b.peekLink(p, o)
-	if np != idx || pn != idx || b.state[n] != s || b.state[p] != s {
-		return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", freeStateOrder(s), freeStateMT(s), b.startPFN+int64(idx))
+	if !ok {
+		return fmt.Errorf("buddy: free list %d %s broken at pfn %#x", o, freeStateMT(s), b.startPFN+int64(idx))
 	}
 	return nil
 }
