@@ -62,10 +62,6 @@ func (t *pageTable) get(i int32) pageState {
 	return pageState{prev: noPage, next: noPage}
 }
 
-// present reports whether page i's chunk exists; a page of a chunk that
-// does not is free (get returns the free state).
-func (t *pageTable) present(i int32) bool { return t.chunks[i>>pageChunkShift] != nil }
-
 // fill creates the chunk of page i with every page free.
 func (t *pageTable) fill(i int32) *pageChunk {
 	c := new(pageChunk)
@@ -74,15 +70,4 @@ func (t *pageTable) fill(i int32) *pageChunk {
 	}
 	t.chunks[i>>pageChunkShift] = c
 	return c
-}
-
-// residentChunks is the number of chunks that exist.
-func (t *pageTable) residentChunks() int {
-	n := 0
-	for _, c := range t.chunks {
-		if c != nil {
-			n++
-		}
-	}
-	return n
 }

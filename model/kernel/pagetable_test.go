@@ -75,3 +75,18 @@ func TestBootKeepsNoPerPageState(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// present reports whether page i's chunk exists; a page of a chunk that
+// does not is free (get returns the free state).
+func (t *pageTable) present(i int32) bool { return t.chunks[i>>pageChunkShift] != nil }
+
+// residentChunks is the number of chunks that exist.
+func (t *pageTable) residentChunks() int {
+	n := 0
+	for _, c := range t.chunks {
+		if c != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -63,6 +63,9 @@ func seedsAt(quick bool, k float64) int {
 // and the full run's largest size already takes most of its time.
 const maxMachineMiB = 64 << 10
 
+// maxNodeMiB is the largest node size run on a machine of nodes nodes.
+func maxNodeMiB(nodes int) int64 { return min(maxMachineMiB, world.MaxModelledMiB) / int64(nodes) }
+
 // nodeSizesMiB are the node sizes run: the base size doubled while the
 // machine stays within maxMachineMiB (all of them in the full run, the
 // first quickSizes in the quick one).
@@ -127,7 +130,7 @@ func runWith(env *canon.Env, out *canon.Out, common []string) error {
 	if err != nil {
 		return err
 	}
-	maxMiB := maxMachineMiB / int64(nodes)
+	maxMiB := maxNodeMiB(nodes)
 	var pts []*point
 	for _, size := range sizes {
 		p, err := runSize(env, base, common, size, float64(size)/float64(baseMiB))
@@ -183,7 +186,7 @@ func sizesOf(env *canon.Env, common []string) (*scenario.Scenario, int64, []int6
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	return base, baseMiB, nodeSizesMiB(env.Quick, baseMiB, min(maxMachineMiB, world.MaxModelledMiB)/int64(nodes)), nil
+	return base, baseMiB, nodeSizesMiB(env.Quick, baseMiB, maxNodeMiB(nodes)), nil
 }
 
 // plan lists run's inputs: per node size its sweep and the run that
