@@ -135,6 +135,9 @@ func runReal(cmd *cobra.Command, sc *scenario.Scenario, f realFlags) error {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%s seed=%d: %.2f s on Linux %s (cgroup v%d), %d samples, oom_kills=%d\n",
 		s.Scenario, s.Seed, float64(s.SimTimeNs)/1e9, s.Host.KernelRelease, s.Host.Cgroup.Version, s.Samples, s.OOMKills)
+	if c := s.HostCPU; c != nil {
+		fmt.Fprintf(w, "  host CPUs busy: %.2f of %d, %.2f with this run, %.2f with other work (it dilutes the PSI figures)\n", c.Busy, c.CPUs, c.Ours, c.Others)
+	}
 	for _, e := range s.OOMEvents {
 		fmt.Fprintf(w, "  OOM kill at %.3f s in %s: %s (pid %d here %d), %d points\n",
 			float64(e.TimeNs)/1e9, e.Scope, e.VictimComm, e.VictimPID, e.RealPID, e.VictimPoints)

@@ -67,7 +67,9 @@
 // sampled at its own interval. An OOM victim's swap is not in the
 // kernel's report and is taken from the last sample; without the kernel
 // log, so are its other figures, and the kill's time is when the victim
-// was reaped. The vmstat and PSI figures are the whole host's. Nothing
+// was reaped. The vmstat and PSI figures are the whole host's, and other
+// work on it dilutes the PSI figures (hostcpu.go): real.json's host_cpu
+// says how busy the host was besides the run. Nothing
 // here is deterministic: a kernel may, for one, kill a second task
 // while the first victim's memory is still being freed.
 //

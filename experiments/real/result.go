@@ -26,6 +26,7 @@ func (r *runner) result() (*Result, error) {
 		Vmstat: map[string]int64{}, Host: r.h, NotApplied: r.p.notApplied, SetupNs: r.setupNs,
 		MemoryPressure: world.PressureSummary{SomeTotalUs: s.psiLast.Some.TotalUs - s.psi0.Some.TotalUs, FullTotalUs: s.psiLast.Full.TotalUs - s.psi0.Full.TotalUs},
 	}
+	sum.HostCPU = s.cpu.result()
 	sum.KernelLog = "read"
 	if s.kmsg == nil {
 		sum.KernelLog = s.kmsgErr

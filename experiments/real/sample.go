@@ -67,6 +67,8 @@ type sampler struct {
 	kmsg    *kmsgReader
 	kmsgErr string
 	t0Us    int64
+	// cpu measures how busy the host's CPUs were, and with whose work.
+	cpu *cpuMeter
 }
 
 // snapshot is the groups' readings at one sample.
@@ -122,7 +124,20 @@ func (s *sampler) baseline() error {
 		}
 	}
 	s.ts.Columns = append(cols, "psi_some_total_us", "psi_full_total_us")
+	s.cpu = newCPUMeter()
+	s.cpu.sample(s.livePIDs())
 	return nil
+}
+
+// livePIDs are the host pids of the run's processes still alive.
+func (s *sampler) livePIDs() []int {
+	var out []int
+	for _, p := range s.r.procs {
+		if p.alive() {
+			out = append(out, p.info.RealPID)
+		}
+	}
+	return out
 }
 
 // allGroups is the private parent and the scenario's groups.
@@ -193,6 +208,7 @@ func (s *sampler) sample() error {
 	for _, p := range s.r.procs {
 		row = s.sampleProc(p, now, row)
 	}
+	s.cpu.sample(s.livePIDs())
 	for _, c := range s.vmCols {
 		row = append(row, float64(vm[c]-s.vm0[c]))
 	}

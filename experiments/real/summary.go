@@ -46,6 +46,10 @@ type Summary struct {
 	// MemoryPressure is /proc/pressure/memory's stall time over the run,
 	// host-wide (summary.json's machine-wide memory_pressure).
 	MemoryPressure world.PressureSummary `json:"memory_pressure"`
+	// HostCPU is how busy the host's CPUs were with tasks over the run,
+	// the run's own and others' (nil when /proc/stat could not be
+	// read): work besides the run's dilutes MemoryPressure (hostcpu.go).
+	HostCPU *HostCPU `json:"host_cpu,omitempty"`
 	// KernelLog is "read" when the run read the OOM killer's reports
 	// from the kernel log, else why it could not.
 	KernelLog string `json:"kernel_log"`

@@ -22,5 +22,11 @@
 // Real runs measure the whole host (/proc/vmstat and
 // /proc/pressure/memory are machine-wide), so the suite runs them one at
 // a time, and experiments/real keeps any two real runs on one host from
-// overlapping. Nothing here is deterministic but the simulated half.
+// overlapping. Other work on the host changes them too: Linux averages
+// its PSI over the CPUs weighted by each CPU's non-idle time, so a CPU
+// busy with something else dilutes the stall figures. Before each real
+// run the suite waits (up to a minute) for a quiet host, and each run
+// records how busy the host was besides the run (real.HostCPU); a stall
+// figure that misses on a busy host says so (quiet.go). Nothing here is
+// deterministic but the simulated half.
 package validate

@@ -92,6 +92,10 @@ type CaseResult struct {
 	// runs, which its simulations use; nil when the disk could not be
 	// measured or the real runs did not run.
 	Disk *host.Disk `json:"disk,omitempty"`
+	// OthersCPUs is the median over the case's real runs of the CPUs'
+	// worth of work on the host that was not the run's (real.HostCPU);
+	// nil when it was not measured.
+	OthersCPUs *float64 `json:"host_others_cpus,omitempty"`
 	// RealRuns and SimRuns are each run's OOM kills and facts.
 	RealRuns []RunRecord `json:"real_runs"`
 	SimRuns  []RunRecord `json:"sim_runs"`
@@ -109,6 +113,9 @@ type RunRecord struct {
 	// Buddyinfo is /proc/buddyinfo just before a real run of a THP
 	// case: how fragmented the host's free memory was.
 	Buddyinfo string `json:"buddyinfo,omitempty"`
+	// HostCPU is how busy the host was during a real run, with the
+	// run's work and with others' (real.HostCPU).
+	HostCPU *real.HostCPU `json:"host_cpu,omitempty"`
 	// Models are the models a simulation reports.
 	Models []string `json:"models,omitempty"`
 }
@@ -147,9 +154,10 @@ func Run(ctx context.Context, opt Options) (*Validation, error) {
 	} else {
 		defer probe.Close()
 	}
+	quiet := newQuietWait()
 	for i := range cases {
 		fmt.Fprintf(log, "validate: case %d of %d: %s\n", i+1, len(cases), cases[i].Name)
-		cr, err := runCase(ctx, &cases[i], h, probe, &opt, log)
+		cr, err := runCase(ctx, &cases[i], h, probe, &opt, quiet, log)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +177,7 @@ func suffix(reason string) string {
 
 // runCase runs one case on both sides and judges it. Only ctx's end is
 // returned as an error; a run that fails is the case's verdict.
-func runCase(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, log io.Writer) (CaseResult, error) {
+func runCase(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, quiet *quietWait, log io.Writer) (CaseResult, error) {
 	cr := CaseResult{Name: c.Name, Title: c.Title, Source: c.Source()}
 	sc, err := c.Scenario(h, 1)
 	if err != nil {
@@ -189,7 +197,7 @@ func runCase(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *
 	}
 	skip := realSkip(c, sc, h, opt)
 	if skip == "" {
-		if err := runReal(ctx, c, h, probe, opt, scope, &cr, log); err != nil {
+		if err := runReal(ctx, c, h, probe, opt, quiet, scope, &cr, log); err != nil {
 			if ctx.Err() != nil {
 				return cr, err
 			}
@@ -246,15 +254,23 @@ func realSkip(c *Case, sc *scenario.Scenario, h *Host, opt *Options) string {
 // runReal runs the case for real, seeds 1..runs, one run at a time,
 // measuring the disk with probe (when there is one) just before each
 // run; cr.Disk is the measurements' mean.
-func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, scope string, cr *CaseResult, log io.Writer) error {
+func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, quiet *quietWait, scope string, cr *CaseResult, log io.Writer) error {
 	var disks []host.Disk
+	var others []float64
 	defer func() {
 		if len(disks) > 0 {
 			d := host.MeanDisk(disks)
 			cr.Disk = &d
 		}
+		if len(others) > 0 {
+			m := median(others)
+			cr.OthersCPUs = &m
+		}
 	}()
 	for seed := uint64(1); seed <= uint64(opt.runs()); seed++ {
+		if err := quiet.wait(ctx, log); err != nil {
+			return err
+		}
 		if probe != nil {
 			d, err := probe.Measure(diskReadsPerRun)
 			if err != nil {
@@ -283,6 +299,10 @@ func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *
 			return fmt.Errorf("real run, seed %d: %w", seed, err)
 		}
 		rec.OOMEvents, rec.EndNs, rec.WallNs = o.Kills, o.EndNs, int64(time.Since(t0))
+		if hc := res.Summary.HostCPU; hc != nil {
+			rec.HostCPU = hc
+			others = append(others, hc.Others)
+		}
 		cr.real = append(cr.real, o)
 		cr.RealRuns = append(cr.RealRuns, rec)
 	}
@@ -323,6 +343,10 @@ func judge(c *Case, cr *CaseResult, skip string) {
 		}
 		if mr.Verdict == Miss {
 			mr.Mechanism = c.Misses[k.Metric]
+			if busy := hostBusyMechanism(k.Metric, cr.OthersCPUs); busy != "" {
+				mr.Mechanism = strings.TrimPrefix(busy+"; "+mr.Mechanism, "; ")
+				mr.Mechanism = strings.TrimSuffix(mr.Mechanism, "; ")
+			}
 		}
 		cr.Metrics = append(cr.Metrics, mr)
 	}

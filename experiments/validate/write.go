@@ -34,7 +34,7 @@ func Out(v *Validation, cmd string) (*canon.Out, error) {
 	if v.Skipped != "" {
 		return o, nil
 	}
-	o.Table("cases", "Cases", []string{"case", "what", "disk read 4 KiB / 32 KiB (us)", "verdict", "why"}, caseRows(v))
+	o.Table("cases", "Cases", []string{"case", "what", "disk read 4 KiB / 32 KiB (us)", "other work on the host (CPUs)", "verdict", "why"}, caseRows(v))
 	o.Table("summary", "Metrics: medians of the runs with [min, max] and the number of runs that have a value; error of the simulated median against the real one", []string{"case", "metric", "real", "simulated", "error", "tolerance", "verdict", "why / mechanism"}, metricRows(v))
 	for i := range v.Cases {
 		cr := &v.Cases[i]
@@ -70,6 +70,10 @@ func intro(o *canon.Out, v *Validation) {
 		o.P("Disk: the host's disk was measured beside every real run (%d random O_DIRECT reads of 4 KiB and of 32 KiB under %s just before it), and each case is simulated with the mean of the measurements beside its own runs (`[machine]` disk_read_ns and disk_readahead_ns_per_page; the cases table lists them) instead of the model's defaults, %.1f us a 4 KiB read and %.1f us a further page, measured on this project's build machine on an earlier day: the latency drifts by tens of percent within minutes on this host.",
 			diskReadsPerRun, h.TempDir, float64(kernel.DefaultReadNsPerPage)/1e3, float64(kernel.DefaultSwapReadaheadNsPerPage)/1e3)
 	}
+	if v.Skipped == "" {
+		o.P("Other work: the memory stall figures of a real run are the whole host's (/proc/pressure/memory), which Linux averages over the CPUs weighted by each CPU's non-idle time (kernel/sched/psi.c, collect_percpu_times), so work on the host besides the run dilutes them. Before each real run the suite waits (up to %.0f s) until the host spends at most %.2f CPUs on other work, and each run records how much there was during it (real.json's host_cpu: the CPUs' time less /proc/stat's idle and iowait, against the run's processes' own); the cases table gives the median, and a stall figure that misses on a busy host says so. A quiet host shows under 0.1, the kworkers that serve the run's I/O among it.",
+			quietPatience.Seconds(), busyOthersCPUs)
+	}
 	if v.Skipped != "" {
 		o.P("Not run on this host: %s.", v.Skipped)
 	}
@@ -83,7 +87,14 @@ func caseRows(v *Validation) [][]string {
 		if c.Disk != nil {
 			disk = fmt.Sprintf("%.1f / %.1f", float64(c.Disk.ReadNs)/1e3, float64(c.Disk.Read32Ns)/1e3)
 		}
-		rows = append(rows, []string{c.Name, c.Title, disk, c.Verdict, c.Reason})
+		others := "-"
+		if c.OthersCPUs != nil {
+			others = fmt.Sprintf("%.2f", *c.OthersCPUs)
+			if *c.OthersCPUs > busyOthersCPUs {
+				others += " (busy)"
+			}
+		}
+		rows = append(rows, []string{c.Name, c.Title, disk, others, c.Verdict, c.Reason})
 	}
 	return rows
 }
