@@ -177,8 +177,10 @@
 //     swap device is one FIFO queue with a latency measured by
 //     sequential O_DIRECT writes; a reclaim batch's writes are one
 //     request. cgroup v1's memcg reclaim waits for a page still under
-//     writeback (shrink_folio_list's case 3, folio_wait_writeback); the
-//     model activates it instead, with CgroupV1 too. Compaction and
+//     writeback (shrink_folio_list's case 3, folio_wait_writeback), as
+//     Linux does; the model assumes the reclaimer may enter the file
+//     system (may_enter_fs: every memcg charge it models is a user page
+//     or page cache, GFP_HIGHUSER_MOVABLE). Compaction and
 //     memory offlining migrate a page under writeback (Linux's async
 //     compaction skips it), and a page under writeback that its task
 //     frees is freed at once (Linux holds it until the write ends).

@@ -183,14 +183,22 @@ func (m *Machine) shrinkFolio(ni int, i int32, file bool, sc *scanControl, b *re
 	}
 	if sl != nil && sl.swf&swfWriteback != 0 {
 		// shrink_folio_list meets a folio under writeback before it
-		// checks references: kswapd with PGDAT_WRITEBACK (case 1) and
-		// every reclaimer where writeback_throttling_sane holds (case 2)
-		// activate it; folio_rotate_reclaimable brings it back to the
-		// inactive tail when the write ends.
-		p.flags |= pgActive
-		m.lruAdd(ni, i)
-		b.activated++
-		return
+		// checks references. kswapd with PGDAT_WRITEBACK (case 1) and
+		// every reclaimer where writeback_throttling_sane holds (case 2:
+		// global reclaim, and memcg reclaim on cgroup v2) activate it;
+		// folio_rotate_reclaimable brings it back to the inactive tail
+		// when the write ends. cgroup v1's memcg reclaim (case 3) meets
+		// it with PG_reclaim, which pageout set, and waits for the write
+		// (folio_wait_writeback), then tries the same folio again: a
+		// legacy memcg has no dirty throttling, and would otherwise OOM
+		// with its memory in flight.
+		if !sc.cgroupReclaim || !m.cgroups.memsw {
+			p.flags |= pgActive
+			m.lruAdd(ni, i)
+			b.activated++
+			return
+		}
+		m.waitWriteback(sl, sc)
 	}
 	if young == 0 && p.flags&pgYoung != 0 {
 		young = 1

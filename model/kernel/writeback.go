@@ -22,10 +22,10 @@ package kernel
 // A scan that meets a page still under writeback activates it (cases 1
 // and 2 of shrink_folio_list's writeback check: kswapd with
 // PGDAT_WRITEBACK, and every reclaimer where writeback_throttling_sane
-// holds, which is cgroup v2 and global reclaim). Case 3, where cgroup
-// v1's memcg reclaim waits for the write (folio_wait_writeback), is not
-// modelled, also with MachineConfig.CgroupV1: the model's v1 reclaimer
-// activates the page as v2's does (doc.go).
+// holds, which is cgroup v2 and global reclaim). With
+// MachineConfig.CgroupV1, memcg reclaim instead waits for the write
+// (case 3, folio_wait_writeback: waitWriteback) and then reclaims the
+// page, clean, without a second write.
 //
 // The device is one FIFO server: the pages one shrink_lruvec run writes
 // are one request (shrink_lruvec plugs the block layer, which merges the
@@ -174,6 +174,40 @@ func (m *Machine) completeWrite(e wbEntry) {
 	n.pages.at(i).flags &^= pgActive
 	m.lruAddTail(ni, i)
 	m.vmstat[Pgrotated]++
+}
+
+// waitWriteback is folio_wait_writeback for the page of anonymous slot
+// sl, under writeback, by the reclaimer sc (cgroup v1's memcg reclaim,
+// shrink_folio_list's case 3): a write still in this run's plug is
+// submitted (the reclaimer's sleep flushes the plug), the reclaimer waits
+// until the request that holds the page completes, which it pays as
+// reclaim time (the charge's memory stall), and every write done by then
+// completes. The page is isolated, so its completion does not rotate it.
+// Entries ahead of it in the queue complete no later than it does, so
+// the search costs no more than the completions the wait applies.
+func (m *Machine) waitWriteback(sl *pageSlot, sc *scanControl) {
+	w := &m.wb
+	for _, e := range w.batch {
+		if m.entrySlot(e) == sl {
+			m.submitWrites()
+			break
+		}
+	}
+	done := int64(-1)
+	for _, e := range w.queue[w.head:] {
+		if m.entrySlot(e) == sl {
+			done = e.done
+			break
+		}
+	}
+	if done < 0 {
+		panic("kernel: a page under writeback has no write in flight") // a model bug
+	}
+	if wait := done - m.now(); wait > 0 {
+		sc.res.costNs += wait
+		m.spend(wait)
+	}
+	m.endWriteback()
 }
 
 // inFlight reports whether a write in flight names the slot sl points
