@@ -200,7 +200,19 @@ func (s *sampler) sample() error {
 	}
 	s.samples++
 	top := s.last[s.r.parent]
-	row := []float64{float64(now), pages(top.anonBytes), pages(top.fileBytes), pages(top.swapBytes), pages(top.usageBytes)}
+	// swap_used_pages is the simulation's: swap slots in use, swapped-out
+	// pages and the swap cache's (SwapTotal - SwapFree). With the run's
+	// own swap file that is the file's used slots (/proc/swaps); the
+	// cgroup's swap figure is not it on cgroup v1, whose memory.stat
+	// swap counts only the swapped-out pages (a page read back gives its
+	// entry's charge up but keeps its slot in the swap cache). Without
+	// one it is the cgroup's swap.
+	swapBytes := top.swapBytes
+	if s.r.swap != nil {
+		swapBytes = s.r.swap.usedBytes()
+		s.swapPeak = max(s.swapPeak, swapBytes)
+	}
+	row := []float64{float64(now), pages(top.anonBytes), pages(top.fileBytes), pages(swapBytes), pages(top.usageBytes)}
 	for _, g := range s.r.groups {
 		c := s.last[g]
 		row = append(row, pages(c.usageBytes), float64(c.failcnt), float64(c.oomKill-s.oomBase[g]))
@@ -214,9 +226,6 @@ func (s *sampler) sample() error {
 	}
 	row = append(row, float64(psi.Some.TotalUs-s.psi0.Some.TotalUs), float64(psi.Full.TotalUs-s.psi0.Full.TotalUs))
 	s.ts.Rows = append(s.ts.Rows, row)
-	if s.r.swap != nil {
-		s.swapPeak = max(s.swapPeak, s.r.swap.usedBytes())
-	}
 	return nil
 }
 
