@@ -23,8 +23,15 @@ package world
 // tasks spend CPU time between stalls (a page fault, a copy out of the
 // page cache), during which a stall elsewhere is "some" but not "full"; a
 // real host's full time is somewhat below its some time (measured by the
-// sim-to-real suite: 132 of 185 ms in cache-anon-swappiness0). A dead
-// task leaves its groups.
+// sim-to-real suite: 132 of 185 ms in cache-anon-swappiness0). For the
+// same reason the machine's some is the union of its tasks' stalls,
+// where Linux averages it over the CPUs weighted by each CPU's non-idle
+// time (kernel/sched/psi.c, collect_percpu_times): a stall on one CPU
+// while a task runs on another counts about half there. A host's some is
+// therefore below the model's when a stalled task's neighbours spend CPU
+// time (the suite's five stalling cases: the simulation 12-23 % above
+// the host on a quiet host; one CPU kept busy by another process cut
+// the host's figure by 44 %). A dead task leaves its groups.
 type pressure struct {
 	groups []psiGroup
 	ents   []psiEntity
