@@ -48,7 +48,8 @@ type HostCPU struct {
 }
 
 // cpuMeter accumulates a HostCPU over a run, from its start to its
-// latest sample: the host's task ticks and the runner's rusage at both,
+// latest sample: the host's idle and iowait ticks and the runner's
+// rusage at both,
 // and each worker's CPU time from its first to its latest sample (a
 // worker's time after its last sample, at most a sampling interval
 // before it died, counts as others').
@@ -100,10 +101,11 @@ func (m *cpuMeter) result() *HostCPU {
 		return nil
 	}
 	wall := m.t1.Sub(m.t0)
-	ours := float64(m.self1-m.self0) / 1e9
+	var workerTicks int64
 	for _, w := range m.workers {
-		ours += float64(w[1]-w[0]) / userHZ
+		workerTicks += w[1] - w[0]
 	}
+	ours := float64(m.self1-m.self0)/1e9 + float64(workerTicks)/userHZ
 	s := wall.Seconds()
 	cpus := cpuCount()
 	busy := max(0, float64(cpus)*s-float64(m.idle1-m.idle0)/userHZ)
