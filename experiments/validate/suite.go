@@ -252,8 +252,10 @@ func realSkip(c *Case, sc *scenario.Scenario, h *Host, opt *Options) string {
 }
 
 // runReal runs the case for real, seeds 1..runs, one run at a time,
-// measuring the disk with probe (when there is one) just before each
-// run; cr.Disk is the measurements' mean.
+// waiting for a quiet host (quiet) and measuring the disk with probe
+// (when there is one) just before each run; cr.Disk is the
+// measurements' mean, cr.OthersCPUs the median of the other work on the
+// host during the runs.
 func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *Options, quiet *quietWait, scope string, cr *CaseResult, log io.Writer) error {
 	var disks []host.Disk
 	var others []float64
