@@ -56,6 +56,7 @@ type HostCPU struct {
 type cpuMeter struct {
 	t0, t1       time.Time
 	idle0, idle1 int64 // ticks
+	cpus         int   // the CPUs /proc/stat lists, at the latest sample
 	self0, self1 int64 // ns
 	workers      map[int][2]int64
 	err          error
@@ -63,7 +64,7 @@ type cpuMeter struct {
 
 func newCPUMeter() *cpuMeter {
 	m := &cpuMeter{t0: time.Now(), workers: map[int][2]int64{}}
-	m.idle0, m.err = readHostIdleTicks()
+	m.idle0, m.cpus, m.err = readHostIdleTicks()
 	m.self0 = selfCPUNs()
 	m.t1, m.idle1, m.self1 = m.t0, m.idle0, m.self0
 	return m
@@ -86,12 +87,12 @@ func (m *cpuMeter) sample(pids []int) {
 		w[1] = t
 		m.workers[pid] = w
 	}
-	idle, err := readHostIdleTicks()
+	idle, cpus, err := readHostIdleTicks()
 	if err != nil {
 		m.err = err
 		return
 	}
-	m.t1, m.idle1, m.self1 = time.Now(), idle, selfCPUNs()
+	m.t1, m.idle1, m.cpus, m.self1 = time.Now(), idle, cpus, selfCPUNs()
 }
 
 // result is the meter's HostCPU up to its latest sample (nil when
@@ -107,9 +108,8 @@ func (m *cpuMeter) result() *HostCPU {
 	}
 	ours := float64(m.self1-m.self0)/1e9 + float64(workerTicks)/userHZ
 	s := wall.Seconds()
-	cpus := cpuCount()
-	busy := max(0, float64(cpus)*s-float64(m.idle1-m.idle0)/userHZ)
-	return &HostCPU{CPUs: cpus, WallNs: int64(wall), Busy: busy / s, Ours: ours / s, Others: max(0, busy-ours) / s}
+	busy := max(0, float64(m.cpus)*s-float64(m.idle1-m.idle0)/userHZ)
+	return &HostCPU{CPUs: m.cpus, WallNs: int64(wall), Busy: busy / s, Ours: ours / s, Others: max(0, busy-ours) / s}
 }
 
 // OthersBusy measures, over d, how many CPUs' worth of task time the
@@ -143,18 +143,10 @@ func selfCPUNs() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-func cpuCount() int {
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil {
-		return set.Count()
-	}
-	return 0
-}
-
-func readHostIdleTicks() (int64, error) {
+func readHostIdleTicks() (idle int64, cpus int, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	return parseStatIdleTicks(string(b))
 }
@@ -168,31 +160,37 @@ func readPidTicks(pid int) (int64, error) {
 }
 
 // parseStatIdleTicks returns idle + iowait of /proc/stat's first line,
-// "cpu  user nice system idle iowait irq softirq steal ...".
-func parseStatIdleTicks(text string) (int64, error) {
+// "cpu  user nice system idle iowait irq softirq steal ...", which sums
+// them over the CPUs that the "cpuN" lines after it list, and how many
+// those are: the online CPUs, whatever this process's affinity.
+func parseStatIdleTicks(text string) (idle int64, cpus int, err error) {
 	if len(text) > maxReportBytes {
-		return 0, fmt.Errorf("/proc/stat: %d bytes: more than it has", len(text))
+		return 0, 0, fmt.Errorf("/proc/stat: %d bytes: more than it has", len(text))
 	}
-	line, _, _ := strings.Cut(text, "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: line 1: want \"cpu user nice system idle ...\", got %q", truncate(line, 80))
-	}
-	var sum int64
-	if len(f) < 6 {
-		return 0, fmt.Errorf("/proc/stat: line 1: want \"cpu user nice system idle iowait ...\", got %q", truncate(line, 80))
+	lines := strings.Split(text, "\n")
+	f := strings.Fields(lines[0])
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: line 1: want \"cpu user nice system idle iowait ...\", got %q", truncate(lines[0], 80))
 	}
 	for i, name := range []string{"idle", "iowait"} {
 		v, err := strconv.ParseInt(f[4+i], 10, 64)
 		if err != nil || v < 0 {
-			return 0, fmt.Errorf("/proc/stat: line 1: %s %q is not a count of ticks", name, f[4+i])
+			return 0, 0, fmt.Errorf("/proc/stat: line 1: %s %q is not a count of ticks", name, f[4+i])
 		}
-		sum += v
+		idle += v
 	}
-	if sum < 0 {
-		return 0, fmt.Errorf("/proc/stat: line 1: ticks overflow")
+	if idle < 0 {
+		return 0, 0, fmt.Errorf("/proc/stat: line 1: ticks overflow")
 	}
-	return sum, nil
+	for _, l := range lines[1:] {
+		if rest, ok := strings.CutPrefix(l, "cpu"); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			cpus++
+		}
+	}
+	if cpus == 0 {
+		return 0, 0, fmt.Errorf("/proc/stat: no \"cpuN\" line after line 1")
+	}
+	return idle, cpus, nil
 }
 
 // parsePidStatTicks returns utime + stime of a /proc/PID/stat line:
