@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/sbmpsim/sbmpsim/experiments/real"
-	"github.com/sbmpsim/sbmpsim/experiments/stats"
 )
 
 // A real run's memory stall figures are the whole host's, weighted by
@@ -37,9 +35,8 @@ const (
 // quietWait waits for a quiet host before each real run.
 type quietWait struct {
 	// measure is real.OthersBusy (a test replaces it).
-	measure  func(ctx context.Context, d time.Duration) (float64, error)
-	gaveUp   bool
-	lastBusy float64
+	measure func(ctx context.Context, d time.Duration) (float64, error)
+	gaveUp  bool
 }
 
 func newQuietWait() *quietWait { return &quietWait{measure: real.OthersBusy} }
@@ -61,7 +58,6 @@ func (q *quietWait) wait(ctx context.Context, log io.Writer) error {
 			q.gaveUp = true
 			return nil
 		}
-		q.lastBusy = busy
 		if busy <= busyOthersCPUs {
 			if waited > 0 {
 				fmt.Fprintf(log, "validate: the host is quiet after %.0f s (%.2f CPUs of other work)\n", (waited + quietProbe).Seconds(), busy)
@@ -77,17 +73,6 @@ func (q *quietWait) wait(ctx context.Context, log io.Writer) error {
 			return nil
 		}
 	}
-}
-
-// median is the median of xs (not empty).
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	m, err := stats.P50(s)
-	if err != nil {
-		panic("validate: " + err.Error()) // CPU shares are finite
-	}
-	return m
 }
 
 // hostBusyMechanism explains a stall figure that misses while the host

@@ -13,6 +13,7 @@ import (
 	"github.com/sbmpsim/sbmpsim/experiments/input/host"
 	"github.com/sbmpsim/sbmpsim/experiments/input/scenario"
 	"github.com/sbmpsim/sbmpsim/experiments/real"
+	"github.com/sbmpsim/sbmpsim/experiments/stats"
 	"github.com/sbmpsim/sbmpsim/experiments/world"
 )
 
@@ -264,8 +265,7 @@ func runReal(ctx context.Context, c *Case, h *Host, probe *host.DiskProbe, opt *
 			d := host.MeanDisk(disks)
 			cr.Disk = &d
 		}
-		if len(others) > 0 {
-			m := median(others)
+		if m, err := stats.P50(others); err == nil {
 			cr.OthersCPUs = &m
 		}
 	}()
@@ -344,11 +344,8 @@ func judge(c *Case, cr *CaseResult, skip string) {
 			mr = compare(k, cr.real, cr.sim)
 		}
 		if mr.Verdict == Miss {
-			mr.Mechanism = c.Misses[k.Metric]
-			if busy := hostBusyMechanism(k.Metric, cr.OthersCPUs); busy != "" {
-				mr.Mechanism = strings.TrimPrefix(busy+"; "+mr.Mechanism, "; ")
-				mr.Mechanism = strings.TrimSuffix(mr.Mechanism, "; ")
-			}
+			why := []string{hostBusyMechanism(k.Metric, cr.OthersCPUs), c.Misses[k.Metric]}
+			mr.Mechanism = strings.Join(slices.DeleteFunc(why, func(s string) bool { return s == "" }), "; ")
 		}
 		cr.Metrics = append(cr.Metrics, mr)
 	}
