@@ -29,7 +29,7 @@ package world
 // time (kernel/sched/psi.c, collect_percpu_times): a stall on one CPU
 // while a task runs on another counts about half there. A host's some is
 // therefore below the model's when a stalled task's neighbours spend CPU
-// time (the suite's five stalling cases: the simulation 12-23 % above
+// time (the suite's five stalling cases: the simulation 10-25 % above
 // the host on a quiet host; one CPU kept busy by another process cut
 // the host's figure by 44 %). A dead task leaves its groups.
 type pressure struct {
