@@ -41,13 +41,20 @@ type goWorkload struct {
 	kExit   sim.Kind
 	maxWait int // retries of a waiting allocation before it counts as failed
 	psi     *pressure
-	psiEnt  int
+	// psiEnt[cpu] is its mutator's PSI member on cpu, for each of the
+	// CPUs it runs on.
+	psiEnt map[int]int
 }
 
 // newGoWorkload starts program c in proc, counted in acct.
 func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*goWorkload, error) {
-	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000, psi: psi, psiEnt: psi.entity(c.psiGroups, true)}
+	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000, psi: psi, psiEnt: map[int]int{}}
 	rt := c.rt
+	for _, cpu := range goCPUs(rt) {
+		if _, ok := g.psiEnt[cpu]; !ok {
+			g.psiEnt[cpu] = psi.entity(c.psiGroups, cpu, true)
+		}
+	}
 	if c.gctrace {
 		g.trace = &bytes.Buffer{}
 		rt.GCTrace = g.trace
@@ -67,10 +74,25 @@ func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpS
 	proc.onDeath = append(proc.onDeath, func(now int64) {
 		g.prog.Kill(now)
 		acct.die(now)
-		psi.die(g.psiEnt, now)
+		for _, cpu := range goCPUs(rt) {
+			psi.die(g.psiEnt[cpu], now)
+		}
 	})
 	g.prog.Start(c.startNs)
 	return g, nil
+}
+
+// goCPUs are the CPUs a Go program's goroutines run on, as
+// goruntime.Config resolves them: CPUs, or 0..GOMAXPROCS-1 (at least one).
+func goCPUs(rt goruntime.Config) []int {
+	if len(rt.CPUs) > 0 {
+		return rt.CPUs
+	}
+	cpus := make([]int, max(1, rt.GOMAXPROCS))
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
 }
 
 // goColumns are the time series columns a Go program adds.
@@ -104,7 +126,11 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 		wait += res.RetryAfterNs
 		res = g.proc.a.AllocAttempt(cpu, size, attempt)
 	}
-	g.psi.stall(g.psiEnt, now, g.proc.takeMemStall())
+	psiCPU := cpu
+	if _, ok := g.psiEnt[cpu]; !ok {
+		psiCPU = goCPUs(g.cfg.rt)[0]
+	}
+	g.psi.stall(g.psiEnt[psiCPU], psiCPU, now, g.proc.takeMemStall())
 	if g.proc.dead {
 		return 0, res.CostNs + wait, false // killed by its own page fault
 	}

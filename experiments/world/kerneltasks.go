@@ -94,7 +94,7 @@ func newTaskDriver(eng *sim.Engine, psi *pressure, seeds sim.Seeds) *taskDriver 
 // page cache, and its first tick is scheduled.
 func (d *taskDriver) add(k *kernelSide, c *taskConfig) error {
 	d.k = k
-	t := &task{cfg: c, openNs: c.startNs, nextSweepNs: c.startNs + c.touchIntervalNs, psiEnt: d.psi.entity(c.psiGroups, false)}
+	t := &task{cfg: c, openNs: c.startNs, nextSweepNs: c.startNs + c.touchIntervalNs, psiEnt: d.psi.entity(c.psiGroups, c.cpu, false)}
 	comm := c.name
 	if len(comm) > 15 {
 		comm = comm[:15] // a Linux comm holds 15 bytes
@@ -150,7 +150,7 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		}
 		if t.sweepLeft > 0 {
 			s := d.sweep(t)
-			r.stall, r.memStall, r.oom, r.err = r.stall+s.stall, r.memStall+s.memStall, s.oom, s.err
+			r.stall, r.memStall, r.ioWait, r.oom, r.err = r.stall+s.stall, r.memStall+s.memStall, r.ioWait+s.ioWait, s.oom, s.err
 		}
 	}
 	if r.err != nil {
@@ -159,7 +159,7 @@ func (d *taskDriver) onFault(ev sim.Event) {
 		return
 	}
 	t.stallNs += r.stall
-	d.psi.stall(t.psiEnt, ev.At, r.memStall)
+	d.psi.tick(t.psiEnt, c.cpu, ev.At, r.memStall, r.ioWait, r.stall)
 	d.k.wakeKswapd(ev.At)
 	if r.oom != nil {
 		d.k.recordOOM(ev.At, r.oom)
@@ -183,14 +183,14 @@ func (d *taskDriver) onFault(ev sim.Event) {
 }
 
 // tickResult is what a task's tick (or a chunk of its sweep) cost: its
-// stall and the memory-stall part of it, an OOM it met, an error (the
-// task was killed), and idle: a task at its target that has nothing more
-// to do.
+// stall, the memory-stall part of it and the part waiting on I/O (the
+// rest is CPU time), an OOM it met, an error (the task was killed), and
+// idle: a task at its target that has nothing more to do.
 type tickResult struct {
-	stall, memStall int64
-	oom             *kernel.OOMEvent
-	err             error
-	idle            bool
+	stall, memStall, ioWait int64
+	oom                     *kernel.OOMEvent
+	err                     error
+	idle                    bool
 }
 
 // grow is a tick's growth of task t at now: the pages its rate owes it
@@ -208,7 +208,7 @@ func (d *taskDriver) grow(t *task, now int64) tickResult {
 	pages := int64(t.due)
 	t.due -= float64(pages)
 	if c.kind == scenario.KindPageCache {
-		r.stall, r.memStall, r.oom, r.err = d.readFiles(t, pages)
+		r.stall, r.memStall, r.ioWait, r.oom, r.err = d.readFiles(t, pages)
 		return r
 	}
 	want := pages
@@ -239,11 +239,11 @@ func (d *taskDriver) grow(t *task, now int64) tickResult {
 // hotFraction and uniformly on the whole set otherwise, page by page
 // through the kernel's page cache (ReadFile: hits, misses read from disk,
 // refaults of evicted pages). The page cache is not the task's RSS. It
-// returns the stall and the part of it PSI counts as a memory stall:
-// reclaim, and the read of a refaulting workingset page
-// (psi_memstall_enter in folio_wait_bit_common), but not the read of an
-// ordinary miss, which is I/O.
-func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom *kernel.OOMEvent, err error) {
+// returns the stall, the part of it PSI counts as a memory stall
+// (reclaim, and the read of a refaulting workingset page:
+// psi_memstall_enter in folio_wait_bit_common) and the read of an
+// ordinary miss, which is I/O wait.
+func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall, ioWait int64, oom *kernel.OOMEvent, err error) {
 	c := t.cfg
 	readNs := d.k.m.Config().Cost.ReadNsPerPage
 	for range pages {
@@ -253,7 +253,7 @@ func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom
 		}
 		r, err := d.k.m.ReadFile(c.pid, t.file, idx, c.node)
 		if err != nil {
-			return stall, memStall, nil, err
+			return stall, memStall, ioWait, nil, err
 		}
 		t.reads++
 		stall += r.StallNs
@@ -262,6 +262,7 @@ func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom
 			t.misses++
 			if !r.Restored {
 				memStall -= readNs
+				ioWait += readNs
 			}
 		}
 		if r.Refault {
@@ -269,10 +270,10 @@ func (d *taskDriver) readFiles(t *task, pages int64) (stall, memStall int64, oom
 		}
 		if !r.OK {
 			t.failedTicks++
-			return stall, memStall, r.OOM, nil
+			return stall, memStall, ioWait, r.OOM, nil
 		}
 	}
-	return stall, memStall, nil, nil
+	return stall, memStall, ioWait, nil, nil
 }
 
 // sweepChunkPages is how many pages of a sweep one event touches. The
@@ -300,7 +301,7 @@ func (d *taskDriver) sweep(t *task) tickResult {
 		// the sweep ends, and the next starts where this one stopped.
 		t.sweepLeft = 0
 	}
-	return tickResult{stall: r.StallNs, memStall: r.StallNs - r.IOWaitNs - r.CPUNs, oom: r.OOM}
+	return tickResult{stall: r.StallNs, memStall: r.StallNs - r.IOWaitNs - r.CPUNs, ioWait: r.IOWaitNs, oom: r.OOM}
 }
 
 // appendSummaries appends one line per task workload to out, a fleet

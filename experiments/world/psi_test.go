@@ -1,97 +1,163 @@
 package world
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// TestPressureTotals checks PSI's some and full totals against stall
-// timelines worked out by hand (microseconds; 1 unit = 1 us here).
+// TestPressureTotals checks PSI's some and full totals against timelines
+// worked out by hand with collect_percpu_times' arithmetic: per CPU, the
+// some and full time since the last collection, weighted by the CPU's
+// non-idle time in whole jiffies (4 ms at HZ 250). Times are in ms.
 func TestPressureTotals(t *testing.T) {
-	const us = 1000
-	type stall struct {
-		e       int
-		at, dur int64
+	const ms = 1_000_000
+	type member struct {
+		cpu    int
+		runner bool
+	}
+	// An event: member e's tick at at (mem, io, total ms; a plain stall
+	// when io and total are 0), its death (die), or a read of the
+	// totals (e < 0).
+	type event struct {
+		e                  int
+		at, mem, io, total int64
+		die                bool
 	}
 	tests := []struct {
-		name    string
-		runners []bool // per entity: never idle
-		stalls  []stall
-		dies    map[int]int64 // entity -> time of death
-		endUs   int64
-		someUs  int64
-		fullUs  int64
+		name           string
+		members        []member
+		events         []event
+		endMs          int64
+		someUs, fullUs int64
 	}{
 		{
 			name:    "one thread: full is some",
-			runners: []bool{false},
-			stalls:  []stall{{0, 10, 5}, {0, 12, 10}, {0, 40, 5}},
-			endUs:   100, someUs: 17, fullUs: 17,
+			members: []member{{0, false}},
+			events:  []event{{e: 0, at: 10, mem: 5}, {e: 0, at: 12, mem: 10}, {e: 0, at: 40, mem: 5}},
+			// [10,22) and [40,45): 17 ms, all of the CPU's non-idle time.
+			endMs: 100, someUs: 17_000, fullUs: 17_000,
 		},
 		{
-			name:    "overlapping threads are one union",
-			runners: []bool{false, false},
-			stalls:  []stall{{0, 10, 10}, {1, 15, 10}, {1, 50, 1}},
-			endUs:   100, someUs: 16, fullUs: 16,
+			name:    "threads on one CPU are one union",
+			members: []member{{0, false}, {0, false}},
+			events:  []event{{e: 0, at: 10, mem: 10}, {e: 1, at: 15, mem: 10}, {e: 1, at: 50, mem: 1}},
+			endMs:   100, someUs: 16_000, fullUs: 16_000,
 		},
 		{
-			name:    "a running task keeps full at zero until it stalls too",
-			runners: []bool{true, false},
-			stalls:  []stall{{1, 10, 20}, {0, 20, 5}, {0, 40, 10}},
-			// some: [10,30) and [40,50) = 30; full: only while the
-			// runner is stalled, [20,25) and [40,50) = 15.
-			endUs: 100, someUs: 30, fullUs: 15,
+			name:    "threads on two CPUs: each CPU weighted by its non-idle jiffies",
+			members: []member{{0, false}, {1, false}},
+			events:  []event{{e: 0, at: 0, mem: 20}, {e: 1, at: 10, mem: 4}},
+			// (20 ms x 5 jiffies + 4 ms x 1) / 6 = 17.333 ms.
+			endMs: 100, someUs: 17_333, fullUs: 17_333,
 		},
 		{
-			name:    "two running tasks: full is their intersection",
-			runners: []bool{true, true},
-			stalls:  []stall{{0, 0, 30}, {1, 20, 30}},
-			endUs:   100, someUs: 50, fullUs: 10,
+			name:    "a read splits the window",
+			members: []member{{0, false}, {1, false}},
+			events:  []event{{e: 0, at: 0, mem: 20}, {e: 1, at: 10, mem: 4}, {e: -1, at: 12}},
+			// Up to 12: CPU 0 12 ms (3 jiffies), CPU 1 2 ms (0): 12 ms.
+			// Then CPU 0 8 ms (2), CPU 1 2 ms (0): 8 ms.
+			endMs: 100, someUs: 20_000, fullUs: 20_000,
+		},
+		{
+			name:    "a stall beside a running task on another CPU counts half",
+			members: []member{{0, false}, {1, false}},
+			events:  []event{{e: 0, at: 0, mem: 20, total: 20}, {e: 1, at: 0, total: 20}},
+			endMs:   100, someUs: 10_000, fullUs: 10_000,
+		},
+		{
+			name:    "a running task on the same CPU keeps full at zero until it stalls too",
+			members: []member{{0, true}, {0, false}},
+			events:  []event{{e: 1, at: 10, mem: 20}, {e: 0, at: 20, mem: 5}, {e: 0, at: 40, mem: 10}},
+			// some: [10,30) and [40,50) = 30; full: [20,25) and [40,50).
+			endMs: 100, someUs: 30_000, fullUs: 15_000,
+		},
+		{
+			name:    "I/O wait is not running: it does not hold full back",
+			members: []member{{0, false}, {0, false}},
+			events:  []event{{e: 0, at: 0, mem: 10, io: 10, total: 30}, {e: 1, at: 12, mem: 8}},
+			// some and full: [0,10) and [12,20); non-idle [0,30).
+			endMs: 100, someUs: 18_000, fullUs: 18_000,
+		},
+		{
+			name:    "less than a jiffy of non-idle time does not count",
+			members: []member{{0, false}},
+			events:  []event{{e: 0, at: 10, mem: 3}},
+			endMs:   100, someUs: 0, fullUs: 0,
 		},
 		{
 			name:    "a stall past the end counts up to the end",
-			runners: []bool{false},
-			stalls:  []stall{{0, 90, 50}},
-			endUs:   100, someUs: 10, fullUs: 10,
+			members: []member{{0, false}},
+			events:  []event{{e: 0, at: 90, mem: 50}},
+			endMs:   100, someUs: 10_000, fullUs: 10_000,
 		},
 		{
 			name:    "a dead runner no longer holds full back",
-			runners: []bool{true, true},
-			stalls:  []stall{{1, 10, 40}},
-			dies:    map[int]int64{0: 20},
-			// full from the death at 20 to the end of the stall at 50.
-			endUs: 100, someUs: 40, fullUs: 30,
+			members: []member{{0, true}, {0, false}},
+			events:  []event{{e: 1, at: 10, mem: 40}, {e: 0, at: 20, die: true}},
+			// non-idle [0,50): 12 jiffies; full from the death to 50.
+			endMs: 100, someUs: 40_000, fullUs: 30_000,
+		},
+		{
+			name:    "the periodic collection at PSI_FREQ splits the window",
+			members: []member{{0, false}, {1, false}},
+			events:  []event{{e: 0, at: 1990, mem: 20}, {e: 1, at: 2000, mem: 2}},
+			// Up to 2004: CPU 0 14 ms (3 jiffies), CPU 1 2 ms (0):
+			// 14 ms. Then CPU 0 6 ms (1): 6 ms. One window would give
+			// (20 x 5 + 2 x 0) / 5 = 20 ms as well; with CPU 1 at 4 ms
+			// it differs (next case).
+			endMs: 2100, someUs: 20_000, fullUs: 20_000,
+		},
+		{
+			name:    "the periodic collection at PSI_FREQ, uneven",
+			members: []member{{0, false}, {1, false}},
+			events:  []event{{e: 0, at: 1990, mem: 20}, {e: 1, at: 1999, mem: 6}},
+			// Up to 2004: CPU 0 14 ms (3), CPU 1 5 ms (1): 47/4 =
+			// 11.75 ms. Then CPU 0 6 ms (1), CPU 1 1 ms (0): 6 ms.
+			endMs: 2100, someUs: 17_750, fullUs: 17_750,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPressure(1)
-			for _, r := range tt.runners {
-				p.entity([]int{0}, r)
+			for _, m := range tt.members {
+				p.entity([]int{0}, m.cpu, m.runner)
 			}
-			type ev struct {
-				at int64
-				fn func()
-			}
-			var evs []ev
-			for _, s := range tt.stalls {
-				evs = append(evs, ev{s.at, func() { p.stall(s.e, s.at*us, s.dur*us) }})
-			}
-			for e, at := range tt.dies {
-				evs = append(evs, ev{at, func() { p.die(e, at*us) }})
-			}
-			// Run in time order (stalls start at event times).
-			for i := range evs {
-				for j := i + 1; j < len(evs); j++ {
-					if evs[j].at < evs[i].at {
-						evs[i], evs[j] = evs[j], evs[i]
-					}
+			evs := slices.Clone(tt.events)
+			slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
+			for _, e := range evs {
+				switch {
+				case e.e < 0:
+					p.totals(0, e.at*ms)
+				case e.die:
+					p.die(e.e, e.at*ms)
+				case e.total == 0:
+					p.stall(e.e, tt.members[e.e].cpu, e.at*ms, e.mem*ms)
+				default:
+					p.tick(e.e, tt.members[e.e].cpu, e.at*ms, e.mem*ms, e.io*ms, e.total*ms)
 				}
 			}
-			for _, e := range evs {
-				e.fn()
-			}
-			some, full := p.totals(0, tt.endUs*us)
+			some, full := p.totals(0, tt.endMs*ms)
 			if some != tt.someUs || full != tt.fullUs {
 				t.Fatalf("some %d us, full %d us; want %d, %d", some, full, tt.someUs, tt.fullUs)
 			}
 		})
+	}
+}
+
+// TestPressureMigration: a thread's stall on its new CPU is accounted
+// there, and each CPU is weighted by its own non-idle time.
+func TestPressureMigration(t *testing.T) {
+	const ms = 1_000_000
+	p := newPressure(1)
+	e := p.entity([]int{0}, 0, false)
+	p.stall(e, 0, 0, 20*ms)
+	p.stall(e, 1, 50*ms, 20*ms)
+	// CPU 0 20 ms (5 jiffies), CPU 1 20 ms (5): 20 ms, not the 40 of
+	// their union: collect_percpu_times averages over the CPUs.
+	if some, _ := p.totals(0, 100*ms); some != 20_000 {
+		t.Fatalf("some %d us, want 20000", some)
+	}
+	if len(p.groups[0].cpus) != 2 || len(p.groups[0].cpus[0].ents) != 0 || len(p.groups[0].cpus[1].ents) != 1 {
+		t.Fatalf("slots after the move: %+v", p.groups[0].cpus)
 	}
 }

@@ -115,8 +115,8 @@ func (d *synthDriver) add(c *syntheticConfig, proc *sbmpSide, acct *account, see
 		migrateRNG: seeds.Stream(prefix + "migration"),
 	}
 	s.busyUntil = make([]int64, len(s.threads))
-	for range s.threads {
-		s.psiEnt = append(s.psiEnt, d.psi.entity(psiGroups, false))
+	for _, cpu := range s.threads {
+		s.psiEnt = append(s.psiEnt, d.psi.entity(psiGroups, cpu, false))
 	}
 	d.ws[c.index] = s
 	if c.migrateGapNs > 0 {
@@ -179,7 +179,7 @@ func (d *synthDriver) allocate(now, wi int64, th int, size int64, attempt int, r
 	leak := attempt&retryLeakBit != 0
 	n := attempt & retryAttemptMask
 	res := w.proc.a.AllocAttempt(w.threads[th], size, n)
-	d.psi.stall(w.psiEnt[th], now, w.proc.takeMemStall())
+	d.psi.stall(w.psiEnt[th], w.threads[th], now, w.proc.takeMemStall())
 	if w.proc.dead {
 		return // the allocation's own page fault got its process killed
 	}

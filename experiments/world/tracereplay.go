@@ -72,7 +72,7 @@ func newTraceWorkload(eng *sim.Engine, psi *pressure, c *traceConfig, proc *sbmp
 		return nil, fmt.Errorf("workload %d (%s): %w", c.index, c.name, err)
 	}
 	t := &traceWorkload{
-		cfg: c, acct: acct, eng: eng, proc: proc, rd: rd, psi: psi, psiEnt: psi.entity(c.psiGroups, false),
+		cfg: c, acct: acct, eng: eng, proc: proc, rd: rd, psi: psi, psiEnt: psi.entity(c.psiGroups, c.cpus[0], false),
 		placement: seeds.Stream("workload/" + c.name + "/placement"),
 		sum:       TraceSummary{File: c.file, Heaptrack: c.heaptrack},
 	}
@@ -151,7 +151,7 @@ func (t *traceWorkload) step(now int64) {
 			}
 			cpu := t.cpu()
 			res := t.proc.a.AllocAttempt(cpu, max(size, 1), t.attempt)
-			t.psi.stall(t.psiEnt, now, t.proc.takeMemStall())
+			t.psi.stall(t.psiEnt, cpu, now, t.proc.takeMemStall())
 			if t.proc.dead {
 				return // killed by its own page fault: the replay stopped with it
 			}
