@@ -59,11 +59,15 @@
 // host refuses it, an oom_score_adj below 0 (that needs
 // CAP_SYS_RESOURCE).
 //
+// Each worker runs on its workload's cpus (every thread of it pinned,
+// pin.go), as the simulation places it, unless a CPU named there is not
+// one this run may use (then it is listed as not applied).
+//
 // What it leaves out, and why: [machine] is not applied (the host is
 // what it is; its facts are recorded in real.json), nor are the global
 // vm sysctls (oom_kill_allocating_task, min_free_kbytes,
 // watermark_scale_factor, vm.swappiness), which belong to everyone on
-// the host; processes are not pinned to their cpus; the time series is
+// the host; the time series is
 // sampled at its own interval. An OOM victim's swap is not in the
 // kernel's report and is taken from the last sample; without the kernel
 // log, so are its other figures, and the kill's time is when the victim

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,6 +53,13 @@ func (r *runner) startProcs() error {
 			adjKey: "workload." + strconv.Itoa(t.workload) + ".oom_score_adj",
 			group:  r.groupOf(t.cgroup),
 		}
+		if cpus, ok, _ := pinCPUs(w.CPUs); ok {
+			if t.kind == scenario.KindPageCache {
+				spec.CPUs = cpus // the reading thread (pin.go)
+			} else {
+				p.cpus = cpus // the whole process
+			}
+		}
 		if err := r.launch(exe, p); err != nil {
 			return err
 		}
@@ -72,6 +80,7 @@ func (r *runner) startProcs() error {
 			adjKey: pp.key + ".oom_score_adj",
 			group:  r.groupOf(pp.cgroup),
 		}
+		p.cpus = procCPUs(sc, pp.workloads)
 		if err := r.launch(exe, p); err != nil {
 			return err
 		}
@@ -96,6 +105,21 @@ func (r *runner) launch(exe string, p *proc) error {
 	return p.place(r.fs, func(key, format string, args ...any) error {
 		return r.p.sc.KeyError(key, format, args...)
 	})
+}
+
+// procCPUs are the CPUs an SBMP process is pinned to: those of all its
+// workloads, when it may run on each; nil otherwise.
+func procCPUs(sc *scenario.Scenario, workloads []int) []int {
+	var all []int
+	for _, i := range workloads {
+		cpus, ok, _ := pinCPUs(sc.Workloads[i].CPUs)
+		if !ok {
+			return nil
+		}
+		all = append(all, cpus...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // workerKind is the worker kind of a task's workload kind.

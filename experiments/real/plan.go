@@ -313,8 +313,8 @@ func notApplied(sc *scenario.Scenario, h *Host) []NotApplied {
 	}
 	for i, w := range sc.Workloads {
 		key := "workload." + strconv.Itoa(i) + "."
-		if w.CPUs != "0" {
-			out = append(out, NotApplied{Key: key + "cpus", Value: w.CPUs, Reason: "processes are not pinned: the host has its own CPUs"})
+		if _, ok, why := pinCPUs(w.CPUs); !ok {
+			out = append(out, NotApplied{Key: key + "cpus", Value: w.CPUs, Reason: "not pinned: " + why})
 		}
 		if w.Loop == scenario.LoopIgnore {
 			out = append(out, NotApplied{Key: key + "loop", Value: w.Loop, Reason: "a real process cannot ignore a stall: it is blocked for it, then catches up (as loop = \"queued\")"})

@@ -27,6 +27,8 @@ type proc struct {
 	info Process // the summary's view, filled as the run goes
 	// adjKey is the scenario key of its oom_score_adj, for refusals.
 	adjKey string
+	// cpus are the CPUs it is pinned to (pin.go); nil: not pinned.
+	cpus   []int
 	group  *group
 	cmd    *exec.Cmd
 	ctl    *os.File
@@ -156,6 +158,11 @@ func (p *proc) listen(r *os.File) {
 func (p *proc) place(fs cgroupFS, refuse func(key, format string, args ...any) error) error {
 	if err := fs.attach(p.group.dir, p.info.RealPID); err != nil {
 		return fmt.Errorf("worker %s: %w", p.spec.Name, err)
+	}
+	if p.cpus != nil {
+		if err := pin(p.info.RealPID, p.cpus); err != nil {
+			return fmt.Errorf("worker %s: %w", p.spec.Name, err)
+		}
 	}
 	if adj := p.info.OOMScoreAdj; adj != 0 {
 		path := "/proc/" + strconv.Itoa(p.info.RealPID) + "/oom_score_adj"

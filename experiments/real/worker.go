@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -96,6 +97,9 @@ type workerSpec struct {
 	// falls on the first HotBytes of its set (0: the whole set).
 	HotBytes    int64   `json:"hot_bytes,omitempty"`
 	HotFraction float64 `json:"hot_fraction,omitempty"`
+	// CPUs are the CPUs the thread doing a task's work runs on (pin.go);
+	// empty: it is not pinned.
+	CPUs []int `json:"cpus,omitempty"`
 	// An SBMP process: the scenario (canonical TOML, parsed as if from
 	// Source), the indices of its synthetic workloads, the arena it
 	// reserves, its heap's shards and the run's length.
@@ -245,6 +249,15 @@ func (c *conn) serve(spec *workerSpec, samplers SamplerFunc) error {
 	c.send(workerMsg{State: "ready"})
 	if b, err := c.await(setup); err != nil || b != ctlGo {
 		return fmt.Errorf("waiting for the start: byte %q, %v", b, err)
+	}
+	if len(spec.CPUs) > 0 {
+		// The job runs on this goroutine: keep it on this thread and
+		// the thread on its CPUs. The runtime's other threads are free.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := pinThread(spec.CPUs); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	stop := make(chan struct{})

@@ -296,7 +296,10 @@ type Workload struct {
 	// freed, bypassing SBMP; SPEC 1.6).
 	Kind string `toml:"kind"`
 	// CPUs is a Linux cpulist ("0-7,16,18-19") of the CPUs the workload
-	// runs on. Default "0".
+	// runs on. Default "0". A kernel-side task runs on the first; where
+	// tasks run decides how their stalls count in the machine's PSI
+	// (each CPU weighted by its non-idle time), and `sbmpsim real` pins
+	// its workers there.
 	CPUs string `toml:"cpus"`
 	// Process names the [[process]] whose SBMP heap serves the workload
 	// (synthetic, go-runtime, heaptrack). Default "sbmp-app", a process
