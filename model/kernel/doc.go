@@ -122,6 +122,20 @@
 //
 // # What it simplifies, and what each simplification would change
 //
+//   - Reclaim's costs leave out what the sim-to-real suite traced on
+//     its host (cgroup v1 limit reclaim, a 2-CPU VM; see
+//     experiments/validate, cache-anon-swappiness60): a fixed part of
+//     about 140 us a memcg reclaim call (a regression over 5,957 calls:
+//     141 us a call, 6.2 us a page written, 0.9 us an anonymous page
+//     scanned and kept), the TLB-flush interrupt reclaim sends before it
+//     writes a dirty page still mapped by a task running on another CPU
+//     (try_to_unmap_flush_dirty; a page written took 16.8 us with one,
+//     3.2 us without), the wake-up on another CPU after a swap-in's
+//     read (about 38 us beyond the disk's), and CPU time a page swapped
+//     in under a memory limit (about 7.6 us against the model's 1.7 us
+//     measured outside one). With them a task thrashing against its
+//     limit would fault more slowly and swap less: the suite's
+//     simulated app swaps about 1.8 times the host's pages.
 //   - No multi-generational LRU (MGLRU). A host with lru_gen enabled ages
 //     pages in generations and tiers, protects refaulting pages by tier
 //     rather than by refault distance, and would thrash differently.
