@@ -135,7 +135,7 @@
 //     in under a memory limit (about 7.6 us against the model's 1.7 us
 //     measured outside one). With them a task thrashing against its
 //     limit would fault more slowly and swap less: the suite's
-//     simulated app swaps about 1.8 times the host's pages.
+//     simulated app swaps about 1.5 times the host's pages.
 //   - No multi-generational LRU (MGLRU). A host with lru_gen enabled ages
 //     pages in generations and tiers, protects refaulting pages by tier
 //     rather than by refault distance, and would thrash differently.
