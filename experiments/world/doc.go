@@ -46,7 +46,8 @@
 //     grows (newest pages freed first) and sweeps (touch_interval_ms).
 //   - A thread's work in an instant: a synthetic request, a trace
 //     operation or a task's tick takes no simulated time beyond its
-//     stalls, so a thread is idle except while it stalls (see psi.go).
+//     stalls, so to PSI a thread is idle except while it stalls (a task
+//     also while its tick waits on I/O or spends CPU; see psi.go).
 //   - Stalls and reads within one event happen at that event's time: a
 //     reader's tick of 64 page reads, each possibly a disk read, blocks
 //     the reader for their sum afterwards (loop "closed"), not read by

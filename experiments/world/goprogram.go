@@ -42,16 +42,22 @@ type goWorkload struct {
 	maxWait int // retries of a waiting allocation before it counts as failed
 	psi     *pressure
 	// psiEnt[cpu] is its mutator's PSI member on cpu, for each of the
-	// CPUs it runs on.
-	psiEnt map[int]int
+	// CPUs it runs on (-1 for the others); psiCPU0 is the first of them.
+	psiEnt  []int
+	psiCPU0 int
 }
 
 // newGoWorkload starts program c in proc, counted in acct.
 func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpSide, acct *account, seeds sim.Seeds) (*goWorkload, error) {
-	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000, psi: psi, psiEnt: map[int]int{}}
+	g := &goWorkload{cfg: c, acct: acct, eng: eng, proc: proc, maxWait: 1000, psi: psi}
 	rt := c.rt
-	for _, cpu := range goCPUs(rt) {
-		if _, ok := g.psiEnt[cpu]; !ok {
+	cpus := goCPUs(rt)
+	g.psiCPU0 = cpus[0]
+	for _, cpu := range cpus {
+		for len(g.psiEnt) <= cpu {
+			g.psiEnt = append(g.psiEnt, -1)
+		}
+		if g.psiEnt[cpu] < 0 {
 			g.psiEnt[cpu] = psi.entity(c.psiGroups, cpu, true)
 		}
 	}
@@ -74,8 +80,10 @@ func newGoWorkload(eng *sim.Engine, psi *pressure, c *programConfig, proc *sbmpS
 	proc.onDeath = append(proc.onDeath, func(now int64) {
 		g.prog.Kill(now)
 		acct.die(now)
-		for _, cpu := range goCPUs(rt) {
-			psi.die(g.psiEnt[cpu], now)
+		for _, e := range g.psiEnt {
+			if e >= 0 {
+				psi.die(e, now)
+			}
 		}
 	})
 	g.prog.Start(c.startNs)
@@ -127,8 +135,8 @@ func (h *goHeap) Alloc(now int64, cpu int, size int64) (uint64, int64, bool) {
 		res = g.proc.a.AllocAttempt(cpu, size, attempt)
 	}
 	psiCPU := cpu
-	if _, ok := g.psiEnt[cpu]; !ok {
-		psiCPU = goCPUs(g.cfg.rt)[0]
+	if cpu < 0 || cpu >= len(g.psiEnt) || g.psiEnt[cpu] < 0 {
+		psiCPU = g.psiCPU0
 	}
 	g.psi.stall(g.psiEnt[psiCPU], psiCPU, now, g.proc.takeMemStall())
 	if g.proc.dead {
