@@ -130,12 +130,14 @@
 //     scanned and kept), the TLB-flush interrupt reclaim sends before it
 //     writes a dirty page still mapped by a task running on another CPU
 //     (try_to_unmap_flush_dirty; a page written took 16.8 us with one,
-//     3.2 us without), the wake-up on another CPU after a swap-in's
-//     read (about 38 us beyond the disk's), and CPU time a page swapped
-//     in under a memory limit (about 7.6 us against the model's 1.7 us
-//     measured outside one). With them a task thrashing against its
-//     limit would fault more slowly and swap less: the suite's
-//     simulated app swaps about 1.5 times the host's pages.
+//     3.2 us without), the wake-up of a task on another CPU than the
+//     one taking the disk's interrupts after its read, a swap-in or a
+//     page-cache miss (about 38 us beyond the disk's for a swap-in; a
+//     reader pinned to the other CPU read a quarter less), and CPU time
+//     a page swapped in under a memory limit (about 7.6 us against the
+//     model's 1.7 us measured outside one). With them a task thrashing
+//     against its limit would fault more slowly and swap less: the
+//     suite's simulated app swaps about 1.5 times the host's pages.
 //   - No multi-generational LRU (MGLRU). A host with lru_gen enabled ages
 //     pages in generations and tiers, protects refaulting pages by tier
 //     rather than by refault distance, and would thrash differently.
