@@ -3,6 +3,8 @@ package world
 import (
 	"slices"
 	"testing"
+
+	"github.com/sbmpsim/sbmpsim/model/goruntime"
 )
 
 // TestPressureTotals checks PSI's some and full totals against timelines
@@ -159,5 +161,25 @@ func TestPressureMigration(t *testing.T) {
 	}
 	if len(p.groups[0].cpus) != 2 || len(p.groups[0].cpus[0].ents) != 0 || len(p.groups[0].cpus[1].ents) != 1 {
 		t.Fatalf("slots after the move: %+v", p.groups[0].cpus)
+	}
+}
+
+// TestGoCPUs: a Go program's PSI members are on the CPUs goruntime
+// resolves for it.
+func TestGoCPUs(t *testing.T) {
+	tests := []struct {
+		cpus  []int
+		procs int
+		want  []int
+	}{
+		{[]int{2, 5}, 0, []int{2, 5}},
+		{nil, 3, []int{0, 1, 2}},
+		{nil, 0, []int{0}},
+	}
+	for _, tt := range tests {
+		got := goCPUs(goruntime.Config{CPUs: tt.cpus, GOMAXPROCS: tt.procs})
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("goCPUs(CPUs %v, GOMAXPROCS %d) = %v, want %v", tt.cpus, tt.procs, got, tt.want)
+		}
 	}
 }
