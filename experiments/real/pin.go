@@ -59,10 +59,7 @@ func pinCPUs(list string) (cpus []int, ok bool, why string) {
 
 // pinThread pins the calling thread to cpus.
 func pinThread(cpus []int) error {
-	var set unix.CPUSet
-	for _, c := range cpus {
-		set.Set(c)
-	}
+	set := cpuSet(cpus)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return fmt.Errorf("pin the work's thread to CPUs %v: %w", cpus, err)
 	}
@@ -75,10 +72,7 @@ func pinThread(cpus []int) error {
 // pin goes over the process's threads until a pass finds none it has not
 // pinned.
 func pin(pid int, cpus []int) error {
-	var set unix.CPUSet
-	for _, c := range cpus {
-		set.Set(c)
-	}
+	set := cpuSet(cpus)
 	done := map[int]bool{}
 	dir := "/proc/" + strconv.Itoa(pid) + "/task"
 	for pass := 0; pass < 10; pass++ {
@@ -106,4 +100,13 @@ func pin(pid int, cpus []int) error {
 		}
 	}
 	return fmt.Errorf("pin pid %d: it kept starting threads", pid)
+}
+
+// cpuSet is cpus as an affinity mask.
+func cpuSet(cpus []int) unix.CPUSet {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	return set
 }
