@@ -132,7 +132,8 @@
 //     (try_to_unmap_flush_dirty; a page written took 16.8 us with one,
 //     3.2 us without), the wake-up of a task on another CPU than the
 //     one taking the disk's interrupts after its read, a swap-in or a
-//     page-cache miss (about 38 us beyond the disk's for a swap-in; a
+//     page-cache miss (a 4 KiB read took about 24 us longer from the
+//     other CPU; a swap-in waited about 38 us beyond the disk's; a
 //     reader pinned to the other CPU read a quarter less), and CPU time
 //     a page swapped in under a memory limit (about 7.6 us against the
 //     model's 1.7 us measured outside one). With them a task thrashing
